@@ -1,0 +1,7 @@
+export { Code, SwitchyardError, invalidArgument, notFound, formatViolations } from "./errors.js";
+export type { FieldViolation, SwitchyardErrorOptions } from "./errors.js";
+export { systemClock, FakeClock, sleep } from "./clock.js";
+export type { Clock, TimerHandle } from "./clock.js";
+export { noopLogger, createLogger } from "./logger.js";
+export type { Logger, LoggerOptions } from "./logger.js";
+export { newUid, nameSuffix } from "./ids.js";
