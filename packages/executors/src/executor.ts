@@ -1,0 +1,78 @@
+/**
+ * The executor contract: where a job's replicas run. One interface, engines chosen by name from config
+ * (`local` now; `slurm` and `kubernetes` later). Executors never import each other; the jobs service and the
+ * scheduler depend on this file only.
+ *
+ * Every operation is idempotent by `runId` (one replica of one attempt of one job), so the jobs service can be killed
+ * at any instant, restart, and call `launch` again for a run it is unsure about without starting anything twice.
+ */
+
+export interface ReplicaLaunch {
+  /** Unique per replica per attempt, e.g. `<jobUid>.a0.r1`. Safe as a file name ([A-Za-z0-9._-]). */
+  runId: string;
+  /** argv: command and its arguments. `command[0]` is resolved on PATH. */
+  command: string[];
+  workingDir?: string;
+  /** The full environment to add on top of the executor's base environment (PATH, HOME, …). */
+  env: Record<string, string>;
+  /** GPU indices this replica is pinned to (the executor sets CUDA_VISIBLE_DEVICES from them). */
+  gpuIndices: number[];
+}
+
+export type ReplicaState =
+  /** Never launched (or launch never reached the shim): safe to launch. */
+  | { kind: "absent" }
+  /** Launched and running; pid/pgid are the shim's and the command's process group. */
+  | { kind: "running"; shimPid: number; pgid: number | null; startedAtMs: number }
+  /** The command ended; exit code (or 128+signal when killed by a signal) and times from the status file. */
+  | { kind: "exited"; exitCode: number; signal: string | null; startedAtMs: number; endedAtMs: number }
+  /** The shim vanished without writing a status (machine reboot, kill -9 of the shim): the result is unknown. */
+  | { kind: "lost"; reason: string };
+
+export interface ReplicaHandle {
+  runId: string;
+  state: ReplicaState;
+}
+
+export interface LogReadOptions {
+  /** Byte offset to start from (0 = beginning). */
+  offset?: number;
+  maxBytes?: number;
+}
+
+export interface LogChunk {
+  data: Buffer;
+  /** Offset after the returned data; pass it back to continue. */
+  nextOffset: number;
+}
+
+export interface Executor {
+  readonly name: string;
+  /** Starts the replica unless a run with this id was already launched; returns its current state. */
+  launch(spec: ReplicaLaunch): Promise<ReplicaHandle>;
+  /** Current state from durable evidence (files, process table), never from memory alone. */
+  inspect(runId: string): Promise<ReplicaState>;
+  /**
+   * Calls `onExit` once when the run reaches `exited` or `lost` (immediately if it already has).
+   * Returns a function that stops watching.
+   */
+  watch(runId: string, onExit: (state: ReplicaState) => void): () => void;
+  /** SIGTERM to the replica's whole process group, then SIGKILL after `graceMs`. Resolves when no process is left. */
+  terminate(runId: string, graceMs: number): Promise<void>;
+  /** Reads the combined stdout+stderr log of a run from `offset`. Works after the run ended and after restarts. */
+  readLog(runId: string, options?: LogReadOptions): Promise<LogChunk>;
+  /** Absolute path of the run's log file (for tailing). */
+  logPath(runId: string): string;
+  /** Stops timers and watchers; leaves every replica running (they are detached). */
+  close(): Promise<void>;
+}
+
+/** A GPU as the inventory sees it. */
+export interface GpuDevice {
+  index: number;
+  uuid: string;
+  name: string;
+  memoryMb: number;
+  /** True when the inventory was simulated (`--gpus N`) rather than read from nvidia-smi. */
+  simulated: boolean;
+}
