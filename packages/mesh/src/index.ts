@@ -1,0 +1,15 @@
+export { createServer } from "./server.js";
+export type { MeshServer, ServerOptions } from "./server.js";
+export { createClient } from "./client.js";
+export type { ClientOptions } from "./client.js";
+export { toGrpcServiceDefinition, methodPath } from "./adapter.js";
+export { toGrpcError, fromGrpcError } from "./status.js";
+export { MemoryRegistry } from "./registry-memory.js";
+export type { MemoryRegistryOptions } from "./registry-memory.js";
+export { createRemoteRegistry } from "./registry-remote.js";
+export type { RemoteRegistryOptions } from "./registry-remote.js";
+export { parseHostPort } from "./registry.js";
+export type { Instance, Lease, Registry } from "./registry.js";
+export { HealthState, healthService, ServingStatus } from "./health.js";
+export { IDENTITY_METADATA } from "./types.js";
+export type { CallContext, CallOptions, MeshClient, ServiceImpl } from "./types.js";

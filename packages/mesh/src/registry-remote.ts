@@ -1,0 +1,68 @@
+import { Registry as RegistryService } from "@switchyard/api";
+import { noopLogger, sleep, type Logger } from "@switchyard/core";
+import { createClient } from "./client.js";
+import type { Instance, Lease, Registry } from "./registry.js";
+
+export interface RemoteRegistryOptions {
+  /** host:port of the `control` service. */
+  address: string;
+  logger?: Logger;
+}
+
+/** The registry client every service uses: the embedded registry in `control`, over gRPC, watch reconnecting. */
+export function createRemoteRegistry(options: RemoteRegistryOptions): Registry {
+  const client = createClient(RegistryService, { target: options.address, defaultTimeoutMs: 5000 });
+  const log = options.logger ?? noopLogger;
+  const stops = new Set<() => void>();
+  const toInstance = (i: { service: string; address: string; labels: Record<string, string>; instanceId: string }): Instance => ({
+    service: i.service,
+    address: i.address,
+    labels: { ...i.labels },
+    instanceId: i.instanceId,
+  });
+
+  return {
+    async register(instance, ttlMs): Promise<Lease> {
+      const r = await client.register({ instance, ttlMs: BigInt(ttlMs) });
+      return { leaseId: Number(r.leaseId), ttlMs: Number(r.ttlMs) };
+    },
+    async keepAlive(leaseId) {
+      return (await client.keepAlive({ leaseId: BigInt(leaseId) })).found;
+    },
+    async deregister(leaseId) {
+      await client.deregister({ leaseId: BigInt(leaseId) });
+    },
+    async list(service) {
+      return (await client.listInstances({ service: service ?? "" })).instances.map(toInstance);
+    },
+    watch(service, onChange) {
+      const abort = new AbortController();
+      void (async () => {
+        let backoffMs = 100;
+        while (!abort.signal.aborted) {
+          try {
+            for await (const res of client.watch({ service }, { signal: abort.signal })) {
+              backoffMs = 100;
+              onChange(res.instances.map(toInstance));
+            }
+          } catch (err) {
+            if (abort.signal.aborted) return;
+            log.debug({ err: String(err), service }, "registry watch broke; reconnecting");
+          }
+          await sleep(backoffMs, abort.signal).catch(() => undefined);
+          backoffMs = Math.min(backoffMs * 2, 2000);
+        }
+      })();
+      const stop = () => abort.abort();
+      stops.add(stop);
+      return () => {
+        stops.delete(stop);
+        stop();
+      };
+    },
+    async close() {
+      for (const s of stops) s();
+      client.close();
+    },
+  };
+}

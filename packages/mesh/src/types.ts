@@ -1,0 +1,47 @@
+import type { DescMessage, DescMethodServerStreaming, DescMethodUnary, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+
+/** What a handler knows about the call it serves. */
+export interface CallContext {
+  /** Request metadata, lower-case keys, first value of each (binary keys omitted). */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Aborted when the caller cancels or the deadline passes. */
+  readonly signal: AbortSignal;
+  /** Absolute deadline in ms since the epoch, or undefined when the caller set none. */
+  readonly deadlineMs: number | undefined;
+  readonly method: string;
+  readonly peer: string;
+}
+
+type UnaryHandler<I extends DescMessage, O extends DescMessage> = (req: MessageShape<I>, ctx: CallContext) => Promise<MessageInitShape<O>>;
+type ServerStreamHandler<I extends DescMessage, O extends DescMessage> = (req: MessageShape<I>, ctx: CallContext) => AsyncIterable<MessageInitShape<O>>;
+
+/** The implementation of a service: one handler per method, typed from the protobuf-es descriptor. */
+export type ServiceImpl<S extends DescService> = {
+  [K in keyof S["method"]]: S["method"][K] extends DescMethodUnary<infer I, infer O>
+    ? UnaryHandler<I, O>
+    : S["method"][K] extends DescMethodServerStreaming<infer I, infer O>
+      ? ServerStreamHandler<I, O>
+      : never;
+};
+
+export interface CallOptions {
+  /** Per-call timeout; the smaller of this and the parent's remaining time wins. */
+  timeoutMs?: number;
+  /** Extra request metadata. */
+  metadata?: Record<string, string>;
+  signal?: AbortSignal;
+  /** The call being served, whose deadline (what remains of it) and identity metadata propagate downstream. */
+  parent?: CallContext;
+}
+
+/** A typed client: unary methods return promises, server-streaming methods async iterables. */
+export type MeshClient<S extends DescService> = {
+  [K in keyof S["method"]]: S["method"][K] extends DescMethodUnary<infer I, infer O>
+    ? (req: MessageInitShape<I>, options?: CallOptions) => Promise<MessageShape<O>>
+    : S["method"][K] extends DescMethodServerStreaming<infer I, infer O>
+      ? (req: MessageInitShape<I>, options?: CallOptions) => AsyncIterable<MessageShape<O>>
+      : never;
+} & { close(): void };
+
+/** Metadata keys that carry the verified caller identity inward (set by the gateway, trusted inside the mesh). */
+export const IDENTITY_METADATA = ["x-switchyard-user", "x-switchyard-teams", "x-switchyard-role"] as const;
