@@ -1,0 +1,99 @@
+import { WHOLE, type ClusterState } from "./cluster-state.js";
+import { isFractional } from "./placement.js";
+import { resolveGpuTypes } from "./topology.js";
+import type { PendingJob, ReplicaRequest } from "./types.js";
+
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** The replica that asks for the most, which is the one a reason talks about. */
+function largest(replicas: readonly ReplicaRequest[]): ReplicaRequest {
+  let best = replicas[0]!;
+  for (const r of replicas) {
+    if (r.gpus > best.gpus || (r.gpus === best.gpus && ((r.gpuMilli ?? 0) > (best.gpuMilli ?? 0) || r.cpuMilli > best.cpuMilli))) best = r;
+  }
+  return best;
+}
+
+/** `needs 2 GPUs per replica × 2 replicas (gang)` */
+export function describeNeed(job: PendingJob): string {
+  const r = largest(job.replicas);
+  const type = r.gpuType !== undefined && r.gpuType !== "" ? ` of type ${r.gpuType}` : "";
+  let what: string;
+  if (r.gpus > 0) what = `${plural(r.gpus, "GPU")}${type}`;
+  else if (isFractional(r)) what = `${r.gpuMilli} milli-GPU of one shared GPU${type}`;
+  else what = `${r.cpuMilli} cpuMilli and ${r.memoryMb} MB of memory`;
+  const n = job.replicas.length;
+  return n > 1 ? `needs ${what} per replica × ${n} replicas (gang)` : `needs ${what}`;
+}
+
+/**
+ * Why a job can never run on this cluster, even empty; `undefined` when it could. Checked against the cluster's
+ * shape, not its current use.
+ */
+export function neverFits(state: ClusterState, job: PendingJob): string | undefined {
+  const topo = state.topo;
+  if (job.replicas.length === 0) return "has no replicas to place";
+  let gangGpus = 0;
+  for (const r of job.replicas) {
+    const types = resolveGpuTypes(topo, r.gpuType);
+    if (types !== undefined && types.length === 0) {
+      const known = topo.typeNames.length > 0 ? topo.typeNames.join(", ") : "none";
+      return `can never fit: needs GPUs of type ${r.gpuType} and the cluster has none (GPU types: ${known})`;
+    }
+    const perNode = (n: number): number => (types === undefined ? topo.gpuBase[n + 1]! - topo.gpuBase[n]! : Math.max(...types.map((t) => topo.typeCount[t]![n]!)));
+    let maxGpus = 0;
+    for (let n = 0; n < topo.nodes.length; n++) maxGpus = Math.max(maxGpus, perNode(n));
+    if ((r.gpus > 0 || isFractional(r)) && maxGpus === 0) return `can never fit: needs GPUs and the cluster has none`;
+    if (r.gpus > maxGpus) return `can never fit: needs ${plural(r.gpus, "GPU")} on one node and the largest node has ${maxGpus}`;
+    if (r.cpuMilli > topo.maxCpuMilli) return `can never fit: needs ${r.cpuMilli} cpuMilli on one node and the largest node has ${topo.maxCpuMilli}`;
+    if (r.memoryMb > topo.maxMemoryMb) return `can never fit: needs ${r.memoryMb} MB of memory on one node and the largest node has ${topo.maxMemoryMb}`;
+    gangGpus += r.gpus;
+  }
+  if (gangGpus > topo.totalGpus) return `can never fit: the gang needs ${gangGpus} GPUs in all and the cluster has ${topo.totalGpus}`;
+  return undefined;
+}
+
+/** Why a job does not fit now: the resource that binds, and how much of it is free where. */
+export function explainUnfit(state: ClusterState, job: PendingJob): string {
+  const never = neverFits(state, job);
+  if (never !== undefined) return never;
+  const topo = state.topo;
+  const r = largest(job.replicas);
+  const types = resolveGpuTypes(topo, r.gpuType);
+  const need = describeNeed(job);
+  const onlyNode = topo.nodes.length === 1 ? topo.nodes[0]!.name : undefined;
+  const typeWord = types === undefined ? "" : ` ${types.map((t) => topo.typeNames[t]).join("|")}`;
+  if (r.gpus > 0) {
+    let maxFree = 0;
+    let maxNode = -1;
+    let freeTotal = 0;
+    let total = 0;
+    for (let n = 0; n < topo.nodes.length; n++) {
+      let free = 0;
+      for (let s = topo.gpuBase[n]!; s < topo.gpuBase[n + 1]!; s++) {
+        if (types !== undefined && !types.includes(topo.slotType[s]!)) continue;
+        total++;
+        if (state.gpuFree[s] === WHOLE) free++;
+      }
+      freeTotal += free;
+      if (free > maxFree) [maxFree, maxNode] = [free, n];
+    }
+    const where =
+      onlyNode !== undefined
+        ? `${freeTotal} of ${total}${typeWord} GPUs free on node ${onlyNode}`
+        : `at most ${maxFree} free on one node${maxNode >= 0 ? ` (${topo.nodes[maxNode]!.name})` : ""}; ${freeTotal} of ${total}${typeWord} GPUs free in the cluster`;
+    const gangGpus = job.replicas.reduce((sum, x) => sum + x.gpus, 0);
+    if (maxFree >= r.gpus && freeTotal >= gangGpus) return `${need}; ${where}, but not with enough CPU or memory beside them`;
+    return `${need}; ${where}`;
+  }
+  if (isFractional(r)) {
+    let best = 0;
+    for (let s = 0; s < topo.totalGpus; s++) if (types === undefined || types.includes(topo.slotType[s]!)) best = Math.max(best, state.gpuFree[s]!);
+    if (best >= r.gpuMilli!) return `${need}; a GPU has ${best} milli free but not with enough CPU or memory on its node`;
+    return `${need}; the most free on one GPU is ${best} milli`;
+  }
+  let cpu = 0;
+  let mem = 0;
+  for (let n = 0; n < topo.nodes.length; n++) [cpu, mem] = [Math.max(cpu, state.cpuFree[n]!), Math.max(mem, state.memFree[n]!)];
+  return `${need}; at most ${cpu} cpuMilli and ${mem} MB of memory free on one node`;
+}
