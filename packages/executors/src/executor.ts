@@ -12,6 +12,7 @@ export interface ReplicaLaunch {
   runId: string;
   /** argv: command and its arguments. `command[0]` is resolved on PATH. */
   command: string[];
+  /** Absolute; must exist. Default: engine-specific (local: the run's own directory). */
   workingDir?: string;
   /** The full environment to add on top of the executor's base environment (PATH, HOME, …). */
   env: Record<string, string>;
@@ -22,9 +23,15 @@ export interface ReplicaLaunch {
 export type ReplicaState =
   /** Never launched (or launch never reached the shim): safe to launch. */
   | { kind: "absent" }
-  /** Launched and running; pid/pgid are the shim's and the command's process group. */
-  | { kind: "running"; shimPid: number; pgid: number | null; startedAtMs: number }
-  /** The command ended; exit code (or 128+signal when killed by a signal) and times from the status file. */
+  /**
+   * Launched and running; `shimPid` is the shim's pid and `pgid` the command's process group. Both are null for the
+   * moment between the launch and the shim recording itself (then `startedAtMs` is the launch time).
+   */
+  | { kind: "running"; shimPid: number | null; pgid: number | null; startedAtMs: number }
+  /**
+   * The command ended; exit code (or 128+signal when killed by a signal) and times from the status file. `signal` is
+   * derived from a code above 128, so a program that itself exits 137 reads as SIGKILL (the shell cannot tell).
+   */
   | { kind: "exited"; exitCode: number; signal: string | null; startedAtMs: number; endedAtMs: number }
   /** The shim vanished without writing a status (machine reboot, kill -9 of the shim): the result is unknown. */
   | { kind: "lost"; reason: string };

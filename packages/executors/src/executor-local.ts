@@ -1,0 +1,384 @@
+/**
+ * The local executor: each replica is a process tree on this machine under a detached `/bin/sh` shim that owns its
+ * process group and records its pid, its log and its exit status in `runsDir/<runId>/` (the protocol is in
+ * executor-local-shim.ts). Every answer is read back from those files and the process table, so a new instance
+ * pointed at the same `runsDir` adopts every run a previous one started, including runs that ended meanwhile.
+ */
+import { spawn } from "node:child_process";
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { constants as osConstants } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import { Code, SwitchyardError, invalidArgument, noopLogger, notFound, sleep } from "@switchyard/core";
+import type { FieldViolation, Logger } from "@switchyard/core";
+import type { Executor, LogChunk, LogReadOptions, ReplicaHandle, ReplicaLaunch, ReplicaState } from "./executor.js";
+import {
+  RunFile,
+  SHIM_SCRIPT,
+  parseGroupRecord,
+  parseShimRecord,
+  parseStatusRecord,
+  renderCommandScript,
+  type StatusRecord,
+} from "./executor-local-shim.js";
+import { RunWatches } from "./executor-local-watch.js";
+import { groupAlive, groupMembers, processAlive, signalGroup, type GroupIdentity } from "./proc.js";
+
+export interface LocalExecutorOptions {
+  /** Where run directories live; created if missing. Must be on a local file system (rename and mkdir are atomic). */
+  runsDir: string;
+  logger?: Logger;
+  /** How often watched runs are checked (one timer for all); default 150 ms. */
+  pollMs?: number;
+  /** The environment every replica starts from; default PATH, HOME, LANG, USER and TMPDIR of this process. */
+  baseEnv?: Record<string, string>;
+  /** How long a launched shim may take to record itself before the run counts as absent or lost; default 5000 ms. */
+  startGraceMs?: number;
+  /** How long `terminate` waits for a SIGKILLed group to vanish before it fails; default 10000 ms. */
+  killTimeoutMs?: number;
+}
+
+export interface CompiledLocalExecutorOptions {
+  readonly runsDir: string;
+  readonly logger: Logger;
+  readonly pollMs: number;
+  readonly baseEnv: Readonly<Record<string, string>>;
+  readonly startGraceMs: number;
+  readonly killTimeoutMs: number;
+}
+
+/** The shim's own PATH (for setsid, date, mv, env): fixed, so a replica's PATH cannot break its shim. */
+const SHIM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const BASE_ENV_KEYS = ["PATH", "HOME", "LANG", "USER", "TMPDIR"] as const;
+const RUN_ID = /^[A-Za-z0-9._-]{1,200}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const DEFAULT_LOG_CHUNK_BYTES = 1 << 20;
+
+export function compileLocalExecutorOptions(options: LocalExecutorOptions): CompiledLocalExecutorOptions {
+  const positive = (field: string, value: number | undefined, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (!Number.isFinite(value) || value <= 0) {
+      throw invalidArgument(`local executor: ${field} must be a positive number of milliseconds`, [
+        { field, message: "must be positive", expected: "a number > 0", got: String(value) },
+      ]);
+    }
+    return value;
+  };
+  if (typeof options.runsDir !== "string" || options.runsDir === "") {
+    throw invalidArgument("local executor: runsDir is required", [{ field: "runsDir", message: "is required" }]);
+  }
+  // The composition root should pass baseEnv; this default is the one place the package looks at process.env.
+  const baseEnv: Record<string, string> = {};
+  if (options.baseEnv !== undefined) Object.assign(baseEnv, options.baseEnv);
+  else for (const key of BASE_ENV_KEYS) if (process.env[key] !== undefined) baseEnv[key] = process.env[key];
+  return Object.freeze({
+    runsDir: resolve(options.runsDir),
+    logger: (options.logger ?? noopLogger).child({ component: "executor-local" }),
+    pollMs: positive("pollMs", options.pollMs, 150),
+    baseEnv: Object.freeze(baseEnv),
+    startGraceMs: positive("startGraceMs", options.startGraceMs, 5000),
+    killTimeoutMs: positive("killTimeoutMs", options.killTimeoutMs, 10_000),
+  });
+}
+
+export function createLocalExecutor(options: LocalExecutorOptions): Executor {
+  return new LocalExecutor(compileLocalExecutorOptions(options));
+}
+
+class LocalExecutor implements Executor {
+  readonly name = "local";
+  private readonly launching = new Map<string, Promise<ReplicaHandle>>();
+  private readonly watches: RunWatches;
+  private closed = false;
+
+  constructor(private readonly o: CompiledLocalExecutorOptions) {
+    this.watches = new RunWatches({
+      pollMs: o.pollMs,
+      logger: o.logger,
+      runDir: (runId) => this.runDir(runId),
+      inspect: (runId) => this.inspect(runId),
+    });
+  }
+
+  launch(spec: ReplicaLaunch): Promise<ReplicaHandle> {
+    try {
+      validateLaunch(spec);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const inFlight = this.launching.get(spec.runId);
+    if (inFlight !== undefined) return inFlight;
+    const p = this.launchOnce(spec).finally(() => this.launching.delete(spec.runId));
+    this.launching.set(spec.runId, p);
+    return p;
+  }
+
+  private async launchOnce(spec: ReplicaLaunch): Promise<ReplicaHandle> {
+    const { runId } = spec;
+    const dir = this.runDir(runId);
+    const before = await this.inspect(runId);
+    if (before.kind !== "absent") return { runId, state: before };
+
+    const cwd = spec.workingDir ?? dir;
+    if (spec.workingDir !== undefined) await requireDirectory(spec.workingDir, runId);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    // The claim: exclusive create. A stale marker (launch died before the shim started) has outlived the grace.
+    await rm(join(dir, RunFile.launched), { force: true });
+    try {
+      await writeFile(join(dir, RunFile.launched), `${Date.now()}\n`, { flag: "wx" });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") return { runId, state: await this.inspect(runId) };
+      throw err;
+    }
+
+    const env: Record<string, string> = { ...this.o.baseEnv, ...spec.env };
+    env["CUDA_VISIBLE_DEVICES"] = spec.gpuIndices.join(",");
+    await writeAtomic(join(dir, RunFile.command), renderCommandScript(runId, spec.command, env, cwd));
+    await writeAtomic(join(dir, RunFile.shim), SHIM_SCRIPT);
+    await writeAtomic(join(dir, RunFile.spec), `${JSON.stringify({ ...spec, workingDir: cwd, env }, null, 2)}\n`);
+
+    try {
+      await spawnShim(dir);
+    } catch (err) {
+      await rm(join(dir, RunFile.launched), { force: true });
+      throw new SwitchyardError(Code.Unavailable, `could not start the shim of run "${runId}": ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    this.o.logger.info({ runId, command: spec.command[0], gpus: env["CUDA_VISIBLE_DEVICES"] }, "replica launched");
+    // Callers get the shim's pid: wait (briefly, normally a few ms) for it to record itself.
+    const deadline = Date.now() + this.o.startGraceMs;
+    let state = await this.inspect(runId);
+    while (state.kind === "running" && state.shimPid === null && Date.now() < deadline) {
+      await sleep(5);
+      state = await this.inspect(runId);
+    }
+    return { runId, state };
+  }
+
+  async inspect(runId: string): Promise<ReplicaState> {
+    const dir = this.runDir(runId);
+    const status = parseStatusRecord((await readText(join(dir, RunFile.status))) ?? "");
+    if (status !== null) return exitedState(status);
+
+    const shim = parseShimRecord((await readText(join(dir, RunFile.shimPid))) ?? "");
+    if (shim !== null) {
+      if (await processAlive(shim.pid, shim.startTicks)) {
+        const group = parseGroupRecord((await readText(join(dir, RunFile.pgid))) ?? "");
+        return { kind: "running", shimPid: shim.pid, pgid: group?.pgid ?? null, startedAtMs: shim.startedAtMs };
+      }
+      // The shim may have written its status and exited since the first read.
+      const late = parseStatusRecord((await readText(join(dir, RunFile.status))) ?? "");
+      if (late !== null) return exitedState(late);
+      return this.lost(runId, `its shim (pid ${shim.pid}) ended without writing an exit status`);
+    }
+
+    const launchedAtMs = Number((await readText(join(dir, RunFile.launched))) ?? Number.NaN);
+    const lockedAtMs = await mtimeMs(join(dir, RunFile.lock));
+    if (Number.isNaN(launchedAtMs) && lockedAtMs === null) return { kind: "absent" };
+    const sinceMs = Number.isNaN(launchedAtMs) ? (lockedAtMs ?? 0) : launchedAtMs;
+    if (Date.now() - sinceMs < this.o.startGraceMs) return { kind: "running", shimPid: null, pgid: null, startedAtMs: sinceMs };
+    if ((await readText(join(dir, RunFile.shimPid))) !== null) return this.inspect(runId);
+    if (lockedAtMs !== null) return this.lost(runId, "its shim took the run's lock but never recorded its pid");
+    return { kind: "absent" };
+  }
+
+  /** The result is unknown; whatever is left of the command's group is killed so nothing runs orphaned. */
+  private async lost(runId: string, why: string): Promise<ReplicaState> {
+    let reason = `run "${runId}" is lost: ${why}`;
+    const group = await this.readGroup(runId);
+    if (group !== null) {
+      const members = await groupMembers(group);
+      if (members.length > 0 && (await signalGroup(group, "SIGKILL"))) {
+        reason += `; its process group ${group.pgid} (${members.length} processes) was killed`;
+        this.o.logger.warn({ runId, pgid: group.pgid, pids: members }, "killed the orphaned process group of a lost run");
+      }
+    }
+    return { kind: "lost", reason };
+  }
+
+  watch(runId: string, onExit: (state: ReplicaState) => void): () => void {
+    this.runDir(runId);
+    if (this.closed) throw new SwitchyardError(Code.FailedPrecondition, "the local executor is closed; create a new one to watch runs");
+    return this.watches.add(runId, onExit);
+  }
+
+  async terminate(runId: string, graceMs: number): Promise<void> {
+    if (!Number.isFinite(graceMs) || graceMs < 0) {
+      throw invalidArgument("terminate: graceMs must be a number >= 0", [{ field: "graceMs", message: "must be >= 0", got: String(graceMs) }]);
+    }
+    // Wait out the moment between launch and the command recording its group.
+    const startEnd = Date.now() + this.o.startGraceMs + this.o.killTimeoutMs;
+    let state = await this.inspect(runId);
+    while (state.kind === "running" && state.pgid === null) {
+      if (Date.now() > startEnd) {
+        throw new SwitchyardError(Code.DeadlineExceeded, `run "${runId}": its shim is alive but never recorded the command's process group; see ${this.runDir(runId)}`);
+      }
+      await sleep(10);
+      state = await this.inspect(runId);
+    }
+    const group = await this.readGroup(runId);
+    if (state.kind === "absent" || group === null) return;
+    if (state.kind === "running" && (await signalGroup(group, "SIGTERM"))) {
+      this.o.logger.info({ runId, pgid: group.pgid, graceMs }, "SIGTERM sent to the replica's process group");
+      const graceEnd = Date.now() + graceMs;
+      while (Date.now() < graceEnd && (await groupAlive(group))) await sleep(Math.min(20, graceMs));
+    }
+    const killEnd = Date.now() + this.o.killTimeoutMs;
+    let killed = false;
+    for (;;) {
+      const alive = await groupAlive(group);
+      if (alive && (await signalGroup(group, "SIGKILL")) && !killed) {
+        killed = true;
+        this.o.logger.info({ runId, pgid: group.pgid }, "SIGKILL sent to what is left of the replica's process group");
+      }
+      // Done when no process is left and the shim has recorded the end (or is gone: then the run is lost).
+      if (!alive && (await this.inspect(runId)).kind !== "running") return;
+      if (Date.now() > killEnd) {
+        const members = await groupMembers(group);
+        const what = members.length > 0 ? `process group ${group.pgid} still has processes ${members.join(", ")}` : "its shim has not written the exit status";
+        throw new SwitchyardError(
+          Code.DeadlineExceeded,
+          `run "${runId}": ${what} ${this.o.killTimeoutMs} ms after SIGKILL (uninterruptible I/O?); check with ps and retry terminate`,
+        );
+      }
+      await sleep(20);
+    }
+  }
+
+  async readLog(runId: string, options: LogReadOptions = {}): Promise<LogChunk> {
+    const offset = options.offset ?? 0;
+    const maxBytes = options.maxBytes ?? DEFAULT_LOG_CHUNK_BYTES;
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
+      throw invalidArgument("readLog: offset must be an integer >= 0 and maxBytes an integer > 0", [
+        { field: "offset", message: "must be >= 0", got: String(offset) },
+        { field: "maxBytes", message: "must be > 0", got: String(maxBytes) },
+      ]);
+    }
+    let file;
+    try {
+      file = await open(this.logPath(runId), "r");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw SwitchyardError.from(err);
+      if ((await mtimeMs(this.runDir(runId))) === null) throw notFound(`no run "${runId}" in ${this.o.runsDir}`);
+      return { data: Buffer.alloc(0), nextOffset: offset };
+    }
+    try {
+      const size = (await file.stat()).size;
+      const data = Buffer.alloc(Math.max(0, Math.min(maxBytes, size - offset)));
+      const { bytesRead } = data.length === 0 ? { bytesRead: 0 } : await file.read(data, 0, data.length, offset);
+      return { data: data.subarray(0, bytesRead), nextOffset: offset + bytesRead };
+    } finally {
+      await file.close();
+    }
+  }
+
+  logPath(runId: string): string {
+    return join(this.runDir(runId), RunFile.log);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.watches.close();
+  }
+
+  private runDir(runId: string): string {
+    if (typeof runId !== "string" || !RUN_ID.test(runId) || runId === "." || runId === "..") {
+      throw invalidArgument(`run id "${String(runId)}" is not usable as a file name`, [
+        { field: "runId", message: "invalid run id", expected: "1-200 characters of [A-Za-z0-9._-], not . or ..", got: String(runId) },
+      ]);
+    }
+    return join(this.o.runsDir, runId);
+  }
+
+  private async readGroup(runId: string): Promise<GroupIdentity | null> {
+    return parseGroupRecord((await readText(join(this.runDir(runId), RunFile.pgid))) ?? "");
+  }
+}
+
+function validateLaunch(spec: ReplicaLaunch): void {
+  const problems: FieldViolation[] = [];
+  if (typeof spec.runId !== "string" || !RUN_ID.test(spec.runId) || spec.runId === "." || spec.runId === "..") {
+    problems.push({ field: "runId", message: "must be usable as a file name", expected: "1-200 characters of [A-Za-z0-9._-]", got: String(spec.runId) });
+  }
+  if (!Array.isArray(spec.command) || spec.command.length === 0 || spec.command[0] === "") {
+    problems.push({ field: "command", message: "must name a program", expected: "a non-empty argv" });
+  } else {
+    spec.command.forEach((arg, i) => {
+      if (typeof arg !== "string" || arg.includes("\0")) problems.push({ field: `command[${i}]`, message: "must be a string without NUL bytes" });
+    });
+  }
+  for (const [key, value] of Object.entries(spec.env ?? {})) {
+    if (!ENV_NAME.test(key)) {
+      problems.push({ field: `env.${key}`, message: "is not a valid environment variable name", expected: "[A-Za-z_][A-Za-z0-9_]*", got: key });
+    } else if (typeof value !== "string" || value.includes("\0")) {
+      problems.push({ field: `env.${key}`, message: "must be a string without NUL bytes" });
+    }
+  }
+  if (!Array.isArray(spec.gpuIndices) || !spec.gpuIndices.every((g) => Number.isSafeInteger(g) && g >= 0)) {
+    problems.push({ field: "gpuIndices", message: "must be a list of GPU indices", expected: "integers >= 0", got: JSON.stringify(spec.gpuIndices) });
+  }
+  if (spec.workingDir !== undefined && (typeof spec.workingDir !== "string" || !isAbsolute(spec.workingDir))) {
+    problems.push({ field: "workingDir", message: "must be an absolute path", got: String(spec.workingDir) });
+  }
+  if (problems.length > 0) {
+    throw invalidArgument(`cannot launch run "${String(spec.runId)}": ${problems.map((p) => `${p.field} ${p.message}`).join("; ")}`, problems);
+  }
+}
+
+async function requireDirectory(path: string, runId: string): Promise<void> {
+  const s = await stat(path).catch(() => null);
+  if (s === null || !s.isDirectory()) {
+    throw new SwitchyardError(
+      Code.FailedPrecondition,
+      `cannot launch run "${runId}": working directory ${path} ${s === null ? "does not exist" : "is not a directory"}; create it or fix workingDir`,
+      { details: [{ field: "workingDir", message: "must be an existing directory", got: path }] },
+    );
+  }
+}
+
+function spawnShim(dir: string): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn("/bin/sh", [join(dir, RunFile.shim), dir], {
+      cwd: dir,
+      detached: true,
+      stdio: "ignore",
+      env: { PATH: SHIM_PATH },
+    });
+    child.once("error", reject);
+    child.once("spawn", () => {
+      child.unref();
+      resolvePromise();
+    });
+  });
+}
+
+const SIGNAL_NAMES = new Map<number, string>();
+for (const [name, number] of Object.entries(osConstants.signals)) if (!SIGNAL_NAMES.has(number)) SIGNAL_NAMES.set(number, name);
+
+/** The shell reports death by signal N as 128+N; a program that itself exits 128+N reads the same. */
+function exitedState(s: StatusRecord): ReplicaState {
+  const signal = s.exitCode > 128 ? (SIGNAL_NAMES.get(s.exitCode - 128) ?? null) : null;
+  return { kind: "exited", exitCode: s.exitCode, signal, startedAtMs: s.startedAtMs, endedAtMs: s.endedAtMs };
+}
+
+async function readText(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+async function mtimeMs(path: string): Promise<number | null> {
+  try {
+    return (await stat(path)).mtimeMs;
+  } catch {
+    return null;
+  }
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, text, { mode: 0o600 });
+  await rename(tmp, path);
+}
