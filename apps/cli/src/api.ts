@@ -1,0 +1,71 @@
+import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { Jobs, Platform } from "@switchyard/api";
+import { formatViolations, type FieldViolation } from "@switchyard/core";
+import { readCliConfig } from "./cli-config.js";
+
+export interface GlobalOptions {
+  server?: string;
+  token?: string;
+  team?: string;
+}
+
+export interface Api {
+  jobs: Client<typeof Jobs>;
+  platform: Client<typeof Platform>;
+  server: string;
+}
+
+/** Exit codes: 0 success, 1 the job failed or was cancelled (or another failure), 2 invalid input or usage, 3 unreachable or refused. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
+
+export class CliExit extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+export function connectApi(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Api {
+  const cfg = readCliConfig();
+  const server = opts.server ?? env.SWITCHYARD_URL ?? cfg.server;
+  const token = opts.token ?? env.SWITCHYARD_TOKEN ?? cfg.token;
+  if (!server) throw new CliExit(EXIT.unreachable, "no server configured: run `switchyard up`, or pass --server URL (or set SWITCHYARD_URL)");
+  const auth: Interceptor = (next) => (req) => {
+    if (token) req.header.set("authorization", `Bearer ${token}`);
+    return next(req);
+  };
+  const transport = createConnectTransport({ baseUrl: server, httpVersion: "1.1", interceptors: [auth] });
+  return { jobs: createClient(Jobs, transport), platform: createClient(Platform, transport), server };
+}
+
+/** Turns an API error into the message and exit code the user gets. */
+export function explain(err: unknown, server?: string): CliExit {
+  if (err instanceof CliExit) return err;
+  const ce = ConnectError.from(err);
+  const raw = ce.metadata.get("x-switchyard-error-details");
+  let details: FieldViolation[] = [];
+  if (raw) {
+    try {
+      details = JSON.parse(decodeURIComponent(raw)) as FieldViolation[];
+    } catch {
+      details = [];
+    }
+  }
+  let message = ce.rawMessage;
+  if (details.length > 0 && !message.includes(details[0]!.message)) message += `\n${formatViolations(details)}`;
+  switch (ce.code) {
+    case Code.InvalidArgument:
+    case Code.AlreadyExists:
+    case Code.NotFound:
+    case Code.FailedPrecondition:
+    case Code.OutOfRange:
+      return new CliExit(EXIT.usage, message);
+    case Code.Unavailable:
+      return new CliExit(EXIT.unreachable, `the platform${server ? ` at ${server}` : ""} could not be reached: ${message}\n  start it with \`switchyard up\` or check --server`);
+    case Code.Unauthenticated:
+    case Code.PermissionDenied:
+      return new CliExit(EXIT.unreachable, `refused: ${message}`);
+    default:
+      return new CliExit(EXIT.failed, message);
+  }
+}

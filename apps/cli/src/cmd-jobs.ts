@@ -1,0 +1,222 @@
+import { randomUUID } from "node:crypto";
+import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Job } from "@switchyard/api";
+import { SwitchyardError, formatViolations } from "@switchyard/core";
+import { jobSpecToManifest, parseJobManifest } from "@switchyard/specs";
+import type { Command } from "commander";
+import { stringify } from "yaml";
+import { CliExit, EXIT, connectApi, explain, type Api, type GlobalOptions } from "./api.js";
+import { duration, jobJson, parseFormat, printJobs, table } from "./format.js";
+
+const FINAL = new Set(["Succeeded", "Failed", "Cancelled"]);
+
+export function readManifest(file: string): { text: string; fileName: string; baseDir: string } {
+  const path = resolve(file);
+  try {
+    return { text: readFileSync(path, "utf8"), fileName: file, baseDir: dirname(path) };
+  } catch (err) {
+    throw new CliExit(EXIT.usage, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+/** Submits with a request id, retrying while the platform is unreachable: the same id never creates a second job. */
+export async function submitManifest(api: Api, m: { text: string; fileName: string; baseDir: string }, generateName: boolean) {
+  const requestId = randomUUID();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await api.jobs.submitJob({ requestId, manifest: m.text, fileName: m.fileName, baseDir: m.baseDir, generateName });
+    } catch (err) {
+      const ce = ConnectError.from(err);
+      if (ce.code !== Code.Unavailable || attempt >= 4) throw err;
+      await new Promise((r) => setTimeout(r, 250 * attempt));
+    }
+  }
+}
+
+export async function followLogs(api: Api, name: string, team: string, replica: number, out: NodeJS.WritableStream): Promise<void> {
+  for await (const chunk of api.jobs.getLogs({ name, team, replica, follow: true })) out.write(chunk.data);
+}
+
+export async function waitForJob(api: Api, name: string, team: string): Promise<Job> {
+  for (;;) {
+    const job = await api.jobs.getJob({ name, team });
+    if (FINAL.has(job.status?.phase ?? "")) return job;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function exitFor(job: Job): number {
+  return job.status?.phase === "Succeeded" ? EXIT.ok : EXIT.failed;
+}
+
+type Action = (api: Api, g: GlobalOptions, ...args: never[]) => Promise<number | void>;
+
+/** Wraps an action: connects, runs, maps errors to messages and exit codes. */
+export function withApi(cmd: Command, action: Action) {
+  return async (...args: unknown[]) => {
+    const g = cmd.optsWithGlobals() as GlobalOptions;
+    let api: Api | undefined;
+    try {
+      api = connectApi(g);
+      const code = await (action as (api: Api, g: GlobalOptions, ...a: unknown[]) => Promise<number | void>)(api, g, ...args);
+      process.exitCode = code ?? 0;
+    } catch (err) {
+      const e = explain(err, api?.server);
+      process.stderr.write(`error: ${e.message}\n`);
+      process.exitCode = e.code;
+    }
+  };
+}
+
+export function registerJobCommands(program: Command): void {
+  const submit = program
+    .command("submit")
+    .argument("<file>", "job manifest: switchyard/v1 Job, Kubeflow PyTorchJob or TrainJob (YAML or JSON)")
+    .description("submit a training job")
+    .option("--wait", "wait until the job ends; exit 0 if it Succeeded, 1 if it Failed or was Cancelled")
+    .option("--follow", "stream replica 0's logs until the job ends (implies --wait)")
+    .option("--generate-name", "add a random suffix to the job's name")
+    .option("-o, --output <format>", "table|json|yaml", "table");
+  submit.action(
+    withApi(submit, async (api, _g, file: string, o: { wait?: boolean; follow?: boolean; generateName?: boolean; output?: string }) => {
+      const res = await submitManifest(api, readManifest(file), Boolean(o.generateName));
+      const job = res.job!;
+      for (const w of res.warnings) process.stderr.write(`warning: ${w}\n`);
+      const name = job.metadata!.name;
+      const team = job.metadata!.team;
+      if (o.output === "json" || o.output === "yaml") process.stdout.write(printJobs([job], parseFormat(o.output)) + "\n");
+      else process.stdout.write(`job/${name} submitted (uid ${job.metadata!.uid}, team ${team})${res.replayed ? " [already submitted]" : ""}\n`);
+      if (!o.wait && !o.follow) return EXIT.ok;
+      if (o.follow) await followLogs(api, name, team, 0, process.stdout);
+      const final = await waitForJob(api, name, team);
+      process.stderr.write(`job/${name} ${final.status?.phase}: ${final.status?.message}\n`);
+      return exitFor(final);
+    }),
+  );
+
+  const get = program.command("get").argument("<job>", "name or uid").description("show a job").option("-o, --output <format>", "table|json|yaml", "table");
+  get.action(
+    withApi(get, async (api, g, name: string, o: { output?: string }) => {
+      const job = await api.jobs.getJob({ name, team: g.team ?? "" });
+      process.stdout.write(printJobs([job], parseFormat(o.output)) + "\n");
+    }),
+  );
+
+  const list = program.command("list").alias("ls").description("list jobs").option("--state <phase>", "only jobs in this phase (Queued, Running, Succeeded, …)").option("-o, --output <format>", "table|json|yaml", "table");
+  list.action(
+    withApi(list, async (api, g, o: { state?: string; output?: string }) => {
+      const res = await api.jobs.listJobs({ state: o.state ?? "", team: g.team ?? "" });
+      const f = parseFormat(o.output);
+      if (f !== "table") process.stdout.write((f === "json" ? JSON.stringify({ items: res.jobs.map(jobJson) }, null, 2) : stringify({ items: res.jobs.map(jobJson) })) + "\n");
+      else process.stdout.write((res.jobs.length ? printJobs(res.jobs, "table") : "no jobs") + "\n");
+    }),
+  );
+
+  const describe = program.command("describe").argument("<job>", "name or uid").description("a job with its replicas and events");
+  describe.action(
+    withApi(describe, async (api, g, name: string) => {
+      const res = await api.jobs.describeJob({ name, team: g.team ?? "" });
+      const j = res.job!;
+      const s = j.status!;
+      const lines = [
+        `Name:       ${j.metadata!.name}`,
+        `UID:        ${j.metadata!.uid}`,
+        `Team:       ${j.metadata!.team}    Queue: ${j.spec!.queue}    Priority: ${j.spec!.priority}`,
+        `Phase:      ${s.phase}${s.reason ? ` (${s.reason})` : ""}`,
+        ...(s.message ? [`Message:    ${s.message}`] : []),
+        `Command:    ${[...j.spec!.command, ...j.spec!.args].join(" ")}`,
+        `Replicas:   ${j.spec!.replicas}    Restart: ${j.spec!.restartPolicy} (backoffLimit ${j.spec!.backoffLimit})    Attempt: ${s.attempt}`,
+        `Duration:   ${duration(s.startTime, s.completionTime)}`,
+        "",
+      ];
+      if (s.replicas.length) {
+        lines.push(table(["REPLICA", "ROLE", "STATE", "GPUS", "EXIT", "PID"], s.replicas.map((r) => [String(r.index), r.role, r.state, r.gpus.length ? r.gpus.join(",") : "-", r.exitCode === undefined ? "-" : String(r.exitCode), r.pid ? String(r.pid) : "-"])), "");
+      }
+      lines.push("Events:");
+      lines.push(table(["TIME", "TYPE", "ATTEMPT", "MESSAGE"], res.events.map((e) => [e.time ? timestampDate(e.time).toISOString() : "-", e.type, String(e.attempt), e.message])));
+      process.stdout.write(lines.join("\n") + "\n");
+    }),
+  );
+
+  const logs = program.command("logs").argument("<job>", "name or uid").description("a replica's output").option("-f, --follow", "keep streaming until the replica ends").option("--replica <n>", "replica index", "0").option("--attempt <n>", "attempt (default: the latest)", "0");
+  logs.action(
+    withApi(logs, async (api, g, name: string, o: { follow?: boolean; replica: string; attempt: string }) => {
+      for await (const chunk of api.jobs.getLogs({ name, team: g.team ?? "", replica: Number(o.replica), follow: Boolean(o.follow), attempt: Number(o.attempt) })) process.stdout.write(chunk.data);
+    }),
+  );
+
+  const metrics = program.command("metrics").argument("<job>", "name or uid").description("name=value metrics the job printed").option("-o, --output <format>", "table|json", "table");
+  metrics.action(
+    withApi(metrics, async (api, g, name: string, o: { output?: string }) => {
+      const res = await api.jobs.getMetrics({ name, team: g.team ?? "" });
+      if (parseFormat(o.output, ["table", "json"]) === "json") {
+        const out = Object.fromEntries(res.series.map((s) => [s.name, { latest: s.latest, min: s.min, max: s.max, points: s.points.map((p) => ({ step: Number(p.step), value: p.value, time: p.time ? timestampDate(p.time).toISOString() : undefined })) }]));
+        process.stdout.write(JSON.stringify(out, null, 2) + "\n");
+        return;
+      }
+      process.stdout.write(table(["METRIC", "LATEST", "MIN", "MAX", "POINTS"], res.series.map((s) => [s.name, String(s.latest), String(s.min), String(s.max), String(s.points.length)])) + "\n");
+    }),
+  );
+
+  const artifacts = program.command("artifacts").argument("<job>", "name or uid").description("files the job wrote to $SWITCHYARD_OUTPUT_DIR").option("--download <dir>", "copy them into DIR");
+  artifacts.action(
+    withApi(artifacts, async (api, g, name: string, o: { download?: string }) => {
+      const team = g.team ?? "";
+      const res = await api.jobs.listArtifacts({ name, team });
+      if (!o.download) {
+        process.stdout.write((res.artifacts.length ? table(["PATH", "BYTES"], res.artifacts.map((a) => [a.path, String(a.sizeBytes)])) : "no artifacts") + "\n");
+        return;
+      }
+      for (const a of res.artifacts) {
+        const dest = join(resolve(o.download), a.path);
+        mkdirSync(dirname(dest), { recursive: true });
+        const stream = api.jobs.readArtifact({ name, team, path: a.path });
+        await pipeline(Readable.from((async function* () { for await (const c of stream) yield c.data; })()), createWriteStream(dest));
+        process.stdout.write(`${dest}\n`);
+      }
+    }),
+  );
+
+  const cancel = program.command("cancel").argument("<job>", "name or uid").description("stop every process of the job (SIGTERM, grace, SIGKILL)");
+  cancel.action(
+    withApi(cancel, async (api, g, name: string) => {
+      const job = await api.jobs.cancelJob({ name, team: g.team ?? "" });
+      process.stdout.write(`job/${job.metadata!.name} ${job.status!.phase === "Cancelled" ? "cancelled" : "cancelling"}\n`);
+    }),
+  );
+
+  const gpus = program.command("gpus").description("the GPU inventory and who holds each GPU");
+  gpus.action(
+    withApi(gpus, async (api) => {
+      const res = await api.jobs.listGpus({});
+      if (res.gpus.length === 0) {
+        process.stdout.write(`no GPUs on ${res.node} (start with --gpus N to simulate some)\n`);
+        return;
+      }
+      process.stdout.write(table(["INDEX", "NAME", "MEMORY", "UUID", "JOB", "USED"], res.gpus.map((x) => [String(x.index), x.name + (x.simulated ? " (simulated)" : ""), `${x.memoryMb} MiB`, x.uuid, x.job || "-", x.gpuMilliUsed ? `${x.gpuMilliUsed / 10}%` : "-"])) + "\n");
+    }),
+  );
+
+  program
+    .command("validate")
+    .argument("<file>", "job manifest")
+    .description("check a manifest without submitting it; prints the native spec it becomes and the warnings")
+    .action((file: string) => {
+      const m = readManifest(file);
+      try {
+        const r = parseJobManifest(m.text, { file: m.fileName, baseDir: m.baseDir });
+        for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+        process.stdout.write(stringify(jobSpecToManifest(r.spec)));
+        process.stderr.write(`${file}: valid ${r.source}\n`);
+      } catch (err) {
+        const e = SwitchyardError.from(err);
+        process.stderr.write(`${e.message.includes("\n") || e.details.length === 0 ? e.message : `${e.message}\n${formatViolations(e.details)}`}\n`);
+        process.exitCode = EXIT.usage;
+      }
+    });
+}

@@ -1,0 +1,63 @@
+import { toJson } from "@bufbuild/protobuf";
+import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { JobSchema, type Job } from "@switchyard/api";
+import { stringify } from "yaml";
+
+export type OutputFormat = "table" | "json" | "yaml";
+
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("   ").trimEnd();
+  return [line(headers), ...rows.map(line)].join("\n");
+}
+
+export function jobJson(job: Job): unknown {
+  return toJson(JobSchema, job, { alwaysEmitImplicit: false });
+}
+
+export function age(ts: Timestamp | undefined, now = Date.now()): string {
+  if (!ts) return "-";
+  const s = Math.max(0, Math.round((now - timestampDate(ts).getTime()) / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172800) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86400)}d`;
+}
+
+export function duration(start: Timestamp | undefined, end: Timestamp | undefined): string {
+  if (!start) return "-";
+  const ms = (end ? timestampDate(end).getTime() : Date.now()) - timestampDate(start).getTime();
+  return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+export function gpusOf(job: Job): string {
+  const r = job.spec?.resources;
+  if (!r) return "0";
+  const per = r.gpus > 0 ? String(r.gpus) : r.gpuMilli > 0 ? `${r.gpuMilli}m` : "0";
+  return job.spec!.replicas > 1 ? `${per}×${job.spec!.replicas}` : per;
+}
+
+export function printJobs(jobs: Job[], format: OutputFormat): string {
+  if (format === "json") return JSON.stringify(jobs.length === 1 ? jobJson(jobs[0]!) : { items: jobs.map(jobJson) }, null, 2);
+  if (format === "yaml") return stringify(jobs.length === 1 ? jobJson(jobs[0]!) : { items: jobs.map(jobJson) });
+  return table(
+    ["NAME", "TEAM", "PHASE", "REASON", "GPUS", "ATTEMPT", "AGE", "DURATION", "UID"],
+    jobs.map((j) => [
+      j.metadata?.name ?? "",
+      j.metadata?.team ?? "",
+      j.status?.phase ?? "",
+      j.status?.reason ?? "",
+      gpusOf(j),
+      String(j.status?.attempt ?? 0),
+      age(j.metadata?.creationTimestamp),
+      duration(j.status?.startTime, j.status?.completionTime),
+      j.metadata?.uid ?? "",
+    ]),
+  );
+}
+
+export function parseFormat(v: string | undefined, allowed: OutputFormat[] = ["table", "json", "yaml"]): OutputFormat {
+  const f = (v ?? "table") as OutputFormat;
+  if (!allowed.includes(f)) throw new Error(`-o must be one of ${allowed.join(", ")} (got "${v}")`);
+  return f;
+}

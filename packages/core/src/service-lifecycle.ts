@@ -1,0 +1,42 @@
+import type { Logger } from "./logger.js";
+
+/** The line a service prints on stdout once it serves; the supervisor (`switchyard up`) waits for it. */
+export const READY_PREFIX = "SWITCHYARD_READY ";
+
+export interface ReadyInfo {
+  service: string;
+  address: string;
+  [key: string]: unknown;
+}
+
+export function announceReady(info: ReadyInfo): void {
+  process.stdout.write(`${READY_PREFIX}${JSON.stringify(info)}\n`);
+}
+
+export function parseReadyLine(line: string): ReadyInfo | undefined {
+  if (!line.startsWith(READY_PREFIX)) return undefined;
+  try {
+    return JSON.parse(line.slice(READY_PREFIX.length)) as ReadyInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `stop` once on SIGTERM or SIGINT, then exits; a second signal exits at once. */
+export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    logger.info({ signal }, "stopping");
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err: String(err) }, "stop failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", handler);
+  process.on("SIGINT", handler);
+}

@@ -1,0 +1,35 @@
+import { cpus, hostname, totalmem } from "node:os";
+import { join } from "node:path";
+
+/** The jobs service's configuration: the one place it reads the environment. */
+export interface JobsConfig {
+  dataDir: string;
+  controlAddress: string | undefined;
+  host: string;
+  port: number;
+  simulateGpus: number | undefined;
+  graceMs: number;
+  nodeName: string;
+  cpuMilli: number;
+  memoryMb: number;
+  crashAt: string | undefined;
+  logLevel: string;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
+  const dataDir = env.SWITCHYARD_DATA_DIR ?? join(process.cwd(), ".switchyard");
+  const num = (v: string | undefined) => (v === undefined || v === "" ? undefined : Number(v));
+  return {
+    dataDir,
+    controlAddress: env.SWITCHYARD_CONTROL,
+    host: env.SWITCHYARD_HOST ?? "127.0.0.1",
+    port: num(env.SWITCHYARD_PORT) ?? 0,
+    simulateGpus: num(env.SWITCHYARD_SIMULATE_GPUS),
+    graceMs: num(env.SWITCHYARD_GRACE_MS) ?? 10_000,
+    nodeName: env.SWITCHYARD_NODE_NAME ?? hostname(),
+    cpuMilli: num(env.SWITCHYARD_CPU_MILLI) ?? cpus().length * 1000,
+    memoryMb: num(env.SWITCHYARD_MEMORY_MB) ?? Math.floor(totalmem() / 1024 / 1024),
+    crashAt: env.SWITCHYARD_CRASH_AT || undefined,
+    logLevel: env.SWITCHYARD_LOG_LEVEL ?? "info",
+  };
+}

@@ -1,0 +1,82 @@
+import type { Kysely, Selectable } from "@switchyard/store";
+import type { JobsDatabase, JobsTable, ReplicasTable } from "./schema.js";
+
+export type JobRow = Selectable<JobsTable>;
+export type ReplicaRow = Selectable<ReplicasTable>;
+
+/** The jobs service's queries, in one place. Every state change goes through here before it is acted on. */
+export class JobStore {
+  constructor(readonly db: Kysely<JobsDatabase>) {}
+
+  async byUid(uid: string): Promise<JobRow | undefined> {
+    return this.db.selectFrom("jobs").selectAll().where("uid", "=", uid).executeTakeFirst();
+  }
+
+  /** A job by uid, or by name within a team (any team when `team` is undefined). */
+  async find(nameOrUid: string, team: string | undefined): Promise<JobRow[]> {
+    const byUid = await this.byUid(nameOrUid);
+    if (byUid && (team === undefined || byUid.team === team)) return [byUid];
+    let q = this.db.selectFrom("jobs").selectAll().where("name", "=", nameOrUid);
+    if (team !== undefined) q = q.where("team", "=", team);
+    return q.execute();
+  }
+
+  async byRequestId(requestId: string): Promise<JobRow | undefined> {
+    return this.db.selectFrom("jobs").selectAll().where("request_id", "=", requestId).executeTakeFirst();
+  }
+
+  async list(filter: { phase?: string; team?: string; limit?: number }): Promise<JobRow[]> {
+    let q = this.db.selectFrom("jobs").selectAll();
+    if (filter.phase) q = q.where("phase", "=", filter.phase);
+    if (filter.team) q = q.where("team", "=", filter.team);
+    return q.orderBy("seq", "asc").limit(filter.limit && filter.limit > 0 ? filter.limit : 10_000).execute();
+  }
+
+  async queued(): Promise<JobRow[]> {
+    return this.db.selectFrom("jobs").selectAll().where("phase", "=", "Queued").where("cancel_requested", "=", 0).orderBy("seq", "asc").execute();
+  }
+
+  /** Jobs that are not final, or that still have replicas that have not ended. */
+  async unfinished(): Promise<JobRow[]> {
+    return this.db
+      .selectFrom("jobs")
+      .selectAll()
+      .where((eb) =>
+        eb.or([
+          eb("phase", "not in", ["Succeeded", "Failed", "Cancelled"]),
+          eb("uid", "in", eb.selectFrom("replicas").select("job_uid").where("state", "in", ["Pending", "Running"])),
+        ]),
+      )
+      .orderBy("seq", "asc")
+      .execute();
+  }
+
+  async replicas(uid: string, attempt: number): Promise<ReplicaRow[]> {
+    return this.db.selectFrom("replicas").selectAll().where("job_uid", "=", uid).where("attempt", "=", attempt).orderBy("idx", "asc").execute();
+  }
+
+  async replica(runId: string): Promise<ReplicaRow | undefined> {
+    return this.db.selectFrom("replicas").selectAll().where("run_id", "=", runId).executeTakeFirst();
+  }
+
+  /** Replicas holding resources: placed and not yet ended. */
+  async liveReplicas(): Promise<ReplicaRow[]> {
+    return this.db.selectFrom("replicas").selectAll().where("state", "in", ["Pending", "Running"]).execute();
+  }
+
+  async updateJob(uid: string, patch: Partial<Omit<JobRow, "uid" | "seq">>): Promise<void> {
+    await this.db.updateTable("jobs").set(patch).where("uid", "=", uid).execute();
+  }
+
+  async updateReplica(runId: string, patch: Partial<Omit<ReplicaRow, "run_id">>): Promise<void> {
+    await this.db.updateTable("replicas").set(patch).where("run_id", "=", runId).execute();
+  }
+
+  async event(uid: string, type: string, message: string, attempt: number, replica = -1, time = Date.now()): Promise<void> {
+    await this.db.insertInto("events").values({ job_uid: uid, time, type, message, attempt, replica }).execute();
+  }
+
+  async events(uid: string) {
+    return this.db.selectFrom("events").selectAll().where("job_uid", "=", uid).orderBy("id", "asc").execute();
+  }
+}

@@ -1,0 +1,85 @@
+import type { Executor } from "@switchyard/executors";
+import type { Logger } from "@switchyard/core";
+import type { JobStore, ReplicaRow } from "./job-store.js";
+import { parseMetricChunk } from "./metrics-collector.js";
+
+const MAX_READ_BYTES = 1 << 20;
+
+/**
+ * Turns `name=value` lines of replica 0's output into stored time series. The read offset is stored in the same
+ * transaction as the points, so a restart neither loses nor double-counts a point.
+ */
+export class MetricsCollector {
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+  private readonly locks = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly executor: Executor,
+    private readonly log: Logger,
+    private readonly intervalMs = 500,
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.sweep(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async sweep(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const live = await this.store.db.selectFrom("replicas").selectAll().where("state", "=", "Running").where("idx", "=", 0).execute();
+      for (const r of live) await this.collect(r, false);
+    } catch (err) {
+      this.log.warn({ err: String(err) }, "metrics sweep failed");
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Reads what replica 0 wrote since the last read; `final` also takes a last line without a newline. */
+  collect(replica: ReplicaRow, final: boolean): Promise<void> {
+    if (replica.idx !== 0) return Promise.resolve();
+    const prev = this.locks.get(replica.run_id) ?? Promise.resolve();
+    const next = prev.then(() => this.collectNow(replica, final));
+    this.locks.set(replica.run_id, next);
+    void next.finally(() => {
+      if (this.locks.get(replica.run_id) === next) this.locks.delete(replica.run_id);
+    }).catch(() => undefined);
+    return next;
+  }
+
+  private async collectNow(replica: ReplicaRow, final: boolean): Promise<void> {
+    for (;;) {
+      const current = (await this.store.replica(replica.run_id)) ?? replica;
+      const chunk = await this.executor.readLog(replica.run_id, { offset: current.metrics_offset, maxBytes: MAX_READ_BYTES }).catch(() => undefined);
+      if (!chunk || chunk.data.length === 0) return;
+      const { metrics, consumed } = parseMetricChunk(chunk.data, final && chunk.data.length < MAX_READ_BYTES);
+      if (consumed === 0) return;
+      const now = Date.now();
+      await this.store.db.transaction().execute(async (tx) => {
+        const steps = new Map<string, number>();
+        for (const m of metrics) {
+          let step = steps.get(m.name);
+          if (step === undefined) {
+            const row = await tx.selectFrom("metrics").select((eb) => eb.fn.max("step").as("s")).where("job_uid", "=", replica.job_uid).where("name", "=", m.name).executeTakeFirst();
+            step = row?.s === null || row?.s === undefined ? -1 : Number(row.s);
+          }
+          step++;
+          steps.set(m.name, step);
+          await tx.insertInto("metrics").values({ job_uid: replica.job_uid, name: m.name, step, value: m.value, time: now }).execute();
+        }
+        await tx.updateTable("replicas").set({ metrics_offset: current.metrics_offset + consumed }).where("run_id", "=", replica.run_id).execute();
+      });
+      if (chunk.data.length < MAX_READ_BYTES) return;
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { Sandbox, shellJob, waitForPhase } from "./test-harness.js";
+
+// kill -9 of the jobs service at named points of a job's lifecycle (SWITCHYARD_CRASH_AT makes the process SIGKILL
+// itself there), then a restart: every job is there, exits that happened meanwhile are recorded, nothing ran twice.
+describe("jobs service: kill -9 at any point, then restart", () => {
+  const sb = new Sandbox();
+  after(() => sb.cleanup());
+
+  const runs = (file: string) => readFileSync(file, "utf8").split("\n").filter(Boolean).length;
+
+  for (const point of ["after-place", "after-launch-replica", "after-running"]) {
+    it(`recovers a job killed ${point} without starting it twice`, async () => {
+      const counter = sb.file(`count-${point}`, "");
+      const first = await sb.startJobs({ SWITCHYARD_CRASH_AT: point });
+      await first.client.submitJob({ manifest: shellJob(`crash-${point}`, `echo run >> ${counter}; sleep 0.3; echo done`), requestId: point }).catch(() => undefined);
+      await Sandbox.died(first);
+      const second = await sb.startJobs();
+      const j = await waitForPhase(second.client, `crash-${point}`, ["Succeeded", "Failed"]);
+      assert.equal(j.status?.phase, "Succeeded");
+      assert.equal(runs(counter), 1, "the command ran exactly once");
+      await second.stop();
+    });
+  }
+
+  it("records the exit code of a replica that ended while the service was down", async () => {
+    const jobs = await sb.startJobs();
+    await jobs.client.submitJob({ manifest: shellJob("ends-while-down", "sleep 1; exit 7"), requestId: "down" });
+    await waitForPhase(jobs.client, "ends-while-down", ["Running"]);
+    await jobs.crash();
+    await new Promise((r) => setTimeout(r, 1500));
+    const again = await sb.startJobs();
+    const j = await waitForPhase(again.client, "ends-while-down", ["Failed"]);
+    assert.equal(j.status?.replicas[0]?.exitCode, 7);
+    const d = await again.client.describeJob({ name: "ends-while-down" });
+    assert.ok(d.events.some((e) => e.type === "Exited" && /while the jobs service was down/.test(e.message)), d.events.map((e) => `${e.type}: ${e.message}`).join("; "));
+    await again.stop();
+  });
+
+  it("re-adopts a replica still running across the restart and sees it finish", async () => {
+    const counter = sb.file("count-adopt", "");
+    const jobs = await sb.startJobs();
+    await jobs.client.submitJob({ manifest: shellJob("adopt", `echo run >> ${counter}; sleep 1.5; echo 'acc=0.9'`), requestId: "adopt" });
+    await waitForPhase(jobs.client, "adopt", ["Running"]);
+    await jobs.crash();
+    const again = await sb.startJobs();
+    const j = await waitForPhase(again.client, "adopt", ["Succeeded", "Failed"]);
+    assert.equal(j.status?.phase, "Succeeded");
+    assert.equal(runs(counter), 1);
+    const m = await again.client.getMetrics({ name: "adopt" });
+    assert.deepEqual(m.series.map((s) => [s.name, s.latest]), [["acc", 0.9]]);
+    let log = "";
+    for await (const c of again.client.getLogs({ name: "adopt" })) log += Buffer.from(c.data).toString();
+    assert.equal(log, "acc=0.9\n");
+    await again.stop();
+  });
+
+  it("finishes a cancel that was interrupted by a crash", async () => {
+    const jobs = await sb.startJobs({ SWITCHYARD_GRACE_MS: "30000" });
+    await jobs.client.submitJob({ manifest: shellJob("cancel-crash", "trap '' TERM; sleep 30"), requestId: "cc" });
+    await waitForPhase(jobs.client, "cancel-crash", ["Running"]);
+    await jobs.client.cancelJob({ name: "cancel-crash" });
+    await jobs.crash();
+    const again = await sb.startJobs({ SWITCHYARD_GRACE_MS: "200" });
+    const j = await waitForPhase(again.client, "cancel-crash", ["Cancelled"]);
+    assert.equal(j.status?.replicas[0]?.state, "Terminated");
+    await again.stop();
+  });
+});

@@ -1,0 +1,159 @@
+import { sql, type Generated, type Kysely, type Migration } from "@switchyard/store";
+
+/** The jobs service's own tables (no other service reads them). Times are ms since the epoch. */
+export interface JobsTable {
+  uid: string;
+  name: string;
+  team: string;
+  queue: string;
+  priority: number;
+  /** Queued | Starting | Running | Retrying | Succeeded | Failed | Cancelled */
+  phase: string;
+  reason: string;
+  message: string;
+  /** The normalized JobSpec (JSON). */
+  spec: string;
+  /** The manifest as submitted. */
+  manifest: string;
+  source: string;
+  request_id: string | null;
+  seq: Generated<number>;
+  created_at: number;
+  start_time: number | null;
+  completion_time: number | null;
+  /** Attempts started so far. */
+  attempt: number;
+  /** Set when a cancel was asked; the job ends Cancelled once its processes are gone. */
+  cancel_requested: number;
+  /** Set when the deadline passed; the job ends Failed/DeadlineExceeded once its processes are gone. */
+  deadline_exceeded: number;
+  /** PyTorch rendezvous port of the current attempt. */
+  master_port: number | null;
+  /** GPU-ms used by finished attempts (least-attained-service ordering). */
+  attained_gpu_ms: number;
+}
+
+export interface ReplicasTable {
+  run_id: string;
+  job_uid: string;
+  attempt: number;
+  idx: number;
+  role: string;
+  /** Pending | Running | Succeeded | Failed | Terminated | Lost */
+  state: string;
+  node: string;
+  /** JSON array of GPU indices. */
+  gpus: string;
+  gpu_milli: number;
+  cpu_milli: number;
+  memory_mb: number;
+  exit_code: number | null;
+  pid: number | null;
+  start_time: number | null;
+  end_time: number | null;
+  /** How far the metrics collector has read this replica's log. */
+  metrics_offset: number;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  job_uid: string;
+  time: number;
+  type: string;
+  message: string;
+  attempt: number;
+  replica: number;
+}
+
+export interface MetricsTable {
+  job_uid: string;
+  name: string;
+  step: number;
+  value: number;
+  time: number;
+}
+
+export interface JobsDatabase {
+  jobs: JobsTable;
+  replicas: ReplicasTable;
+  events: EventsTable;
+  metrics: MetricsTable;
+}
+
+export const migrations: Record<string, Migration> = {
+  "0001_jobs": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("jobs")
+        .addColumn("seq", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("uid", "text", (c) => c.notNull().unique())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("team", "text", (c) => c.notNull())
+        .addColumn("queue", "text", (c) => c.notNull())
+        .addColumn("priority", "integer", (c) => c.notNull())
+        .addColumn("phase", "text", (c) => c.notNull())
+        .addColumn("reason", "text", (c) => c.notNull().defaultTo(""))
+        .addColumn("message", "text", (c) => c.notNull().defaultTo(""))
+        .addColumn("spec", "text", (c) => c.notNull())
+        .addColumn("manifest", "text", (c) => c.notNull())
+        .addColumn("source", "text", (c) => c.notNull())
+        .addColumn("request_id", "text", (c) => c.unique())
+        .addColumn("created_at", "integer", (c) => c.notNull())
+        .addColumn("start_time", "integer")
+        .addColumn("completion_time", "integer")
+        .addColumn("attempt", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("cancel_requested", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("deadline_exceeded", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("master_port", "integer")
+        .addColumn("attained_gpu_ms", "integer", (c) => c.notNull().defaultTo(0))
+        .addUniqueConstraint("jobs_team_name", ["team", "name"])
+        .execute();
+      await db.schema.createIndex("jobs_phase").on("jobs").column("phase").execute();
+      await db.schema
+        .createTable("replicas")
+        .addColumn("run_id", "text", (c) => c.primaryKey())
+        .addColumn("job_uid", "text", (c) => c.notNull().references("jobs.uid"))
+        .addColumn("attempt", "integer", (c) => c.notNull())
+        .addColumn("idx", "integer", (c) => c.notNull())
+        .addColumn("role", "text", (c) => c.notNull())
+        .addColumn("state", "text", (c) => c.notNull())
+        .addColumn("node", "text", (c) => c.notNull())
+        .addColumn("gpus", "text", (c) => c.notNull())
+        .addColumn("gpu_milli", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("cpu_milli", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("memory_mb", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("exit_code", "integer")
+        .addColumn("pid", "integer")
+        .addColumn("start_time", "integer")
+        .addColumn("end_time", "integer")
+        .addColumn("metrics_offset", "integer", (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex("replicas_job").on("replicas").columns(["job_uid", "attempt"]).execute();
+      await db.schema
+        .createTable("events")
+        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("job_uid", "text", (c) => c.notNull())
+        .addColumn("time", "integer", (c) => c.notNull())
+        .addColumn("type", "text", (c) => c.notNull())
+        .addColumn("message", "text", (c) => c.notNull())
+        .addColumn("attempt", "integer", (c) => c.notNull())
+        .addColumn("replica", "integer", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("events_job").on("events").column("job_uid").execute();
+      await db.schema
+        .createTable("metrics")
+        .addColumn("job_uid", "text", (c) => c.notNull())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("step", "integer", (c) => c.notNull())
+        .addColumn("value", "real", (c) => c.notNull())
+        .addColumn("time", "integer", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("metrics_job").on("metrics").columns(["job_uid", "name", "step"]).execute();
+      await sql`select 1`.execute(db);
+    },
+  },
+};
+
+export const FINAL_PHASES = new Set(["Succeeded", "Failed", "Cancelled"]);
+/** Phases in which a job holds resources (its replicas are placed). */
+export const ACTIVE_PHASES = ["Starting", "Running", "Retrying"] as const;

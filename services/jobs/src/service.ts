@@ -1,0 +1,180 @@
+import { createReadStream, readdirSync, statSync } from "node:fs";
+import { join, relative, resolve, sep } from "node:path";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { ArtifactChunkSchema, Jobs, LogChunkSchema } from "@switchyard/api";
+import { Code, SwitchyardError, sleep } from "@switchyard/core";
+import type { Executor, GpuDevice } from "@switchyard/executors";
+import type { CallContext, ServiceImpl } from "@switchyard/mesh";
+import { jobSpecToManifest, parseJobManifest } from "@switchyard/specs";
+import { stringify } from "yaml";
+import type { JobController } from "./controller.js";
+import type { JobRow, JobStore } from "./job-store.js";
+import { eventToProto, jobToProto, specToProto } from "./to-proto.js";
+
+export interface JobsServiceDeps {
+  store: JobStore;
+  controller: JobController;
+  executor: Executor;
+  gpus: GpuDevice[];
+  nodeName: string;
+}
+
+const ENDED = new Set(["Succeeded", "Failed", "Terminated", "Lost"]);
+
+/** The Jobs gRPC service: thin handlers over the store and the controller. */
+export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
+  const { store, controller, executor } = d;
+
+  async function resolveJob(name: string, team: string): Promise<JobRow> {
+    if (!name) throw new SwitchyardError(Code.InvalidArgument, "name: a job name or uid is required", { details: [{ field: "name", message: "required" }] });
+    const found = await store.find(name, team || undefined);
+    if (found.length === 0) throw new SwitchyardError(Code.NotFound, `job "${name}" not found${team ? ` in team "${team}"` : ""}: list jobs with \`switchyard list\``);
+    if (found.length > 1) {
+      throw new SwitchyardError(Code.FailedPrecondition, `job name "${name}" exists in teams ${found.map((j) => j.team).join(", ")}: give the team (--team) or the uid`);
+    }
+    return found[0]!;
+  }
+
+  async function toProto(row: JobRow) {
+    return jobToProto(row, row.attempt > 0 ? await store.replicas(row.uid, row.attempt) : []);
+  }
+
+  return {
+    async submitJob(req) {
+      const r = await controller.submit({ manifest: req.manifest, fileName: req.fileName, baseDir: req.baseDir, requestId: req.requestId, generateName: req.generateName });
+      return { job: await toProto(r.job), warnings: r.warnings, replayed: r.replayed };
+    },
+
+    async validateJob(req) {
+      const parsed = parseJobManifest(req.manifest, { ...(req.fileName ? { file: req.fileName } : {}), ...(req.baseDir ? { baseDir: req.baseDir } : {}) });
+      return {
+        spec: specToProto(parsed.spec),
+        name: parsed.spec.name ?? "",
+        team: parsed.spec.team,
+        warnings: parsed.warnings,
+        nativeManifest: stringify(jobSpecToManifest(parsed.spec)),
+      };
+    },
+
+    async getJob(req) {
+      return toProto(await resolveJob(req.name, req.team));
+    },
+
+    async listJobs(req) {
+      const rows = await store.list({ phase: req.state, team: req.team, limit: req.limit });
+      const jobs = [];
+      for (const r of rows) jobs.push(await toProto(r));
+      return { jobs };
+    },
+
+    async describeJob(req) {
+      const row = await resolveJob(req.name, req.team);
+      return { job: await toProto(row), events: (await store.events(row.uid)).map(eventToProto) };
+    },
+
+    async cancelJob(req) {
+      const row = await resolveJob(req.name, req.team);
+      await controller.cancel(row.uid);
+      return toProto((await store.byUid(row.uid))!);
+    },
+
+    async *getLogs(req, ctx: CallContext): AsyncIterable<MessageInitShape<typeof LogChunkSchema>> {
+      let row = await resolveJob(req.name, req.team);
+      while (req.follow && row.attempt === 0 && row.phase === "Queued" && !ctx.signal.aborted) {
+        await sleep(200, ctx.signal).catch(() => undefined);
+        row = (await store.byUid(row.uid))!;
+      }
+      const attempt = req.attempt > 0 ? req.attempt : row.attempt;
+      if (attempt === 0) return;
+      const replica = (await store.replicas(row.uid, attempt)).find((r) => r.idx === req.replica);
+      if (!replica) throw new SwitchyardError(Code.NotFound, `job "${row.name}" has no replica ${req.replica} in attempt ${attempt}`);
+      let offset = 0;
+      for (;;) {
+        const chunk = await executor.readLog(replica.run_id, { offset, maxBytes: 64 * 1024 }).catch(() => ({ data: Buffer.alloc(0), nextOffset: offset }));
+        if (chunk.data.length > 0) {
+          offset = chunk.nextOffset;
+          yield { data: chunk.data, replica: req.replica, attempt };
+          continue;
+        }
+        if (!req.follow || ctx.signal.aborted) return;
+        const now = await store.replica(replica.run_id);
+        if (!now || ENDED.has(now.state)) {
+          const last = await executor.readLog(replica.run_id, { offset }).catch(() => ({ data: Buffer.alloc(0), nextOffset: offset }));
+          if (last.data.length > 0) yield { data: last.data, replica: req.replica, attempt };
+          return;
+        }
+        await sleep(100, ctx.signal).catch(() => undefined);
+      }
+    },
+
+    async getMetrics(req) {
+      const row = await resolveJob(req.name, req.team);
+      const points = await store.db.selectFrom("metrics").selectAll().where("job_uid", "=", row.uid).orderBy("name").orderBy("step").execute();
+      const series = new Map<string, { name: string; points: { step: bigint; value: number; time: ReturnType<typeof timestampFromMs> }[]; latest: number; min: number; max: number }>();
+      for (const p of points) {
+        let s = series.get(p.name);
+        if (!s) series.set(p.name, (s = { name: p.name, points: [], latest: p.value, min: p.value, max: p.value }));
+        s.points.push({ step: BigInt(p.step), value: p.value, time: timestampFromMs(p.time) });
+        s.latest = p.value;
+        s.min = Math.min(s.min, p.value);
+        s.max = Math.max(s.max, p.value);
+      }
+      return { series: [...series.values()] };
+    },
+
+    async listArtifacts(req) {
+      const row = await resolveJob(req.name, req.team);
+      const dir = controller.jobDir(row.uid, "output");
+      const artifacts: { path: string; sizeBytes: bigint; modified: ReturnType<typeof timestampFromMs> }[] = [];
+      const walk = (p: string) => {
+        for (const name of safeReaddir(p)) {
+          const full = join(p, name);
+          const st = statSync(full, { throwIfNoEntry: false });
+          if (!st) continue;
+          if (st.isDirectory()) walk(full);
+          else if (st.isFile()) artifacts.push({ path: relative(dir, full), sizeBytes: BigInt(st.size), modified: timestampFromMs(Math.floor(st.mtimeMs)) });
+        }
+      };
+      walk(dir);
+      return { artifacts: artifacts.sort((a, b) => a.path.localeCompare(b.path)), outputDir: dir };
+    },
+
+    async *readArtifact(req): AsyncIterable<MessageInitShape<typeof ArtifactChunkSchema>> {
+      const row = await resolveJob(req.name, req.team);
+      const dir = controller.jobDir(row.uid, "output");
+      const full = resolve(dir, req.path);
+      if (!full.startsWith(dir + sep)) throw new SwitchyardError(Code.InvalidArgument, `path "${req.path}" leaves the job's output directory`, { details: [{ field: "path", message: "must be relative, inside the output directory" }] });
+      const st = statSync(full, { throwIfNoEntry: false });
+      if (!st || !st.isFile()) throw new SwitchyardError(Code.NotFound, `job "${row.name}" has no artifact "${req.path}": list them with \`switchyard artifacts ${row.name}\``);
+      for await (const data of createReadStream(full, { highWaterMark: 256 * 1024 })) yield { data: data as Buffer, path: req.path };
+    },
+
+    async listGpus() {
+      const live = await store.liveReplicas();
+      const holders = new Map<number, { job: string; team: string; milli: number }>();
+      for (const r of live) {
+        const job = await store.byUid(r.job_uid);
+        for (const g of JSON.parse(r.gpus) as number[]) {
+          const h = holders.get(g) ?? { job: "", team: "", milli: 0 };
+          h.job = h.job ? `${h.job},${job?.name ?? r.job_uid}` : (job?.name ?? r.job_uid);
+          h.team = job?.team ?? "";
+          h.milli += r.gpu_milli || 1000;
+          holders.set(g, h);
+        }
+      }
+      return {
+        node: d.nodeName,
+        gpus: d.gpus.map((g) => ({ index: g.index, uuid: g.uuid, name: g.name, memoryMb: BigInt(g.memoryMb), simulated: g.simulated, job: holders.get(g.index)?.job ?? "", team: holders.get(g.index)?.team ?? "", gpuMilliUsed: holders.get(g.index)?.milli ?? 0 })),
+      };
+    },
+  };
+}
+
+function safeReaddir(p: string): string[] {
+  try {
+    return readdirSync(p);
+  } catch {
+    return [];
+  }
+}

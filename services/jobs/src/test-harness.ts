@@ -1,0 +1,119 @@
+// Test helpers: start the real `jobs` service as a child process (real SQLite, real executor, real sockets) and talk
+// to it over gRPC through the mesh client. Not part of the service.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { Jobs, type Job } from "@switchyard/api";
+import { parseReadyLine } from "@switchyard/core";
+import { createClient, type MeshClient } from "@switchyard/mesh";
+
+const ENTRY = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+
+export interface JobsProcess {
+  child: ChildProcess;
+  client: MeshClient<typeof Jobs>;
+  address: string;
+  /** kill -9, as a crash. */
+  crash(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export class Sandbox {
+  readonly dir = mkdtempSync(join(tmpdir(), "switchyard-jobs-"));
+  readonly procs: JobsProcess[] = [];
+
+  async startJobs(env: Record<string, string> = {}): Promise<JobsProcess> {
+    const child = spawn(process.execPath, [ENTRY], {
+      env: { ...process.env, SWITCHYARD_DATA_DIR: this.dir, SWITCHYARD_GRACE_MS: "1000", SWITCHYARD_LOG_LEVEL: "warn", ...env },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    const address = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).on("line", (l) => {
+        const ready = parseReadyLine(l);
+        if (ready) resolve(ready.address);
+      });
+      child.once("exit", (code, sig) => reject(new Error(`jobs exited before ready: ${code} ${sig}`)));
+    });
+    const client = createClient(Jobs, { target: address, defaultTimeoutMs: 10_000 });
+    const p: JobsProcess = {
+      child,
+      client,
+      address,
+      async crash() {
+        client.close();
+        child.kill("SIGKILL");
+        await exited;
+      },
+      async stop() {
+        client.close();
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill("SIGTERM");
+          await exited;
+        }
+      },
+    };
+    this.procs.push(p);
+    return p;
+  }
+
+  /** Waits for the jobs process to die on its own (a crash point). */
+  static async died(p: JobsProcess, timeoutMs = 15_000): Promise<void> {
+    if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error("jobs did not die")), timeoutMs);
+      p.child.once("exit", () => {
+        clearTimeout(t);
+        p.client.close();
+        resolve();
+      });
+    });
+  }
+
+  file(name: string, content: string): string {
+    const p = join(this.dir, name);
+    writeFileSync(p, content);
+    return p;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const p of this.procs) await p.stop().catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < until) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+export async function waitForPhase(client: MeshClient<typeof Jobs>, name: string, phases: string[], timeoutMs = 20_000): Promise<Job> {
+  return waitFor(`job ${name} to reach ${phases.join("|")}`, async () => {
+    const j = await client.getJob({ name });
+    return phases.includes(j.status?.phase ?? "") ? j : undefined;
+  }, timeoutMs);
+}
+
+export function shellJob(name: string, script: string, extra = ""): string {
+  return `apiVersion: switchyard/v1
+kind: Job
+metadata:
+  name: ${name}
+spec:
+  resources: {cpu: 10m, memory: 16Mi}
+  command: [/bin/sh, -c, ${JSON.stringify(script)}]
+${extra}`;
+}

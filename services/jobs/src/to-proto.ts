@@ -1,0 +1,65 @@
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { JobSchema, JobSpecSchema, type Job, type JobEvent, type JobEventSchema } from "@switchyard/api";
+import type { JobSpec } from "@switchyard/specs";
+import type { JobRow, ReplicaRow } from "./job-store.js";
+
+type Resources = JobSpec["resources"];
+
+const resourcesToProto = (r: Resources) => ({ gpus: r.gpus, gpuMilli: r.gpuMilli, cpuMilli: BigInt(r.cpuMilli), memoryMb: BigInt(r.memoryMb), gpuType: r.gpuType ?? "" });
+
+export function specToProto(s: JobSpec): MessageInitShape<typeof JobSpecSchema> {
+  return {
+    queue: s.queue,
+    priority: s.priority,
+    replicas: s.replicas,
+    resources: resourcesToProto(s.resources),
+    command: s.command,
+    args: s.args,
+    workingDir: s.workingDir ?? "",
+    env: s.env,
+    restartPolicy: s.restartPolicy,
+    backoffLimit: s.backoffLimit,
+    activeDeadlineSeconds: BigInt(s.activeDeadlineSeconds ?? 0),
+    ...(s.distributed ? { distributed: { framework: s.distributed.framework, nprocPerNode: s.distributed.nprocPerNode } } : {}),
+    image: s.image ?? "",
+    roles: (s.roles ?? []).map((r) => ({ name: r.name, replicas: r.replicas, command: r.command, args: r.args, env: r.env, workingDir: r.workingDir ?? "", resources: resourcesToProto(r.resources) })),
+    ttlSecondsAfterFinished: BigInt(s.ttlSecondsAfterFinished ?? 0),
+    suspend: s.suspend,
+  };
+}
+
+const ts = (ms: number | null) => (ms === null ? undefined : timestampFromMs(ms));
+
+export function jobToProto(row: JobRow, replicas: ReplicaRow[]): Job {
+  const spec = JSON.parse(row.spec) as JobSpec;
+  return create(JobSchema, {
+    apiVersion: "switchyard/v1",
+    kind: "Job",
+    metadata: { name: row.name, uid: row.uid, team: row.team, creationTimestamp: timestampFromMs(row.created_at), labels: spec.labels ?? {} },
+    spec: create(JobSpecSchema, specToProto(spec)),
+    status: {
+      phase: row.phase,
+      reason: row.reason,
+      message: row.message,
+      startTime: ts(row.start_time),
+      completionTime: ts(row.completion_time),
+      attempt: row.attempt,
+      replicas: replicas.map((r) => ({
+        index: r.idx,
+        role: r.role,
+        state: r.state,
+        gpus: JSON.parse(r.gpus) as number[],
+        ...(r.exit_code !== null ? { exitCode: r.exit_code } : {}),
+        pid: r.pid ?? 0,
+        startTime: ts(r.start_time),
+        endTime: ts(r.end_time),
+        node: r.node,
+      })),
+    },
+  });
+}
+
+export function eventToProto(e: { time: number; type: string; message: string; attempt: number; replica: number }): MessageInitShape<typeof JobEventSchema> & Partial<JobEvent> {
+  return { time: timestampFromMs(e.time), type: e.type, message: e.message, attempt: e.attempt, replica: e.replica };
+}
