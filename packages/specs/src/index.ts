@@ -1,0 +1,14 @@
+export { parseJobManifest, MAX_MANIFEST_BYTES } from "./job-manifest.js";
+export { jobSpecToManifest } from "./job-to-manifest.js";
+export { nativeJobManifestSchema, nativeResourcesSchema } from "./job-native.js";
+export type { NativeJobManifest } from "./job-native.js";
+export { pytorchJobSchema } from "./kubeflow-pytorchjob.js";
+export { trainJobSchema } from "./kubeflow-trainjob.js";
+export { podSpecSchema, podTemplateSpecSchema, containerSchema } from "./k8s-pod-schema.js";
+export { JOB_DEFAULTS, defaultBackoffLimit } from "./job-spec.js";
+export type {
+  JobSpec, JobResources, JobRole, DistributedSpec, RestartPolicy, JobManifestSource, ParseJobManifestOptions, ParsedJobManifest,
+} from "./job-spec.js";
+export { parseQuantityCpu, parseQuantityMemory, parseQuantityGpu, checkQuantity } from "./quantity.js";
+export type { QuantityResult } from "./quantity.js";
+export { PRIORITY_CLASSES } from "./normalize-common.js";

@@ -1,0 +1,122 @@
+/**
+ * `parseJobManifest`: YAML or JSON text to a validated, normalized JobSpec. Dispatches on apiVersion/kind, collects
+ * every violation (schema, cross-field, meaning) with its position, and either returns a whole spec or throws.
+ */
+import { Code, SwitchyardError } from "@switchyard/core";
+import { closestMatch } from "./did-you-mean.js";
+import type { JobFormat } from "./job-format.js";
+import { isRecord } from "./job-format.js";
+import { nativeJobFormat } from "./job-native.js";
+import type { JobManifestSource, JobSpec, ParseJobManifestOptions, ParsedJobManifest } from "./job-spec.js";
+import { pytorchJobFormat } from "./kubeflow-pytorchjob.js";
+import { trainJobFormat } from "./kubeflow-trainjob.js";
+import type { NormalizeContext } from "./normalize-common.js";
+import { Violations, describeValue } from "./violations.js";
+import { readYamlSource } from "./yaml-source.js";
+
+/** A format with its document type hidden, so formats of different types sit in one list. */
+interface FormatRunner {
+  readonly source: JobManifestSource;
+  readonly apiVersion: string;
+  readonly kind: string;
+  /** Validates `root` into `out`; normalizes only when nothing was wrong. */
+  run(root: Record<string, unknown>, out: Violations, ctx: () => NormalizeContext): JobSpec | undefined;
+}
+
+function runner<T>(f: JobFormat<T>): FormatRunner {
+  return {
+    source: f.source,
+    apiVersion: f.apiVersion,
+    kind: f.kind,
+    run(root, out, ctx) {
+      const result = f.schema.safeParse(root, { reportInput: true });
+      if (!result.success) out.addZodIssues(result.error.issues, f.schema, f.hints);
+      f.check(root, out);
+      if (!result.success || out.size > 0) return undefined;
+      return f.normalize(result.data, ctx());
+    },
+  };
+}
+
+const FORMATS: readonly FormatRunner[] = [runner(nativeJobFormat), runner(pytorchJobFormat), runner(trainJobFormat)];
+
+/** Manifests bigger than this are refused before parsing (Kubernetes objects stop at about 1.5 MB). */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+const SUPPORTED = "`apiVersion: switchyard/v1` with `kind: Job`, `kubeflow.org/v1` with `kind: PyTorchJob`, or `trainer.kubeflow.org/v1alpha1` with `kind: TrainJob`";
+
+function pickFormat(root: Record<string, unknown>, out: Violations): FormatRunner | undefined {
+  const apiVersion = root["apiVersion"];
+  const kind = root["kind"];
+  const versions = [...new Set(FORMATS.map((f) => f.apiVersion))];
+  if (typeof apiVersion !== "string") {
+    const missing = apiVersion === undefined;
+    out.add(["apiVersion"], { message: missing ? "is required" : "has the wrong type", expected: "a string", got: missing ? undefined : describeValue(apiVersion), hint: `start the manifest with ${SUPPORTED}` });
+    return undefined;
+  }
+  const byVersion = FORMATS.filter((f) => f.apiVersion === apiVersion);
+  if (byVersion.length === 0) {
+    const near = closestMatch(apiVersion, versions);
+    out.add(["apiVersion"], { message: "is not a supported apiVersion", expected: `one of ${versions.join(", ")}`, got: JSON.stringify(apiVersion), hint: near !== undefined ? `did you mean \`${near}\`?` : `use ${SUPPORTED}` });
+    return undefined;
+  }
+  const kinds = byVersion.map((f) => f.kind);
+  const format = byVersion.find((f) => f.kind === kind);
+  if (format === undefined) {
+    const near = typeof kind === "string" ? closestMatch(kind, kinds) : undefined;
+    out.add(["kind"], {
+      message: kind === undefined ? "is required" : `is not a kind of ${apiVersion}`,
+      expected: kinds.join(" or "),
+      got: kind === undefined ? undefined : describeValue(kind),
+      hint: near !== undefined ? `did you mean \`${near}\`?` : `use \`kind: ${kinds[0] ?? "Job"}\` with \`apiVersion: ${apiVersion}\``,
+    });
+  }
+  return format;
+}
+
+function describeFormat(f: FormatRunner): string {
+  return f.apiVersion === "switchyard/v1" ? "the job manifest" : `the ${f.kind}`;
+}
+
+/**
+ * Parses a job manifest (YAML or JSON): native `switchyard/v1` Job, Kubeflow `kubeflow.org/v1` PyTorchJob, or
+ * Kubeflow Trainer `trainer.kubeflow.org/v1alpha1` TrainJob. Throws SwitchyardError(InvalidArgument) listing every
+ * violation with file:line:column, field, expected, got and a hint; never returns a partial spec.
+ */
+export function parseJobManifest(text: string, options: ParseJobManifestOptions = {}): ParsedJobManifest {
+  try {
+    return parse(text, options);
+  } catch (err) {
+    if (err instanceof SwitchyardError) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    throw new SwitchyardError(Code.Internal, `reading ${options.file ?? "the manifest"} failed unexpectedly: ${message}`, { cause: err });
+  }
+}
+
+function parse(text: string, options: ParseJobManifestOptions): ParsedJobManifest {
+  const { file, baseDir } = options;
+  if (typeof text !== "string") {
+    throw new SwitchyardError(Code.InvalidArgument, "a job manifest must be given as text", { details: [{ field: "(document)", message: "is not text", got: typeof text, hint: "pass the file's contents as a string" }] });
+  }
+  if (Buffer.byteLength(text) > MAX_MANIFEST_BYTES) {
+    const out: Violations = new Violations({ locate: () => ({ line: 1, column: 1 }) }, file);
+    out.add([], { message: `is larger than ${MAX_MANIFEST_BYTES} bytes`, hint: "a job manifest describes one job; move data out of it" });
+    out.throwAll("the manifest");
+  }
+  const source = readYamlSource(text, file);
+  const out: Violations = new Violations(source, file);
+  const root = source.value;
+  if (!isRecord(root)) {
+    out.add([], { message: "must be a mapping of fields", expected: "a mapping with apiVersion, kind, metadata and spec", got: describeValue(root), hint: `start the manifest with ${SUPPORTED}` });
+    out.throwAll("the manifest");
+  }
+  const format = pickFormat(root, out);
+  if (format === undefined) out.throwAll("the manifest");
+  const what = describeFormat(format);
+  const warnings = [...source.warnings];
+  const ctx = (): NormalizeContext => ({ violations: out, locator: source, warnings, raw: root, ...(file !== undefined ? { file } : {}), ...(baseDir !== undefined ? { baseDir } : {}) });
+  const spec = format.run(root, out, ctx);
+  out.throwIfAny(what);
+  if (spec === undefined) throw new SwitchyardError(Code.Internal, `${what} could not be normalized`);
+  return { spec, warnings, source: format.source };
+}

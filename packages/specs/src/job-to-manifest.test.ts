@@ -1,0 +1,96 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { stringify } from "yaml";
+import { parseJobManifest } from "./job-manifest.js";
+import type { JobResources, JobRole, JobSpec } from "./job-spec.js";
+import { jobSpecToManifest } from "./job-to-manifest.js";
+
+const label = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,14}[a-z0-9])?$/);
+const resources: fc.Arbitrary<JobResources> = fc
+  .record({
+    gpu: fc.oneof(fc.record({ gpus: fc.integer({ min: 0, max: 8 }), gpuMilli: fc.constant(0) }), fc.record({ gpus: fc.constant(0), gpuMilli: fc.integer({ min: 1, max: 999 }) })),
+    cpuMilli: fc.integer({ min: 1, max: 256_000 }),
+    memoryMb: fc.integer({ min: 1, max: 4_000_000 }),
+    gpuType: fc.option(fc.constantFrom("A100", "H100", "rtx-4090"), { nil: undefined }),
+  })
+  .map(({ gpu, cpuMilli, memoryMb, gpuType }) => (gpuType === undefined ? { ...gpu, cpuMilli, memoryMb } : { ...gpu, cpuMilli, memoryMb, gpuType }));
+const text = fc.string({ unit: "grapheme", maxLength: 12 });
+const env = fc.dictionary(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_.-]{0,10}$/), text, { maxKeys: 4, noNullPrototype: true });
+const absPath = fc.array(fc.stringMatching(/^[a-z0-9_.-]{1,8}$/).filter((s) => s !== "." && s !== ".."), { minLength: 1, maxLength: 3 }).map((p) => `/${p.join("/")}`);
+const perReplica = fc.record({
+  command: fc.array(text, { minLength: 1, maxLength: 3 }),
+  args: fc.array(text, { maxLength: 3 }),
+  env,
+  workingDir: fc.option(absPath, { nil: undefined }),
+  resources,
+});
+
+const jobSpec: fc.Arbitrary<JobSpec> = fc
+  .record({
+    id: fc.oneof(label.map((name) => ({ name })), fc.stringMatching(/^[a-z0-9][-a-z0-9]{0,20}$/).map((generateName) => ({ generateName }))),
+    team: label,
+    labels: fc.dictionary(fc.stringMatching(/^[a-z]([-a-z0-9_.]{0,8}[a-z0-9])?$/), fc.stringMatching(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,8}[A-Za-z0-9])?)?$/), { maxKeys: 3, noNullPrototype: true }),
+    queue: fc.array(label, { minLength: 1, maxLength: 2 }).map((p) => p.join(".")),
+    priority: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+    replicas: fc.integer({ min: 1, max: 64 }),
+    main: perReplica,
+    restartPolicy: fc.constantFrom("Never" as const, "OnFailure" as const, "ExitCode" as const),
+    backoffLimit: fc.nat(100),
+    activeDeadlineSeconds: fc.option(fc.integer({ min: 1, max: 10 ** 9 }), { nil: undefined }),
+    ttlSecondsAfterFinished: fc.option(fc.nat(10 ** 9), { nil: undefined }),
+    suspend: fc.boolean(),
+    nproc: fc.option(fc.integer({ min: 1, max: 16 }), { nil: undefined }),
+    image: fc.option(fc.stringMatching(/^[a-z0-9./:-]{1,30}$/), { nil: undefined }),
+    worker: fc.option(fc.record({ replicas: fc.integer({ min: 1, max: 16 }), r: perReplica }), { nil: undefined }),
+  })
+  .map((g) => {
+    const spec: JobSpec = {
+      ...g.id, team: g.team, labels: g.labels, queue: g.queue, priority: g.priority, replicas: g.replicas,
+      resources: g.main.resources, command: g.main.command, args: g.main.args, env: g.main.env,
+      restartPolicy: g.restartPolicy, backoffLimit: g.backoffLimit, suspend: g.suspend,
+    };
+    if (g.main.workingDir !== undefined) spec.workingDir = g.main.workingDir;
+    if (g.activeDeadlineSeconds !== undefined) spec.activeDeadlineSeconds = g.activeDeadlineSeconds;
+    if (g.ttlSecondsAfterFinished !== undefined) spec.ttlSecondsAfterFinished = g.ttlSecondsAfterFinished;
+    if (g.nproc !== undefined) spec.distributed = { framework: "pytorch", nprocPerNode: g.nproc };
+    if (g.image !== undefined) spec.image = g.image;
+    if (g.worker !== undefined) {
+      const role = (name: JobRole["name"], replicas: number, r: typeof g.main): JobRole => {
+        const out: JobRole = { name, replicas, command: r.command, args: r.args, env: r.env, resources: r.resources };
+        if (r.workingDir !== undefined) out.workingDir = r.workingDir;
+        return out;
+      };
+      spec.roles = [role("Master", 1, g.main), role("Worker", g.worker.replicas, g.worker.r)];
+      spec.replicas = 1 + g.worker.replicas;
+    }
+    return spec;
+  });
+
+describe("jobSpecToManifest", () => {
+  it("writes every default out so that a reader sees what will run", () => {
+    const { spec } = parseJobManifest("apiVersion: switchyard/v1\nkind: Job\nmetadata: {name: a}\nspec: {command: [x], resources: {gpus: 0.5, cpu: 1.5, memory: 1536Mi}}\n");
+    assert.deepEqual(jobSpecToManifest(spec), {
+      apiVersion: "switchyard/v1",
+      kind: "Job",
+      metadata: { name: "a", team: "default", labels: {} },
+      spec: {
+        queue: "default", priority: 0, replicas: 1, resources: { gpus: 0.5, cpu: "1500m", memory: "1536Mi" },
+        command: ["x"], args: [], env: {}, restartPolicy: "Never", backoffLimit: 0, suspend: false,
+      },
+    });
+  });
+
+  it("round-trips any valid JobSpec through YAML and through JSON", () => {
+    fc.assert(
+      fc.property(jobSpec, (spec) => {
+        const manifest = jobSpecToManifest(spec);
+        const viaYaml = parseJobManifest(stringify(manifest));
+        assert.deepEqual(viaYaml.spec, spec);
+        assert.deepEqual(viaYaml.warnings, []);
+        assert.deepEqual(parseJobManifest(JSON.stringify(manifest)).spec, spec);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

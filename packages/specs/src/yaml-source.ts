@@ -1,0 +1,135 @@
+/**
+ * YAML (and JSON, which YAML reads) to plain values, remembering where each value and key is written so that
+ * every violation can point at its line and column. Malformed input throws at the YAML error's own position.
+ */
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from "yaml";
+import type { Document, Node as YamlNode, YAMLError } from "yaml";
+import { Violations } from "./violations.js";
+import type { Locator, PathSegment, SourcePosition } from "./violations.js";
+
+export interface YamlSource extends Locator {
+  /** The document as plain JSON-like values (objects, arrays, strings, numbers, booleans, null). */
+  readonly value: unknown;
+  /** Things YAML accepted but that look wrong (unknown tags), with positions. */
+  readonly warnings: readonly string[];
+}
+
+interface Place {
+  value: number;
+  key?: number;
+  /** A block (indented) collection: its key line is a better anchor than its first child. */
+  block: boolean;
+}
+
+/** Caps the nodes built, so a few aliases cannot expand into billions ("billion laughs"). */
+const MAX_NODES = 100_000;
+const MAX_DEPTH = 200;
+
+const YAML_HINTS: Record<string, string> = {
+  DUPLICATE_KEY: "remove one of the two entries with this key",
+  MULTIPLE_DOCS: "put one job in each file (remove the extra `---` document)",
+  TAB_AS_INDENT: "indent with spaces, not tabs",
+  BAD_INDENT: "line the entries of one mapping or list up at the same indentation",
+  MISSING_CHAR: "close the bracket or quote opened before this position",
+  BLOCK_AS_IMPLICIT_KEY: "put a space after the `:` and check the indentation of the line above",
+  MULTILINE_IMPLICIT_KEY: "a key must fit on one line: check for a missing `:` or a stray line break",
+};
+
+export function readYamlSource(text: string, file?: string): YamlSource {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, keepSourceTokens: true, prettyErrors: false, uniqueKeys: true, merge: false });
+  const position = (offset: number): SourcePosition => {
+    const p = lineCounter.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
+  const places = new Map<string, Place>();
+  const locator: Locator = {
+    locate(path, at = "value") {
+      for (let i = path.length; i >= 0; i--) {
+        const place = places.get(JSON.stringify(path.slice(0, i)));
+        if (place === undefined) continue;
+        if (i < path.length || at === "key") return position(place.key ?? place.value);
+        return position(place.block && place.key !== undefined ? place.key : place.value);
+      }
+      return undefined;
+    },
+  };
+  const problems = new Violations(locator, file);
+  const offsetProblems: { offset: number; message: string; hint: string }[] = [];
+  const yamlError = (e: YAMLError): void => {
+    const message = e.message.split("\n")[0] ?? e.message;
+    const unclosed = /end with a ([\]}])/.exec(message);
+    const hint = unclosed !== null ? `close the \`${unclosed[1] ?? ""}\` opened above, or indent the lines that continue it` : (YAML_HINTS[e.code] ?? "fix the YAML syntax near this position");
+    offsetProblems.push({ offset: e.pos[0], message, hint });
+  };
+  doc.errors.forEach(yamlError);
+
+  let nodes = 0;
+  const convert = (node: unknown, path: PathSegment[], depth: number): unknown => {
+    if (++nodes > MAX_NODES || depth > MAX_DEPTH) throw new RangeError("too big");
+    if (node === null || node === undefined) return null;
+    if (isAlias(node)) return convert(node.resolve(doc as Document), path, depth + 1);
+    if (isScalar(node)) {
+      const v: unknown = node.value;
+      if (v === null || typeof v === "string" || typeof v === "boolean") return v;
+      if (typeof v === "number") return v;
+      if (typeof v === "bigint") return Number(v);
+      return String(v);
+    }
+    if (isSeq(node)) {
+      return node.items.map((item, i) => {
+        const p = [...path, i];
+        remember(p, item, undefined);
+        return convert(item, p, depth + 1);
+      });
+    }
+    if (isMap(node)) {
+      const out: Record<string, unknown> = {};
+      for (const pair of node.items) {
+        const k: unknown = pair.key;
+        const keyText = isScalar(k) && (typeof k.value === "string" || typeof k.value === "number" || typeof k.value === "boolean") ? String(k.value) : undefined;
+        const keyOffset = (k as YamlNode | null)?.range?.[0] ?? node.range?.[0] ?? 0;
+        if (keyText === undefined || keyText === "__proto__") {
+          offsetProblems.push({
+            offset: keyOffset,
+            message: keyText === undefined ? "mapping keys must be plain strings" : "`__proto__` is not allowed as a key",
+            hint: "use a plain word as the key, e.g. `name:`",
+          });
+          continue;
+        }
+        const p = [...path, keyText];
+        remember(p, pair.value, keyOffset);
+        out[keyText] = convert(pair.value, p, depth + 1);
+      }
+      return out;
+    }
+    return null;
+  };
+  const remember = (path: PathSegment[], node: unknown, keyOffset: number | undefined): void => {
+    const n = node as YamlNode | null;
+    const value = n?.range?.[0] ?? keyOffset ?? 0;
+    const block = (isMap(n) || isSeq(n)) && n.flow !== true;
+    places.set(JSON.stringify(path), keyOffset === undefined ? { value, block } : { value, key: keyOffset, block });
+  };
+
+  let value: unknown = null;
+  if (doc.errors.length === 0) {
+    remember([], doc.contents, undefined);
+    try {
+      value = convert(doc.contents, [], 0);
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      offsetProblems.push({ offset: doc.contents?.range?.[0] ?? 0, message: "the document is too large or nested too deeply once aliases are expanded", hint: "write the job out without deep `*alias` references" });
+    }
+  }
+  for (const p of offsetProblems) {
+    const pos = position(p.offset);
+    problems.list.push({ field: "(yaml)", message: p.message, hint: p.hint, line: pos.line, column: pos.column, ...(file !== undefined ? { file } : {}) });
+  }
+  problems.throwIfAny("the YAML");
+  const warnings = doc.warnings.map((w) => {
+    const pos = position(w.pos[0]);
+    return `${file !== undefined ? `${file}:` : ""}${pos.line}:${pos.column}: ${w.message.split("\n")[0] ?? w.message}`;
+  });
+  return { value, warnings, locate: locator.locate };
+}
