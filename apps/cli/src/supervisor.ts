@@ -53,7 +53,9 @@ export class Supervisor {
   /** Starts a service and resolves with its ready info (address…), or rejects if it exits first. */
   start(spec: ServiceSpec, readyTimeoutMs = 30_000): Promise<ReadyInfo> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [spec.entry], { env: { ...process.env, ...spec.env }, stdio: ["ignore", "pipe", "pipe"] });
+      // SWITCHYARD_NODE_ARGS: extra node flags for every service (e.g. --cpu-prof), for profiling.
+      const nodeArgs = (process.env.SWITCHYARD_NODE_ARGS ?? "").split(" ").filter(Boolean);
+      const child = spawn(process.execPath, [...nodeArgs, spec.entry], { env: { ...process.env, ...spec.env }, stdio: ["ignore", "pipe", "pipe"] });
       const r: Running = { spec, child, startedAt: Date.now() };
       this.running.set(spec.name, r);
       const log = this.log(spec.name);

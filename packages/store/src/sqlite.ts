@@ -30,7 +30,7 @@ export async function openSqlite<DB>(options: SqliteOptions): Promise<OpenedData
   raw.pragma("synchronous = NORMAL");
   raw.pragma("busy_timeout = 5000");
   raw.pragma("foreign_keys = ON");
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   const provider: MigrationProvider = { getMigrations: async () => options.migrations };
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   if (error) {
@@ -39,4 +39,30 @@ export async function openSqlite<DB>(options: SqliteOptions): Promise<OpenedData
     throw new SwitchyardError(Code.FailedPrecondition, `database ${options.path}: migration ${failed} failed: ${String(error)}`, { cause: error });
   }
   return { db, raw, close: () => db.destroy() };
+}
+
+/**
+ * Kysely's SQLite driver prepares every query anew; preparing costs more than running a small query. Kysely builds the
+ * same SQL text for the same query shape (values are parameters), so caching statements by text removes that cost.
+ * Statements are used synchronously one at a time, so sharing one per text is safe.
+ */
+function withStatementCache(raw: Database.Database): Database.Database {
+  const cache = new Map<string, Database.Statement>();
+  const prepare = raw.prepare.bind(raw);
+  return new Proxy(raw, {
+    get(target, prop, receiver) {
+      if (prop === "prepare") {
+        return (source: string) => {
+          let stmt = cache.get(source);
+          if (!stmt) {
+            stmt = prepare(source);
+            if (cache.size < 1000) cache.set(source, stmt);
+          }
+          return stmt;
+        };
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }

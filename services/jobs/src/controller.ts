@@ -107,8 +107,6 @@ export class JobController {
     }
     const uid = newUid();
     const now = this.clock.now();
-    mkdirSync(this.jobDir(uid, "output"), { recursive: true });
-    mkdirSync(this.jobDir(uid, "checkpoints"), { recursive: true });
     const phase = "Queued";
     const reason = spec.suspend ? "Suspended" : "Submitted";
     try {
@@ -149,7 +147,7 @@ export class JobController {
       if (String(err).includes("UNIQUE")) throw new SwitchyardError(Code.AlreadyExists, `job "${name}" already exists in team "${spec.team}"`, { cause: err });
       throw err;
     }
-    this.kick();
+    if (!spec.suspend) this.kick();
     return { job: (await this.store.byUid(uid))!, warnings: parsed.warnings, replayed: false };
   }
 
@@ -186,7 +184,7 @@ export class JobController {
   }
 
   private async cycle(): Promise<void> {
-    const queued = (await this.store.queued()).filter((j) => j.reason !== "Suspended");
+    const queued = await this.store.queued();
     if (queued.length === 0) return;
     const live = await this.store.liveReplicas();
     const running = new Map<string, RunningJob>();
@@ -223,6 +221,8 @@ export class JobController {
     const masterPort = distributed ? await findFreePort("127.0.0.1") : null;
     const now = this.clock.now();
     const roles = expandRoles(spec);
+    mkdirSync(this.jobDir(fresh.uid, "output"), { recursive: true });
+    mkdirSync(this.jobDir(fresh.uid, "checkpoints"), { recursive: true });
     await this.store.db.transaction().execute(async (tx) => {
       for (const [i, p] of placement.entries()) {
         await tx

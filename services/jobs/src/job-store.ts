@@ -32,8 +32,16 @@ export class JobStore {
     return q.orderBy("seq", "asc").limit(filter.limit && filter.limit > 0 ? filter.limit : 10_000).execute();
   }
 
+  /** Jobs waiting for placement (suspended ones are not). */
   async queued(): Promise<JobRow[]> {
-    return this.db.selectFrom("jobs").selectAll().where("phase", "=", "Queued").where("cancel_requested", "=", 0).orderBy("seq", "asc").execute();
+    return this.db
+      .selectFrom("jobs")
+      .selectAll()
+      .where("phase", "=", "Queued")
+      .where("cancel_requested", "=", 0)
+      .where("reason", "!=", "Suspended")
+      .orderBy("seq", "asc")
+      .execute();
   }
 
   /** Jobs that are not final, or that still have replicas that have not ended. */

@@ -1,0 +1,72 @@
+// Shared by the benchmarks: start `switchyard up` as a real process tree in a temp dir and talk to it.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../", import.meta.url));
+export const BIN = join(ROOT, "apps/cli/bin/switchyard.js");
+
+export interface BenchPlatform {
+  url: string;
+  token: string;
+  dir: string;
+  dataDir: string;
+  proc: ChildProcess;
+  readyMs: number;
+  stop(): Promise<void>;
+}
+
+export async function startPlatform(args: string[] = []): Promise<BenchPlatform> {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
+  const dataDir = join(dir, "data");
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [BIN, "up", "--data-dir", dataDir, "--port", "0", ...args], {
+    env: { ...process.env, SWITCHYARD_CONFIG: join(dir, "config.yaml"), SWITCHYARD_LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: proc.stdout! }).on("line", (l) => {
+      const m = /Switchyard is up at (\S+)/.exec(l);
+      if (m) resolve(m[1]!);
+    });
+    proc.once("exit", (c) => reject(new Error(`up exited ${c}`)));
+  });
+  const readyMs = performance.now() - t0;
+  const token = readFileSync(join(dataDir, "admin-token"), "utf8").trim();
+  return {
+    url,
+    token,
+    dir,
+    dataDir,
+    proc,
+    readyMs,
+    async stop() {
+      const exited = new Promise((r) => proc.once("exit", r));
+      proc.kill("SIGTERM");
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Summed VmRSS (MB) of the supervisor and its services, from /proc. */
+export function platformRssMb(dataDir: string): number {
+  const state = JSON.parse(readFileSync(join(dataDir, "up.json"), "utf8")) as { pid: number; services: Record<string, number> };
+  let kb = 0;
+  for (const pid of [state.pid, ...Object.values(state.services)]) {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    kb += Number(m?.[1] ?? 0);
+  }
+  return kb / 1024;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
