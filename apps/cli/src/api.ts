@@ -16,14 +16,9 @@ export interface Api {
   server: string;
 }
 
-/** Exit codes: 0 success, 1 the job failed or was cancelled (or another failure), 2 invalid input or usage, 3 unreachable or refused. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
+import { CliExit, EXIT } from "./exit.js";
 
-export class CliExit extends Error {
-  constructor(readonly code: number, message: string) {
-    super(message);
-  }
-}
+export { CliExit, EXIT };
 
 export function connectApi(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Api {
   const cfg = readCliConfig();

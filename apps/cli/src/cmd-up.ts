@@ -3,9 +3,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
-import { CliExit, EXIT, connectApi, explain } from "./api.js";
+import { CliExit, EXIT } from "./exit.js";
 import { configPath, defaultDataDir, readCliConfig, writeCliConfig } from "./cli-config.js";
-import { followLogs, readManifest, submitManifest, waitForJob } from "./cmd-jobs.js";
 import { Supervisor, serviceEntry } from "./supervisor.js";
 
 export interface UpOptions {
@@ -30,6 +29,9 @@ export function demoManifestPath(): string {
 }
 
 async function runDemo(url: string, token: string): Promise<void> {
+  // Loaded only for the demo: the supervisor itself stays small (its RSS counts in the platform's idle footprint).
+  const { connectApi } = await import("./api.js");
+  const { followLogs, readManifest, submitManifest, waitForJob } = await import("./cmd-jobs.js");
   const api = connectApi({ server: url, token });
   const m = readManifest(demoManifestPath());
   const res = await submitManifest(api, m, true);
@@ -90,7 +92,7 @@ export async function up(o: UpOptions): Promise<number> {
       try {
         await runDemo(url, token);
       } catch (err) {
-        const e = explain(err);
+        const e = (await import("./api.js")).explain(err);
         process.stderr.write(`demo failed: ${e.message}\n`);
       }
     }

@@ -1,9 +1,9 @@
 import { Command, CommanderError } from "commander";
-import { CliExit, EXIT } from "./api.js";
-import { registerJobCommands } from "./cmd-jobs.js";
+import { CliExit, EXIT } from "./exit.js";
 import { registerUp } from "./cmd-up.js";
 
-export function buildProgram(): Command {
+/** Builds the program; `up` (a long-lived supervisor) skips loading the client commands and their libraries. */
+export async function buildProgram(argv: string[] = process.argv): Promise<Command> {
   const program = new Command("switchyard")
     .description("Switchyard: training jobs, queues and GPUs on one machine or many")
     .option("--server <url>", "the gateway URL (default: from `switchyard up`'s CLI config, or SWITCHYARD_URL)")
@@ -12,12 +12,12 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError();
   registerUp(program);
-  registerJobCommands(program);
+  if (argv[2] !== "up") (await import("./cmd-jobs.js")).registerJobCommands(program);
   return program;
 }
 
 export async function run(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
   } catch (err) {
