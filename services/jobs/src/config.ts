@@ -14,6 +14,11 @@ export interface JobsConfig {
   memoryMb: number;
   crashAt: string | undefined;
   logLevel: string;
+  /** `switchyard` (quotas, LAS, backfill, preemption; the default) or `fifo` (priority then FIFO, the first policy). */
+  scheduler: "switchyard" | "fifo";
+  /** A job runs at least this long before least-attained-service may pause it. */
+  minRunTimeMs: number;
+  lasThresholdsGpuS: number[] | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
@@ -31,5 +36,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
     memoryMb: num(env.SWITCHYARD_MEMORY_MB) ?? Math.floor(totalmem() / 1024 / 1024),
     crashAt: env.SWITCHYARD_CRASH_AT || undefined,
     logLevel: env.SWITCHYARD_LOG_LEVEL ?? "info",
+    scheduler: env.SWITCHYARD_SCHEDULER === "fifo" ? "fifo" : "switchyard",
+    minRunTimeMs: num(env.SWITCHYARD_MIN_RUN_TIME_MS) ?? 10 * 60_000,
+    lasThresholdsGpuS: env.SWITCHYARD_LAS_THRESHOLDS_GPU_S ? env.SWITCHYARD_LAS_THRESHOLDS_GPU_S.split(",").map(Number) : undefined,
   };
 }

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Code, SwitchyardError, nameSuffix, newUid, noopLogger, systemClock, type Clock, type Logger } from "@switchyard/core";
 import { findFreePort, pytorchEnv, type Executor, type GpuDevice, type ReplicaState } from "@switchyard/executors";
-import type { NodeInfo, PendingJob, ReplicaPlacement, RunningJob, Scheduler } from "@switchyard/scheduler";
+import type { NodeInfo, PendingJob, QueuesConfig, ReplicaPlacement, RunningJob, Scheduler } from "@switchyard/scheduler";
 import { parseJobManifest, type JobSpec } from "@switchyard/specs";
 import { decideOnFailure } from "./exit-policy.js";
 import type { JobRow, JobStore, ReplicaRow } from "./job-store.js";
@@ -30,6 +30,8 @@ export interface SubmitInput {
   baseDir?: string;
   requestId?: string;
   generateName?: boolean;
+  /** The verified user who submits (accounting); empty for internal callers. */
+  user?: string;
 }
 
 const ENDED = new Set(["Succeeded", "Failed", "Terminated", "Lost"]);
@@ -48,6 +50,10 @@ export class JobController {
   private readonly waitingReason = new Map<string, string>();
   readonly metrics: MetricsCollector;
   private cycleRunning = false;
+  private reviewTimer: ReturnType<Clock["setTimeout"]> | undefined;
+  private reviewAtMs = Infinity;
+  /** The queues in force (newest applied configuration); the same object until the next apply. */
+  queues: QueuesConfig | undefined;
   private cycleAgain = false;
   private closed = false;
 
@@ -134,6 +140,12 @@ export class JobController {
             deadline_exceeded: 0,
             master_port: null,
             attained_gpu_ms: 0,
+            user: input.user ?? "",
+            retries: 0,
+            preemptions: 0,
+            preemptible: 0,
+            queued_at: now,
+            queued_ms: 0,
           })
           .execute();
         await tx.insertInto("events").values({ job_uid: uid, time: now, type: "Queued", message: `submitted to queue ${spec.queue} (team ${spec.team}, priority ${spec.priority})`, attempt: 0, replica: -1 }).execute();
@@ -193,12 +205,23 @@ export class JobController {
       if (!job) {
         const row = await this.store.byUid(r.job_uid);
         if (!row) continue;
-        job = { ...toPending(row), placement: [], startedAtMs: row.start_time ?? row.created_at };
+        const terminating = row.phase === "Preempting" || row.phase === "Retrying" || FINAL.has(row.phase) || row.cancel_requested === 1 || row.deadline_exceeded === 1;
+        job = { ...toPending(row), placement: [], startedAtMs: this.clock.now(), preemptible: row.preemptible === 1, ...(terminating ? { terminating } : {}) };
         running.set(r.job_uid, job);
       }
+      // The current run started when its first replica did (attained service of earlier runs is in attainedGpuMs).
+      if (r.start_time !== null) job.startedAtMs = Math.min(job.startedAtMs, r.start_time);
       job.placement.push({ node: r.node, gpuIndices: JSON.parse(r.gpus) as number[], cpuMilli: r.cpu_milli, memoryMb: r.memory_mb, ...(r.gpu_milli ? { gpuMilli: r.gpu_milli } : {}) });
     }
-    const decision = this.o.scheduler.schedule({ nowMs: this.clock.now(), nodes: this.nodes(), pending: queued.map(toPending), running: [...running.values()] });
+    const decision = this.o.scheduler.schedule({
+      nowMs: this.clock.now(),
+      nodes: this.nodes(),
+      pending: queued.map(toPending),
+      running: [...running.values()],
+      ...(this.queues ? { queues: this.queues } : {}),
+    });
+    this.scheduleReview(decision.nextReviewAtMs);
+    for (const p of decision.preempt) await this.serial(p.uid, () => this.preempt(p.uid, p.reason));
     for (const w of decision.waiting) {
       if (this.waitingReason.get(w.uid) === w.reason) continue;
       this.waitingReason.set(w.uid, w.reason);
@@ -207,12 +230,12 @@ export class JobController {
     for (const s of decision.start) {
       this.waitingReason.delete(s.uid);
       const row = queued.find((j) => j.uid === s.uid);
-      if (row) await this.serial(s.uid, () => this.place(row, s.placement));
+      if (row) await this.serial(s.uid, () => this.place(row, s.placement, s.preemptible === true));
     }
   }
 
   /** Persists the placement of a new attempt, then launches its replicas. */
-  private async place(row: JobRow, placement: ReplicaPlacement[]): Promise<void> {
+  private async place(row: JobRow, placement: ReplicaPlacement[], preemptible: boolean): Promise<void> {
     const fresh = await this.store.byUid(row.uid);
     if (!fresh || fresh.phase !== "Queued" || fresh.cancel_requested) return;
     const spec = JSON.parse(fresh.spec) as JobSpec;
@@ -249,11 +272,21 @@ export class JobController {
       }
       await tx
         .updateTable("jobs")
-        .set({ phase: "Starting", reason: "Placed", message: "", attempt, master_port: masterPort, start_time: fresh.start_time ?? now })
+        .set({
+          phase: "Starting",
+          reason: "Placed",
+          message: "",
+          attempt,
+          master_port: masterPort,
+          start_time: fresh.start_time ?? now,
+          preemptible: preemptible ? 1 : 0,
+          queued_ms: fresh.queued_ms + Math.max(0, now - fresh.queued_at),
+        })
         .where("uid", "=", fresh.uid)
         .execute();
       const where = placement.map((p, i) => `replica ${i} on ${p.node} ${p.gpuIndices.length ? `GPUs [${p.gpuIndices.join(",")}]${p.gpuMilli ? ` (${p.gpuMilli} milli-GPU)` : ""}` : "(no GPU)"}`).join("; ");
-      await tx.insertInto("events").values({ job_uid: fresh.uid, time: now, type: "Placed", message: where, attempt, replica: -1 }).execute();
+      const note = preemptible ? " — started by backfill ahead of a blocked job: it gives way when that job can start" : "";
+      await tx.insertInto("events").values({ job_uid: fresh.uid, time: now, type: "Placed", message: where + note, attempt, replica: -1 }).execute();
     });
     this.crashPoint("after-place");
     await this.launchAttempt(fresh.uid);
@@ -332,7 +365,7 @@ export class JobController {
     const r = await this.store.replica(runId);
     if (!r || ENDED.has(r.state)) return;
     await this.metrics.collect(r, true);
-    const stopping = job.cancel_requested || job.deadline_exceeded || job.phase === "Retrying" || FINAL.has(job.phase);
+    const stopping = job.cancel_requested || job.deadline_exceeded || job.phase === "Retrying" || job.phase === "Preempting" || FINAL.has(job.phase);
     let next: string;
     let exitCode: number | null = null;
     let msg: string;
@@ -376,18 +409,39 @@ export class JobController {
       await this.finish(job, phase, reason, message, reps);
       return;
     }
+    if (job.phase === "Preempting") {
+      if (!allEnded) return this.terminateAll(uid, reps);
+      await this.store.updateJob(uid, {
+        phase: "Queued",
+        reason: "Preempted",
+        message: `preempted (${job.message}); back in queue ${job.queue}, it restarts with its checkpoint directory`,
+        attained_gpu_ms: job.attained_gpu_ms + gpuMs(reps, now),
+        queued_at: now,
+        preemptible: 0,
+      });
+      await this.store.event(uid, "Requeued", `all replicas stopped; attempt ${job.attempt + 1} queued`, job.attempt);
+      this.kick();
+      return;
+    }
     if (job.phase === "Retrying") {
       if (!allEnded) return this.terminateAll(uid, reps);
-      await this.store.updateJob(uid, { phase: "Queued", reason: "Retrying", message: `attempt ${job.attempt} failed; waiting to start attempt ${job.attempt + 1}`, attained_gpu_ms: job.attained_gpu_ms + gpuMs(reps, now) });
+      await this.store.updateJob(uid, {
+        phase: "Queued",
+        reason: "Retrying",
+        message: `attempt ${job.attempt} failed; waiting to start attempt ${job.attempt + 1}`,
+        attained_gpu_ms: job.attained_gpu_ms + gpuMs(reps, now),
+        queued_at: now,
+        preemptible: 0,
+      });
       await this.store.event(uid, "Retrying", `attempt ${job.attempt + 1} queued`, job.attempt);
       this.kick();
       return;
     }
     const failed = reps.find((r) => r.state === "Failed" || r.state === "Lost");
     if (failed) {
-      const d = decideOnFailure(spec.restartPolicy, failed.exit_code, job.attempt, spec.backoffLimit);
+      const d = decideOnFailure(spec.restartPolicy, failed.exit_code, job.retries, spec.backoffLimit);
       if (d.retry) {
-        await this.store.updateJob(uid, { phase: "Retrying", reason: "ReplicaFailed", message: `replica ${failed.idx} failed (exit code ${failed.exit_code ?? "unknown"}); ${d.reason}` });
+        await this.store.updateJob(uid, { phase: "Retrying", reason: "ReplicaFailed", retries: job.retries + 1, message: `replica ${failed.idx} failed (exit code ${failed.exit_code ?? "unknown"}); ${d.reason}` });
         await this.store.event(uid, "Restarting", `replica ${failed.idx} failed; ${d.reason}`, job.attempt);
         return this.evaluate(uid);
       }
@@ -425,6 +479,28 @@ export class JobController {
       this.watch(uid, r.run_id);
       void this.o.executor.terminate(r.run_id, this.o.graceMs).catch((err: unknown) => this.log.warn({ runId: r.run_id, err: String(err) }, "terminate failed"));
     }
+  }
+
+  /** Stops a running job to make room (the scheduler decided it); it returns to its queue when its replicas are gone. */
+  private async preempt(uid: string, reason: string): Promise<void> {
+    const job = await this.store.byUid(uid);
+    if (!job || (job.phase !== "Running" && job.phase !== "Starting") || job.cancel_requested || job.deadline_exceeded) return;
+    await this.store.updateJob(uid, { phase: "Preempting", reason: "Preempted", message: reason, preemptions: job.preemptions + 1 });
+    await this.store.event(uid, "Preempted", `${reason}; SIGTERM, then SIGKILL after ${this.o.graceMs} ms; $SWITCHYARD_CHECKPOINT_DIR is kept`, job.attempt);
+    this.crashPoint("after-preempt-recorded");
+    await this.evaluate(uid);
+  }
+
+  /** Runs a cycle when the scheduler says its decision may change with no event (LAS levels, minimum run time). */
+  private scheduleReview(atMs: number | undefined): void {
+    if (atMs === undefined || !Number.isFinite(atMs) || atMs >= this.reviewAtMs) return;
+    if (this.reviewTimer) this.clock.clearTimeout(this.reviewTimer);
+    this.reviewAtMs = atMs;
+    this.reviewTimer = this.clock.setTimeout(() => {
+      this.reviewTimer = undefined;
+      this.reviewAtMs = Infinity;
+      this.kick();
+    }, Math.max(0, atMs - this.clock.now()));
   }
 
   async cancel(uid: string): Promise<void> {
@@ -507,6 +583,7 @@ export class JobController {
     for (const stop of this.watches.values()) stop();
     this.watches.clear();
     for (const uid of [...this.deadlines.keys()]) this.disarmDeadline(uid);
+    if (this.reviewTimer) this.clock.clearTimeout(this.reviewTimer);
     this.metrics.stop();
     await Promise.all([...this.chains.values()]);
   }
@@ -526,6 +603,8 @@ function toPending(row: JobRow): PendingJob {
     submittedAtMs: row.created_at,
     seq: row.seq,
     attainedGpuMs: row.attained_gpu_ms,
+    queuedAtMs: row.queued_at,
+    ...(row.user ? { user: row.user } : {}),
     replicas: roles.map((res) => ({ gpus: res.gpus, cpuMilli: res.cpuMilli, memoryMb: res.memoryMb, ...(res.gpuMilli ? { gpuMilli: res.gpuMilli } : {}), ...(res.gpuType ? { gpuType: res.gpuType } : {}) })),
   };
 }

@@ -11,8 +11,7 @@ export interface ExitDecision {
  * permanent failures (a bug), 128–255 are retried (killed by a signal, e.g. OOM or preemption). A replica whose
  * result was lost (its shim vanished) counts as retryable under OnFailure and ExitCode.
  */
-export function decideOnFailure(policy: RestartPolicy, exitCode: number | null, attempt: number, backoffLimit: number): ExitDecision {
-  const retriesUsed = attempt - 1;
+export function decideOnFailure(policy: RestartPolicy, exitCode: number | null, retriesUsed: number, backoffLimit: number): ExitDecision {
   if (policy === "Never") return { retry: false, reason: "restartPolicy is Never" };
   if (policy === "ExitCode" && exitCode !== null && exitCode >= 1 && exitCode <= 127) {
     return { retry: false, reason: `exit code ${exitCode} is a permanent failure under restartPolicy ExitCode (1–127)` };

@@ -1,15 +1,16 @@
 import { join } from "node:path";
-import { Jobs } from "@switchyard/api";
+import { Jobs, Queues } from "@switchyard/api";
 import { announceReady, createLogger, onShutdown } from "@switchyard/core";
 import { createLocalExecutor, detectGpus } from "@switchyard/executors";
 import { createRemoteRegistry, createServer } from "@switchyard/mesh";
-import { createPriorityFifoScheduler } from "@switchyard/scheduler";
+import { createPriorityFifoScheduler, createSwitchyardScheduler } from "@switchyard/scheduler";
 import { openSqlite } from "@switchyard/store";
 import { loadConfig } from "./config.js";
 import { JobController } from "./controller.js";
 import { JobStore } from "./job-store.js";
 import { migrations, type JobsDatabase } from "./schema.js";
 import { jobsService } from "./service.js";
+import { loadQueues, queuesService } from "./queues-service.js";
 
 
 /** Composition root of the `jobs` service. */
@@ -23,7 +24,10 @@ async function main(): Promise<void> {
   const controller = new JobController({
     store,
     executor,
-    scheduler: createPriorityFifoScheduler(),
+    scheduler:
+      config.scheduler === "fifo"
+        ? createPriorityFifoScheduler()
+        : createSwitchyardScheduler({ minRunTimeMs: config.minRunTimeMs, ...(config.lasThresholdsGpuS ? { lasThresholdsGpuS: config.lasThresholdsGpuS } : {}) }),
     gpus,
     node: { name: config.nodeName, cpuMilli: config.cpuMilli, memoryMb: config.memoryMb },
     jobsDir: join(config.dataDir, "jobs", "jobs"),
@@ -31,10 +35,12 @@ async function main(): Promise<void> {
     logger,
     ...(config.crashAt ? { crashAt: config.crashAt } : {}),
   });
+  controller.queues = (await loadQueues(store)).config;
   await controller.recover();
   const registry = config.controlAddress ? createRemoteRegistry({ address: config.controlAddress, logger }) : undefined;
   const server = createServer({ name: "jobs", host: config.host, port: config.port, logger, ...(registry ? { registry } : {}) });
   server.add(Jobs, jobsService({ store, controller, executor, gpus, nodeName: config.nodeName }));
+  server.add(Queues, queuesService({ store, controller, gpus }));
   const address = await server.start();
   logger.info({ gpus: gpus.length, simulated: gpus[0]?.simulated ?? false }, "GPU inventory");
   announceReady({ service: "jobs", address });

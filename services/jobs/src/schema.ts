@@ -31,6 +31,25 @@ export interface JobsTable {
   master_port: number | null;
   /** GPU-ms used by finished attempts (least-attained-service ordering). */
   attained_gpu_ms: number;
+  /** Who submitted it (the gateway's verified user; empty for internal callers). */
+  user: string;
+  /** Failures retried so far (counted against backoffLimit; preemptions are not). */
+  retries: number;
+  preemptions: number;
+  /** The current run was started by backfill ahead of a blocked job: first to give way. */
+  preemptible: number;
+  /** When the job last entered the queue (submission or requeue); queueing time and starvation count from it. */
+  queued_at: number;
+  /** Total ms spent queued before each start (accounting). */
+  queued_ms: number;
+}
+
+/** Applied queue configurations, newest last (the scheduler uses the newest). */
+export interface QueueConfigsTable {
+  version: Generated<number>;
+  yaml: string;
+  applied_at: number;
+  applied_by: string;
 }
 
 export interface ReplicasTable {
@@ -78,6 +97,7 @@ export interface JobsDatabase {
   replicas: ReplicasTable;
   events: EventsTable;
   metrics: MetricsTable;
+  queue_configs: QueueConfigsTable;
 }
 
 export const migrations: Record<string, Migration> = {
@@ -154,6 +174,25 @@ export const migrations: Record<string, Migration> = {
   },
 };
 
-export const FINAL_PHASES = new Set(["Succeeded", "Failed", "Cancelled"]);
-/** Phases in which a job holds resources (its replicas are placed). */
-export const ACTIVE_PHASES = ["Starting", "Running", "Retrying"] as const;
+migrations["0002_scheduling"] = {
+  async up(db: Kysely<unknown>) {
+    for (const [col, type, dflt] of [
+      ["user", "text", ""],
+      ["retries", "integer", 0],
+      ["preemptions", "integer", 0],
+      ["preemptible", "integer", 0],
+      ["queued_at", "integer", 0],
+      ["queued_ms", "integer", 0],
+    ] as const) {
+      await db.schema.alterTable("jobs").addColumn(col, type, (c) => c.notNull().defaultTo(dflt)).execute();
+    }
+    await sql`update jobs set queued_at = created_at`.execute(db);
+    await db.schema
+      .createTable("queue_configs")
+      .addColumn("version", "integer", (c) => c.primaryKey().autoIncrement())
+      .addColumn("yaml", "text", (c) => c.notNull())
+      .addColumn("applied_at", "integer", (c) => c.notNull())
+      .addColumn("applied_by", "text", (c) => c.notNull().defaultTo(""))
+      .execute();
+  },
+};

@@ -41,8 +41,9 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
   }
 
   return {
-    async submitJob(req) {
-      const r = await controller.submit({ manifest: req.manifest, fileName: req.fileName, baseDir: req.baseDir, requestId: req.requestId, generateName: req.generateName });
+    async submitJob(req, ctx) {
+      const user = ctx.metadata["x-switchyard-user"] ?? "";
+      const r = await controller.submit({ manifest: req.manifest, fileName: req.fileName, baseDir: req.baseDir, requestId: req.requestId, generateName: req.generateName, user });
       return { job: await toProto(r.job), warnings: r.warnings, replayed: r.replayed };
     },
 

@@ -1,0 +1,135 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { Queues, QueueStatusSchema } from "@switchyard/api";
+import { Code, SwitchyardError } from "@switchyard/core";
+import type { GpuDevice } from "@switchyard/executors";
+import type { CallContext, ServiceImpl } from "@switchyard/mesh";
+import { parseQueuesConfig, type QueuesConfig } from "@switchyard/scheduler";
+import type { JobController } from "./controller.js";
+import type { JobRow, JobStore, ReplicaRow } from "./job-store.js";
+
+type QueueStatusInit = MessageInitShape<typeof QueueStatusSchema>;
+
+/** Loads the newest applied queues configuration (none: one shared pool without quotas). */
+export async function loadQueues(store: JobStore): Promise<{ config: QueuesConfig | undefined; version: number }> {
+  const row = await store.db.selectFrom("queue_configs").selectAll().orderBy("version", "desc").limit(1).executeTakeFirst();
+  if (!row) return { config: undefined, version: 0 };
+  return { config: parseQueuesConfig(row.yaml, `queues v${row.version}`), version: row.version };
+}
+
+/** Resource amounts one replica row holds, by quota resource name. */
+function holdings(r: ReplicaRow, gpus: GpuDevice[]): Record<string, number> {
+  const idx = JSON.parse(r.gpus) as number[];
+  const out: Record<string, number> = { cpuMilli: r.cpu_milli, memoryMb: r.memory_mb };
+  if (r.gpu_milli > 0) out.gpuMilli = r.gpu_milli;
+  else if (idx.length > 0) {
+    out.gpus = idx.length;
+    for (const i of idx) {
+      const type = gpus.find((g) => g.index === i)?.name;
+      if (type) out[`gpus/${type}`] = (out[`gpus/${type}`] ?? 0) + 1;
+    }
+  }
+  return out;
+}
+
+export function parseSince(since: string, now: number): number {
+  if (!since) return 0;
+  const m = /^(\d+)(s|m|h|d)$/.exec(since.trim());
+  if (m) return now - Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as "s" | "m" | "h" | "d"];
+  const t = Date.parse(since);
+  if (Number.isNaN(t)) {
+    throw new SwitchyardError(Code.InvalidArgument, `since: "${since}" is neither a duration nor a time`, {
+      details: [{ field: "since", message: "invalid", expected: "a duration like 24h or 7d, or an RFC 3339 time", got: since, hint: "e.g. --since 7d" }],
+    });
+  }
+  return t;
+}
+
+/** The Queues gRPC service: apply quotas without a restart, show them with usage, and account GPU-hours. */
+export function queuesService(d: { store: JobStore; controller: JobController; gpus: GpuDevice[] }): ServiceImpl<typeof Queues> {
+  const { store, controller } = d;
+  let version = 0;
+
+  async function status(): Promise<QueueStatusInit[]> {
+    const config = controller.queues;
+    const active = await store.db.selectFrom("jobs").selectAll().where("phase", "not in", ["Succeeded", "Failed", "Cancelled"]).execute();
+    const live = await store.liveReplicas();
+    const byUid = new Map(active.map((j) => [j.uid, j]));
+    const queueOf = (j: JobRow) => (config ? (config.queues.find((q) => q.name === j.queue) ?? config.queues.find((q) => q.team === j.team))?.name : j.queue);
+    const names = config ? config.queues.map((q) => q.name) : [...new Set(active.map((j) => j.queue))].sort();
+    const used = new Map<string, Record<string, number>>();
+    const running = new Map<string, Set<string>>();
+    for (const r of live) {
+      const job = byUid.get(r.job_uid) ?? (await store.byUid(r.job_uid));
+      if (!job) continue;
+      const q = queueOf(job);
+      if (!q) continue;
+      const u = used.get(q) ?? {};
+      for (const [k, v] of Object.entries(holdings(r, d.gpus))) u[k] = (u[k] ?? 0) + v;
+      used.set(q, u);
+      running.set(q, (running.get(q) ?? new Set()).add(job.uid));
+    }
+    const pending = new Map<string, number>();
+    for (const j of active) if (j.phase === "Queued") pending.set(queueOf(j) ?? "", (pending.get(queueOf(j) ?? "") ?? 0) + 1);
+    return names.map((name) => {
+      const spec = config?.queues.find((q) => q.name === name);
+      const u = used.get(name) ?? {};
+      const resources = spec
+        ? Object.entries(spec.resources).map(([res, quota]) => ({
+            name: res,
+            nominalQuota: quota.nominalQuota,
+            ...(quota.borrowingLimit !== undefined ? { borrowingLimit: quota.borrowingLimit } : {}),
+            ...(quota.lendingLimit !== undefined ? { lendingLimit: quota.lendingLimit } : {}),
+            used: u[res] ?? 0,
+            borrowed: Math.max(0, (u[res] ?? 0) - quota.nominalQuota),
+          }))
+        : Object.entries(u).map(([res, v]) => ({ name: res, nominalQuota: 0, used: v, borrowed: 0 }));
+      return { name, team: spec?.team ?? "", cohort: spec?.cohort ?? "", weight: spec?.weight ?? 1, resources, pending: pending.get(name) ?? 0, running: running.get(name)?.size ?? 0 };
+    });
+  }
+
+  return {
+    async applyQueues(req, ctx: CallContext) {
+      const config = parseQueuesConfig(req.yaml, req.fileName || "queues.yaml");
+      const row = await store.db
+        .insertInto("queue_configs")
+        .values({ yaml: req.yaml, applied_at: Date.now(), applied_by: ctx.metadata["x-switchyard-user"] ?? "" })
+        .returning("version")
+        .executeTakeFirstOrThrow();
+      version = row.version;
+      controller.queues = config;
+      controller.kick();
+      return { version: BigInt(version), queues: await status() };
+    },
+
+    async listQueues() {
+      if (version === 0 && controller.queues) version = (await loadQueues(store)).version;
+      return { version: BigInt(version), queues: await status() };
+    },
+
+    async getUsage(req) {
+      const now = Date.now();
+      const since = parseSince(req.since, now);
+      const jobs = await store.db.selectFrom("jobs").selectAll().where((eb) => eb.or([eb("completion_time", "is", null), eb("completion_time", ">=", since)])).execute();
+      const rows = new Map<string, { team: string; user: string; jobs: number; gpuMs: number; queuedMs: number; preemptions: number }>();
+      for (const j of jobs) {
+        const key = `${j.team}\u0000${j.user}`;
+        const row = rows.get(key) ?? { team: j.team, user: j.user, jobs: 0, gpuMs: 0, queuedMs: 0, preemptions: 0 };
+        const reps = await store.db.selectFrom("replicas").selectAll().where("job_uid", "=", j.uid).execute();
+        for (const r of reps) {
+          if (r.start_time === null) continue;
+          const n = (JSON.parse(r.gpus) as number[]).length * (r.gpu_milli ? r.gpu_milli / 1000 : 1);
+          row.gpuMs += n * Math.max(0, (r.end_time ?? now) - Math.max(r.start_time, since));
+        }
+        row.jobs++;
+        row.queuedMs += j.queued_ms + (j.phase === "Queued" ? now - j.queued_at : 0);
+        row.preemptions += j.preemptions;
+        rows.set(key, row);
+      }
+      return {
+        rows: [...rows.values()]
+          .sort((a, b) => a.team.localeCompare(b.team) || a.user.localeCompare(b.user))
+          .map((r) => ({ team: r.team, user: r.user, jobs: r.jobs, gpuHours: r.gpuMs / 3.6e6, queuedHours: r.queuedMs / 3.6e6, avgQueueSeconds: r.jobs ? r.queuedMs / r.jobs / 1000 : 0, preemptions: r.preemptions })),
+      };
+    },
+  };
+}
