@@ -12,7 +12,10 @@ export async function buildProgram(argv: string[] = process.argv): Promise<Comma
     .exitOverride()
     .showHelpAfterError();
   registerUp(program);
-  if (argv[2] !== "up") (await import("./cmd-jobs.js")).registerJobCommands(program);
+  if (argv[2] !== "up") {
+    (await import("./cmd-jobs.js")).registerJobCommands(program);
+    (await import("./cmd-queues.js")).registerQueueCommands(program);
+  }
   return program;
 }
 

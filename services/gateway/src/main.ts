@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { Jobs, Platform } from "@switchyard/api";
+import { Jobs, Platform, Queues } from "@switchyard/api";
 import { announceReady, createLogger, onShutdown } from "@switchyard/core";
 import { createClient, createRemoteRegistry } from "@switchyard/mesh";
 import { authInterceptor, identityOf, staticTokenVerifier } from "./auth.js";
@@ -17,11 +17,13 @@ async function main(): Promise<void> {
   if (!token) throw new Error("SWITCHYARD_ADMIN_TOKEN or SWITCHYARD_ADMIN_TOKEN_FILE is required");
   const registry = createRemoteRegistry({ address: controlAddress, logger });
   const jobs = createClient(Jobs, { target: "mesh:///jobs", registry, metadata: { "x-switchyard-caller": "gateway" } });
+  const queues = createClient(Queues, { target: "mesh:///jobs", registry, metadata: { "x-switchyard-caller": "gateway" } });
 
   const handler = connectNodeAdapter({
     interceptors: [authInterceptor(staticTokenVerifier(token))],
     routes(router) {
       router.service(Jobs, forwardService(Jobs, jobs));
+      router.service(Queues, forwardService(Queues, queues));
       router.service(Platform, {
         async whoAmI(_req, ctx) {
           const id = identityOf(ctx);
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
   onShutdown(logger, async () => {
     await edge.close();
     jobs.close();
+    queues.close();
     await registry.close();
   });
 }

@@ -223,9 +223,10 @@ export class JobController {
     this.scheduleReview(decision.nextReviewAtMs);
     for (const p of decision.preempt) await this.serial(p.uid, () => this.preempt(p.uid, p.reason));
     for (const w of decision.waiting) {
-      if (this.waitingReason.get(w.uid) === w.reason) continue;
-      this.waitingReason.set(w.uid, w.reason);
-      await this.store.updateJob(w.uid, { reason: "Waiting", message: w.reason });
+      const message = /position/i.test(w.reason) ? w.reason : `${w.reason} (position ${w.position} in the queue)`;
+      if (this.waitingReason.get(w.uid) === message) continue;
+      this.waitingReason.set(w.uid, message);
+      await this.store.updateJob(w.uid, { reason: "Waiting", message });
     }
     for (const s of decision.start) {
       this.waitingReason.delete(s.uid);

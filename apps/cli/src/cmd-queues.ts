@@ -1,0 +1,70 @@
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { CliExit, EXIT } from "./exit.js";
+import { withApi } from "./cmd-jobs.js";
+import { table } from "./format.js";
+
+const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
+
+/** `switchyard apply -f queues.yaml`, `switchyard queues`, `switchyard usage`. */
+export function registerQueueCommands(program: Command): void {
+  const apply = program
+    .command("apply")
+    .description("apply a queues.yaml (team queues, quotas, cohorts); takes effect without a restart")
+    .requiredOption("-f, --file <file>", "the queues.yaml");
+  apply.action(
+    withApi(apply, async (api, _g, o: { file: string }) => {
+      let yaml: string;
+      try {
+        yaml = readFileSync(o.file, "utf8");
+      } catch (err) {
+        throw new CliExit(EXIT.usage, `cannot read ${o.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      }
+      const res = await api.queues.applyQueues({ yaml, fileName: o.file });
+      process.stdout.write(`queues applied (version ${res.version}): ${res.queues.map((q) => q.name).join(", ")}\n`);
+    }),
+  );
+
+  const queues = program.command("queues").description("quota, usage, borrowed, pending and running per queue");
+  queues.action(
+    withApi(queues, async (api) => {
+      const res = await api.queues.listQueues({});
+      const rows: string[][] = [];
+      for (const q of res.queues) {
+        const res0 = q.resources.length ? q.resources : [undefined];
+        for (const [i, r] of res0.entries()) {
+          rows.push([
+            i === 0 ? q.name : "",
+            i === 0 ? q.team || "-" : "",
+            i === 0 ? q.cohort || "-" : "",
+            r ? r.name : "-",
+            r ? (r.nominalQuota ? fmt(r.nominalQuota) : "-") : "-",
+            r ? (r.borrowingLimit === undefined ? "∞" : fmt(r.borrowingLimit)) : "-",
+            r ? fmt(r.used) : "-",
+            r ? fmt(r.borrowed) : "-",
+            i === 0 ? String(q.pending) : "",
+            i === 0 ? String(q.running) : "",
+          ]);
+        }
+      }
+      process.stdout.write(
+        (res.version === 0n ? "no queues applied: one shared pool (switchyard apply -f queues.yaml sets quotas)\n" : `queues version ${res.version}\n`) +
+          (rows.length ? table(["QUEUE", "TEAM", "COHORT", "RESOURCE", "NOMINAL", "BORROW-LIMIT", "USED", "BORROWED", "PENDING", "RUNNING"], rows) : "") +
+          "\n",
+      );
+    }),
+  );
+
+  const usage = program.command("usage").description("GPU-hours and queueing time per team and user").option("--since <when>", "a duration (24h, 7d) or an RFC 3339 time");
+  usage.action(
+    withApi(usage, async (api, _g, o: { since?: string }) => {
+      const res = await api.queues.getUsage({ since: o.since ?? "" });
+      process.stdout.write(
+        table(
+          ["TEAM", "USER", "JOBS", "GPU-HOURS", "QUEUED-HOURS", "AVG-QUEUE", "PREEMPTIONS"],
+          res.rows.map((r) => [r.team, r.user || "-", String(r.jobs), r.gpuHours.toFixed(3), r.queuedHours.toFixed(3), `${r.avgQueueSeconds.toFixed(1)}s`, String(r.preemptions)]),
+        ) + "\n",
+      );
+    }),
+  );
+}
