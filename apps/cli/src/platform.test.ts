@@ -134,6 +134,27 @@ describe("switchyard CLI against a running platform", () => {
     assert.equal(cli(p, ["get", "no-such-job"]).code, 2);
   });
 
+  it("applies team queues from a file and shows quotas and usage", () => {
+    const q = join(dir, "queues.yaml");
+    writeFileSync(q, "queues:\n  - name: default\n    resources:\n      gpus: {nominalQuota: 2}\n      cpuMilli: 4000\n");
+    const a = cli(p, ["apply", "-f", q]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.match(a.stdout, /queues applied \(version 1\): default/);
+    const l = cli(p, ["queues"]);
+    assert.equal(l.code, 0, l.stderr);
+    assert.match(l.stdout, /default\s+default\s+-\s+gpus\s+2\s+∞\s+0\s+0/);
+    assert.match(l.stdout, /cpuMilli\s+4000/);
+    const bad = join(dir, "bad-queues.yaml");
+    writeFileSync(bad, "queues:\n  - name: default\n    resources:\n      memory: 10\n");
+    const b = cli(p, ["apply", "-f", bad]);
+    assert.equal(b.code, 2);
+    assert.match(b.stderr, /bad-queues\.yaml:4:\d+[\s\S]*memoryMb/);
+    const u = cli(p, ["usage", "--since", "1h"]);
+    assert.equal(u.code, 0, u.stderr);
+    assert.match(u.stdout, /^TEAM\s+USER\s+JOBS\s+GPU-HOURS/);
+    assert.match(u.stdout, /\ndefault\s/);
+  });
+
   it("answers curl-style Connect JSON on the same port", async () => {
     const token = /token: (\S+)/.exec(readFileSync(join(dir, "config.yaml"), "utf8"))![1]!;
     const res = await fetch(`${p.url}/switchyard.v1.Jobs/ListJobs`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: "{}" });
