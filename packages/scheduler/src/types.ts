@@ -34,8 +34,15 @@ export interface PendingJob {
   seq: number;
   /** One entry per replica; a gang: all placed together or none. */
   replicas: ReplicaRequest[];
-  /** GPU-milliseconds already used by earlier runs (least-attained-service ordering). */
+  /**
+   * GPU-milliseconds already used by earlier runs (least-attained-service ordering). For a running job, the GPU time
+   * of the current run is NOT included: the scheduler adds `(nowMs - startedAtMs) × GPUs` itself.
+   */
   attainedGpuMs?: number;
+  /** When the job last entered the queue (submission, or requeue after a preemption); starvation is measured from it. Defaults to `submittedAtMs`. */
+  queuedAtMs?: number;
+  /** Who submitted it (accounting and reasons only). */
+  user?: string;
 }
 
 export interface ReplicaPlacement {
@@ -50,8 +57,12 @@ export interface ReplicaPlacement {
 export interface RunningJob extends PendingJob {
   placement: ReplicaPlacement[];
   startedAtMs: number;
-  /** Started ahead of a blocked job by backfill: first to give way. */
+  /** Started ahead of a blocked job by backfill: first to give way. Pass back what `start[].preemptible` said. */
   preemptible?: boolean;
+  /** Time of the last checkpoint of this run, when known: work since then is what a preemption loses. */
+  checkpointedAtMs?: number;
+  /** A preemption was already sent and the job is shutting down: its resources count as being freed. */
+  terminating?: boolean;
 }
 
 export interface ScheduleInput {
@@ -59,15 +70,61 @@ export interface ScheduleInput {
   nodes: NodeInfo[];
   pending: PendingJob[];
   running: RunningJob[];
+  /**
+   * Team queues with quotas and cohorts (from `parseQueuesConfig`). Absent: no quotas, one pool, fair share across
+   * the jobs' `queue` names. Pass the same object every cycle: its compiled form is cached by identity.
+   */
+  queues?: QueuesConfig;
+}
+
+/** Why a running job is preempted, in the order of preference in which victims are taken. */
+export type PreemptionKind = "backfill" | "reclaim" | "las" | "priority";
+
+/** One resource's quota in a queue (Kueue's meaning). */
+export interface ResourceQuota {
+  /** What the queue is guaranteed. */
+  nominalQuota: number;
+  /** How much more than nominal it may borrow from its cohort; absent: no limit (only what the cohort lends). */
+  borrowingLimit?: number;
+  /** How much of its nominal quota it lends to the cohort when unused; absent: all of it. */
+  lendingLimit?: number;
+}
+
+/**
+ * Resource names in quotas: `gpus` (whole GPUs of any type), `gpus/<TYPE>` (whole GPUs of one type, e.g. `gpus/A100`),
+ * `gpuMilli` (shares of shared GPUs), `cpuMilli`, `memoryMb`. A resource a queue does not list is not limited.
+ */
+export type QuotaResource = string;
+
+export interface QueueSpec {
+  name: string;
+  team: string;
+  /** Queues in the same cohort lend each other unused quota. */
+  cohort?: string;
+  /** Fair-share weight across queues (dominant resource fairness); default 1. */
+  weight?: number;
+  resources: Record<QuotaResource, ResourceQuota>;
+}
+
+export interface QueuesConfig {
+  queues: QueueSpec[];
 }
 
 export interface ScheduleDecision {
-  /** Jobs to start now, with where each replica goes (same order as the job's replicas). */
-  start: { uid: string; placement: ReplicaPlacement[] }[];
-  /** Running jobs to stop and requeue (SIGTERM + grace), each with why. */
-  preempt: { uid: string; reason: string }[];
+  /**
+   * Jobs to start now, with where each replica goes (same order as the job's replicas). `preemptible`: started by
+   * backfill ahead of a blocked job; report it back on the RunningJob so that it is the first to give way.
+   */
+  start: { uid: string; placement: ReplicaPlacement[]; preemptible?: boolean }[];
+  /** Running jobs to stop and requeue (SIGTERM + grace), each with why; `kind` and `forUid` (the job it makes room for) when known. */
+  preempt: { uid: string; reason: string; kind?: PreemptionKind; forUid?: string }[];
   /** Pending jobs left waiting, each with a human reason (which resource, which quota, position). */
   waiting: { uid: string; reason: string; position: number }[];
+  /**
+   * When the decision may change with no event (a running job reaching a new service level, a minimum run time
+   * ending, a starvation guard): run a cycle again then. Absent: only events change it.
+   */
+  nextReviewAtMs?: number;
 }
 
 export interface Scheduler {

@@ -1,0 +1,142 @@
+import type { Alloc, ClusterState } from "./cluster-state.js";
+import type { CompiledQueue, QuotaBook, UsageVector } from "./quota.js";
+import type { PendingJob, PreemptionKind, RunningJob } from "./types.js";
+
+/** A running job as the preemption search sees it. */
+export interface RunningEntry {
+  readonly job: RunningJob;
+  readonly allocs: Alloc[];
+  readonly queue: CompiledQueue | undefined;
+  readonly vec: UsageVector;
+  readonly gpus: number;
+  readonly level: number;
+  readonly ranMs: number;
+  /** GPU-milliseconds of work a preemption throws away (since the last checkpoint, or since the start). */
+  readonly lostGpuMs: number;
+  /** Already chosen as a victim in this cycle. */
+  claimed: boolean;
+}
+
+/** A waiting job as the preemption search sees it. */
+export interface PreemptorView {
+  readonly job: PendingJob;
+  readonly level: number;
+  readonly queue: CompiledQueue | undefined;
+  readonly vec: UsageVector;
+}
+
+export interface PreemptionContext {
+  readonly state: ClusterState;
+  readonly book: QuotaBook | undefined;
+  readonly minRunTimeMs: number;
+  /** Can the preemptor be admitted and placed in the current state? (Leaves the state as it found it.) */
+  fits(p: PreemptorView): boolean;
+}
+
+/** Preference order of victims; a job already shutting down comes before all. */
+const RANK: Record<PreemptionKind | "terminating", number> = { terminating: -1, backfill: 0, reclaim: 1, las: 2, priority: 3 };
+
+export type VictimKind = PreemptionKind | "terminating";
+
+/**
+ * Whether `v` may give way to `p`, and on which ground (the most preferred one that applies):
+ * backfilled work that comes after `p` in the order; quota borrowed from `p`'s cohort while `p` stays within its nominal quota;
+ * a higher LAS level at the same priority once the minimum run time is over; a lower user priority.
+ * LAS and priority preemption stay inside one queue when queues are configured (Kueue's withinClusterQueue).
+ */
+export function victimKind(ctx: PreemptionContext, p: PreemptorView, v: RunningEntry): VictimKind | undefined {
+  if (v.claimed) return undefined;
+  if (v.job.terminating === true) return "terminating";
+  if (v.job.preemptible === true && comesAfter(v, p)) return "backfill";
+  const book = ctx.book;
+  if (
+    book !== undefined &&
+    p.queue !== undefined &&
+    v.queue !== undefined &&
+    p.queue !== v.queue &&
+    p.queue.cohortIndex >= 0 &&
+    v.queue.cohortIndex === p.queue.cohortIndex &&
+    book.withinNominal(p.queue, p.vec) &&
+    book.borrowingAny(v.queue, p.vec)
+  ) {
+    return "reclaim";
+  }
+  const sameScope = book === undefined || p.queue === v.queue;
+  if (!sameScope) return undefined;
+  if (v.job.priority === p.job.priority && v.level > p.level && v.ranMs >= ctx.minRunTimeMs) return "las";
+  if (v.job.priority < p.job.priority) return "priority";
+  return undefined;
+}
+
+/** Does running `v` come after waiting `p` in the scheduling order (priority, level, arrival)? Only then may it give way as backfill, or two jobs could take turns evicting each other. */
+function comesAfter(v: RunningEntry, p: PreemptorView): boolean {
+  const a = v.job;
+  const b = p.job;
+  if (a.priority !== b.priority) return a.priority < b.priority;
+  if (v.level !== p.level) return v.level > p.level;
+  if (a.submittedAtMs !== b.submittedAtMs) return a.submittedAtMs > b.submittedAtMs;
+  return a.seq > b.seq;
+}
+
+export interface Victim {
+  readonly entry: RunningEntry;
+  readonly kind: VictimKind;
+}
+
+function take(ctx: PreemptionContext, e: RunningEntry): void {
+  for (const a of e.allocs) ctx.state.release(a);
+  if (ctx.book !== undefined && e.queue !== undefined) ctx.book.remove(e.queue, e.vec);
+}
+
+function giveBack(ctx: PreemptionContext, e: RunningEntry): void {
+  for (const a of e.allocs) ctx.state.allocate(a);
+  if (ctx.book !== undefined && e.queue !== undefined) ctx.book.add(e.queue, e.vec);
+}
+
+/**
+ * The victims whose stopping lets `p` start: candidates taken in preference order (kind, then fewest GPU-seconds
+ * lost, then most recently started) until `p` fits, then every victim that turns out not to be needed is spared
+ * (Kueue's minimal preemption). Leaves state and quotas as it found them; `undefined` when no set of victims helps.
+ */
+export function findVictims(ctx: PreemptionContext, p: PreemptorView, running: readonly RunningEntry[]): Victim[] | undefined {
+  const cands: Victim[] = [];
+  for (const e of running) {
+    const kind = victimKind(ctx, p, e);
+    if (kind !== undefined) cands.push({ entry: e, kind });
+  }
+  if (cands.length === 0) return undefined;
+  cands.sort(
+    (a, b) =>
+      RANK[a.kind] - RANK[b.kind] ||
+      a.entry.lostGpuMs - b.entry.lostGpuMs ||
+      b.entry.job.startedAtMs - a.entry.job.startedAtMs ||
+      (a.entry.job.uid < b.entry.job.uid ? -1 : 1),
+  );
+  const taken: Victim[] = [];
+  let ok = false;
+  for (const c of cands) {
+    // Reclaiming stops once the other queue no longer borrows.
+    if (c.kind === "reclaim" && !(ctx.book!.borrowingAny(c.entry.queue!, p.vec) && ctx.book!.withinNominal(p.queue!, p.vec))) continue;
+    take(ctx, c.entry);
+    taken.push(c);
+    if (ctx.fits(p)) {
+      ok = true;
+      break;
+    }
+  }
+  if (!ok) {
+    for (let i = taken.length - 1; i >= 0; i--) giveBack(ctx, taken[i]!.entry);
+    return undefined;
+  }
+  const needed: Victim[] = [];
+  for (let i = taken.length - 1; i >= 0; i--) {
+    const v = taken[i]!;
+    giveBack(ctx, v.entry);
+    if (!ctx.fits(p)) {
+      take(ctx, v.entry);
+      needed.push(v);
+    }
+  }
+  for (const v of needed) giveBack(ctx, v.entry);
+  return needed.reverse();
+}

@@ -1,0 +1,296 @@
+import { Code, SwitchyardError, invalidArgument } from "@switchyard/core";
+import { ClusterState } from "../cluster-state.js";
+import { Heap } from "../heap.js";
+import { neverFits } from "../reasons.js";
+import type { SwitchyardSchedulerOptions } from "../scheduler-switchyard.js";
+import { compileTopology } from "../topology.js";
+import type { NodeInfo, PendingJob, QueuesConfig, RunningJob, ScheduleDecision, Scheduler } from "../types.js";
+import { jain, mean, percentile } from "./metrics.js";
+import { createPolicy, type PolicyName } from "./policies.js";
+import { simJobGpus, splitOversized, type SimJob } from "./workload.js";
+
+export interface SimulateOptions {
+  readonly jobs: readonly SimJob[];
+  readonly nodes: readonly NodeInfo[];
+  /** Default `switchyard`. */
+  readonly policy?: PolicyName;
+  /** A scheduler to use instead of a named policy. */
+  readonly scheduler?: Scheduler;
+  readonly schedulerOptions?: SwitchyardSchedulerOptions;
+  readonly queues?: QueuesConfig;
+  /** Time a preempted job loses when it starts again (default 30 s). */
+  readonly restartPenaltyS?: number;
+  /** A running job checkpoints this often; a preemption loses the work since the last one (default 600 s). */
+  readonly checkpointIntervalS?: number;
+  /** Wake-ups the scheduler asks for are rounded up to this grid (default 60 s), as a periodic scheduler would. */
+  readonly reviewIntervalS?: number;
+}
+
+export interface TeamResult {
+  team: string;
+  jobs: number;
+  avgJctS: number;
+  avgQueueDelayS: number;
+  gpuHours: number;
+}
+
+export interface SimResult {
+  policy: string;
+  jobs: number;
+  avgJctS: number;
+  p50JctS: number;
+  p95JctS: number;
+  p99JctS: number;
+  /** Time jobs spent waiting in the queue (first start and every requeue after a preemption). */
+  avgQueueDelayS: number;
+  p95QueueDelayS: number;
+  makespanS: number;
+  /** Allocated GPU-time (restarts and lost work included) / (GPUs × makespan). */
+  gpuUtilization: number;
+  /** Jain's index over teams of each team's mean run-time/JCT (1 = every team served alike). */
+  jainFairness: number;
+  preemptions: number;
+  /** Jobs placed or found unplaceable per second of scheduler time. */
+  decisionsPerSec: number;
+  cycles: number;
+  schedulerMs: number;
+  perTeam: TeamResult[];
+  /** Packing experiment only. */
+  allocatedGpus?: number;
+  strandedGpus?: number;
+  refusedJobs?: number;
+}
+
+interface JobState {
+  readonly sim: SimJob;
+  readonly gpus: number;
+  pending: PendingJob;
+  running: RunningJob | undefined;
+  doneS: number;
+  attainedGpuMs: number;
+  restarts: number;
+  preemptions: number;
+  firstStartS: number;
+  endS: number;
+  runStartS: number;
+  runPenaltyS: number;
+  queuedAtS: number;
+  waitS: number;
+  allocGpuS: number;
+  version: number;
+}
+
+/** Checks that every job could run on the empty cluster; throws InvalidArgument naming those that never can. */
+export function checkFits(jobs: readonly SimJob[], nodes: readonly NodeInfo[]): void {
+  const topo = compileTopology(nodes);
+  if (topo.totalGpus === 0) throw invalidArgument("the cluster has no GPUs", [{ field: "cluster", message: "no node has a GPU", hint: "give the nodes GPUs" }]);
+  const state = new ClusterState(topo);
+  const bad: string[] = [];
+  for (const j of jobs) {
+    const why = neverFits(state, { uid: j.id, name: j.id, team: j.team, queue: j.team, priority: j.priority, submittedAtMs: 0, seq: 0, replicas: [...j.replicas] });
+    if (why !== undefined) bad.push(`${j.id}: ${why}`);
+  }
+  if (bad.length > 0) {
+    throw invalidArgument(`${bad.length} job${bad.length === 1 ? "" : "s"} can never fit on this cluster:\n  ${bad.slice(0, 5).join("\n  ")}${bad.length > 5 ? "\n  …" : ""}`, [
+      { field: "jobs", message: "can never fit", got: bad[0]!, hint: "use a larger cluster, or leave these jobs out of the trace" },
+    ]);
+  }
+}
+
+/**
+ * Replays a workload in simulated time with the real scheduler: event-driven (arrivals, completions, wake-ups the
+ * scheduler asks for); after each batch of events at one instant the scheduler runs a cycle, preempted jobs are
+ * requeued (losing work since their last checkpoint, and a restart penalty when they start again), and the cycle is
+ * repeated at the same instant so that the jobs it made room for start.
+ */
+export function simulate(o: SimulateOptions): SimResult {
+  const restartPenaltyS = o.restartPenaltyS ?? 30;
+  const ckptS = o.checkpointIntervalS ?? 600;
+  const reviewS = o.reviewIntervalS ?? 60;
+  if (!(restartPenaltyS >= 0)) throw invalidArgument(`restartPenaltyS must be ≥ 0 (got ${restartPenaltyS})`);
+  if (!(ckptS > 0)) throw invalidArgument(`checkpointIntervalS must be > 0 (got ${ckptS})`);
+  if (!(reviewS > 0)) throw invalidArgument(`reviewIntervalS must be > 0 (got ${reviewS})`);
+  if (o.jobs.length === 0) throw invalidArgument("the workload has no jobs", [{ field: "jobs", message: "empty workload", hint: "check the trace file or the synthetic job count" }]);
+  const nodes = o.nodes as NodeInfo[];
+  const topo = compileTopology(nodes);
+  const jobs = o.jobs.map((j) => splitOversized(j, topo.maxGpusPerNode));
+  checkFits(jobs, nodes);
+  const scheduler = o.scheduler ?? createPolicy(o.policy ?? "switchyard", o.schedulerOptions);
+
+  const order = jobs.map((j, i) => ({ j, i })).sort((a, b) => a.j.submitS - b.j.submitS || a.i - b.i);
+  const states = new Map<string, JobState>();
+  const arrivals: JobState[] = order.map(({ j, i }) => {
+    const uid = states.has(j.id) ? `${j.id}#${i}` : j.id;
+    const s: JobState = {
+      sim: j,
+      gpus: simJobGpus(j),
+      pending: { uid, name: j.id, team: j.team, queue: j.team, priority: j.priority, submittedAtMs: j.submitS * 1000, seq: i, replicas: [...j.replicas], ...(j.user !== undefined ? { user: j.user } : {}) },
+      running: undefined,
+      doneS: 0,
+      attainedGpuMs: 0,
+      restarts: 0,
+      preemptions: 0,
+      firstStartS: NaN,
+      endS: NaN,
+      runStartS: 0,
+      runPenaltyS: 0,
+      queuedAtS: j.submitS,
+      waitS: 0,
+      allocGpuS: 0,
+      version: 0,
+    };
+    states.set(uid, s);
+    return s;
+  });
+
+  const completions = new Heap<{ t: number; s: JobState; version: number }>((a, b) => a.t < b.t || (a.t === b.t && a.s.pending.seq < b.s.pending.seq));
+  let pending: PendingJob[] = [];
+  let running: RunningJob[] = [];
+  let next = 0;
+  let wake = Infinity;
+  let cycles = 0;
+  let decisions = 0;
+  let schedulerMs = 0;
+  let preemptions = 0;
+  let finished = 0;
+  let lastDecision: ScheduleDecision | undefined;
+
+  const stop = (s: JobState, t: number): void => {
+    const r = s.running!;
+    const elapsed = t - s.runStartS;
+    const progress = Math.max(0, elapsed - s.runPenaltyS);
+    s.doneS += Math.floor(progress / ckptS) * ckptS;
+    s.attainedGpuMs += s.gpus * elapsed * 1000;
+    s.allocGpuS += s.gpus * elapsed;
+    s.running = undefined;
+    s.version++;
+    s.restarts++;
+    s.preemptions++;
+    s.queuedAtS = t;
+    s.pending = { ...s.pending, attainedGpuMs: s.attainedGpuMs, queuedAtMs: t * 1000 };
+    void r;
+  };
+  const start = (s: JobState, t: number, placement: RunningJob["placement"], preemptible: boolean): void => {
+    s.waitS += t - s.queuedAtS;
+    if (Number.isNaN(s.firstStartS)) s.firstStartS = t;
+    s.runStartS = t;
+    s.runPenaltyS = s.restarts > 0 ? restartPenaltyS : 0;
+    s.running = { ...s.pending, placement, startedAtMs: t * 1000, checkpointedAtMs: t * 1000, ...(preemptible ? { preemptible: true } : {}) };
+    s.version++;
+    completions.push({ t: t + s.runPenaltyS + Math.max(0, s.sim.durationS - s.doneS), s, version: s.version });
+  };
+
+  for (;;) {
+    const top = completions.peek();
+    const tArrive = next < arrivals.length ? arrivals[next]!.sim.submitS : Infinity;
+    const t = Math.min(tArrive, top?.t ?? Infinity, pending.length > 0 ? wake : Infinity);
+    if (t === Infinity) break;
+    let changed = false;
+    for (let c = completions.peek(); c !== undefined && c.t <= t; c = completions.peek()) {
+      completions.pop();
+      if (c.version !== c.s.version) continue;
+      const s = c.s;
+      s.allocGpuS += s.gpus * (t - s.runStartS);
+      s.attainedGpuMs += s.gpus * (t - s.runStartS) * 1000;
+      s.running = undefined;
+      s.endS = t;
+      finished++;
+      changed = true;
+    }
+    while (next < arrivals.length && arrivals[next]!.sim.submitS <= t) {
+      pending.push(arrivals[next++]!.pending);
+    }
+    if (changed) running = running.filter((r) => states.get(r.uid)!.running === r);
+    wake = Infinity;
+    if (pending.length === 0) continue;
+    for (let round = 0; round < 4; round++) {
+      for (const r of running) {
+        const s = states.get(r.uid)!;
+        const progress = Math.max(0, t - s.runStartS - s.runPenaltyS);
+        r.checkpointedAtMs = (s.runStartS + s.runPenaltyS + Math.floor(progress / ckptS) * ckptS) * 1000;
+      }
+      const t0 = performance.now();
+      const d = scheduler.schedule({ nowMs: t * 1000, nodes, pending, running, ...(o.queues !== undefined ? { queues: o.queues } : {}) });
+      schedulerMs += performance.now() - t0;
+      lastDecision = d;
+      cycles++;
+      decisions += d.start.length + d.waiting.length;
+      const stopped: PendingJob[] = [];
+      for (const p of d.preempt) {
+        const s = states.get(p.uid);
+        if (s?.running === undefined) continue;
+        stop(s, t);
+        stopped.push(s.pending);
+        preemptions++;
+      }
+      const started: RunningJob[] = [];
+      for (const st of d.start) {
+        const s = states.get(st.uid);
+        if (s === undefined || s.running !== undefined || !Number.isNaN(s.endS)) continue;
+        start(s, t, st.placement, st.preemptible === true);
+        started.push(s.running!);
+      }
+      if (stopped.length > 0 || started.length > 0) {
+        pending = pending.filter((p) => states.get(p.uid)!.running === undefined);
+        pending.push(...stopped);
+        running = running.filter((r) => states.get(r.uid)!.running === r);
+        running.push(...started);
+      }
+      if (d.nextReviewAtMs !== undefined) wake = Math.max(t + reviewS, Math.ceil(d.nextReviewAtMs / 1000 / reviewS) * reviewS);
+      if (d.preempt.length === 0) break;
+    }
+  }
+  if (finished < arrivals.length) {
+    const stuck = lastDecision?.waiting[0];
+    throw new SwitchyardError(
+      Code.FailedPrecondition,
+      `the simulation stalled: ${arrivals.length - finished} jobs can never start${stuck !== undefined ? `; first: ${stuck.uid}: ${stuck.reason}` : ""}`,
+    );
+  }
+  return summarize(scheduler.name, arrivals, topo.totalGpus, { cycles, decisions, schedulerMs, preemptions });
+}
+
+function summarize(policy: string, states: readonly JobState[], totalGpus: number, c: { cycles: number; decisions: number; schedulerMs: number; preemptions: number }): SimResult {
+  const jct = states.map((s) => s.endS - s.sim.submitS);
+  const wait = states.map((s) => s.waitS);
+  const sortedJct = [...jct].sort((a, b) => a - b);
+  const sortedWait = [...wait].sort((a, b) => a - b);
+  let first = Infinity;
+  let last = -Infinity;
+  let alloc = 0;
+  const teams = new Map<string, { jobs: number; jct: number; wait: number; gpuS: number; speed: number }>();
+  states.forEach((s, i) => {
+    first = Math.min(first, s.sim.submitS);
+    last = Math.max(last, s.endS);
+    alloc += s.allocGpuS;
+    let t = teams.get(s.sim.team);
+    if (t === undefined) teams.set(s.sim.team, (t = { jobs: 0, jct: 0, wait: 0, gpuS: 0, speed: 0 }));
+    t.jobs++;
+    t.jct += jct[i]!;
+    t.wait += wait[i]!;
+    t.gpuS += s.allocGpuS;
+    t.speed += jct[i]! > 0 ? Math.min(1, s.sim.durationS / jct[i]!) : 1;
+  });
+  const makespanS = last - first;
+  const perTeam = [...teams.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([team, t]) => ({ team, jobs: t.jobs, avgJctS: t.jct / t.jobs, avgQueueDelayS: t.wait / t.jobs, gpuHours: t.gpuS / 3600 }));
+  return {
+    policy,
+    jobs: states.length,
+    avgJctS: mean(jct),
+    p50JctS: percentile(sortedJct, 50),
+    p95JctS: percentile(sortedJct, 95),
+    p99JctS: percentile(sortedJct, 99),
+    avgQueueDelayS: mean(wait),
+    p95QueueDelayS: percentile(sortedWait, 95),
+    makespanS,
+    gpuUtilization: makespanS > 0 ? alloc / (totalGpus * makespanS) : 0,
+    jainFairness: jain([...teams.values()].map((t) => t.speed / t.jobs)),
+    preemptions: c.preemptions,
+    decisionsPerSec: c.schedulerMs > 0 ? c.decisions / (c.schedulerMs / 1000) : 0,
+    cycles: c.cycles,
+    schedulerMs: c.schedulerMs,
+    perTeam,
+  };
+}

@@ -1,0 +1,29 @@
+import { invalidArgument } from "@switchyard/core";
+import { exponential, mulberry32 } from "./prng.js";
+import { defaultReplica, type SimJob } from "./workload.js";
+
+export interface PhillyOptions {
+  readonly jobs: number;
+  readonly seed: number;
+}
+
+/**
+ * A synthetic workload shaped like Microsoft's Philly trace as the Tiresias paper describes it: GPUs per job
+ * 1 (70%), 2 (10%), 4 (15%), 8 (5%); run time 60·10^U(1.5,3) s with probability 0.8, else 60·10^U(3,4) s;
+ * Poisson arrivals at one job per second (rescale them with `rescaleLoad`).
+ */
+export function generatePhilly(o: PhillyOptions): SimJob[] {
+  if (!Number.isInteger(o.jobs) || o.jobs < 1) throw invalidArgument(`synthetic jobs must be a positive integer (got ${o.jobs})`, [{ field: "synthetic.jobs", message: "must be ≥ 1", expected: "an integer ≥ 1", got: String(o.jobs) }]);
+  const rng = mulberry32(o.seed);
+  const jobs: SimJob[] = [];
+  let t = 0;
+  const width = String(o.jobs - 1).length;
+  for (let i = 0; i < o.jobs; i++) {
+    const u = rng();
+    const gpus = u < 0.7 ? 1 : u < 0.8 ? 2 : u < 0.95 ? 4 : 8;
+    const durationS = Math.round(rng() < 0.8 ? 60 * 10 ** (1.5 + 1.5 * rng()) : 60 * 10 ** (3 + rng()));
+    jobs.push({ id: `philly-${String(i).padStart(width, "0")}`, submitS: t, durationS, replicas: [defaultReplica(gpus)], team: "default", priority: 0 });
+    t += exponential(rng, 1);
+  }
+  return jobs;
+}

@@ -1,0 +1,290 @@
+import type { Alloc, ClusterState } from "./cluster-state.js";
+import { buildClusterState } from "./cluster-build.js";
+import { shapeClasses } from "./fragmentation.js";
+import { Heap } from "./heap.js";
+import { nextClimbMs, nextLevelMs, pendingLevel, runningAttainedMs, serviceLevel } from "./las.js";
+import { jobGpus, shapeKey } from "./order.js";
+import { placeJob, type PlaceOptions } from "./placement.js";
+import { findVictims, type PreemptionContext, type PreemptorView, type RunningEntry, type Victim } from "./preemption.js";
+import { QuotaBook, compileQueues, resolveQueue, usageOf, type CompiledQueue, type CompiledQueues, type UsageVector } from "./quota.js";
+import { explainUnfit, neverFits } from "./reasons.js";
+import type { CompiledSwitchyardOptions } from "./scheduler-switchyard.js";
+import type { PendingJob, ReplicaRequest, ScheduleDecision, ScheduleInput } from "./types.js";
+
+interface PendingEntry extends PreemptorView {
+  readonly group: Group;
+}
+
+/** A queue's waiting jobs in order, and its usage for dominant-resource fair share. */
+interface Group {
+  readonly key: string;
+  readonly weight: number;
+  readonly jobs: PendingEntry[];
+  next: number;
+  gpu: number;
+  cpu: number;
+  mem: number;
+}
+
+function byJobOrder(a: PendingEntry, b: PendingEntry): number {
+  const x = a.job;
+  const y = b.job;
+  return y.priority - x.priority || a.level - b.level || x.submittedAtMs - y.submittedAtMs || x.seq - y.seq || (x.uid < y.uid ? -1 : x.uid > y.uid ? 1 : 0);
+}
+
+function jobTotals(replicas: readonly ReplicaRequest[]): { gpu: number; cpu: number; mem: number } {
+  let cpu = 0;
+  let mem = 0;
+  for (const r of replicas) [cpu, mem] = [cpu + r.cpuMilli, mem + r.memoryMb];
+  return { gpu: jobGpus(replicas), cpu, mem };
+}
+
+const KIND_WORDS: Record<string, string> = {
+  backfill: "it was backfilled ahead of",
+  reclaim: "its queue borrowed quota that is reclaimed by",
+  las: "it has had more GPU time than",
+  priority: "it has a lower priority than",
+};
+
+/** One scheduling cycle of the switchyard policy over a snapshot. Pure: reads the input, returns decisions. */
+export function runCycle(o: CompiledSwitchyardOptions, input: ScheduleInput): ScheduleDecision {
+  const now = input.nowMs;
+  const { state, allocs } = buildClusterState(input.nodes, input.running);
+  const topo = state.topo;
+  const config = input.queues ?? o.queues;
+  const cq: CompiledQueues | undefined = config === undefined ? undefined : compileQueues(config);
+  const book = cq === undefined ? undefined : new QuotaBook(cq);
+  const decision: ScheduleDecision = { start: [], preempt: [], waiting: [] };
+
+  // Dominant-resource shares, per queue (or per `queue` name without a config).
+  const groups = new Map<string, Group>();
+  const groupFor = (job: PendingJob, queue: CompiledQueue | undefined): Group => {
+    const key = queue?.name ?? (job.queue !== "" ? job.queue : job.team);
+    let g = groups.get(key);
+    if (g === undefined) {
+      g = { key, weight: queue?.weight ?? 1, jobs: [], next: 0, gpu: 0, cpu: 0, mem: 0 };
+      groups.set(key, g);
+    }
+    return g;
+  };
+  const charge = (g: Group, replicas: readonly ReplicaRequest[]): void => {
+    const t = jobTotals(replicas);
+    g.gpu += t.gpu;
+    g.cpu += t.cpu;
+    g.mem += t.mem;
+  };
+  const share = (g: Group): number =>
+    Math.max(topo.totalGpus > 0 ? g.gpu / topo.totalGpus : 0, topo.totalCpuMilli > 0 ? g.cpu / topo.totalCpuMilli : 0, topo.totalMemoryMb > 0 ? g.mem / topo.totalMemoryMb : 0) / g.weight;
+
+  const running: RunningEntry[] = input.running.map((job) => {
+    const a = allocs.get(job.uid) ?? [];
+    const queue = cq === undefined ? undefined : resolveQueue(cq, job);
+    const vec = cq === undefined ? [] : usageOf(cq, job.replicas, a, topo);
+    if (book !== undefined && queue !== undefined) book.add(queue, vec);
+    charge(groupFor(job, queue), job.replicas);
+    const gpus = jobGpus(job.replicas);
+    const since = Math.max(job.startedAtMs, job.checkpointedAtMs ?? job.startedAtMs);
+    return {
+      job,
+      allocs: a,
+      queue,
+      vec,
+      gpus,
+      level: serviceLevel(o.las, runningAttainedMs(job, now)),
+      ranMs: now - job.startedAtMs,
+      lostGpuMs: gpus * Math.max(0, now - since),
+      claimed: false,
+    };
+  });
+
+  for (const job of input.pending) {
+    const queue = cq === undefined ? undefined : resolveQueue(cq, job);
+    const group = groupFor(job, queue);
+    group.jobs.push({ job, level: pendingLevel(o.las, job, now), queue, vec: cq === undefined ? [] : usageOf(cq, job.replicas, undefined, topo), group });
+  }
+  const heap = new Heap<Group>((a, b) => {
+    const x = a.jobs[a.next]!;
+    const y = b.jobs[b.next]!;
+    return (
+      y.job.priority - x.job.priority || x.level - y.level || share(a) - share(b) || byJobOrder(x, y) || (a.key < b.key ? -1 : 1)
+    ) < 0;
+  });
+  for (const g of groups.values()) {
+    if (g.jobs.length === 0) continue;
+    g.jobs.sort(byJobOrder);
+    heap.push(g);
+  }
+
+  const placeOpts: PlaceOptions = {
+    strategy: o.placement,
+    ...(o.placement === "fgd" ? { classes: shapeClasses(state, pendingReplicas(input.pending)) } : {}),
+  };
+  const cycle = new Cycle(o, state, book, cq, placeOpts, running, decision, now);
+  for (let g = heap.pop(); g !== undefined; g = heap.pop()) {
+    const entry = g.jobs[g.next++]!;
+    if (cycle.consider(entry)) charge(g, entry.job.replicas);
+    if (g.next < g.jobs.length) heap.push(g);
+  }
+  if (decision.waiting.length > 0) {
+    const review = cycle.nextReview(input.pending);
+    if (review !== undefined) decision.nextReviewAtMs = review;
+  }
+  return decision;
+}
+
+function* pendingReplicas(pending: readonly PendingJob[]): Iterable<ReplicaRequest> {
+  for (const j of pending) yield* j.replicas;
+}
+
+class Cycle implements PreemptionContext {
+  readonly minRunTimeMs: number;
+  private readonly neverCache = new Map<string, string | null>();
+  private readonly unfit = new Map<string, string | undefined>();
+  private readonly preemptFailed = new Set<string>();
+  private searches = 0;
+  private blocker: PendingJob | undefined;
+
+  constructor(
+    private readonly o: CompiledSwitchyardOptions,
+    readonly state: ClusterState,
+    readonly book: QuotaBook | undefined,
+    private readonly cq: CompiledQueues | undefined,
+    private readonly placeOpts: PlaceOptions,
+    private readonly running: RunningEntry[],
+    private readonly decision: ScheduleDecision,
+    private readonly now: number,
+  ) {
+    this.minRunTimeMs = o.minRunTimeMs;
+  }
+
+  private wait(job: PendingJob, reason: string): void {
+    this.decision.waiting.push({ uid: job.uid, reason, position: this.decision.waiting.length + 1 });
+  }
+
+  /** Admission (quota) then placement; on success the allocation is applied and returned with its quota usage. */
+  private admit(p: PreemptorView): { allocs: Alloc[]; vec: UsageVector } | string {
+    if (this.book !== undefined && p.queue !== undefined) {
+      const r = this.book.check(p.queue, p.vec);
+      if (r !== undefined) return r;
+    }
+    const allocs = placeJob(this.state, p.job.replicas, this.placeOpts);
+    if (allocs === undefined) return "";
+    let vec = p.vec;
+    if (this.cq?.typed === true && this.book !== undefined && p.queue !== undefined) {
+      vec = usageOf(this.cq, p.job.replicas, allocs, this.state.topo);
+      const r = this.book.check(p.queue, vec);
+      if (r !== undefined) {
+        for (let i = allocs.length - 1; i >= 0; i--) this.state.release(allocs[i]!);
+        return r;
+      }
+    }
+    return { allocs, vec };
+  }
+
+  fits(p: PreemptorView): boolean {
+    const r = this.admit(p);
+    if (typeof r === "string") return false;
+    for (let i = r.allocs.length - 1; i >= 0; i--) this.state.release(r.allocs[i]!);
+    return true;
+  }
+
+  /** Decides one waiting job; true when it starts. */
+  consider(p: PendingEntry): boolean {
+    const job = p.job;
+    const key = shapeKey(job.replicas);
+    let never = this.neverCache.get(key);
+    if (never === undefined) this.neverCache.set(key, (never = neverFits(this.state, job) ?? null));
+    if (never !== null) {
+      this.wait(job, never);
+      return false;
+    }
+    if (this.cq !== undefined && p.queue === undefined) {
+      const names = this.cq.queues.map((q) => q.name).join(", ");
+      this.wait(job, `queue "${job.queue}" (team ${job.team}) is not in the queues config; queues: ${names || "none"}`);
+      return false;
+    }
+    if (!this.o.backfill && this.blocker !== undefined) {
+      this.wait(job, `behind job ${this.blocker.name} (priority ${this.blocker.priority}), which does not fit yet (strict order, no backfill)`);
+      return false;
+    }
+    let quotaReason = this.book !== undefined && p.queue !== undefined ? this.book.check(p.queue, p.vec) : undefined;
+    if (quotaReason === undefined && !this.unfit.has(key)) {
+      const r = this.admit(p);
+      if (typeof r !== "string") {
+        this.start(p, r.allocs, r.vec);
+        return true;
+      }
+      if (r !== "") quotaReason = r;
+      else this.unfit.set(key, undefined);
+    }
+    if (this.o.preemption && this.searches < this.o.maxPreemptionSearches) {
+      const within = this.book !== undefined && p.queue !== undefined && this.book.withinNominal(p.queue, p.vec);
+      const pkey = `${key}|${job.priority}|${p.level}|${p.queue?.index ?? -1}|${within}`;
+      if (!this.preemptFailed.has(pkey)) {
+        this.searches++;
+        const victims = findVictims(this, p, this.running);
+        if (victims !== undefined) {
+          this.preempt(p, victims);
+          if (quotaReason === undefined) this.blocker ??= job;
+          return false;
+        }
+        this.preemptFailed.add(pkey);
+      }
+    }
+    if (quotaReason !== undefined) {
+      this.wait(job, quotaReason);
+      return false;
+    }
+    let reason = this.unfit.get(key);
+    if (reason === undefined) this.unfit.set(key, (reason = explainUnfit(this.state, job)));
+    this.blocker ??= job;
+    this.wait(job, reason);
+    return false;
+  }
+
+  private start(p: PreemptorView, allocs: Alloc[], vec: UsageVector): void {
+    const entry: ScheduleDecision["start"][number] = { uid: p.job.uid, placement: allocs.map((a) => this.state.toPlacement(a)) };
+    if (this.blocker !== undefined) entry.preemptible = true;
+    this.decision.start.push(entry);
+    if (this.book !== undefined && p.queue !== undefined) this.book.add(p.queue, vec);
+  }
+
+  private preempt(p: PreemptorView, victims: Victim[]): void {
+    const fresh: string[] = [];
+    let stopping = 0;
+    for (const v of victims) {
+      v.entry.claimed = true;
+      if (v.kind === "terminating") {
+        stopping++;
+        continue;
+      }
+      const j = p.job;
+      const why = `${KIND_WORDS[v.kind]} job ${j.name} (priority ${j.priority}, service level ${p.level}${p.queue !== undefined ? `, queue ${p.queue.name}` : ""})`;
+      this.decision.preempt.push({ uid: v.entry.job.uid, reason: `preempted: ${why}`, kind: v.kind, forUid: j.uid });
+      fresh.push(v.entry.job.name);
+    }
+    const parts: string[] = [];
+    if (fresh.length > 0) parts.push(`preempting ${fresh.length} job${fresh.length === 1 ? "" : "s"} to make room (${fresh.slice(0, 5).join(", ")}${fresh.length > 5 ? ", …" : ""})`);
+    if (stopping > 0) parts.push(`waiting for ${stopping} preempted job${stopping === 1 ? "" : "s"} to stop`);
+    this.wait(p.job, parts.join("; "));
+  }
+
+  /** The earliest time at which levels, minimum run times or starvation guards change what this cycle decided. */
+  nextReview(pending: readonly PendingJob[]): number | undefined {
+    let next = Infinity;
+    const las = this.o.las;
+    if (this.o.preemption) {
+      for (const e of this.running) {
+        if (e.claimed || e.job.terminating === true || e.gpus <= 0) continue;
+        const t = nextLevelMs(las, e.job, this.now);
+        if (t !== undefined && t < next) next = t;
+        if (e.level > 0 && e.ranMs < this.minRunTimeMs) next = Math.min(next, e.job.startedAtMs + this.minRunTimeMs);
+      }
+    }
+    for (const j of pending) {
+      const t = nextClimbMs(las, j, this.now);
+      if (t !== undefined && t < next) next = t;
+    }
+    return Number.isFinite(next) && next > this.now ? next : undefined;
+  }
+}
