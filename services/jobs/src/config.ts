@@ -5,6 +5,8 @@ import { join } from "node:path";
 export interface JobsConfig {
   dataDir: string;
   controlAddress: string | undefined;
+  /** `etcd://host:port` to discover through etcd instead of the embedded registry in control. */
+  registry: string | undefined;
   host: string;
   port: number;
   simulateGpus: number | undefined;
@@ -27,6 +29,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
   return {
     dataDir,
     controlAddress: env.SWITCHYARD_CONTROL,
+    registry: env.SWITCHYARD_REGISTRY || undefined,
     host: env.SWITCHYARD_HOST ?? "127.0.0.1",
     port: num(env.SWITCHYARD_PORT) ?? 0,
     simulateGpus: num(env.SWITCHYARD_SIMULATE_GPUS),

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { Jobs, Queues } from "@switchyard/api";
 import { announceReady, createLogger, onShutdown } from "@switchyard/core";
 import { createLocalExecutor, detectGpus } from "@switchyard/executors";
-import { createRemoteRegistry, createServer } from "@switchyard/mesh";
+import { createServer, openRegistry } from "@switchyard/mesh";
 import { createPriorityFifoScheduler, createSwitchyardScheduler } from "@switchyard/scheduler";
 import { openSqlite } from "@switchyard/store";
 import { loadConfig } from "./config.js";
@@ -37,7 +37,8 @@ async function main(): Promise<void> {
   });
   controller.queues = (await loadQueues(store)).config;
   await controller.recover();
-  const registry = config.controlAddress ? createRemoteRegistry({ address: config.controlAddress, logger }) : undefined;
+  const registrySpec = config.registry ?? config.controlAddress;
+  const registry = registrySpec ? openRegistry(registrySpec, logger) : undefined;
   const server = createServer({ name: "jobs", host: config.host, port: config.port, logger, ...(registry ? { registry } : {}) });
   server.add(Jobs, jobsService({ store, controller, executor, gpus, nodeName: config.nodeName }));
   server.add(Queues, queuesService({ store, controller, gpus }));

@@ -1,0 +1,112 @@
+import { Etcd3, type Lease as EtcdLease, type Watcher } from "etcd3";
+import { noopLogger, type Logger } from "@switchyard/core";
+import type { Instance, Lease, Registry } from "./registry.js";
+
+export interface EtcdRegistryOptions {
+  /** `etcd://host:port[,host:port]` or plain `host:port` list. */
+  endpoints: string;
+  /** Key prefix for all instances (default `/switchyard/registry/`). */
+  prefix?: string;
+  logger?: Logger;
+}
+
+/** Parses `etcd://127.0.0.1:2379,10.0.0.2:2379` into etcd3's `hosts`. */
+export function etcdHosts(endpoints: string): string[] {
+  return endpoints
+    .replace(/^etcd:\/\//, "")
+    .split(",")
+    .map((h) => h.trim())
+    .filter(Boolean)
+    .map((h) => (h.startsWith("http") ? h : `http://${h}`));
+}
+
+/**
+ * The registry on etcd, for several machines: each instance is a key `<prefix><service>/<instanceId>` attached to an
+ * etcd lease that its server renews; a crashed server's lease expires and etcd deletes the key. Watchers get the full
+ * list of a service's instances after every change (a prefix watch, then a read).
+ */
+export function createEtcdRegistry(options: EtcdRegistryOptions): Registry {
+  const client = new Etcd3({ hosts: etcdHosts(options.endpoints) });
+  const prefix = options.prefix ?? "/switchyard/registry/";
+  const log = options.logger ?? noopLogger;
+  const leases = new Map<number, { lease: EtcdLease; key: string }>();
+  const watchers = new Set<Watcher>();
+  let nextLease = 1;
+
+  async function list(service?: string): Promise<Instance[]> {
+    const values = await client.getAll().prefix(service ? `${prefix}${service}/` : prefix).strings();
+    return Object.values(values)
+      .map((v) => JSON.parse(v) as Instance)
+      .sort((a, b) => a.address.localeCompare(b.address));
+  }
+
+  return {
+    async register(instance, ttlMs) {
+      // etcd leases count in whole seconds.
+      const ttlS = Math.max(1, Math.round(ttlMs / 1000));
+      const lease = client.lease(ttlS, { autoKeepAlive: false });
+      lease.on("lost", (err: unknown) => log.warn({ err: String(err), service: instance.service }, "etcd lease lost"));
+      const key = `${prefix}${instance.service}/${instance.instanceId}`;
+      await lease.put(key).value(JSON.stringify(instance));
+      const id = nextLease++;
+      leases.set(id, { lease, key });
+      return { leaseId: id, ttlMs: ttlS * 1000 } satisfies Lease;
+    },
+    async keepAlive(leaseId) {
+      const l = leases.get(leaseId);
+      if (!l) return false;
+      try {
+        const res = await l.lease.keepaliveOnce();
+        if (Number(res.TTL) > 0) return true;
+      } catch (err) {
+        log.debug({ err: String(err) }, "etcd keepalive failed");
+      }
+      leases.delete(leaseId);
+      return false;
+    },
+    async deregister(leaseId) {
+      const l = leases.get(leaseId);
+      if (!l) return;
+      leases.delete(leaseId);
+      await l.lease.revoke().catch(() => undefined);
+    },
+    list,
+    watch(service, onChange) {
+      let stopped = false;
+      let watcher: Watcher | undefined;
+      const refresh = () =>
+        list(service).then(
+          (instances) => {
+            if (!stopped) onChange(instances);
+          },
+          (err: unknown) => log.warn({ err: String(err), service }, "etcd list failed"),
+        );
+      void client
+        .watch()
+        .prefix(`${prefix}${service}/`)
+        .create()
+        .then((w) => {
+          if (stopped) return void w.cancel();
+          watcher = w;
+          watchers.add(w);
+          w.on("put", () => void refresh());
+          w.on("delete", () => void refresh());
+          w.on("connected", () => void refresh());
+          void refresh();
+        })
+        .catch((err: unknown) => log.warn({ err: String(err), service }, "etcd watch failed"));
+      return () => {
+        stopped = true;
+        if (watcher) {
+          watchers.delete(watcher);
+          void watcher.cancel();
+        }
+      };
+    },
+    async close() {
+      for (const w of watchers) await w.cancel().catch(() => undefined);
+      for (const { lease } of leases.values()) lease.release();
+      client.close();
+    },
+  };
+}

@@ -1,0 +1,13 @@
+import type { Logger } from "@switchyard/core";
+import type { Registry } from "./registry.js";
+import { createEtcdRegistry } from "./registry-etcd.js";
+import { createRemoteRegistry } from "./registry-remote.js";
+
+/**
+ * The registry a service uses, chosen by configuration: `etcd://host:port[,…]` for etcd, otherwise the address of the
+ * `control` service (the embedded registry), as `host:port` or `control://host:port`.
+ */
+export function openRegistry(spec: string, logger?: Logger): Registry {
+  if (spec.startsWith("etcd://")) return createEtcdRegistry({ endpoints: spec, ...(logger ? { logger } : {}) });
+  return createRemoteRegistry({ address: spec.replace(/^control:\/\//, ""), ...(logger ? { logger } : {}) });
+}
