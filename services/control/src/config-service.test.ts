@@ -1,0 +1,66 @@
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigCenter } from "@switchyard/api";
+import { Code, SwitchyardError } from "@switchyard/core";
+import { createClient, createServer } from "@switchyard/mesh";
+import { openSqlite } from "@switchyard/store";
+import { configService } from "./config-service.js";
+import { migrations, type ControlDatabase } from "./config-store.js";
+
+async function startControl(dir: string) {
+  const opened = await openSqlite<ControlDatabase>({ path: join(dir, "control.db"), migrations });
+  const server = createServer({ name: "control" }).add(ConfigCenter, configService(opened.db));
+  const address = await server.start();
+  const client = createClient(ConfigCenter, { target: address });
+  return {
+    client,
+    async stop() {
+      client.close();
+      await server.stop(100);
+      await opened.close();
+    },
+  };
+}
+
+describe("config center", () => {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-control-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("versions documents, tells watchers after each change, and keeps them across a restart", async () => {
+    const c = await startControl(dir);
+    const seen: bigint[] = [];
+    const abort = new AbortController();
+    const watching = (async () => {
+      try {
+        for await (const r of c.client.watchDocuments({ namespace: "mesh" }, { signal: abort.signal })) seen.push(r.revision);
+      } catch {
+        /* cancelled */
+      }
+    })();
+    const doc = { namespace: "mesh", kind: "DestinationRule", name: "jobs", content: "spec: {host: jobs}\n" };
+    const first = await c.client.putDocuments({ documents: [doc] });
+    assert.equal(first.documents[0]!.version, 1n);
+    const same = await c.client.putDocuments({ documents: [doc] });
+    assert.equal(same.documents[0]!.version, 1n, "unchanged content keeps its version");
+    assert.equal(same.revision, first.revision);
+    const second = await c.client.putDocuments({ documents: [{ ...doc, content: "spec: {host: jobs, x: 1}\n" }] });
+    assert.equal(second.documents[0]!.version, 2n);
+    const until = Date.now() + 5000;
+    while (!seen.includes(second.revision) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(seen, [0n, first.revision, second.revision]);
+    await assert.rejects(c.client.putDocuments({ documents: [{ namespace: "mesh", kind: "", name: "x", content: "" }] }), (e: unknown) => e instanceof SwitchyardError && e.code === Code.InvalidArgument && e.details[0]!.field === "documents[0].kind");
+    abort.abort();
+    await watching;
+    await c.stop();
+
+    const again = await startControl(dir);
+    const list = await again.client.listDocuments({ namespace: "mesh" });
+    assert.deepEqual(list.documents.map((d) => [d.kind, d.name, d.version]), [["DestinationRule", "jobs", 2n]]);
+    assert.equal((await again.client.deleteDocument({ namespace: "mesh", kind: "DestinationRule", name: "jobs" })).found, true);
+    assert.equal((await again.client.listDocuments({ namespace: "mesh" })).documents.length, 0);
+    await again.stop();
+  });
+});
