@@ -6,4 +6,4 @@ export { noopLogger, createLogger } from "./logger.js";
 export type { Logger, LoggerOptions } from "./logger.js";
 export { newUid, nameSuffix } from "./ids.js";
 export { announceReady, parseReadyLine, onShutdown, READY_PREFIX } from "./service-lifecycle.js";
-export type { ReadyInfo } from "./service-lifecycle.js";
+export type { ReadyInfo, RunningService } from "./service-lifecycle.js";

@@ -9,6 +9,13 @@ export interface ReadyInfo {
   [key: string]: unknown;
 }
 
+/** A started service, as its composition root returns it: where it serves and how to stop it gracefully. */
+export interface RunningService {
+  service: string;
+  address: string;
+  stop(): Promise<void>;
+}
+
 export function announceReady(info: ReadyInfo): void {
   process.stdout.write(`${READY_PREFIX}${JSON.stringify(info)}\n`);
 }

@@ -1,0 +1,2 @@
+export { startControl, loadControlConfig } from "./start.js";
+export type { ControlConfig } from "./start.js";
