@@ -17,27 +17,30 @@ export interface ShapeClass {
  * The workload's shapes from a list of replica requests: the `max` most frequent, weights summing to 1.
  * FGD measures fragmentation against the workload the cluster is about to see.
  */
-export function shapeClasses(state: ClusterState, replicas: Iterable<ReplicaRequest>, max = 12): ShapeClass[] {
-  const counts = new Map<string, { r: ReplicaRequest; n: number }>();
+export function shapeClasses(state: ClusterState, replicas: Iterable<ReplicaRequest>, max = 32): ShapeClass[] {
+  // Grouped by what they ask of GPUs; CPU and memory are the group's median, so that classes stay few.
+  const groups = new Map<string, { r: ReplicaRequest; cpu: number[]; mem: number[] }>();
   let total = 0;
   for (const r of replicas) {
     if (r.gpus === 0 && (r.gpuMilli ?? 0) === 0) continue;
-    const key = `${r.gpus}/${r.gpuMilli ?? 0}/${r.gpuType ?? ""}/${r.cpuMilli}/${r.memoryMb}`;
-    const e = counts.get(key);
-    if (e === undefined) counts.set(key, { r, n: 1 });
-    else e.n++;
+    const key = `${r.gpus}/${r.gpus === 0 ? (r.gpuMilli ?? 0) : 0}/${r.gpuType ?? ""}`;
+    let g = groups.get(key);
+    if (g === undefined) groups.set(key, (g = { r, cpu: [], mem: [] }));
+    g.cpu.push(r.cpuMilli);
+    g.mem.push(r.memoryMb);
     total++;
   }
   if (total === 0) return [];
-  const top = [...counts.values()].sort((a, b) => b.n - a.n).slice(0, max);
-  const kept = top.reduce((s, e) => s + e.n, 0);
-  return top.map(({ r, n }) => ({
+  const top = [...groups.values()].sort((a, b) => b.cpu.length - a.cpu.length).slice(0, max);
+  const kept = top.reduce((s, g) => s + g.cpu.length, 0);
+  const median = (xs: number[]): number => xs.sort((a, b) => a - b)[xs.length >> 1]!;
+  return top.map(({ r, cpu, mem }) => ({
     gpus: r.gpus,
     milli: r.gpus === 0 ? (r.gpuMilli ?? 0) : 0,
-    cpuMilli: r.cpuMilli,
-    memoryMb: r.memoryMb,
+    cpuMilli: median(cpu),
+    memoryMb: median(mem),
     types: resolveGpuTypes(state.topo, r.gpuType),
-    weight: n / kept,
+    weight: cpu.length / kept,
   }));
 }
 

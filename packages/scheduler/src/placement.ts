@@ -117,7 +117,7 @@ function placeReplica(
 ): Alloc | undefined {
   const types = resolveGpuTypes(state.topo, r.gpuType);
   if (types !== undefined && types.length === 0) return undefined;
-  const limit = opts.strategy === "fgd" ? (opts.candidates ?? 6) : 1;
+  const limit = opts.strategy === "fgd" ? (opts.candidates ?? 8) : 1;
   let chosen: Candidate | undefined;
   let milli = WHOLE;
   if (r.gpus > 0) {

@@ -98,7 +98,7 @@ function giveBack(ctx: PreemptionContext, e: RunningEntry): void {
  * lost, then most recently started) until `p` fits, then every victim that turns out not to be needed is spared
  * (Kueue's minimal preemption). Leaves state and quotas as it found them; `undefined` when no set of victims helps.
  */
-export function findVictims(ctx: PreemptionContext, p: PreemptorView, running: readonly RunningEntry[]): Victim[] | undefined {
+export function findVictims(ctx: PreemptionContext, p: PreemptorView, running: Iterable<RunningEntry>): Victim[] | undefined {
   const cands: Victim[] = [];
   for (const e of running) {
     const kind = victimKind(ctx, p, e);

@@ -222,7 +222,7 @@ class Cycle implements PreemptionContext {
       const pkey = `${key}|${job.priority}|${p.level}|${p.queue?.index ?? -1}|${within}`;
       if (!this.preemptFailed.has(pkey)) {
         this.searches++;
-        const victims = findVictims(this, p, this.running);
+        const victims = findVictims(this, p, this.victimPool(p));
         if (victims !== undefined) {
           this.preempt(p, victims);
           if (quotaReason === undefined) this.blocker ??= job;
@@ -240,6 +240,42 @@ class Cycle implements PreemptionContext {
     this.blocker ??= job;
     this.wait(job, reason);
     return false;
+  }
+
+  private pools: { backfilled: RunningEntry[]; byQueue: Map<number, RunningEntry[]> } | undefined;
+
+  /**
+   * The running jobs that may give way to `p` on some ground: backfilled work, then (with queues) its own queue's
+   * jobs and those of cohort queues that borrow; without queues, everything. The search filters them further.
+   */
+  private *victimPool(p: PreemptorView): Iterable<RunningEntry> {
+    if (this.pools === undefined) {
+      const backfilled: RunningEntry[] = [];
+      const byQueue = new Map<number, RunningEntry[]>();
+      for (const e of this.running) {
+        if (e.job.preemptible === true || e.job.terminating === true) backfilled.push(e);
+        else {
+          const k = e.queue?.index ?? -1;
+          let list = byQueue.get(k);
+          if (list === undefined) byQueue.set(k, (list = []));
+          list.push(e);
+        }
+      }
+      this.pools = { backfilled, byQueue };
+    }
+    const { backfilled, byQueue } = this.pools;
+    yield* backfilled;
+    if (this.cq === undefined || this.book === undefined) {
+      for (const list of byQueue.values()) yield* list;
+      return;
+    }
+    if (p.queue === undefined) return;
+    yield* byQueue.get(p.queue.index) ?? [];
+    if (p.queue.cohortIndex < 0 || !this.book.withinNominal(p.queue, p.vec)) return;
+    for (const q of this.cq.queues) {
+      if (q === p.queue || q.cohortIndex !== p.queue.cohortIndex || !this.book.borrowingAny(q, p.vec)) continue;
+      yield* byQueue.get(q.index) ?? [];
+    }
   }
 
   private start(p: PreemptorView, allocs: Alloc[], vec: UsageVector): void {
