@@ -1,42 +1,45 @@
-import { timingSafeEqual } from "node:crypto";
-import { Code, ConnectError, createContextKey, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+import { createContextKey, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+import { Code, SwitchyardError } from "@switchyard/core";
+import type { Identity } from "./identity.js";
+import { toConnectError } from "./http-errors.js";
 
-export interface Identity {
-  user: string;
-  teams: string[];
-  role: "admin" | "member" | "viewer";
+/** Verifies a token's text: the identity it stands for, or UNAUTHENTICATED. Synchronous when cached. */
+export interface TokenVerifier {
+  verify(token: string): Identity | Promise<Identity>;
 }
 
-export const identityKey = createContextKey<Identity>({ user: "", teams: [], role: "viewer" });
+const NOBODY: Identity = { user: "", teams: [], role: "viewer", tokenId: "", expiresAtMs: 0 };
+export const identityKey = createContextKey<Identity>(NOBODY);
 
 export function identityOf(ctx: HandlerContext): Identity {
   return ctx.values.get(identityKey);
 }
 
-export interface TokenVerifier {
-  verify(token: string): Identity | undefined;
+const MISSING = "missing credentials: send `Authorization: Bearer <token>` (`switchyard up` writes the admin's token to the CLI config; `switchyard login` saves another)";
+
+/** The identity an `Authorization` header proves, or UNAUTHENTICATED. */
+export function authenticate(verifier: TokenVerifier, header: string | null | undefined): Identity | Promise<Identity> {
+  if (!header) throw new SwitchyardError(Code.Unauthenticated, MISSING);
+  // "Bearer <token>", case-insensitive scheme, as RFC 6750 says.
+  if (header.length < 8 || header.slice(0, 7).toLowerCase() !== "bearer ") throw new SwitchyardError(Code.Unauthenticated, `unsupported Authorization scheme: ${MISSING}`);
+  const token = header.slice(7).trim();
+  if (!token) throw new SwitchyardError(Code.Unauthenticated, MISSING);
+  return verifier.verify(token);
 }
 
-/** The first verifier: the admin token written by `switchyard up`. (Signed, revocable user tokens come later.) */
-export function staticTokenVerifier(adminToken: string): TokenVerifier {
-  const expected = Buffer.from(adminToken);
-  return {
-    verify(token) {
-      const got = Buffer.from(token);
-      if (got.length !== expected.length || !timingSafeEqual(got, expected)) return undefined;
-      return { user: "admin", teams: ["*"], role: "admin" };
-    },
-  };
-}
-
-/** Refuses calls without a valid bearer token (UNAUTHENTICATED) and puts the verified identity in the context. */
+/**
+ * Connect/gRPC/gRPC-Web side of the edge: refuses calls without a valid token (UNAUTHENTICATED) and puts the verified
+ * identity in the handler context. Only this identity travels inward: headers a client sends are never forwarded.
+ */
 export function authInterceptor(verifier: TokenVerifier): Interceptor {
   return (next) => async (req) => {
-    const header = req.header.get("authorization") ?? "";
-    const m = /^Bearer\s+(.+)$/i.exec(header);
-    if (!m) throw new ConnectError("missing credentials: send Authorization: Bearer <token> (run `switchyard up` or `switchyard login` to get one)", Code.Unauthenticated);
-    const id = verifier.verify(m[1]!.trim());
-    if (!id) throw new ConnectError("invalid or expired token", Code.Unauthenticated);
+    let id: Identity;
+    try {
+      const r = authenticate(verifier, req.header.get("authorization"));
+      id = r instanceof Promise ? await r : r;
+    } catch (err) {
+      throw toConnectError(err);
+    }
     req.contextValues.set(identityKey, id);
     return next(req);
   };

@@ -1,66 +1,44 @@
-import { readFileSync } from "node:fs";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { Jobs, Platform, Queues } from "@switchyard/api";
+import type { DescService } from "@bufbuild/protobuf";
+import { Jobs, Queues } from "@switchyard/api";
 import { announceReady, createLogger, onShutdown } from "@switchyard/core";
-import { createClient, createRemoteRegistry } from "@switchyard/mesh";
-import { authInterceptor, identityOf, staticTokenVerifier } from "./auth.js";
-import { createEdgeServer } from "./edge-server.js";
-import { forwardService, toConnectError } from "./forward.js";
+import { createClient, createRemoteRegistry, type MeshClient } from "@switchyard/mesh";
+import { loadConfig } from "./config.js";
+import { createGateway } from "./gateway.js";
 
-/** Composition root of the gateway: the one public port (gRPC, gRPC-Web, Connect JSON). */
+/**
+ * The services the gateway serves by forwarding, and where they live in the mesh. Adding a service is one line here;
+ * its `google.api.http` annotations add its REST routes and its OpenAPI entries by themselves.
+ */
+const FORWARDED: readonly { service: DescService; target: string }[] = [
+  { service: Jobs, target: "mesh:///jobs" },
+  { service: Queues, target: "mesh:///jobs" },
+];
+
+/** Composition root of the gateway: the one public port (gRPC, gRPC-Web, Connect, REST). */
 async function main(): Promise<void> {
-  const env = process.env;
-  const logger = createLogger({ component: "gateway", level: env.SWITCHYARD_LOG_LEVEL ?? "info" });
-  const controlAddress = env.SWITCHYARD_CONTROL;
-  if (!controlAddress) throw new Error("SWITCHYARD_CONTROL (host:port of the control service) is required");
-  const token = env.SWITCHYARD_ADMIN_TOKEN ?? (env.SWITCHYARD_ADMIN_TOKEN_FILE ? readFileSync(env.SWITCHYARD_ADMIN_TOKEN_FILE, "utf8").trim() : "");
-  if (!token) throw new Error("SWITCHYARD_ADMIN_TOKEN or SWITCHYARD_ADMIN_TOKEN_FILE is required");
-  const registry = createRemoteRegistry({ address: controlAddress, logger });
-  const jobs = createClient(Jobs, { target: "mesh:///jobs", registry, metadata: { "x-switchyard-caller": "gateway" } });
-  const queues = createClient(Queues, { target: "mesh:///jobs", registry, metadata: { "x-switchyard-caller": "gateway" } });
-
-  const handler = connectNodeAdapter({
-    interceptors: [authInterceptor(staticTokenVerifier(token))],
-    routes(router) {
-      router.service(Jobs, forwardService(Jobs, jobs));
-      router.service(Queues, forwardService(Queues, queues));
-      router.service(Platform, {
-        async whoAmI(_req, ctx) {
-          const id = identityOf(ctx);
-          return { user: id.user, teams: id.teams, role: id.role };
-        },
-        async getStatus() {
-          try {
-            const all = await registry.list();
-            const by = new Map<string, string[]>();
-            for (const i of all) by.set(i.service, [...(by.get(i.service) ?? []), i.address]);
-            return { services: [...by].map(([service, addresses]) => ({ service, addresses })), version: "0.1.0" };
-          } catch (err) {
-            throw toConnectError(err);
-          }
-        },
-      });
-    },
-    fallback(req, res) {
-      if (req.url === "/healthz") {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end('{"status":"SERVING"}');
-        return;
-      }
-      res.writeHead(404, { "content-type": "application/json" });
-      res.end(JSON.stringify({ code: "not_found", message: `no route for ${req.method} ${req.url}` }));
+  const config = loadConfig();
+  const logger = createLogger({ component: "gateway", level: config.logLevel });
+  const registry = createRemoteRegistry({ address: config.controlAddress, logger });
+  // Calls from the gateway say so: the services refuse gateway calls that carry no identity.
+  const forwards = FORWARDED.map((f) => ({ service: f.service, client: createClient(f.service, { target: f.target, registry, metadata: { "x-switchyard-caller": "gateway" } }) as MeshClient<DescService> }));
+  const gateway = await createGateway({
+    dbPath: config.dbPath,
+    forwards,
+    adminTokenFile: config.adminTokenFile,
+    logger,
+    async status() {
+      const by = new Map<string, string[]>();
+      for (const i of await registry.list()) by.set(i.service, [...(by.get(i.service) ?? []), i.address]);
+      return [...by].map(([service, addresses]) => ({ service, addresses }));
     },
   });
-  const edge = createEdgeServer(handler);
-  const host = env.SWITCHYARD_HOST ?? "127.0.0.1";
-  const port = await edge.listen(Number(env.SWITCHYARD_PORT ?? 8080), host);
-  const address = `${host}:${port}`;
-  announceReady({ service: "gateway", address, url: `http://${address}` });
-  logger.info({ url: `http://${address}` }, "gateway serving");
+  const port = await gateway.listen(config.port, config.host);
+  const address = `${config.host}:${port}`;
+  announceReady({ service: "gateway", address, url: `http://${address}`, adminTokenFile: config.adminTokenFile });
+  logger.info({ url: `http://${address}`, routes: gateway.routes.all().length }, "gateway serving");
   onShutdown(logger, async () => {
-    await edge.close();
-    jobs.close();
-    queues.close();
+    await gateway.close();
+    for (const f of forwards) f.client.close();
     await registry.close();
   });
 }

@@ -8,6 +8,7 @@ import type { Executor, GpuDevice } from "@switchyard/executors";
 import type { CallContext, ServiceImpl } from "@switchyard/mesh";
 import { jobSpecToManifest, parseJobManifest } from "@switchyard/specs";
 import { stringify } from "yaml";
+import { authorizeSubmit, callerOf, inScope, readScope, requireWriter, scopeText, seesJobOf } from "./authz.js";
 import type { JobController } from "./controller.js";
 import type { JobRow, JobStore } from "./job-store.js";
 import { eventToProto, jobToProto, specToProto } from "./to-proto.js";
@@ -26,10 +27,14 @@ const ENDED = new Set(["Succeeded", "Failed", "Terminated", "Lost"]);
 export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
   const { store, controller, executor } = d;
 
-  async function resolveJob(name: string, team: string): Promise<JobRow> {
+  /** The job a call names, among those the caller may see (authz.ts); `write` for changes viewers may not make. */
+  async function resolveJob(name: string, team: string, ctx: CallContext, write = false): Promise<JobRow> {
+    const caller = callerOf(ctx);
+    if (write) requireWriter(caller, "cancel jobs");
+    const scope = readScope(caller, team);
     if (!name) throw new SwitchyardError(Code.InvalidArgument, "name: a job name or uid is required", { details: [{ field: "name", message: "required" }] });
-    const found = await store.find(name, team || undefined);
-    if (found.length === 0) throw new SwitchyardError(Code.NotFound, `job "${name}" not found${team ? ` in team "${team}"` : ""}: list jobs with \`switchyard list\``);
+    const found = (await store.find(name, team || undefined)).filter((j) => inScope(scope, j.team));
+    if (found.length === 0) throw new SwitchyardError(Code.NotFound, `job "${name}" not found${team ? ` in team "${team}"` : scopeText(scope)}: list jobs with \`switchyard list\``);
     if (found.length > 1) {
       throw new SwitchyardError(Code.FailedPrecondition, `job name "${name}" exists in teams ${found.map((j) => j.team).join(", ")}: give the team (--team) or the uid`);
     }
@@ -42,8 +47,11 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
 
   return {
     async submitJob(req, ctx) {
+      const caller = callerOf(ctx);
+      authorizeSubmit(caller, req.manifest, { ...(req.fileName ? { file: req.fileName } : {}), ...(req.baseDir ? { baseDir: req.baseDir } : {}) });
       const user = ctx.metadata["x-switchyard-user"] ?? "";
       const r = await controller.submit({ manifest: req.manifest, fileName: req.fileName, baseDir: req.baseDir, requestId: req.requestId, generateName: req.generateName, user });
+      if (r.replayed && !inScope(readScope(caller, ""), r.job.team)) throw new SwitchyardError(Code.PermissionDenied, "request_id belongs to another team's submission: use a new request id");
       return { job: await toProto(r.job), warnings: r.warnings, replayed: r.replayed };
     },
 
@@ -58,30 +66,33 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
       };
     },
 
-    async getJob(req) {
-      return toProto(await resolveJob(req.name, req.team));
+    async getJob(req, ctx) {
+      return toProto(await resolveJob(req.name, req.team, ctx));
     },
 
-    async listJobs(req) {
-      const rows = await store.list({ phase: req.state, team: req.team, limit: req.limit });
+    async listJobs(req, ctx) {
+      const scope = readScope(callerOf(ctx), req.team);
+      const perTeam = scope === "all" ? [req.team] : scope;
+      const rows = (await Promise.all(perTeam.map((team) => store.list({ phase: req.state, team, limit: req.limit })))).flat().sort((a, b) => a.seq - b.seq);
+      if (perTeam.length > 1 && req.limit > 0) rows.length = Math.min(rows.length, req.limit);
       const jobs = [];
       for (const r of rows) jobs.push(await toProto(r));
       return { jobs };
     },
 
-    async describeJob(req) {
-      const row = await resolveJob(req.name, req.team);
+    async describeJob(req, ctx) {
+      const row = await resolveJob(req.name, req.team, ctx);
       return { job: await toProto(row), events: (await store.events(row.uid)).map(eventToProto) };
     },
 
-    async cancelJob(req) {
-      const row = await resolveJob(req.name, req.team);
+    async cancelJob(req, ctx) {
+      const row = await resolveJob(req.name, req.team, ctx, true);
       await controller.cancel(row.uid);
       return toProto((await store.byUid(row.uid))!);
     },
 
     async *getLogs(req, ctx: CallContext): AsyncIterable<MessageInitShape<typeof LogChunkSchema>> {
-      let row = await resolveJob(req.name, req.team);
+      let row = await resolveJob(req.name, req.team, ctx);
       while (req.follow && row.attempt === 0 && row.phase === "Queued" && !ctx.signal.aborted) {
         await sleep(200, ctx.signal).catch(() => undefined);
         row = (await store.byUid(row.uid))!;
@@ -109,8 +120,8 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
       }
     },
 
-    async getMetrics(req) {
-      const row = await resolveJob(req.name, req.team);
+    async getMetrics(req, ctx) {
+      const row = await resolveJob(req.name, req.team, ctx);
       const points = await store.db.selectFrom("metrics").selectAll().where("job_uid", "=", row.uid).orderBy("name").orderBy("step").execute();
       const series = new Map<string, { name: string; points: { step: bigint; value: number; time: ReturnType<typeof timestampFromMs> }[]; latest: number; min: number; max: number }>();
       for (const p of points) {
@@ -124,8 +135,8 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
       return { series: [...series.values()] };
     },
 
-    async listArtifacts(req) {
-      const row = await resolveJob(req.name, req.team);
+    async listArtifacts(req, ctx) {
+      const row = await resolveJob(req.name, req.team, ctx);
       const dir = controller.jobDir(row.uid, "output");
       const artifacts: { path: string; sizeBytes: bigint; modified: ReturnType<typeof timestampFromMs> }[] = [];
       const walk = (p: string) => {
@@ -141,8 +152,8 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
       return { artifacts: artifacts.sort((a, b) => a.path.localeCompare(b.path)), outputDir: dir };
     },
 
-    async *readArtifact(req): AsyncIterable<MessageInitShape<typeof ArtifactChunkSchema>> {
-      const row = await resolveJob(req.name, req.team);
+    async *readArtifact(req, ctx): AsyncIterable<MessageInitShape<typeof ArtifactChunkSchema>> {
+      const row = await resolveJob(req.name, req.team, ctx);
       const dir = controller.jobDir(row.uid, "output");
       const full = resolve(dir, req.path);
       if (!full.startsWith(dir + sep)) throw new SwitchyardError(Code.InvalidArgument, `path "${req.path}" leaves the job's output directory`, { details: [{ field: "path", message: "must be relative, inside the output directory" }] });
@@ -151,14 +162,16 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
       for await (const data of createReadStream(full, { highWaterMark: 256 * 1024 })) yield { data: data as Buffer, path: req.path };
     },
 
-    async listGpus() {
+    async listGpus(_req, ctx) {
+      const caller = callerOf(ctx);
       const live = await store.liveReplicas();
       const holders = new Map<number, { job: string; team: string; milli: number }>();
       for (const r of live) {
         const job = await store.byUid(r.job_uid);
         for (const g of JSON.parse(r.gpus) as number[]) {
           const h = holders.get(g) ?? { job: "", team: "", milli: 0 };
-          h.job = h.job ? `${h.job},${job?.name ?? r.job_uid}` : (job?.name ?? r.job_uid);
+          const shown = seesJobOf(caller, job?.team ?? "") ? (job?.name ?? r.job_uid) : "(another team's job)";
+          h.job = h.job ? `${h.job},${shown}` : shown;
           h.team = job?.team ?? "";
           h.milli += r.gpu_milli || 1000;
           holders.set(g, h);

@@ -1,0 +1,133 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Auth, Platform, type TokenSchema } from "@switchyard/api";
+import { Code, SwitchyardError } from "@switchyard/core";
+import { edgeService, type EdgeCall, type EdgeService } from "./edge-service.js";
+import { checkRole, checkTeamName, checkUserName, type Identity, type Role } from "./identity.js";
+import { TokenAuthority } from "./token-authority.js";
+import type { TokenRow, TokenStore } from "./token-store.js";
+
+export interface AuthServiceDeps {
+  authority: TokenAuthority;
+  store: TokenStore;
+}
+
+function requireAdmin(id: Identity, what: string): void {
+  if (id.role !== "admin") throw new SwitchyardError(Code.PermissionDenied, `only admins ${what} (you are ${id.user}, ${id.role})`);
+}
+
+function tokenInfo(r: TokenRow): MessageInitShape<typeof TokenSchema> {
+  return {
+    id: r.jti,
+    user: r.user,
+    teams: JSON.parse(r.teams) as string[],
+    role: r.role,
+    issuedAt: timestampFromMs(r.issued_at),
+    expiresAt: timestampFromMs(r.expires_at),
+    ...(r.revoked_at !== null ? { revokedAt: timestampFromMs(r.revoked_at) } : {}),
+    description: r.description,
+    issuedBy: r.issued_by,
+  };
+}
+
+/** Issues a token for `user` (created when new, added to `teams`), carrying the user's teams and role. */
+export async function issueUserToken(
+  d: AuthServiceDeps,
+  input: { user: string; teams: readonly string[]; role?: Role; ttlSeconds?: number; description?: string; issuedBy: string },
+): Promise<{ token: string; row: TokenRow }> {
+  const existing = await d.store.user(input.user);
+  if (!existing && input.teams.length === 0) {
+    throw new SwitchyardError(Code.InvalidArgument, `teams: ${input.user} is a new user and needs a team`, {
+      details: [{ field: "teams", message: "is empty for a new user", expected: "at least one team", hint: "add --team TEAM (e.g. --team default)" }],
+    });
+  }
+  await d.store.upsertUser(input.user, input.role, input.teams, d.authority.now());
+  const user = (await d.store.user(input.user))!;
+  return d.authority.issue({
+    user: user.name,
+    teams: user.teams,
+    role: user.role,
+    ...(input.ttlSeconds ? { ttlMs: input.ttlSeconds * 1000 } : {}),
+    ...(input.description ? { description: input.description } : {}),
+    issuedBy: input.issuedBy,
+  });
+}
+
+/** The Auth service, answered by the gateway itself: tokens and users. */
+export function authService(d: AuthServiceDeps): EdgeService {
+  return edgeService(Auth, {
+    async createToken(req, call: EdgeCall) {
+      requireAdmin(call.identity, "create tokens");
+      const user = checkUserName(req.user);
+      const teams = [...new Set(req.teams.map((t) => checkTeamName(t)))];
+      const role = req.role ? checkRole(req.role) : undefined;
+      const ttl = Number(req.ttlSeconds);
+      if (req.ttlSeconds !== 0n && (ttl < 60 || ttl > d.authority.maxTtlSeconds)) {
+        throw new SwitchyardError(Code.InvalidArgument, `ttlSeconds: ${req.ttlSeconds} is out of range`, {
+          details: [{ field: "ttlSeconds", message: "is out of range", expected: `60 to ${d.authority.maxTtlSeconds} seconds, or 0 for the default (30 days)`, got: String(req.ttlSeconds), hint: "e.g. --ttl 30d" }],
+        });
+      }
+      const { token, row } = await issueUserToken(d, {
+        user,
+        teams,
+        ...(role ? { role } : {}),
+        ...(ttl ? { ttlSeconds: ttl } : {}),
+        ...(req.description ? { description: req.description } : {}),
+        issuedBy: call.identity.user,
+      });
+      return { token, info: tokenInfo(row) };
+    },
+
+    async revokeToken(req, call) {
+      const me = call.identity;
+      const admin = me.role === "admin";
+      if (!req.id && !req.token && !req.user) {
+        throw new SwitchyardError(Code.InvalidArgument, "id: say which token to revoke", { details: [{ field: "id", message: "is required (or token, or user)", hint: "`switchyard token revoke ID` (ids from `switchyard token list`), or --user USER for all of a user's tokens" }] });
+      }
+      const named: string[] = [];
+      if (req.id) named.push(req.id);
+      if (req.token) {
+        const id = TokenAuthority.idOf(req.token);
+        if (!id) throw new SwitchyardError(Code.InvalidArgument, "token: is not a Switchyard token", { details: [{ field: "token", message: "is not a token", hint: "pass the token's text as printed by `switchyard token create`, or its id (`switchyard token list`)" }] });
+        named.push(id);
+      }
+      for (const id of named) {
+        const row = await d.store.token(id);
+        // Another user's token looks exactly like a missing one to a non-admin.
+        if (!row || (!admin && row.user !== me.user)) throw new SwitchyardError(Code.NotFound, `no token ${id}${admin ? "" : " of yours"}: list them with \`switchyard token list\``);
+      }
+      const ids = new Set(named);
+      if (req.user) {
+        if (!admin && req.user !== me.user) throw new SwitchyardError(Code.PermissionDenied, `only admins revoke another user's tokens (you are ${me.user})`);
+        for (const t of await d.store.tokens({ user: req.user, activeAt: d.authority.now() })) ids.add(t.jti);
+      }
+      return { revoked: await d.authority.revoke([...ids]) };
+    },
+
+    async listTokens(req, call) {
+      const me = call.identity;
+      if (me.role !== "admin" && req.user && req.user !== me.user) throw new SwitchyardError(Code.PermissionDenied, `only admins list another user's tokens (you are ${me.user})`);
+      const user = me.role === "admin" ? req.user : me.user;
+      const rows = await d.store.tokens({ ...(user ? { user } : {}), ...(req.includeInactive ? {} : { activeAt: d.authority.now() }) });
+      return { tokens: rows.map(tokenInfo) };
+    },
+
+    async listUsers(_req, call) {
+      requireAdmin(call.identity, "list users");
+      return { users: (await d.store.users()).map((u) => ({ name: u.name, role: u.role, teams: u.teams, createdAt: timestampFromMs(u.createdAt) })) };
+    },
+  });
+}
+
+/** The Platform service: who am I, and which services run where. */
+export function platformService(status: () => Promise<{ service: string; addresses: string[] }[]>, version: string): EdgeService {
+  return edgeService(Platform, {
+    async whoAmI(_req, call) {
+      const id = call.identity;
+      return { user: id.user, teams: [...id.teams], role: id.role };
+    },
+    async getStatus() {
+      return { services: await status(), version };
+    },
+  });
+}

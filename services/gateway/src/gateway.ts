@@ -1,0 +1,111 @@
+import type { DescService } from "@bufbuild/protobuf";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { noopLogger, systemClock, type Clock, type Logger } from "@switchyard/core";
+import type { MeshClient } from "@switchyard/mesh";
+import { openSqlite } from "@switchyard/store";
+import { authInterceptor } from "./auth.js";
+import { authService, platformService } from "./auth-service.js";
+import { ensureAdminToken } from "./bootstrap.js";
+import { routeConnect, type EdgeService } from "./edge-service.js";
+import { createEdgeServer, type EdgeHandler } from "./edge-server.js";
+import { forwardService } from "./forward.js";
+import { collectRoutes, RouteTable } from "./http-rule.js";
+import { openApiDocument } from "./openapi.js";
+import { createRestHandler, type RestRequest, type RestResponse } from "./rest-handler.js";
+import { TokenAuthority } from "./token-authority.js";
+import { migrations, TokenStore, type GatewayDatabase } from "./token-store.js";
+
+export const GATEWAY_VERSION = "0.1.0";
+
+export interface GatewayOptions {
+  /** The gateway's own database (users, teams, tokens, signing key). `:memory:` for a throwaway one. */
+  dbPath: string;
+  /** Services served by forwarding to their owners through the mesh. */
+  forwards: readonly { service: DescService; client: MeshClient<DescService> }[];
+  /** Where the bootstrap admin's token is kept (see ensureAdminToken); none: no bootstrap admin. */
+  adminTokenFile?: string;
+  /** The services running, for Platform.GetStatus. */
+  status?: () => Promise<{ service: string; addresses: string[] }[]>;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface Gateway {
+  /** The one handler for every protocol: gRPC, gRPC-Web, Connect, REST, /openapi.json, /healthz. */
+  readonly handler: EdgeHandler;
+  readonly authority: TokenAuthority;
+  readonly routes: RouteTable;
+  readonly openApi: Record<string, unknown>;
+  /** The bootstrap admin's token, when adminTokenFile was given. */
+  readonly adminToken: string | undefined;
+  listen(port: number, host: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the gateway: the token authority over its database, the edge services (forwarded ones and its own Auth and
+ * Platform), the Connect router with the authentication interceptor, and the REST transcoder and OpenAPI document
+ * derived from the same descriptors — all behind one handler for one port.
+ */
+export async function createGateway(o: GatewayOptions): Promise<Gateway> {
+  const logger = o.logger ?? noopLogger;
+  const clock = o.clock ?? systemClock;
+  const { db, close: closeDb } = await openSqlite<GatewayDatabase>({ path: o.dbPath, migrations });
+  const store = new TokenStore(db);
+  const authority = await TokenAuthority.open({ store, clock });
+  const deps = { authority, store };
+  const adminToken = o.adminTokenFile ? (await ensureAdminToken(deps, o.adminTokenFile)).token : undefined;
+
+  const services: EdgeService[] = [
+    ...o.forwards.map((f) => forwardService(f.service, f.client)),
+    authService(deps),
+    platformService(o.status ?? (async () => []), GATEWAY_VERSION),
+  ];
+  const routes = new RouteTable(collectRoutes(services.map((s) => s.service)).filter((r) => services.some((s) => s.service === r.service && s.handlers.has(r.method.localName))));
+  const openApi = openApiDocument(routes.all(), {
+    title: "Switchyard",
+    version: GATEWAY_VERSION,
+    description: "REST routes transcoded from the gRPC services' google.api.http annotations. The same methods answer gRPC, gRPC-Web and Connect on the same port.",
+  });
+  const openApiJson = JSON.stringify(openApi);
+  const rest = createRestHandler({ table: routes, services, verifier: authority, logger });
+
+  const handler = connectNodeAdapter({
+    interceptors: [authInterceptor(authority)],
+    routes(router) {
+      for (const s of services) routeConnect(router, s);
+    },
+    fallback(req, res) {
+      const path = (req.url ?? "/").split("?")[0];
+      if (req.method === "GET" && path === "/openapi.json") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(openApiJson);
+        return;
+      }
+      if (req.method === "GET" && path === "/healthz") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end('{"status":"SERVING"}');
+        return;
+      }
+      rest(req as unknown as RestRequest, res as unknown as RestResponse).catch((err: unknown) => {
+        logger.error({ err: String(err) }, "REST handler failed");
+        if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+        res.end();
+      });
+    },
+  }) as EdgeHandler;
+
+  const edge = createEdgeServer(handler);
+  return {
+    handler,
+    authority,
+    routes,
+    openApi,
+    adminToken,
+    listen: (port, host) => edge.listen(port, host),
+    async close() {
+      await edge.close();
+      await closeDb();
+    },
+  };
+}

@@ -1,0 +1,206 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { create, type DescField, type Message } from "@bufbuild/protobuf";
+import { Code, SwitchyardError, noopLogger, type Logger } from "@switchyard/core";
+import { authenticate, type TokenVerifier } from "./auth.js";
+import type { EdgeCall, EdgeService, StreamHandler, UnaryHandler } from "./edge-service.js";
+import { errorBody, httpStatusOf, toSwitchyardError } from "./http-errors.js";
+import type { HttpRoute, RouteTable } from "./http-rule.js";
+import { ALT_PARAM, invalid, mediaField, responseJson, transcodeRequest } from "./rest-transcode.js";
+
+/** What the handler uses of a request, HTTP/1.1 or HTTP/2. */
+export interface RestRequest {
+  readonly url?: string | undefined;
+  readonly method?: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+  readonly readableEnded: boolean;
+  resume(): unknown;
+  on(event: "data", fn: (chunk: Buffer) => void): unknown;
+  on(event: "end", fn: () => void): unknown;
+  on(event: "error", fn: (err: Error) => void): unknown;
+  removeAllListeners(event: "data"): unknown;
+}
+
+/** What the handler uses of a response, HTTP/1.1 or HTTP/2. */
+export interface RestResponse {
+  readonly headersSent: boolean;
+  readonly writableEnded: boolean;
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  write(chunk: string | Uint8Array): boolean;
+  end(chunk?: string): unknown;
+  destroy(): unknown;
+  on(event: "close", fn: () => void): unknown;
+  once(event: "drain", fn: () => void): unknown;
+}
+
+type Req = RestRequest;
+type Res = RestResponse;
+
+export interface RestHandlerOptions {
+  table: RouteTable;
+  services: readonly EdgeService[];
+  verifier: TokenVerifier;
+  /** Largest request body accepted (default 8 MiB: a 4 MiB manifest, JSON-escaped). */
+  maxBodyBytes?: number;
+  /** Comment lines sent on idle server-sent-event streams, so proxies keep them open (default 15 s). */
+  keepAliveMs?: number;
+  logger?: Logger;
+}
+
+type Mode = "json" | "sse" | "media";
+
+export function writeError(res: Res, err: SwitchyardError, extraHeaders: Record<string, string> = {}): void {
+  const status = httpStatusOf(err.code);
+  const headers: Record<string, string> = { "content-type": "application/json", ...extraHeaders };
+  if (err.code === Code.Unauthenticated) headers["www-authenticate"] = 'Bearer realm="switchyard"';
+  res.writeHead(status, headers);
+  res.end(JSON.stringify(errorBody(err)));
+}
+
+function readBody(req: Req, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > maxBytes) {
+        reject(invalid([{ field: "body", message: "is too large", expected: `at most ${maxBytes} bytes`, got: `more than ${maxBytes} bytes`, hint: "send a smaller manifest" }]));
+        req.removeAllListeners("data");
+        req.resume();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function wantsEventStream(req: Req): boolean {
+  const accept = req.headers["accept"];
+  return typeof accept === "string" && accept.includes("text/event-stream");
+}
+
+/**
+ * REST at the edge, transcoded generically from the services' `google.api.http` annotations: match the route,
+ * authenticate, build the request message from path, query and body, call the same handler Connect and gRPC callers
+ * reach, and answer in proto3 JSON — unary as one object, server streams as server-sent events (or raw bytes with
+ * `alt=media`). Errors are `{code, message, details}` with the gRPC code mapped to the HTTP status.
+ */
+export function createRestHandler(o: RestHandlerOptions): (req: Req, res: Res) => Promise<void> {
+  const maxBodyBytes = o.maxBodyBytes ?? 8 * 1024 * 1024;
+  const keepAliveMs = o.keepAliveMs ?? 15_000;
+  const log = o.logger ?? noopLogger;
+  const handlers = new Map<string, UnaryHandler | StreamHandler>();
+  for (const s of o.services) for (const [name, h] of s.handlers) handlers.set(`${s.service.typeName}/${name}`, h);
+
+  return async (req, res) => {
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const rawPath = q >= 0 ? url.slice(0, q) : url;
+    const query = new URLSearchParams(q >= 0 ? url.slice(q + 1) : "");
+    const method = (req.method ?? "GET").toUpperCase();
+    const ac = new AbortController();
+    res.on("close", () => ac.abort());
+    let mode: Mode = "json";
+    try {
+      let m;
+      try {
+        m = o.table.match(method, rawPath);
+      } catch {
+        throw invalid([{ field: "path", message: "has malformed percent-encoding", got: JSON.stringify(rawPath.slice(0, 200)), hint: "encode reserved characters as %XX" }]);
+      }
+      if (!("route" in m)) {
+        req.resume();
+        const where = `${method} ${rawPath.slice(0, 200)}`;
+        if (m.allowed.length > 0) {
+          writeError(res, new SwitchyardError(Code.NotFound, `no route for ${where}: this path takes ${m.allowed.join(", ")} (see /openapi.json)`), { allow: m.allowed.join(", ") });
+        } else writeError(res, new SwitchyardError(Code.NotFound, `no route for ${where}: the routes are listed in /openapi.json`));
+        return;
+      }
+      const { route, vars } = m;
+      const handler = handlers.get(`${route.service.typeName}/${route.method.localName}`);
+      if (!handler) throw new SwitchyardError(Code.NotFound, `${route.service.typeName}.${route.method.name} is not served by this gateway`);
+      mode = chooseMode(route, query.get(ALT_PARAM), wantsEventStream(req));
+      const idPromise = authenticate(o.verifier, req.headers["authorization"] as string | undefined);
+      const identity = idPromise instanceof Promise ? await idPromise : idPromise;
+      const body = route.body !== "" || req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined ? await readBody(req, maxBodyBytes) : Buffer.alloc(0);
+      const message = transcodeRequest(route, vars, query, body, req.headers["content-type"] as string | undefined);
+      const call: EdgeCall = { identity, signal: ac.signal, timeoutMs: undefined };
+      if (route.method.methodKind === "unary") {
+        const out = await (handler as UnaryHandler)(message, call);
+        const msg = create(route.method.output, out as never) as Message;
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(responseJson(route, route.method.output, msg)));
+        return;
+      }
+      await stream(route, (handler as StreamHandler)(message, call), res, mode, keepAliveMs, ac.signal);
+    } catch (err) {
+      const e = toSwitchyardError(err);
+      if (e.code === Code.Internal || e.code === Code.Unknown || e.code === Code.DataLoss) log.error({ err: e.message, stack: (err as Error).stack, path: rawPath }, "REST call failed");
+      if (!res.headersSent) {
+        if (!req.readableEnded) req.resume();
+        writeError(res, e);
+      } else if (mode === "sse" && !res.writableEnded) {
+        res.end(`event: error\ndata: ${JSON.stringify(errorBody(e))}\n\n`);
+      } else {
+        // Raw bytes or a JSON array already under way: cut the response short, so the client sees it incomplete.
+        res.destroy();
+      }
+    }
+  };
+}
+
+function chooseMode(route: HttpRoute, alt: string | null, acceptsEvents: boolean): Mode {
+  if (alt !== null && alt !== "json" && alt !== "sse" && alt !== "media") {
+    throw invalid([{ field: ALT_PARAM, message: "is not a response form", expected: "json, sse or media", got: JSON.stringify(alt) }]);
+  }
+  if (route.method.methodKind === "unary") {
+    if (alt !== null && alt !== "json") throw invalid([{ field: ALT_PARAM, message: `${route.method.name} answers once, as JSON`, expected: "json", got: JSON.stringify(alt), hint: "remove ?alt=" }]);
+    return "json";
+  }
+  if (alt === "media" && !mediaField(route)) {
+    throw invalid([{ field: ALT_PARAM, message: `${route.method.output.name} has no raw content to stream`, expected: "json or sse", got: '"media"', hint: "use ?alt=sse" }]);
+  }
+  if (alt !== null) return alt;
+  if (acceptsEvents) return "sse";
+  return route.responseBodyField && mediaField(route) ? "media" : "sse";
+}
+
+/** Writes a server stream: waits for the first message before the status line, so early errors get their HTTP status. */
+async function stream(route: HttpRoute, source: AsyncIterable<unknown>, res: Res, mode: Mode, keepAliveMs: number, signal: AbortSignal): Promise<void> {
+  const it = source[Symbol.asyncIterator]();
+  const field: DescField | undefined = mode === "media" ? mediaField(route) : undefined;
+  const first = await it.next();
+  const headers: Record<string, string> =
+    mode === "sse"
+      ? { "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no" }
+      : mode === "media"
+        ? { "content-type": "application/octet-stream" }
+        : { "content-type": "application/json" };
+  res.writeHead(200, headers);
+  const keepAlive = mode === "sse" ? setInterval(() => res.write(": keep-alive\n\n"), keepAliveMs) : undefined;
+  keepAlive?.unref();
+  try {
+    if (mode === "json") res.write("[");
+    let n = 0;
+    for (let r = first; !r.done; r = await it.next()) {
+      if (signal.aborted) break;
+      const msg = create(route.method.output, r.value as never) as Message;
+      if (mode === "media") {
+        const data = (msg as unknown as Record<string, unknown>)[field!.localName] as Uint8Array;
+        if (data.length > 0 && !res.write(data)) await new Promise<void>((resolve) => res.once("drain", () => resolve()));
+      } else {
+        const json = JSON.stringify(responseJson(route, route.method.output, msg));
+        res.write(mode === "sse" ? `data: ${json}\n\n` : `${n > 0 ? "," : ""}${json}`);
+      }
+      n++;
+    }
+    if (signal.aborted) return;
+    if (mode === "json") res.end("]");
+    else if (mode === "sse") res.end("event: end\ndata: {}\n\n");
+    else res.end();
+  } finally {
+    if (keepAlive) clearInterval(keepAlive);
+    if (signal.aborted) await it.return?.();
+  }
+}
