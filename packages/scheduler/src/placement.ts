@@ -176,6 +176,7 @@ function bestWhole(
   if (best >= 0) return { node: best, slots: pickWholeSlots(state, best, g, types), fit: bestCount - g };
   const indexes = wholeIndexes(state, types);
   const maxG = state.topo.maxGpusPerNode;
+  if (g > maxG) return undefined;
   // A node that takes everything the gang still needs (tightest such node), else the emptiest nodes.
   const target = Math.min(Math.max(remaining, g), maxG);
   const cands: Candidate[] = [];

@@ -45,10 +45,11 @@ export function parseCsv(text: string, file: string, required: readonly string[]
   for (const c of columns) {
     if (!known.includes(c)) {
       const near = closest(c, known);
-      v.list.push({ field: c, message: `unknown column "${c}" for the ${format} format`, file, line: headerAt + 1, expected: known.join(","), hint: near !== undefined ? `did you mean ${near}? or is this another format?` : "is this another format? (--format)" });
+      const column = lines[headerAt]!.indexOf(c) + 1;
+      v.list.push({ field: c, message: `unknown column "${c}" for the ${format} format`, file, line: headerAt + 1, column, expected: known.join(","), hint: near !== undefined ? `did you mean ${near}? or is this another format?` : "is this another format? (--format)" });
     }
   }
-  for (const c of required) if (!columns.includes(c)) v.list.push({ field: c, message: `missing column "${c}"`, file, line: headerAt + 1, expected: required.join(","), hint: `the ${format} format needs ${required.join(", ")}` });
+  for (const c of required) if (!columns.includes(c)) v.list.push({ field: c, message: `missing column "${c}"`, file, line: headerAt + 1, column: 1, expected: required.join(","), hint: `the ${format} format needs ${required.join(", ")}` });
   v.throwIfAny(`cannot read ${file} as ${format}`);
   const index = new Map(columns.map((c, i) => [c, i]));
   const rows: { line: number; get(column: string): string }[] = [];

@@ -24,6 +24,20 @@ export interface SimulateOptions {
   readonly checkpointIntervalS?: number;
   /** Wake-ups the scheduler asks for are rounded up to this grid (default 60 s), as a periodic scheduler would. */
   readonly reviewIntervalS?: number;
+  /** Also return one row per job (`SimResult.details`). */
+  readonly details?: boolean;
+}
+
+/** What happened to one job. */
+export interface SimJobResult {
+  id: string;
+  team: string;
+  submitS: number;
+  firstStartS: number;
+  endS: number;
+  jctS: number;
+  queueS: number;
+  preemptions: number;
 }
 
 export interface TeamResult {
@@ -59,6 +73,7 @@ export interface SimResult {
   allocatedGpus?: number;
   strandedGpus?: number;
   refusedJobs?: number;
+  details?: SimJobResult[];
 }
 
 interface JobState {
@@ -247,7 +262,20 @@ export function simulate(o: SimulateOptions): SimResult {
       `the simulation stalled: ${arrivals.length - finished} jobs can never start${stuck !== undefined ? `; first: ${stuck.uid}: ${stuck.reason}` : ""}`,
     );
   }
-  return summarize(scheduler.name, arrivals, topo.totalGpus, { cycles, decisions, schedulerMs, preemptions });
+  const result = summarize(scheduler.name, arrivals, topo.totalGpus, { cycles, decisions, schedulerMs, preemptions });
+  if (o.details === true) {
+    result.details = arrivals.map((s) => ({
+      id: s.sim.id,
+      team: s.sim.team,
+      submitS: s.sim.submitS,
+      firstStartS: s.firstStartS,
+      endS: s.endS,
+      jctS: s.endS - s.sim.submitS,
+      queueS: s.waitS,
+      preemptions: s.preemptions,
+    }));
+  }
+  return result;
 }
 
 function summarize(policy: string, states: readonly JobState[], totalGpus: number, c: { cycles: number; decisions: number; schedulerMs: number; preemptions: number }): SimResult {

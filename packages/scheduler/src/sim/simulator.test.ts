@@ -1,0 +1,145 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Code, SwitchyardError } from "@switchyard/core";
+import { simulate, type SimResult } from "./simulator.js";
+import { simulateFill } from "./fill.js";
+import { generatePhilly } from "./synthetic.js";
+import { rescaleLoad, assignTeams, simJobGpus, type SimJob } from "./workload.js";
+import { uniformCluster } from "./cluster-spec.js";
+import type { NodeInfo, QueuesConfig } from "../types.js";
+
+const job = (id: string, submitS: number, durationS: number, gpus: number, extra: Partial<SimJob> = {}): SimJob => ({
+  id,
+  submitS,
+  durationS,
+  replicas: [{ gpus, cpuMilli: 1000, memoryMb: 1024 }],
+  team: "t",
+  priority: 0,
+  ...extra,
+});
+const byId = (r: SimResult): Map<string, NonNullable<SimResult["details"]>[number]> => new Map(r.details!.map((d) => [d.id, d]));
+const timeless = ({ decisionsPerSec: _d, schedulerMs: _s, ...rest }: SimResult): object => rest;
+
+describe("simulator", () => {
+  it("replays arrivals and completions in simulated time (FIFO on one GPU)", () => {
+    const r = simulate({ jobs: [job("a", 0, 100, 1), job("b", 10, 50, 1)], nodes: uniformCluster(1, 1), policy: "fifo", details: true });
+    const d = byId(r);
+    assert.deepEqual([d.get("a")!.endS, d.get("b")!.firstStartS, d.get("b")!.endS], [100, 100, 150]);
+    assert.equal(r.avgJctS, (100 + 140) / 2);
+    assert.equal(r.avgQueueDelayS, 45);
+    assert.equal(r.makespanS, 150);
+    assert.equal(r.gpuUtilization, 1);
+  });
+
+  it("charges a preemption the work since the last checkpoint and a restart penalty", () => {
+    const jobs = [job("long", 0, 10_000, 1), job("short", 2000, 500, 1)];
+    const r = simulate({ jobs, nodes: uniformCluster(1, 1), schedulerOptions: { lasThresholdsGpuS: [1000] }, restartPenaltyS: 30, checkpointIntervalS: 600, details: true });
+    const d = byId(r);
+    assert.equal(r.preemptions, 1);
+    assert.deepEqual([d.get("short")!.firstStartS, d.get("short")!.endS], [2000, 2500]);
+    // 2,000 s run, checkpoints every 600 s: 1,800 s kept, 200 s lost; 30 s to restart.
+    assert.equal(d.get("long")!.endS, 2500 + 30 + (10_000 - 1800));
+    assert.equal(d.get("long")!.queueS, 500);
+    assert.equal(r.gpuUtilization, 1, "lost work and restarts still hold the GPU");
+  });
+
+  it("backfills ahead of a blocked gang and gives way when it can start", () => {
+    const jobs = [job("r", 0, 1000, 4), job("big", 10, 100, 8), job("small", 20, 5000, 2)];
+    const nodes = uniformCluster(1, 8);
+    const ours = byId(simulate({ jobs, nodes, details: true }));
+    assert.deepEqual([ours.get("small")!.firstStartS, ours.get("big")!.firstStartS, ours.get("big")!.endS], [20, 1000, 1100]);
+    assert.equal(ours.get("small")!.endS, 1100 + 30 + (5000 - 600), "980 s run, one checkpoint kept");
+    const bestEffort = byId(simulate({ jobs, nodes, policy: "best-effort-fifo", details: true }));
+    assert.equal(bestEffort.get("big")!.firstStartS, 5020, "without preemption the gang waits for the backfilled job");
+    const fifo = byId(simulate({ jobs, nodes, policy: "fifo", details: true }));
+    assert.equal(fifo.get("small")!.firstStartS, 1100, "strict FIFO: no backfill");
+  });
+
+  it("reclaims lent quota for the lender's job at once", () => {
+    const queues: QueuesConfig = {
+      queues: [
+        { name: "a", team: "a", cohort: "c", resources: { gpus: { nominalQuota: 4 } } },
+        { name: "b", team: "b", cohort: "c", resources: { gpus: { nominalQuota: 4 } } },
+      ],
+    };
+    const jobs = [job("a1", 0, 10_000, 4, { team: "a" }), job("a2", 1, 10_000, 4, { team: "a" }), job("b1", 2402, 100, 4, { team: "b" })];
+    const r = simulate({ jobs, nodes: uniformCluster(1, 8), queues, details: true });
+    const d = byId(r);
+    assert.equal(d.get("b1")!.firstStartS, 2402);
+    assert.equal(r.preemptions, 1);
+    assert.equal(d.get("a2")!.preemptions, 1, "a2 checkpointed 1 s ago, a1 602 s ago: fewest GPU-seconds lost");
+  });
+
+  it("gives the same schedule for the same seed", () => {
+    const jobs = rescaleLoad(generatePhilly({ jobs: 150, seed: 5 }), 32, 1.2);
+    const nodes = uniformCluster(4, 8);
+    const a = simulate({ jobs: assignTeams(jobs, 3), nodes, details: true });
+    const b = simulate({ jobs: assignTeams(rescaleLoad(generatePhilly({ jobs: 150, seed: 5 }), 32, 1.2), 3), nodes, details: true });
+    assert.deepEqual(timeless(a), timeless(b));
+    assert.ok(a.preemptions > 0 && a.perTeam.length === 3);
+    assert.notDeepEqual(timeless(a), timeless(simulate({ jobs: rescaleLoad(generatePhilly({ jobs: 150, seed: 6 }), 32, 1.2), nodes, details: true })));
+  });
+
+  it("beats FIFO on average JCT under load without losing utilization", () => {
+    const jobs = rescaleLoad(generatePhilly({ jobs: 300, seed: 2 }), 64, 1.3);
+    const nodes = uniformCluster(8, 8);
+    const fifo = simulate({ jobs, nodes, policy: "fifo" });
+    const ours = simulate({ jobs, nodes });
+    assert.ok(ours.avgJctS < fifo.avgJctS, `${ours.avgJctS} < ${fifo.avgJctS}`);
+    assert.ok(ours.gpuUtilization >= fifo.gpuUtilization * 0.97);
+  });
+
+  it("refuses a job that can never fit, and a cluster without GPUs", () => {
+    assert.throws(() => simulate({ jobs: [job("huge", 0, 10, 1, { replicas: [{ gpus: 1, cpuMilli: 10_000_000, memoryMb: 1 }] })], nodes: uniformCluster(2, 8) }), (e: unknown) => {
+      assert.ok(e instanceof SwitchyardError && e.code === Code.InvalidArgument);
+      assert.match(e.message, /1 job can never fit on this cluster:\n {2}huge: can never fit: needs 10000000 cpuMilli on one node/);
+      return true;
+    });
+    const cpuOnly: NodeInfo[] = [{ name: "c", gpus: [], cpuMilli: 1000, memoryMb: 1000 }];
+    assert.throws(() => simulate({ jobs: [job("a", 0, 1, 1)], nodes: cpuOnly }), /the cluster has no GPUs/);
+    assert.throws(() => simulate({ jobs: [], nodes: uniformCluster(1, 1) }), /the workload has no jobs/);
+  });
+
+  it("splits a job larger than a node into a gang of node-sized replicas", () => {
+    const r = simulate({ jobs: [job("wide", 0, 100, 16)], nodes: uniformCluster(2, 8), details: true });
+    assert.equal(r.details![0]!.endS, 100);
+  });
+});
+
+describe("workloads", () => {
+  it("draws philly jobs with the published mix of sizes and durations", () => {
+    const jobs = generatePhilly({ jobs: 20_000, seed: 1 });
+    const share = (g: number): number => jobs.filter((j) => simJobGpus(j) === g).length / jobs.length;
+    assert.ok(Math.abs(share(1) - 0.7) < 0.015 && Math.abs(share(2) - 0.1) < 0.01 && Math.abs(share(4) - 0.15) < 0.01 && Math.abs(share(8) - 0.05) < 0.01);
+    const short = jobs.filter((j) => j.durationS < 60_000).length / jobs.length;
+    assert.ok(Math.abs(short - 0.8) < 0.015);
+    assert.ok(jobs.every((j) => j.durationS >= 60 * 10 ** 1.5 - 1 && j.durationS <= 600_000));
+    assert.deepEqual(generatePhilly({ jobs: 50, seed: 9 }), generatePhilly({ jobs: 50, seed: 9 }));
+  });
+
+  it("rescales arrivals to the offered load asked for", () => {
+    const jobs = rescaleLoad(generatePhilly({ jobs: 500, seed: 3 }), 128, 0.8);
+    const span = jobs.at(-1)!.submitS - jobs[0]!.submitS;
+    const work = jobs.reduce((s, j) => s + simJobGpus(j) * j.durationS, 0);
+    assert.ok(Math.abs(work / (128 * span) - 0.8) < 1e-9);
+  });
+});
+
+describe("packing experiment (fill)", () => {
+  it("keeps CPU-only work off the GPU nodes it would strand, where first-fit does not", () => {
+    const nodes: NodeInfo[] = [
+      { name: "gpu", gpus: [{ index: 0, type: "T4" }], cpuMilli: 8000, memoryMb: 8192 },
+      { name: "cpu", gpus: [], cpuMilli: 8000, memoryMb: 8192 },
+    ];
+    const jobs = [job("cpu-only", 0, 1, 0, { replicas: [{ gpus: 0, cpuMilli: 8000, memoryMb: 1024 }] }), job("gpu", 0, 1, 1)];
+    const ours = simulateFill({ jobs, nodes, placement: "fgd" });
+    const ff = simulateFill({ jobs, nodes, placement: "first-fit" });
+    assert.deepEqual([ours.placed, ours.allocatedGpus, ours.strandedGpus], [2, 1, 0]);
+    assert.deepEqual([ff.placed, ff.allocatedGpus, ff.strandedGpus], [1, 0, 1]);
+  });
+
+  it("offers jobs in trace order, cycling, until the requests add up to the cluster's GPUs", () => {
+    const r = simulateFill({ jobs: [job("half", 0, 1, 0, { replicas: [{ gpus: 0, gpuMilli: 500, cpuMilli: 1, memoryMb: 1 }] })], nodes: uniformCluster(2, 2), placement: "fgd" });
+    assert.deepEqual([r.offered, r.placed, r.allocatedGpus, r.strandedGpus], [8, 8, 4, 0]);
+  });
+});
