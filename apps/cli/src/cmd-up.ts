@@ -1,5 +1,4 @@
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
@@ -16,12 +15,12 @@ export interface UpOptions {
   graceMs?: string;
 }
 
-function adminToken(dataDir: string): string {
-  const file = join(dataDir, "admin-token");
-  if (existsSync(file)) return readFileSync(file, "utf8").trim();
-  const token = `sy_${randomBytes(24).toString("base64url")}`;
-  writeFileSync(file, token + "\n", { mode: 0o600 });
-  return token;
+/**
+ * The first admin's token: the gateway makes sure this file holds a valid one when it starts (issuing it on the first
+ * start, or when the old one was revoked or is near its expiry), and `up` copies it into the CLI config.
+ */
+function adminTokenFile(dataDir: string): string {
+  return join(dataDir, "admin-token");
 }
 
 export function demoManifestPath(): string {
@@ -51,7 +50,6 @@ export async function up(o: UpOptions): Promise<number> {
   const t0 = Date.now();
   const dataDir = resolve(o.dataDir ?? defaultDataDir());
   mkdirSync(dataDir, { recursive: true });
-  const token = adminToken(dataDir);
   const sup = new Supervisor({
     logsDir: join(dataDir, "logs"),
     onLog: (svc, _level, msg) => process.stderr.write(`[${svc}] ${msg}\n`),
@@ -81,10 +79,11 @@ export async function up(o: UpOptions): Promise<number> {
         entry: serviceEntry("jobs"),
         env: { ...common, SWITCHYARD_PORT: "0", ...(o.gpus !== undefined ? { SWITCHYARD_SIMULATE_GPUS: o.gpus } : {}), ...(o.graceMs ? { SWITCHYARD_GRACE_MS: o.graceMs } : {}) },
       }),
-      sup.start({ name: "gateway", entry: serviceEntry("gateway"), env: { ...common, SWITCHYARD_PORT: o.port ?? "8080", SWITCHYARD_HOST: o.host ?? "127.0.0.1", SWITCHYARD_ADMIN_TOKEN: token } }),
+      sup.start({ name: "gateway", entry: serviceEntry("gateway"), env: { ...common, SWITCHYARD_PORT: o.port ?? "8080", SWITCHYARD_HOST: o.host ?? "127.0.0.1", SWITCHYARD_ADMIN_TOKEN_FILE: adminTokenFile(dataDir) } }),
     ]);
     void controlPort;
     const url = String(gateway.url);
+    const token = readFileSync(adminTokenFile(dataDir), "utf8").trim();
     writeCliConfig({ ...readCliConfig(), server: url, token });
     writeFileSync(join(dataDir, "up.json"), JSON.stringify({ url, pid: process.pid, services: sup.pids(), readyMs: Date.now() - t0 }, null, 2));
     process.stdout.write(`Switchyard is up at ${url} (ready in ${Date.now() - t0} ms)\n  data: ${dataDir}\n  CLI config: ${configPath()}\n  Ctrl-C stops it.\n`);

@@ -2,7 +2,8 @@ import { join } from "node:path";
 
 /** The gateway's configuration: the one place it reads the environment. */
 export interface GatewayConfig {
-  controlAddress: string;
+  /** The registry: `etcd://host:port[,…]`, or the control service's `host:port` (the embedded registry). */
+  registry: string | undefined;
   host: string;
   port: number;
   /** `<data>/gateway/gateway.db`: users, teams, tokens and the signing key. */
@@ -13,11 +14,9 @@ export interface GatewayConfig {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  const controlAddress = env.SWITCHYARD_CONTROL;
-  if (!controlAddress) throw new Error("SWITCHYARD_CONTROL (host:port of the control service) is required");
   const dataDir = env.SWITCHYARD_DATA_DIR ?? join(process.cwd(), ".switchyard");
   return {
-    controlAddress,
+    registry: env.SWITCHYARD_REGISTRY || env.SWITCHYARD_CONTROL || undefined,
     host: env.SWITCHYARD_HOST ?? "127.0.0.1",
     port: Number(env.SWITCHYARD_PORT ?? 8080),
     dbPath: join(dataDir, "gateway", "gateway.db"),

@@ -7,3 +7,7 @@ export type { GatewayDatabase, TokenRow } from "./token-store.js";
 export { authenticate } from "./auth.js";
 export type { TokenVerifier } from "./auth.js";
 export type { Identity, Role } from "./identity.js";
+export { startGateway } from "./start.js";
+export type { RunningGateway } from "./start.js";
+export { loadConfig as loadGatewayConfig } from "./config.js";
+export type { GatewayConfig } from "./config.js";

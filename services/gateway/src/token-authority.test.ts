@@ -84,3 +84,32 @@ describe("token authority", () => {
     assert.equal(TokenAuthority.idOf("junk"), undefined);
   });
 });
+
+describe("the bootstrap admin", () => {
+  it("is issued once, kept across restarts while valid, and replaced when revoked or not a token", async () => {
+    const { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { ensureAdminToken } = await import("./bootstrap.js");
+    const dir = mkdtempSync(join(tmpdir(), "switchyard-boot-"));
+    try {
+      const file = join(dir, "admin-token");
+      const { a, store } = await authority();
+      const first = await ensureAdminToken({ authority: a, store }, file);
+      assert.equal(first.issued, true);
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      assert.equal((await a.verify(first.token)).role, "admin");
+      const again = await ensureAdminToken({ authority: a, store }, file);
+      assert.deepEqual(again, { token: first.token, issued: false });
+      await a.revoke([(await a.verify(first.token)).tokenId]);
+      const renewed = await ensureAdminToken({ authority: a, store }, file);
+      assert.equal(renewed.issued, true);
+      assert.notEqual(renewed.token, first.token);
+      writeFileSync(file, "sy_old-static-token\n");
+      assert.equal((await ensureAdminToken({ authority: a, store }, file)).issued, true);
+      assert.equal((await a.verify(readFileSync(file, "utf8").trim())).user, "admin");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,170 @@
+import { createInterface } from "node:readline";
+import { toJson } from "@bufbuild/protobuf";
+import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { Auth, Platform, TokenSchema } from "@switchyard/api";
+import type { Command } from "commander";
+import { CliExit, EXIT, explain, type GlobalOptions } from "./api.js";
+import { configPath, readCliConfig, writeCliConfig } from "./cli-config.js";
+import { parseFormat, table } from "./format.js";
+
+interface AuthApi {
+  auth: Client<typeof Auth>;
+  platform: Client<typeof Platform>;
+  server: string;
+}
+
+/** Server and token as every command resolves them: flag, then environment, then the CLI config. */
+function resolveTarget(g: GlobalOptions, env: NodeJS.ProcessEnv = process.env): { server: string | undefined; token: string | undefined } {
+  const cfg = readCliConfig();
+  return { server: g.server ?? env.SWITCHYARD_URL ?? cfg.server, token: g.token ?? env.SWITCHYARD_TOKEN ?? cfg.token };
+}
+
+function connect(server: string | undefined, token: string | undefined): AuthApi {
+  if (!server) throw new CliExit(EXIT.unreachable, "no server configured: run `switchyard up`, or pass --server URL (or set SWITCHYARD_URL)");
+  const bearer: Interceptor = (next) => (req) => {
+    if (token) req.header.set("authorization", `Bearer ${token}`);
+    return next(req);
+  };
+  const transport = createConnectTransport({ baseUrl: server, httpVersion: "1.1", interceptors: [bearer] });
+  return { auth: createClient(Auth, transport), platform: createClient(Platform, transport), server };
+}
+
+type Action = (g: GlobalOptions, ...args: never[]) => Promise<number | void>;
+
+function run(cmd: Command, action: Action) {
+  return async (...args: unknown[]) => {
+    const g = cmd.optsWithGlobals() as GlobalOptions;
+    try {
+      process.exitCode = (await (action as (g: GlobalOptions, ...a: unknown[]) => Promise<number | void>)(g, ...args)) ?? EXIT.ok;
+    } catch (err) {
+      const e = explain(err, resolveTarget(g).server);
+      process.stderr.write(`error: ${e.message}\n`);
+      process.exitCode = e.code;
+    }
+  };
+}
+
+/** `30d`, `12h`, `90m`, `3600s` or plain seconds → seconds. */
+export function parseTtl(text: string): number {
+  const m = /^(\d+)\s*(s|m|h|d|w)?$/.exec(text.trim());
+  if (!m) throw new CliExit(EXIT.usage, `--ttl "${text}" is not a duration: write e.g. 90m, 12h, 30d or 2w`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[(m[2] ?? "s") as "s"];
+}
+
+function when(ts: Timestamp | undefined): string {
+  return ts ? timestampDate(ts).toISOString().replace(/\.\d+Z$/, "Z") : "-";
+}
+
+async function readTokenFromStdin(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write("Token: ");
+  const rl = createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    rl.close();
+    return line.trim();
+  }
+  return "";
+}
+
+export function registerAuthCommands(program: Command): void {
+  const login = program
+    .command("login")
+    .description("save a token (and the server) in the CLI config after checking it: --token TOKEN, or the token on stdin")
+    .option("-o, --output <format>", "table|json", "table");
+  login.action(
+    run(login, async (g, o: { output?: string }) => {
+      const { server } = resolveTarget(g);
+      const token = g.token ?? process.env.SWITCHYARD_TOKEN ?? (await readTokenFromStdin());
+      if (!token) throw new CliExit(EXIT.usage, "no token: pass --token TOKEN, set SWITCHYARD_TOKEN, or pipe it on stdin (get one from an admin: `switchyard token create`)");
+      const api = connect(server, token);
+      const me = await api.platform.whoAmI({});
+      writeCliConfig({ ...readCliConfig(), server: api.server, token });
+      if (parseFormat(o.output, ["table", "json"]) === "json") process.stdout.write(JSON.stringify({ server: api.server, user: me.user, role: me.role, teams: me.teams }) + "\n");
+      else process.stdout.write(`logged in to ${api.server} as ${me.user} (${me.role}; teams: ${me.teams.join(", ") || "none"}); saved in ${configPath()}\n`);
+    }),
+  );
+
+  const whoami = program.command("whoami").description("the user, role and teams of the token in use").option("-o, --output <format>", "table|json", "table");
+  whoami.action(
+    run(whoami, async (g, o: { output?: string }) => {
+      const t = resolveTarget(g);
+      const me = await connect(t.server, t.token).platform.whoAmI({});
+      if (parseFormat(o.output, ["table", "json"]) === "json") process.stdout.write(JSON.stringify({ user: me.user, role: me.role, teams: me.teams }) + "\n");
+      else process.stdout.write(`${me.user}\nrole:  ${me.role}\nteams: ${me.teams.join(", ") || "none"}\n`);
+    }),
+  );
+
+  const token = program.command("token").description("create, list and revoke API tokens");
+  const create = token
+    .command("create")
+    .description("issue a token for a user (admins only); prints the token on stdout")
+    .requiredOption("--user <user>", "the user (created when new)")
+    .option("--team <team>", "a team to add the user to (repeat for several; a new user needs one)", (v: string, acc: string[]) => [...acc, ...v.split(",").filter(Boolean)], [] as string[])
+    .option("--role <role>", "admin | member | viewer (default: the user's role, member for a new user)")
+    .option("--ttl <duration>", "lifetime, e.g. 12h, 30d (default 30d)")
+    .option("--description <text>", "what the token is for")
+    .option("-o, --output <format>", "table|json", "table");
+  create.action(
+    run(create, async (g, o: { user: string; team: string[]; role?: string; ttl?: string; description?: string; output?: string }) => {
+      const t = resolveTarget(g);
+      const res = await connect(t.server, t.token).auth.createToken({
+        user: o.user,
+        teams: o.team,
+        role: o.role ?? "",
+        ttlSeconds: BigInt(o.ttl ? parseTtl(o.ttl) : 0),
+        description: o.description ?? "",
+      });
+      const info = res.info!;
+      if (parseFormat(o.output, ["table", "json"]) === "json") {
+        process.stdout.write(JSON.stringify({ token: res.token, info: toJson(TokenSchema, info) }) + "\n");
+        return;
+      }
+      process.stdout.write(res.token + "\n");
+      process.stderr.write(`token ${info.id} for ${info.user} (${info.role}; teams: ${info.teams.join(", ")}), expires ${when(info.expiresAt)}\n  use it: switchyard login --server ${t.server} --token <token>\n`);
+    }),
+  );
+
+  const revoke = token
+    .command("revoke")
+    .argument("[token]", "the token's id (from `switchyard token list`) or the token itself")
+    .option("--user <user>", "revoke every token of this user")
+    .description("revoke tokens: refused from now on");
+  revoke.action(
+    run(revoke, async (g, which: string | undefined, o: { user?: string }) => {
+      if (!which && !o.user) throw new CliExit(EXIT.usage, "say which token: `switchyard token revoke ID` (ids from `switchyard token list`), or --user USER");
+      const t = resolveTarget(g);
+      const isText = which !== undefined && which.split(".").length === 3;
+      const res = await connect(t.server, t.token).auth.revokeToken({ id: !isText ? (which ?? "") : "", token: isText ? which : "", user: o.user ?? "" });
+      process.stdout.write(res.revoked.length ? `revoked ${res.revoked.join(", ")}\n` : "nothing to revoke: already revoked\n");
+    }),
+  );
+
+  const list = token
+    .command("list")
+    .description("tokens issued (admins: everyone's; others: their own)")
+    .option("--user <user>", "only this user's")
+    .option("--all", "include expired and revoked tokens")
+    .option("-o, --output <format>", "table|json", "table");
+  list.action(
+    run(list, async (g, o: { user?: string; all?: boolean; output?: string }) => {
+      const t = resolveTarget(g);
+      const res = await connect(t.server, t.token).auth.listTokens({ user: o.user ?? "", includeInactive: Boolean(o.all) });
+      if (parseFormat(o.output, ["table", "json"]) === "json") {
+        process.stdout.write(JSON.stringify({ items: res.tokens.map((x) => toJson(TokenSchema, x)) }, null, 2) + "\n");
+        return;
+      }
+      const rows = res.tokens.map((x) => [x.id, x.user, x.role, x.teams.join(","), when(x.expiresAt), x.revokedAt ? `revoked ${when(x.revokedAt)}` : "active", x.description]);
+      process.stdout.write((rows.length ? table(["ID", "USER", "ROLE", "TEAMS", "EXPIRES", "STATE", "DESCRIPTION"], rows) : "no tokens") + "\n");
+    }),
+  );
+
+  const users = program.command("users").description("users with their role and teams (admins only)");
+  users.action(
+    run(users, async (g) => {
+      const t = resolveTarget(g);
+      const res = await connect(t.server, t.token).auth.listUsers({});
+      process.stdout.write(table(["USER", "ROLE", "TEAMS"], res.users.map((u) => [u.name, u.role, u.teams.join(",")])) + "\n");
+    }),
+  );
+}

@@ -1,0 +1,59 @@
+import type { DescService } from "@bufbuild/protobuf";
+import { Jobs, Queues } from "@switchyard/api";
+import type { Logger, RunningService } from "@switchyard/core";
+import { createClient, openRegistry, type MeshClient, type Registry } from "@switchyard/mesh";
+import type { GatewayConfig } from "./config.js";
+import { createGateway } from "./gateway.js";
+
+/**
+ * The services the gateway serves by forwarding, and where they live in the mesh. Adding a service is one line here;
+ * its `google.api.http` annotations add its REST routes and its OpenAPI entries by themselves.
+ */
+const FORWARDED: readonly { service: DescService; target: string }[] = [
+  { service: Jobs, target: "mesh:///jobs" },
+  { service: Queues, target: "mesh:///jobs" },
+];
+
+export interface RunningGateway extends RunningService {
+  url: string;
+  adminTokenFile: string;
+  routes: number;
+}
+
+/**
+ * Builds and starts the gateway: mesh clients for the forwarded services, the gateway itself (tokens, REST, OpenAPI,
+ * Connect) and its one port. `registry`: a co-hosting process passes its own; otherwise one is opened from config.
+ */
+export async function startGateway(config: GatewayConfig, logger: Logger, registry?: Registry): Promise<RunningGateway> {
+  if (!registry && !config.registry) throw new Error("SWITCHYARD_CONTROL (host:port of the control service) or SWITCHYARD_REGISTRY is required");
+  const ownRegistry = registry ? undefined : openRegistry(config.registry!, logger);
+  const reg = (registry ?? ownRegistry)!;
+  // Calls from the gateway say so: the services refuse gateway calls that carry no identity.
+  const forwards = FORWARDED.map((f) => ({ service: f.service, client: createClient(f.service, { target: f.target, registry: reg, metadata: { "x-switchyard-caller": "gateway" } }) as MeshClient<DescService> }));
+  const gateway = await createGateway({
+    dbPath: config.dbPath,
+    forwards,
+    adminTokenFile: config.adminTokenFile,
+    logger,
+    async status() {
+      const by = new Map<string, string[]>();
+      for (const i of await reg.list()) by.set(i.service, [...(by.get(i.service) ?? []), i.address]);
+      return [...by].map(([service, addresses]) => ({ service, addresses }));
+    },
+  });
+  const port = await gateway.listen(config.port, config.host);
+  const address = `${config.host}:${port}`;
+  logger.info({ url: `http://${address}`, routes: gateway.routes.all().length }, "gateway serving");
+  return {
+    service: "gateway",
+    address,
+    url: `http://${address}`,
+    adminTokenFile: config.adminTokenFile,
+    routes: gateway.routes.all().length,
+    async stop() {
+      await gateway.close();
+      for (const f of forwards) f.client.close();
+      await ownRegistry?.close();
+    },
+  };
+}
