@@ -122,7 +122,7 @@ log("\n== JCT: synthetic philly, 4,000 jobs, 64 nodes × 8 GPUs, seeds 1–3 =="
 const small = uniformCluster(64, 8);
 const LOADS = ["0.7", "0.9", "1.1"] as const;
 const SEEDS = quick ? [1] : [1, 2, 3];
-const JOBS = quick ? 1000 : 4000;
+const JOBS = 4000;
 const POLS: PolicyName[] = ["fifo", "best-effort-fifo", "switchyard"];
 const jct: Record<string, Record<string, SimResult[]>> = {};
 const meanDuration: Record<string, number[]> = {};
@@ -150,11 +150,15 @@ const jctVsBestEffort = Object.fromEntries(LOADS.map((l) => [l, ratio("best-effo
 // No policy beats every job running the moment it arrives: mean JCT ≥ mean run time. So FIFO's JCT / mean run time
 // is the largest ratio any scheduler could reach on this workload.
 const ceiling = (a: PolicyName): Record<string, number> => Object.fromEntries(LOADS.map((l) => [l, r2(median(jct[l]![a]!.map((r, i) => r.avgJctS / meanDuration[l]![i]!)))]));
+const waitRatio = (a: PolicyName): Record<string, number | null> =>
+  Object.fromEntries(LOADS.map((l) => [l, jct[l]!["switchyard"]!.every((r) => r.avgQueueDelayS > 0) ? r2(median(jct[l]![a]!.map((r, i) => r.avgQueueDelayS / jct[l]!["switchyard"]![i]!.avgQueueDelayS))) : null]));
 const utilVsFifo = Object.fromEntries(LOADS.map((l) => [l, r2(median(jct[l]!["switchyard"]!.map((r, i) => r.gpuUtilization / jct[l]!["fifo"]![i]!.gpuUtilization)))]));
 log(`FIFO avg JCT / ours (median of seeds):             ${JSON.stringify(jctVsFifo)}`);
 log(`best-effort FIFO avg JCT / ours:                    ${JSON.stringify(jctVsBestEffort)}`);
 log(`ceiling (baseline avg JCT / mean run time), FIFO:   ${JSON.stringify(ceiling("fifo"))}`);
 log(`ceiling, best-effort FIFO:                          ${JSON.stringify(ceiling("best-effort-fifo"))}`);
+log(`avg queueing delay, FIFO / ours:                    ${JSON.stringify(waitRatio("fifo"))}`);
+log(`avg queueing delay, best-effort FIFO / ours:        ${JSON.stringify(waitRatio("best-effort-fifo"))}`);
 log(`GPU utilization ours / FIFO:                        ${JSON.stringify(utilVsFifo)}`);
 log(`(${((performance.now() - t0) / 1000).toFixed(0)} s for ${LOADS.length * SEEDS.length * POLS.length} simulations)`);
 
@@ -189,6 +193,8 @@ log(
     baselineDecisionsPerSec: Math.round(base.decisionsPerSec),
     jctCeilingVsFifo: ceiling("fifo"),
     jctCeilingVsBestEffort: ceiling("best-effort-fifo"),
+    queueDelayVsFifo: waitRatio("fifo"),
+    queueDelayVsBestEffort: waitRatio("best-effort-fifo"),
     utilizationVsFifo: utilVsFifo,
     quick,
   }),

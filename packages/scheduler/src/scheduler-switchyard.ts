@@ -1,70 +1,9 @@
-import { invalidArgument } from "@switchyard/core";
 import { runCycle } from "./switchyard-cycle.js";
-import type { LasPolicy } from "./las.js";
-import type { PlacementStrategy } from "./placement.js";
-import type { QueuesConfig, ScheduleDecision, ScheduleInput, Scheduler } from "./types.js";
+import { compileSwitchyardOptions, type SwitchyardSchedulerOptions } from "./switchyard-options.js";
+import type { ScheduleDecision, ScheduleInput, Scheduler } from "./types.js";
 
-export interface SwitchyardSchedulerOptions {
-  /** Default queues when a ScheduleInput carries none. */
-  readonly queues?: QueuesConfig;
-  /** GPU-seconds at which a job drops to the next least-attained-service level (increasing). Default [36000, 360000] (10 and 100 GPU-hours). */
-  readonly lasThresholdsGpuS?: readonly number[];
-  /** A job runs at least this long before LAS can pause it (nothing thrashes). Default 10 min. */
-  readonly minRunTimeMs?: number;
-  /** A waiting job climbs back one LAS level per this much waiting. Default 12 h; Infinity turns the guard off. */
-  readonly starvationMs?: number;
-  /**
-   * `true` (default): jobs behind a blocked one may start, marked preemptible, and give way when it can start.
-   * `false`: strict order, nothing starts behind a job that does not fit.
-   */
-  readonly backfill?: boolean;
-  /** Decide preemptions (default true). */
-  readonly preemption?: boolean;
-  /** Default `fgd` (fragmentation-aware packing). */
-  readonly placement?: PlacementStrategy;
-  /** Bound on victim searches per cycle, to bound a cycle's time (default 64). */
-  readonly maxPreemptionSearches?: number;
-  readonly name?: string;
-}
-
-export interface CompiledSwitchyardOptions {
-  readonly queues: QueuesConfig | undefined;
-  readonly las: LasPolicy;
-  readonly minRunTimeMs: number;
-  readonly backfill: boolean;
-  readonly preemption: boolean;
-  readonly placement: PlacementStrategy;
-  readonly maxPreemptionSearches: number;
-  readonly name: string;
-}
-
-/** Validates options once and fills the defaults. */
-export function compileSwitchyardOptions(o: SwitchyardSchedulerOptions = {}): CompiledSwitchyardOptions {
-  const thresholds = o.lasThresholdsGpuS ?? [36_000, 360_000];
-  thresholds.forEach((t, i) => {
-    if (!(t > 0) || (i > 0 && !(t > thresholds[i - 1]!))) {
-      throw invalidArgument(`lasThresholdsGpuS must be increasing positive numbers of GPU-seconds (got ${JSON.stringify(thresholds)})`, [
-        { field: `lasThresholdsGpuS[${i}]`, message: "not increasing or not positive", expected: "increasing numbers > 0", got: String(t) },
-      ]);
-    }
-  });
-  const nonNegative = (field: string, x: number): number => {
-    if (!(x >= 0)) throw invalidArgument(`${field} must be ≥ 0 (got ${x})`, [{ field, message: "must be ≥ 0", expected: "a number ≥ 0", got: String(x) }]);
-    return x;
-  };
-  const starvationMs = o.starvationMs ?? 12 * 3600_000;
-  if (!(starvationMs > 0)) throw invalidArgument(`starvationMs must be > 0 (got ${starvationMs}); use Infinity to turn the guard off`);
-  return {
-    queues: o.queues,
-    las: { thresholdsGpuMs: thresholds.map((t) => t * 1000), starvationMs },
-    minRunTimeMs: nonNegative("minRunTimeMs", o.minRunTimeMs ?? 10 * 60_000),
-    backfill: o.backfill ?? true,
-    preemption: o.preemption ?? true,
-    placement: o.placement ?? "fgd",
-    maxPreemptionSearches: nonNegative("maxPreemptionSearches", o.maxPreemptionSearches ?? 64),
-    name: o.name ?? "switchyard",
-  };
-}
+export { compileSwitchyardOptions } from "./switchyard-options.js";
+export type { CompiledSwitchyardOptions, SwitchyardSchedulerOptions } from "./switchyard-options.js";
 
 /**
  * The platform's scheduler: team queues with quotas and cohorts (Kueue semantics), user priority, then

@@ -8,7 +8,7 @@ import { placeJob, type PlaceOptions } from "./placement.js";
 import { findVictims, type PreemptionContext, type PreemptorView, type RunningEntry, type Victim } from "./preemption.js";
 import { QuotaBook, compileQueues, resolveQueue, usageOf, type CompiledQueue, type CompiledQueues, type UsageVector } from "./quota.js";
 import { explainUnfit, neverFits } from "./reasons.js";
-import type { CompiledSwitchyardOptions } from "./scheduler-switchyard.js";
+import type { CompiledSwitchyardOptions } from "./switchyard-options.js";
 import type { PendingJob, ReplicaRequest, ScheduleDecision, ScheduleInput } from "./types.js";
 
 interface PendingEntry extends PreemptorView {
