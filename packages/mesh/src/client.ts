@@ -1,104 +1,103 @@
-import * as grpc from "@grpc/grpc-js";
-import { create, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import type * as grpc from "@grpc/grpc-js";
+import { create, type DescMethod, type DescMethodUnary, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { MethodOptions_IdempotencyLevel as Idempotency } from "@bufbuild/protobuf/wkt";
+import type { SwitchyardError } from "@switchyard/core";
 import { toGrpcServiceDefinition } from "./adapter.js";
+import { Invoker, type Fallback, type MethodInfo } from "./client-call.js";
+import { streamCall } from "./client-stream.js";
 import type { Registry } from "./registry.js";
-import { REGISTRY_OPTION, bindRegistry, registerMeshResolver } from "./resolver.js";
-import { fromGrpcError } from "./status.js";
-import { IDENTITY_METADATA, type CallOptions, type MeshClient } from "./types.js";
+import { defaultMeshRuntime, type MeshRuntime } from "./runtime.js";
+import type { CallOptions, MeshClient } from "./types.js";
 
-export interface ClientOptions {
+/**
+ * Degraded answers per unary method (by its local name, e.g. `getJob`): called with the request and the error when a
+ * call fails because of the destination — breaker open, no instance, overload, timeout, UNAVAILABLE, INTERNAL — never
+ * for the request's own errors (INVALID_ARGUMENT, NOT_FOUND…) or a caller's cancel. It may answer (a cached or partial
+ * result) or throw (the original error or another).
+ */
+export type Fallbacks<S extends DescService> = {
+  [K in keyof S["method"]]?: S["method"][K] extends DescMethodUnary<infer I, infer O>
+    ? (request: MessageShape<I>, error: SwitchyardError) => MessageInitShape<O> | Promise<MessageInitShape<O>>
+    : never;
+};
+
+export interface ClientOptions<S extends DescService = DescService> {
   /** `mesh:///service` (discovered through `registry`) or `host:port`. */
   target: string;
   registry?: Registry;
-  /** Timeout for calls that set none (default 30 s); streaming calls default to none. */
+  /** Timeout for unary calls that set none and whose route sets none (default 30 s); streams default to none. */
   defaultTimeoutMs?: number;
   maxReceiveMessageBytes?: number;
+  /** Largest message the client sends (default 16 MiB). */
+  maxSendMessageBytes?: number;
+  /** Client keepalive pings (on by default: every 30 s, 10 s to answer, also without calls). */
+  keepaliveTimeMs?: number;
+  keepaliveTimeoutMs?: number;
   /** Metadata sent on every call (e.g. the calling service's name). */
   metadata?: Record<string, string>;
+  /** Policies, events, clock, co-hosting table and tracing shared by the process (createMeshRuntime). */
+  runtime?: MeshRuntime;
+  /** The caller identity sent as `x-switchyard-caller` (default: the runtime's serviceName). */
+  caller?: string;
+  /** Watch grpc.health.v1 on each endpoint and take NOT_SERVING ones out of rotation (default true for mesh targets). */
+  healthCheck?: boolean;
+  fallbacks?: Fallbacks<S>;
 }
 
-function metadataFor(base: Record<string, string>, o: CallOptions | undefined): grpc.Metadata {
-  const md = new grpc.Metadata();
-  for (const [k, v] of Object.entries(base)) md.set(k, v);
-  if (o?.parent) for (const k of IDENTITY_METADATA) if (o.parent.metadata[k] !== undefined) md.set(k, o.parent.metadata[k]);
-  for (const [k, v] of Object.entries(o?.metadata ?? {})) md.set(k, v);
-  return md;
+function methodInfo(service: DescService, method: DescMethod): MethodInfo {
+  const def = toGrpcServiceDefinition(service)[method.localName]!;
+  return {
+    path: def.path,
+    service: service.typeName,
+    name: method.name,
+    type: method.methodKind === "unary" ? "unary" : "server_stream",
+    idempotent: method.idempotency === Idempotency.NO_SIDE_EFFECTS || method.idempotency === Idempotency.IDEMPOTENT,
+    serialize: def.requestSerialize,
+    deserialize: def.responseDeserialize,
+  };
 }
 
-/** The deadline of a call: the per-call timeout or the default, never beyond what remains of the parent's. */
-function deadlineFor(o: CallOptions | undefined, defaultMs: number | undefined): number | undefined {
-  const own = o?.timeoutMs ?? defaultMs;
-  let at = own !== undefined ? Date.now() + own : undefined;
-  const parent = o?.parent?.deadlineMs;
-  if (parent !== undefined) at = at === undefined ? parent : Math.min(at, parent);
-  return at;
-}
-
-/** A typed gRPC client over grpc-js for a protobuf-es service, resolved through the mesh. */
-export function createClient<S extends DescService>(service: S, options: ClientOptions): MeshClient<S> {
+/**
+ * A typed client for a protobuf-es service, governed by the mesh: discovery by watch, balancing, routes, retries,
+ * deadlines, outlier ejection, breakers, bulkheads, fallbacks, health, metrics and traces (client-call.ts), over one
+ * grpc-js channel per endpoint — or in memory to a co-hosted server.
+ */
+export function createClient<S extends DescService>(service: S, options: ClientOptions<S>): MeshClient<S> {
+  const rt = options.runtime ?? defaultMeshRuntime();
+  const isMesh = options.target.startsWith("mesh:");
+  const host = isMesh ? options.target.replace(/^mesh:(\/\/\/?)?/, "") : options.target;
+  if (isMesh && !options.registry && !rt.local) throw new Error(`target ${options.target} needs a registry (or a runtime with co-hosted servers)`);
   const channelOptions: grpc.ChannelOptions = {
-    "grpc.keepalive_time_ms": 30_000,
-    "grpc.keepalive_timeout_ms": 10_000,
+    "grpc.keepalive_time_ms": options.keepaliveTimeMs ?? 30_000,
+    "grpc.keepalive_timeout_ms": options.keepaliveTimeoutMs ?? 10_000,
     "grpc.keepalive_permit_without_calls": 1,
     "grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? 16 * 1024 * 1024,
+    "grpc.max_send_message_length": options.maxSendMessageBytes ?? 16 * 1024 * 1024,
     "grpc.initial_reconnect_backoff_ms": 100,
     "grpc.max_reconnect_backoff_ms": 2000,
-    "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+    "grpc.enable_retries": 0,
   };
-  let target = options.target;
-  if (target.startsWith("mesh:")) {
-    if (!options.registry) throw new Error(`target ${target} needs a registry`);
-    registerMeshResolver();
-    channelOptions[REGISTRY_OPTION] = bindRegistry(options.registry);
-  }
-  const Ctor = grpc.makeGenericClientConstructor(toGrpcServiceDefinition(service), service.typeName);
-  const client = new Ctor(target, grpc.credentials.createInsecure(), channelOptions);
-  const baseMd = options.metadata ?? {};
-  const defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
-  const out: Record<string, unknown> = { close: () => client.close() };
-
+  const caller = options.caller ?? rt.serviceName;
+  const fallbacks: Record<string, Fallback> = {};
   for (const method of service.methods) {
-    const def = toGrpcServiceDefinition(service)[method.localName]!;
-    if (method.methodKind === "unary") {
-      out[method.localName] = (req: unknown, o?: CallOptions) =>
-        new Promise((resolve, reject) => {
-          const deadline = deadlineFor(o, defaultTimeoutMs);
-          const call = client.makeUnaryRequest(
-            def.path,
-            def.requestSerialize,
-            def.responseDeserialize,
-            create((method as DescMethod).input, req as never),
-            metadataFor(baseMd, o),
-            deadline !== undefined ? { deadline } : {},
-            (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res)),
-          );
-          const signals = [o?.signal, o?.parent?.signal].filter((s): s is AbortSignal => s !== undefined);
-          for (const s of signals) s.addEventListener("abort", () => call.cancel(), { once: true });
-        });
-    } else {
-      out[method.localName] = (req: unknown, o?: CallOptions) => ({
-        async *[Symbol.asyncIterator]() {
-          const deadline = deadlineFor(o, o?.timeoutMs);
-          const stream = client.makeServerStreamRequest(
-            def.path,
-            def.requestSerialize,
-            def.responseDeserialize,
-            create((method as DescMethod).input, req as never),
-            metadataFor(baseMd, o),
-            deadline !== undefined ? { deadline } : {},
-          );
-          const signals = [o?.signal, o?.parent?.signal].filter((s): s is AbortSignal => s !== undefined);
-          for (const s of signals) s.addEventListener("abort", () => stream.cancel(), { once: true });
-          try {
-            for await (const msg of stream) yield msg;
-          } catch (err) {
-            throw fromGrpcError(err as grpc.ServiceError);
-          } finally {
-            stream.cancel();
-          }
-        },
-      });
-    }
+    const fb = (options.fallbacks as Record<string, ((req: unknown, err: SwitchyardError) => unknown) | undefined> | undefined)?.[method.localName];
+    if (fb !== undefined) fallbacks[method.name] = async (req, err) => create(method.output, (await fb(req, err)) as never);
+  }
+  const invoker = new Invoker(rt, {
+    host,
+    source: isMesh ? (options.registry ? { registry: options.registry } : {}) : { address: options.target },
+    channelOptions,
+    healthCheck: options.healthCheck ?? isMesh,
+    baseHeaders: { ...(options.metadata ?? {}), ...(caller !== undefined ? { "x-switchyard-caller": caller } : {}) },
+    defaultTimeoutMs: options.defaultTimeoutMs ?? 30_000,
+    fallbacks,
+  });
+  const out: Record<string, unknown> = { close: () => invoker.close() };
+  for (const method of service.methods) {
+    const m = methodInfo(service, method);
+    const input = method.input;
+    if (m.type === "unary") out[method.localName] = (req: unknown, o?: CallOptions) => invoker.unary(m, create(input, req as never), o);
+    else out[method.localName] = (req: unknown, o?: CallOptions) => streamCall(invoker, m, create(input, req as never), o);
   }
   return out as MeshClient<S>;
 }

@@ -1,9 +1,9 @@
 export { createServer } from "./server.js";
 export type { MeshServer, ServerOptions } from "./server.js";
 export { createClient } from "./client.js";
-export type { ClientOptions } from "./client.js";
+export type { ClientOptions, Fallbacks } from "./client.js";
 export { toGrpcServiceDefinition, methodPath } from "./adapter.js";
-export { toGrpcError, fromGrpcError } from "./status.js";
+export { toGrpcError, fromGrpcError, retryAfterMs, wasNotExecuted } from "./status.js";
 export { MemoryRegistry } from "./registry-memory.js";
 export type { MemoryRegistryOptions } from "./registry-memory.js";
 export { createRemoteRegistry } from "./registry-remote.js";
@@ -16,3 +16,23 @@ export type { Instance, Lease, Registry } from "./registry.js";
 export { HealthState, healthService, ServingStatus } from "./health.js";
 export { IDENTITY_METADATA } from "./types.js";
 export type { CallContext, CallOptions, MeshClient, ServiceImpl } from "./types.js";
+
+// Governance: the runtime a composition root builds once, policies as data, events, metrics, tracing, co-hosting.
+export { createMeshRuntime, MeshRuntime } from "./runtime.js";
+export type { MeshRuntimeOptions } from "./runtime.js";
+export { MeshEvents } from "./events.js";
+export type {
+  MeshEventMap, ClientCallEvent, ServerCallEvent, RejectEvent, RejectReason, RetryEvent, RetryDeniedEvent, EndpointState, EndpointStateEvent,
+  EjectEvent, BreakerState, BreakerStateEvent, FaultEvent, PolicyAppliedEvent, PolicyRejectedEvent,
+} from "./events.js";
+export { parseMeshPolicies, ISTIO_API_VERSIONS } from "./policy-parse.js";
+export type { MeshPolicies, PolicyResource, PolicyOrigin } from "./policy-parse.js";
+export { compileMeshPolicies } from "./policy-compile.js";
+export type { CompiledPolicies, DestinationPolicy, ServerMethodPolicy } from "./policy-compile.js";
+export { SWITCHYARD_API_VERSION } from "./switchyard-schema.js";
+export { createPolicyStore, MemoryPolicySource, validatePolicyDocuments } from "./policy-source.js";
+export type { PolicyDocument, PolicySnapshot, PolicySource, PolicyStore, PolicyStoreOptions } from "./policy-source.js";
+export { LocalTable } from "./local-transport.js";
+export type { LocalServer, LocalCallInit } from "./local-transport.js";
+export { createMeshTracing, startTracingFromEnv } from "./tracing.js";
+export type { MeshTracing, EnvTracing } from "./tracing.js";

@@ -1,11 +1,14 @@
 import * as grpc from "@grpc/grpc-js";
-import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { create, type DescService } from "@bufbuild/protobuf";
 import { Health } from "@switchyard/api";
-import { newUid, noopLogger, sleep, type Logger } from "@switchyard/core";
-import { methodPath, toGrpcServiceDefinition } from "./adapter.js";
+import { Code, SwitchyardError, newUid, noopLogger, sleep, type Logger } from "@switchyard/core";
+import { toGrpcServiceDefinition } from "./adapter.js";
 import { HealthState, ServingStatus, healthService } from "./health.js";
+import type { LocalCallInit, LocalServer } from "./local-transport.js";
 import type { Lease, Registry } from "./registry.js";
-import { toGrpcError } from "./status.js";
+import { defaultMeshRuntime, type MeshRuntime } from "./runtime.js";
+import { ServerCore, type MethodEntry } from "./server-chain.js";
+import { markRejected, toGrpcError } from "./status.js";
 import type { CallContext, ServiceImpl } from "./types.js";
 
 export interface ServerOptions {
@@ -18,12 +21,21 @@ export interface ServerOptions {
   labels?: Record<string, string>;
   leaseTtlMs?: number;
   maxReceiveMessageBytes?: number;
+  /** Largest message the server sends (default 16 MiB). */
+  maxSendMessageBytes?: number;
+  /** Server keepalive pings on idle connections (default every 60 s, 20 s to answer). */
+  keepaliveTimeMs?: number;
+  keepaliveTimeoutMs?: number;
+  /** Policies, events, clock, co-hosting table and tracing shared by the process (createMeshRuntime). */
+  runtime?: MeshRuntime;
+  /** Bind a port and serve gRPC (default true). false: co-hosted only, reachable through the runtime's local table. */
+  listen?: boolean;
   logger?: Logger;
 }
 
 export interface MeshServer {
   add<S extends DescService>(service: S, impl: ServiceImpl<S>): MeshServer;
-  /** Binds, serves, and registers in the registry. Returns the bound address (host:port). */
+  /** Binds, serves, and registers in the registry. Returns the bound address (host:port), or `inproc:name/id`. */
   start(): Promise<string>;
   /** NOT_SERVING, deregister, drain in-flight calls up to `graceMs`, close. */
   stop(graceMs?: number): Promise<void>;
@@ -31,115 +43,143 @@ export interface MeshServer {
   readonly address: string | undefined;
 }
 
-interface Compiled {
-  name: string;
-  host: string;
-  port: number;
-  registry: Registry | undefined;
-  labels: Record<string, string>;
-  leaseTtlMs: number;
-  maxReceiveMessageBytes: number;
-  logger: Logger;
-}
-
-function compileServerOptions(o: ServerOptions): Compiled {
-  return {
-    name: o.name,
-    host: o.host ?? "127.0.0.1",
-    port: o.port ?? 0,
-    registry: o.registry,
-    labels: { service: o.name, ...(o.labels ?? {}) },
-    leaseTtlMs: o.leaseTtlMs ?? 6000,
-    maxReceiveMessageBytes: o.maxReceiveMessageBytes ?? 16 * 1024 * 1024,
-    logger: o.logger ?? noopLogger,
-  };
-}
-
-function contextOf(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, method: DescMethod): { ctx: CallContext; abort: AbortController } {
+function contextOf(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, path: string): CallContext {
   const abort = new AbortController();
   const md: Record<string, string> = {};
-  for (const [k, v] of Object.entries(call.metadata.getMap())) if (typeof v === "string") md[k] = v;
+  const map = call.metadata.getMap();
+  for (const k in map) if (typeof map[k] === "string") md[k] = map[k] as string;
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? Number(deadline) : undefined;
-  call.on("cancelled", () => abort.abort(new Error("cancelled by the caller")));
-  return { ctx: { metadata: md, signal: abort.signal, deadlineMs, method: methodPath(method), peer: call.getPeer() }, abort };
+  call.on("cancelled", () => abort.abort(new SwitchyardError(Code.Canceled, "cancelled by the caller")));
+  return { metadata: md, signal: abort.signal, deadlineMs, method: path, peer: call.getPeer() };
+}
+
+/** The context of a co-hosted call: its deadline and the caller's cancellation abort the handler's signal. */
+function localContext(init: LocalCallInit, path: string, rt: MeshRuntime): { ctx: CallContext; done: () => void } {
+  const abort = new AbortController();
+  const onAbort = () => abort.abort(new SwitchyardError(Code.Canceled, "cancelled by the caller"));
+  init.signal?.addEventListener("abort", onAbort, { once: true });
+  const timer = init.deadlineMs !== undefined ? rt.clock.setTimeout(() => abort.abort(new SwitchyardError(Code.DeadlineExceeded, "deadline exceeded")), init.deadlineMs - Date.now()) : undefined;
+  const ctx: CallContext = { metadata: init.headers, signal: abort.signal, deadlineMs: init.deadlineMs, method: path, peer: init.peer };
+  return {
+    ctx,
+    done: () => {
+      init.signal?.removeEventListener("abort", onAbort);
+      if (timer !== undefined) rt.clock.clearTimeout(timer);
+    },
+  };
 }
 
 export function createServer(options: ServerOptions): MeshServer {
-  const o = compileServerOptions(options);
+  const o = {
+    host: options.host ?? "127.0.0.1",
+    port: options.port ?? 0,
+    labels: { service: options.name, ...(options.labels ?? {}) },
+    leaseTtlMs: options.leaseTtlMs ?? 6000,
+    logger: options.logger ?? noopLogger,
+    rt: options.runtime ?? defaultMeshRuntime(),
+    listen: options.listen ?? true,
+  };
   const server = new grpc.Server({
-    "grpc.max_receive_message_length": o.maxReceiveMessageBytes,
+    "grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? 16 * 1024 * 1024,
+    "grpc.max_send_message_length": options.maxSendMessageBytes ?? 16 * 1024 * 1024,
+    "grpc.keepalive_time_ms": options.keepaliveTimeMs ?? 60_000,
+    "grpc.keepalive_timeout_ms": options.keepaliveTimeoutMs ?? 20_000,
     "grpc.keepalive_permit_without_calls": 1,
     "grpc.http2.min_ping_interval_without_data_ms": 5000,
   });
+  const core = new ServerCore(options.name, o.rt);
   const health = new HealthState();
-  let inflight = 0;
-  let drained: (() => void) | undefined;
   let lease: Lease | undefined;
   let keepAliveTimer: NodeJS.Timeout | undefined;
   let address: string | undefined;
+  let leaveLocal: (() => void) | undefined;
   const instanceId = newUid();
 
-  const done = () => {
-    inflight--;
-    if (inflight === 0) drained?.();
-  };
-
   function add<S extends DescService>(service: S, impl: ServiceImpl<S>): MeshServer {
+    core.add(service, impl);
     const handlers: grpc.UntypedServiceImplementation = {};
     for (const method of service.methods) {
-      const fn = (impl as Record<string, (req: unknown, ctx: CallContext) => unknown>)[method.localName];
-      if (typeof fn !== "function") throw new Error(`${methodPath(method)} has no handler`);
-      if (method.methodKind === "unary") {
+      const entry = core.methods.get(`/${service.typeName}/${method.name}`)!;
+      if (entry.type === "unary") {
         handlers[method.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-          inflight++;
-          const { ctx } = contextOf(call, method);
-          Promise.resolve()
-            .then(() => fn.call(impl, call.request, ctx) as Promise<unknown>)
-            .then((res) => cb(null, res), (err: unknown) => cb(toGrpcError(err)))
-            .finally(done);
+          core.unary(entry, call.request, contextOf(call, entry.path)).then(
+            (res) => cb(null, res),
+            (err: unknown) => cb(toGrpcError(err)),
+          );
         };
       } else {
         handlers[method.localName] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
-          inflight++;
-          const { ctx } = contextOf(call, method);
+          const ctx = contextOf(call, entry.path);
           void (async () => {
             try {
-              for await (const msg of fn.call(impl, call.request, ctx) as AsyncIterable<unknown>) {
+              for await (const msg of core.stream(entry, call.request, ctx)) {
                 if (ctx.signal.aborted) break;
                 if (!call.write(msg)) await new Promise((r) => call.once("drain", r));
               }
               if (!ctx.signal.aborted) call.end();
             } catch (err) {
               if (!ctx.signal.aborted) call.emit("error", toGrpcError(err));
-            } finally {
-              done();
             }
           })();
         };
       }
     }
-    server.addService(toGrpcServiceDefinition(service), handlers);
+    if (o.listen) server.addService(toGrpcServiceDefinition(service), handlers);
     health.set(service.typeName, ServingStatus.SERVING);
     return api;
   }
 
+  const local: LocalServer = {
+    name: options.name,
+    instanceId,
+    labels: o.labels,
+    health,
+    has: (path) => core.methods.has(path),
+    async unary(path, request, init) {
+      const e = entryOf(path);
+      const { ctx, done } = localContext(init, path, o.rt);
+      try {
+        return create(e.output, (await core.unary(e, request, ctx)) as never);
+      } finally {
+        done();
+      }
+    },
+    async *stream(path, request, init) {
+      const e = entryOf(path);
+      const { ctx, done } = localContext(init, path, o.rt);
+      try {
+        for await (const m of core.stream(e, request, ctx)) yield create(e.output, m as never);
+      } finally {
+        done();
+      }
+    },
+  };
+  function entryOf(path: string): MethodEntry {
+    const e = core.methods.get(path);
+    if (e === undefined) throw markRejected(new SwitchyardError(Code.Unimplemented, `${options.name} does not serve ${path}`));
+    return e;
+  }
+
   async function register(): Promise<void> {
-    if (!o.registry || !address) return;
-    lease = await o.registry.register({ service: o.name, address, labels: o.labels, instanceId }, o.leaseTtlMs);
+    if (!options.registry || !address || !o.listen) return;
+    lease = await options.registry.register({ service: options.name, address, labels: o.labels, instanceId }, o.leaseTtlMs);
   }
 
   async function start(): Promise<string> {
     add(Health, healthService(health));
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${o.host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-    );
-    address = `${o.host}:${port}`;
+    if (o.listen) {
+      const port = await new Promise<number>((resolve, reject) =>
+        server.bindAsync(`${o.host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      );
+      address = `${o.host}:${port}`;
+    } else address = `inproc:${options.name}/${instanceId}`;
     health.set("", ServingStatus.SERVING);
-    if (o.registry) {
+    leaveLocal = o.rt.local?.register(local);
+    if (options.registry && o.listen) {
+      const reg = options.registry;
       await register();
       keepAliveTimer = setInterval(() => {
-        const reg = o.registry!;
         const renew = lease ? reg.keepAlive(lease.leaseId) : Promise.resolve(false);
         renew
           .then((found) => (found ? undefined : register()))
@@ -147,17 +187,17 @@ export function createServer(options: ServerOptions): MeshServer {
       }, Math.max(200, Math.floor(o.leaseTtlMs / 3)));
       keepAliveTimer.unref();
     }
-    o.logger.info({ address, service: o.name }, "serving");
+    o.logger.info({ address, service: options.name }, "serving");
     return address;
   }
 
   async function stop(graceMs = 5000): Promise<void> {
     health.setAll(ServingStatus.NOT_SERVING);
+    leaveLocal?.();
     if (keepAliveTimer) clearInterval(keepAliveTimer);
-    if (o.registry && lease) await o.registry.deregister(lease.leaseId).catch(() => undefined);
-    if (inflight > 0) {
-      await Promise.race([new Promise<void>((r) => (drained = r)), sleep(graceMs)]);
-    }
+    if (options.registry && lease) await options.registry.deregister(lease.leaseId).catch(() => undefined);
+    if (core.inflight > 0) await Promise.race([core.idle(), sleep(graceMs)]);
+    if (!o.listen) return;
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         server.forceShutdown();

@@ -2,6 +2,32 @@ import { Metadata, status as GrpcStatus, type ServiceError, type StatusObject } 
 import { Code, SwitchyardError, type FieldViolation } from "@switchyard/core";
 
 const DETAILS_KEY = "x-switchyard-error-details";
+/** gRPC's standard retry pushback trailer: the server asks callers to wait this long before trying again. */
+export const PUSHBACK_KEY = "grpc-retry-pushback-ms";
+/** Set by a server's admission control (bulkhead, rate limit, draining): the handler never ran, a retry is safe. */
+export const NOT_EXECUTED_KEY = "x-switchyard-not-executed";
+
+interface Rejection {
+  readonly retryAfterMs: number | undefined;
+  readonly notExecuted: boolean;
+}
+const rejections = new WeakMap<SwitchyardError, Rejection>();
+
+/** Marks an error as an admission refusal: the call did not run; `retryAfterMs` is the hint sent to the caller. */
+export function markRejected(err: SwitchyardError, retryAfterMs?: number): SwitchyardError {
+  rejections.set(err, { retryAfterMs, notExecuted: true });
+  return err;
+}
+
+/** The retry-after hint of a refused call (rate limit, bulkhead), in ms, or undefined. Works across the wire. */
+export function retryAfterMs(err: unknown): number | undefined {
+  return err instanceof SwitchyardError ? rejections.get(err)?.retryAfterMs : undefined;
+}
+
+/** Whether a failed call surely did not run on the server (refused by its admission control, or never sent). */
+export function wasNotExecuted(err: unknown): boolean {
+  return err instanceof SwitchyardError && rejections.get(err)?.notExecuted === true;
+}
 
 /** A SwitchyardError as grpc-js sends it: code, message, and the field violations as JSON in trailing metadata. */
 export function toGrpcError(err: unknown): Partial<StatusObject> {
@@ -9,6 +35,9 @@ export function toGrpcError(err: unknown): Partial<StatusObject> {
   const metadata = new Metadata();
   if (e.details.length > 0) metadata.set(DETAILS_KEY, encodeURIComponent(JSON.stringify(e.details)));
   if (e.retryable) metadata.set("x-switchyard-retryable", "1");
+  const r = rejections.get(e);
+  if (r?.notExecuted) metadata.set(NOT_EXECUTED_KEY, "1");
+  if (r?.retryAfterMs !== undefined) metadata.set(PUSHBACK_KEY, String(Math.max(0, Math.round(r.retryAfterMs))));
   return { code: e.code as number as GrpcStatus, details: e.message, metadata };
 }
 
@@ -17,7 +46,8 @@ export function fromGrpcError(err: ServiceError | Error): SwitchyardError {
   const se = err as Partial<ServiceError>;
   if (typeof se.code !== "number") return SwitchyardError.from(err);
   let details: FieldViolation[] = [];
-  const raw = se.metadata?.get(DETAILS_KEY)[0];
+  const md = se.metadata;
+  const raw = md?.get(DETAILS_KEY)[0];
   if (typeof raw === "string") {
     try {
       details = JSON.parse(decodeURIComponent(raw)) as FieldViolation[];
@@ -25,7 +55,17 @@ export function fromGrpcError(err: ServiceError | Error): SwitchyardError {
       details = [];
     }
   }
-  const retryable = se.metadata?.get("x-switchyard-retryable")[0] === "1" ? true : undefined;
+  const retryable = md?.get("x-switchyard-retryable")[0] === "1" ? true : undefined;
   const message = se.details && se.details.length > 0 ? se.details : (se.message ?? "unknown error");
-  return new SwitchyardError(se.code as number as Code, message, { details, cause: err, ...(retryable ? { retryable } : {}) });
+  const e = new SwitchyardError(se.code as number as Code, message, { details, cause: err, ...(retryable ? { retryable } : {}) });
+  const pushback = md?.get(PUSHBACK_KEY)[0];
+  if (md?.get(NOT_EXECUTED_KEY)[0] === "1" || pushback !== undefined) {
+    rejections.set(e, { retryAfterMs: typeof pushback === "string" && /^\d+$/.test(pushback) ? Number(pushback) : undefined, notExecuted: md?.get(NOT_EXECUTED_KEY)[0] === "1" });
+  }
+  return e;
+}
+
+/** UNAVAILABLE with no trailers from a server: the transport failed (connect failure, reset), not the handler. */
+export function isTransportFailure(err: ServiceError): boolean {
+  return err.code === GrpcStatus.UNAVAILABLE && (err.metadata === undefined || Object.keys(err.metadata.getMap()).length === 0);
 }

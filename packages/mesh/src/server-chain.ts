@@ -1,0 +1,173 @@
+import { context } from "@opentelemetry/api";
+import type { DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
+import { Code, SwitchyardError } from "@switchyard/core";
+import { methodPath } from "./adapter.js";
+import { Bulkhead } from "./policy-bulkhead.js";
+import { KeyedRateLimit, admitByLimits, callerKey, type CallerIdentity } from "./policy-rate-limit.js";
+import type { MeshRuntime } from "./runtime.js";
+import { markRejected } from "./status.js";
+import { bindServerContext, endSpan, startServerSpan } from "./tracing.js";
+import type { CallContext } from "./types.js";
+
+/** A served method with its handler and the admission objects of the policy revision it last saw. */
+export interface MethodEntry {
+  readonly path: string;
+  readonly service: string;
+  readonly name: string;
+  readonly type: "unary" | "server_stream";
+  readonly input: DescMessage;
+  readonly output: DescMessage;
+  readonly handler: (req: unknown, ctx: CallContext) => unknown;
+  revision: number;
+  limits: KeyedRateLimit[];
+  bulkhead: Bulkhead | undefined;
+}
+
+/** The caller as the gateway (user, teams) and the calling client (x-switchyard-caller) identified it. */
+export function identityOf(md: Readonly<Record<string, string>>): CallerIdentity {
+  const teams = md["x-switchyard-teams"];
+  return { user: md["x-switchyard-user"] || undefined, team: teams ? teams.split(",")[0]!.trim() || undefined : undefined, service: md["x-switchyard-caller"] || undefined };
+}
+
+/**
+ * What a server runs around every handler, for gRPC and co-hosted calls alike: admission (rate limits per service,
+ * method and caller, then the method's bulkhead — refusals are RESOURCE_EXHAUSTED at once, with a retry-after hint and
+ * a "not executed" mark), the server span, the handler, and the `serverCall` event RED metrics count.
+ */
+export class ServerCore {
+  readonly methods = new Map<string, MethodEntry>();
+  inflight = 0;
+  private drained: (() => void) | undefined;
+  private readonly limiters = new Map<string, KeyedRateLimit>();
+  private readonly bulkheads = new Map<string, Bulkhead>();
+
+  constructor(
+    readonly name: string,
+    readonly rt: MeshRuntime,
+  ) {}
+
+  add(service: DescService, impl: object): void {
+    for (const method of service.methods) {
+      const fn = (impl as Record<string, unknown>)[method.localName];
+      if (typeof fn !== "function") throw new Error(`${methodPath(method)} has no handler`);
+      this.methods.set(methodPath(method), {
+        path: methodPath(method),
+        service: service.typeName,
+        name: method.name,
+        type: method.methodKind === "unary" ? "unary" : "server_stream",
+        input: method.input,
+        output: (method as DescMethod).output,
+        handler: (fn as (req: unknown, ctx: CallContext) => unknown).bind(impl),
+        revision: -1,
+        limits: [],
+        bulkhead: undefined,
+      });
+    }
+  }
+
+  /** Resolves when no call is in flight (at once if none is). */
+  idle(): Promise<void> {
+    return this.inflight === 0 ? Promise.resolve() : new Promise((r) => (this.drained = r));
+  }
+
+  private refresh(e: MethodEntry): void {
+    const policies = this.rt.policies.current;
+    e.revision = policies.revision;
+    const p = policies.serverMethod(this.name, e.path);
+    e.limits = p.limits.map((rule) => {
+      let l = this.limiters.get(rule.key);
+      if (l === undefined) this.limiters.set(rule.key, (l = new KeyedRateLimit(rule.bucket, rule.per, this.rt.clock)));
+      else l.update(rule.bucket);
+      return l;
+    });
+    if (p.bulkhead === undefined) e.bulkhead = undefined;
+    else {
+      let b = this.bulkheads.get(p.bulkhead.key);
+      if (b === undefined) this.bulkheads.set(p.bulkhead.key, (b = new Bulkhead(p.bulkhead.options, this.rt.clock)));
+      else b.update(p.bulkhead.options);
+      e.bulkhead = b;
+    }
+  }
+
+  private reject(e: MethodEntry, reason: "rate_limit" | "bulkhead", message: string, retryAfterMs: number): never {
+    if (this.rt.events.has("reject")) this.rt.events.emit("reject", { side: "server", destination: this.name, service: e.service, method: e.name, reason });
+    throw markRejected(new SwitchyardError(Code.ResourceExhausted, message), retryAfterMs);
+  }
+
+  /** Rate limits then bulkhead; resolves with the bulkhead entered (to leave when the call ends), or throws a refusal. */
+  private async admit(e: MethodEntry, ctx: CallContext, id: CallerIdentity): Promise<Bulkhead | undefined> {
+    if (e.revision !== this.rt.policies.current.revision) this.refresh(e);
+    if (e.limits.length > 0) {
+      const wait = admitByLimits(e.limits, id);
+      if (wait > 0) this.reject(e, "rate_limit", `rate limit of ${this.name} ${e.name} reached for ${callerKey(e.limits[0]!.per, id)}; retry after ${wait} ms`, wait);
+    }
+    const b = e.bulkhead;
+    if (b === undefined) return undefined;
+    const waitMs = ctx.deadlineMs === undefined ? Infinity : ctx.deadlineMs - Date.now();
+    let entry = b.enter(waitMs, ctx.signal);
+    if (entry !== true && entry !== false) entry = await entry;
+    if (!entry) this.reject(e, "bulkhead", `${this.name} ${e.name} is at capacity (${b.limits.maxConcurrent} running, ${b.queued} waiting); retry after ${b.retryAfterMs()} ms`, b.retryAfterMs());
+    return b;
+  }
+
+  /** Runs a unary call through the chain; resolves with the handler's answer (an init shape or a message). */
+  async unary(e: MethodEntry, req: unknown, ctx: CallContext): Promise<unknown> {
+    this.inflight++;
+    const started = performance.now();
+    const rt = this.rt;
+    const id = identityOf(ctx.metadata);
+    const traced = rt.tracing !== undefined ? startServerSpan(rt.tracing, `${e.service}/${e.name}`, ctx.metadata, { "rpc.service": e.service, "rpc.method": e.name }) : undefined;
+    let code = 0;
+    let message: string | undefined;
+    let bulkhead: Bulkhead | undefined;
+    let admittedAt = 0;
+    try {
+      bulkhead = await this.admit(e, ctx, id);
+      admittedAt = rt.clock.now();
+      if (traced === undefined) return await e.handler(req, ctx);
+      bindServerContext(ctx, traced.context);
+      return await context.with(traced.context, () => e.handler(req, ctx) as Promise<unknown>);
+    } catch (err) {
+      const se = SwitchyardError.from(err);
+      code = se.code;
+      message = se.message;
+      throw se;
+    } finally {
+      bulkhead?.leave(rt.clock.now() - admittedAt);
+      this.finish(e, code, started, id);
+      endSpan(traced?.span, code, message);
+    }
+  }
+
+  /** Runs a server-streaming call through the chain; the bulkhead slot is held until the stream ends. */
+  async *stream(e: MethodEntry, req: unknown, ctx: CallContext): AsyncIterable<unknown> {
+    this.inflight++;
+    const started = performance.now();
+    const id = identityOf(ctx.metadata);
+    const traced = this.rt.tracing !== undefined ? startServerSpan(this.rt.tracing, `${e.service}/${e.name}`, ctx.metadata, { "rpc.service": e.service, "rpc.method": e.name }) : undefined;
+    if (traced) bindServerContext(ctx, traced.context);
+    let code = 0;
+    let message: string | undefined;
+    let bulkhead: Bulkhead | undefined;
+    try {
+      bulkhead = await this.admit(e, ctx, id);
+      yield* e.handler(req, ctx) as AsyncIterable<unknown>;
+    } catch (err) {
+      const se = SwitchyardError.from(err);
+      code = se.code;
+      message = se.message;
+      throw se;
+    } finally {
+      bulkhead?.leave();
+      this.finish(e, code, started, id);
+      endSpan(traced?.span, code, message);
+    }
+  }
+
+  private finish(e: MethodEntry, code: number, started: number, id: CallerIdentity): void {
+    if (this.rt.events.has("serverCall")) {
+      this.rt.events.emit("serverCall", { server: this.name, service: e.service, method: e.name, type: e.type, code, durationMs: performance.now() - started, caller: callerKey("caller", id) });
+    }
+    if (--this.inflight === 0) this.drained?.();
+  }
+}

@@ -1,0 +1,90 @@
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type TextMapGetter, type TextMapSetter, type Tracer, type TracerProvider } from "@opentelemetry/api";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import type { CallContext } from "./types.js";
+
+/** Spans for the mesh's calls. Built from any OpenTelemetry TracerProvider (the SDK's, or a test's in-memory one). */
+export interface MeshTracing {
+  readonly tracer: Tracer;
+}
+
+export function createMeshTracing(options: { tracerProvider: TracerProvider }): MeshTracing {
+  return { tracer: options.tracerProvider.getTracer("@switchyard/mesh") };
+}
+
+/** W3C trace context (traceparent, tracestate) is always what goes on the wire, whatever the global propagator. */
+const w3c = new W3CTraceContextPropagator();
+const setter: TextMapSetter<Record<string, string>> = { set: (c, k, v) => void (c[k] = v) };
+const getter: TextMapGetter<Readonly<Record<string, string>>> = { get: (c, k) => c[k], keys: (c) => Object.keys(c) };
+
+/** The OpenTelemetry context of a served call, so that `parent: ctx` continues its trace without async context. */
+const serverContexts = new WeakMap<CallContext, Context>();
+
+export function bindServerContext(ctx: CallContext, otel: Context): void {
+  serverContexts.set(ctx, otel);
+}
+
+/**
+ * Starts the client span of a call and writes its traceparent into `headers`. The parent is the served call given as
+ * `parent`, else the active context. Without tracing, a parent's traceparent is passed through unchanged, so a trace
+ * begun elsewhere is not cut by a hop that does not record spans.
+ */
+export function startClientSpan(tracing: MeshTracing | undefined, active: () => Context, name: string, headers: Record<string, string>, parent: CallContext | undefined, attributes: Record<string, string>): Span | undefined {
+  if (tracing === undefined) {
+    const tp = parent?.metadata["traceparent"];
+    if (tp !== undefined) {
+      headers["traceparent"] = tp;
+      const ts = parent?.metadata["tracestate"];
+      if (ts !== undefined) headers["tracestate"] = ts;
+    }
+    return undefined;
+  }
+  let parentCtx = parent ? serverContexts.get(parent) : undefined;
+  if (parentCtx === undefined) parentCtx = parent?.metadata["traceparent"] !== undefined ? w3c.extract(ROOT_CONTEXT, parent.metadata, getter) : active();
+  const span = tracing.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes: { "rpc.system": "grpc", ...attributes } }, parentCtx);
+  w3c.inject(trace.setSpan(parentCtx, span), headers, setter);
+  return span;
+}
+
+/** Starts the server span of a call from the traceparent it carries; returns the context to run the handler in. */
+export function startServerSpan(tracing: MeshTracing, name: string, headers: Readonly<Record<string, string>>, attributes: Record<string, string>): { span: Span; context: Context } {
+  const parentCtx = w3c.extract(ROOT_CONTEXT, headers, getter);
+  const span = tracing.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes: { "rpc.system": "grpc", ...attributes } }, parentCtx);
+  return { span, context: trace.setSpan(parentCtx, span) };
+}
+
+export function endSpan(span: Span | undefined, code: number, message?: string): void {
+  if (span === undefined) return;
+  span.setAttribute("rpc.grpc.status_code", code);
+  if (code !== 0) span.setStatus({ code: SpanStatusCode.ERROR, ...(message !== undefined ? { message } : {}) });
+  span.end();
+}
+
+export interface EnvTracing {
+  readonly tracing: MeshTracing;
+  readonly provider: TracerProvider;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Tracing configured by the standard OpenTelemetry variables, for a service's composition root (libraries never read
+ * `process.env`; the root passes it). Off unless `OTEL_TRACES_EXPORTER` is `otlp` or `console`, or an OTLP endpoint
+ * (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set; `OTEL_SDK_DISABLED=true` and
+ * `OTEL_TRACES_EXPORTER=none` keep it off. The OTLP/HTTP exporter reads its own variables (endpoint, headers, timeout).
+ * The SDK is loaded only when tracing is on; registering it installs the async context manager, so handlers' calls
+ * continue their traces even without `parent`.
+ */
+export async function startTracingFromEnv(env: Readonly<Record<string, string | undefined>>, options: { serviceName: string }): Promise<EnvTracing | undefined> {
+  if (env.OTEL_SDK_DISABLED?.toLowerCase() === "true") return undefined;
+  const exporter = env.OTEL_TRACES_EXPORTER?.split(",")[0]?.trim().toLowerCase();
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (exporter === "none" || (exporter === undefined && endpoint === undefined)) return undefined;
+  if (exporter !== undefined && exporter !== "otlp" && exporter !== "console") throw new Error(`OTEL_TRACES_EXPORTER=${exporter} is not supported (use otlp, console or none)`);
+  const [{ NodeTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor }, { resourceFromAttributes }] = await Promise.all([import("@opentelemetry/sdk-trace-node"), import("@opentelemetry/resources")]);
+  const processor =
+    exporter === "console"
+      ? new SimpleSpanProcessor(new ConsoleSpanExporter())
+      : new BatchSpanProcessor(new (await import("@opentelemetry/exporter-trace-otlp-http")).OTLPTraceExporter());
+  const provider = new NodeTracerProvider({ resource: resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME ?? options.serviceName }), spanProcessors: [processor] });
+  provider.register();
+  return { tracing: createMeshTracing({ tracerProvider: provider }), provider, shutdown: () => provider.shutdown() };
+}
