@@ -45,6 +45,12 @@ describe("priority FIFO scheduler", () => {
     assert.match(d.waiting[0]!.reason, /can never fit: the gang needs 24 GPUs in all and the cluster has 16/);
   });
 
+  it("does not let a job that can never fit hold the queue up", () => {
+    const d = fifo.schedule(input({ pending: [makeJob("huge", [replica(16)], { priority: 9 }), makeJob("small", [replica(1)])] }));
+    assert.deepEqual(d.start.map((s) => s.uid), ["small"]);
+    assert.equal(d.waiting[0]?.reason, "can never fit: needs 16 GPUs on one node and the largest node has 4");
+  });
+
   it("lets a job that does not fit block the jobs behind it (strict FIFO)", () => {
     const busy = makeRunning(makeJob("busy", [replica(2)]), [{ node: "local", gpuIndices: [0, 1], cpuMilli: 1000, memoryMb: 1024 }]);
     const d = fifo.schedule(input({ running: [busy], pending: [makeJob("big", [replica(4)], { priority: 5 }), makeJob("small", [replica(1)])] }));

@@ -1,7 +1,7 @@
 import { buildClusterState } from "./cluster-build.js";
 import { placeJob, type PlacementStrategy } from "./placement.js";
 import { compareFifo, shapeKey } from "./order.js";
-import { explainUnfit } from "./reasons.js";
+import { explainUnfit, neverFits } from "./reasons.js";
 import type { PendingJob, ScheduleDecision, ScheduleInput, Scheduler } from "./types.js";
 
 export interface PriorityFifoOptions {
@@ -31,6 +31,7 @@ export function createPriorityFifoScheduler(options: PriorityFifoOptions = {}): 
       const order = [...input.pending].sort(compareFifo);
       const decision: ScheduleDecision = { start: [], preempt: [], waiting: [] };
       const failed = new Map<string, string>();
+      const impossible = new Map<string, string | null>();
       let blocker: { job: PendingJob; position: number } | undefined;
       for (const job of order) {
         const position = decision.waiting.length + 1;
@@ -40,6 +41,13 @@ export function createPriorityFifoScheduler(options: PriorityFifoOptions = {}): 
           continue;
         }
         const key = shapeKey(job.replicas);
+        let never = impossible.get(key);
+        if (never === undefined) impossible.set(key, (never = neverFits(state, job) ?? null));
+        if (never !== null) {
+          // A job that can never run here does not hold the queue up forever.
+          decision.waiting.push({ uid: job.uid, position, reason: never });
+          continue;
+        }
         let reason = failed.get(key);
         if (reason === undefined) {
           const allocs = job.replicas.length > 0 ? placeJob(state, job.replicas, { strategy }) : undefined;

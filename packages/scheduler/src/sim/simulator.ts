@@ -83,7 +83,6 @@ interface JobState {
   running: RunningJob | undefined;
   doneS: number;
   attainedGpuMs: number;
-  restarts: number;
   preemptions: number;
   firstStartS: number;
   endS: number;
@@ -143,7 +142,6 @@ export function simulate(o: SimulateOptions): SimResult {
       running: undefined,
       doneS: 0,
       attainedGpuMs: 0,
-      restarts: 0,
       preemptions: 0,
       firstStartS: NaN,
       endS: NaN,
@@ -171,7 +169,6 @@ export function simulate(o: SimulateOptions): SimResult {
   let lastDecision: ScheduleDecision | undefined;
 
   const stop = (s: JobState, t: number): void => {
-    const r = s.running!;
     const elapsed = t - s.runStartS;
     const progress = Math.max(0, elapsed - s.runPenaltyS);
     s.doneS += Math.floor(progress / ckptS) * ckptS;
@@ -179,17 +176,15 @@ export function simulate(o: SimulateOptions): SimResult {
     s.allocGpuS += s.gpus * elapsed;
     s.running = undefined;
     s.version++;
-    s.restarts++;
     s.preemptions++;
     s.queuedAtS = t;
     s.pending = { ...s.pending, attainedGpuMs: s.attainedGpuMs, queuedAtMs: t * 1000 };
-    void r;
   };
   const start = (s: JobState, t: number, placement: RunningJob["placement"], preemptible: boolean): void => {
     s.waitS += t - s.queuedAtS;
     if (Number.isNaN(s.firstStartS)) s.firstStartS = t;
     s.runStartS = t;
-    s.runPenaltyS = s.restarts > 0 ? restartPenaltyS : 0;
+    s.runPenaltyS = s.preemptions > 0 ? restartPenaltyS : 0;
     s.running = { ...s.pending, placement, startedAtMs: t * 1000, checkpointedAtMs: t * 1000, ...(preemptible ? { preemptible: true } : {}) };
     s.version++;
     completions.push({ t: t + s.runPenaltyS + Math.max(0, s.sim.durationS - s.doneS), s, version: s.version });
