@@ -25,7 +25,9 @@ function type(v: unknown): string {
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 
+/** `a.b`, or `a["odd key"]` for keys that are not plain names (an empty key still names a place). */
 function join(path: string, key: string): string {
+  if (!/^[A-Za-z_$][\w$-]*$/.test(key)) return `${path}[${JSON.stringify(key)}]`;
   return path ? `${path}.${key}` : key;
 }
 

@@ -108,6 +108,10 @@ export function transcodeRequest(
 
   for (const key of new Set(query.keys())) {
     if (key === ALT_PARAM) continue;
+    if (key === "") {
+      if (query.getAll(key).some((v) => v !== "")) violations.push({ field: "query", message: "has a parameter without a name", hint: "write ?name=value" });
+      continue;
+    }
     if (route.body === "*") {
       violations.push({ field: key, message: "is not a query parameter of this route", hint: `${route.httpMethod} ${route.template} takes its fields in the JSON body: move "${key}" there` });
       continue;
