@@ -138,6 +138,15 @@ describe("switchyard scheduler: backfill and preemption", () => {
     assert.deepEqual(later.preempt.map((p) => [p.uid, p.kind, p.forUid]), [["long", "las", "short"]]);
   });
 
+  it("asks to be run again when a running job reaches the next level, or a waiting one climbs back", () => {
+    const nearly = run(makeJob("r", [replica(4)], { attainedGpuMs: 36_000_000 - 4 * 60 * 60_000 }), [on("local", range(0, 4))], NOW - 30 * 60_000);
+    const waiting = makeJob("w", [replica(8)]);
+    assert.equal(sy.schedule(input({ running: [nearly], pending: [waiting] })).nextReviewAtMs, NOW + 30 * 60_000, "4 GPUs reach 10 GPU-hours in 30 more minutes");
+    const demoted = makeJob("d", [replica(8)], { attainedGpuMs: 50 * H, queuedAtMs: NOW - 5 * H });
+    assert.equal(sy.schedule(input({ running: [run(makeJob("x", [replica(8)], { priority: 9 }), [on("local", range(0, 8))])], pending: [demoted] })).nextReviewAtMs, NOW + 7 * H);
+    assert.equal(sy.schedule(input({ pending: [makeJob("fits", [replica(1)])] })).nextReviewAtMs, undefined);
+  });
+
   it("preempts lower user priority at once", () => {
     const low = run(makeJob("low", [replica(8)]), [on("local", range(0, 8))], NOW - 60_000);
     const d = sy.schedule(input({ running: [low], pending: [makeJob("high", [replica(4)], { priority: 3 })] }));

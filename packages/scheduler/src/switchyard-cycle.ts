@@ -310,8 +310,11 @@ class Cycle implements PreemptionContext {
     let next = Infinity;
     const las = this.o.las;
     if (this.o.preemption) {
+      // Only a running job that some waiting job could overtake by LAS (same priority) matters.
+      const waitingPriorities = new Set<number>();
+      for (const j of pending) waitingPriorities.add(j.priority);
       for (const e of this.running) {
-        if (e.claimed || e.job.terminating === true || e.gpus <= 0) continue;
+        if (e.claimed || e.job.terminating === true || e.gpus <= 0 || !waitingPriorities.has(e.job.priority)) continue;
         const t = nextLevelMs(las, e.job, this.now);
         if (t !== undefined && t < next) next = t;
         if (e.level > 0 && e.ranMs < this.minRunTimeMs) next = Math.min(next, e.job.startedAtMs + this.minRunTimeMs);

@@ -70,6 +70,14 @@ describe("simulator", () => {
     assert.equal(d.get("a2")!.preemptions, 1, "a2 checkpointed 1 s ago, a1 602 s ago: fewest GPU-seconds lost");
   });
 
+  it("shares the cluster across teams by dominant resource, not by arrival", () => {
+    const jobs = [...[1, 2, 3, 4, 5, 6, 7, 8].map((i) => job(`a${i}`, 0, 100 * i, 1, { team: "a" })), job("b1", 1, 50, 1, { team: "b" }), job("b2", 2, 50, 1, { team: "b" })];
+    const ours = byId(simulate({ jobs, nodes: uniformCluster(1, 4), details: true }));
+    assert.deepEqual([ours.get("b1")!.firstStartS, ours.get("b2")!.firstStartS], [100, 150]);
+    const fifo = byId(simulate({ jobs, nodes: uniformCluster(1, 4), policy: "fifo", details: true }));
+    assert.ok(fifo.get("b1")!.firstStartS > fifo.get("a8")!.firstStartS);
+  });
+
   it("gives the same schedule for the same seed", () => {
     const jobs = rescaleLoad(generatePhilly({ jobs: 150, seed: 5 }), 32, 1.2);
     const nodes = uniformCluster(4, 8);
