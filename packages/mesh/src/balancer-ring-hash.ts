@@ -20,8 +20,16 @@ interface Ring<E> {
   readonly owners: E[];
 }
 
+/**
+ * Points per endpoint: a fixed share of the ring size (an eighth; at least 16), not ringSize ÷ endpoints as Envoy does,
+ * so that the points of the endpoints that stay do not change when one leaves and none of their keys move.
+ */
+export function pointsPerEndpoint(ringSize: number): number {
+  return Math.max(16, Math.ceil(ringSize / 8));
+}
+
 function buildRing<E extends Pickable>(candidates: readonly E[], ringSize: number): Ring<E> {
-  const perHost = Math.max(1, Math.ceil(ringSize / candidates.length));
+  const perHost = pointsPerEndpoint(ringSize);
   const entries: { point: number; owner: E }[] = [];
   for (const e of candidates) for (let i = 0; i < perHost; i++) entries.push({ point: hash32(`${e.key}_${i}`), owner: e });
   entries.sort((x, y) => x.point - y.point);
@@ -41,7 +49,7 @@ function lowerBound(points: Uint32Array, h: number): number {
 }
 
 export interface RingHashOptions {
-  /** Virtual nodes on the ring in all (Envoy's minimum_ring_size); each endpoint gets an equal share. */
+  /** Istio's minimumRingSize: each endpoint gets an eighth of it as points on the ring (see pointsPerEndpoint). */
   ringSize: number;
   random?: () => number;
 }

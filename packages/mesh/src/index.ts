@@ -36,3 +36,10 @@ export { LocalTable } from "./local-transport.js";
 export type { LocalServer, LocalCallInit } from "./local-transport.js";
 export { createMeshTracing, startTracingFromEnv } from "./tracing.js";
 export type { MeshTracing, EnvTracing } from "./tracing.js";
+export { createMeshMetrics } from "./metrics.js";
+export type { MeshMetrics, MeshMetricsOptions } from "./metrics.js";
+// A small echo service (switchyard.mesh.testing.v1.Echo, proto in packages/mesh/proto) for tests, benchmarks and interop.
+export { Echo, EchoRequestSchema, EchoResponseSchema } from "./gen/switchyard/mesh/testing/v1/echo_pb.js";
+export type { EchoRequest, EchoResponse } from "./gen/switchyard/mesh/testing/v1/echo_pb.js";
+export { startEcho, spawnEcho, registerWhileAlive, echoImpl } from "./echo-fixture.js";
+export type { EchoInstance, EchoChild, EchoBehavior, StartEchoOptions } from "./echo-fixture.js";

@@ -50,8 +50,9 @@ function fieldName(path: readonly PathSeg[]): string {
 
 /** The source position of a path in a document (of the key itself when `key` is set), 1-based. */
 function positionOf(doc: Document, lines: LineCounter, path: readonly PathSeg[], key?: string): { line: number; column: number } | undefined {
-  let node: unknown = path.length === 0 ? doc.contents : doc.getIn(path, true);
   let offset: number | undefined;
+  if (key !== undefined && path[path.length - 1] === key) path = path.slice(0, -1);
+  let node: unknown = path.length === 0 ? doc.contents : doc.getIn(path, true);
   if (key !== undefined && isMap(node)) {
     const pair = node.items.find((p) => isScalar(p.key) && p.key.value === key);
     offset = isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
