@@ -98,19 +98,20 @@ export function registerAuthCommands(program: Command): void {
   const token = program.command("token").description("create, list and revoke API tokens");
   const create = token
     .command("create")
-    .description("issue a token for a user (admins only); prints the token on stdout")
+    .description("issue a token for a user (admins only); prints the token on stdout. --team T adds the user to team T (comma-separated for several; a new user needs one)")
     .requiredOption("--user <user>", "the user (created when new)")
-    .option("--team <team>", "a team to add the user to (repeat for several; a new user needs one)", (v: string, acc: string[]) => [...acc, ...v.split(",").filter(Boolean)], [] as string[])
     .option("--role <role>", "admin | member | viewer (default: the user's role, member for a new user)")
     .option("--ttl <duration>", "lifetime, e.g. 12h, 30d (default 30d)")
     .option("--description <text>", "what the token is for")
     .option("-o, --output <format>", "table|json", "table");
   create.action(
-    run(create, async (g, o: { user: string; team: string[]; role?: string; ttl?: string; description?: string; output?: string }) => {
+    run(create, async (g, o: { user: string; role?: string; ttl?: string; description?: string; output?: string }) => {
       const t = resolveTarget(g);
+      // --team is the program's global option (every command takes it), so it arrives with the globals.
+      const teams = (g.team ?? "").split(",").map((x) => x.trim()).filter(Boolean);
       const res = await connect(t.server, t.token).auth.createToken({
         user: o.user,
-        teams: o.team,
+        teams,
         role: o.role ?? "",
         ttlSeconds: BigInt(o.ttl ? parseTtl(o.ttl) : 0),
         description: o.description ?? "",

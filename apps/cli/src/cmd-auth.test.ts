@@ -1,0 +1,108 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseTtl } from "./cmd-auth.js";
+
+// Teams, users and tokens as a user meets them: `switchyard up` as a real process tree, then the real CLI binary
+// with one CLI config per person (the admin's, written by `up`, and alice's, written by `login`).
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const BIN = join(ROOT, "apps/cli/bin/switchyard.js");
+
+describe("switchyard login, whoami and token", () => {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-auth-"));
+  const { SWITCHYARD_URL: _u, SWITCHYARD_TOKEN: _t, ...inherited } = process.env;
+  const adminEnv = { ...inherited, SWITCHYARD_CONFIG: join(dir, "admin.yaml") };
+  const aliceEnv = { ...inherited, SWITCHYARD_CONFIG: join(dir, "alice.yaml") };
+  let proc: ChildProcess;
+  let url: string;
+
+  function cli(env: NodeJS.ProcessEnv, args: string[], input?: string): { code: number; stdout: string; stderr: string } {
+    const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: "utf8", timeout: 60_000, ...(input !== undefined ? { input } : {}) });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  before(async () => {
+    proc = spawn(process.execPath, [BIN, "up", "--data-dir", join(dir, "data"), "--port", "0"], { env: { ...adminEnv, SWITCHYARD_LOG_LEVEL: "warn" }, stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    url = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: proc.stdout! }).on("line", (l) => {
+        const m = /Switchyard is up at (\S+)/.exec(l);
+        if (m) resolve(m[1]!);
+      });
+      proc.once("exit", (c) => reject(new Error(`up exited ${c}: ${err}`)));
+    });
+  });
+  after(async () => {
+    if (proc.exitCode === null) {
+      const exited = new Promise((r) => proc.once("exit", r));
+      proc.kill("SIGTERM");
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("makes `up` the first admin: its token in the CLI config is a signed admin token", () => {
+    const cfg = readFileSync(join(dir, "admin.yaml"), "utf8");
+    assert.match(cfg, /token: sy_eyJ/);
+    const me = cli(adminEnv, ["whoami", "-o", "json"]);
+    assert.equal(me.code, 0, me.stderr);
+    assert.deepEqual(JSON.parse(me.stdout), { user: "admin", role: "admin", teams: ["default"] });
+  });
+
+  it("lets an admin issue a token that a user logs in with; the user sees only what the role allows", () => {
+    const c = cli(adminEnv, ["token", "create", "--user", "alice", "--team", "vision,nlp,default", "--role", "member", "--ttl", "2h", "--description", "laptop"]);
+    assert.equal(c.code, 0, c.stderr);
+    const token = c.stdout.trim();
+    assert.match(token, /^sy_[\w-]+\.[\w-]+\.[\w-]+$/);
+    assert.match(c.stderr, /for alice \(member; teams: default, nlp, vision\)/);
+    const bad = cli(aliceEnv, ["login", "--server", url, "--token", "sy_not.a.token"]);
+    assert.equal(bad.code, 3);
+    assert.match(bad.stderr, /invalid token/);
+    const login = cli(aliceEnv, ["login", "--server", url], token + "\n");
+    assert.equal(login.code, 0, login.stderr);
+    assert.match(login.stdout, /logged in to .* as alice \(member; teams: default, nlp, vision\)/);
+    assert.match(readFileSync(join(dir, "alice.yaml"), "utf8"), new RegExp(`token: ${token.replace(/[.-]/g, "\\$&")}`));
+    assert.match(cli(aliceEnv, ["whoami"]).stdout, /^alice\nrole: {2}member\nteams: default, nlp, vision\n$/);
+    const escalate = cli(aliceEnv, ["token", "create", "--user", "mallory", "--team", "vision", "--role", "admin"]);
+    assert.equal(escalate.code, 3);
+    assert.match(escalate.stderr, /only admins create tokens/);
+    assert.equal(cli(aliceEnv, ["users"]).code, 3);
+    assert.match(cli(adminEnv, ["users"]).stdout, /alice\s+member\s+default,nlp,vision/);
+  });
+
+  it("lists and revokes tokens; a revoked token is refused at once", () => {
+    const mine = cli(aliceEnv, ["token", "list", "-o", "json"]);
+    assert.equal(mine.code, 0, mine.stderr);
+    const items = (JSON.parse(mine.stdout) as { items: { id: string; user: string; description: string }[] }).items;
+    assert.deepEqual(items.map((t) => [t.user, t.description]), [["alice", "laptop"]]);
+    assert.match(cli(adminEnv, ["token", "list"]).stdout, /admin[\s\S]*alice/);
+    const r = cli(adminEnv, ["token", "revoke", items[0]!.id]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`revoked ${items[0]!.id}`));
+    const after = cli(aliceEnv, ["list"]);
+    assert.equal(after.code, 3);
+    assert.match(after.stderr, /revoked/);
+    assert.match(cli(adminEnv, ["token", "list", "--all"]).stdout, /alice.*revoked/);
+    assert.match(cli(adminEnv, ["token", "revoke", items[0]!.id]).stdout, /already revoked/);
+  });
+
+  it("refuses bad usage with exit code 2", () => {
+    const ttl = cli(adminEnv, ["token", "create", "--user", "bob", "--team", "x", "--ttl", "soon"]);
+    assert.equal(ttl.code, 2);
+    assert.match(ttl.stderr, /--ttl "soon" is not a duration/);
+    const noTeam = cli(adminEnv, ["token", "create", "--user", "bob"]);
+    assert.equal(noTeam.code, 2);
+    assert.match(noTeam.stderr, /new user and needs a team[\s\S]*--team/);
+    assert.equal(cli(adminEnv, ["token", "revoke"]).code, 2);
+  });
+
+  it("reads durations as a user writes them", () => {
+    assert.deepEqual(["90", "90s", "15m", "12h", "30d", "2w"].map(parseTtl), [90, 90, 900, 43_200, 2_592_000, 1_209_600]);
+  });
+});
