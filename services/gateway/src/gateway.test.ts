@@ -172,6 +172,13 @@ spec:
     assert.equal((await p.rest("GET", "/v1/jobs", { token: p.adminToken.replace(/.$/, (c) => (c === "A" ? "B" : "A")) })).status, 401);
   });
 
+  it("shows where the services listen to admins only", async () => {
+    const admin = await p.clients(p.adminToken, "grpc").platform.getStatus({});
+    assert.equal(admin.services[0]!.addresses.length, 1);
+    const member = await p.clients(await p.token("max", ["default"], "member"), "grpc").platform.getStatus({});
+    assert.deepEqual(member.services.map((s) => [s.service, s.addresses.length]), [["jobs", 0]]);
+  });
+
   it("keeps the bootstrap admin's token in a private file and reuses it while valid", () => {
     const file = join(p.dir, "admin-token");
     assert.equal(readFileSync(file, "utf8").trim(), p.adminToken);

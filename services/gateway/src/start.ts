@@ -26,7 +26,7 @@ export interface RunningGateway extends RunningService {
  */
 export async function startGateway(config: GatewayConfig, logger: Logger, registry?: Registry): Promise<RunningGateway> {
   if (!registry && !config.registry) throw new Error("SWITCHYARD_CONTROL (host:port of the control service) or SWITCHYARD_REGISTRY is required");
-  const ownRegistry = registry ? undefined : openRegistry(config.registry!, logger);
+  const ownRegistry = registry ? undefined : await openRegistry(config.registry!, logger);
   const reg = (registry ?? ownRegistry)!;
   // Calls from the gateway say so: the services refuse gateway calls that carry no identity.
   const forwards = FORWARDED.map((f) => ({ service: f.service, client: createClient(f.service, { target: f.target, registry: reg, metadata: { "x-switchyard-caller": "gateway" } }) as MeshClient<DescService> }));

@@ -58,7 +58,13 @@ export class TestPlatform {
       p.meshClients.push(client);
       return { service: service as DescService, client };
     });
-    p.gateway = await createGateway({ dbPath: join(p.dir, "gateway.db"), forwards, adminTokenFile: join(p.dir, "admin-token"), ...(o.clock ? { clock: o.clock } : {}) });
+    p.gateway = await createGateway({
+      dbPath: join(p.dir, "gateway.db"),
+      forwards,
+      adminTokenFile: join(p.dir, "admin-token"),
+      status: async () => [{ service: "jobs", addresses: [address] }],
+      ...(o.clock ? { clock: o.clock } : {}),
+    });
     const port = await p.gateway.listen(0, "127.0.0.1");
     p.url = `http://127.0.0.1:${port}`;
     p.adminToken = p.gateway.adminToken!;

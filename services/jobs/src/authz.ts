@@ -86,3 +86,8 @@ export function authorizeSubmit(c: Caller, manifest: string, opts: { file?: stri
 export function seesJobOf(c: Caller, team: string): boolean {
   return seesAll(c) || (c.kind === "user" && c.teams.includes(team));
 }
+
+/** Platform-wide changes (queue configuration, …): admins and internal callers only. */
+export function requireAdmin(c: Caller, action: string): void {
+  if (c.kind === "user" && c.role !== "admin") throw new SwitchyardError(Code.PermissionDenied, `only admins ${action} (you are ${c.user}, a ${c.role})`);
+}
