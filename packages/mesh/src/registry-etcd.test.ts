@@ -15,7 +15,7 @@ describe("etcd registry", () => {
   after(() => etcd.stop());
 
   it("registers with a lease, follows by watch, and forgets an instance whose lease expires", async () => {
-    const registry = createEtcdRegistry({ endpoints: `etcd://${etcd.endpoint}` });
+    const registry = await createEtcdRegistry({ endpoints: `etcd://${etcd.endpoint}` });
     const servers: MeshServer[] = [];
     for (const id of ["a", "b"]) {
       const s = createServer({ name: "who", registry, leaseTtlMs: 2000 }).add(Platform, {
@@ -42,7 +42,7 @@ describe("etcd registry", () => {
     assert.deepEqual([...after1], ["b"]);
 
     // A lease nobody renews expires (here: a second registry client registers and then goes silent).
-    const other = createEtcdRegistry({ endpoints: etcd.endpoint });
+    const other = await createEtcdRegistry({ endpoints: etcd.endpoint });
     await other.register({ service: "who", address: "127.0.0.1:1", labels: {}, instanceId: "ghost" }, 1000);
     assert.equal((await registry.list("who")).length, 2);
     await other.close();

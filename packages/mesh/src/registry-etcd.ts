@@ -1,4 +1,4 @@
-import { Etcd3, type Lease as EtcdLease, type Watcher } from "etcd3";
+import type { Lease as EtcdLease, Watcher } from "etcd3";
 import { noopLogger, type Logger } from "@switchyard/core";
 import type { Instance, Lease, Registry } from "./registry.js";
 
@@ -24,8 +24,10 @@ export function etcdHosts(endpoints: string): string[] {
  * The registry on etcd, for several machines: each instance is a key `<prefix><service>/<instanceId>` attached to an
  * etcd lease that its server renews; a crashed server's lease expires and etcd deletes the key. Watchers get the full
  * list of a service's instances after every change (a prefix watch, then a read).
+ * etcd3 (with its own gRPC stack) is loaded only here, so processes that do not use etcd do not pay its memory.
  */
-export function createEtcdRegistry(options: EtcdRegistryOptions): Registry {
+export async function createEtcdRegistry(options: EtcdRegistryOptions): Promise<Registry> {
+  const { Etcd3 } = await import("etcd3");
   const client = new Etcd3({ hosts: etcdHosts(options.endpoints) });
   const prefix = options.prefix ?? "/switchyard/registry/";
   const log = options.logger ?? noopLogger;

@@ -7,7 +7,7 @@ import { createRemoteRegistry } from "./registry-remote.js";
  * The registry a service uses, chosen by configuration: `etcd://host:port[,…]` for etcd, otherwise the address of the
  * `control` service (the embedded registry), as `host:port` or `control://host:port`.
  */
-export function openRegistry(spec: string, logger?: Logger): Registry {
+export async function openRegistry(spec: string, logger?: Logger): Promise<Registry> {
   if (spec.startsWith("etcd://")) return createEtcdRegistry({ endpoints: spec, ...(logger ? { logger } : {}) });
   return createRemoteRegistry({ address: spec.replace(/^control:\/\//, ""), ...(logger ? { logger } : {}) });
 }

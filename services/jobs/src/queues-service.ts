@@ -4,6 +4,7 @@ import { Code, SwitchyardError } from "@switchyard/core";
 import type { GpuDevice } from "@switchyard/executors";
 import type { CallContext, ServiceImpl } from "@switchyard/mesh";
 import { parseQueuesConfig, type QueuesConfig } from "@switchyard/scheduler";
+import { callerOf, inScope, readScope, requireAdmin } from "./authz.js";
 import type { JobController } from "./controller.js";
 import type { JobRow, JobStore, ReplicaRow } from "./job-store.js";
 
@@ -89,6 +90,7 @@ export function queuesService(d: { store: JobStore; controller: JobController; g
 
   return {
     async applyQueues(req, ctx: CallContext) {
+      requireAdmin(callerOf(ctx), "apply queue configurations");
       const config = parseQueuesConfig(req.yaml, req.fileName || "queues.yaml");
       const row = await store.db
         .insertInto("queue_configs")
@@ -106,12 +108,15 @@ export function queuesService(d: { store: JobStore; controller: JobController; g
       return { version: BigInt(version), queues: await status() };
     },
 
-    async getUsage(req) {
+    async getUsage(req, ctx: CallContext) {
+      // Members and viewers see their own teams' usage; admins (and internal callers) everyone's.
+      const scope = readScope(callerOf(ctx), "");
       const now = Date.now();
       const since = parseSince(req.since, now);
       const jobs = await store.db.selectFrom("jobs").selectAll().where((eb) => eb.or([eb("completion_time", "is", null), eb("completion_time", ">=", since)])).execute();
       const rows = new Map<string, { team: string; user: string; jobs: number; gpuMs: number; queuedMs: number; preemptions: number }>();
       for (const j of jobs) {
+        if (!inScope(scope, j.team)) continue;
         const key = `${j.team}\u0000${j.user}`;
         const row = rows.get(key) ?? { team: j.team, user: j.user, jobs: 0, gpuMs: 0, queuedMs: 0, preemptions: 0 };
         const reps = await store.db.selectFrom("replicas").selectAll().where("job_uid", "=", j.uid).execute();

@@ -38,7 +38,7 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
   controller.queues = (await loadQueues(store)).config;
   await controller.recover();
   const registrySpec = config.registry ?? config.controlAddress;
-  const ownRegistry = !registry && registrySpec ? openRegistry(registrySpec, logger) : undefined;
+  const ownRegistry = !registry && registrySpec ? await openRegistry(registrySpec, logger) : undefined;
   const reg = registry ?? ownRegistry;
   const server = createServer({ name: "jobs", host: config.host, port: config.port, logger, ...(reg ? { registry: reg } : {}) });
   server.add(Jobs, jobsService({ store, controller, executor, gpus, nodeName: config.nodeName }));
