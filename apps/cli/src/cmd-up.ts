@@ -13,6 +13,7 @@ export interface UpOptions {
   gpus?: string;
   demo?: boolean;
   graceMs?: string;
+  singleProcess?: boolean;
 }
 
 /**
@@ -45,60 +46,113 @@ async function runDemo(url: string, token: string): Promise<void> {
   process.stdout.write(`      try: switchyard describe ${name} · switchyard metrics ${name} · switchyard artifacts ${name} --download ./model\n`);
 }
 
-/** `switchyard up`: starts control, then jobs and the gateway, and supervises them until Ctrl-C. */
-export async function up(o: UpOptions): Promise<number> {
-  const t0 = Date.now();
-  const dataDir = resolve(o.dataDir ?? defaultDataDir());
-  mkdirSync(dataDir, { recursive: true });
+/** The environment every service reads its configuration from (the same for one process or several). */
+function serviceEnv(o: UpOptions, dataDir: string): Record<string, string> {
+  return {
+    SWITCHYARD_DATA_DIR: dataDir,
+    SWITCHYARD_HOST: "127.0.0.1",
+    SWITCHYARD_ADMIN_TOKEN_FILE: adminTokenFile(dataDir),
+    ...(o.gpus !== undefined ? { SWITCHYARD_SIMULATE_GPUS: o.gpus } : {}),
+    ...(o.graceMs ? { SWITCHYARD_GRACE_MS: o.graceMs } : {}),
+  };
+}
+
+interface Started {
+  url: string;
+  services: Record<string, number>;
+  stop(): Promise<void>;
+}
+
+/** Each service in its own process under the supervisor, restarted with backoff when it dies. */
+async function startProcesses(o: UpOptions, dataDir: string): Promise<Started> {
   const sup = new Supervisor({
     logsDir: join(dataDir, "logs"),
     onLog: (svc, _level, msg) => process.stderr.write(`[${svc}] ${msg}\n`),
     onRestart: (svc, code, delay) => process.stderr.write(`[up] ${svc} exited (code ${code}); restarting in ${delay} ms\n`),
   });
-  const base = { SWITCHYARD_DATA_DIR: dataDir, SWITCHYARD_HOST: "127.0.0.1" };
   const order = ["gateway", "jobs", "control"];
+  const env = serviceEnv(o, dataDir);
+  try {
+    const controlSpec = { name: "control", entry: serviceEntry("control"), env: { ...env, SWITCHYARD_PORT: "0" } };
+    const control = await sup.start(controlSpec);
+    // A restarted control binds its first port again, so the others reconnect to the address they were given.
+    controlSpec.env.SWITCHYARD_PORT = control.address.split(":").pop()!;
+    const common = { ...env, SWITCHYARD_CONTROL: control.address };
+    const gatewaySpec = { name: "gateway", entry: serviceEntry("gateway"), env: { ...common, SWITCHYARD_PORT: o.port ?? "8080", SWITCHYARD_HOST: o.host ?? "127.0.0.1" } };
+    const [, gateway] = await Promise.all([sup.start({ name: "jobs", entry: serviceEntry("jobs"), env: { ...common, SWITCHYARD_PORT: "0" } }), sup.start(gatewaySpec)]);
+    // Same for the gateway: the URL in the CLI config stays right across its restarts.
+    gatewaySpec.env.SWITCHYARD_PORT = gateway.address.split(":").pop()!;
+    return { url: String(gateway.url), services: sup.pids(), stop: () => sup.stop(order) };
+  } catch (err) {
+    await sup.stop(order, 2000);
+    throw err;
+  }
+}
+
+/**
+ * `--single-process`: every service in this process, with the embedded registry shared in memory and calls between
+ * co-hosted services short-circuited by the mesh — one code path, a smaller footprint for small machines.
+ */
+async function startInProcess(o: UpOptions, dataDir: string): Promise<Started> {
+  const [{ createLogger }, { startControl, loadControlConfig }, { startJobs, loadJobsConfig }, { startGateway, loadGatewayConfig }] = await Promise.all([
+    import("@switchyard/core"),
+    import("@switchyard/control"),
+    import("@switchyard/jobs"),
+    import("@switchyard/gateway"),
+  ]);
+  mkdirSync(join(dataDir, "logs"), { recursive: true });
+  const env = { ...process.env, ...serviceEnv(o, dataDir) };
+  const level = env.SWITCHYARD_LOG_LEVEL ?? "info";
+  const log = (component: string) => createLogger({ component, level, destination: join(dataDir, "logs", `${component}.log`) });
+  const control = await startControl(loadControlConfig({ ...env, SWITCHYARD_PORT: "0" }), log("control"));
+  const jobs = await startJobs(loadJobsConfig({ ...env, SWITCHYARD_PORT: "0" }), log("jobs"), control.registry);
+  const gateway = await startGateway(loadGatewayConfig({ ...env, SWITCHYARD_PORT: o.port ?? "8080", SWITCHYARD_HOST: o.host ?? "127.0.0.1" }), log("gateway"), control.registry);
+  return {
+    url: gateway.url,
+    services: {},
+    async stop() {
+      await gateway.stop();
+      await jobs.stop();
+      await control.stop();
+    },
+  };
+}
+
+/** `switchyard up`: starts control, then jobs and the gateway, and keeps them running until Ctrl-C. */
+export async function up(o: UpOptions): Promise<number> {
+  const t0 = Date.now();
+  const dataDir = resolve(o.dataDir ?? defaultDataDir());
+  mkdirSync(dataDir, { recursive: true });
+  let started: Started | undefined;
   let stopping = false;
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
     process.stderr.write("\n[up] stopping: gateway, jobs, control\n");
-    await sup.stop(order);
+    await started?.stop();
     process.exit(0);
   };
   process.on("SIGINT", () => void shutdown());
   process.on("SIGTERM", () => void shutdown());
   try {
-    const control = await sup.start({ name: "control", entry: serviceEntry("control"), env: { ...base, SWITCHYARD_PORT: "0" } });
-    // Restarts of control reuse its first port, so the others reconnect to the same address.
-    const controlPort = control.address.split(":").pop()!;
-    sup.start.bind(sup);
-    const common = { ...base, SWITCHYARD_CONTROL: control.address };
-    const [, gateway] = await Promise.all([
-      sup.start({
-        name: "jobs",
-        entry: serviceEntry("jobs"),
-        env: { ...common, SWITCHYARD_PORT: "0", ...(o.gpus !== undefined ? { SWITCHYARD_SIMULATE_GPUS: o.gpus } : {}), ...(o.graceMs ? { SWITCHYARD_GRACE_MS: o.graceMs } : {}) },
-      }),
-      sup.start({ name: "gateway", entry: serviceEntry("gateway"), env: { ...common, SWITCHYARD_PORT: o.port ?? "8080", SWITCHYARD_HOST: o.host ?? "127.0.0.1", SWITCHYARD_ADMIN_TOKEN_FILE: adminTokenFile(dataDir) } }),
-    ]);
-    void controlPort;
-    const url = String(gateway.url);
-    const token = readFileSync(adminTokenFile(dataDir), "utf8").trim();
-    writeCliConfig({ ...readCliConfig(), server: url, token });
-    writeFileSync(join(dataDir, "up.json"), JSON.stringify({ url, pid: process.pid, services: sup.pids(), readyMs: Date.now() - t0 }, null, 2));
-    process.stdout.write(`Switchyard is up at ${url} (ready in ${Date.now() - t0} ms)\n  data: ${dataDir}\n  CLI config: ${configPath()}\n  Ctrl-C stops it.\n`);
-    if (o.demo) {
-      try {
-        await runDemo(url, token);
-      } catch (err) {
-        const e = (await import("./api.js")).explain(err);
-        process.stderr.write(`demo failed: ${e.message}\n`);
-      }
-    }
+    started = o.singleProcess ? await startInProcess(o, dataDir) : await startProcesses(o, dataDir);
   } catch (err) {
     process.stderr.write(`up failed: ${err instanceof CliExit ? err.message : (err as Error).message}\n`);
-    await sup.stop(order, 2000);
     return EXIT.failed;
+  }
+  const url = started.url;
+  const token = readFileSync(adminTokenFile(dataDir), "utf8").trim();
+  writeCliConfig({ ...readCliConfig(), server: url, token });
+  const mode = o.singleProcess ? "single-process" : "multi-process";
+  writeFileSync(join(dataDir, "up.json"), JSON.stringify({ url, pid: process.pid, mode, services: started.services, readyMs: Date.now() - t0 }, null, 2));
+  process.stdout.write(`Switchyard is up at ${url} (ready in ${Date.now() - t0} ms, ${mode})\n  data: ${dataDir}\n  CLI config: ${configPath()}\n  Ctrl-C stops it.\n`);
+  if (o.demo) {
+    try {
+      await runDemo(url, token);
+    } catch (err) {
+      const e = (await import("./api.js")).explain(err);
+      process.stderr.write(`demo failed: ${e.message}\n`);
+    }
   }
   await new Promise(() => undefined);
   return EXIT.ok;
@@ -114,6 +168,7 @@ export function registerUp(program: Command): void {
     .option("--gpus <n>", "simulate N GPUs where there are none")
     .option("--grace-ms <ms>", "SIGTERM→SIGKILL grace for cancelled jobs")
     .option("--demo", "submit the bundled demo training job once the platform is up")
+    .option("--single-process", "host every service in this one process (calls between them stay in memory)")
     .action(async (o: UpOptions) => {
       if (o.gpus !== undefined && !/^\d+$/.test(o.gpus)) throw new CliExit(EXIT.usage, `--gpus must be a whole number (got "${o.gpus}")`);
       process.exitCode = await up(o);
