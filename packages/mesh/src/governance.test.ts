@@ -5,7 +5,7 @@ import { createClient } from "./client.js";
 import { Echo, registerWhileAlive, spawnEcho, startEcho, type EchoChild, type EchoInstance } from "./echo-fixture.js";
 import { MemoryRegistry } from "./registry-memory.js";
 import { retryAfterMs, wasNotExecuted } from "./status.js";
-import { DR, OWN, VS, runConcurrent, tally, testRuntime, until } from "./test-support.js";
+import { DR, OWN, VS, backgroundLoad, runConcurrent, tally, testRuntime, until } from "./test-support.js";
 import type { MeshClient } from "./types.js";
 
 // Each policy against real servers on loopback; a FakeClock wherever time is what the policy is about.
@@ -194,9 +194,7 @@ describe("mesh governance on real servers", () => {
     await spawn("k1");
     const c = client("disc", undefined);
     const seen: { at: number; who: string }[] = [];
-    let stop = false;
-    const load = runConcurrent(4, 1_000_000, async () => {
-      if (stop) return;
+    const load = backgroundLoad(4, async () => {
       try {
         seen.push({ at: Date.now(), who: (await c.echo({})).instance });
       } catch (e) {
@@ -213,8 +211,7 @@ describe("mesh governance on real servers", () => {
     await new Promise((r) => setTimeout(r, 400));
     t = Date.now();
     await new Promise((r) => setTimeout(r, 300));
-    stop = true;
-    await load;
+    await load.stop();
     assert.deepEqual([...since(t)].sort(), ["k1", "k3"]);
     const failed = seen.filter((s) => s.who.startsWith("failed"));
     assert.deepEqual(failed, [], "calls in flight on the killed instance were retried elsewhere");

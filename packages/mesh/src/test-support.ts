@@ -57,6 +57,20 @@ export async function runConcurrent<T>(concurrency: number, total: number, call:
   return out;
 }
 
+/** Keeps `concurrency` callers calling `call` in a loop until `stop()` (which resolves when they have all returned). */
+export function backgroundLoad(concurrency: number, call: () => Promise<void>): { stop(): Promise<void> } {
+  let stopped = false;
+  const workers = Array.from({ length: concurrency }, async () => {
+    while (!stopped) await call();
+  });
+  return {
+    async stop() {
+      stopped = true;
+      await Promise.all(workers);
+    },
+  };
+}
+
 /** Counts values. */
 export function tally(values: Iterable<string>): Record<string, number> {
   const t: Record<string, number> = {};
