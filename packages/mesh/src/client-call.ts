@@ -1,5 +1,8 @@
 import * as grpc from "@grpc/grpc-js";
 import { context } from "@opentelemetry/api";
+
+/** The active OpenTelemetry context (a bound function: the API object needs its `this`). */
+export const activeContext = () => context.active();
 import { Code, SwitchyardError } from "@switchyard/core";
 import type { Cluster, ClusterSource } from "./cluster.js";
 import { Endpoint } from "./endpoint.js";
@@ -126,7 +129,7 @@ export class Invoker {
     const started = performance.now();
     const headers = this.headersFor(o);
     const action = rt.policies.current.route(this.o.host, { path: m.path, headers });
-    const span = rt.tracing !== undefined || o?.parent !== undefined ? startClientSpan(rt.tracing, context.active, `${m.service}/${m.name}`, headers, o?.parent, { "rpc.service": m.service, "rpc.method": m.name }) : undefined;
+    const span = rt.tracing !== undefined || o?.parent !== undefined ? startClientSpan(rt.tracing, activeContext, `${m.service}/${m.name}`, headers, o?.parent, { "rpc.service": m.service, "rpc.method": m.name }) : undefined;
     let code = 0;
     let attempts = 0;
     let subset = "";

@@ -1,7 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
-import { context } from "@opentelemetry/api";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { Invoker, type CallState, type MethodInfo } from "./client-call.js";
+import { Invoker, activeContext, type CallState, type MethodInfo } from "./client-call.js";
 import { Endpoint } from "./endpoint.js";
 import { decideFault } from "./policy-fault.js";
 import { backoffMs, retryable } from "./policy-retry.js";
@@ -45,7 +44,7 @@ export async function* streamCall(inv: Invoker, m: MethodInfo, req: unknown, o: 
   const headers = inv.headersFor(o);
   const host0 = inv.o.host;
   const action = rt.policies.current.route(host0, { path: m.path, headers });
-  const span = rt.tracing !== undefined || o?.parent !== undefined ? startClientSpan(rt.tracing, context.active, `${m.service}/${m.name}`, headers, o?.parent, { "rpc.service": m.service, "rpc.method": m.name }) : undefined;
+  const span = rt.tracing !== undefined || o?.parent !== undefined ? startClientSpan(rt.tracing, activeContext, `${m.service}/${m.name}`, headers, o?.parent, { "rpc.service": m.service, "rpc.method": m.name }) : undefined;
   let code = 0;
   let attempts = 0;
   let host = host0;
