@@ -10,7 +10,7 @@ import { decideFault } from "./policy-fault.js";
 import { backoffMs, retryable, type AttemptFailure } from "./policy-retry.js";
 import { pickDestination, type RouteAction } from "./router.js";
 import type { DestinationState, MeshRuntime } from "./runtime.js";
-import { fromGrpcError, isTransportFailure, markRejected, retryAfterMs, wasNotExecuted } from "./status.js";
+import { fromGrpcError, isTransportFailure, newRefusal, retryAfterMs, wasNotExecuted } from "./status.js";
 import { endSpan, startClientSpan } from "./tracing.js";
 import { IDENTITY_METADATA, type CallOptions } from "./types.js";
 
@@ -50,8 +50,8 @@ export interface Attempt {
   final?: boolean;
 }
 
-export function localRefusal(code: Code, message: string): Attempt {
-  const error = markRejected(new SwitchyardError(code, message));
+export function localRefusal(code: Code, message: string, retryAfter?: number): Attempt {
+  const error = newRefusal(code, message, retryAfter);
   return { error, failure: { code, notRun: true, transport: false }, final: true };
 }
 
@@ -203,56 +203,78 @@ export class Invoker {
     return true;
   }
 
-  /** Admission on the client side (breaker, bulkhead) and the endpoint pick, shared by unary and streaming attempts. */
-  async admit(call: CallState, ds: DestinationState, cluster: Cluster, avoid: Endpoint | undefined): Promise<Attempt | Endpoint> {
-    const rt = this.rt;
-    const reject = (reason: "circuit_open" | "bulkhead" | "no_endpoint", code: Code, message: string): Attempt => {
-      if (rt.events.has("reject")) rt.events.emit("reject", { side: "client", destination: ds.policy.host, service: call.m.service, method: call.m.name, reason });
-      return localRefusal(code, message);
-    };
-    if (ds.breaker !== undefined && !ds.breaker.tryPass()) return reject("circuit_open", Code.Unavailable, `the circuit breaker of ${describe(ds)} is open`);
+  /**
+   * Admission on the client side (breaker, bulkhead) and the endpoint pick, shared by unary and streaming attempts.
+   * Synchronous unless the call has to wait (a bulkhead queue, a destination not resolved yet).
+   */
+  admit(call: CallState, ds: DestinationState, cluster: Cluster, avoid: Endpoint | undefined): Endpoint | Attempt | Promise<Endpoint | Attempt> {
+    if (ds.throttle !== undefined && ds.throttle.reject(this.rt.random)) {
+      return this.refuse(call, ds, "throttled", Code.ResourceExhausted, `${describe(ds)} is refusing calls for overload; this client holds back part of its calls (adaptive throttling)`, ds.throttle.lastPushbackMs ?? ds.policy.backoff.baseMs);
+    }
+    if (ds.breaker !== undefined && !ds.breaker.tryPass()) return this.refuse(call, ds, "circuit_open", Code.Unavailable, `the circuit breaker of ${describe(ds)} is open`);
     if (ds.bulkhead !== undefined) {
-      const remaining = call.deadlineAt === undefined ? Infinity : call.deadlineAt - rt.clock.now();
-      let entry = ds.bulkhead.enter(remaining, call.signal);
-      if (entry !== true && entry !== false) entry = await entry;
-      if (!entry) {
-        ds.breaker?.cancel();
-        return reject("bulkhead", Code.ResourceExhausted, `${describe(ds)} has ${ds.bulkhead.limits.maxConcurrent} calls in flight and ${ds.bulkhead.queued} waiting (connectionPool limits)`);
-      }
+      const remaining = call.deadlineAt === undefined ? Infinity : call.deadlineAt - this.rt.clock.now();
+      const entry = ds.bulkhead.enter(remaining, call.signal);
+      if (entry === false) return this.refuseBulkhead(call, ds);
+      if (entry !== true) return entry.then((ok) => (ok ? this.pick(call, ds, cluster, avoid) : this.refuseBulkhead(call, ds)));
     }
-    let ep = cluster.candidates(ds.labelsKey, ds.policy.labels);
-    if (ep.length === 0 && !cluster.isResolved) {
-      await cluster.whenResolved(call.deadlineAt === undefined ? 5000 : call.deadlineAt - rt.clock.now());
-      ep = cluster.candidates(ds.labelsKey, ds.policy.labels);
+    return this.pick(call, ds, cluster, avoid);
+  }
+
+  private pick(call: CallState, ds: DestinationState, cluster: Cluster, avoid: Endpoint | undefined): Endpoint | Attempt | Promise<Endpoint | Attempt> {
+    const candidates = cluster.candidates(ds.labelsKey, ds.policy.labels);
+    if (candidates.length === 0 && !cluster.isResolved) {
+      const waitMs = call.deadlineAt === undefined ? 5000 : call.deadlineAt - this.rt.clock.now();
+      return cluster.whenResolved(waitMs).then(() => this.picked(call, ds, cluster.candidates(ds.labelsKey, ds.policy.labels), avoid));
     }
-    const picked = ds.balancer.pick(ep, call.hashKey, avoid);
-    if (picked === undefined) {
-      ds.bulkhead?.leave();
-      ds.breaker?.cancel();
-      return reject("no_endpoint", Code.Unavailable, `no instance of ${describe(ds)} is available`);
-    }
-    return picked;
+    return this.picked(call, ds, candidates, avoid);
+  }
+
+  private picked(call: CallState, ds: DestinationState, candidates: readonly Endpoint[], avoid: Endpoint | undefined): Endpoint | Attempt {
+    const ep = ds.balancer.pick(candidates, call.hashKey, avoid);
+    if (ep !== undefined) return ep;
+    ds.bulkhead?.leave();
+    ds.breaker?.cancel();
+    return this.refuse(call, ds, "no_endpoint", Code.Unavailable, `no instance of ${describe(ds)} is available`);
+  }
+
+  private refuseBulkhead(call: CallState, ds: DestinationState): Attempt {
+    ds.breaker?.cancel();
+    const b = ds.bulkhead!;
+    return this.refuse(call, ds, "bulkhead", Code.ResourceExhausted, `${describe(ds)} has ${b.limits.maxConcurrent} calls in flight and ${b.queued} waiting (connectionPool limits)`, b.retryAfterMs());
+  }
+
+  private refuse(call: CallState, ds: DestinationState, reason: "circuit_open" | "bulkhead" | "no_endpoint" | "throttled", code: Code, message: string, retryAfter?: number): Attempt {
+    if (this.rt.events.has("reject")) this.rt.events.emit("reject", { side: "client", destination: ds.policy.host, service: call.m.service, method: call.m.name, reason });
+    return localRefusal(code, message, retryAfter);
   }
 
   /** One attempt of a unary call: admission, pick, send, bookkeeping. */
-  private async attempt(call: CallState, req: unknown, ds: DestinationState, cluster: Cluster, avoid: Endpoint | undefined): Promise<Attempt> {
-    const ep = await this.admit(call, ds, cluster, avoid);
-    if (!(ep instanceof Endpoint)) return ep;
+  private attempt(call: CallState, req: unknown, ds: DestinationState, cluster: Cluster, avoid: Endpoint | undefined): Attempt | Promise<Attempt> {
+    const admitted = this.admit(call, ds, cluster, avoid);
+    if (admitted instanceof Promise) return admitted.then((ep) => (ep instanceof Endpoint ? this.send(call, req, ds, cluster, ep) : ep));
+    return admitted instanceof Endpoint ? this.send(call, req, ds, cluster, admitted) : admitted;
+  }
+
+  /** Sends one attempt to the picked endpoint and does the bookkeeping (no async frames: one hop on the way back). */
+  private send(call: CallState, req: unknown, ds: DestinationState, cluster: Cluster, ep: Endpoint): Promise<Attempt> {
     const rt = this.rt;
     ep.active++;
     const tryStart = rt.clock.now();
-    let a: Attempt;
-    try {
-      a = ep.local !== undefined ? await this.sendLocal(call, req, ep) : await this.sendRemote(call, req, ep);
-    } finally {
+    const sent = ep.local !== undefined ? this.sendLocal(call, req, ep) : this.sendRemote(call, req, ep);
+    return sent.then((a) => {
       ep.active--;
       ds.bulkhead?.leave(rt.clock.now() - tryStart);
-    }
-    const code = a.error === undefined ? 0 : a.error.code;
-    ds.breaker?.record(code);
-    cluster.record(ep, code);
-    a.endpoint = ep;
-    return a;
+      const code = a.error === undefined ? 0 : a.error.code;
+      ds.breaker?.record(code);
+      cluster.record(ep, code);
+      if (ds.throttle !== undefined) {
+        if (code === Code.ResourceExhausted && a.failure!.notRun) ds.throttle.refused(retryAfterMs(a.error));
+        else ds.throttle.accepted();
+      }
+      a.endpoint = ep;
+      return a;
+    });
   }
 
   /** What remains for this attempt: the call's deadline, cut by perTryTimeout. */
@@ -266,7 +288,12 @@ export class Invoker {
     const remaining = this.tryRemainingMs(call);
     if (remaining !== undefined && remaining <= 0) return Promise.resolve(deadlinePassed(call));
     const md = new grpc.Metadata();
-    for (const k in call.headers) md.set(k, call.headers[k]!);
+    try {
+      for (const k in call.headers) md.set(k, call.headers[k]!);
+    } catch (err) {
+      const error = new SwitchyardError(Code.InvalidArgument, `invalid request metadata: ${err instanceof Error ? err.message : String(err)}`);
+      return Promise.resolve({ error, failure: { code: error.code, notRun: true, transport: false }, final: true });
+    }
     const failingAtPick = !ep.reachable;
     if (!ep.ready && !failingAtPick) md.setOptions({ waitForReady: true });
     return new Promise<Attempt>((resolve) => {

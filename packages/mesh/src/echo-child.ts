@@ -19,6 +19,11 @@ if (process.env.MESH_POLICY_YAML) source.apply({ bench: process.env.MESH_POLICY_
 const policies = createPolicyStore({ source, events });
 await policies.ready();
 if (values.metrics) createMeshMetrics({ events, processMetrics: false });
+// Server-side latency of answered calls (admission wait included), reported on SIGTERM as `ECHO_STATS {…}`.
+const handledMs: number[] = [];
+events.on("serverCall", (e) => {
+  if (e.code === 0 && handledMs.length < 1_000_000) handledMs.push(e.durationMs);
+});
 const runtime = createMeshRuntime({ serviceName: values.name!, events, policies });
 const behavior = { delayMs: Number(values["delay-ms"]), failCode: 0 };
 const server = createServer({ name: values.name!, labels: { id }, runtime });
@@ -38,5 +43,15 @@ if (values.raw) {
   const port = await new Promise<number>((res, rej) => rawServer.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
   raw = `127.0.0.1:${port}`;
 }
-process.stdout.write(`ECHO_READY ${JSON.stringify({ address, raw })}\n`);
-process.on("SIGTERM", () => void server.stop(500).then(() => process.exit(0)));
+/** Heap in use after a full collection (when run with --expose-gc), to tell a leak from garbage not yet collected. */
+const heapMb = () => {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed / 2 ** 20;
+};
+process.stdout.write(`ECHO_READY ${JSON.stringify({ address, raw, heapMb: heapMb() })}\n`);
+process.on("SIGTERM", () => {
+  const s = handledMs.sort((a, b) => a - b);
+  const at = (p: number) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
+  process.stdout.write(`ECHO_STATS ${JSON.stringify({ answered: s.length, p50Ms: at(50), p99Ms: at(99), rssMb: process.memoryUsage().rss / 2 ** 20, heapMb: heapMb() })}\n`);
+  void server.stop(500).then(() => process.exit(0));
+});

@@ -23,9 +23,11 @@ export interface EchoBehavior {
   failCode: number;
 }
 
-function wait(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms` unless the call ends first (reading ctx.signal only when there is something to wait for). */
+function wait(ms: number, ctx: CallContext): Promise<void> | undefined {
+  if (ms <= 0) return undefined;
+  const signal = ctx.signal;
   return new Promise((resolve, reject) => {
-    if (ms <= 0) return resolve();
     const t = setTimeout(resolve, ms);
     signal.addEventListener("abort", () => (clearTimeout(t), reject(signal.reason)), { once: true });
   });
@@ -42,7 +44,7 @@ export function echoImpl(id: string, behavior: EchoBehavior, counters: { calls: 
   };
   const answer = async (req: EchoRequest, ctx: CallContext) => {
     counters.calls++;
-    await wait(behavior.delayMs + req.delayMs, ctx.signal);
+    await wait(behavior.delayMs + req.delayMs, ctx);
     return respond(req, ctx);
   };
   return {
@@ -50,7 +52,7 @@ export function echoImpl(id: string, behavior: EchoBehavior, counters: { calls: 
     write: answer,
     async relay(req, ctx) {
       counters.calls++;
-      await wait(behavior.delayMs + req.delayMs, ctx.signal);
+      await wait(behavior.delayMs + req.delayMs, ctx);
       const [hop, ...rest] = req.hops;
       if (hop === undefined || next === undefined) return respond(req, ctx);
       const r = await next(hop).relay({ payload: req.payload, hops: rest }, { parent: ctx });
@@ -59,7 +61,7 @@ export function echoImpl(id: string, behavior: EchoBehavior, counters: { calls: 
     async *stream(req, ctx) {
       counters.calls++;
       for (let i = 0; i < req.count; i++) {
-        await wait(req.delayMs, ctx.signal);
+        await wait(req.delayMs, ctx);
         yield { payload: req.payload, instance: id };
       }
     },
@@ -116,24 +118,34 @@ export interface EchoChild {
   /** The raw grpc-js server's address, when started with `raw`. */
   readonly rawAddress: string | undefined;
   readonly proc: ChildProcess;
+  /** What the child reported when it was stopped with SIGTERM (answered calls, server-side p50/p99, RSS). */
+  readonly stats: { answered: number; p50Ms: number; p99Ms: number; rssMb: number; heapMb: number } | undefined;
+  /** Heap in use when it became ready (after a full GC when started with --expose-gc). */
+  readonly readyHeapMb: number;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /** An echo server in a child process (dist/echo-child.js), for SIGKILL and for keeping a benchmark's server off its client's CPU. */
-export async function spawnEcho(args: string[], env: Record<string, string> = {}): Promise<EchoChild> {
+export async function spawnEcho(args: string[], env: Record<string, string> = {}, execArgv: string[] = []): Promise<EchoChild> {
   const file = fileURLToPath(new URL("./echo-child.js", import.meta.url)).replace(/\/src\/echo-child\.js$/, "/dist/echo-child.js");
-  const proc = spawn(process.execPath, [file, ...args], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
-  const ready = await new Promise<{ address: string; raw?: string }>((resolve, reject) => {
+  const proc = spawn(process.execPath, [...execArgv, file, ...args], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
+  let stats: EchoChild["stats"];
+  const ready = await new Promise<{ address: string; raw?: string; heapMb: number }>((resolve, reject) => {
     createInterface({ input: proc.stdout! }).on("line", (l) => {
-      if (l.startsWith("ECHO_READY ")) resolve(JSON.parse(l.slice(11)) as { address: string; raw?: string });
+      if (l.startsWith("ECHO_READY ")) resolve(JSON.parse(l.slice(11)) as { address: string; raw?: string; heapMb: number });
+      if (l.startsWith("ECHO_STATS ")) stats = JSON.parse(l.slice(11)) as EchoChild["stats"];
     });
     proc.once("exit", (c) => reject(new Error(`echo child exited with ${c}`)));
   });
-  const exited = new Promise<void>((r) => proc.once("exit", () => r()));
+  const exited = new Promise<void>((r) => proc.once("close", () => r()));
   return {
     address: ready.address,
     rawAddress: ready.raw,
+    readyHeapMb: ready.heapMb,
     proc,
+    get stats() {
+      return stats;
+    },
     async kill(signal = "SIGKILL") {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       await exited;

@@ -34,7 +34,7 @@ export interface ServerCallEvent {
   readonly caller: string;
 }
 
-export type RejectReason = "bulkhead" | "rate_limit" | "circuit_open" | "no_endpoint" | "retry_overflow";
+export type RejectReason = "bulkhead" | "rate_limit" | "circuit_open" | "no_endpoint" | "throttled";
 
 export interface RejectEvent {
   readonly side: "client" | "server";

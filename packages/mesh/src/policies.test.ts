@@ -8,6 +8,7 @@ import { Bulkhead, compileBulkheadOptions } from "./policy-bulkhead.js";
 import { decideFault } from "./policy-fault.js";
 import { OutlierDetector, compileOutlierOptions, newOutlierState, type OutlierHost } from "./policy-outlier.js";
 import { KeyedRateLimit, TokenBucket, admitByLimits, compileTokenBucketOptions } from "./policy-rate-limit.js";
+import { AdaptiveThrottle, compileThrottleOptions } from "./policy-throttle.js";
 import { DEFAULT_RETRY_POLICY, RetryBudget, backoffMs, compileRetryBudgetOptions, retryable } from "./policy-retry.js";
 
 /** A deterministic PRNG (mulberry32) so that balancer and fault tests do not depend on luck. */
@@ -180,6 +181,35 @@ describe("governance policies (fake clock)", () => {
     const seen = [0, 1, 2, 3, 4, 5].map(() => rr.pick(three, undefined, undefined)!.key);
     assert.deepEqual(seen.slice(0, 3).sort(), ["x", "y", "z"]);
     for (let i = 0; i < 20; i++) assert.notEqual(rr.pick(three, undefined, three[0])!.key, "x", "avoids the previous host");
+  });
+
+  it("adaptive throttling refuses locally about what the destination refuses beyond K requests per accept, and stops when it accepts", () => {
+    const clock = new FakeClock();
+    const t = new AdaptiveThrottle(compileThrottleOptions({ requestsPerAccept: 2, windowMs: 10_000 }), clock);
+    const rnd = seeded(5);
+    let sent = 0;
+    let localRefusals = 0;
+    // One call per ms is offered; the destination can take one every 4 ms and refuses the rest for overload.
+    let accepted = 0;
+    let nextFreeAt = 0;
+    for (let i = 0; i < 4000; i++) {
+      clock.advance(1);
+      if (t.reject(rnd)) {
+        localRefusals++;
+        continue;
+      }
+      sent++;
+      if (clock.now() >= nextFreeAt) {
+        accepted++;
+        nextFreeAt = clock.now() + 4;
+        t.accepted();
+      } else t.refused(25);
+    }
+    assert.ok(sent / accepted < 2.6 && sent / accepted > 1.6, `sent ${sent} for ${accepted} accepted`);
+    assert.ok(localRefusals > 1000, `${localRefusals} refused locally`);
+    assert.equal(t.lastPushbackMs, 25);
+    clock.advance(10_000);
+    for (let i = 0; i < 100; i++) (assert.equal(t.reject(rnd), false), t.accepted());
   });
 
   it("faults fire at their percentage, delay and abort independently", () => {

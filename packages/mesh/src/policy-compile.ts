@@ -8,6 +8,7 @@ import { GRPC_STATUS_NAMES } from "./policy-fault.js";
 import { compileOutlierOptions, type CompiledOutlierOptions } from "./policy-outlier.js";
 import { compileTokenBucketOptions, type CompiledTokenBucketOptions, type RateLimitKey } from "./policy-rate-limit.js";
 import { compileRetryBudgetOptions, type CompiledRetryBudgetOptions } from "./policy-retry.js";
+import { compileThrottleOptions, type CompiledThrottleOptions } from "./policy-throttle.js";
 import { compileRoutes, defaultRoute, selectRoute, shortHost, type CompiledRoute, type RouteAction, type RouteInput } from "./router.js";
 
 /** Everything the client side applies to one destination (a host, or one subset of it). */
@@ -24,6 +25,7 @@ export interface DestinationPolicy {
   readonly breaker: CompiledBreakerOptions | undefined;
   readonly retryBudget: CompiledRetryBudgetOptions;
   readonly backoff: { readonly baseMs: number; readonly maxMs: number };
+  readonly throttle: CompiledThrottleOptions | undefined;
 }
 
 export interface ServerRateLimitRule {
@@ -143,7 +145,7 @@ export function compileMeshPolicies(resources: readonly PolicyResource[], revisi
     }
   }
 
-  const breakers = new Map<string, { breaker: CompiledBreakerOptions | undefined; budget: CompiledRetryBudgetOptions; backoff: { baseMs: number; maxMs: number } }>();
+  const breakers = new Map<string, { breaker: CompiledBreakerOptions | undefined; budget: CompiledRetryBudgetOptions; backoff: { baseMs: number; maxMs: number }; throttle: CompiledThrottleOptions | undefined }>();
   const rateRules = new Map<string, { selectors: readonly string[]; rule: ServerRateLimitRule }[]>();
   const bulkheads = new Map<string, { selector: string; key: string; options: CompiledBulkheadOptions }[]>();
   for (const r of resources) {
@@ -168,6 +170,9 @@ export function compileMeshPolicies(resources: readonly PolicyResource[], revisi
             baseMs: s.retryBackoff?.baseInterval !== undefined ? durationMs(s.retryBackoff.baseInterval) : DEFAULT_BACKOFF.baseMs,
             maxMs: s.retryBackoff?.maxInterval !== undefined ? durationMs(s.retryBackoff.maxInterval) : DEFAULT_BACKOFF.maxMs,
           },
+          throttle: s.adaptiveThrottling
+            ? compileThrottleOptions({ requestsPerAccept: s.adaptiveThrottling.requestsPerAccept, windowMs: s.adaptiveThrottling.window !== undefined ? durationMs(s.adaptiveThrottling.window) : undefined })
+            : undefined,
         });
       });
     } else if (r.kind === "RateLimitPolicy") {
@@ -232,6 +237,7 @@ export function compileMeshPolicies(resources: readonly PolicyResource[], revisi
         breaker: res?.breaker,
         retryBudget: res?.budget ?? DEFAULT_BUDGET,
         backoff: res?.backoff ?? DEFAULT_BACKOFF,
+        throttle: res?.throttle,
       };
       destCache.set(key, d);
       return d;

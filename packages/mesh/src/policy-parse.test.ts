@@ -199,6 +199,7 @@ spec:
   circuitBreaker: {consecutiveFailures: 5, openTime: 10s, halfOpenCalls: 2, failureCodes: [UNAVAILABLE, INTERNAL]}
   retryBudget: {percent: 10, minRetriesPerSecond: 1}
   retryBackoff: {baseInterval: 10ms, maxInterval: 1s}
+  adaptiveThrottling: {requestsPerAccept: 1.5, window: 2s}
 `,
       },
     ]);
@@ -211,6 +212,7 @@ spec:
     const d = p.destination("jobs", "");
     assert.deepEqual([d.breaker?.consecutiveFailures, d.breaker?.openMs, d.breaker?.halfOpenCalls, [...d.breaker!.failureCodes]], [5, 10_000, 2, [Code.Unavailable, Code.Internal]]);
     assert.deepEqual([d.retryBudget.percent, d.retryBudget.minRetriesPerSecond, d.backoff.baseMs, d.backoff.maxMs], [10, 1, 10, 1000]);
+    assert.deepEqual(d.throttle, { requestsPerAccept: 1.5, windowMs: 2000 });
   });
 
   it("hot-reloads from a source, keeping the last good policies when a change is invalid", async () => {

@@ -8,6 +8,7 @@ import { CircuitBreaker } from "./policy-breaker.js";
 import { Bulkhead } from "./policy-bulkhead.js";
 import type { CompiledPolicies, DestinationPolicy } from "./policy-compile.js";
 import { RetryBudget } from "./policy-retry.js";
+import { AdaptiveThrottle } from "./policy-throttle.js";
 import { createPolicyStore, type PolicyStore } from "./policy-source.js";
 import type { Registry } from "./registry.js";
 import type { MeshTracing } from "./tracing.js";
@@ -36,6 +37,7 @@ export class DestinationState {
   revision: number;
   bulkhead: Bulkhead | undefined;
   breaker: CircuitBreaker | undefined;
+  throttle: AdaptiveThrottle | undefined;
   readonly budget: RetryBudget;
   balancer: Balancer;
   retriesInFlight = 0;
@@ -70,6 +72,9 @@ export class DestinationState {
     if (p.bulkhead === undefined) this.bulkhead = undefined;
     else if (this.bulkhead) this.bulkhead.update(p.bulkhead);
     else this.bulkhead = new Bulkhead(p.bulkhead, this.rt.clock);
+    if (p.throttle === undefined) this.throttle = undefined;
+    else if (this.throttle) this.throttle.update(p.throttle);
+    else this.throttle = new AdaptiveThrottle(p.throttle, this.rt.clock);
     if (p.breaker === undefined) {
       this.breaker?.close();
       this.breaker = undefined;

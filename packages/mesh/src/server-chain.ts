@@ -5,7 +5,7 @@ import { methodPath } from "./adapter.js";
 import { Bulkhead } from "./policy-bulkhead.js";
 import { KeyedRateLimit, admitByLimits, callerKey, type CallerIdentity } from "./policy-rate-limit.js";
 import type { MeshRuntime } from "./runtime.js";
-import { markRejected } from "./status.js";
+import { newRefusal } from "./status.js";
 import { bindServerContext, endSpan, startServerSpan } from "./tracing.js";
 import type { CallContext } from "./types.js";
 
@@ -91,23 +91,32 @@ export class ServerCore {
 
   private reject(e: MethodEntry, reason: "rate_limit" | "bulkhead", message: string, retryAfterMs: number): never {
     if (this.rt.events.has("reject")) this.rt.events.emit("reject", { side: "server", destination: this.name, service: e.service, method: e.name, reason });
-    throw markRejected(new SwitchyardError(Code.ResourceExhausted, message), retryAfterMs);
+    throw newRefusal(Code.ResourceExhausted, message, retryAfterMs);
   }
 
-  /** Rate limits then bulkhead; resolves with the bulkhead entered (to leave when the call ends), or throws a refusal. */
-  private async admit(e: MethodEntry, ctx: CallContext, id: CallerIdentity): Promise<Bulkhead | undefined> {
+  /**
+   * Rate limits then bulkhead: the bulkhead entered (to leave when the call ends), a promise of it while queued, or a
+   * thrown refusal. Synchronous unless the call has to wait in the queue.
+   */
+  private admit(e: MethodEntry, ctx: CallContext): Bulkhead | undefined | Promise<Bulkhead> {
     if (e.revision !== this.rt.policies.current.revision) this.refresh(e);
     if (e.limits.length > 0) {
+      const id = identityOf(ctx.metadata);
       const wait = admitByLimits(e.limits, id);
       if (wait > 0) this.reject(e, "rate_limit", `rate limit of ${this.name} ${e.name} reached for ${callerKey(e.limits[0]!.per, id)}; retry after ${wait} ms`, wait);
     }
     const b = e.bulkhead;
     if (b === undefined) return undefined;
     const waitMs = ctx.deadlineMs === undefined ? Infinity : ctx.deadlineMs - Date.now();
-    let entry = b.enter(waitMs, ctx.signal);
-    if (entry !== true && entry !== false) entry = await entry;
-    if (!entry) this.reject(e, "bulkhead", `${this.name} ${e.name} is at capacity (${b.limits.maxConcurrent} running, ${b.queued} waiting); retry after ${b.retryAfterMs()} ms`, b.retryAfterMs());
-    return b;
+    const entry = b.enter(waitMs, waitMs === Infinity ? undefined : ctx.signal);
+    if (entry === true) return b;
+    if (entry === false) return this.refuse(e, b);
+    return entry.then((ok) => (ok ? b : this.refuse(e, b)));
+  }
+
+  private refuse(e: MethodEntry, b: Bulkhead): never {
+    const after = b.retryAfterMs();
+    return this.reject(e, "bulkhead", `${this.name} ${e.name} is at capacity (${b.limits.maxConcurrent} running, ${b.queued} waiting); retry after ${after} ms`, after);
   }
 
   /** Runs a unary call through the chain; resolves with the handler's answer (an init shape or a message). */
@@ -115,15 +124,15 @@ export class ServerCore {
     this.inflight++;
     const started = performance.now();
     const rt = this.rt;
-    const id = identityOf(ctx.metadata);
     const traced = rt.tracing !== undefined ? startServerSpan(rt.tracing, `${e.service}/${e.name}`, ctx.metadata, { "rpc.service": e.service, "rpc.method": e.name }) : undefined;
     let code = 0;
     let message: string | undefined;
     let bulkhead: Bulkhead | undefined;
     let admittedAt = 0;
     try {
-      bulkhead = await this.admit(e, ctx, id);
-      admittedAt = rt.clock.now();
+      const admitted = this.admit(e, ctx);
+      bulkhead = admitted instanceof Promise ? await admitted : admitted;
+      admittedAt = bulkhead !== undefined ? rt.clock.now() : 0;
       if (traced === undefined) return await e.handler(req, ctx);
       bindServerContext(ctx, traced.context);
       return await context.with(traced.context, () => e.handler(req, ctx) as Promise<unknown>);
@@ -134,7 +143,7 @@ export class ServerCore {
       throw se;
     } finally {
       bulkhead?.leave(rt.clock.now() - admittedAt);
-      this.finish(e, code, started, id);
+      this.finish(e, code, started, ctx);
       endSpan(traced?.span, code, message);
     }
   }
@@ -143,14 +152,13 @@ export class ServerCore {
   async *stream(e: MethodEntry, req: unknown, ctx: CallContext): AsyncIterable<unknown> {
     this.inflight++;
     const started = performance.now();
-    const id = identityOf(ctx.metadata);
     const traced = this.rt.tracing !== undefined ? startServerSpan(this.rt.tracing, `${e.service}/${e.name}`, ctx.metadata, { "rpc.service": e.service, "rpc.method": e.name }) : undefined;
     if (traced) bindServerContext(ctx, traced.context);
     let code = 0;
     let message: string | undefined;
     let bulkhead: Bulkhead | undefined;
     try {
-      bulkhead = await this.admit(e, ctx, id);
+      bulkhead = await this.admit(e, ctx);
       yield* e.handler(req, ctx) as AsyncIterable<unknown>;
     } catch (err) {
       const se = SwitchyardError.from(err);
@@ -159,14 +167,14 @@ export class ServerCore {
       throw se;
     } finally {
       bulkhead?.leave();
-      this.finish(e, code, started, id);
+      this.finish(e, code, started, ctx);
       endSpan(traced?.span, code, message);
     }
   }
 
-  private finish(e: MethodEntry, code: number, started: number, id: CallerIdentity): void {
+  private finish(e: MethodEntry, code: number, started: number, ctx: CallContext): void {
     if (this.rt.events.has("serverCall")) {
-      this.rt.events.emit("serverCall", { server: this.name, service: e.service, method: e.name, type: e.type, code, durationMs: performance.now() - started, caller: callerKey("caller", id) });
+      this.rt.events.emit("serverCall", { server: this.name, service: e.service, method: e.name, type: e.type, code, durationMs: performance.now() - started, caller: callerKey("caller", identityOf(ctx.metadata)) });
     }
     if (--this.inflight === 0) this.drained?.();
   }

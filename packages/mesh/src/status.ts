@@ -19,6 +19,21 @@ export function markRejected(err: SwitchyardError, retryAfterMs?: number): Switc
   return err;
 }
 
+/**
+ * A refusal by admission control (bulkhead, rate limit, breaker, throttle): expected, frequent under overload, and
+ * raised before any user code ran, so it carries no stack trace (capturing one was a visible share of the CPU of an
+ * overloaded client).
+ */
+export function newRefusal(code: Code, message: string, retryAfterMs?: number): SwitchyardError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return markRejected(new SwitchyardError(code, message), retryAfterMs);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** The retry-after hint of a refused call (rate limit, bulkhead), in ms, or undefined. Works across the wire. */
 export function retryAfterMs(err: unknown): number | undefined {
   return err instanceof SwitchyardError ? rejections.get(err)?.retryAfterMs : undefined;

@@ -65,6 +65,8 @@ export const ResiliencePolicySpec = z.strictObject({
   retryBudget: z
     .strictObject({ percent: z.number().min(0).max(100).optional(), minRetriesPerSecond: z.number().min(0).optional(), window: Duration.optional() })
     .optional(),
+  /** Client-side adaptive throttling (SRE book): while the host refuses for overload, refuse locally beyond K requests per accept. */
+  adaptiveThrottling: z.strictObject({ requestsPerAccept: z.number().min(1).optional(), window: Duration.optional() }).optional(),
   /** Envoy's retry backoff: full jitter between 0 and min(maxInterval, baseInterval·2^(n−1)); defaults 25 ms and 250 ms. */
   retryBackoff: z.strictObject({ baseInterval: Duration.optional(), maxInterval: Duration.optional() }).optional(),
 });

@@ -1,0 +1,319 @@
+// npm run bench -- mesh
+// The governed mesh against raw grpc-js, measured in one run on this machine (servers in child processes):
+// 1. Unary echo of 1 KiB, raw grpc-js vs the mesh (discovery, balancing, retry policy, outlier detection, breaker, health
+//    watch and metrics all on), alternating raw and mesh rounds: throughput at concurrency 64, latency at concurrency 1,
+//    CPU per call (client + server). 2. Failover: three endpoints under steady load, one SIGKILLed. 3. Overload: 200
+//    closed-loop callers against a service whose bulkhead admits 20 calls of 10 ms (capacity 2,000 calls/s).
+import { readFileSync } from "node:fs";
+import * as grpc from "@grpc/grpc-js";
+import { create } from "@bufbuild/protobuf";
+import { Code, SwitchyardError } from "@switchyard/core";
+import {
+  Echo, EchoRequestSchema, MemoryPolicySource, MemoryRegistry, MeshEvents, createClient, createMeshMetrics, createMeshRuntime, createPolicyStore,
+  registerWhileAlive, retryAfterMs, spawnEcho, toGrpcServiceDefinition, type EchoChild, type MeshClient,
+} from "@switchyard/mesh";
+
+// Services run from dist without --enable-source-maps; tsx turns them on, which makes every error's stack costly.
+process.setSourceMapsEnabled(false);
+
+const ROUNDS = Number(process.env.BENCH_MESH_ROUNDS ?? 8);
+const THROUGHPUT_MS = Number(process.env.BENCH_MESH_THROUGHPUT_MS ?? 1200);
+const LATENCY_CALLS = Number(process.env.BENCH_MESH_LATENCY_CALLS ?? 1500);
+const PAYLOAD = new Uint8Array(1024).fill(7);
+const REQUEST = create(EchoRequestSchema, { payload: PAYLOAD });
+
+const POLICIES = (host: string) => `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ${host}}
+spec:
+  host: ${host}
+  trafficPolicy:
+    loadBalancer: {simple: LEAST_REQUEST}
+    outlierDetection: {consecutive5xxErrors: 5, interval: 1s, baseEjectionTime: 10s, maxEjectionPercent: 50}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ${host}}
+spec:
+  hosts: [${host}]
+  http:
+  - route: [{destination: {host: ${host}}}]
+    retries: {attempts: 2, retryOn: "unavailable,cancelled,connect-failure,reset"}
+---
+apiVersion: mesh.switchyard.io/v1
+kind: ResiliencePolicy
+metadata: {name: ${host}}
+spec:
+  host: ${host}
+  circuitBreaker: {consecutiveFailures: 50, openTime: 5s}
+  retryBudget: {percent: 20, minRetriesPerSecond: 10}
+`;
+
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const median = (xs: number[]) => percentile(xs, 50);
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const TICK_US = 1e6 / 100; // /proc clock ticks (USER_HZ = 100)
+
+/** CPU time (µs) a child has used so far, from /proc/<pid>/stat. */
+function childCpuUs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) * TICK_US;
+}
+function childRssMb(pid: number): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+}
+const selfCpuUs = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+type Call = () => Promise<unknown>;
+
+async function throughput(call: Call, concurrency: number, ms: number, serverPid: number): Promise<{ rps: number; cpuUsPerCall: number; clientCpuUsPerCall: number }> {
+  const end = performance.now() + ms;
+  let done = 0;
+  const c0 = selfCpuUs();
+  const s0 = childCpuUs(serverPid);
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await call();
+        done++;
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  const client = selfCpuUs() - c0;
+  const server = childCpuUs(serverPid) - s0;
+  return { rps: done / secs, cpuUsPerCall: (client + server) / done, clientCpuUsPerCall: client / done };
+}
+
+async function latencies(call: Call, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await call();
+    out.push((performance.now() - t) * 1000);
+  }
+  return out;
+}
+
+function meshRuntime(host: string, serviceName: string) {
+  const events = new MeshEvents();
+  const source = new MemoryPolicySource();
+  source.apply({ bench: POLICIES(host) });
+  const policies = createPolicyStore({ source, events });
+  const metrics = createMeshMetrics({ events });
+  return { rt: createMeshRuntime({ serviceName, events, policies }), events, policies, metrics };
+}
+
+async function compare(registry: MemoryRegistry) {
+  const child = await spawnEcho(["--id", "bench", "--raw", "--metrics", "--name", "echo-bench"]);
+  await registerWhileAlive(registry, child, "echo-bench", "bench", {}, 2000);
+  const { rt, policies, metrics } = meshRuntime("echo-bench", "bench-client");
+  await policies.ready();
+  const mesh = createClient(Echo, { target: "mesh:///echo-bench", registry, runtime: rt });
+  const def = toGrpcServiceDefinition(Echo).echo!;
+  const raw = new grpc.Client(child.rawAddress!, grpc.credentials.createInsecure(), { "grpc.keepalive_time_ms": 30_000 });
+  const rawCall: Call = () =>
+    new Promise((resolve, reject) =>
+      raw.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, REQUEST, new grpc.Metadata(), { deadline: Date.now() + 30_000 }, (e, r) => (e ? reject(e) : resolve(r))),
+    );
+  const meshCall: Call = () => mesh.echo(REQUEST);
+  for (const c of [rawCall, meshCall]) await throughput(c, 64, 500, child.proc.pid!); // warm-up: JIT, connections
+  const r = { raw: { rps: [] as number[], cpu: [] as number[], clientCpu: [] as number[], lat: [] as number[] }, mesh: { rps: [] as number[], cpu: [] as number[], clientCpu: [] as number[], lat: [] as number[] }, pairRatios: [] as number[] };
+  for (let round_ = 0; round_ < ROUNDS; round_++) {
+    const order = round_ % 2 === 0 ? (["raw", "mesh"] as const) : (["mesh", "raw"] as const);
+    for (const which of order) {
+      const call = which === "raw" ? rawCall : meshCall;
+      const t = await throughput(call, 64, THROUGHPUT_MS, child.proc.pid!);
+      r[which].rps.push(t.rps);
+      r[which].cpu.push(t.cpuUsPerCall);
+      r[which].clientCpu.push(t.clientCpuUsPerCall);
+      r[which].lat.push(...(await latencies(call, LATENCY_CALLS)));
+    }
+    // Each round's raw and mesh ran back to back: their ratio is the least disturbed by drift on a shared machine.
+    r.pairRatios.push(r.mesh.rps.at(-1)! / r.raw.rps.at(-1)!);
+  }
+  const metricsText = await metrics.text();
+  mesh.close();
+  raw.close();
+  await child.kill("SIGTERM");
+  return { r, metricsLines: metricsText.split("\n").filter((l) => l.startsWith("grpc_client_handled_total")).length };
+}
+
+async function failover(registry: MemoryRegistry) {
+  const children: EchoChild[] = [];
+  for (const id of ["f1", "f2", "f3"]) {
+    const c = await spawnEcho(["--id", id, "--name", "echo-failover"]);
+    await registerWhileAlive(registry, c, "echo-failover", id, {}, 1000);
+    children.push(c);
+  }
+  const { rt, events, policies } = meshRuntime("echo-failover", "bench-client");
+  await policies.ready();
+  const client = createClient(Echo, { target: "mesh:///echo-failover", registry, runtime: rt });
+  const disturbed: number[] = [];
+  let leftRotationAt: number | undefined;
+  events.on("retry", () => disturbed.push(performance.now()));
+  events.on("endpointState", (e) => {
+    if (e.endpoint === children[1]!.address && e.state !== "serving" && leftRotationAt === undefined) leftRotationAt = performance.now();
+  });
+  let ok = 0;
+  let failed = 0;
+  const byInstance: Record<string, number> = {};
+  let stop = false;
+  const workers = Array.from({ length: 16 }, async () => {
+    while (!stop) {
+      try {
+        const r = await client.echo(REQUEST);
+        ok++;
+        byInstance[r.instance] = (byInstance[r.instance] ?? 0) + 1;
+      } catch {
+        failed++;
+        disturbed.push(performance.now());
+      }
+    }
+  });
+  await sleep(1500);
+  const killedAt = performance.now();
+  await children[1]!.kill("SIGKILL");
+  await sleep(2500);
+  stop = true;
+  await Promise.all(workers);
+  const after = disturbed.filter((t) => t >= killedAt);
+  client.close();
+  await Promise.all([children[0]!.kill("SIGTERM"), children[2]!.kill("SIGTERM")]);
+  return {
+    total: ok + failed,
+    failedPct: (100 * failed) / (ok + failed),
+    failed,
+    retriesAfterKill: after.length,
+    recoveryMs: after.length === 0 ? 0 : Math.max(...after) - killedAt,
+    leftRotationMs: leftRotationAt === undefined ? NaN : leftRotationAt - killedAt,
+    byInstance,
+  };
+}
+
+async function overload(registry: MemoryRegistry) {
+  const yaml = `apiVersion: mesh.switchyard.io/v1
+kind: BulkheadPolicy
+metadata: {name: overload}
+spec:
+  host: echo-overload
+  methods: [{method: Echo, maxConcurrent: 20, maxQueue: 20}]
+`;
+  const child = await spawnEcho(["--id", "o1", "--name", "echo-overload", "--delay-ms", "10", "--metrics"], { MESH_POLICY_YAML: yaml });
+  await registerWhileAlive(registry, child, "echo-overload", "o1", {}, 2000);
+  const events = new MeshEvents();
+  const source = new MemoryPolicySource();
+  // The caller's mesh: adaptive throttling refuses locally (no request sent) the share the service keeps refusing.
+  source.apply({
+    overload: `apiVersion: mesh.switchyard.io/v1
+kind: ResiliencePolicy
+metadata: {name: overload}
+spec:
+  host: echo-overload
+  adaptiveThrottling: {requestsPerAccept: 1.5, window: 2s}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: overload}
+spec:
+  hosts: [echo-overload]
+  http: [{route: [{destination: {host: echo-overload}}], retries: {attempts: 0}}]
+`,
+  });
+  const policies = createPolicyStore({ source, events });
+  createMeshMetrics({ events });
+  const rt = createMeshRuntime({ serviceName: "bench-client", events, policies });
+  await policies.ready();
+  const client: MeshClient<typeof Echo> = createClient(Echo, { target: "mesh:///echo-overload", registry, runtime: rt });
+  const small = create(EchoRequestSchema, { payload: new Uint8Array(64) });
+  await Promise.all(Array.from({ length: 20 }, () => client.echo(small)));
+  const admitted: number[] = [];
+  let refused = 0;
+  let stop = false;
+  const rss0 = childRssMb(child.proc.pid!);
+  const heap0 = process.memoryUsage().heapUsed / 2 ** 20;
+  const rssSamples: number[] = [];
+  const sampler = setInterval(() => rssSamples.push(childRssMb(child.proc.pid!)), 500);
+  const DURATION_MS = 5000;
+  const t0 = performance.now();
+  // Well-behaved closed-loop callers: on RESOURCE_EXHAUSTED they wait the server's retry-after hint, with full jitter,
+  // doubling it on consecutive refusals (gRPC's retry pushback with exponential backoff).
+  await Promise.all(
+    Array.from({ length: 200 }, async () => {
+      let refusals = 0;
+      while (!stop && performance.now() - t0 < DURATION_MS) {
+        const t = performance.now();
+        try {
+          await client.echo(small);
+          admitted.push(performance.now() - t);
+          refusals = 0;
+        } catch (e) {
+          if (!(e instanceof SwitchyardError) || e.code !== Code.ResourceExhausted) throw e;
+          refused++;
+          const hint = retryAfterMs(e) ?? 10;
+          await sleep(Math.random() * Math.min(500, hint * 2 ** refusals));
+          refusals = Math.min(refusals + 1, 5);
+        }
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
+  const rss1 = childRssMb(child.proc.pid!);
+  const heap1 = process.memoryUsage().heapUsed / 2 ** 20;
+  client.close();
+  await child.kill("SIGTERM");
+  const server = child.stats;
+  return { goodput: admitted.length / secs, admittedP50: percentile(admitted, 50), admittedP99: percentile(admitted, 99), refusedPerSec: refused / secs, rss0, rss1, rssSamples, heap0, heap1, serverP50: server?.p50Ms ?? NaN, serverP99: server?.p99Ms ?? NaN };
+}
+
+async function main() {
+  const registry = new MemoryRegistry({ sweepMs: 100 });
+  const { r, metricsLines } = await compare(registry);
+  const throughputRatio = median(r.pairRatios);
+  const p = (xs: number[], q: number) => percentile(xs, q);
+  const fo = await failover(registry);
+  const ov = await overload(registry);
+  await registry.close();
+
+  const result = {
+    throughputRatio: round(throughputRatio, 3),
+    addedP50Us: round(p(r.mesh.lat, 50) - p(r.raw.lat, 50), 1),
+    addedP99Us: round(p(r.mesh.lat, 99) - p(r.raw.lat, 99), 1),
+    cpuUsPerCallRaw: round(median(r.raw.cpu), 1),
+    cpuUsPerCallMesh: round(median(r.mesh.cpu), 1),
+    failoverFailedPct: round(fo.failedPct, 3),
+    failoverRecoveryMs: round(fo.recoveryMs, 1),
+    overloadGoodputRatio: round(ov.goodput / 2000, 3),
+    overloadAdmittedP99Ms: round(ov.admittedP99, 1),
+    singleProcessRssMb: null,
+  };
+  const rounds = (xs: number[]) => xs.map((x) => Math.round(x)).join(" ");
+  console.log(`mesh benchmark (${ROUNDS} alternating rounds; echo server in a child process; ${LATENCY_CALLS} latency calls per round)`);
+  console.log(`  throughput c=64    raw ${Math.round(median(r.raw.rps))}/s   mesh ${Math.round(median(r.mesh.rps))}/s   ratio ${result.throughputRatio}   (goal ≥ 0.90)`);
+  console.log(`                     rounds raw [${rounds(r.raw.rps)}]  mesh [${rounds(r.mesh.rps)}]  ratios [${r.pairRatios.map((x) => round(x, 2)).join(" ")}]`);
+  console.log(`  latency c=1        raw p50 ${round(p(r.raw.lat, 50), 0)} µs p99 ${round(p(r.raw.lat, 99), 0)} µs   mesh p50 ${round(p(r.mesh.lat, 50), 0)} µs p99 ${round(p(r.mesh.lat, 99), 0)} µs`);
+  console.log(`                     added p50 ${result.addedP50Us} µs (goal ≤ 30)   p99 ${result.addedP99Us} µs (goal ≤ 100)`);
+  console.log(`  CPU per call       raw ${result.cpuUsPerCallRaw} µs   mesh ${result.cpuUsPerCallMesh} µs   (client + server; client alone: raw ${round(median(r.raw.clientCpu), 1)} µs, mesh ${round(median(r.mesh.clientCpu), 1)} µs)`);
+  console.log(`  metrics            ${metricsLines} client RED series exported during the run`);
+  console.log(`  failover           ${fo.total} calls, ${fo.failed} failed (${result.failoverFailedPct}%, goal ≤ 0.1%); ${fo.retriesAfterKill} retried after the kill; survivors carry all traffic ${result.failoverRecoveryMs} ms after SIGKILL; endpoint out of rotation after ${round(fo.leftRotationMs, 1)} ms`);
+  console.log(`                     calls by instance ${JSON.stringify(fo.byInstance)}`);
+  console.log(`  overload           goodput ${Math.round(ov.goodput)}/s of 2,000 (ratio ${result.overloadGoodputRatio}, goal ≥ 0.90); admitted p50 ${round(ov.admittedP50, 1)} ms p99 ${result.overloadAdmittedP99Ms} ms (goal ≤ 30); ${Math.round(ov.refusedPerSec)} refusals/s`);
+  console.log(`                     server-side (admission wait + handler) p50 ${round(ov.serverP50, 1)} ms p99 ${round(ov.serverP99, 1)} ms`);
+  console.log(`                     server RSS ${round(ov.rss0, 1)} MB before, every 0.5 s [${ov.rssSamples.map((x) => round(x, 0)).join(" ")}], ${round(ov.rss1, 1)} MB after; client heap ${round(ov.heap0, 1)} → ${round(ov.heap1, 1)} MB`);
+  console.log(`  single process     singleProcessRssMb: null — \`switchyard up --single-process\` does not exist yet`);
+  console.log(JSON.stringify(result));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
