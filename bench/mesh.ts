@@ -207,7 +207,7 @@ spec:
   host: echo-overload
   methods: [{method: Echo, maxConcurrent: 20, maxQueue: 20}]
 `;
-  const child = await spawnEcho(["--id", "o1", "--name", "echo-overload", "--delay-ms", "10", "--metrics"], { MESH_POLICY_YAML: yaml });
+  const child = await spawnEcho(["--id", "o1", "--name", "echo-overload", "--delay-ms", "10", "--metrics"], { MESH_POLICY_YAML: yaml }, ["--expose-gc"]);
   await registerWhileAlive(registry, child, "echo-overload", "o1", {}, 2000);
   const events = new MeshEvents();
   const source = new MemoryPolicySource();
@@ -272,7 +272,10 @@ spec:
   client.close();
   await child.kill("SIGTERM");
   const server = child.stats;
-  return { goodput: admitted.length / secs, admittedP50: percentile(admitted, 50), admittedP99: percentile(admitted, 99), refusedPerSec: refused / secs, rss0, rss1, rssSamples, heap0, heap1, serverP50: server?.p50Ms ?? NaN, serverP99: server?.p99Ms ?? NaN };
+  return {
+    goodput: admitted.length / secs, admittedP50: percentile(admitted, 50), admittedP99: percentile(admitted, 99), refusedPerSec: refused / secs, rss0, rss1, rssSamples, heap0, heap1,
+    serverP50: server?.p50Ms ?? NaN, serverP99: server?.p99Ms ?? NaN, serverHeapBefore: child.readyHeapMb, serverHeapAfter: server?.heapMb ?? NaN,
+  };
 }
 
 async function main() {
@@ -308,7 +311,7 @@ async function main() {
   console.log(`                     calls by instance ${JSON.stringify(fo.byInstance)}`);
   console.log(`  overload           goodput ${Math.round(ov.goodput)}/s of 2,000 (ratio ${result.overloadGoodputRatio}, goal ≥ 0.90); admitted p50 ${round(ov.admittedP50, 1)} ms p99 ${result.overloadAdmittedP99Ms} ms (goal ≤ 30); ${Math.round(ov.refusedPerSec)} refusals/s`);
   console.log(`                     server-side (admission wait + handler) p50 ${round(ov.serverP50, 1)} ms p99 ${round(ov.serverP99, 1)} ms`);
-  console.log(`                     server RSS ${round(ov.rss0, 1)} MB before, every 0.5 s [${ov.rssSamples.map((x) => round(x, 0)).join(" ")}], ${round(ov.rss1, 1)} MB after; client heap ${round(ov.heap0, 1)} → ${round(ov.heap1, 1)} MB`);
+  console.log(`                     server heap after a full GC ${round(ov.serverHeapBefore, 1)} MB before → ${round(ov.serverHeapAfter, 1)} MB after; RSS ${round(ov.rss0, 0)} MB before, every 0.5 s [${ov.rssSamples.map((x) => round(x, 0)).join(" ")}]; client heap ${round(ov.heap0, 1)} → ${round(ov.heap1, 1)} MB`);
   console.log(`  single process     singleProcessRssMb: null — \`switchyard up --single-process\` does not exist yet`);
   console.log(JSON.stringify(result));
 }

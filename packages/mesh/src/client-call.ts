@@ -1,8 +1,4 @@
 import * as grpc from "@grpc/grpc-js";
-import { context } from "@opentelemetry/api";
-
-/** The active OpenTelemetry context (a bound function: the API object needs its `this`). */
-export const activeContext = () => context.active();
 import { Code, SwitchyardError } from "@switchyard/core";
 import type { Cluster, ClusterSource } from "./cluster.js";
 import { Endpoint } from "./endpoint.js";
@@ -11,7 +7,7 @@ import { backoffMs, retryable, type AttemptFailure } from "./policy-retry.js";
 import { pickDestination, type RouteAction } from "./router.js";
 import type { DestinationState, MeshRuntime } from "./runtime.js";
 import { fromGrpcError, isTransportFailure, newRefusal, retryAfterMs, wasNotExecuted } from "./status.js";
-import { endSpan, startClientSpan } from "./tracing.js";
+import { activeContext, endSpan, startClientSpan } from "./tracing.js";
 import { IDENTITY_METADATA, type CallOptions } from "./types.js";
 
 /** A method as the call layer needs it, computed once per client. */

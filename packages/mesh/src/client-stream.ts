@@ -1,12 +1,12 @@
 import * as grpc from "@grpc/grpc-js";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { Invoker, activeContext, type CallState, type MethodInfo } from "./client-call.js";
+import { Invoker, type CallState, type MethodInfo } from "./client-call.js";
 import { Endpoint } from "./endpoint.js";
 import { decideFault } from "./policy-fault.js";
 import { backoffMs, retryable } from "./policy-retry.js";
 import { pickDestination } from "./router.js";
 import { fromGrpcError, isTransportFailure, wasNotExecuted } from "./status.js";
-import { endSpan, startClientSpan } from "./tracing.js";
+import { activeContext, endSpan, startClientSpan } from "./tracing.js";
 import type { CallOptions } from "./types.js";
 
 /** Opens the stream of one attempt, over the endpoint's channel or in memory. */

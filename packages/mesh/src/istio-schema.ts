@@ -1,4 +1,5 @@
-import { z } from "zod";
+import { createRequire } from "node:module";
+import type * as zod from "zod";
 
 /**
  * The part of Istio's `networking.istio.io/v1` API the mesh enforces, as strict schemas: a field left out here is
@@ -16,119 +17,132 @@ export function durationMs(text: string): number {
   return total;
 }
 
-export const Duration = z.string().regex(DURATION_PATTERN, { message: "expected a duration such as 250ms, 10s or 1m" });
-const Percent = z.number().min(0).max(100);
-const UInt = z.number().int().min(0);
+/**
+ * Builds the schemas. zod is loaded on first use (a service that never parses policies does not pay its memory), so
+ * the schemas are made by this function, once, rather than at module load.
+ */
+function build(z: typeof zod) {
+  const Duration = z.string().regex(DURATION_PATTERN, { message: "expected a duration such as 250ms, 10s or 1m" });
+  const Percent = z.number().min(0).max(100);
+  const UInt = z.number().int().min(0);
 
-/** Istio's StringMatch: one of exact, prefix, regex (RE2, whole value); `{}` on a header means "present". */
-export const StringMatch = z
-  .strictObject({ exact: z.string().optional(), prefix: z.string().optional(), regex: z.string().optional() })
-  .refine((m) => [m.exact, m.prefix, m.regex].filter((v) => v !== undefined).length <= 1, { message: "a StringMatch has at most one of exact, prefix, regex" });
+  /** Istio's StringMatch: one of exact, prefix, regex (RE2, whole value); `{}` on a header means "present". */
+  const StringMatch = z
+    .strictObject({ exact: z.string().optional(), prefix: z.string().optional(), regex: z.string().optional() })
+    .refine((m) => [m.exact, m.prefix, m.regex].filter((v) => v !== undefined).length <= 1, { message: "a StringMatch has at most one of exact, prefix, regex" });
 
-const ConsistentHash = z.strictObject({
-  httpHeaderName: z.string().min(1),
-  ringHash: z.strictObject({ minimumRingSize: UInt.optional() }).optional(),
-  minimumRingSize: UInt.optional(),
-});
+  const ConsistentHash = z.strictObject({
+    httpHeaderName: z.string().min(1),
+    ringHash: z.strictObject({ minimumRingSize: UInt.optional() }).optional(),
+    minimumRingSize: UInt.optional(),
+  });
 
-const LoadBalancer = z
-  .strictObject({
-    simple: z.enum(["ROUND_ROBIN", "LEAST_REQUEST", "LEAST_CONN", "RANDOM"]).optional(),
-    consistentHash: ConsistentHash.optional(),
-  })
-  .refine((lb) => (lb.simple === undefined) !== (lb.consistentHash === undefined), { message: "loadBalancer takes exactly one of simple, consistentHash" });
-
-const ConnectionPool = z.strictObject({
-  http: z
+  const LoadBalancer = z
     .strictObject({
-      /** Max concurrent requests to the destination: the client bulkhead. */
-      http2MaxRequests: z.number().int().min(1).optional(),
-      /** Max requests waiting for a slot: the bulkhead's queue. */
-      http1MaxPendingRequests: UInt.optional(),
-      /** Max retries outstanding to the destination at once. */
-      maxRetries: UInt.optional(),
+      simple: z.enum(["ROUND_ROBIN", "LEAST_REQUEST", "LEAST_CONN", "RANDOM"]).optional(),
+      consistentHash: ConsistentHash.optional(),
     })
-    .optional(),
-});
+    .refine((lb) => (lb.simple === undefined) !== (lb.consistentHash === undefined), { message: "loadBalancer takes exactly one of simple, consistentHash" });
 
-const OutlierDetection = z.strictObject({
-  consecutive5xxErrors: UInt.optional(),
-  consecutiveGatewayErrors: UInt.optional(),
-  interval: Duration.optional(),
-  baseEjectionTime: Duration.optional(),
-  maxEjectionPercent: Percent.optional(),
-  minHealthPercent: Percent.optional(),
-});
+  const ConnectionPool = z.strictObject({
+    http: z
+      .strictObject({
+        /** Max concurrent requests to the destination: the client bulkhead. */
+        http2MaxRequests: z.number().int().min(1).optional(),
+        /** Max requests waiting for a slot: the bulkhead's queue. */
+        http1MaxPendingRequests: UInt.optional(),
+        /** Max retries outstanding to the destination at once. */
+        maxRetries: UInt.optional(),
+      })
+      .optional(),
+  });
 
-export const TrafficPolicy = z.strictObject({
-  loadBalancer: LoadBalancer.optional(),
-  connectionPool: ConnectionPool.optional(),
-  outlierDetection: OutlierDetection.optional(),
-});
+  const OutlierDetection = z.strictObject({
+    consecutive5xxErrors: UInt.optional(),
+    consecutiveGatewayErrors: UInt.optional(),
+    interval: Duration.optional(),
+    baseEjectionTime: Duration.optional(),
+    maxEjectionPercent: Percent.optional(),
+    minHealthPercent: Percent.optional(),
+  });
 
-/** A subset's own policy: outlier detection is per host here (endpoints are shared by subsets), so only at the top. */
-const SubsetTrafficPolicy = z.strictObject({ loadBalancer: LoadBalancer.optional(), connectionPool: ConnectionPool.optional() });
+  const TrafficPolicy = z.strictObject({
+    loadBalancer: LoadBalancer.optional(),
+    connectionPool: ConnectionPool.optional(),
+    outlierDetection: OutlierDetection.optional(),
+  });
 
-export const DestinationRuleSpec = z.strictObject({
-  host: z.string().min(1),
-  trafficPolicy: TrafficPolicy.optional(),
-  subsets: z
-    .array(z.strictObject({ name: z.string().min(1), labels: z.record(z.string(), z.string()).optional(), trafficPolicy: SubsetTrafficPolicy.optional() }))
-    .optional(),
-});
+  /** A subset's own policy: outlier detection is per host here (endpoints are shared by subsets), so only at the top. */
+  const SubsetTrafficPolicy = z.strictObject({ loadBalancer: LoadBalancer.optional(), connectionPool: ConnectionPool.optional() });
 
-const HttpMatch = z.strictObject({
-  name: z.string().optional(),
-  /** The gRPC path `/package.Service/Method`: how Istio matches gRPC methods. */
-  uri: StringMatch.optional(),
-  headers: z.record(z.string(), StringMatch).optional(),
-  withoutHeaders: z.record(z.string(), StringMatch).optional(),
-  ignoreUriCase: z.boolean().optional(),
-});
+  const DestinationRuleSpec = z.strictObject({
+    host: z.string().min(1),
+    trafficPolicy: TrafficPolicy.optional(),
+    subsets: z
+      .array(z.strictObject({ name: z.string().min(1), labels: z.record(z.string(), z.string()).optional(), trafficPolicy: SubsetTrafficPolicy.optional() }))
+      .optional(),
+  });
 
-const Retries = z.strictObject({
-  attempts: UInt,
-  perTryTimeout: Duration.optional(),
-  retryOn: z.string().optional(),
-  retryIgnorePreviousHosts: z.boolean().optional(),
-});
+  const HttpMatch = z.strictObject({
+    name: z.string().optional(),
+    /** The gRPC path `/package.Service/Method`: how Istio matches gRPC methods. */
+    uri: StringMatch.optional(),
+    headers: z.record(z.string(), StringMatch).optional(),
+    withoutHeaders: z.record(z.string(), StringMatch).optional(),
+    ignoreUriCase: z.boolean().optional(),
+  });
 
-const GrpcStatusName = z.enum([
-  "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-  "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
-]);
+  const Retries = z.strictObject({
+    attempts: UInt,
+    perTryTimeout: Duration.optional(),
+    retryOn: z.string().optional(),
+    retryIgnorePreviousHosts: z.boolean().optional(),
+  });
 
-const Fault = z.strictObject({
-  delay: z.strictObject({ fixedDelay: Duration, percentage: z.strictObject({ value: Percent }).optional() }).optional(),
-  abort: z
-    .strictObject({ grpcStatus: GrpcStatusName.optional(), httpStatus: z.number().int().min(200).max(599).optional(), percentage: z.strictObject({ value: Percent }).optional() })
-    .refine((a) => (a.grpcStatus === undefined) !== (a.httpStatus === undefined), { message: "abort takes exactly one of grpcStatus, httpStatus" })
-    .optional(),
-});
+  const GrpcStatusName = z.enum([
+    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+  ]);
 
-const HttpRoute = z.strictObject({
-  name: z.string().optional(),
-  match: z.array(HttpMatch).optional(),
-  route: z.array(z.strictObject({ destination: z.strictObject({ host: z.string().min(1), subset: z.string().min(1).optional() }), weight: z.number().int().min(0).max(100).optional() })).min(1),
-  timeout: Duration.optional(),
-  retries: Retries.optional(),
-  fault: Fault.optional(),
-});
+  const Fault = z.strictObject({
+    delay: z.strictObject({ fixedDelay: Duration, percentage: z.strictObject({ value: Percent }).optional() }).optional(),
+    abort: z
+      .strictObject({ grpcStatus: GrpcStatusName.optional(), httpStatus: z.number().int().min(200).max(599).optional(), percentage: z.strictObject({ value: Percent }).optional() })
+      .refine((a) => (a.grpcStatus === undefined) !== (a.httpStatus === undefined), { message: "abort takes exactly one of grpcStatus, httpStatus" })
+      .optional(),
+  });
 
-export const VirtualServiceSpec = z.strictObject({
-  hosts: z.array(z.string().min(1)).min(1),
-  /** Only the mesh itself (the default); ingress gateways are Istio's business. */
-  gateways: z.array(z.literal("mesh")).optional(),
-  http: z.array(HttpRoute).optional(),
-});
+  const HttpRoute = z.strictObject({
+    name: z.string().optional(),
+    match: z.array(HttpMatch).optional(),
+    route: z.array(z.strictObject({ destination: z.strictObject({ host: z.string().min(1), subset: z.string().min(1).optional() }), weight: z.number().int().min(0).max(100).optional() })).min(1),
+    timeout: Duration.optional(),
+    retries: Retries.optional(),
+    fault: Fault.optional(),
+  });
 
-export type DestinationRuleSpec = z.infer<typeof DestinationRuleSpec>;
-export type VirtualServiceSpec = z.infer<typeof VirtualServiceSpec>;
-export type TrafficPolicySpec = z.infer<typeof TrafficPolicy>;
-export type HttpRouteSpec = z.infer<typeof HttpRoute>;
-export type StringMatchSpec = z.infer<typeof StringMatch>;
+  const VirtualServiceSpec = z.strictObject({
+    hosts: z.array(z.string().min(1)).min(1),
+    /** Only the mesh itself (the default); ingress gateways are Istio's business. */
+    gateways: z.array(z.literal("mesh")).optional(),
+    http: z.array(HttpRoute).optional(),
+  });
+  return { Duration, StringMatch, TrafficPolicy, DestinationRuleSpec, VirtualServiceSpec, GrpcStatusName, HttpRoute };
+}
 
-export { GrpcStatusName };
+type Schemas = ReturnType<typeof build>;
+let built: Schemas | undefined;
+
+/** The schemas (built on first call). */
+export function istioSchemas(): Schemas {
+  return (built ??= build(createRequire(import.meta.url)("zod") as typeof zod));
+}
+
+export type DestinationRuleSpec = zod.infer<Schemas["DestinationRuleSpec"]>;
+export type VirtualServiceSpec = zod.infer<Schemas["VirtualServiceSpec"]>;
+export type TrafficPolicySpec = zod.infer<Schemas["TrafficPolicy"]>;
+export type HttpRouteSpec = zod.infer<Schemas["HttpRoute"]>;
+export type StringMatchSpec = zod.infer<Schemas["StringMatch"]>;
 
 /**
  * Istio fields that exist but that the mesh does not enforce, with why: the parser refuses them with this reason

@@ -1,4 +1,6 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { createRequire } from "node:module";
+import type * as Prom from "prom-client";
+import type { Registry } from "prom-client";
 import type { BreakerState, EndpointState, MeshEvents } from "./events.js";
 import { GRPC_STATUS_NAMES } from "./policy-fault.js";
 
@@ -47,6 +49,8 @@ function cached<T>(make: (labels: string[]) => T): (...labels: string[]) => T {
  * policy revision. Everything comes from the runtime's events; no policy code knows about metrics.
  */
 export function createMeshMetrics(options: MeshMetricsOptions): MeshMetrics {
+  // Loaded here, not at import: a process that never exports metrics does not pay prom-client's memory.
+  const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = createRequire(import.meta.url)("prom-client") as typeof Prom;
   const registry = options.registry ?? new Registry();
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   const buckets = options.buckets ?? [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

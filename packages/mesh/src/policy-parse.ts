@@ -1,8 +1,14 @@
 import { Code, SwitchyardError, type FieldViolation } from "@switchyard/core";
-import { LineCounter, isMap, isScalar, parseAllDocuments, type Document } from "yaml";
+import { createRequire } from "node:module";
+import type { Document, LineCounter as LineCounterType } from "yaml";
+import type * as yamlModule from "yaml";
 import type { z } from "zod";
-import { DestinationRuleSpec, UNENFORCED_ISTIO_FIELDS, VirtualServiceSpec } from "./istio-schema.js";
-import { BulkheadPolicySpec, RateLimitPolicySpec, ResiliencePolicySpec, SWITCHYARD_API_VERSION } from "./switchyard-schema.js";
+import { UNENFORCED_ISTIO_FIELDS, istioSchemas, type DestinationRuleSpec, type VirtualServiceSpec } from "./istio-schema.js";
+import { SWITCHYARD_API_VERSION, switchyardSchemas, type BulkheadPolicySpec, type RateLimitPolicySpec, type ResiliencePolicySpec } from "./switchyard-schema.js";
+
+/** yaml is loaded on first parse (like zod): a service that never parses policies does not pay its memory. */
+let yamlLib: typeof yamlModule | undefined;
+const yaml = () => (yamlLib ??= createRequire(import.meta.url)("yaml") as typeof yamlModule);
 
 /** Istio versions whose DestinationRule and VirtualService have the fields the mesh reads (identical in all three). */
 export const ISTIO_API_VERSIONS = ["networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3"] as const;
@@ -33,13 +39,24 @@ export interface MeshPolicies {
   readonly resources: readonly PolicyResource[];
 }
 
-const SPECS: Record<PolicyResource["kind"], { apiVersions: readonly string[]; schema: z.ZodType }> = {
-  DestinationRule: { apiVersions: ISTIO_API_VERSIONS, schema: DestinationRuleSpec },
-  VirtualService: { apiVersions: ISTIO_API_VERSIONS, schema: VirtualServiceSpec },
-  RateLimitPolicy: { apiVersions: [SWITCHYARD_API_VERSION], schema: RateLimitPolicySpec },
-  BulkheadPolicy: { apiVersions: [SWITCHYARD_API_VERSION], schema: BulkheadPolicySpec },
-  ResiliencePolicy: { apiVersions: [SWITCHYARD_API_VERSION], schema: ResiliencePolicySpec },
-};
+type Kind = PolicyResource["kind"];
+const KINDS: readonly Kind[] = ["DestinationRule", "VirtualService", "RateLimitPolicy", "BulkheadPolicy", "ResiliencePolicy"];
+function specOf(kind: Kind): { apiVersions: readonly string[]; schema: z.ZodType } {
+  const istio = istioSchemas();
+  const own = switchyardSchemas();
+  switch (kind) {
+    case "DestinationRule":
+      return { apiVersions: ISTIO_API_VERSIONS, schema: istio.DestinationRuleSpec };
+    case "VirtualService":
+      return { apiVersions: ISTIO_API_VERSIONS, schema: istio.VirtualServiceSpec };
+    case "RateLimitPolicy":
+      return { apiVersions: [SWITCHYARD_API_VERSION], schema: own.RateLimitPolicySpec };
+    case "BulkheadPolicy":
+      return { apiVersions: [SWITCHYARD_API_VERSION], schema: own.BulkheadPolicySpec };
+    case "ResiliencePolicy":
+      return { apiVersions: [SWITCHYARD_API_VERSION], schema: own.ResiliencePolicySpec };
+  }
+}
 const ENVELOPE_KEYS = new Set(["apiVersion", "kind", "metadata", "spec"]);
 
 type PathSeg = string | number;
@@ -49,10 +66,11 @@ function fieldName(path: readonly PathSeg[]): string {
 }
 
 /** The source position of a path in a document (of the key itself when `key` is set), 1-based. */
-function positionOf(doc: Document, lines: LineCounter, path: readonly PathSeg[], key?: string): { line: number; column: number } | undefined {
+function positionOf(doc: Document, lines: LineCounterType, path: readonly PathSeg[], key?: string): { line: number; column: number } | undefined {
   let offset: number | undefined;
   if (key !== undefined && path[path.length - 1] === key) path = path.slice(0, -1);
   let node: unknown = path.length === 0 ? doc.contents : doc.getIn(path, true);
+  const { isMap, isScalar } = yaml();
   if (key !== undefined && isMap(node)) {
     const pair = node.items.find((p) => isScalar(p.key) && p.key.value === key);
     offset = isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
@@ -78,6 +96,7 @@ function positionOf(doc: Document, lines: LineCounter, path: readonly PathSeg[],
  */
 export function parseMeshPolicies(yamlText: string, options: { source?: string } = {}): MeshPolicies {
   const source = options.source ?? "<policies>";
+  const { LineCounter, parseAllDocuments } = yaml();
   const lines = new LineCounter();
   const docs = parseAllDocuments(yamlText, { lineCounter: lines, prettyErrors: false });
   const violations: FieldViolation[] = [];
@@ -101,9 +120,9 @@ export function parseMeshPolicies(yamlText: string, options: { source?: string }
     if (typeof value !== "object" || value === null || Array.isArray(value)) return bad([], "a policy document must be a mapping with apiVersion, kind, metadata and spec");
     const o = value as Record<string, unknown>;
     for (const k of Object.keys(o)) if (!ENVELOPE_KEYS.has(k)) bad([k], `unknown top-level field "${k}" (a policy has apiVersion, kind, metadata, spec)`, {}, k);
-    const kind = o.kind as PolicyResource["kind"];
-    const entry = typeof kind === "string" ? SPECS[kind] : undefined;
-    if (!entry) return bad(["kind"], `kind must be one of ${Object.keys(SPECS).join(", ")}`, { got: String(o.kind) });
+    const kind = o.kind as Kind;
+    const entry = typeof kind === "string" && KINDS.includes(kind) ? specOf(kind) : undefined;
+    if (!entry) return bad(["kind"], `kind must be one of ${KINDS.join(", ")}`, { got: String(o.kind) });
     if (typeof o.apiVersion !== "string" || !entry.apiVersions.includes(o.apiVersion)) {
       return bad(["apiVersion"], `${kind} takes apiVersion ${entry.apiVersions.join(" or ")}`, { got: String(o.apiVersion) });
     }

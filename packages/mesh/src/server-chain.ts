@@ -1,4 +1,3 @@
-import { context } from "@opentelemetry/api";
 import type { DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, SwitchyardError } from "@switchyard/core";
 import { methodPath } from "./adapter.js";
@@ -6,7 +5,7 @@ import { Bulkhead } from "./policy-bulkhead.js";
 import { KeyedRateLimit, admitByLimits, callerKey, type CallerIdentity } from "./policy-rate-limit.js";
 import type { MeshRuntime } from "./runtime.js";
 import { newRefusal } from "./status.js";
-import { bindServerContext, endSpan, startServerSpan } from "./tracing.js";
+import { bindServerContext, endSpan, startServerSpan, withContext } from "./tracing.js";
 import type { CallContext } from "./types.js";
 
 /** A served method with its handler and the admission objects of the policy revision it last saw. */
@@ -135,7 +134,7 @@ export class ServerCore {
       admittedAt = bulkhead !== undefined ? rt.clock.now() : 0;
       if (traced === undefined) return await e.handler(req, ctx);
       bindServerContext(ctx, traced.context);
-      return await context.with(traced.context, () => e.handler(req, ctx) as Promise<unknown>);
+      return await withContext(traced.context, () => e.handler(req, ctx) as Promise<unknown>);
     } catch (err) {
       const se = SwitchyardError.from(err);
       code = se.code;
