@@ -40,6 +40,8 @@ describe("config center", () => {
         /* cancelled */
       }
     })();
+    // The watch first sends the current set (empty, revision 0); wait for it so the puts below are changes it sees.
+    for (const until = Date.now() + 5000; seen.length === 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
     const doc = { namespace: "mesh", kind: "DestinationRule", name: "jobs", content: "spec: {host: jobs}\n" };
     const first = await c.client.putDocuments({ documents: [doc] });
     assert.equal(first.documents[0]!.version, 1n);
