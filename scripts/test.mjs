@@ -22,7 +22,9 @@ if (selected.length === 0) {
   console.error("no test files matched", filters);
   process.exit(2);
 }
-const r = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", ...selected], {
+// --test-force-exit: a file whose tests are done exits even if a failed test left a handle open (a hang would only end at
+// CI's limit); --test-timeout: a test stuck for 5 minutes fails instead of hanging the run.
+const r = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-force-exit", "--test-timeout=300000", "--test-reporter=spec", ...selected], {
   cwd: root,
   stdio: "inherit",
   env: { ...process.env, NODE_OPTIONS: "" },

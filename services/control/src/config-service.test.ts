@@ -15,9 +15,12 @@ async function startControl(dir: string) {
   const server = createServer({ name: "control" }).add(ConfigCenter, configService(opened.db));
   const address = await server.start();
   const client = createClient(ConfigCenter, { target: address });
+  let stopped = false;
   return {
     client,
     async stop() {
+      if (stopped) return;
+      stopped = true;
       client.close();
       await server.stop(100);
       await opened.close();
@@ -29,10 +32,12 @@ describe("config center", () => {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-control-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("versions documents, tells watchers after each change, and keeps them across a restart", async () => {
+  it("versions documents, tells watchers after each change, and keeps them across a restart", async (t) => {
     const c = await startControl(dir);
+    t.after(() => c.stop().catch(() => undefined));
     const seen: bigint[] = [];
     const abort = new AbortController();
+    t.after(() => abort.abort());
     const watching = (async () => {
       try {
         for await (const r of c.client.watchDocuments({ namespace: "mesh" }, { signal: abort.signal })) seen.push(r.revision);
@@ -59,6 +64,7 @@ describe("config center", () => {
     await c.stop();
 
     const again = await startControl(dir);
+    t.after(() => again.stop().catch(() => undefined));
     const list = await again.client.listDocuments({ namespace: "mesh" });
     assert.deepEqual(list.documents.map((d) => [d.kind, d.name, d.version]), [["DestinationRule", "jobs", 2n]]);
     assert.equal((await again.client.deleteDocument({ namespace: "mesh", kind: "DestinationRule", name: "jobs" })).found, true);
