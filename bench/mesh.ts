@@ -9,8 +9,8 @@ import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import { Code, SwitchyardError } from "@switchyard/core";
 import {
-  Echo, EchoRequestSchema, MemoryPolicySource, MemoryRegistry, MeshEvents, createClient, createMeshMetrics, createMeshRuntime, createPolicyStore,
-  registerWhileAlive, retryAfterMs, spawnEcho, toGrpcServiceDefinition, type EchoChild, type MeshClient,
+  Echo, EchoRequestSchema, LocalTable, MemoryPolicySource, MemoryRegistry, MeshEvents, createClient, createMeshMetrics, createMeshRuntime, createPolicyStore,
+  registerWhileAlive, retryAfterMs, spawnEcho, startEcho, toGrpcServiceDefinition, type EchoChild, type MeshClient,
 } from "@switchyard/mesh";
 
 // Services run from dist without --enable-source-maps; tsx turns them on, which makes every error's stack costly.
@@ -278,11 +278,34 @@ spec:
   };
 }
 
+/** The governance chain alone: a co-hosted call (client and server chains, metrics on both, no gRPC), CPU per call. */
+async function chainCost(): Promise<number> {
+  const { rt, policies } = meshRuntime("echo-local", "bench-client");
+  await policies.ready();
+  const local = new LocalTable();
+  const runtime = createMeshRuntime({ serviceName: "bench-client", events: rt.events, policies: rt.policies, local });
+  const server = await startEcho({ id: "l", name: "echo-local", runtime, listen: false });
+  const client = createClient(Echo, { target: "mesh:///echo-local", runtime });
+  const run = async (n: number) => {
+    const c0 = selfCpuUs();
+    await Promise.all(Array.from({ length: 32 }, async (_, w) => {
+      for (let i = w; i < n; i += 32) await client.echo(REQUEST);
+    }));
+    return (selfCpuUs() - c0) / n;
+  };
+  await run(20_000);
+  const us = median([await run(50_000), await run(50_000), await run(50_000)]);
+  client.close();
+  await server.stop();
+  return us;
+}
+
 async function main() {
   const registry = new MemoryRegistry({ sweepMs: 100 });
   const { r, metricsLines } = await compare(registry);
   const throughputRatio = median(r.pairRatios);
   const p = (xs: number[], q: number) => percentile(xs, q);
+  const chainUs = await chainCost();
   const fo = await failover(registry);
   const ov = await overload(registry);
   await registry.close();
@@ -306,6 +329,7 @@ async function main() {
   console.log(`  latency c=1        raw p50 ${round(p(r.raw.lat, 50), 0)} µs p99 ${round(p(r.raw.lat, 99), 0)} µs   mesh p50 ${round(p(r.mesh.lat, 50), 0)} µs p99 ${round(p(r.mesh.lat, 99), 0)} µs`);
   console.log(`                     added p50 ${result.addedP50Us} µs (goal ≤ 30)   p99 ${result.addedP99Us} µs (goal ≤ 100)`);
   console.log(`  CPU per call       raw ${result.cpuUsPerCallRaw} µs   mesh ${result.cpuUsPerCallMesh} µs   (client + server; client alone: raw ${round(median(r.raw.clientCpu), 1)} µs, mesh ${round(median(r.mesh.clientCpu), 1)} µs)`);
+  console.log(`  governance chain   ${round(chainUs, 1)} µs CPU per co-hosted call (client + server chains, routing, retry policy, outlier, breaker, metrics; no gRPC)`);
   console.log(`  metrics            ${metricsLines} client RED series exported during the run`);
   console.log(`  failover           ${fo.total} calls, ${fo.failed} failed (${result.failoverFailedPct}%, goal ≤ 0.1%); ${fo.retriesAfterKill} retried after the kill; survivors carry all traffic ${result.failoverRecoveryMs} ms after SIGKILL; endpoint out of rotation after ${round(fo.leftRotationMs, 1)} ms`);
   console.log(`                     calls by instance ${JSON.stringify(fo.byInstance)}`);
