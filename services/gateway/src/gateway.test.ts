@@ -169,7 +169,10 @@ spec:
     const denied = await p.rest("POST", "/v1/tokens", { token: await p.token("mia", ["default"], "member"), body: { user: "eve", teams: ["default"], role: "admin" } });
     assert.equal(denied.status, 403, "only admins create tokens");
     assert.equal((await p.rest("GET", "/v1/jobs", { token: "sy_garbage" })).status, 401);
-    assert.equal((await p.rest("GET", "/v1/jobs", { token: p.adminToken.replace(/.$/, (c) => (c === "A" ? "B" : "A")) })).status, 401);
+    // Tamper with a signature character well inside it (the last base64url character also holds unused padding bits).
+    const i = p.adminToken.length - 10;
+    const tampered = p.adminToken.slice(0, i) + (p.adminToken[i] === "A" ? "B" : "A") + p.adminToken.slice(i + 1);
+    assert.equal((await p.rest("GET", "/v1/jobs", { token: tampered })).status, 401);
   });
 
   it("shows where the services listen to admins only", async () => {

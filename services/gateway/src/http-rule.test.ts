@@ -20,7 +20,8 @@ describe("REST routes from google.api.http annotations", () => {
     const annotated = SERVICES.flatMap((s) => s.methods.filter((m) => hasOption(m, http)).map((m) => `${s.typeName}.${m.name}`));
     const routed = new Set(table.all().map((r) => `${r.service.typeName}.${r.method.name}`));
     assert.deepEqual([...routed].sort(), annotated.sort());
-    assert.ok(!routed.has("switchyard.v1.Platform.WhoAmI"));
+    assert.ok(routed.has("switchyard.v1.Platform.WhoAmI"), "platform.proto annotates WhoAmI with GET /v1/whoami");
+    assert.deepEqual(match("GET", "/v1/whoami"), { method: "WhoAmI", vars: {} });
     assert.equal(table.all().filter((r) => r.method.name === "RevokeToken").length, 2, "additional_bindings add routes");
   });
 
