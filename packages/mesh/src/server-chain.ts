@@ -3,6 +3,7 @@ import { Code, SwitchyardError } from "@switchyard/core";
 import { methodPath } from "./adapter.js";
 import { Bulkhead } from "./policy-bulkhead.js";
 import { KeyedRateLimit, admitByLimits, callerKey, type CallerIdentity } from "./policy-rate-limit.js";
+import type { ServerCallEvent } from "./events.js";
 import type { MeshRuntime } from "./runtime.js";
 import { newRefusal } from "./status.js";
 import { bindServerContext, endSpan, startServerSpan, withContext } from "./tracing.js";
@@ -26,6 +27,28 @@ export interface MethodEntry {
 export function identityOf(md: Readonly<Record<string, string>>): CallerIdentity {
   const teams = md["x-switchyard-teams"];
   return { user: md["x-switchyard-user"] || undefined, team: teams ? teams.split(",")[0]!.trim() || undefined : undefined, service: md["x-switchyard-caller"] || undefined };
+}
+
+/** A `serverCall` event whose caller is worked out only if a listener reads it (metrics do not). */
+class ServerCallRecord implements ServerCallEvent {
+  readonly service: string;
+  readonly method: string;
+  readonly type: "unary" | "server_stream";
+  constructor(
+    readonly server: string,
+    e: MethodEntry,
+    readonly code: number,
+    readonly durationMs: number,
+    private readonly md: Readonly<Record<string, string>>,
+  ) {
+    this.service = e.service;
+    this.method = e.name;
+    this.type = e.type;
+  }
+
+  get caller(): string {
+    return callerKey("caller", identityOf(this.md));
+  }
 }
 
 /**
@@ -173,7 +196,7 @@ export class ServerCore {
 
   private finish(e: MethodEntry, code: number, started: number, ctx: CallContext): void {
     if (this.rt.events.has("serverCall")) {
-      this.rt.events.emit("serverCall", { server: this.name, service: e.service, method: e.name, type: e.type, code, durationMs: performance.now() - started, caller: callerKey("caller", identityOf(ctx.metadata)) });
+      this.rt.events.emit("serverCall", new ServerCallRecord(this.name, e, code, performance.now() - started, ctx.metadata));
     }
     if (--this.inflight === 0) this.drained?.();
   }
