@@ -336,7 +336,7 @@ async function main() {
   console.log(`  overload           goodput ${Math.round(ov.goodput)}/s of 2,000 (ratio ${result.overloadGoodputRatio}, goal ≥ 0.90); admitted p50 ${round(ov.admittedP50, 1)} ms p99 ${result.overloadAdmittedP99Ms} ms (goal ≤ 30); ${Math.round(ov.refusedPerSec)} refusals/s`);
   console.log(`                     server-side (admission wait + handler) p50 ${round(ov.serverP50, 1)} ms p99 ${round(ov.serverP99, 1)} ms`);
   console.log(`                     server heap after a full GC ${round(ov.serverHeapBefore, 1)} MB before → ${round(ov.serverHeapAfter, 1)} MB after; RSS ${round(ov.rss0, 0)} MB before, every 0.5 s [${ov.rssSamples.map((x) => round(x, 0)).join(" ")}]; client heap ${round(ov.heap0, 1)} → ${round(ov.heap1, 1)} MB`);
-  console.log(`  single process     singleProcessRssMb: null — \`switchyard up --single-process\` does not exist yet`);
+  console.log(`  single process     singleProcessRssMb: null — left to the platform wiring: \`up --single-process\` does not share a LocalTable yet, so its calls do not stay in memory`);
   console.log(JSON.stringify(result));
 }
 
