@@ -93,16 +93,6 @@ async function throughput(call: Call, concurrency: number, ms: number, serverPid
   return { rps: done / secs, cpuUsPerCall: (client + server) / done, clientCpuUsPerCall: client / done };
 }
 
-async function latencies(call: Call, n: number): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await call();
-    out.push((performance.now() - t) * 1000);
-  }
-  return out;
-}
-
 function meshRuntime(host: string, serviceName: string) {
   const events = new MeshEvents();
   const source = new MemoryPolicySource();
@@ -135,10 +125,19 @@ async function compare(registry: MemoryRegistry) {
       r[which].rps.push(t.rps);
       r[which].cpu.push(t.cpuUsPerCall);
       r[which].clientCpu.push(t.clientCpuUsPerCall);
-      r[which].lat.push(...(await latencies(call, LATENCY_CALLS)));
     }
     // Each round's raw and mesh ran back to back: their ratio is the least disturbed by drift on a shared machine.
     r.pairRatios.push(r.mesh.rps.at(-1)! / r.raw.rps.at(-1)!);
+  }
+  // Latency at concurrency 1, raw and mesh calls interleaved one by one (order swapped every pair), so that whatever
+  // else runs on the machine hits both alike.
+  for (let i = 0; i < LATENCY_CALLS * ROUNDS; i++) {
+    const pair = i % 2 === 0 ? ([["raw", rawCall], ["mesh", meshCall]] as const) : ([["mesh", meshCall], ["raw", rawCall]] as const);
+    for (const [which, call] of pair) {
+      const t = performance.now();
+      await call();
+      r[which].lat.push((performance.now() - t) * 1000);
+    }
   }
   const metricsText = await metrics.text();
   mesh.close();
@@ -323,7 +322,7 @@ async function main() {
     singleProcessRssMb: null,
   };
   const rounds = (xs: number[]) => xs.map((x) => Math.round(x)).join(" ");
-  console.log(`mesh benchmark (${ROUNDS} alternating rounds; echo server in a child process; ${LATENCY_CALLS} latency calls per round)`);
+  console.log(`mesh benchmark (${ROUNDS} alternating throughput rounds of ${THROUGHPUT_MS} ms; ${LATENCY_CALLS * ROUNDS} latency calls each, interleaved; echo server in a child process)`);
   console.log(`  throughput c=64    raw ${Math.round(median(r.raw.rps))}/s   mesh ${Math.round(median(r.mesh.rps))}/s   ratio ${result.throughputRatio}   (goal ≥ 0.90)`);
   console.log(`                     rounds raw [${rounds(r.raw.rps)}]  mesh [${rounds(r.mesh.rps)}]  ratios [${r.pairRatios.map((x) => round(x, 2)).join(" ")}]`);
   console.log(`  latency c=1        raw p50 ${round(p(r.raw.lat, 50), 0)} µs p99 ${round(p(r.raw.lat, 99), 0)} µs   mesh p50 ${round(p(r.mesh.lat, 50), 0)} µs p99 ${round(p(r.mesh.lat, 99), 0)} µs`);

@@ -1,4 +1,4 @@
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import { Code, SwitchyardError } from "@switchyard/core";
 import type { Cluster, ClusterSource } from "./cluster.js";
 import { Endpoint } from "./endpoint.js";
@@ -6,7 +6,8 @@ import { decideFault } from "./policy-fault.js";
 import { backoffMs, retryable, type AttemptFailure } from "./policy-retry.js";
 import { pickDestination, type RouteAction } from "./router.js";
 import type { DestinationState, MeshRuntime } from "./runtime.js";
-import { fromGrpcError, isTransportFailure, newRefusal, retryAfterMs, wasNotExecuted } from "./status.js";
+import { sendLocal, sendRemote } from "./client-send.js";
+import { newRefusal, retryAfterMs } from "./status.js";
 import { activeContext, endSpan, startClientSpan } from "./tracing.js";
 import { IDENTITY_METADATA, type CallOptions } from "./types.js";
 
@@ -257,7 +258,7 @@ export class Invoker {
     const rt = this.rt;
     ep.active++;
     const tryStart = rt.clock.now();
-    const sent = ep.local !== undefined ? this.sendLocal(call, req, ep) : this.sendRemote(call, req, ep);
+    const sent = ep.local !== undefined ? sendLocal(rt, call, req, ep) : sendRemote(rt, call, req, ep);
     return sent.then((a) => {
       ep.active--;
       ds.bulkhead?.leave(rt.clock.now() - tryStart);
@@ -272,57 +273,6 @@ export class Invoker {
       return a;
     });
   }
-
-  /** What remains for this attempt: the call's deadline, cut by perTryTimeout. */
-  tryRemainingMs(call: CallState): number | undefined {
-    const remaining = call.deadlineAt === undefined ? undefined : call.deadlineAt - this.rt.clock.now();
-    if (call.perTryMs === undefined) return remaining;
-    return remaining === undefined ? call.perTryMs : Math.min(remaining, call.perTryMs);
-  }
-
-  private sendRemote(call: CallState, req: unknown, ep: Endpoint): Promise<Attempt> {
-    const remaining = this.tryRemainingMs(call);
-    if (remaining !== undefined && remaining <= 0) return Promise.resolve(deadlinePassed(call));
-    const md = new grpc.Metadata();
-    try {
-      for (const k in call.headers) md.set(k, call.headers[k]!);
-    } catch (err) {
-      const error = new SwitchyardError(Code.InvalidArgument, `invalid request metadata: ${err instanceof Error ? err.message : String(err)}`);
-      return Promise.resolve({ error, failure: { code: error.code, notRun: true, transport: false }, final: true });
-    }
-    const failingAtPick = !ep.reachable;
-    if (!ep.ready && !failingAtPick) md.setOptions({ waitForReady: true });
-    return new Promise<Attempt>((resolve) => {
-      const signal = call.signal;
-      const onAbort = () => c.cancel();
-      const c = ep.client!.makeUnaryRequest(call.m.path, call.m.serialize, call.m.deserialize, req, md, remaining === undefined ? {} : { deadline: Date.now() + remaining }, (err, value) => {
-        signal?.removeEventListener("abort", onAbort);
-        if (!err) return resolve({ value });
-        const error = fromGrpcError(err);
-        const transport = isTransportFailure(err);
-        resolve({ error, failure: { code: error.code, notRun: wasNotExecuted(error) || (failingAtPick && err.code === grpc.status.UNAVAILABLE), transport } });
-      });
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
-  }
-
-  private async sendLocal(call: CallState, req: unknown, ep: Endpoint): Promise<Attempt> {
-    const rt = this.rt;
-    const remaining = this.tryRemainingMs(call);
-    if (remaining !== undefined && remaining <= 0) return deadlinePassed(call);
-    try {
-      const value = await ep.local!.unary(call.m.path, req, { headers: call.headers, deadlineMs: remaining === undefined ? undefined : Date.now() + remaining, signal: call.signal, peer: `inproc:${rt.serviceName ?? "client"}` });
-      return { value };
-    } catch (err) {
-      const error = SwitchyardError.from(err);
-      return { error, failure: { code: error.code, notRun: wasNotExecuted(error), transport: false } };
-    }
-  }
-}
-
-export function deadlinePassed(call: CallState): Attempt {
-  const error = new SwitchyardError(Code.DeadlineExceeded, `the deadline of ${call.m.path} passed before the call could be sent`);
-  return { error, failure: { code: Code.DeadlineExceeded, notRun: true, transport: false }, final: true };
 }
 
 export function describe(ds: DestinationState): string {

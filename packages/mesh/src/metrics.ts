@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import type * as Prom from "prom-client";
 import type { Registry } from "prom-client";
 import type { BreakerState, EndpointState, MeshEvents } from "./events.js";
+import { createRedSide } from "./metrics-red.js";
 import { GRPC_STATUS_NAMES } from "./policy-fault.js";
 
 export interface MeshMetricsOptions {
@@ -31,30 +32,6 @@ const codeName = (c: number) => CODE_NAMES[c] ?? String(c);
 const ENDPOINT_STATES: readonly EndpointState[] = ["serving", "not_serving", "ejected", "unreachable"];
 const BREAKER_STATES: readonly BreakerState[] = ["closed", "open", "half_open"];
 
-/** The children of one (side, destination or server, method) series: its histogram and a counter per code, made on first use. */
-interface Series {
-  readonly seconds: Prom.Histogram.Internal<string>;
-  readonly handled: (Prom.Counter.Internal | undefined)[];
-}
-
-/**
- * Caches prom-client label children in nested maps keyed by the strings events already carry, so an observation
- * costs two Map lookups and one short concatenation instead of prom-client's label hashing. Counts the call and
- * returns the histogram to observe its duration in.
- */
-function seriesCache(histogram: Prom.Histogram<string>, counter: Prom.Counter<string>) {
-  const byOwner = new Map<string, Map<string, Series>>();
-  return (owner: string, type: string, service: string, method: string, code: number): Prom.Histogram.Internal<string> => {
-    let byMethod = byOwner.get(owner);
-    if (byMethod === undefined) byOwner.set(owner, (byMethod = new Map()));
-    const key = service + "/" + method;
-    let s = byMethod.get(key);
-    if (s === undefined) byMethod.set(key, (s = { seconds: histogram.labels(owner, type, service, method), handled: [] }));
-    (s.handled[code] ??= counter.labels(owner, type, service, method, codeName(code))).inc();
-    return s.seconds;
-  };
-}
-
 /**
  * Prometheus RED metrics for both sides of every call, named as go-grpc-prometheus names them (so existing dashboards
  * work: `grpc_{client,server}_handled_total` by code, `grpc_{client,server}_handling_seconds`), plus the mesh's own:
@@ -63,15 +40,13 @@ function seriesCache(histogram: Prom.Histogram<string>, counter: Prom.Counter<st
  */
 export function createMeshMetrics(options: MeshMetricsOptions): MeshMetrics {
   // Loaded here, not at import: a process that never exports metrics does not pay prom-client's memory.
-  const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = createRequire(import.meta.url)("prom-client") as typeof Prom;
+  const { Counter, Gauge, Registry, collectDefaultMetrics } = createRequire(import.meta.url)("prom-client") as typeof Prom;
   const registry = options.registry ?? new Registry();
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   const buckets = options.buckets ?? [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
   const reg = [registry];
-  const clientHandled = new Counter({ name: "grpc_client_handled_total", help: "Calls completed by the client, by destination, method and gRPC code.", labelNames: ["destination", "grpc_type", "grpc_service", "grpc_method", "grpc_code"], registers: reg });
-  const clientSeconds = new Histogram({ name: "grpc_client_handling_seconds", help: "Client-side call latency (all attempts, backoff included).", labelNames: ["destination", "grpc_type", "grpc_service", "grpc_method"], buckets, registers: reg });
-  const serverHandled = new Counter({ name: "grpc_server_handled_total", help: "Calls completed by the server, by method and gRPC code.", labelNames: ["server", "grpc_type", "grpc_service", "grpc_method", "grpc_code"], registers: reg });
-  const serverSeconds = new Histogram({ name: "grpc_server_handling_seconds", help: "Server-side call latency (admission wait included).", labelNames: ["server", "grpc_type", "grpc_service", "grpc_method"], buckets, registers: reg });
+  const client = createRedSide(registry, { prefix: "grpc_client", ownerLabel: "destination", handledHelp: "Calls completed by the client, by destination, method and gRPC code.", secondsHelp: "Client-side call latency (all attempts, backoff included).", bounds: buckets, codeName });
+  const server = createRedSide(registry, { prefix: "grpc_server", ownerLabel: "server", handledHelp: "Calls completed by the server, by method and gRPC code.", secondsHelp: "Server-side call latency (admission wait included).", bounds: buckets, codeName });
   const retries = new Counter({ name: "switchyard_mesh_retries_total", help: "Retries sent.", labelNames: ["destination", "grpc_service", "grpc_method"], registers: reg });
   const retriesDenied = new Counter({ name: "switchyard_mesh_retries_denied_total", help: "Retries the policy allowed but the budget, maxRetries or idempotency refused.", labelNames: ["destination", "grpc_service", "grpc_method", "reason"], registers: reg });
   const rejected = new Counter({ name: "switchyard_mesh_rejected_total", help: "Calls refused before running: bulkhead, rate limit, open breaker, no endpoint.", labelNames: ["side", "destination", "grpc_service", "grpc_method", "reason"], registers: reg });
@@ -83,12 +58,10 @@ export function createMeshMetrics(options: MeshMetricsOptions): MeshMetrics {
   const policyRevision = new Gauge({ name: "switchyard_mesh_policy_revision", help: "Revision of the mesh policies in force.", registers: reg });
   const policyRejected = new Counter({ name: "switchyard_mesh_policy_rejected_total", help: "Policy snapshots refused (the previous ones stayed in force).", registers: reg });
 
-  const client = seriesCache(clientSeconds, clientHandled);
-  const server = seriesCache(serverSeconds, serverHandled);
   const ev = options.events;
   const offs = [
-    ev.on("clientCall", (e) => client(e.destination, e.type, e.service, e.method, e.code).observe(e.durationMs / 1000)),
-    ev.on("serverCall", (e) => server(e.server, e.type, e.service, e.method, e.code).observe(e.durationMs / 1000)),
+    ev.on("clientCall", (e) => client.observe(e.destination, e.type, e.service, e.method, e.code, e.durationMs / 1000)),
+    ev.on("serverCall", (e) => server.observe(e.server, e.type, e.service, e.method, e.code, e.durationMs / 1000)),
     ev.on("retry", (e) => retries.labels(e.destination, e.service, e.method).inc()),
     ev.on("retryDenied", (e) => retriesDenied.labels(e.destination, e.service, e.method, e.reason).inc()),
     ev.on("reject", (e) => rejected.labels(e.side, e.destination, e.service, e.method, e.reason).inc()),

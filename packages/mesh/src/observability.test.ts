@@ -48,6 +48,8 @@ describe("mesh observability", () => {
     assert.equal(line("grpc_server_handled_total", `server="obs",${echo},grpc_code="INTERNAL"`), "2");
     assert.equal(line("grpc_client_handling_seconds_count", `destination="obs",${echo}`), "8");
     assert.equal(line("grpc_server_handling_seconds_count", `server="obs",${echo}`), "7");
+    assert.equal(line("grpc_client_handling_seconds_bucket", `destination="obs",${echo},le="\\+Inf"`), "8");
+    assert.equal(line("grpc_client_handling_seconds_bucket", `destination="obs",${echo},le="0.0005"`) !== undefined, true);
     assert.equal(line("switchyard_mesh_endpoint_state", `destination="obs",endpoint="${s!.address}",state="serving"`), "1");
     assert.equal(line("switchyard_mesh_breaker_state", 'destination="obs",subset="",state="open"'), "1");
     assert.equal(line("switchyard_mesh_breaker_state", 'destination="obs",subset="",state="closed"'), "0");
