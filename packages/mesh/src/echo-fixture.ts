@@ -119,7 +119,7 @@ export interface EchoChild {
   readonly rawAddress: string | undefined;
   readonly proc: ChildProcess;
   /** What the child reported when it was stopped with SIGTERM (answered calls, server-side p50/p99, RSS). */
-  readonly stats: { answered: number; p50Ms: number; p99Ms: number; rssMb: number; heapMb: number } | undefined;
+  readonly stats: { answered: number; p50Ms: number; p99Ms: number; timerLateP50Ms: number; timerLateMeanMs: number; rssMb: number; heapMb: number } | undefined;
   /** Heap in use when it became ready (after a full GC when started with --expose-gc). */
   readonly readyHeapMb: number;
   kill(signal?: NodeJS.Signals): Promise<void>;
