@@ -9,6 +9,17 @@ import type { HealthCheckResponseSchema } from "@switchyard/api";
 export class HealthState {
   private readonly statuses = new Map<string, ServingStatus>();
   private readonly listeners = new Set<() => void>();
+  private ended = false;
+
+  /** Ends every Watch stream (after its last status went out), so a stopping server does not wait on them. */
+  end(): void {
+    this.ended = true;
+    for (const l of this.listeners) l();
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
 
   set(service: string, status: ServingStatus): void {
     if (this.statuses.get(service) === status) return;
@@ -52,6 +63,7 @@ export function healthService(state: HealthState): ServiceImpl<typeof Health> {
             last = s;
             yield { status: s } satisfies Partial<HealthCheckResponse>;
           }
+          if (state.isEnded) return;
           await new Promise<void>((r) => (wake = r));
         }
       } finally {

@@ -225,6 +225,7 @@ export function createServer(options: ServerOptions): MeshServer {
     leaveLocal?.();
     if (keepAliveTimer) clearInterval(keepAliveTimer);
     if (options.registry && lease) await options.registry.deregister(lease.leaseId).catch(() => undefined);
+    health.end();
     if (core.inflight > 0) await Promise.race([core.idle(), sleep(graceMs)]);
     if (!o.listen) return;
     await new Promise<void>((resolve) => {
