@@ -94,7 +94,8 @@ async function startProcesses(o: UpOptions, dataDir: string): Promise<Started> {
  * co-hosted services short-circuited by the mesh — one code path, a smaller footprint for small machines.
  */
 async function startInProcess(o: UpOptions, dataDir: string): Promise<Started> {
-  const [{ createLogger }, { startControl, loadControlConfig }, { startJobs, loadJobsConfig }, { startGateway, loadGatewayConfig }] = await Promise.all([
+  const [{ LocalTable }, { createLogger }, { startControl, loadControlConfig }, { startJobs, loadJobsConfig }, { startGateway, loadGatewayConfig }] = await Promise.all([
+    import("@switchyard/mesh"),
     import("@switchyard/core"),
     import("@switchyard/control"),
     import("@switchyard/jobs"),
@@ -104,9 +105,11 @@ async function startInProcess(o: UpOptions, dataDir: string): Promise<Started> {
   const env = { ...process.env, ...serviceEnv(o, dataDir) };
   const level = env.SWITCHYARD_LOG_LEVEL ?? "info";
   const log = (component: string) => createLogger({ component, level, destination: join(dataDir, "logs", `${component}.log`) });
-  const control = await startControl(loadControlConfig({ ...env, SWITCHYARD_PORT: "0" }), log("control"));
-  const jobs = await startJobs(loadJobsConfig({ ...env, SWITCHYARD_PORT: "0" }), log("jobs"), control.registry);
-  const gateway = await startGateway(loadGatewayConfig({ ...env, SWITCHYARD_PORT: o.port ?? "8080", SWITCHYARD_HOST: o.host ?? "127.0.0.1" }), log("gateway"), control.registry);
+  // One table of co-hosted servers: calls between the services stay in memory, through the same policy chain.
+  const local = new LocalTable();
+  const control = await startControl(loadControlConfig({ ...env, SWITCHYARD_PORT: "0" }), log("control"), local);
+  const jobs = await startJobs(loadJobsConfig({ ...env, SWITCHYARD_PORT: "0" }), log("jobs"), control.registry, local);
+  const gateway = await startGateway(loadGatewayConfig({ ...env, SWITCHYARD_PORT: o.port ?? "8080", SWITCHYARD_HOST: o.host ?? "127.0.0.1" }), log("gateway"), control.registry, local);
   return {
     url: gateway.url,
     services: {},

@@ -17,6 +17,7 @@ export async function buildProgram(argv: string[] = process.argv): Promise<Comma
     (await import("./cmd-queues.js")).registerQueueCommands(program);
     (await import("./cmd-auth.js")).registerAuthCommands(program);
     (await import("./cmd-simulate.js")).registerSimulate(program);
+    (await import("./cmd-mesh.js")).registerMeshCommands(program);
   }
   return program;
 }

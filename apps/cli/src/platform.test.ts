@@ -155,6 +155,41 @@ describe("switchyard CLI against a running platform", () => {
     assert.match(u.stdout, /\ndefault\s/);
   });
 
+  it("applies mesh policies that every service reloads without a restart, and refuses unenforced fields", async () => {
+    const drill = join(dir, "drill.yaml");
+    writeFileSync(
+      drill,
+      "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: jobs-drill}\nspec:\n  hosts: [jobs]\n  http:\n" +
+        "  - match: [{uri: {exact: /switchyard.v1.Jobs/ListGpus}}]\n    route: [{destination: {host: jobs}}]\n    retries: {attempts: 0}\n    fault: {abort: {grpcStatus: UNAVAILABLE, percentage: {value: 100}}}\n" +
+        "  - route: [{destination: {host: jobs}}]\n",
+    );
+    assert.equal(cli(p, ["gpus"]).code, 0);
+    const a = cli(p, ["mesh", "apply", "-f", drill]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.match(a.stdout, /VirtualService\/jobs-drill v1/);
+    assert.match(cli(p, ["mesh", "get"]).stdout, /VirtualService\s+jobs-drill\s+1/);
+    // The gateway's mesh client follows the config center: the drill's abort reaches ListGpus only.
+    let g = cli(p, ["gpus"]);
+    for (let i = 0; i < 50 && g.code === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      g = cli(p, ["gpus"]);
+    }
+    assert.equal(g.code, 3, "UNAVAILABLE from the injected fault");
+    assert.match(g.stderr, /fault/);
+    assert.equal(cli(p, ["list"]).code, 0, "other methods are untouched");
+    assert.equal(cli(p, ["mesh", "delete", "VirtualService", "jobs-drill"]).code, 0);
+    for (let i = 0; i < 50 && g.code !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      g = cli(p, ["gpus"]);
+    }
+    assert.equal(g.code, 0);
+    const bad = join(dir, "bad-mesh.yaml");
+    writeFileSync(bad, "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: x}\nspec:\n  hosts: [jobs]\n  http:\n  - route: [{destination: {host: jobs}}]\n    mirror: {host: jobs}\n");
+    const b = cli(p, ["mesh", "apply", "-f", bad]);
+    assert.equal(b.code, 2);
+    assert.match(b.stderr, /mirror/);
+  });
+
   it("answers curl-style Connect JSON on the same port", async () => {
     const token = /token: (\S+)/.exec(readFileSync(join(dir, "config.yaml"), "utf8"))![1]!;
     const res = await fetch(`${p.url}/switchyard.v1.Jobs/ListJobs`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: "{}" });

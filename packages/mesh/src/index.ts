@@ -32,6 +32,10 @@ export type { CompiledPolicies, DestinationPolicy, ServerMethodPolicy } from "./
 export { SWITCHYARD_API_VERSION } from "./switchyard-schema.js";
 export { createPolicyStore, MemoryPolicySource, validatePolicyDocuments } from "./policy-source.js";
 export type { PolicyDocument, PolicySnapshot, PolicySource, PolicyStore, PolicyStoreOptions } from "./policy-source.js";
+export { createConfigCenterPolicySource } from "./policy-source-control.js";
+export type { ConfigCenterPolicySourceOptions } from "./policy-source-control.js";
+export { createServiceRuntime } from "./service-runtime.js";
+export type { ServiceRuntime, ServiceRuntimeOptions } from "./service-runtime.js";
 export { LocalTable } from "./local-transport.js";
 export type { LocalServer, LocalCallInit } from "./local-transport.js";
 export { createMeshTracing, startTracingFromEnv } from "./tracing.js";

@@ -1,6 +1,6 @@
 import type { ConfigCenter, ConfigDocument } from "@switchyard/api";
 import { Code, SwitchyardError } from "@switchyard/core";
-import type { CallContext, ServiceImpl } from "@switchyard/mesh";
+import { validatePolicyDocuments, type CallContext, type ServiceImpl } from "@switchyard/mesh";
 import type { Kysely, Selectable } from "@switchyard/store";
 import type { ControlDatabase, DocumentsTable } from "./config-store.js";
 
@@ -13,6 +13,25 @@ const toProto = (d: Selectable<DocumentsTable>) => ({
   updatedAtMs: BigInt(d.updated_at_ms),
   updatedBy: d.updated_by,
 });
+
+/** Changes are for admins: a call with a verified identity must be an admin's (internal calls carry none). */
+function requireAdmin(ctx: CallContext, action: string): void {
+  const role = ctx.metadata["x-switchyard-role"];
+  if (role !== undefined && role !== "admin") throw new SwitchyardError(Code.PermissionDenied, `only admins can ${action} (you are ${ctx.metadata["x-switchyard-user"] ?? "?"}, a ${role})`);
+}
+
+/**
+ * The `mesh` namespace holds the mesh's policies: a change is validated as the mesh would compile the resulting set
+ * (field errors name the document and line), so an apply fails loudly instead of every service quietly keeping the
+ * old policies.
+ */
+function validateMeshSet(current: { kind: string; name: string; content: string }[], changes: { kind: string; name: string; content: string }[], removed?: { kind: string; name: string }): void {
+  const key = (d: { kind: string; name: string }) => `${d.kind}/${d.name}`;
+  const next = new Map(current.map((d) => [key(d), d.content]));
+  for (const c of changes) next.set(key(c), c.content);
+  if (removed) next.delete(key(removed));
+  validatePolicyDocuments([...next].map(([name, yaml]) => ({ name, yaml })));
+}
 
 /** The config center: versioned documents in control's SQLite, with watchers told after every committed change. */
 export function configService(db: Kysely<ControlDatabase>): ServiceImpl<typeof ConfigCenter> {
@@ -30,6 +49,7 @@ export function configService(db: Kysely<ControlDatabase>): ServiceImpl<typeof C
 
   return {
     async putDocuments(req, ctx: CallContext) {
+      requireAdmin(ctx, "change configuration");
       const problems = req.documents.flatMap((d: ConfigDocument, i) =>
         (["namespace", "kind", "name"] as const).filter((f) => !d[f]).map((f) => ({ field: `documents[${i}].${f}`, message: "required" })),
       );
@@ -37,6 +57,8 @@ export function configService(db: Kysely<ControlDatabase>): ServiceImpl<typeof C
       const by = ctx.metadata["x-switchyard-user"] ?? ctx.metadata["x-switchyard-caller"] ?? "";
       const now = Date.now();
       const out = await db.transaction().execute(async (tx) => {
+        const meshChanges = req.documents.filter((d) => d.namespace === "mesh");
+        if (meshChanges.length > 0) validateMeshSet(await tx.selectFrom("documents").selectAll().where("namespace", "=", "mesh").execute(), meshChanges);
         let changed = false;
         const stored = [];
         for (const d of req.documents) {
@@ -57,7 +79,9 @@ export function configService(db: Kysely<ControlDatabase>): ServiceImpl<typeof C
       return { documents: out.stored.map(toProto), revision: BigInt(await revision()) };
     },
 
-    async deleteDocument(req) {
+    async deleteDocument(req, ctx: CallContext) {
+      requireAdmin(ctx, "change configuration");
+      if (req.namespace === "mesh") validateMeshSet(await db.selectFrom("documents").selectAll().where("namespace", "=", "mesh").execute(), [], req);
       const res = await db.deleteFrom("documents").where("namespace", "=", req.namespace).where("kind", "=", req.kind).where("name", "=", req.name).executeTakeFirst();
       const found = Number(res.numDeletedRows) > 0;
       if (found) {

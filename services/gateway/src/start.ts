@@ -1,7 +1,7 @@
 import type { DescService } from "@bufbuild/protobuf";
-import { Jobs, Queues } from "@switchyard/api";
+import { ConfigCenter, Jobs, Queues } from "@switchyard/api";
 import type { Logger, RunningService } from "@switchyard/core";
-import { createClient, openRegistry, type MeshClient, type Registry } from "@switchyard/mesh";
+import { createClient, createServiceRuntime, openRegistry, type LocalTable, type MeshClient, type Registry } from "@switchyard/mesh";
 import type { GatewayConfig } from "./config.js";
 import { createGateway } from "./gateway.js";
 
@@ -12,6 +12,7 @@ import { createGateway } from "./gateway.js";
 const FORWARDED: readonly { service: DescService; target: string }[] = [
   { service: Jobs, target: "mesh:///jobs" },
   { service: Queues, target: "mesh:///jobs" },
+  { service: ConfigCenter, target: "mesh:///control" },
 ];
 
 export interface RunningGateway extends RunningService {
@@ -24,12 +25,14 @@ export interface RunningGateway extends RunningService {
  * Builds and starts the gateway: mesh clients for the forwarded services, the gateway itself (tokens, REST, OpenAPI,
  * Connect) and its one port. `registry`: a co-hosting process passes its own; otherwise one is opened from config.
  */
-export async function startGateway(config: GatewayConfig, logger: Logger, registry?: Registry): Promise<RunningGateway> {
+export async function startGateway(config: GatewayConfig, logger: Logger, registry?: Registry, local?: LocalTable): Promise<RunningGateway> {
   if (!registry && !config.registry) throw new Error("SWITCHYARD_CONTROL (host:port of the control service) or SWITCHYARD_REGISTRY is required");
   const ownRegistry = registry ? undefined : await openRegistry(config.registry!, logger);
   const reg = (registry ?? ownRegistry)!;
+  // The mesh runtime: policies hot-reloaded from the config center, metrics, tracing from OTEL_* (off by default).
+  const mesh = await createServiceRuntime({ serviceName: "gateway", registry: reg, env: process.env, logger, ...(local ? { local } : {}) });
   // Calls from the gateway say so: the services refuse gateway calls that carry no identity.
-  const forwards = FORWARDED.map((f) => ({ service: f.service, client: createClient(f.service, { target: f.target, registry: reg, metadata: { "x-switchyard-caller": "gateway" } }) as MeshClient<DescService> }));
+  const forwards = FORWARDED.map((f) => ({ service: f.service, client: createClient(f.service, { target: f.target, registry: reg, runtime: mesh.runtime, metadata: { "x-switchyard-caller": "gateway" } }) as MeshClient<DescService> }));
   const gateway = await createGateway({
     dbPath: config.dbPath,
     forwards,
@@ -53,6 +56,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
     async stop() {
       await gateway.close();
       for (const f of forwards) f.client.close();
+      await mesh.close();
       await ownRegistry?.close();
     },
   };

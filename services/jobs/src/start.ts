@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { Jobs, Queues } from "@switchyard/api";
 import type { Logger, RunningService } from "@switchyard/core";
 import { createLocalExecutor, detectGpus } from "@switchyard/executors";
-import { createServer, openRegistry, type Registry } from "@switchyard/mesh";
+import { createServer, createServiceRuntime, openRegistry, type LocalTable, type Registry } from "@switchyard/mesh";
 import { createPriorityFifoScheduler, createSwitchyardScheduler } from "@switchyard/scheduler";
 import { openSqlite } from "@switchyard/store";
 import type { JobsConfig } from "./config.js";
@@ -16,7 +16,7 @@ import { jobsService } from "./service.js";
  * Builds and starts the `jobs` service: its database, executor, GPU inventory, controller (recovered before it
  * serves) and gRPC server. `registry`: a co-hosting process passes its own; otherwise one is opened from config.
  */
-export async function startJobs(config: JobsConfig, logger: Logger, registry?: Registry): Promise<RunningService> {
+export async function startJobs(config: JobsConfig, logger: Logger, registry?: Registry, local?: LocalTable): Promise<RunningService> {
   const { db, close: closeDb } = await openSqlite<JobsDatabase>({ path: join(config.dataDir, "jobs", "jobs.db"), migrations });
   const store = new JobStore(db);
   const executor = createLocalExecutor({ runsDir: join(config.dataDir, "jobs", "runs"), logger });
@@ -40,7 +40,9 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
   const registrySpec = config.registry ?? config.controlAddress;
   const ownRegistry = !registry && registrySpec ? await openRegistry(registrySpec, logger) : undefined;
   const reg = registry ?? ownRegistry;
-  const server = createServer({ name: "jobs", host: config.host, port: config.port, logger, ...(reg ? { registry: reg } : {}) });
+  // The mesh runtime: server-side policies (rate limits, bulkheads, faults) hot-reloaded from the config center.
+  const mesh = await createServiceRuntime({ serviceName: "jobs", env: process.env, logger, ...(reg ? { registry: reg } : {}), ...(local ? { local } : {}) });
+  const server = createServer({ name: "jobs", host: config.host, port: config.port, logger, runtime: mesh.runtime, ...(reg ? { registry: reg } : {}) });
   server.add(Jobs, jobsService({ store, controller, executor, gpus, nodeName: config.nodeName }));
   server.add(Queues, queuesService({ store, controller, gpus }));
   const address = await server.start();
@@ -50,6 +52,7 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
     address,
     async stop() {
       await server.stop(3000);
+      await mesh.close();
       await controller.close();
       await executor.close();
       await ownRegistry?.close();
