@@ -40,14 +40,14 @@ describe("config center", () => {
     t.after(() => abort.abort());
     const watching = (async () => {
       try {
-        for await (const r of c.client.watchDocuments({ namespace: "mesh" }, { signal: abort.signal })) seen.push(r.revision);
+        for await (const r of c.client.watchDocuments({ namespace: "app" }, { signal: abort.signal })) seen.push(r.revision);
       } catch {
         /* cancelled */
       }
     })();
     // The watch first sends the current set (empty, revision 0); wait for it so the puts below are changes it sees.
     for (const until = Date.now() + 5000; seen.length === 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
-    const doc = { namespace: "mesh", kind: "DestinationRule", name: "jobs", content: "spec: {host: jobs}\n" };
+    const doc = { namespace: "app", kind: "DestinationRule", name: "jobs", content: "spec: {host: jobs}\n" };
     const first = await c.client.putDocuments({ documents: [doc] });
     assert.equal(first.documents[0]!.version, 1n);
     const same = await c.client.putDocuments({ documents: [doc] });
@@ -58,17 +58,25 @@ describe("config center", () => {
     const until = Date.now() + 5000;
     while (!seen.includes(second.revision) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(seen, [0n, first.revision, second.revision]);
-    await assert.rejects(c.client.putDocuments({ documents: [{ namespace: "mesh", kind: "", name: "x", content: "" }] }), (e: unknown) => e instanceof SwitchyardError && e.code === Code.InvalidArgument && e.details[0]!.field === "documents[0].kind");
+    await assert.rejects(c.client.putDocuments({ documents: [{ namespace: "app", kind: "", name: "x", content: "" }] }), (e: unknown) => e instanceof SwitchyardError && e.code === Code.InvalidArgument && e.details[0]!.field === "documents[0].kind");
+    // The mesh namespace holds the mesh's policies: a document the mesh would refuse is refused here, naming the field.
+    await assert.rejects(
+      c.client.putDocuments({ documents: [{ namespace: "mesh", kind: "VirtualService", name: "x", content: "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: x}\nspec:\n  hosts: [jobs]\n  http:\n  - route: [{destination: {host: jobs}}]\n    mirror: {host: jobs}\n" }] }),
+      (e: unknown) => e instanceof SwitchyardError && e.code === Code.InvalidArgument && e.details.some((d) => d.field.includes("mirror")),
+    );
+    assert.equal((await c.client.listDocuments({ namespace: "mesh" })).documents.length, 0, "nothing stored");
+    // Changes need an admin when the call carries an identity.
+    await assert.rejects(c.client.putDocuments({ documents: [doc] }, { metadata: { "x-switchyard-user": "v", "x-switchyard-role": "viewer" } }), (e: unknown) => e instanceof SwitchyardError && e.code === Code.PermissionDenied);
     abort.abort();
     await watching;
     await c.stop();
 
     const again = await startControl(dir);
     t.after(() => again.stop().catch(() => undefined));
-    const list = await again.client.listDocuments({ namespace: "mesh" });
+    const list = await again.client.listDocuments({ namespace: "app" });
     assert.deepEqual(list.documents.map((d) => [d.kind, d.name, d.version]), [["DestinationRule", "jobs", 2n]]);
-    assert.equal((await again.client.deleteDocument({ namespace: "mesh", kind: "DestinationRule", name: "jobs" })).found, true);
-    assert.equal((await again.client.listDocuments({ namespace: "mesh" })).documents.length, 0);
+    assert.equal((await again.client.deleteDocument({ namespace: "app", kind: "DestinationRule", name: "jobs" })).found, true);
+    assert.equal((await again.client.listDocuments({ namespace: "app" })).documents.length, 0);
     await again.stop();
   });
 });
