@@ -5,6 +5,7 @@
 //    CPU per call (client + server). 2. Failover: three endpoints under steady load, one SIGKILLed. 3. Overload: 200
 //    closed-loop callers against a service whose bulkhead admits 20 calls of 10 ms (capacity 2,000 calls/s).
 import { readFileSync } from "node:fs";
+import { platformRssMb, startPlatform } from "./lib-platform.js";
 import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import { Code, SwitchyardError } from "@switchyard/core";
@@ -308,6 +309,16 @@ async function main() {
   const fo = await failover(registry);
   const ov = await overload(registry);
   await registry.close();
+  // `up --single-process` (every service in one process, calls in memory) beside the multi-process platform, idle.
+  const rss = async (args: string[]) => {
+    const pf = await startPlatform(args);
+    await new Promise((res) => setTimeout(res, 2000));
+    const mb = platformRssMb(pf.dataDir);
+    await pf.stop();
+    return mb;
+  };
+  const singleMb = await rss(["--single-process"]);
+  const multiMb = await rss([]);
 
   const result = {
     throughputRatio: round(throughputRatio, 3),
@@ -319,7 +330,7 @@ async function main() {
     failoverRecoveryMs: round(fo.recoveryMs, 1),
     overloadGoodputRatio: round(ov.goodput / 2000, 3),
     overloadAdmittedP99Ms: round(ov.admittedP99, 1),
-    singleProcessRssMb: null,
+    singleProcessRssMb: round(singleMb, 1),
   };
   const rounds = (xs: number[]) => xs.map((x) => Math.round(x)).join(" ");
   console.log(`mesh benchmark (${ROUNDS} alternating throughput rounds of ${THROUGHPUT_MS} ms; ${LATENCY_CALLS * ROUNDS} latency calls each, interleaved; echo server in a child process)`);
@@ -335,7 +346,7 @@ async function main() {
   console.log(`  overload           goodput ${Math.round(ov.goodput)}/s of 2,000 (ratio ${result.overloadGoodputRatio}, goal ≥ 0.90); admitted p50 ${round(ov.admittedP50, 1)} ms p99 ${result.overloadAdmittedP99Ms} ms (goal ≤ 30); ${Math.round(ov.refusedPerSec)} refusals/s`);
   console.log(`                     server-side (admission wait + handler) p50 ${round(ov.serverP50, 1)} ms p99 ${round(ov.serverP99, 1)} ms; a 10 ms timer fires ${round(ov.timerLateMeanMs, 2)} ms late on average there, so 20 slots hold at most ${Math.round(20_000 / (10 + ov.timerLateMeanMs))} calls/s`);
   console.log(`                     server heap after a full GC ${round(ov.serverHeapBefore, 1)} MB before → ${round(ov.serverHeapAfter, 1)} MB after; RSS ${round(ov.rss0, 0)} MB before, every 0.5 s [${ov.rssSamples.map((x) => round(x, 0)).join(" ")}]; client heap ${round(ov.heap0, 1)} → ${round(ov.heap1, 1)} MB`);
-  console.log(`  single process     singleProcessRssMb: null — left to the platform wiring: \`up --single-process\` does not share a LocalTable yet, so its calls do not stay in memory`);
+  console.log(`  single process     up --single-process idle RSS ${round(singleMb, 1)} MB   (multi-process: ${round(multiMb, 1)} MB summed over supervisor + control + jobs + gateway)`);
   console.log(JSON.stringify(result));
 }
 

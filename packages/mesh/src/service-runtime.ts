@@ -1,3 +1,5 @@
+import { createServer as createHttpServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { Logger } from "@switchyard/core";
 import { MeshEvents } from "./events.js";
 import type { LocalTable } from "./local-transport.js";
@@ -25,6 +27,11 @@ export interface ServiceRuntime {
   runtime: MeshRuntime;
   metrics: MeshMetrics;
   events: MeshEvents;
+  /**
+   * Serves this process's Prometheus text at `http://host:port/metrics` (port 0: any free port). Returns host:port,
+   * which the service puts in its registry labels (`metrics`) so scrapers and `mesh status` find it.
+   */
+  serveMetrics(host: string, port: number): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -46,11 +53,30 @@ export async function createServiceRuntime(o: ServiceRuntimeOptions): Promise<Se
     ...(o.logger ? { logger: o.logger } : {}),
   });
   const metrics = createMeshMetrics({ events });
+  let http: Server | undefined;
   return {
     runtime,
     metrics,
     events,
+    async serveMetrics(host, port) {
+      http = createHttpServer((req, res) => {
+        if (req.url !== "/metrics" && !req.url?.startsWith("/metrics?")) {
+          res.writeHead(404, { "content-type": "text/plain" }).end("only /metrics here\n");
+          return;
+        }
+        metrics.text().then(
+          (text) => res.writeHead(200, { "content-type": metrics.contentType }).end(text),
+          (err: unknown) => res.writeHead(500, { "content-type": "text/plain" }).end(String(err)),
+        );
+      });
+      await new Promise<void>((resolve, reject) => {
+        http!.once("error", reject);
+        http!.listen(port, host, () => resolve());
+      });
+      return `${host}:${(http.address() as AddressInfo).port}`;
+    },
     async close() {
+      if (http) await new Promise<void>((r) => http!.close(() => r()));
       source?.close();
       metrics.close();
       await tracing?.shutdown();

@@ -29,10 +29,11 @@ export async function startControl(config: ControlConfig, logger: Logger, local?
   const registry = new MemoryRegistry();
   // control serves the policies, so its own runtime does not watch them (it would depend on itself to start).
   const mesh = await createServiceRuntime({ serviceName: "control", env: process.env, logger, ...(local ? { local } : {}) });
+  const metricsAddress = await mesh.serveMetrics(config.host, 0);
   const server = createServer({ name: "control", host: config.host, port: config.port, logger, runtime: mesh.runtime }).add(Registry, registryService(registry)).add(ConfigCenter, configService(db));
   const address = await server.start();
   // control registers itself in its own registry, so `mesh:///control` resolves like any service.
-  await registry.register({ service: "control", address, labels: { service: "control" }, instanceId: `control@${address}` }, 365 * 24 * 3600_000);
+  await registry.register({ service: "control", address, labels: { service: "control", metrics: metricsAddress }, instanceId: `control@${address}` }, 365 * 24 * 3600_000);
   return {
     service: "control",
     address,

@@ -26,6 +26,8 @@ export interface GatewayOptions {
   adminTokenFile?: string;
   /** The services running, for Platform.GetStatus. */
   status?: () => Promise<{ service: string; addresses: string[] }[]>;
+  /** Prometheus text for GET /metrics: the platform's processes, aggregated. */
+  metrics?: () => Promise<string>;
   clock?: Clock;
   logger?: Logger;
 }
@@ -80,6 +82,19 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       if (req.method === "GET" && path === "/openapi.json") {
         res.writeHead(200, { "content-type": "application/json" });
         res.end(openApiJson);
+        return;
+      }
+      if (req.method === "GET" && path === "/metrics" && o.metrics) {
+        o.metrics().then(
+          (text) => {
+            res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+            res.end(text);
+          },
+          (err: unknown) => {
+            res.writeHead(500, { "content-type": "text/plain" });
+            res.end(String(err));
+          },
+        );
         return;
       }
       if (req.method === "GET" && path === "/healthz") {

@@ -4,6 +4,7 @@ import type { Logger, RunningService } from "@switchyard/core";
 import { createClient, createServiceRuntime, openRegistry, type LocalTable, type MeshClient, type Registry } from "@switchyard/mesh";
 import type { GatewayConfig } from "./config.js";
 import { createGateway } from "./gateway.js";
+import { mergePrometheusTexts } from "./metrics-aggregate.js";
 
 /**
  * The services the gateway serves by forwarding, and where they live in the mesh. Adding a service is one line here;
@@ -38,6 +39,19 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
     forwards,
     adminTokenFile: config.adminTokenFile,
     logger,
+    async metrics() {
+      // This process's own series, then every registered instance's /metrics (found by its `metrics` label).
+      const parts = [{ service: "gateway", text: await mesh.metrics.text() }];
+      const seen = new Set<string>();
+      for (const i of await reg.list()) {
+        const addr = i.labels.metrics;
+        if (!addr || seen.has(addr)) continue;
+        seen.add(addr);
+        const text = await fetch(`http://${addr}/metrics`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => "");
+        parts.push({ service: i.service, text });
+      }
+      return mergePrometheusTexts(parts);
+    },
     async status() {
       const by = new Map<string, string[]>();
       for (const i of await reg.list()) by.set(i.service, [...(by.get(i.service) ?? []), i.address]);

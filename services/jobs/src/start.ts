@@ -42,7 +42,8 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
   const reg = registry ?? ownRegistry;
   // The mesh runtime: server-side policies (rate limits, bulkheads, faults) hot-reloaded from the config center.
   const mesh = await createServiceRuntime({ serviceName: "jobs", env: process.env, logger, ...(reg ? { registry: reg } : {}), ...(local ? { local } : {}) });
-  const server = createServer({ name: "jobs", host: config.host, port: config.port, logger, runtime: mesh.runtime, ...(reg ? { registry: reg } : {}) });
+  const metricsAddress = await mesh.serveMetrics(config.host, Number(process.env.SWITCHYARD_METRICS_PORT ?? 0));
+  const server = createServer({ name: "jobs", host: config.host, port: config.port, logger, runtime: mesh.runtime, labels: { metrics: metricsAddress }, ...(reg ? { registry: reg } : {}) });
   server.add(Jobs, jobsService({ store, controller, executor, gpus, nodeName: config.nodeName }));
   server.add(Queues, queuesService({ store, controller, gpus }));
   const address = await server.start();
