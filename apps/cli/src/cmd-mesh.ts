@@ -70,11 +70,75 @@ export function registerMeshCommands(program: Command): void {
     }),
   );
 
-  const status = mesh.command("status").description("each service and its endpoints");
+  const status = mesh.command("status").description("each service: endpoints and their health as callers see them, calls, errors, breakers, ejections");
   status.action(
     withApi(status, async (api) => {
       const res = await api.platform.getStatus({});
-      process.stdout.write(table(["SERVICE", "ENDPOINTS"], res.services.map((s) => [s.service, s.addresses.join(", ")])) + "\n");
+      const text = await fetch(new URL("/metrics", api.server)).then((r) => (r.ok ? r.text() : ""), () => "");
+      const m = summarizeMetrics(text);
+      process.stdout.write(
+        table(
+          ["SERVICE", "ENDPOINTS", "CALLS", "ERRORS", "BREAKER", "EJECTIONS", "POLICY-REV"],
+          res.services.map((svc) => {
+            const s = m.get(svc.service);
+            return [
+              svc.service,
+              svc.addresses.map((a) => `${a}${s?.endpoints.get(a) ? ` (${s.endpoints.get(a)})` : ""}`).join(", "),
+              String(s?.calls ?? 0),
+              String(s?.errors ?? 0),
+              s?.breaker ?? "-",
+              String(s?.ejections ?? 0),
+              s?.policyRevision ?? "-",
+            ];
+          }),
+        ) + "\n",
+      );
     }),
   );
+}
+
+interface ServiceSummary {
+  calls: number;
+  errors: number;
+  endpoints: Map<string, string>;
+  breaker?: string;
+  ejections: number;
+  policyRevision?: string;
+}
+
+/** Reads the gateway's aggregated Prometheus text into per-service figures for `mesh status`. */
+export function summarizeMetrics(text: string): Map<string, ServiceSummary> {
+  const out = new Map<string, ServiceSummary>();
+  const get = (svc: string) => {
+    let s = out.get(svc);
+    if (!s) out.set(svc, (s = { calls: 0, errors: 0, endpoints: new Map(), ejections: 0 }));
+    return s;
+  };
+  for (const line of text.split("\n")) {
+    const m = /^([a-z_]+)\{([^}]*)\} (\S+)/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!]));
+    const value = Number(m[3]);
+    switch (m[1]) {
+      case "grpc_server_handled_total":
+        if (labels.service && !labels.grpc_service?.startsWith("grpc.health")) {
+          get(labels.service).calls += value;
+          if (labels.grpc_code !== "OK") get(labels.service).errors += value;
+        }
+        break;
+      case "switchyard_mesh_endpoint_state":
+        if (value === 1 && labels.destination && labels.endpoint) get(labels.destination).endpoints.set(labels.endpoint, labels.state ?? "?");
+        break;
+      case "switchyard_mesh_breaker_state":
+        if (value === 1 && labels.destination) get(labels.destination).breaker = labels.state ?? "?";
+        break;
+      case "switchyard_mesh_ejections_total":
+        if (labels.destination) get(labels.destination).ejections += value;
+        break;
+      case "switchyard_mesh_policy_revision":
+        if (labels.service) get(labels.service).policyRevision = String(value);
+        break;
+    }
+  }
+  return out;
 }

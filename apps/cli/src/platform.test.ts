@@ -188,6 +188,11 @@ describe("switchyard CLI against a running platform", () => {
     const b = cli(p, ["mesh", "apply", "-f", bad]);
     assert.equal(b.code, 2);
     assert.match(b.stderr, /mirror/);
+    const st = cli(p, ["mesh", "status"]);
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(st.stdout, /^SERVICE\s+ENDPOINTS\s+CALLS\s+ERRORS/);
+    assert.match(st.stdout, /\njobs\s+127\.0\.0\.1:\d+ \(serving\)\s+[1-9]\d*\s+[1-9]/, "jobs' calls and the injected faults' errors");
+    assert.match(st.stdout, /\ncontrol\s+127\.0\.0\.1:\d+/);
   });
 
   it("answers curl-style Connect JSON on the same port", async () => {
