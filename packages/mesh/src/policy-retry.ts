@@ -1,4 +1,5 @@
 import { Code, type Clock } from "@switchyard/core";
+import { SlidingCounts } from "./sliding-window.js";
 
 /** A VirtualService route's `retries`, compiled. */
 export interface CompiledRetryPolicy {
@@ -112,24 +113,20 @@ export function compileRetryBudgetOptions(o: RetryBudgetOptions): CompiledRetryB
   return c;
 }
 
-const SLOTS = 10;
-
 /**
  * Finagle's retry budget: over a sliding window, retries may add at most `percent` of the requests plus a small floor.
  * A failing destination therefore sees at most ~1.2× its normal load from retries, never the 3× that "2 retries each"
  * would send. Windowed in ten slots on the Clock.
  */
 export class RetryBudget {
-  private readonly requests = new Float64Array(SLOTS);
-  private readonly retries = new Float64Array(SLOTS);
-  private slot = 0;
-  private slotStartMs: number;
+  /** a: first attempts (requests), b: retries. */
+  private readonly counts: SlidingCounts;
 
   constructor(
     private options: CompiledRetryBudgetOptions,
-    private readonly clock: Clock,
+    clock: Clock,
   ) {
-    this.slotStartMs = clock.now();
+    this.counts = new SlidingCounts(clock, () => this.options.windowMs);
   }
 
   update(options: CompiledRetryBudgetOptions): void {
@@ -138,37 +135,16 @@ export class RetryBudget {
 
   /** Counts a first attempt (a request). */
   onRequest(): void {
-    this.rotate();
-    this.requests[this.slot]!++;
+    this.counts.addA();
   }
 
   /** Takes one retry from the budget; false when the budget is spent. */
   tryRetry(): boolean {
-    this.rotate();
-    let requests = 0;
-    let retries = 0;
-    for (let i = 0; i < SLOTS; i++) {
-      requests += this.requests[i]!;
-      retries += this.retries[i]!;
-    }
+    const { a: requests, b: retries } = this.counts.totals();
     const o = this.options;
     const allowed = (o.minRetriesPerSecond * o.windowMs) / 1000 + (requests * o.percent) / 100;
     if (retries + 1 > allowed) return false;
-    this.retries[this.slot]!++;
+    this.counts.addB();
     return true;
-  }
-
-  private rotate(): void {
-    const width = this.options.windowMs / SLOTS;
-    const now = this.clock.now();
-    let steps = Math.floor((now - this.slotStartMs) / width);
-    if (steps <= 0) return;
-    this.slotStartMs += steps * width;
-    if (steps > SLOTS) steps = SLOTS;
-    for (let i = 0; i < steps; i++) {
-      this.slot = (this.slot + 1) % SLOTS;
-      this.requests[this.slot] = 0;
-      this.retries[this.slot] = 0;
-    }
   }
 }

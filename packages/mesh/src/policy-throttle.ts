@@ -1,4 +1,5 @@
 import type { Clock } from "@switchyard/core";
+import { SlidingCounts } from "./sliding-window.js";
 
 export interface ThrottleOptions {
   /** The client sends at most about this many requests per request the destination accepts (the SRE book's K; default 2). */
@@ -19,8 +20,6 @@ export function compileThrottleOptions(o: ThrottleOptions): CompiledThrottleOpti
   return c;
 }
 
-const SLOTS = 10;
-
 /**
  * Client-side adaptive throttling (Google SRE book, "Handling Overload"): while a destination refuses calls for
  * overload (RESOURCE_EXHAUSTED, not executed), the client refuses locally with probability
@@ -29,18 +28,16 @@ const SLOTS = 10;
  * accepts again, the probability falls back to 0 by itself.
  */
 export class AdaptiveThrottle {
-  private readonly requests = new Float64Array(SLOTS);
-  private readonly accepts = new Float64Array(SLOTS);
-  private slot = 0;
-  private slotStartMs: number;
+  /** a: requests, b: requests the destination accepted. */
+  private readonly counts: SlidingCounts;
   /** The destination's last retry-after hint, offered to callers refused locally. */
   lastPushbackMs: number | undefined;
 
   constructor(
     private options: CompiledThrottleOptions,
-    private readonly clock: Clock,
+    clock: Clock,
   ) {
-    this.slotStartMs = clock.now();
+    this.counts = new SlidingCounts(clock, () => this.options.windowMs);
   }
 
   update(options: CompiledThrottleOptions): void {
@@ -52,44 +49,22 @@ export class AdaptiveThrottle {
    * outcome is known (`accepted`, `refused`), so that a burst of calls in flight does not look like refusals.
    */
   reject(random: () => number): boolean {
-    this.rotate();
-    let requests = 0;
-    let accepts = 0;
-    for (let i = 0; i < SLOTS; i++) {
-      requests += this.requests[i]!;
-      accepts += this.accepts[i]!;
-    }
+    const { a: requests, b: accepts } = this.counts.totals();
     const p = (requests - this.options.requestsPerAccept * accepts) / (requests + 1);
     if (p <= 0 || random() >= p) return false;
-    this.requests[this.slot]!++;
+    this.counts.addA();
     return true;
   }
 
   /** The destination took the request (whatever it answered, it was not refused for overload). */
   accepted(): void {
-    this.rotate();
-    this.requests[this.slot]!++;
-    this.accepts[this.slot]!++;
+    this.counts.addA();
+    this.counts.addB();
   }
 
   /** The destination refused the request for overload (RESOURCE_EXHAUSTED, not executed). */
   refused(pushbackMs: number | undefined): void {
-    this.rotate();
-    this.requests[this.slot]!++;
+    this.counts.addA();
     if (pushbackMs !== undefined) this.lastPushbackMs = pushbackMs;
-  }
-
-  private rotate(): void {
-    const width = this.options.windowMs / SLOTS;
-    const now = this.clock.now();
-    let steps = Math.floor((now - this.slotStartMs) / width);
-    if (steps <= 0) return;
-    this.slotStartMs += steps * width;
-    if (steps > SLOTS) steps = SLOTS;
-    for (let i = 0; i < steps; i++) {
-      this.slot = (this.slot + 1) % SLOTS;
-      this.requests[this.slot] = 0;
-      this.accepts[this.slot] = 0;
-    }
   }
 }
