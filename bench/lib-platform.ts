@@ -1,13 +1,9 @@
 // Shared by the benchmarks: start `switchyard up` as a real process tree in a temp dir and talk to it.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-
-export const ROOT = fileURLToPath(new URL("../", import.meta.url));
-export const BIN = join(ROOT, "apps/cli/bin/switchyard.js");
+import { cliEnv, spawnUp } from "../apps/cli/src/test-platform.js";
 
 export interface BenchPlatform {
   url: string;
@@ -23,30 +19,18 @@ export async function startPlatform(args: string[] = []): Promise<BenchPlatform>
   const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
   const dataDir = join(dir, "data");
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [BIN, "up", "--data-dir", dataDir, "--port", "0", ...args], {
-    env: { ...process.env, SWITCHYARD_CONFIG: join(dir, "config.yaml"), SWITCHYARD_LOG_LEVEL: "warn" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: proc.stdout! }).on("line", (l) => {
-      const m = /Switchyard is up at (\S+)/.exec(l);
-      if (m) resolve(m[1]!);
-    });
-    proc.once("exit", (c) => reject(new Error(`up exited ${c}`)));
-  });
+  const up = await spawnUp(cliEnv(join(dir, "config.yaml"), { SWITCHYARD_LOG_LEVEL: "warn" }), ["--data-dir", dataDir, "--port", "0", ...args]);
   const readyMs = performance.now() - t0;
   const token = readFileSync(join(dataDir, "admin-token"), "utf8").trim();
   return {
-    url,
+    url: up.url,
     token,
     dir,
     dataDir,
-    proc,
+    proc: up.proc,
     readyMs,
     async stop() {
-      const exited = new Promise((r) => proc.once("exit", r));
-      proc.kill("SIGTERM");
-      await exited;
+      await up.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

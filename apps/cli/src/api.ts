@@ -1,7 +1,7 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { ConfigCenter, Jobs, Platform, Queues } from "@switchyard/api";
-import { formatViolations, type FieldViolation } from "@switchyard/core";
+import { errorText, type FieldViolation } from "@switchyard/core";
 import { readCliConfig } from "./cli-config.js";
 
 export interface GlobalOptions {
@@ -48,8 +48,7 @@ export function explain(err: unknown, server?: string): CliExit {
       details = [];
     }
   }
-  let message = ce.rawMessage;
-  if (details.length > 0 && !message.includes(details[0]!.message)) message += `\n${formatViolations(details)}`;
+  const message = errorText(ce.rawMessage, details);
   switch (ce.code) {
     case Code.InvalidArgument:
     case Code.AlreadyExists:

@@ -1,49 +1,28 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { parseTtl } from "./cmd-auth.js";
+import { cliEnv, runCli, spawnUp, type UpProcess } from "./test-platform.js";
 
 // Teams, users and tokens as a user meets them: `switchyard up` as a real process tree, then the real CLI binary
 // with one CLI config per person (the admin's, written by `up`, and alice's, written by `login`).
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const BIN = join(ROOT, "apps/cli/bin/switchyard.js");
 
 describe("switchyard login, whoami and token", () => {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-auth-"));
-  const { SWITCHYARD_URL: _u, SWITCHYARD_TOKEN: _t, ...inherited } = process.env;
-  const adminEnv = { ...inherited, SWITCHYARD_CONFIG: join(dir, "admin.yaml") };
-  const aliceEnv = { ...inherited, SWITCHYARD_CONFIG: join(dir, "alice.yaml") };
-  let proc: ChildProcess;
+  const adminEnv = cliEnv(join(dir, "admin.yaml"));
+  const aliceEnv = cliEnv(join(dir, "alice.yaml"));
+  let platform: UpProcess;
   let url: string;
-
-  function cli(env: NodeJS.ProcessEnv, args: string[], input?: string): { code: number; stdout: string; stderr: string } {
-    const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: "utf8", timeout: 60_000, ...(input !== undefined ? { input } : {}) });
-    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-  }
+  const cli = runCli;
 
   before(async () => {
-    proc = spawn(process.execPath, [BIN, "up", "--data-dir", join(dir, "data"), "--port", "0"], { env: { ...adminEnv, SWITCHYARD_LOG_LEVEL: "warn" }, stdio: ["ignore", "pipe", "pipe"] });
-    let err = "";
-    proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-    url = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: proc.stdout! }).on("line", (l) => {
-        const m = /Switchyard is up at (\S+)/.exec(l);
-        if (m) resolve(m[1]!);
-      });
-      proc.once("exit", (c) => reject(new Error(`up exited ${c}: ${err}`)));
-    });
+    platform = await spawnUp({ ...adminEnv, SWITCHYARD_LOG_LEVEL: "warn" }, ["--data-dir", join(dir, "data"), "--port", "0"]);
+    url = platform.url;
   });
   after(async () => {
-    if (proc.exitCode === null) {
-      const exited = new Promise((r) => proc.once("exit", r));
-      proc.kill("SIGTERM");
-      await exited;
-    }
+    await platform.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -6,7 +6,7 @@ import { Readable } from "node:stream";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Job } from "@switchyard/api";
-import { SwitchyardError, formatViolations } from "@switchyard/core";
+import { SwitchyardError, errorText } from "@switchyard/core";
 import { jobSpecToManifest, parseJobManifest } from "@switchyard/specs";
 import type { Command } from "commander";
 import { stringify } from "yaml";
@@ -215,7 +215,7 @@ export function registerJobCommands(program: Command): void {
         process.stderr.write(`${file}: valid ${r.source}\n`);
       } catch (err) {
         const e = SwitchyardError.from(err);
-        process.stderr.write(`${e.message.includes("\n") || e.details.length === 0 ? e.message : `${e.message}\n${formatViolations(e.details)}`}\n`);
+        process.stderr.write(`${errorText(e.message, e.details)}\n`);
         process.exitCode = EXIT.usage;
       }
     });

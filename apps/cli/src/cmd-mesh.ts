@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { SwitchyardError, formatViolations } from "@switchyard/core";
+import { SwitchyardError, errorText } from "@switchyard/core";
 import { parseMeshPolicies } from "@switchyard/mesh";
 import type { Command } from "commander";
 import { parseAllDocuments } from "yaml";
@@ -15,7 +15,7 @@ export function policyDocuments(text: string, file: string): { kind: string; nam
     parseMeshPolicies(text, { source: file });
   } catch (err) {
     const e = SwitchyardError.from(err);
-    throw new CliExit(EXIT.usage, e.message.includes("\n") || e.details.length === 0 ? e.message : `${e.message}\n${formatViolations(e.details)}`);
+    throw new CliExit(EXIT.usage, errorText(e.message, e.details));
   }
   return parseAllDocuments(text)
     .filter((d) => d.contents !== null)

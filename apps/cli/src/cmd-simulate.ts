@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { SwitchyardError, formatViolations } from "@switchyard/core";
+import { SwitchyardError, errorText } from "@switchyard/core";
 import { formatSimTable, simulateFromOptions, type ClusterFormat, type PolicyName, type SimulateCommandOptions, type TraceFormat } from "@switchyard/scheduler";
 import type { Command } from "commander";
 import { CliExit, EXIT } from "./exit.js";
@@ -92,7 +92,7 @@ export function registerSimulate(program: Command): void {
       } catch (err) {
         if (err instanceof CliExit) throw err;
         const e = SwitchyardError.from(err);
-        const text = e.message.includes("\n") || e.details.length === 0 ? e.message : `${e.message}\n${formatViolations(e.details)}`;
+        const text = errorText(e.message, e.details);
         throw new CliExit(e.code === 3 ? EXIT.usage : EXIT.failed, text);
       }
     });

@@ -1,52 +1,24 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
+import { cliEnv, runCli, spawnUp, type CliResult, type UpProcess } from "./test-platform.js";
 
 // The platform as a user meets it: `switchyard up` as a real process tree (supervisor, control, jobs, gateway),
 // driven through the real CLI binary against real sockets and a real SQLite file in a temp dir.
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const BIN = join(ROOT, "apps/cli/bin/switchyard.js");
-
-interface Platform {
-  url: string;
-  proc: ChildProcess;
+interface Platform extends UpProcess {
   dataDir: string;
   env: NodeJS.ProcessEnv;
 }
 
-function cli(p: Platform, args: string[], opts: { cwd?: string } = {}): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env: p.env, encoding: "utf8", cwd: opts.cwd ?? ROOT, timeout: 120_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (p: Platform, args: string[]): CliResult => runCli(p.env, args);
 
 async function up(dir: string, extra: string[] = []): Promise<Platform> {
   const dataDir = join(dir, "data");
-  const { SWITCHYARD_URL: _u, SWITCHYARD_TOKEN: _t, ...inherited } = process.env;
-  const env: NodeJS.ProcessEnv = { ...inherited, SWITCHYARD_CONFIG: join(dir, "config.yaml") };
-  const proc = spawn(process.execPath, [BIN, "up", "--data-dir", dataDir, "--port", "0", "--grace-ms", "1000", ...extra], { env, stdio: ["ignore", "pipe", "pipe"] });
-  let err = "";
-  proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: proc.stdout! }).on("line", (l) => {
-      const m = /Switchyard is up at (\S+)/.exec(l);
-      if (m) resolve(m[1]!);
-    });
-    proc.once("exit", (c) => reject(new Error(`up exited ${c}: ${err}`)));
-  });
-  return { url, proc, dataDir, env };
-}
-
-async function down(p: Platform): Promise<void> {
-  if (p.proc.exitCode !== null) return;
-  const exited = new Promise((r) => p.proc.once("exit", r));
-  p.proc.kill("SIGTERM");
-  await exited;
+  const env = cliEnv(join(dir, "config.yaml"));
+  return { ...(await spawnUp(env, ["--data-dir", dataDir, "--port", "0", "--grace-ms", "1000", ...extra])), dataDir, env };
 }
 
 describe("switchyard CLI against a running platform", () => {
@@ -56,7 +28,7 @@ describe("switchyard CLI against a running platform", () => {
     p = await up(dir, ["--gpus", "2"]);
   });
   after(async () => {
-    await down(p);
+    await p.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -1,40 +1,25 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import { cliEnv, runCli, spawnUp, type UpProcess } from "./test-platform.js";
 
 // `switchyard up --single-process`: the same services and the same CLI, every service in one process.
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const BIN = join(ROOT, "apps/cli/bin/switchyard.js");
 
 describe("switchyard up --single-process", () => {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-single-"));
-  const { SWITCHYARD_URL: _u, SWITCHYARD_TOKEN: _t, ...inherited } = process.env;
-  const env: NodeJS.ProcessEnv = { ...inherited, SWITCHYARD_CONFIG: join(dir, "config.yaml") };
-  let proc: ChildProcess;
+  const env = cliEnv(join(dir, "config.yaml"));
+  let platform: UpProcess;
   let url = "";
-  const cli = (args: string[]) => {
-    const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: "utf8", timeout: 60_000 });
-    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-  };
+  const cli = (args: string[]) => runCli(env, args);
   before(async () => {
-    proc = spawn(process.execPath, [BIN, "up", "--single-process", "--data-dir", join(dir, "data"), "--port", "0", "--gpus", "1", "--grace-ms", "500"], { env, stdio: ["ignore", "pipe", "pipe"] });
-    url = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: proc.stdout! }).on("line", (l) => {
-        const m = /Switchyard is up at (\S+) .*single-process/.exec(l);
-        if (m) resolve(m[1]!);
-      });
-      proc.once("exit", (c) => reject(new Error(`up exited ${c}`)));
-    });
+    platform = await spawnUp(env, ["--single-process", "--data-dir", join(dir, "data"), "--port", "0", "--gpus", "1", "--grace-ms", "500"]);
+    url = platform.url;
   });
   after(async () => {
-    const exited = new Promise((r) => proc.once("exit", r));
-    proc.kill("SIGTERM");
-    await exited;
+    await platform.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

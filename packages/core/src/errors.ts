@@ -93,3 +93,12 @@ export function formatViolations(details: readonly FieldViolation[]): string {
     })
     .join("\n");
 }
+
+/**
+ * The text a person reads for an error: its message, followed by its violations one per line unless the message
+ * already lists them (parsers put `formatViolations` into the message themselves).
+ */
+export function errorText(message: string, details: readonly FieldViolation[]): string {
+  if (details.length === 0 || message.includes("\n") || message.includes(details[0]!.message)) return message;
+  return `${message}\n${formatViolations(details)}`;
+}

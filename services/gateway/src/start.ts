@@ -41,15 +41,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
     logger,
     async metrics() {
       // This process's own series, then every registered instance's /metrics (found by its `metrics` label).
-      const parts = [{ service: "gateway", text: await mesh.metrics.text() }];
-      const seen = new Set<string>();
-      for (const i of await reg.list()) {
-        const addr = i.labels.metrics;
-        if (!addr || seen.has(addr)) continue;
-        seen.add(addr);
-        const text = await fetch(`http://${addr}/metrics`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => "");
-        parts.push({ service: i.service, text });
-      }
+      // Fetched concurrently, each with its own 2 s limit: one slow service does not hold up the others.
+      const targets = new Map<string, string>();
+      for (const i of await reg.list()) if (i.labels.metrics && !targets.has(i.labels.metrics)) targets.set(i.labels.metrics, i.service);
+      const fetched = await Promise.all(
+        [...targets].map(async ([addr, service]) => ({ service, text: await fetch(`http://${addr}/metrics`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => "") })),
+      );
+      const parts = [{ service: "gateway", text: await mesh.metrics.text() }, ...fetched];
       return mergePrometheusTexts(parts);
     },
     async status() {

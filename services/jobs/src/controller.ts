@@ -5,6 +5,7 @@ import { findFreePort, pytorchEnv, type Executor, type GpuDevice, type ReplicaSt
 import type { NodeInfo, PendingJob, QueuesConfig, ReplicaPlacement, RunningJob, Scheduler } from "@switchyard/scheduler";
 import { parseJobManifest, type JobSpec } from "@switchyard/specs";
 import { decideOnFailure } from "./exit-policy.js";
+import { ENDED, FINAL } from "./phases.js";
 import type { JobRow, JobStore, ReplicaRow } from "./job-store.js";
 import { MetricsCollector } from "./metrics-sink.js";
 
@@ -34,7 +35,6 @@ export interface SubmitInput {
   user?: string;
 }
 
-const ENDED = new Set(["Succeeded", "Failed", "Terminated", "Lost"]);
 
 /**
  * The jobs state machine: Queued → Starting → Running → Succeeded | Failed | Cancelled (with Retrying).
@@ -199,11 +199,12 @@ export class JobController {
     const queued = await this.store.queued();
     if (queued.length === 0) return;
     const live = await this.store.liveReplicas();
+    const holders = await this.store.byUids(live.map((r) => r.job_uid));
     const running = new Map<string, RunningJob>();
     for (const r of live) {
       let job = running.get(r.job_uid);
       if (!job) {
-        const row = await this.store.byUid(r.job_uid);
+        const row = holders.get(r.job_uid);
         if (!row) continue;
         const terminating = row.phase === "Preempting" || row.phase === "Retrying" || FINAL.has(row.phase) || row.cancel_requested === 1 || row.deadline_exceeded === 1;
         job = { ...toPending(row), placement: [], startedAtMs: this.clock.now(), preemptible: row.preemptible === 1, ...(terminating ? { terminating } : {}) };
@@ -590,7 +591,6 @@ export class JobController {
   }
 }
 
-const FINAL = new Set(["Succeeded", "Failed", "Cancelled"]);
 
 function toPending(row: JobRow): PendingJob {
   const spec = JSON.parse(row.spec) as JobSpec;

@@ -12,6 +12,14 @@ export class JobStore {
     return this.db.selectFrom("jobs").selectAll().where("uid", "=", uid).executeTakeFirst();
   }
 
+  /** Jobs by uid, in one query (a cycle or a listing that needs the jobs of many replicas). */
+  async byUids(uids: Iterable<string>): Promise<Map<string, JobRow>> {
+    const list = [...new Set(uids)];
+    if (list.length === 0) return new Map();
+    const rows = await this.db.selectFrom("jobs").selectAll().where("uid", "in", list).execute();
+    return new Map(rows.map((r) => [r.uid, r]));
+  }
+
   /** A job by uid, or by name within a team (any team when `team` is undefined). */
   async find(nameOrUid: string, team: string | undefined): Promise<JobRow[]> {
     const byUid = await this.byUid(nameOrUid);
@@ -61,6 +69,17 @@ export class JobStore {
 
   async replicas(uid: string, attempt: number): Promise<ReplicaRow[]> {
     return this.db.selectFrom("replicas").selectAll().where("job_uid", "=", uid).where("attempt", "=", attempt).orderBy("idx", "asc").execute();
+  }
+
+  /** The current attempt's replicas of many jobs, in one query, by job uid. */
+  async currentReplicas(jobs: readonly JobRow[]): Promise<Map<string, ReplicaRow[]>> {
+    const started = jobs.filter((j) => j.attempt > 0);
+    const out = new Map<string, ReplicaRow[]>();
+    if (started.length === 0) return out;
+    const attempt = new Map(started.map((j) => [j.uid, j.attempt]));
+    const rows = await this.db.selectFrom("replicas").selectAll().where("job_uid", "in", [...attempt.keys()]).orderBy("idx", "asc").execute();
+    for (const r of rows) if (attempt.get(r.job_uid) === r.attempt) out.set(r.job_uid, [...(out.get(r.job_uid) ?? []), r]);
+    return out;
   }
 
   async replica(runId: string): Promise<ReplicaRow | undefined> {

@@ -60,7 +60,8 @@ export function queuesService(d: { store: JobStore; controller: JobController; g
     const used = new Map<string, Record<string, number>>();
     const running = new Map<string, Set<string>>();
     for (const r of live) {
-      const job = byUid.get(r.job_uid) ?? (await store.byUid(r.job_uid));
+      // Replicas still stopping may belong to jobs already final (not in `active`).
+      const job = byUid.get(r.job_uid) ?? (await store.byUids([r.job_uid])).get(r.job_uid);
       if (!job) continue;
       const q = queueOf(job);
       if (!q) continue;

@@ -11,6 +11,7 @@ import { stringify } from "yaml";
 import { authorizeSubmit, callerOf, inScope, readScope, requireWriter, scopeText, seesJobOf } from "./authz.js";
 import type { JobController } from "./controller.js";
 import type { JobRow, JobStore } from "./job-store.js";
+import { ENDED } from "./phases.js";
 import { eventToProto, jobToProto, specToProto } from "./to-proto.js";
 
 export interface JobsServiceDeps {
@@ -21,7 +22,6 @@ export interface JobsServiceDeps {
   nodeName: string;
 }
 
-const ENDED = new Set(["Succeeded", "Failed", "Terminated", "Lost"]);
 
 /** The Jobs gRPC service: thin handlers over the store and the controller. */
 export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
@@ -75,9 +75,8 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
       const perTeam = scope === "all" ? [req.team] : scope;
       const rows = (await Promise.all(perTeam.map((team) => store.list({ phase: req.state, team, limit: req.limit })))).flat().sort((a, b) => a.seq - b.seq);
       if (perTeam.length > 1 && req.limit > 0) rows.length = Math.min(rows.length, req.limit);
-      const jobs = [];
-      for (const r of rows) jobs.push(await toProto(r));
-      return { jobs };
+      const replicas = await store.currentReplicas(rows);
+      return { jobs: rows.map((r) => jobToProto(r, replicas.get(r.uid) ?? [])) };
     },
 
     async describeJob(req, ctx) {
@@ -165,9 +164,10 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
     async listGpus(_req, ctx) {
       const caller = callerOf(ctx);
       const live = await store.liveReplicas();
+      const jobs = await store.byUids(live.map((r) => r.job_uid));
       const holders = new Map<number, { job: string; team: string; milli: number }>();
       for (const r of live) {
-        const job = await store.byUid(r.job_uid);
+        const job = jobs.get(r.job_uid);
         for (const g of JSON.parse(r.gpus) as number[]) {
           const h = holders.get(g) ?? { job: "", team: "", milli: 0 };
           const shown = seesJobOf(caller, job?.team ?? "") ? (job?.name ?? r.job_uid) : "(another team's job)";

@@ -1,0 +1,58 @@
+// Test support (also used by bench/): `switchyard up` as a real process tree and the real CLI binary against it.
+// Not part of the CLI.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+export const BIN = join(ROOT, "apps/cli/bin/switchyard.js");
+
+/** This process's environment for the CLI, with its own CLI config file and no URL/token overrides. */
+export function cliEnv(configFile: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const { SWITCHYARD_URL: _u, SWITCHYARD_TOKEN: _t, ...inherited } = process.env;
+  return { ...inherited, SWITCHYARD_CONFIG: configFile, ...extra };
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI binary to completion. */
+export function runCli(env: NodeJS.ProcessEnv, args: string[], input?: string): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: "utf8", timeout: 120_000, cwd: ROOT, ...(input !== undefined ? { input } : {}) });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface UpProcess {
+  url: string;
+  proc: ChildProcess;
+  /** SIGTERM, then wait for the graceful stop. */
+  stop(): Promise<void>;
+}
+
+/** Starts `switchyard up ARGS` and resolves when it says where it is up (rejects if it exits first). */
+export async function spawnUp(env: NodeJS.ProcessEnv, args: string[]): Promise<UpProcess> {
+  const proc = spawn(process.execPath, [BIN, "up", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let err = "";
+  proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: proc.stdout! }).on("line", (l) => {
+      const m = /Switchyard is up at (\S+)/.exec(l);
+      if (m) resolve(m[1]!);
+    });
+    proc.once("exit", (c) => reject(new Error(`up exited ${c}: ${err}`)));
+  });
+  return {
+    url,
+    proc,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise((r) => proc.once("exit", r));
+      proc.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
