@@ -1,6 +1,6 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { ConfigCenter, Jobs, Platform, Queues } from "@switchyard/api";
+import { ConfigCenter, Jobs, Platform, Queues, Secrets } from "@switchyard/api";
 import { errorText, type FieldViolation } from "@switchyard/core";
 import { readCliConfig } from "./cli-config.js";
 
@@ -14,6 +14,7 @@ export interface Api {
   jobs: Client<typeof Jobs>;
   platform: Client<typeof Platform>;
   queues: Client<typeof Queues>;
+  secrets: Client<typeof Secrets>;
   config: Client<typeof ConfigCenter>;
   server: string;
 }
@@ -32,7 +33,14 @@ export function connectApi(opts: GlobalOptions, env: NodeJS.ProcessEnv = process
     return next(req);
   };
   const transport = createConnectTransport({ baseUrl: server, httpVersion: "1.1", interceptors: [auth] });
-  return { jobs: createClient(Jobs, transport), platform: createClient(Platform, transport), queues: createClient(Queues, transport), config: createClient(ConfigCenter, transport), server };
+  return {
+    jobs: createClient(Jobs, transport),
+    platform: createClient(Platform, transport),
+    queues: createClient(Queues, transport),
+    secrets: createClient(Secrets, transport),
+    config: createClient(ConfigCenter, transport),
+    server,
+  };
 }
 
 /** Turns an API error into the message and exit code the user gets. */

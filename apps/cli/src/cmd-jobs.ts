@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
@@ -169,11 +169,18 @@ export function registerJobCommands(program: Command): void {
       const team = g.team ?? "";
       const res = await api.jobs.listArtifacts({ name, team });
       if (!o.download) {
-        process.stdout.write((res.artifacts.length ? table(["PATH", "BYTES"], res.artifacts.map((a) => [a.path, String(a.sizeBytes)])) : "no artifacts") + "\n");
+        const rows = res.artifacts.map((a) => [a.symlink ? `${a.path} (symbolic link: not served)` : a.path, a.symlink ? "-" : String(a.sizeBytes)]);
+        process.stdout.write((rows.length ? table(["PATH", "BYTES"], rows) : "no artifacts") + "\n");
         return;
       }
+      const root = resolve(o.download);
       for (const a of res.artifacts) {
-        const dest = join(resolve(o.download), a.path);
+        if (a.symlink) {
+          process.stderr.write(`skipped ${a.path}: a symbolic link (links in a job's output are never served)\n`);
+          continue;
+        }
+        const dest = resolve(root, a.path);
+        if (!dest.startsWith(root + sep)) throw new CliExit(EXIT.failed, `the server listed an artifact path that leaves ${root}: "${a.path}"; nothing written for it`);
         mkdirSync(dirname(dest), { recursive: true });
         const stream = api.jobs.readArtifact({ name, team, path: a.path });
         await pipeline(Readable.from((async function* () { for await (const c of stream) yield c.data; })()), createWriteStream(dest));

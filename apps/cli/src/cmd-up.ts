@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
+import { ensurePrivateDir, setPrivateUmask } from "@switchyard/core";
 import { CliExit, EXIT } from "./exit.js";
 import { configPath, defaultDataDir, readCliConfig, writeCliConfig } from "./cli-config.js";
 import { Supervisor, serviceEntry } from "./supervisor.js";
@@ -14,6 +15,8 @@ export interface UpOptions {
   demo?: boolean;
   graceMs?: string;
   singleProcess?: boolean;
+  jobsDir?: string;
+  users?: string;
 }
 
 /**
@@ -54,6 +57,10 @@ function serviceEnv(o: UpOptions, dataDir: string): Record<string, string> {
     SWITCHYARD_ADMIN_TOKEN_FILE: adminTokenFile(dataDir),
     ...(o.gpus !== undefined ? { SWITCHYARD_SIMULATE_GPUS: o.gpus } : {}),
     ...(o.graceMs ? { SWITCHYARD_GRACE_MS: o.graceMs } : {}),
+    ...(o.jobsDir ? { SWITCHYARD_JOBS_DIR: resolve(o.jobsDir) } : {}),
+    ...(o.users ? { SWITCHYARD_USERS_FILE: resolve(o.users) } : {}),
+    // The CLI config holds the admin token: jobs must not see it (sandboxed jobs get an empty directory there).
+    SWITCHYARD_CONFIG: configPath(),
   };
 }
 
@@ -73,13 +80,11 @@ async function startProcesses(o: UpOptions, dataDir: string): Promise<Started> {
   const order = ["gateway", "jobs", "control"];
   const env = serviceEnv(o, dataDir);
   try {
-    const controlSpec = { name: "control", entry: serviceEntry("control"), env: { ...env, SWITCHYARD_PORT: "0" } };
-    const control = await sup.start(controlSpec);
-    // A restarted control binds its first port again, so the others reconnect to the address they were given.
-    controlSpec.env.SWITCHYARD_PORT = control.address.split(":").pop()!;
+    // control listens on a Unix socket in the data dir: a restarted control is found at the same address.
+    const control = await sup.start({ name: "control", entry: serviceEntry("control"), env });
     const common = { ...env, SWITCHYARD_CONTROL: control.address };
     const gatewaySpec = { name: "gateway", entry: serviceEntry("gateway"), env: { ...common, SWITCHYARD_PORT: o.port ?? "8080", SWITCHYARD_HOST: o.host ?? "127.0.0.1" } };
-    const [, gateway] = await Promise.all([sup.start({ name: "jobs", entry: serviceEntry("jobs"), env: { ...common, SWITCHYARD_PORT: "0" } }), sup.start(gatewaySpec)]);
+    const [, gateway] = await Promise.all([sup.start({ name: "jobs", entry: serviceEntry("jobs"), env: common }), sup.start(gatewaySpec)]);
     // Same for the gateway: the URL in the CLI config stays right across its restarts.
     gatewaySpec.env.SWITCHYARD_PORT = gateway.address.split(":").pop()!;
     return { url: String(gateway.url), services: sup.pids(), stop: () => sup.stop(order) };
@@ -101,14 +106,14 @@ async function startInProcess(o: UpOptions, dataDir: string): Promise<Started> {
     import("@switchyard/jobs"),
     import("@switchyard/gateway"),
   ]);
-  mkdirSync(join(dataDir, "logs"), { recursive: true });
+  mkdirSync(join(dataDir, "logs"), { recursive: true, mode: 0o700 });
   const env = { ...process.env, ...serviceEnv(o, dataDir) };
   const level = env.SWITCHYARD_LOG_LEVEL ?? "info";
   const log = (component: string) => createLogger({ component, level, destination: join(dataDir, "logs", `${component}.log`) });
   // One table of co-hosted servers: calls between the services stay in memory, through the same policy chain.
   const local = new LocalTable();
-  const control = await startControl(loadControlConfig({ ...env, SWITCHYARD_PORT: "0" }), log("control"), local);
-  const jobs = await startJobs(loadJobsConfig({ ...env, SWITCHYARD_PORT: "0" }), log("jobs"), control.registry, local);
+  const control = await startControl(loadControlConfig(env), log("control"), local);
+  const jobs = await startJobs(loadJobsConfig(env), log("jobs"), control.registry, local);
   const gateway = await startGateway(loadGatewayConfig({ ...env, SWITCHYARD_PORT: o.port ?? "8080", SWITCHYARD_HOST: o.host ?? "127.0.0.1" }), log("gateway"), control.registry, local);
   return {
     url: gateway.url,
@@ -124,8 +129,15 @@ async function startInProcess(o: UpOptions, dataDir: string): Promise<Started> {
 /** `switchyard up`: starts control, then jobs and the gateway, and keeps them running until Ctrl-C. */
 export async function up(o: UpOptions): Promise<number> {
   const t0 = Date.now();
+  // Everything the platform creates is its user's alone; a data dir others can read is refused, with the fix.
+  setPrivateUmask();
   const dataDir = resolve(o.dataDir ?? defaultDataDir());
-  mkdirSync(dataDir, { recursive: true });
+  try {
+    ensurePrivateDir(dataDir);
+  } catch (err) {
+    process.stderr.write(`up: ${(err as Error).message}\n`);
+    return EXIT.usage;
+  }
   let started: Started | undefined;
   let stopping = false;
   const shutdown = async () => {
@@ -147,7 +159,7 @@ export async function up(o: UpOptions): Promise<number> {
   const token = readFileSync(adminTokenFile(dataDir), "utf8").trim();
   writeCliConfig({ ...readCliConfig(), server: url, token });
   const mode = o.singleProcess ? "single-process" : "multi-process";
-  writeFileSync(join(dataDir, "up.json"), JSON.stringify({ url, pid: process.pid, mode, services: started.services, readyMs: Date.now() - t0 }, null, 2));
+  writeFileSync(join(dataDir, "up.json"), JSON.stringify({ url, pid: process.pid, mode, services: started.services, readyMs: Date.now() - t0 }, null, 2), { mode: 0o600 });
   process.stdout.write(`Switchyard is up at ${url} (ready in ${Date.now() - t0} ms, ${mode})\n  data: ${dataDir}\n  CLI config: ${configPath()}\n  Ctrl-C stops it.\n`);
   if (o.demo) {
     try {
@@ -172,6 +184,8 @@ export function registerUp(program: Command): void {
     .option("--grace-ms <ms>", "SIGTERM→SIGKILL grace for cancelled jobs")
     .option("--demo", "submit the bundled demo training job once the platform is up")
     .option("--single-process", "host every service in this one process (calls between them stay in memory)")
+    .option("--jobs-dir <dir>", "where jobs' own directories (outputs, checkpoints) live, outside the data dir (default: /var/lib/switchyard/jobs as root, ~/.local/share/switchyard-jobs otherwise)")
+    .option("--users <file>", "users.yaml: which Unix account runs each platform user's jobs when the platform runs as root (default: <data-dir>/users.yaml; without it: nobody)")
     .action(async (o: UpOptions) => {
       if (o.gpus !== undefined && !/^\d+$/.test(o.gpus)) throw new CliExit(EXIT.usage, `--gpus must be a whole number (got "${o.gpus}")`);
       process.exitCode = await up(o);

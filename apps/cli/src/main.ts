@@ -15,6 +15,7 @@ export async function buildProgram(argv: string[] = process.argv): Promise<Comma
   if (argv[2] !== "up") {
     (await import("./cmd-jobs.js")).registerJobCommands(program);
     (await import("./cmd-queues.js")).registerQueueCommands(program);
+    (await import("./cmd-secrets.js")).registerSecretCommands(program);
     (await import("./cmd-auth.js")).registerAuthCommands(program);
     (await import("./cmd-simulate.js")).registerSimulate(program);
     (await import("./cmd-mesh.js")).registerMeshCommands(program);

@@ -163,8 +163,8 @@ describe("switchyard CLI against a running platform", () => {
     const st = cli(p, ["mesh", "status"]);
     assert.equal(st.code, 0, st.stderr);
     assert.match(st.stdout, /^SERVICE\s+ENDPOINTS\s+CALLS\s+ERRORS/);
-    assert.match(st.stdout, /\njobs\s+127\.0\.0\.1:\d+ \(serving\)\s+[1-9]\d*\s+[1-9]/, "jobs' calls and the injected faults' errors");
-    assert.match(st.stdout, /\ncontrol\s+127\.0\.0\.1:\d+/);
+    assert.match(st.stdout, /\njobs\s+unix:\S+\/jobs\.sock \(serving\)\s+[1-9]\d*\s+[1-9]/, "jobs' calls and the injected faults' errors (jobs listens on a Unix socket in the data dir)");
+    assert.match(st.stdout, /\ncontrol\s+unix:\S+\/control\.sock/);
   });
 
   it("answers curl-style Connect JSON on the same port", async () => {

@@ -41,12 +41,12 @@ export class Supervisor {
   private stopping = false;
 
   constructor(private readonly o: SupervisorOptions) {
-    mkdirSync(o.logsDir, { recursive: true });
+    mkdirSync(o.logsDir, { recursive: true, mode: 0o700 });
   }
 
   private log(name: string): WriteStream {
     let s = this.logs.get(name);
-    if (!s) this.logs.set(name, (s = createWriteStream(join(this.o.logsDir, `${name}.log`), { flags: "a" })));
+    if (!s) this.logs.set(name, (s = createWriteStream(join(this.o.logsDir, `${name}.log`), { flags: "a", mode: 0o600 })));
     return s;
   }
 

@@ -27,6 +27,7 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const dest = pino.destination({ dest: options.destination ?? 2, sync: false });
+  // A log file is private (0600): logs name users, teams and jobs.
+  const dest = pino.destination({ dest: options.destination ?? 2, sync: false, mode: 0o600 });
   return pino({ level: options.level ?? "info", base: { component: options.component } }, dest);
 }

@@ -1,13 +1,14 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, SwitchyardError } from "@switchyard/core";
 import type { Executor, ReplicaState } from "./executor.js";
 import { createLocalExecutor, type LocalExecutorOptions } from "./executor-local.js";
+import { exitOf, liveGroupMembers, logText, runningGroup, waitFor } from "./executor-local-test-kit.js";
 
 // Real processes throughout: every replica is a /bin/sh shim and a real command on this machine.
 
@@ -35,57 +36,6 @@ function executor(options: Partial<LocalExecutorOptions> = {}): Executor {
 async function launch(ex: Executor, runId: string, command: string[], extra: { env?: Record<string, string>; gpuIndices?: number[]; workingDir?: string } = {}) {
   started.push({ executor: ex, runId });
   return ex.launch({ runId, command, env: extra.env ?? {}, gpuIndices: extra.gpuIndices ?? [], workingDir: extra.workingDir ?? root });
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-function exitOf(ex: Executor, runId: string, timeoutMs = 10_000): Promise<ReplicaState> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      stop();
-      reject(new Error(`run ${runId} did not end within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const stop = ex.watch(runId, (state) => {
-      clearTimeout(timer);
-      resolve(state);
-    });
-  });
-}
-
-async function logText(ex: Executor, runId: string): Promise<string> {
-  return (await ex.readLog(runId)).data.toString("utf8");
-}
-
-/** Live (non-zombie) processes whose process group is `pgid`, read straight from /proc, independently of the code under test. */
-function liveGroupMembers(pgid: number): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    let text: string;
-    try {
-      text = readFileSync(`/proc/${name}/stat`, "utf8");
-    } catch {
-      continue;
-    }
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[2]) === pgid && fields[0] !== "Z" && fields[0] !== "X") pids.push(Number(name));
-  }
-  return pids;
-}
-
-async function runningGroup(ex: Executor, runId: string): Promise<{ shimPid: number; pgid: number }> {
-  return waitFor(`run ${runId} to record its process group`, async () => {
-    const s = await ex.inspect(runId);
-    return s.kind === "running" && s.shimPid !== null && s.pgid !== null ? { shimPid: s.shimPid, pgid: s.pgid } : undefined;
-  });
 }
 
 function vmRssKb(pid: number): number {

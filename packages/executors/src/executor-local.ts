@@ -3,23 +3,19 @@
  * process group and records its pid, its log and its exit status in `runsDir/<runId>/` (the protocol is in
  * executor-local-shim.ts). Every answer is read back from those files and the process table, so a new instance
  * pointed at the same `runsDir` adopts every run a previous one started, including runs that ended meanwhile.
+ *
+ * A replica never has the platform's rights: with `runAs` it runs as that account (never root), with the `bwrap`
+ * sandbox it sees none of the hidden paths and none of the machine's processes, and its environment starts from
+ * `baseEnv`, never from this process's (executor-local-sandbox.ts). The shim itself stays the platform's.
  */
 import { spawn } from "node:child_process";
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { constants as osConstants } from "node:os";
-import { isAbsolute, join, resolve } from "node:path";
+import { mkdir, open, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { Code, SwitchyardError, invalidArgument, noopLogger, notFound, sleep } from "@switchyard/core";
-import type { FieldViolation, Logger } from "@switchyard/core";
+import type { Logger } from "@switchyard/core";
 import type { Executor, LogChunk, LogReadOptions, ReplicaHandle, ReplicaLaunch, ReplicaState } from "./executor.js";
-import {
-  RunFile,
-  SHIM_SCRIPT,
-  parseGroupRecord,
-  parseShimRecord,
-  parseStatusRecord,
-  renderCommandScript,
-  type StatusRecord,
-} from "./executor-local-shim.js";
+import { RunFile, exitedState, parseGroupRecord, parseShimRecord, parseStatusRecord, writeRunFiles } from "./executor-local-shim.js";
+import { RUN_ID, compileSandboxOptions, planLaunch, validateLaunch, type CompiledSandbox, type SandboxOptions } from "./executor-local-sandbox.js";
 import { RunWatches } from "./executor-local-watch.js";
 import { groupAlive, groupMembers, processAlive, signalGroup, type GroupIdentity } from "./proc.js";
 
@@ -29,8 +25,17 @@ export interface LocalExecutorOptions {
   logger?: Logger;
   /** How often watched runs are checked (one timer for all); default 150 ms. */
   pollMs?: number;
-  /** The environment every replica starts from; default PATH, HOME, LANG, USER and TMPDIR of this process. */
+  /**
+   * The environment every replica starts from, never this process's own; default PATH (node's directory first, then
+   * the system's) and LANG=C.UTF-8. With `runAs`, HOME, USER and LOGNAME of the account are added; the spec's env
+   * overrides all of these.
+   */
   baseEnv?: Record<string, string>;
+  /**
+   * Default `{ kind: "none" }`: replicas see the whole machine as their user does. With `bwrap`, check at start with
+   * `probeSandbox({ asUid })` (the uid jobs run as: bwrap as root needs no user namespace, as another user it does).
+   */
+  sandbox?: SandboxOptions;
   /** How long a launched shim may take to record itself before the run counts as absent or lost; default 5000 ms. */
   startGraceMs?: number;
   /** How long `terminate` waits for a SIGKILLed group to vanish before it fails; default 10000 ms. */
@@ -42,15 +47,13 @@ export interface CompiledLocalExecutorOptions {
   readonly logger: Logger;
   readonly pollMs: number;
   readonly baseEnv: Readonly<Record<string, string>>;
+  readonly sandbox: CompiledSandbox;
   readonly startGraceMs: number;
   readonly killTimeoutMs: number;
 }
 
 /** The shim's own PATH (for setsid, date, mv, env): fixed, so a replica's PATH cannot break its shim. */
 const SHIM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-const BASE_ENV_KEYS = ["PATH", "HOME", "LANG", "USER", "TMPDIR"] as const;
-const RUN_ID = /^[A-Za-z0-9._-]{1,200}$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DEFAULT_LOG_CHUNK_BYTES = 1 << 20;
 
 export function compileLocalExecutorOptions(options: LocalExecutorOptions): CompiledLocalExecutorOptions {
@@ -66,15 +69,14 @@ export function compileLocalExecutorOptions(options: LocalExecutorOptions): Comp
   if (typeof options.runsDir !== "string" || options.runsDir === "") {
     throw invalidArgument("local executor: runsDir is required", [{ field: "runsDir", message: "is required" }]);
   }
-  // The composition root should pass baseEnv; this default is the one place the package looks at process.env.
-  const baseEnv: Record<string, string> = {};
-  if (options.baseEnv !== undefined) Object.assign(baseEnv, options.baseEnv);
-  else for (const key of BASE_ENV_KEYS) if (process.env[key] !== undefined) baseEnv[key] = process.env[key];
+  // Nothing of the platform's own environment (tokens, cloud keys) reaches a job unless the composition root says so.
+  const baseEnv: Record<string, string> = options.baseEnv !== undefined ? { ...options.baseEnv } : { PATH: `${dirname(process.execPath)}:${SHIM_PATH}`, LANG: "C.UTF-8" };
   return Object.freeze({
     runsDir: resolve(options.runsDir),
     logger: (options.logger ?? noopLogger).child({ component: "executor-local" }),
     pollMs: positive("pollMs", options.pollMs, 150),
     baseEnv: Object.freeze(baseEnv),
+    sandbox: compileSandboxOptions(options.sandbox),
     startGraceMs: positive("startGraceMs", options.startGraceMs, 5000),
     killTimeoutMs: positive("killTimeoutMs", options.killTimeoutMs, 10_000),
   });
@@ -101,7 +103,7 @@ class LocalExecutor implements Executor {
 
   launch(spec: ReplicaLaunch): Promise<ReplicaHandle> {
     try {
-      validateLaunch(spec);
+      validateLaunch(spec, this.o.sandbox, this.o.baseEnv);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -118,8 +120,8 @@ class LocalExecutor implements Executor {
     const before = await this.inspect(runId);
     if (before.kind !== "absent") return { runId, state: before };
 
-    const cwd = spec.workingDir ?? dir;
-    if (spec.workingDir !== undefined) await requireDirectory(spec.workingDir, runId);
+    // Every check that could fail after the start runs now, before anything is created.
+    const plan = await planLaunch(spec, this.o.sandbox, dir, this.o.baseEnv);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     // The claim: exclusive create. A stale marker (launch died before the shim started) has outlived the grace.
     await rm(join(dir, RunFile.launched), { force: true });
@@ -130,11 +132,9 @@ class LocalExecutor implements Executor {
       throw err;
     }
 
-    const env: Record<string, string> = { ...this.o.baseEnv, ...spec.env };
+    const env: Record<string, string> = { ...this.o.baseEnv, ...plan.identityEnv, ...spec.env };
     env["CUDA_VISIBLE_DEVICES"] = spec.gpuIndices.join(",");
-    await writeAtomic(join(dir, RunFile.command), renderCommandScript(runId, spec.command, env, cwd));
-    await writeAtomic(join(dir, RunFile.shim), SHIM_SCRIPT);
-    await writeAtomic(join(dir, RunFile.spec), `${JSON.stringify({ ...spec, workingDir: cwd, env }, null, 2)}\n`);
+    await writeRunFiles(dir, spec, plan, env, this.o.sandbox.kind);
 
     try {
       await spawnShim(dir);
@@ -295,47 +295,6 @@ class LocalExecutor implements Executor {
   }
 }
 
-function validateLaunch(spec: ReplicaLaunch): void {
-  const problems: FieldViolation[] = [];
-  if (typeof spec.runId !== "string" || !RUN_ID.test(spec.runId) || spec.runId === "." || spec.runId === "..") {
-    problems.push({ field: "runId", message: "must be usable as a file name", expected: "1-200 characters of [A-Za-z0-9._-]", got: String(spec.runId) });
-  }
-  if (!Array.isArray(spec.command) || spec.command.length === 0 || spec.command[0] === "") {
-    problems.push({ field: "command", message: "must name a program", expected: "a non-empty argv" });
-  } else {
-    spec.command.forEach((arg, i) => {
-      if (typeof arg !== "string" || arg.includes("\0")) problems.push({ field: `command[${i}]`, message: "must be a string without NUL bytes" });
-    });
-  }
-  for (const [key, value] of Object.entries(spec.env ?? {})) {
-    if (!ENV_NAME.test(key)) {
-      problems.push({ field: `env.${key}`, message: "is not a valid environment variable name", expected: "[A-Za-z_][A-Za-z0-9_]*", got: key });
-    } else if (typeof value !== "string" || value.includes("\0")) {
-      problems.push({ field: `env.${key}`, message: "must be a string without NUL bytes" });
-    }
-  }
-  if (!Array.isArray(spec.gpuIndices) || !spec.gpuIndices.every((g) => Number.isSafeInteger(g) && g >= 0)) {
-    problems.push({ field: "gpuIndices", message: "must be a list of GPU indices", expected: "integers >= 0", got: JSON.stringify(spec.gpuIndices) });
-  }
-  if (spec.workingDir !== undefined && (typeof spec.workingDir !== "string" || !isAbsolute(spec.workingDir))) {
-    problems.push({ field: "workingDir", message: "must be an absolute path", got: String(spec.workingDir) });
-  }
-  if (problems.length > 0) {
-    throw invalidArgument(`cannot launch run "${String(spec.runId)}": ${problems.map((p) => `${p.field} ${p.message}`).join("; ")}`, problems);
-  }
-}
-
-async function requireDirectory(path: string, runId: string): Promise<void> {
-  const s = await stat(path).catch(() => null);
-  if (s === null || !s.isDirectory()) {
-    throw new SwitchyardError(
-      Code.FailedPrecondition,
-      `cannot launch run "${runId}": working directory ${path} ${s === null ? "does not exist" : "is not a directory"}; create it or fix workingDir`,
-      { details: [{ field: "workingDir", message: "must be an existing directory", got: path }] },
-    );
-  }
-}
-
 function spawnShim(dir: string): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn("/bin/sh", [join(dir, RunFile.shim), dir], {
@@ -352,15 +311,6 @@ function spawnShim(dir: string): Promise<void> {
   });
 }
 
-const SIGNAL_NAMES = new Map<number, string>();
-for (const [name, number] of Object.entries(osConstants.signals)) if (!SIGNAL_NAMES.has(number)) SIGNAL_NAMES.set(number, name);
-
-/** The shell reports death by signal N as 128+N; a program that itself exits 128+N reads the same. */
-function exitedState(s: StatusRecord): ReplicaState {
-  const signal = s.exitCode > 128 ? (SIGNAL_NAMES.get(s.exitCode - 128) ?? null) : null;
-  return { kind: "exited", exitCode: s.exitCode, signal, startedAtMs: s.startedAtMs, endedAtMs: s.endedAtMs };
-}
-
 async function readText(path: string): Promise<string | null> {
   try {
     return await readFile(path, "utf8");
@@ -375,10 +325,4 @@ async function mtimeMs(path: string): Promise<number | null> {
   } catch {
     return null;
   }
-}
-
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, text, { mode: 0o600 });
-  await rename(tmp, path);
 }

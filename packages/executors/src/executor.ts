@@ -7,17 +7,52 @@
  * at any instant, restart, and call `launch` again for a run it is unsure about without starting anything twice.
  */
 
+/**
+ * The Unix account a replica runs as: never the platform's own. The executor switches to it before anything of the
+ * job runs, so the job has this account's rights and nothing more.
+ */
+export interface RunAs {
+  /** Never 0: a job never runs as root. */
+  uid: number;
+  /** Never 0. */
+  gid: number;
+  /** passwd name, when the account has one (it must then name `uid` on this machine). */
+  user?: string;
+  /** HOME for the replica; also its working directory when neither `workingDir` nor the env's HOME is given. */
+  home: string;
+  /**
+   * Supplementary groups (never 0); default: the account's groups from initgroups when `user` is set, none otherwise.
+   */
+  groups?: number[];
+}
+
 export interface ReplicaLaunch {
   /** Unique per replica per attempt, e.g. `<jobUid>.a0.r1`. Safe as a file name ([A-Za-z0-9._-]). */
   runId: string;
   /** argv: command and its arguments. `command[0]` is resolved on PATH. */
   command: string[];
-  /** Absolute; must exist. Default: engine-specific (local: the run's own directory). */
+  /**
+   * Absolute; must exist, and must be reachable (every ancestor enterable, itself readable and enterable) by the
+   * `runAs` account. Default: engine-specific (local: with `runAs` or a sandbox, the replica's HOME, i.e. the env's
+   * HOME, else `runAs.home`, else the base environment's, and required when there is none; the run's own directory
+   * otherwise).
+   */
   workingDir?: string;
-  /** The full environment to add on top of the executor's base environment (PATH, HOME, …). */
+  /**
+   * The job's environment, added on top of the executor's base environment (PATH, LANG, and with `runAs` HOME, USER,
+   * LOGNAME). Values may be secrets: engines never put them in argv or leave them on disk after the start.
+   */
   env: Record<string, string>;
   /** GPU indices this replica is pinned to (the executor sets CUDA_VISIBLE_DEVICES from them). */
   gpuIndices: number[];
+  /** Runs the replica as this account instead of the platform's; engines refuse what they cannot honour. */
+  runAs?: RunAs;
+  /**
+   * Absolute paths that stay visible and writable inside the engine's sandbox even when they lie under a path it
+   * hides (the job's own directory, its working directory). Each must exist and, with `runAs`, be reachable by the
+   * account on the host (an unprivileged sandbox mounts them as that account). Without a sandbox they change nothing.
+   */
+  visiblePaths?: string[];
 }
 
 export type ReplicaState =

@@ -6,9 +6,14 @@ export type {
   ReplicaHandle,
   ReplicaLaunch,
   ReplicaState,
+  RunAs,
 } from "./executor.js";
 export { createLocalExecutor, compileLocalExecutorOptions } from "./executor-local.js";
 export type { CompiledLocalExecutorOptions, LocalExecutorOptions } from "./executor-local.js";
+export { probeSandbox } from "./executor-local-sandbox.js";
+export type { SandboxOptions, SandboxProbe } from "./executor-local-sandbox.js";
+export { checkReachable } from "./check-reachable.js";
+export type { Account } from "./check-reachable.js";
 export { detectGpus, parseNvidiaSmi, NVIDIA_SMI_ARGS } from "./gpu-inventory.js";
 export type { DetectGpusOptions } from "./gpu-inventory.js";
 export { pytorchEnv, findFreePort } from "./pytorch-env.js";

@@ -37,7 +37,7 @@ export interface ClientOptions<S extends DescService = DescService> {
   metadata?: Record<string, string>;
   /** Policies, events, clock, co-hosting table and tracing shared by the process (createMeshRuntime). */
   runtime?: MeshRuntime;
-  /** The caller identity sent as `x-switchyard-caller` (default: the runtime's serviceName). */
+  /** The caller identity sent as `x-switchyard-caller` (default: the runtime's serviceName), proven by the runtime's credentials. */
   caller?: string;
   /** Watch grpc.health.v1 on each endpoint and take NOT_SERVING ones out of rotation (default true for mesh targets). */
   healthCheck?: boolean;
@@ -88,7 +88,7 @@ export function createClient<S extends DescService>(service: S, options: ClientO
     source: isMesh ? (options.registry ? { registry: options.registry } : {}) : { address: options.target },
     channelOptions,
     healthCheck: options.healthCheck ?? isMesh,
-    baseHeaders: { ...(options.metadata ?? {}), ...(caller !== undefined ? { "x-switchyard-caller": caller } : {}) },
+    baseHeaders: { ...(options.metadata ?? {}), ...rt.callerHeaders(caller) },
     defaultTimeoutMs: options.defaultTimeoutMs ?? 30_000,
     fallbacks,
   });

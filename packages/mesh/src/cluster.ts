@@ -104,7 +104,7 @@ export class Cluster {
     }
     for (const [key, n] of next) {
       if (this.endpoints.has(key)) continue;
-      this.endpoints.set(key, new Endpoint({ key, ...n, channelOptions: this.channelOptions, healthCheck: this.healthCheck, clock: this.rt.clock, onChange: () => this.changed() }));
+      this.endpoints.set(key, new Endpoint({ key, ...n, channelOptions: this.channelOptions, healthCheck: this.healthCheck, healthHeaders: this.rt.callerHeaders(this.rt.serviceName), clock: this.rt.clock, onChange: () => this.changed() }));
     }
     this.resolved = true;
     for (const w of this.waiters.splice(0)) w();

@@ -19,6 +19,8 @@ export interface EndpointInit {
   channelOptions: grpc.ChannelOptions;
   /** Watch grpc.health.v1 on the endpoint and leave rotation while it says NOT_SERVING. */
   healthCheck: boolean;
+  /** Metadata on the health Watch (the caller's service credential). */
+  healthHeaders: Readonly<Record<string, string>>;
   clock: Clock;
   /** Called on every change of what the endpoint can take (connectivity, health). */
   onChange: () => void;
@@ -106,7 +108,7 @@ export class Endpoint implements Pickable, OutlierHost {
       (m: unknown) => Buffer.from(toBinary(HealthCheckRequestSchema, m as never)),
       (b: Buffer) => fromBinary(HealthCheckResponseSchema, b),
       { $typeName: "grpc.health.v1.HealthCheckRequest", service: "" },
-      new grpc.Metadata(),
+      this.healthMetadata(),
       {},
     );
     this.healthCall = call;
@@ -126,6 +128,12 @@ export class Endpoint implements Pickable, OutlierHost {
     call.on("end", () => {
       if (this.healthCall === call) this.healthCall = undefined;
     });
+  }
+
+  private healthMetadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    for (const [k, v] of Object.entries(this.init.healthHeaders)) md.set(k, v);
+    return md;
   }
 
   private setServing(serving: boolean): void {

@@ -15,6 +15,11 @@ export { parseHostPort } from "./registry.js";
 export type { Instance, Lease, Registry } from "./registry.js";
 export { HealthState, healthService, ServingStatus } from "./health.js";
 export { IDENTITY_METADATA } from "./types.js";
+export { createSharedKeyCredentials, CALLER_HEADER, PROOF_HEADER } from "./credentials.js";
+export { loadPlatformCredentials } from "./platform-credentials.js";
+export type { MeshCredentials } from "./credentials.js";
+export { verifiedCaller, requirePlatformAdmin, USER_DELEGATES } from "./identity.js";
+export type { VerifiedCaller, VerifiedCallerOptions, UserRole } from "./identity.js";
 export type { CallContext, CallOptions, MeshClient, ServiceImpl } from "./types.js";
 
 // Governance: the runtime a composition root builds once, policies as data, events, metrics, tracing, co-hosting.
@@ -34,7 +39,7 @@ export { createPolicyStore, MemoryPolicySource, validatePolicyDocuments } from "
 export type { PolicyDocument, PolicySnapshot, PolicySource, PolicyStore, PolicyStoreOptions } from "./policy-source.js";
 export { createConfigCenterPolicySource } from "./policy-source-control.js";
 export type { ConfigCenterPolicySourceOptions } from "./policy-source-control.js";
-export { createServiceRuntime } from "./service-runtime.js";
+export { createServiceRuntime, fetchMetrics } from "./service-runtime.js";
 export type { ServiceRuntime, ServiceRuntimeOptions } from "./service-runtime.js";
 export { LocalTable } from "./local-transport.js";
 export type { LocalServer, LocalCallInit } from "./local-transport.js";

@@ -3,12 +3,15 @@ import { noopLogger, sleep, type Logger } from "@switchyard/core";
 import { createClient } from "./client.js";
 import type { PolicySnapshot, PolicySource } from "./policy-source.js";
 import type { Registry } from "./registry.js";
+import type { MeshRuntime } from "./runtime.js";
 
 export interface ConfigCenterPolicySourceOptions {
   /** Where `control` is found (`mesh:///control`). */
   registry: Registry;
   /** The config center namespace holding the mesh's documents (default "mesh"). */
   namespace?: string;
+  /** The runtime of the config center's client (its service credential; no policies, or it would depend on itself). */
+  runtime?: MeshRuntime;
   logger?: Logger;
 }
 
@@ -18,7 +21,7 @@ export interface ConfigCenterPolicySourceOptions {
  * restarts. Each document is named `<kind>/<name>` and carries its own version, so unchanged ones are not re-parsed.
  */
 export function createConfigCenterPolicySource(options: ConfigCenterPolicySourceOptions): PolicySource & { close(): void } {
-  const client = createClient(ConfigCenter, { target: "mesh:///control", registry: options.registry, defaultTimeoutMs: 10_000 });
+  const client = createClient(ConfigCenter, { target: "mesh:///control", registry: options.registry, defaultTimeoutMs: 10_000, ...(options.runtime ? { runtime: options.runtime } : {}) });
   const log = options.logger ?? noopLogger;
   const namespace = options.namespace ?? "mesh";
   const stops = new Set<AbortController>();

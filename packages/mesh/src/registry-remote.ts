@@ -2,16 +2,19 @@ import { Registry as RegistryService } from "@switchyard/api";
 import { noopLogger, sleep, type Logger } from "@switchyard/core";
 import { createClient } from "./client.js";
 import type { Instance, Lease, Registry } from "./registry.js";
+import type { MeshRuntime } from "./runtime.js";
 
 export interface RemoteRegistryOptions {
   /** host:port of the `control` service. */
   address: string;
+  /** The runtime of the registry's client: it carries the service credential control asks for (no policies: the registry stays reachable whatever they say). */
+  runtime?: MeshRuntime;
   logger?: Logger;
 }
 
 /** The registry client every service uses: the embedded registry in `control`, over gRPC, watch reconnecting. */
 export function createRemoteRegistry(options: RemoteRegistryOptions): Registry {
-  const client = createClient(RegistryService, { target: options.address, defaultTimeoutMs: 5000 });
+  const client = createClient(RegistryService, { target: options.address, defaultTimeoutMs: 5000, ...(options.runtime ? { runtime: options.runtime } : {}) });
   const log = options.logger ?? noopLogger;
   const stops = new Set<() => void>();
   const toInstance = (i: { service: string; address: string; labels: Record<string, string>; instanceId: string }): Instance => ({

@@ -12,6 +12,7 @@ import { AdaptiveThrottle } from "./policy-throttle.js";
 import { createPolicyStore, type PolicyStore } from "./policy-source.js";
 import type { Registry } from "./registry.js";
 import type { MeshTracing } from "./tracing.js";
+import { CALLER_HEADER, PROOF_HEADER, type MeshCredentials } from "./credentials.js";
 
 export interface MeshRuntimeOptions {
   /** This process's service name: sent on outgoing calls as the caller identity (`x-switchyard-caller`). */
@@ -28,6 +29,11 @@ export interface MeshRuntimeOptions {
   local?: LocalTable;
   /** Spans for every call (createMeshTracing); off when absent (W3C trace context is still passed through). */
   tracing?: MeshTracing;
+  /**
+   * Service credentials (credentials.ts): outgoing calls prove they come from `serviceName`, and servers refuse calls
+   * that do not prove where they come from. Without them (a plain library use) servers take every call.
+   */
+  credentials?: MeshCredentials;
   logger?: Logger;
 }
 
@@ -106,6 +112,7 @@ export class MeshRuntime {
   readonly policies: PolicyStore;
   readonly local: LocalTable | undefined;
   readonly tracing: MeshTracing | undefined;
+  readonly credentials: MeshCredentials | undefined;
   readonly logger: Logger;
   private readonly clusters = new Map<string, Cluster>();
   private readonly destinations = new Map<string, DestinationState>();
@@ -119,6 +126,13 @@ export class MeshRuntime {
     this.policies = o.policies ?? createPolicyStore({ events: this.events, logger: this.logger });
     this.local = o.local;
     this.tracing = o.tracing;
+    this.credentials = o.credentials;
+  }
+
+  /** The metadata that says (and proves, with credentials) that a call comes from `caller`. */
+  callerHeaders(caller: string | undefined): Record<string, string> {
+    if (caller === undefined) return {};
+    return this.credentials ? { [CALLER_HEADER]: caller, [PROOF_HEADER]: this.credentials.proofFor(caller) } : { [CALLER_HEADER]: caller };
   }
 
   /** The state of a destination, brought up to the policies' current revision. */

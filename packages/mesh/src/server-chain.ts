@@ -9,6 +9,8 @@ import { newRefusal } from "./status.js";
 import { bindServerContext, endSpan, startServerSpan, withContext } from "./tracing.js";
 import type { CallContext } from "./types.js";
 
+const HEALTH_SERVICE = "grpc.health.v1.Health";
+
 /** A served method with its handler and the admission objects of the policy revision it last saw. */
 export interface MethodEntry {
   readonly path: string;
@@ -95,6 +97,8 @@ export class ServerCore {
   private refresh(e: MethodEntry): void {
     const policies = this.rt.policies.current;
     e.revision = policies.revision;
+    // Health answers even when the service is at capacity (that is how callers learn it): no rate limit, no bulkhead.
+    if (e.service === HEALTH_SERVICE) return;
     const p = policies.serverMethod(this.name, e.path);
     e.limits = p.limits.map((rule) => {
       let l = this.limiters.get(rule.key);
@@ -141,6 +145,12 @@ export class ServerCore {
     return this.reject(e, "bulkhead", `${this.name} ${e.name} is at capacity (${b.limits.maxConcurrent} running, ${b.queued} waiting); retry after ${after} ms`, after);
   }
 
+  /** The caller's service credential, checked before anything else (rate limits key on the verified caller). */
+  private authenticate(ctx: CallContext): void {
+    const creds = this.rt.credentials;
+    if (creds !== undefined) ctx.callerService = creds.verify(ctx.metadata as Record<string, string>, this.name);
+  }
+
   /** Runs a unary call through the chain; resolves with the handler's answer (an init shape or a message). */
   async unary(e: MethodEntry, req: unknown, ctx: CallContext): Promise<unknown> {
     this.inflight++;
@@ -152,6 +162,7 @@ export class ServerCore {
     let bulkhead: Bulkhead | undefined;
     let admittedAt = 0;
     try {
+      this.authenticate(ctx);
       const admitted = this.admit(e, ctx);
       bulkhead = admitted instanceof Promise ? await admitted : admitted;
       admittedAt = bulkhead !== undefined ? rt.clock.now() : 0;
@@ -180,6 +191,7 @@ export class ServerCore {
     let message: string | undefined;
     let bulkhead: Bulkhead | undefined;
     try {
+      this.authenticate(ctx);
       bulkhead = await this.admit(e, ctx);
       yield* e.handler(req, ctx) as AsyncIterable<unknown>;
     } catch (err) {

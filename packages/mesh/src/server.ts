@@ -1,7 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { create, type DescService } from "@bufbuild/protobuf";
 import { Health } from "@switchyard/api";
-import { Code, SwitchyardError, newUid, noopLogger, sleep, type Logger } from "@switchyard/core";
+import { Code, SwitchyardError, claimSocketPath, newUid, noopLogger, sleep, type Logger } from "@switchyard/core";
 import { toGrpcServiceDefinition } from "./adapter.js";
 import { HealthState, ServingStatus, healthService } from "./health.js";
 import type { LocalCallInit, LocalServer } from "./local-transport.js";
@@ -17,6 +17,12 @@ export interface ServerOptions {
   host?: string;
   /** 0 (default) picks a free port. */
   port?: number;
+  /**
+   * Listen on this Unix socket instead of host:port (the address becomes `unix:<path>`). Put it in a directory only the
+   * service's user can enter, and only that user can connect. A stale socket left by a crash is replaced; a live one
+   * (another server still answering on it) is refused.
+   */
+  socketPath?: string;
   registry?: Registry;
   labels?: Record<string, string>;
   leaseTtlMs?: number;
@@ -53,6 +59,7 @@ const CANCELLED = new SwitchyardError(Code.Canceled, "cancelled by the caller (o
 class GrpcCallContext implements CallContext {
   readonly metadata: Record<string, string> = {};
   readonly deadlineMs: number | undefined;
+  callerService: string | undefined;
   private abort: AbortController | undefined;
 
   constructor(
@@ -89,7 +96,8 @@ function localContext(init: LocalCallInit, path: string, rt: MeshRuntime): { ctx
   const onAbort = () => abort.abort(new SwitchyardError(Code.Canceled, "cancelled by the caller"));
   init.signal?.addEventListener("abort", onAbort, { once: true });
   const timer = init.deadlineMs !== undefined ? rt.clock.setTimeout(() => abort.abort(new SwitchyardError(Code.DeadlineExceeded, "deadline exceeded")), init.deadlineMs - Date.now()) : undefined;
-  const ctx: CallContext = { metadata: init.headers, signal: abort.signal, deadlineMs: init.deadlineMs, method: path, peer: init.peer };
+  // A copy: the server chain takes the proof out of it, and the caller may send the same headers again (a retry).
+  const ctx: CallContext = { metadata: { ...init.headers }, signal: abort.signal, deadlineMs: init.deadlineMs, method: path, peer: init.peer };
   return {
     ctx,
     done: () => {
@@ -198,10 +206,12 @@ export function createServer(options: ServerOptions): MeshServer {
   async function start(): Promise<string> {
     add(Health, healthService(health));
     if (o.listen) {
+      if (options.socketPath !== undefined) await claimSocketPath(options.socketPath);
+      const bindTo = options.socketPath !== undefined ? `unix:${options.socketPath}` : `${o.host}:${o.port}`;
       const port = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(`${o.host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+        server.bindAsync(bindTo, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
       );
-      address = `${o.host}:${port}`;
+      address = options.socketPath !== undefined ? bindTo : `${o.host}:${port}`;
     } else address = `inproc:${options.name}/${instanceId}`;
     health.set("", ServingStatus.SERVING);
     leaveLocal = o.rt.local?.register(local);

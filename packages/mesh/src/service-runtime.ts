@@ -1,6 +1,7 @@
-import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Logger } from "@switchyard/core";
+import { claimSocketPath, type Logger } from "@switchyard/core";
+import type { MeshCredentials } from "./credentials.js";
 import { MeshEvents } from "./events.js";
 import type { LocalTable } from "./local-transport.js";
 import { createMeshMetrics, type MeshMetrics } from "./metrics.js";
@@ -18,6 +19,8 @@ export interface ServiceRuntimeOptions {
   local?: LocalTable;
   /** One bus per process: co-hosted services share it, so one /metrics shows them all. */
   events?: MeshEvents;
+  /** The platform's service credential: proves this service's calls and checks every call it serves. */
+  credentials?: MeshCredentials;
   /** The standard OTEL_* variables (tracing is off unless they ask for an exporter). */
   env?: Readonly<Record<string, string | undefined>>;
   logger?: Logger;
@@ -28,10 +31,11 @@ export interface ServiceRuntime {
   metrics: MeshMetrics;
   events: MeshEvents;
   /**
-   * Serves this process's Prometheus text at `http://host:port/metrics` (port 0: any free port). Returns host:port,
-   * which the service puts in its registry labels (`metrics`) so scrapers and `mesh status` find it.
+   * Serves this process's Prometheus text at `/metrics` on `listen`: `unix:/path` (a socket in the private data dir:
+   * only the platform's user can read it) or `host:port` (port 0: any free port). Returns the address, which the
+   * service puts in its registry labels (`metrics`) so the gateway and `mesh status` find it (fetchMetrics).
    */
-  serveMetrics(host: string, port: number): Promise<string>;
+  serveMetrics(listen: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -41,16 +45,21 @@ export interface ServiceRuntime {
  */
 export async function createServiceRuntime(o: ServiceRuntimeOptions): Promise<ServiceRuntime> {
   const events = o.events ?? new MeshEvents();
-  const source = o.registry ? createConfigCenterPolicySource({ registry: o.registry, ...(o.logger ? { logger: o.logger } : {}) }) : undefined;
-  const policies = createPolicyStore({ ...(source ? { source } : {}), events, ...(o.logger ? { logger: o.logger } : {}) });
+  const creds = o.credentials ? { credentials: o.credentials } : {};
+  const logger = o.logger ? { logger: o.logger } : {};
+  // The config center's own client is not governed by the policies it fetches (it would depend on itself to start).
+  const bootstrap = createMeshRuntime({ serviceName: o.serviceName, ...creds, ...logger });
+  const source = o.registry ? createConfigCenterPolicySource({ registry: o.registry, runtime: bootstrap, ...logger }) : undefined;
+  const policies = createPolicyStore({ ...(source ? { source } : {}), events, ...logger });
   const tracing = o.env ? await startTracingFromEnv(o.env, { serviceName: o.serviceName }) : undefined;
   const runtime = createMeshRuntime({
     serviceName: o.serviceName,
     events,
     policies,
+    ...creds,
     ...(o.local ? { local: o.local } : {}),
     ...(tracing ? { tracing: tracing.tracing } : {}),
-    ...(o.logger ? { logger: o.logger } : {}),
+    ...logger,
   });
   const metrics = createMeshMetrics({ events });
   let http: Server | undefined;
@@ -58,7 +67,7 @@ export async function createServiceRuntime(o: ServiceRuntimeOptions): Promise<Se
     runtime,
     metrics,
     events,
-    async serveMetrics(host, port) {
+    async serveMetrics(listen) {
       http = createHttpServer((req, res) => {
         if (req.url !== "/metrics" && !req.url?.startsWith("/metrics?")) {
           res.writeHead(404, { "content-type": "text/plain" }).end("only /metrics here\n");
@@ -69,11 +78,18 @@ export async function createServiceRuntime(o: ServiceRuntimeOptions): Promise<Se
           (err: unknown) => res.writeHead(500, { "content-type": "text/plain" }).end(String(err)),
         );
       });
+      const unix = listen.startsWith("unix:") ? listen.slice("unix:".length) : undefined;
+      if (unix !== undefined) await claimSocketPath(unix);
       await new Promise<void>((resolve, reject) => {
         http!.once("error", reject);
-        http!.listen(port, host, () => resolve());
+        if (unix !== undefined) http!.listen(unix, () => resolve());
+        else {
+          const i = listen.lastIndexOf(":");
+          http!.listen(Number(listen.slice(i + 1)), listen.slice(0, i), () => resolve());
+        }
       });
-      return `${host}:${(http.address() as AddressInfo).port}`;
+      if (unix !== undefined) return listen;
+      return `${listen.slice(0, listen.lastIndexOf(":"))}:${(http.address() as AddressInfo).port}`;
     },
     async close() {
       if (http) await new Promise<void>((r) => http!.close(() => r()));
@@ -82,4 +98,28 @@ export async function createServiceRuntime(o: ServiceRuntimeOptions): Promise<Se
       await tracing?.shutdown();
     },
   };
+}
+
+const MAX_METRICS_BYTES = 32 * 1024 * 1024;
+
+/** GETs `/metrics` from an address serveMetrics returned (`unix:/path` or `host:port`); "" when it does not answer in time. */
+export function fetchMetrics(address: string, timeoutMs = 2000): Promise<string> {
+  const target = address.startsWith("unix:") ? { socketPath: address.slice("unix:".length) } : { host: address.slice(0, address.lastIndexOf(":")), port: Number(address.slice(address.lastIndexOf(":") + 1)) };
+  return new Promise((resolve) => {
+    const req = request({ ...target, path: "/metrics", method: "GET", timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on("data", (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_METRICS_BYTES) req.destroy();
+        else chunks.push(c);
+      });
+      res.on("close", () => resolve(""));
+      res.on("end", () => resolve(res.statusCode === 200 ? Buffer.concat(chunks).toString("utf8") : ""));
+      res.on("error", () => resolve(""));
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(""));
+    req.end();
+  });
 }

@@ -10,6 +10,12 @@ export interface CallContext {
   readonly deadlineMs: number | undefined;
   readonly method: string;
   readonly peer: string;
+  /**
+   * The platform service that made the call, as its service credential proved (credentials.ts); undefined when the
+   * server's runtime has no credentials (then nothing about the caller is proven). Set by the server chain before the
+   * handler runs.
+   */
+  callerService?: string;
 }
 
 type UnaryHandler<I extends DescMessage, O extends DescMessage> = (req: MessageShape<I>, ctx: CallContext) => Promise<MessageInitShape<O>>;
@@ -43,5 +49,8 @@ export type MeshClient<S extends DescService> = {
       : never;
 } & { close(): void };
 
-/** Metadata keys that carry the verified caller identity inward (set by the gateway, trusted inside the mesh). */
+/**
+ * Metadata keys that carry the end user's identity inward. Set by the gateway from a verified token; believed only on
+ * calls whose service credential proves they come from the gateway (identity.ts).
+ */
 export const IDENTITY_METADATA = ["x-switchyard-user", "x-switchyard-teams", "x-switchyard-role"] as const;

@@ -1,5 +1,5 @@
 export { parseJobManifest, MAX_MANIFEST_BYTES } from "./job-manifest.js";
-export { jobSpecToManifest } from "./job-to-manifest.js";
+export { jobSpecToManifest, REDACTED } from "./job-to-manifest.js";
 export { nativeJobManifestSchema, nativeResourcesSchema } from "./job-native.js";
 export type { NativeJobManifest } from "./job-native.js";
 export { pytorchJobSchema } from "./kubeflow-pytorchjob.js";
@@ -7,8 +7,10 @@ export { trainJobSchema } from "./kubeflow-trainjob.js";
 export { podSpecSchema, podTemplateSpecSchema, containerSchema } from "./k8s-pod-schema.js";
 export { JOB_DEFAULTS, defaultBackoffLimit } from "./job-spec.js";
 export type {
-  JobSpec, JobResources, JobRole, DistributedSpec, RestartPolicy, JobManifestSource, ParseJobManifestOptions, ParsedJobManifest,
+  JobSpec, JobResources, JobRole, SecretEnvSource, DistributedSpec, RestartPolicy, JobManifestSource, ParseJobManifestOptions, ParsedJobManifest,
 } from "./job-spec.js";
 export { parseQuantityCpu, parseQuantityMemory, parseQuantityGpu, checkQuantity } from "./quantity.js";
 export type { QuantityResult } from "./quantity.js";
 export { PRIORITY_CLASSES } from "./normalize-common.js";
+export { redactManifest } from "./redact-manifest.js";
+export { secretNameProblem, secretKeyProblem } from "./secret-env.js";

@@ -33,6 +33,7 @@ const FIELDS = [
   "workingDir", "restartPolicy", "backoffLimit", "suspend", "distributed", "nprocPerNode", "image", "roles", "runPolicy", "schedulingPolicy",
   "priorityClass", "pytorchReplicaSpecs", "Master", "Worker", "template", "containers", "volumes", "trainer", "numNodes", "numProcPerNode",
   "resourcesPerNode", "runtimeRef", "elasticPolicy", "nProcPerNode", "nmae", "__proto__", "constructor",
+  "secret", "secretKeyRef", "key", "optional", "configMapKeyRef",
 ];
 const scalar = fc.oneof(
   fc.constantFrom("500m", "4Gi", "auto", "pytorch", "Never", "OnFailure", "Always", "Master", "x", "", "-1", "1.5", "switchyard/v1", "kubeflow.org/v1", "Job", "PyTorchJob", "TrainJob"),
@@ -54,7 +55,8 @@ const { value } = fc.letrec<{ value: unknown }>((tie) => ({
 const FIXTURES = [
   readFileSync(new URL("./testdata/pytorchjob-full.yaml", import.meta.url), "utf8"),
   "apiVersion: switchyard/v1\nkind: Job\nmetadata: {name: a, labels: {x: y}}\nspec:\n  command: [python]\n  resources: {gpus: 0.5, cpu: 2, memory: 1Gi}\n  env: [{name: A, value: b}]\n  distributed: {nprocPerNode: auto}\n  roles:\n    - {name: Master, replicas: 1}\n    - {name: Worker, replicas: 2, env: {B: c}}\n",
-  "apiVersion: trainer.kubeflow.org/v1alpha1\nkind: TrainJob\nmetadata: {name: t}\nspec:\n  trainer: {command: [x], numNodes: 2, resourcesPerNode: {limits: {nvidia.com/gpu: 1}}, env: [{name: A, value: b}]}\n",
+  "apiVersion: trainer.kubeflow.org/v1alpha1\nkind: TrainJob\nmetadata: {name: t}\nspec:\n  trainer: {command: [x], numNodes: 2, resourcesPerNode: {limits: {nvidia.com/gpu: 1}}, env: [{name: A, value: b}, {name: S, valueFrom: {secretKeyRef: {name: s, key: k, optional: true}}}]}\n",
+  "apiVersion: switchyard/v1\nkind: Job\nmetadata: {name: s}\nspec:\n  command: [x]\n  env: {A: b, R: {secretKeyRef: {name: wandb, key: api-key}}, I: {value: v, secret: true}}\n  roles:\n    - {name: Master, replicas: 1}\n    - {name: Worker, replicas: 1, env: [{name: R, valueFrom: {secretKeyRef: {name: s, key: k}}}, {name: I, value: v, secret: true}]}\n",
 ].map((t) => parseYaml(t) as unknown);
 
 type Path = (string | number)[];

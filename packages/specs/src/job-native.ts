@@ -7,16 +7,17 @@ import type { JobFormat } from "./job-format.js";
 import { checkNamePresent, commandHint, isRecord, isSet, rawAt } from "./job-format.js";
 import type { JobResources, JobRole, JobSpec } from "./job-spec.js";
 import { JOB_DEFAULTS, defaultBackoffLimit } from "./job-spec.js";
-import { envToRecord, resolveNproc, resolveWorkingDir, warnAt } from "./normalize-common.js";
+import { resolveNproc, resolveWorkingDir, warnAt } from "./normalize-common.js";
 import type { NormalizeContext } from "./normalize-common.js";
 import { checkCpu, checkGpus, checkMemory } from "./quantity.js";
+import { nativeEnvSchema, splitNativeEnv, withSecretEnv } from "./secret-env.js";
 import {
-  cpuQuantity, dnsLabel, envList, envMap, generateNamePrefix, gpuQuantity, int, labelMap, memoryQuantity, nprocPerNode, obj, queueName,
+  cpuQuantity, dnsLabel, generateNamePrefix, gpuQuantity, int, labelMap, memoryQuantity, nprocPerNode, obj, queueName,
 } from "./schema-kit.js";
 import type { HintTable, Violations } from "./violations.js";
 
 const command = () => z.array(z.string()).min(1);
-const env = () => z.union([envMap(), envList()]);
+const env = nativeEnvSchema;
 
 export const nativeResourcesSchema = obj({
   gpus: gpuQuantity().optional(),
@@ -80,6 +81,7 @@ type Native = z.output<typeof nativeJobManifestSchema>;
 type NativeResources = z.output<typeof nativeResourcesSchema>;
 
 const underResources = "put it under `spec.resources`, e.g. `resources: {gpus: 1, cpu: 4, memory: 16Gi}`";
+const onlySecrets = "this format reads only team secrets: `valueFrom: {secretKeyRef: {name: ..., key: ...}}`, or write the `value`";
 const hints: HintTable = {
   metadata: "add `metadata:` with `name: my-job`",
   spec: 'add `spec:` with at least `command: ["python", "train.py"]`',
@@ -96,6 +98,12 @@ const hints: HintTable = {
   "spec.resources.limits": "write the amounts directly: `resources: {gpus: 1, cpu: 4, memory: 16Gi}`",
   "spec.resources.requests": "write the amounts directly: `resources: {gpus: 1, cpu: 4, memory: 16Gi}`",
   'spec.resources["nvidia.com/gpu"]': "write `gpus: 1`",
+  "spec.env[].valueFrom.configMapKeyRef": onlySecrets,
+  "spec.env[].valueFrom.fieldRef": onlySecrets,
+  "spec.env[].valueFrom.resourceFieldRef": onlySecrets,
+  "spec.roles[].env[].valueFrom.configMapKeyRef": onlySecrets,
+  "spec.roles[].env[].valueFrom.fieldRef": onlySecrets,
+  "spec.roles[].env[].valueFrom.resourceFieldRef": onlySecrets,
 };
 
 function check(raw: Record<string, unknown>, out: Violations): void {
@@ -137,29 +145,32 @@ export function nativeResources(r: NativeResources | undefined): JobResources {
 
 function normalize(doc: Native, ctx: NormalizeContext): JobSpec {
   const s = doc.spec;
+  const baseEnv = splitNativeEnv(s.env, ["spec", "env"], ctx);
   const base = {
     command: s.command ?? [],
     args: s.args ?? [],
-    env: envToRecord(s.env),
+    env: baseEnv.env,
+    secretEnv: baseEnv.secretEnv,
     workingDir: resolveWorkingDir(s.workingDir, ctx.baseDir),
     resources: nativeResources(s.resources),
   };
-  const roles: JobRole[] | undefined = s.roles?.map((r) => {
-    const role: JobRole = {
+  const roles: JobRole[] | undefined = s.roles?.map((r, i) => {
+    const env = r.env !== undefined ? splitNativeEnv(r.env, ["spec", "roles", i, "env"], ctx) : baseEnv;
+    const role = withSecretEnv<JobRole>({
       name: r.name,
       replicas: r.replicas,
       command: r.command ?? base.command,
       args: r.args ?? base.args,
-      env: r.env !== undefined ? envToRecord(r.env) : base.env,
+      env: env.env,
       resources: r.resources !== undefined ? nativeResources(r.resources) : base.resources,
-    };
+    }, env.secretEnv);
     const wd = r.workingDir !== undefined ? resolveWorkingDir(r.workingDir, ctx.baseDir) : base.workingDir;
     if (wd !== undefined) role.workingDir = wd;
     return role;
   });
   const first = roles?.[0] ?? base;
   const restartPolicy = s.restartPolicy ?? JOB_DEFAULTS.nativeRestartPolicy;
-  const spec: JobSpec = {
+  const spec = withSecretEnv<JobSpec>({
     team: doc.metadata.team ?? JOB_DEFAULTS.team,
     labels: Object.fromEntries(Object.entries(doc.metadata.labels ?? {}).map(([k, v]) => [k, String(v)])),
     queue: s.queue ?? JOB_DEFAULTS.queue,
@@ -172,7 +183,7 @@ function normalize(doc: Native, ctx: NormalizeContext): JobSpec {
     restartPolicy,
     backoffLimit: s.backoffLimit ?? defaultBackoffLimit(restartPolicy),
     suspend: s.suspend ?? false,
-  };
+  }, first.secretEnv);
   if (doc.metadata.name !== undefined) spec.name = doc.metadata.name;
   else if (doc.metadata.generateName !== undefined) spec.generateName = doc.metadata.generateName;
   if (doc.metadata.name !== undefined && doc.metadata.generateName !== undefined) {

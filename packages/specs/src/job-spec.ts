@@ -18,13 +18,26 @@ export interface JobResources {
   gpuType?: string;
 }
 
+/**
+ * Where a secret environment variable's value comes from: a key of one of the team's secrets (`switchyard secrets`),
+ * a value written in the manifest and marked secret, or — once the jobs service has stored it — that value encrypted
+ * (`sealed`: what the service keeps instead of `inline`). Never printed: readers see the ref, or that it is inline.
+ */
+export type SecretEnvSource =
+  | { kind: "ref"; secret: string; key: string; optional?: boolean }
+  | { kind: "inline"; value: string }
+  | { kind: "sealed"; ciphertext: string };
+
 /** One group of replicas that differs from the others (PyTorchJob Master vs Worker). */
 export interface JobRole {
   name: "Master" | "Worker";
   replicas: number;
   command: string[];
   args: string[];
+  /** Plain variables only; secret ones are in `secretEnv` (a name is in one or the other). */
   env: Record<string, string>;
+  /** Secret variables, absent when there are none. */
+  secretEnv?: Record<string, SecretEnvSource>;
   workingDir?: string;
   resources: JobResources;
 }
@@ -51,7 +64,10 @@ export interface JobSpec {
   args: string[];
   /** Absolute when the manifest was read with a `baseDir`. */
   workingDir?: string;
+  /** Plain variables only; secret ones are in `secretEnv` (a name is in one or the other). */
   env: Record<string, string>;
+  /** Secret variables, absent when there are none. With `roles`, the first role's. */
+  secretEnv?: Record<string, SecretEnvSource>;
   restartPolicy: RestartPolicy;
   backoffLimit: number;
   activeDeadlineSeconds?: number;

@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { stringify } from "yaml";
 import { parseJobManifest } from "./job-manifest.js";
-import type { JobResources, JobRole, JobSpec } from "./job-spec.js";
-import { jobSpecToManifest } from "./job-to-manifest.js";
+import type { JobResources, JobRole, JobSpec, SecretEnvSource } from "./job-spec.js";
+import { REDACTED, jobSpecToManifest } from "./job-to-manifest.js";
 
 const label = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,14}[a-z0-9])?$/);
 const resources: fc.Arbitrary<JobResources> = fc
@@ -18,13 +18,28 @@ const resources: fc.Arbitrary<JobResources> = fc
 const text = fc.string({ unit: "grapheme", maxLength: 12 });
 const env = fc.dictionary(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_.-]{0,10}$/), text, { maxKeys: 4, noNullPrototype: true });
 const absPath = fc.array(fc.stringMatching(/^[a-z0-9_.-]{1,8}$/).filter((s) => s !== "." && s !== ".."), { minLength: 1, maxLength: 3 }).map((p) => `/${p.join("/")}`);
-const perReplica = fc.record({
-  command: fc.array(text, { minLength: 1, maxLength: 3 }),
-  args: fc.array(text, { maxLength: 3 }),
-  env,
-  workingDir: fc.option(absPath, { nil: undefined }),
-  resources,
-});
+const secretRef: fc.Arbitrary<SecretEnvSource> = fc
+  .record({
+    secret: fc.array(fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,6}[a-z0-9])?$/), { minLength: 1, maxLength: 3 }).map((p) => p.join(".")),
+    key: fc.stringMatching(/^[-_a-zA-Z0-9][-._a-zA-Z0-9]{0,12}$/),
+    optional: fc.boolean(),
+  })
+  .map(({ secret, key, optional }) => (optional ? { kind: "ref", secret, key, optional: true } : { kind: "ref", secret, key }));
+const secretEnv = fc.dictionary(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_.-]{0,10}$/), secretRef, { maxKeys: 3, noNullPrototype: true });
+const perReplica = fc
+  .record({
+    command: fc.array(text, { minLength: 1, maxLength: 3 }),
+    args: fc.array(text, { maxLength: 3 }),
+    env,
+    secretEnv,
+    workingDir: fc.option(absPath, { nil: undefined }),
+    resources,
+  })
+  .map((r) => {
+    // A name is plain or secret, never both; an empty secretEnv is absent.
+    for (const name of Object.keys(r.env)) delete r.secretEnv[name];
+    return r;
+  });
 
 const jobSpec: fc.Arbitrary<JobSpec> = fc
   .record({
@@ -50,6 +65,7 @@ const jobSpec: fc.Arbitrary<JobSpec> = fc
       resources: g.main.resources, command: g.main.command, args: g.main.args, env: g.main.env,
       restartPolicy: g.restartPolicy, backoffLimit: g.backoffLimit, suspend: g.suspend,
     };
+    if (Object.keys(g.main.secretEnv).length > 0) spec.secretEnv = g.main.secretEnv;
     if (g.main.workingDir !== undefined) spec.workingDir = g.main.workingDir;
     if (g.activeDeadlineSeconds !== undefined) spec.activeDeadlineSeconds = g.activeDeadlineSeconds;
     if (g.ttlSecondsAfterFinished !== undefined) spec.ttlSecondsAfterFinished = g.ttlSecondsAfterFinished;
@@ -58,6 +74,7 @@ const jobSpec: fc.Arbitrary<JobSpec> = fc
     if (g.worker !== undefined) {
       const role = (name: JobRole["name"], replicas: number, r: typeof g.main): JobRole => {
         const out: JobRole = { name, replicas, command: r.command, args: r.args, env: r.env, resources: r.resources };
+        if (Object.keys(r.secretEnv).length > 0) out.secretEnv = r.secretEnv;
         if (r.workingDir !== undefined) out.workingDir = r.workingDir;
         return out;
       };
@@ -92,5 +109,29 @@ describe("jobSpecToManifest", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("shows refs as refs and inline secret values as (secret), never the value", () => {
+    const value = fc.string({ minLength: 1, maxLength: 24 }).map((v) => `s3cr3t-${v}`);
+    fc.assert(
+      fc.property(jobSpec, fc.dictionary(fc.stringMatching(/^SECRET_[A-Z0-9_]{0,8}$/), value, { minKeys: 1, maxKeys: 3, noNullPrototype: true }), (spec, inline) => {
+        const { roles: _roles, ...single } = spec;
+        const env = Object.fromEntries(Object.entries(spec.env).filter(([k]) => !Object.hasOwn(inline, k)));
+        const secretEnv = { ...spec.secretEnv, ...Object.fromEntries(Object.entries(inline).map(([k, v]) => [k, { kind: "inline" as const, value: v }])) };
+        const withInline: JobSpec = { ...single, env, secretEnv };
+        const yaml = stringify(jobSpecToManifest(withInline));
+        for (const v of Object.values(inline)) assert.ok(!yaml.includes(v), "an inline value is printed");
+        const back = parseJobManifest(yaml).spec;
+        for (const k of Object.keys(inline)) assert.deepEqual(back.secretEnv?.[k], { kind: "inline", value: REDACTED });
+        for (const [k, ref] of Object.entries(spec.secretEnv ?? {})) assert.deepEqual(back.secretEnv?.[k], ref);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("shows a stored (sealed) value as (secret) too", () => {
+    const { spec } = parseJobManifest("apiVersion: switchyard/v1\nkind: Job\nmetadata: {name: a}\nspec: {command: [x]}\n");
+    const manifest = jobSpecToManifest({ ...spec, secretEnv: { K: { kind: "sealed", ciphertext: "v1:AAAA" } } });
+    assert.deepEqual(manifest.spec.env, { K: { value: REDACTED, secret: true } });
   });
 });

@@ -3,9 +3,25 @@
  * what `parseJobManifest` reads back to the same JobSpec.
  */
 import type { NativeJobManifest } from "./job-native.js";
-import type { JobResources, JobSpec } from "./job-spec.js";
+import type { JobResources, JobSpec, SecretEnvSource } from "./job-spec.js";
 
 type NativeResources = NonNullable<NativeJobManifest["spec"]["resources"]>;
+type NativeEnvMap = Exclude<NonNullable<NativeJobManifest["spec"]["env"]>, readonly unknown[]>;
+
+/** What an inline secret's value is shown as, wherever a manifest is printed or stored. */
+export const REDACTED = "(secret)";
+
+/**
+ * Plain variables as they are; secret ones as refs (`{secretKeyRef: {name, key}}`) or, when inline, as
+ * `{value: "(secret)", secret: true}`: a printed spec never holds a secret value.
+ */
+function envToManifest(env: Record<string, string>, secretEnv: Record<string, SecretEnvSource> | undefined): NativeEnvMap {
+  const out: NativeEnvMap = { ...env };
+  for (const [name, s] of Object.entries(secretEnv ?? {})) {
+    out[name] = s.kind === "ref" ? { secretKeyRef: { name: s.secret, key: s.key, ...(s.optional === true ? { optional: true } : {}) } } : { value: REDACTED, secret: true };
+  }
+  return out;
+}
 
 function cpuText(milli: number): string | number {
   return milli % 1000 === 0 ? milli / 1000 : `${milli}m`;
@@ -21,7 +37,7 @@ function resourcesToManifest(r: JobResources): NativeResources {
   return out;
 }
 
-/** The native (`switchyard/v1` Job) manifest of a spec, ready for `YAML.stringify`. */
+/** The native (`switchyard/v1` Job) manifest of a spec, ready for `YAML.stringify`; secret values shown as `(secret)`. */
 export function jobSpecToManifest(spec: JobSpec): NativeJobManifest {
   const metadata: NativeJobManifest["metadata"] = {};
   if (spec.name !== undefined) metadata.name = spec.name;
@@ -35,7 +51,7 @@ export function jobSpecToManifest(spec: JobSpec): NativeJobManifest {
     out.command = [...spec.command];
     out.args = [...spec.args];
     if (spec.workingDir !== undefined) out.workingDir = spec.workingDir;
-    out.env = { ...spec.env };
+    out.env = envToManifest(spec.env, spec.secretEnv);
   }
   out.restartPolicy = spec.restartPolicy;
   out.backoffLimit = spec.backoffLimit;
@@ -51,7 +67,7 @@ export function jobSpecToManifest(spec: JobSpec): NativeJobManifest {
         replicas: r.replicas,
         command: [...r.command],
         args: [...r.args],
-        env: { ...r.env },
+        env: envToManifest(r.env, r.secretEnv),
         resources: resourcesToManifest(r.resources),
       };
       if (r.workingDir !== undefined) role.workingDir = r.workingDir;

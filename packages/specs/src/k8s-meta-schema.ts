@@ -4,6 +4,7 @@
  */
 import * as z from "zod";
 import { checkQuantity } from "./quantity.js";
+import { secretKeyRefSchema } from "./secret-env.js";
 import { bool, dnsLabel, envName, generateNamePrefix, int, intOrString, labelMap, obj, opaque, opt, str, strList } from "./schema-kit.js";
 
 const scalar = () => z.union([z.string(), z.number(), z.boolean()]);
@@ -67,7 +68,8 @@ export const envVarSchema = obj({
       fieldRef: opt(obj({ apiVersion: opt(str()), fieldPath: str() })),
       resourceFieldRef: opt(obj({ containerName: opt(str()), resource: str(), divisor: opt(quantitySchema) })),
       configMapKeyRef: opt(keySelector),
-      secretKeyRef: opt(keySelector),
+      // Resolved from the job's team's secret store (`switchyard secrets`): name and key follow Kubernetes' rules.
+      secretKeyRef: opt(secretKeyRefSchema()),
       fileKeyRef: opt(obj({ volumeName: str(), path: str(), key: str(), optional: opt(bool()) })),
     }),
   ),

@@ -168,11 +168,11 @@ describe("Kubeflow PyTorchJob", () => {
     assert.deepEqual([d?.field, d?.line, d?.column, d?.message], ["spec.pytorchReplicaSpecs.Master.replicas", 8, 17, "a PyTorchJob has exactly one Master"]);
   });
 
-  it("warns about env valueFrom and unmanaged resources, and uses requests when there are no limits", () => {
+  it("warns about env valueFrom it cannot resolve and unmanaged resources, and uses requests when there are no limits", () => {
     const container = [
       "              command: [x]",
       "              env:",
-      "                - {name: TOKEN, valueFrom: {secretKeyRef: {name: s, key: t}}}",
+      "                - {name: TOKEN, valueFrom: {configMapKeyRef: {name: s, key: t}}}",
       "                - {name: A, value: b}",
       "              resources:",
       "                limits: {ephemeral-storage: 10Gi, memory: 2Gi}",
@@ -182,7 +182,7 @@ describe("Kubeflow PyTorchJob", () => {
     assert.deepEqual(spec.env, { A: "b" });
     assert.deepEqual(spec.resources, { gpus: 1, gpuMilli: 0, cpuMilli: 250, memoryMb: 2048 });
     assert.equal(warnings.length, 2);
-    assert.match(warnings[0] ?? "", /env TOKEN uses valueFrom/);
+    assert.match(warnings[0] ?? "", /env TOKEN uses valueFrom\.configMapKeyRef, which this engine cannot resolve/);
     assert.match(warnings[1] ?? "", /resource ephemeral-storage is not managed/);
   });
 

@@ -12,7 +12,8 @@ import { podTemplateSpecSchema } from "./k8s-pod-schema.js";
 import type { JobRole, JobSpec, RestartPolicy } from "./job-spec.js";
 import { JOB_DEFAULTS, defaultBackoffLimit } from "./job-spec.js";
 import { honouredTop, kubeflowIdentity, kubeflowPriority, kubeflowQueue } from "./kubeflow-common.js";
-import { k8sEnvToRecord, resolveNproc, resolveWorkingDir, resourcesFromK8s, warnAt } from "./normalize-common.js";
+import { resolveNproc, resolveWorkingDir, resourcesFromK8s, warnAt } from "./normalize-common.js";
+import { splitK8sEnv, withSecretEnv } from "./secret-env.js";
 import type { NormalizeContext } from "./normalize-common.js";
 import { bool, int, nprocPerNode, obj, opaque, opt, queueName, str } from "./schema-kit.js";
 import type { HintTable, PathSegment, Violations } from "./violations.js";
@@ -151,14 +152,15 @@ function normalize(doc: PyTorchJob, ctx: NormalizeContext): JobSpec | undefined 
     const c = rs.template.spec.containers[i];
     if (replicas === 0 || c === undefined) continue;
     const path = [...containersPath(role), i];
-    const r: JobRole = {
+    const env = splitK8sEnv(c.env, [...path, "env"], ctx);
+    const r = withSecretEnv<JobRole>({
       name: role,
       replicas,
       command: c.command ?? [],
       args: c.args ?? [],
-      env: k8sEnvToRecord(c.env, [...path, "env"], ctx),
+      env: env.env,
       resources: resourcesFromK8s(c.resources, [...path, "resources"], ctx),
-    };
+    }, env.secretEnv);
     const wd = resolveWorkingDir(c.workingDir, ctx.baseDir);
     if (wd !== undefined) r.workingDir = wd;
     roles.push(r);
@@ -179,7 +181,7 @@ function normalize(doc: PyTorchJob, ctx: NormalizeContext): JobSpec | undefined 
     warnAt(ctx, ["spec", "elasticPolicy", "nProcPerNode"], "ignored because `spec.nprocPerNode` is set (elasticPolicy.nProcPerNode is deprecated)");
   }
   const priorityClass = run.schedulingPolicy?.priorityClass;
-  const spec: JobSpec = {
+  const spec = withSecretEnv<JobSpec>({
     ...identity,
     queue: kubeflowQueue(run.schedulingPolicy?.queue, identity.labels, ctx),
     priority: kubeflowPriority(isSet(priorityClass) ? { name: priorityClass as string, path: ["spec", "runPolicy", "schedulingPolicy", "priorityClass"] } : undefined, identity.labels, ctx),
@@ -192,7 +194,7 @@ function normalize(doc: PyTorchJob, ctx: NormalizeContext): JobSpec | undefined 
     backoffLimit: run.backoffLimit ?? defaultBackoffLimit(restartPolicy),
     suspend: run.suspend ?? false,
     distributed: { framework: "pytorch", nprocPerNode: resolveNproc(nproc, first.resources) },
-  };
+  }, first.secretEnv);
   if (first.workingDir !== undefined) spec.workingDir = first.workingDir;
   if (isSet(run.activeDeadlineSeconds)) spec.activeDeadlineSeconds = run.activeDeadlineSeconds as number;
   if (isSet(run.ttlSecondsAfterFinished)) spec.ttlSecondsAfterFinished = run.ttlSecondsAfterFinished as number;

@@ -15,7 +15,8 @@ import { volumeSchema } from "./k8s-volume-schema.js";
 import type { JobSpec } from "./job-spec.js";
 import { JOB_DEFAULTS, defaultBackoffLimit } from "./job-spec.js";
 import { honouredTop, kubeflowIdentity, kubeflowPriority, kubeflowQueue } from "./kubeflow-common.js";
-import { k8sEnvToRecord, resolveNproc, resourcesFromK8s } from "./normalize-common.js";
+import { resolveNproc, resourcesFromK8s } from "./normalize-common.js";
+import { splitK8sEnv, withSecretEnv } from "./secret-env.js";
 import type { NormalizeContext } from "./normalize-common.js";
 import { bool, int, labelMap, nprocPerNode, obj, opaque, opt, str, strList, strMap } from "./schema-kit.js";
 import type { HintTable, Violations } from "./violations.js";
@@ -98,7 +99,8 @@ function normalize(doc: TrainJob, ctx: NormalizeContext): JobSpec {
   const t = doc.spec.trainer ?? {};
   const resources = resourcesFromK8s(t.resourcesPerNode, ["spec", "trainer", "resourcesPerNode"], ctx);
   const restartPolicy = JOB_DEFAULTS.trainJobRestartPolicy;
-  const spec: JobSpec = {
+  const env = splitK8sEnv(t.env, ["spec", "trainer", "env"], ctx);
+  const spec = withSecretEnv<JobSpec>({
     ...identity,
     queue: kubeflowQueue(undefined, identity.labels, ctx),
     priority: kubeflowPriority(undefined, identity.labels, ctx),
@@ -106,12 +108,12 @@ function normalize(doc: TrainJob, ctx: NormalizeContext): JobSpec {
     resources,
     command: t.command ?? [],
     args: t.args ?? [],
-    env: k8sEnvToRecord(t.env, ["spec", "trainer", "env"], ctx),
+    env: env.env,
     restartPolicy,
     backoffLimit: defaultBackoffLimit(restartPolicy),
     suspend: doc.spec.suspend ?? false,
     distributed: { framework: "pytorch", nprocPerNode: resolveNproc(t.numProcPerNode ?? "auto", resources) },
-  };
+  }, env.secretEnv);
   if (isSet(t.image)) spec.image = t.image as string;
   ctx.warnings.push(...ignoredFieldsWarning(ignoredFields(ctx.raw, honoured)));
   return spec;

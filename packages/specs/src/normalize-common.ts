@@ -26,39 +26,6 @@ export function warnAt(ctx: NormalizeContext, path: readonly PathSegment[], mess
   ctx.warnings.push(`${where}${formatPath(path)}: ${message}`);
 }
 
-type Scalar = string | number | boolean;
-
-/** Env given as a map or as `[{name, value}]`; values become strings; a later duplicate wins, as in Kubernetes. */
-export function envToRecord(env: Record<string, Scalar> | readonly { name: string; value?: Scalar | null }[] | null | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (env === null || env === undefined) return out;
-  if (Array.isArray(env)) {
-    for (const e of env as readonly { name: string; value?: Scalar | null }[]) out[e.name] = e.value === undefined || e.value === null ? "" : String(e.value);
-  } else {
-    for (const [k, v] of Object.entries(env as Record<string, Scalar>)) out[k] = String(v);
-  }
-  return out;
-}
-
-export interface K8sEnvVar {
-  name: string;
-  value?: string | null;
-  valueFrom?: unknown;
-}
-
-/** A Kubernetes EnvVar list; `valueFrom` (secrets, config maps, field refs) cannot be resolved here: warned and skipped. */
-export function k8sEnvToRecord(env: readonly K8sEnvVar[] | null | undefined, path: readonly PathSegment[], ctx: NormalizeContext): Record<string, string> {
-  const out: Record<string, string> = {};
-  (env ?? []).forEach((e, i) => {
-    if (e.valueFrom !== undefined && e.valueFrom !== null) {
-      warnAt(ctx, [...path, i, "valueFrom"], `env ${e.name} uses valueFrom, which this engine cannot resolve: the variable is not set; give it a \`value\` instead`);
-      return;
-    }
-    out[e.name] = e.value ?? "";
-  });
-  return out;
-}
-
 export interface K8sResources {
   limits?: Record<string, string | number> | null;
   requests?: Record<string, string | number> | null;

@@ -98,12 +98,6 @@ export const envName = () =>
     }
   });
 
-/** Env as a map `{NAME: value}`; values may be strings, numbers or booleans. */
-export const envMap = () => z.record(envName(), scalar());
-
-/** Env as the Kubernetes list `[{name, value}]` (no valueFrom in the native format). */
-export const envList = () => z.array(obj({ name: envName(), value: scalar().optional() }));
-
 const quantity = () => z.union([z.string(), z.number()]);
 
 export const cpuQuantity = () =>

@@ -35,6 +35,17 @@ function isWholeResources(r: JobResources): boolean {
 const isStrings = (a: unknown): boolean => Array.isArray(a) && a.every((s) => typeof s === "string");
 const isStringMap = (m: unknown): boolean => typeof m === "object" && m !== null && Object.values(m).every((v) => typeof v === "string");
 
+/** Absent, or a non-empty map of well-formed sources whose names are not also plain variables. */
+function isSecretEnv(secretEnv: JobSpec["secretEnv"], env: Record<string, string>): boolean {
+  if (secretEnv === undefined) return true;
+  const entries = Object.entries(secretEnv);
+  return entries.length > 0 && entries.every(([name, s]) => !Object.hasOwn(env, name) && (
+    (s.kind === "ref" && typeof s.secret === "string" && typeof s.key === "string" && (s.optional === undefined || s.optional === true)) ||
+    (s.kind === "inline" && typeof s.value === "string") ||
+    (s.kind === "sealed" && typeof s.ciphertext === "string")
+  ));
+}
+
 /** Fails unless `spec` is a whole JobSpec: every required field present, of its type, within its range. */
 export function assertWholeSpec(spec: JobSpec): void {
   assert.ok((spec.name === undefined) !== (spec.generateName === undefined), "exactly one of name and generateName");
@@ -47,6 +58,7 @@ export function assertWholeSpec(spec: JobSpec): void {
   assert.ok(isStrings(spec.command) && spec.command.length > 0, "command");
   assert.ok(isStrings(spec.args), "args");
   assert.ok(isStringMap(spec.env), "env");
+  assert.ok(isSecretEnv(spec.secretEnv, spec.env), "secretEnv");
   assert.ok(["Never", "OnFailure", "ExitCode"].includes(spec.restartPolicy), "restartPolicy");
   assert.ok(Number.isSafeInteger(spec.backoffLimit) && spec.backoffLimit >= 0, "backoffLimit");
   assert.equal(typeof spec.suspend, "boolean");
@@ -57,7 +69,7 @@ export function assertWholeSpec(spec: JobSpec): void {
     assert.equal(spec.roles[0]?.name, "Master");
     assert.equal(spec.roles.reduce((n, r) => n + r.replicas, 0), spec.replicas);
     for (const r of spec.roles) {
-      assert.ok(isWholeResources(r.resources) && isStrings(r.command) && r.command.length > 0 && isStrings(r.args) && isStringMap(r.env));
+      assert.ok(isWholeResources(r.resources) && isStrings(r.command) && r.command.length > 0 && isStrings(r.args) && isStringMap(r.env) && isSecretEnv(r.secretEnv, r.env));
     }
   }
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from "kysely";
@@ -24,7 +24,12 @@ export interface OpenedDatabase<DB> {
  * the service's migrations applied before anything else touches it.
  */
 export async function openSqlite<DB>(options: SqliteOptions): Promise<OpenedDatabase<DB>> {
-  if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+  if (options.path !== ":memory:") {
+    // The database is its service's alone: 0700 directory, 0600 file (SQLite gives its -wal and -shm files the
+    // database file's mode), created that way rather than fixed afterwards.
+    mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
+    closeSync(openSync(options.path, "a", 0o600));
+  }
   const raw = new Database(options.path);
   raw.pragma("journal_mode = WAL");
   raw.pragma("synchronous = NORMAL");

@@ -5,23 +5,31 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigCenter } from "@switchyard/api";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { createClient, createServer } from "@switchyard/mesh";
+import { randomBytes } from "node:crypto";
+import { createClient, createMeshRuntime, createServer, createSharedKeyCredentials } from "@switchyard/mesh";
 import { openSqlite } from "@switchyard/store";
 import { configService } from "./config-service.js";
 import { migrations, type ControlDatabase } from "./config-store.js";
 
+const credentials = createSharedKeyCredentials(randomBytes(32));
+
 async function startControl(dir: string) {
   const opened = await openSqlite<ControlDatabase>({ path: join(dir, "control.db"), migrations });
-  const server = createServer({ name: "control" }).add(ConfigCenter, configService(opened.db));
+  const server = createServer({ name: "control", runtime: createMeshRuntime({ serviceName: "control", credentials }) }).add(ConfigCenter, configService(opened.db));
   const address = await server.start();
-  const client = createClient(ConfigCenter, { target: address });
+  // A platform service (it holds the service key), the gateway speaking for users, and a process without the key.
+  const client = createClient(ConfigCenter, { target: address, runtime: createMeshRuntime({ serviceName: "jobs", credentials }) });
+  const gateway = createClient(ConfigCenter, { target: address, runtime: createMeshRuntime({ serviceName: "gateway", credentials }) });
+  const outsider = createClient(ConfigCenter, { target: address, runtime: createMeshRuntime({ serviceName: "gateway", credentials: createSharedKeyCredentials(randomBytes(32)) }) });
   let stopped = false;
   return {
     client,
+    gateway,
+    outsider,
     async stop() {
       if (stopped) return;
       stopped = true;
-      client.close();
+      for (const c of [client, gateway, outsider]) c.close();
       await server.stop(100);
       await opened.close();
     },
@@ -65,8 +73,18 @@ describe("config center", () => {
       (e: unknown) => e instanceof SwitchyardError && e.code === Code.InvalidArgument && e.details.some((d) => d.field.includes("mirror")),
     );
     assert.equal((await c.client.listDocuments({ namespace: "mesh" })).documents.length, 0, "nothing stored");
-    // Changes need an admin when the call carries an identity.
-    await assert.rejects(c.client.putDocuments({ documents: [doc] }, { metadata: { "x-switchyard-user": "v", "x-switchyard-role": "viewer" } }), (e: unknown) => e instanceof SwitchyardError && e.code === Code.PermissionDenied);
+    // Changes need an admin when the gateway speaks for a user; a call without the service key is refused outright,
+    // whatever identity it claims; identity headers from another service are not believed (it acts as itself).
+    const viewer = { "x-switchyard-user": "v", "x-switchyard-teams": "default", "x-switchyard-role": "viewer" };
+    await assert.rejects(c.gateway.putDocuments({ documents: [doc] }, { metadata: viewer }), (e: unknown) => e instanceof SwitchyardError && e.code === Code.PermissionDenied);
+    const admin = { "x-switchyard-user": "root", "x-switchyard-teams": "default", "x-switchyard-role": "admin" };
+    for (const call of [() => c.outsider.putDocuments({ documents: [doc] }, { metadata: admin }), () => c.outsider.listDocuments({ namespace: "app" })]) {
+      await assert.rejects(call(), (e: unknown) => e instanceof SwitchyardError && e.code === Code.Unauthenticated);
+    }
+    await assert.rejects(c.gateway.putDocuments({ documents: [doc] }), (e: unknown) => e instanceof SwitchyardError && e.code === Code.Unauthenticated, "the gateway always names the user");
+    const byService = await c.client.putDocuments({ documents: [{ ...doc, name: "other" }] }, { metadata: viewer });
+    assert.equal(byService.documents[0]!.updatedBy, "jobs", "a service's own change, not the viewer's it claimed");
+    await c.client.deleteDocument({ namespace: "app", kind: "DestinationRule", name: "other" });
     abort.abort();
     await watching;
     await c.stop();

@@ -1,6 +1,6 @@
 import type { ConfigCenter, ConfigDocument } from "@switchyard/api";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { validatePolicyDocuments, type CallContext, type ServiceImpl } from "@switchyard/mesh";
+import { requirePlatformAdmin, validatePolicyDocuments, verifiedCaller, type CallContext, type ServiceImpl } from "@switchyard/mesh";
 import type { Kysely, Selectable } from "@switchyard/store";
 import type { ControlDatabase, DocumentsTable } from "./config-store.js";
 
@@ -14,10 +14,14 @@ const toProto = (d: Selectable<DocumentsTable>) => ({
   updatedBy: d.updated_by,
 });
 
-/** Changes are for admins: a call with a verified identity must be an admin's (internal calls carry none). */
-function requireAdmin(ctx: CallContext, action: string): void {
-  const role = ctx.metadata["x-switchyard-role"];
-  if (role !== undefined && role !== "admin") throw new SwitchyardError(Code.PermissionDenied, `only admins can ${action} (you are ${ctx.metadata["x-switchyard-user"] ?? "?"}, a ${role})`);
+/** Reads: every service (the gateway too, for its own policy watch) and every user the gateway speaks for. */
+const READS = { delegateMayActAsItself: true } as const;
+
+/** Changes are for admins and platform services (verifiedCaller: the gateway speaks for users, others for themselves). */
+function changedBy(ctx: CallContext): string {
+  const caller = verifiedCaller(ctx);
+  requirePlatformAdmin(caller, "can change configuration");
+  return caller.kind === "user" ? caller.user : caller.service;
 }
 
 /**
@@ -49,12 +53,11 @@ export function configService(db: Kysely<ControlDatabase>): ServiceImpl<typeof C
 
   return {
     async putDocuments(req, ctx: CallContext) {
-      requireAdmin(ctx, "change configuration");
+      const by = changedBy(ctx);
       const problems = req.documents.flatMap((d: ConfigDocument, i) =>
         (["namespace", "kind", "name"] as const).filter((f) => !d[f]).map((f) => ({ field: `documents[${i}].${f}`, message: "required" })),
       );
       if (problems.length) throw new SwitchyardError(Code.InvalidArgument, "every document needs a namespace, kind and name", { details: problems });
-      const by = ctx.metadata["x-switchyard-user"] ?? ctx.metadata["x-switchyard-caller"] ?? "";
       const now = Date.now();
       const out = await db.transaction().execute(async (tx) => {
         const meshChanges = req.documents.filter((d) => d.namespace === "mesh");
@@ -80,7 +83,7 @@ export function configService(db: Kysely<ControlDatabase>): ServiceImpl<typeof C
     },
 
     async deleteDocument(req, ctx: CallContext) {
-      requireAdmin(ctx, "change configuration");
+      changedBy(ctx);
       if (req.namespace === "mesh") validateMeshSet(await db.selectFrom("documents").selectAll().where("namespace", "=", "mesh").execute(), [], req);
       const res = await db.deleteFrom("documents").where("namespace", "=", req.namespace).where("kind", "=", req.kind).where("name", "=", req.name).executeTakeFirst();
       const found = Number(res.numDeletedRows) > 0;
@@ -91,11 +94,13 @@ export function configService(db: Kysely<ControlDatabase>): ServiceImpl<typeof C
       return { found, revision: BigInt(await revision()) };
     },
 
-    async listDocuments(req) {
+    async listDocuments(req, ctx: CallContext) {
+      verifiedCaller(ctx, READS);
       return list(req.namespace);
     },
 
     async *watchDocuments(req, ctx: CallContext) {
+      verifiedCaller(ctx, READS);
       let dirty = true;
       let wake: (() => void) | undefined;
       const l = () => {

@@ -1,8 +1,10 @@
-import { announceReady, createLogger, onShutdown } from "@switchyard/core";
+import { announceReady, createLogger, onShutdown, setPrivateUmask } from "@switchyard/core";
 import { loadControlConfig, startControl } from "./start.js";
 
 /** The `control` process: the embedded registry and the config center. */
 async function main(): Promise<void> {
+  // Everything this process creates (databases, logs, sockets, keys) is its user's alone.
+  setPrivateUmask();
   const config = loadControlConfig();
   const logger = createLogger({ component: "control", level: config.logLevel });
   const running = await startControl(config, logger);

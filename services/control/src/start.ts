@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { ConfigCenter, Registry } from "@switchyard/api";
-import type { Logger, RunningService } from "@switchyard/core";
-import { createServer, createServiceRuntime, MemoryRegistry, type LocalTable } from "@switchyard/mesh";
+import { ensurePrivateDir, meshListen, serviceSocketPath, type Logger, type RunningService } from "@switchyard/core";
+import { createServer, createServiceRuntime, loadPlatformCredentials, MemoryRegistry, type LocalTable } from "@switchyard/mesh";
 import { openSqlite } from "@switchyard/store";
 import { configService } from "./config-service.js";
 import { migrations, type ControlDatabase } from "./config-store.js";
@@ -9,28 +9,28 @@ import { registryService } from "./registry-service.js";
 
 export interface ControlConfig {
   dataDir: string;
-  host: string;
-  port: number;
+  /** Where the mesh server listens (`SWITCHYARD_MESH_LISTEN`): a Unix socket in the data dir (default) or TCP (meshListen). */
+  listen: string | undefined;
   logLevel: string;
 }
 
 export function loadControlConfig(env: NodeJS.ProcessEnv = process.env): ControlConfig {
   return {
     dataDir: env.SWITCHYARD_DATA_DIR ?? ".switchyard",
-    host: env.SWITCHYARD_HOST ?? "127.0.0.1",
-    port: Number(env.SWITCHYARD_PORT ?? 0),
+    listen: env.SWITCHYARD_MESH_LISTEN,
     logLevel: env.SWITCHYARD_LOG_LEVEL ?? "info",
   };
 }
 
 /** Starts `control`: the embedded registry and the config center. The registry is returned for co-hosted services. */
 export async function startControl(config: ControlConfig, logger: Logger, local?: LocalTable): Promise<RunningService & { registry: MemoryRegistry }> {
+  ensurePrivateDir(config.dataDir);
   const { db, close: closeDb } = await openSqlite<ControlDatabase>({ path: join(config.dataDir, "control", "control.db"), migrations });
   const registry = new MemoryRegistry();
   // control serves the policies, so its own runtime does not watch them (it would depend on itself to start).
-  const mesh = await createServiceRuntime({ serviceName: "control", env: process.env, logger, ...(local ? { local } : {}) });
-  const metricsAddress = await mesh.serveMetrics(config.host, 0);
-  const server = createServer({ name: "control", host: config.host, port: config.port, logger, runtime: mesh.runtime }).add(Registry, registryService(registry)).add(ConfigCenter, configService(db));
+  const mesh = await createServiceRuntime({ serviceName: "control", credentials: loadPlatformCredentials(config.dataDir), env: process.env, logger, ...(local ? { local } : {}) });
+  const metricsAddress = await mesh.serveMetrics(`unix:${serviceSocketPath(config.dataDir, "control-metrics")}`);
+  const server = createServer({ name: "control", ...meshListen(config.listen, config.dataDir, "control"), logger, runtime: mesh.runtime }).add(Registry, registryService(registry)).add(ConfigCenter, configService(db));
   const address = await server.start();
   // control registers itself in its own registry, so `mesh:///control` resolves like any service.
   await registry.register({ service: "control", address, labels: { service: "control", metrics: metricsAddress }, instanceId: `control@${address}` }, 365 * 24 * 3600_000);

@@ -10,6 +10,8 @@ import type { TokenRow, TokenStore } from "./token-store.js";
 export interface AuthServiceDeps {
   authority: TokenAuthority;
   store: TokenStore;
+  /** Set (to the reason) on a single-user platform: member tokens are refused. */
+  singleUser?: string;
 }
 
 function requireAdmin(id: Identity, what: string): void {
@@ -36,6 +38,10 @@ export async function issueUserToken(
   input: { user: string; teams: readonly string[]; role?: Role; ttlSeconds?: number; description?: string; issuedBy: string },
 ): Promise<{ token: string; row: TokenRow }> {
   const existing = await d.store.user(input.user);
+  const role = input.role ?? existing?.role ?? "member";
+  if (d.singleUser && role === "member") {
+    throw new SwitchyardError(Code.FailedPrecondition, `this is a single-user platform (${d.singleUser}): a member's job would run with the platform's own rights and could read its keys and every team's data, so no member tokens are issued. Install bubblewrap (Debian: apt-get install bubblewrap) or run the platform as root with users.yaml; viewer and admin tokens still work`);
+  }
   if (!existing && input.teams.length === 0) {
     throw new SwitchyardError(Code.InvalidArgument, `teams: ${input.user} is a new user and needs a team`, {
       details: [{ field: "teams", message: "is empty for a new user", expected: "at least one team", hint: "add --team TEAM (e.g. --team default)" }],

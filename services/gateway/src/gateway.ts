@@ -28,6 +28,11 @@ export interface GatewayOptions {
   status?: () => Promise<{ service: string; addresses: string[] }[]>;
   /** Prometheus text for GET /metrics: the platform's processes, aggregated. */
   metrics?: () => Promise<string>;
+  /**
+   * Why this platform is single-user (jobs run with the platform's own rights: not root, no working bubblewrap), when
+   * it is: then no member tokens are issued, since a member's job could read everything the platform can.
+   */
+  singleUser?: string;
   clock?: Clock;
   logger?: Logger;
 }
@@ -55,7 +60,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
   const { db, close: closeDb } = await openSqlite<GatewayDatabase>({ path: o.dbPath, migrations });
   const store = new TokenStore(db);
   const authority = await TokenAuthority.open({ store, clock });
-  const deps = { authority, store };
+  const deps = { authority, store, ...(o.singleUser ? { singleUser: o.singleUser } : {}) };
   const adminToken = o.adminTokenFile ? (await ensureAdminToken(deps, o.adminTokenFile)).token : undefined;
 
   const services: EdgeService[] = [

@@ -1,12 +1,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { hasOption } from "@bufbuild/protobuf";
-import { Auth, http, Jobs, Platform, Queues } from "@switchyard/api";
+import { Auth, http, Jobs, Platform, Queues, Secrets } from "@switchyard/api";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { collectRoutes, RouteTable, type RouteMatch } from "./http-rule.js";
 import { openApiDocument } from "./openapi.js";
 
-const SERVICES = [Jobs, Queues, Auth, Platform];
+const SERVICES = [Jobs, Queues, Secrets, Auth, Platform];
 const table = new RouteTable(collectRoutes(SERVICES));
 
 function match(method: string, path: string): { method: string; vars: Record<string, string> } | { allowed: string[] } {
@@ -37,6 +37,9 @@ describe("REST routes from google.api.http annotations", () => {
     assert.deepEqual(match("POST", "/v1/tokens/abc:revoke"), { method: "RevokeToken", vars: { id: "abc" } });
     assert.deepEqual(match("POST", "/v1/tokens:revoke"), { method: "RevokeToken", vars: {} });
     assert.deepEqual(match("GET", "/v1/jobs/a%2Fb"), { method: "GetJob", vars: { name: "a/b" } });
+    assert.deepEqual(match("POST", "/v1/secrets"), { method: "CreateSecret", vars: {} });
+    assert.deepEqual(match("GET", "/v1/secrets"), { method: "ListSecrets", vars: {} });
+    assert.deepEqual(match("DELETE", "/v1/secrets/wandb"), { method: "DeleteSecret", vars: { name: "wandb" } });
   });
 
   it("tells which methods a path takes when the method is wrong, and nothing for unknown paths", () => {
@@ -65,6 +68,8 @@ describe("the OpenAPI document", () => {
     const list = paths["/v1/jobs"]!["get"]!;
     assert.deepEqual(list.parameters.map((p) => p.name), ["state", "team", "limit"]);
     assert.ok(paths["/v1/jobs"]!["post"]!.requestBody);
+    assert.deepEqual(paths["/v1/secrets/{name}"]!["delete"]!.parameters.map((p) => `${p.in}:${p.name}`), ["path:name", "query:team"]);
+    assert.deepEqual(paths["/v1/secrets"]!["get"]!.parameters.map((p) => `${p.in}:${p.name}`), ["query:team"]);
     const logs = paths["/v1/jobs/{name}/logs"]!["get"]!;
     assert.ok(logs.responses["200"]!.content["text/event-stream"]);
     assert.ok(paths["/v1/jobs/{name}/artifacts/{path}"]!["get"]!.responses["200"]!.content["application/octet-stream"]);

@@ -1,9 +1,11 @@
-import { announceReady, createLogger, onShutdown } from "@switchyard/core";
+import { announceReady, createLogger, onShutdown, setPrivateUmask } from "@switchyard/core";
 import { loadConfig } from "./config.js";
 import { startGateway } from "./start.js";
 
 /** The `gateway` process: configuration from the environment, then the composition root in start.ts. */
 async function main(): Promise<void> {
+  // Everything this process creates (databases, logs, sockets, keys) is its user's alone.
+  setPrivateUmask();
   const config = loadConfig();
   const logger = createLogger({ component: "gateway", level: config.logLevel });
   const running = await startGateway(config, logger);

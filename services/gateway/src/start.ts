@@ -1,7 +1,8 @@
 import type { DescService } from "@bufbuild/protobuf";
-import { ConfigCenter, Jobs, Queues } from "@switchyard/api";
-import type { Logger, RunningService } from "@switchyard/core";
-import { createClient, createServiceRuntime, openRegistry, type LocalTable, type MeshClient, type Registry } from "@switchyard/mesh";
+import { ConfigCenter, Jobs, Queues, Secrets } from "@switchyard/api";
+import { ensurePrivateDir, type Logger, type RunningService } from "@switchyard/core";
+import { probeSandbox } from "@switchyard/executors";
+import { createClient, createMeshRuntime, createServiceRuntime, fetchMetrics, loadPlatformCredentials, openRegistry, type LocalTable, type MeshClient, type Registry } from "@switchyard/mesh";
 import type { GatewayConfig } from "./config.js";
 import { createGateway } from "./gateway.js";
 import { mergePrometheusTexts } from "./metrics-aggregate.js";
@@ -13,6 +14,7 @@ import { mergePrometheusTexts } from "./metrics-aggregate.js";
 const FORWARDED: readonly { service: DescService; target: string }[] = [
   { service: Jobs, target: "mesh:///jobs" },
   { service: Queues, target: "mesh:///jobs" },
+  { service: Secrets, target: "mesh:///jobs" },
   { service: ConfigCenter, target: "mesh:///control" },
 ];
 
@@ -27,15 +29,23 @@ export interface RunningGateway extends RunningService {
  * Connect) and its one port. `registry`: a co-hosting process passes its own; otherwise one is opened from config.
  */
 export async function startGateway(config: GatewayConfig, logger: Logger, registry?: Registry, local?: LocalTable): Promise<RunningGateway> {
-  if (!registry && !config.registry) throw new Error("SWITCHYARD_CONTROL (host:port of the control service) or SWITCHYARD_REGISTRY is required");
-  const ownRegistry = registry ? undefined : await openRegistry(config.registry!, logger);
+  if (!registry && !config.registry) throw new Error("SWITCHYARD_CONTROL (the control service's address) or SWITCHYARD_REGISTRY is required");
+  ensurePrivateDir(config.dataDir);
+  // The gateway's calls prove they come from the gateway: the one service whose user identities the others believe.
+  const credentials = loadPlatformCredentials(config.dataDir);
+  const ownRegistry = registry ? undefined : await openRegistry(config.registry!, logger, createMeshRuntime({ serviceName: "gateway", credentials, logger }));
   const reg = (registry ?? ownRegistry)!;
   // The mesh runtime: policies hot-reloaded from the config center, metrics, tracing from OTEL_* (off by default).
-  const mesh = await createServiceRuntime({ serviceName: "gateway", registry: reg, env: process.env, logger, ...(local ? { local } : {}) });
-  // Calls from the gateway say so: the services refuse gateway calls that carry no identity.
-  const forwards = FORWARDED.map((f) => ({ service: f.service, client: createClient(f.service, { target: f.target, registry: reg, runtime: mesh.runtime, metadata: { "x-switchyard-caller": "gateway" } }) as MeshClient<DescService> }));
+  const mesh = await createServiceRuntime({ serviceName: "gateway", registry: reg, credentials, env: process.env, logger, ...(local ? { local } : {}) });
+  const forwards = FORWARDED.map((f) => ({ service: f.service, client: createClient(f.service, { target: f.target, registry: reg, runtime: mesh.runtime }) as MeshClient<DescService> }));
+  // Jobs run with the platform's own rights when it is neither root nor able to sandbox them: then it is single-user.
+  const root = process.getuid?.() === 0;
+  const sandbox = root || config.sandbox === "none" ? undefined : await probeSandbox();
+  const singleUser = root ? undefined : sandbox?.ok ? undefined : `not root, and ${sandbox ? `bubblewrap does not work here: ${sandbox.why}` : "SWITCHYARD_SANDBOX=none"}`;
+  if (singleUser) logger.warn({ why: singleUser }, "single-user platform: member tokens are refused");
   const gateway = await createGateway({
     dbPath: config.dbPath,
+    ...(singleUser ? { singleUser } : {}),
     forwards,
     adminTokenFile: config.adminTokenFile,
     logger,
@@ -45,7 +55,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
       const targets = new Map<string, string>();
       for (const i of await reg.list()) if (i.labels.metrics && !targets.has(i.labels.metrics)) targets.set(i.labels.metrics, i.service);
       const fetched = await Promise.all(
-        [...targets].map(async ([addr, service]) => ({ service, text: await fetch(`http://${addr}/metrics`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => "") })),
+        [...targets].map(async ([addr, service]) => ({ service, text: await fetchMetrics(addr) })),
       );
       const parts = [{ service: "gateway", text: await mesh.metrics.text() }, ...fetched];
       return mergePrometheusTexts(parts);

@@ -12,7 +12,7 @@ import { createClient as createConnectClient, type Client, type Interceptor } fr
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Auth, Jobs, Platform, Queues } from "@switchyard/api";
 import { parseReadyLine, type Clock } from "@switchyard/core";
-import { createClient, type MeshClient } from "@switchyard/mesh";
+import { createClient, createMeshRuntime, loadPlatformCredentials, type MeshClient } from "@switchyard/mesh";
 import { createGateway, type Gateway } from "./gateway.js";
 
 const JOBS_ENTRY = fileURLToPath(new URL("../../jobs/dist/main.js", import.meta.url));
@@ -52,9 +52,10 @@ export class TestPlatform {
       });
       child.once("exit", (code, sig) => reject(new Error(`jobs exited before ready: ${code} ${sig}`)));
     });
-    const md = { "x-switchyard-caller": "gateway" };
+    // The gateway's calls prove they are the gateway's (the service key in the jobs service's data dir).
+    const runtime = createMeshRuntime({ serviceName: "gateway", credentials: loadPlatformCredentials(join(p.dir, "data")) });
     const forwards = [Jobs, Queues].map((service) => {
-      const client = createClient(service, { target: address, metadata: md }) as MeshClient<DescService>;
+      const client = createClient(service, { target: address, runtime }) as MeshClient<DescService>;
       p.meshClients.push(client);
       return { service: service as DescService, client };
     });

@@ -1,46 +1,31 @@
 /**
- * Who may do what with jobs. The gateway verifies the caller's token and sends the identity inward in call metadata
- * (IDENTITY_METADATA: user, teams, role); this file decides with it:
+ * Who may do what with jobs. Every call proves which platform service made it (the mesh verifies the service
+ * credential); the end user's identity (user, teams, role) is believed only from the gateway, which sets it from a
+ * verified token (`verifiedCaller` in the mesh). This file decides with it:
  * - admins see and do everything; members submit to, see and cancel their teams' jobs; viewers only read theirs;
  * - a request naming a team the caller is not in is refused (PERMISSION_DENIED) whether or not any job exists there;
  *   a lookup that names no team searches the caller's teams only, so another team's job is as "not found" as a
  *   missing one — neither answer reveals whether it exists;
- * - a call with no identity is an internal call from inside the mesh (another service, a test driving the service
- *   directly) and is trusted, unless it says it came through the gateway (`x-switchyard-caller: gateway`), which
- *   always sends an identity: such a call is refused (UNAUTHENTICATED).
+ * - another platform service (proven by the service key, which only the platform's user can read) acts as itself,
+ *   with a service's rights; a call that proves nothing is refused (UNAUTHENTICATED) before any of this.
  */
 import { Code, SwitchyardError } from "@switchyard/core";
-import type { CallContext } from "@switchyard/mesh";
+import { verifiedCaller, type CallContext, type VerifiedCaller } from "@switchyard/mesh";
 import { parseJobManifest } from "@switchyard/specs";
 
-export type Role = "admin" | "member" | "viewer";
-
-export type Caller = { readonly kind: "internal" } | { readonly kind: "user"; readonly user: string; readonly teams: readonly string[]; readonly role: Role };
-
-const INTERNAL: Caller = { kind: "internal" };
+export type Caller = VerifiedCaller;
 
 export function callerOf(ctx: CallContext): Caller {
-  const md = ctx.metadata;
-  const user = md["x-switchyard-user"];
-  const role = md["x-switchyard-role"];
-  if (user === undefined && role === undefined) {
-    if (md["x-switchyard-caller"] === "gateway") throw new SwitchyardError(Code.Unauthenticated, "the gateway forwarded a call without a verified identity");
-    return INTERNAL;
-  }
-  if (!user || (role !== "admin" && role !== "member" && role !== "viewer")) {
-    throw new SwitchyardError(Code.Unauthenticated, "the call's identity is incomplete (x-switchyard-user and x-switchyard-role are both required)");
-  }
-  const teams = (md["x-switchyard-teams"] ?? "").split(",").filter((t) => t.length > 0);
-  return { kind: "user", user, teams, role };
+  return verifiedCaller(ctx);
 }
 
 function seesAll(c: Caller): boolean {
-  return c.kind === "internal" || c.role === "admin";
+  return c.kind === "service" || c.role === "admin";
 }
 
 /** Teams a caller may read in: "all", or a list. A named team outside the caller's is refused outright. */
 export function readScope(c: Caller, team: string): "all" | readonly string[] {
-  if (c.kind === "internal" || c.role === "admin") return "all";
+  if (c.kind === "service" || c.role === "admin") return "all";
   if (team && !c.teams.includes(team)) {
     throw new SwitchyardError(Code.PermissionDenied, `${c.user} is not a member of team "${team}"${c.teams.length ? ` (your teams: ${c.teams.join(", ")})` : ""}: ask an admin to add you to it`);
   }
@@ -66,7 +51,7 @@ export function requireWriter(c: Caller, action: string): void {
  * Parses the manifest for its team; a manifest that does not parse is left for the submission to reject.
  */
 export function authorizeSubmit(c: Caller, manifest: string, opts: { file?: string; baseDir?: string }): void {
-  if (c.kind === "internal") return;
+  if (c.kind === "service") return;
   requireWriter(c, "submit jobs");
   if (c.role === "admin") return;
   let team: string;
@@ -87,7 +72,23 @@ export function seesJobOf(c: Caller, team: string): boolean {
   return seesAll(c) || (c.kind === "user" && c.teams.includes(team));
 }
 
-/** Platform-wide changes (queue configuration, …): admins and internal callers only. */
-export function requireAdmin(c: Caller, action: string): void {
-  if (c.kind === "user" && c.role !== "admin") throw new SwitchyardError(Code.PermissionDenied, `only admins ${action} (you are ${c.user}, a ${c.role})`);
+/** Platform-wide changes (queue configuration, …): admins and platform services only. */
+export { requirePlatformAdmin as requireAdmin } from "@switchyard/mesh";
+
+/**
+ * The one team a change names (secrets): `team` when given — outside a user's teams that is PERMISSION_DENIED, as
+ * for reads, whether or not anything exists there — else the user's only team; admins and platform services act in
+ * "default" when they name none. A user in several teams must name one.
+ */
+export function oneTeam(c: Caller, team: string): string {
+  if (team) {
+    readScope(c, team);
+    return team;
+  }
+  if (c.kind === "service" || c.role === "admin") return "default";
+  const [only, ...more] = c.teams;
+  if (only !== undefined && more.length === 0) return only;
+  throw new SwitchyardError(Code.InvalidArgument, `team: give the team (--team)${c.teams.length ? `: you are in ${c.teams.join(", ")}` : ""}`, {
+    details: [{ field: "team", message: "is required unless you are in exactly one team", expected: c.teams.join(" | ") || "a team you belong to", hint: "pass --team TEAM" }],
+  });
 }

@@ -1,5 +1,5 @@
-import { cpus, hostname, totalmem } from "node:os";
-import { join } from "node:path";
+import { cpus, homedir, hostname, totalmem } from "node:os";
+import { dirname, join, resolve } from "node:path";
 
 /** The jobs service's configuration: the one place it reads the environment. */
 export interface JobsConfig {
@@ -7,8 +7,8 @@ export interface JobsConfig {
   controlAddress: string | undefined;
   /** `etcd://host:port` to discover through etcd instead of the embedded registry in control. */
   registry: string | undefined;
-  host: string;
-  port: number;
+  /** Where the mesh server listens (`SWITCHYARD_MESH_LISTEN`): a Unix socket in the data dir (default) or TCP (meshListen). */
+  listen: string | undefined;
   simulateGpus: number | undefined;
   graceMs: number;
   nodeName: string;
@@ -21,17 +21,31 @@ export interface JobsConfig {
   /** A job runs at least this long before least-attained-service may pause it. */
   minRunTimeMs: number;
   lasThresholdsGpuS: number[] | undefined;
+  /**
+   * Where jobs' own directories live (`<jobsDir>/<uid>/{output,checkpoints,home}`, each owned by the job's account):
+   * outside the private data dir, on a path the jobs' accounts can enter. Default: /var/lib/switchyard/jobs for root,
+   * `$XDG_DATA_HOME/switchyard-jobs` (~/.local/share/switchyard-jobs) otherwise.
+   */
+  jobsDir: string;
+  /** users.yaml: platform users → Unix accounts (job-users.ts). Default `<data>/users.yaml`; missing: everyone → nobody. */
+  usersFile: string;
+  /** Paths jobs must not see (sandboxed jobs get an empty directory there): the data dir, the jobs dir (but their own), the CLI config, and SWITCHYARD_HIDE_PATHS. */
+  hidePaths: string[];
+  /** `auto` (default): bubblewrap when it works here; `none`: never (then, unless root, the platform is single-user). */
+  sandbox: "auto" | "none";
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
-  const dataDir = env.SWITCHYARD_DATA_DIR ?? join(process.cwd(), ".switchyard");
+  const dataDir = resolve(env.SWITCHYARD_DATA_DIR ?? join(process.cwd(), ".switchyard"));
+  const root = process.getuid?.() === 0;
+  const jobsDir = resolve(env.SWITCHYARD_JOBS_DIR || (root ? "/var/lib/switchyard/jobs" : join(env.XDG_DATA_HOME ?? join(homedir(), ".local", "share"), "switchyard-jobs")));
+  const cliConfigDir = dirname(env.SWITCHYARD_CONFIG ?? join(env.XDG_CONFIG_HOME ?? join(homedir(), ".config"), "switchyard", "config.yaml"));
   const num = (v: string | undefined) => (v === undefined || v === "" ? undefined : Number(v));
   return {
     dataDir,
     controlAddress: env.SWITCHYARD_CONTROL,
     registry: env.SWITCHYARD_REGISTRY || undefined,
-    host: env.SWITCHYARD_HOST ?? "127.0.0.1",
-    port: num(env.SWITCHYARD_PORT) ?? 0,
+    listen: env.SWITCHYARD_MESH_LISTEN,
     simulateGpus: num(env.SWITCHYARD_SIMULATE_GPUS),
     graceMs: num(env.SWITCHYARD_GRACE_MS) ?? 10_000,
     nodeName: env.SWITCHYARD_NODE_NAME ?? hostname(),
@@ -42,5 +56,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
     scheduler: env.SWITCHYARD_SCHEDULER === "fifo" ? "fifo" : "switchyard",
     minRunTimeMs: num(env.SWITCHYARD_MIN_RUN_TIME_MS) ?? 10 * 60_000,
     lasThresholdsGpuS: env.SWITCHYARD_LAS_THRESHOLDS_GPU_S ? env.SWITCHYARD_LAS_THRESHOLDS_GPU_S.split(",").map(Number) : undefined,
+    jobsDir,
+    usersFile: env.SWITCHYARD_USERS_FILE || join(dataDir, "users.yaml"),
+    hidePaths: [dataDir, jobsDir, cliConfigDir, ...(env.SWITCHYARD_HIDE_PATHS ?? "").split(":").filter(Boolean).map((p) => resolve(p))],
+    sandbox: env.SWITCHYARD_SANDBOX === "none" ? "none" : "auto",
   };
 }

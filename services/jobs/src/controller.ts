@@ -1,12 +1,14 @@
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { Code, SwitchyardError, nameSuffix, newUid, noopLogger, systemClock, type Clock, type Logger } from "@switchyard/core";
 import { findFreePort, pytorchEnv, type Executor, type GpuDevice, type ReplicaState } from "@switchyard/executors";
 import type { NodeInfo, PendingJob, QueuesConfig, ReplicaPlacement, RunningJob, Scheduler } from "@switchyard/scheduler";
-import { parseJobManifest, type JobSpec } from "@switchyard/specs";
+import { parseJobManifest, redactManifest, type JobSpec } from "@switchyard/specs";
 import { decideOnFailure } from "./exit-policy.js";
 import { ENDED, FINAL } from "./phases.js";
 import type { JobRow, JobStore, ReplicaRow } from "./job-store.js";
+import type { JobIsolation, JobPlacement } from "./job-isolation.js";
+import { checkSecretRefs, resolveSecretEnv, sealJobSecrets, secretEnvOf } from "./job-secrets.js";
+import type { SecretBox } from "./secret-box.js";
+import type { SecretStore } from "./secret-store.js";
 import { MetricsCollector } from "./metrics-sink.js";
 
 export interface ControllerOptions {
@@ -15,8 +17,11 @@ export interface ControllerOptions {
   scheduler: Scheduler;
   gpus: GpuDevice[];
   node: { name: string; cpuMilli: number; memoryMb: number };
-  /** Per-job directories: `<jobsDir>/<uid>/{output,checkpoints}`. */
-  jobsDir: string;
+  /** Who runs each job and where its own directory is (`<jobsDir>/<uid>/{output,checkpoints,home}`). */
+  isolation: JobIsolation;
+  /** Teams' secrets (job env `secretKeyRef`s) and the box that seals inline secret values at rest. */
+  secrets: SecretStore;
+  secretBox: SecretBox;
   /** SIGTERM → SIGKILL grace for cancel, deadlines and failed gangs. */
   graceMs: number;
   clock?: Clock;
@@ -87,7 +92,7 @@ export class JobController {
   }
 
   jobDir(uid: string, which: "output" | "checkpoints"): string {
-    return join(this.o.jobsDir, uid, which);
+    return this.o.isolation.jobDir(uid, which);
   }
 
   // ---- submission -------------------------------------------------------------------------------------------------
@@ -112,6 +117,10 @@ export class JobController {
       );
     }
     const uid = newUid();
+    // Secret variables: refs must name existing secrets of the job's team; inline values are sealed (bound to this job)
+    // before anything is stored, and the stored manifest keeps "(secret)" in their place.
+    await checkSecretRefs(spec, spec.team, this.o.secrets);
+    const stored = await sealJobSecrets(spec, uid, this.o.secretBox);
     const now = this.clock.now();
     const phase = "Queued";
     const reason = spec.suspend ? "Suspended" : "Submitted";
@@ -128,8 +137,8 @@ export class JobController {
             phase,
             reason,
             message: spec.suspend ? "spec.suspend is true: the job waits until it is resumed" : "",
-            spec: JSON.stringify(spec),
-            manifest: input.manifest,
+            spec: JSON.stringify(stored),
+            manifest: redactManifest(input.manifest),
             source: parsed.source,
             request_id: input.requestId || null,
             created_at: now,
@@ -246,8 +255,6 @@ export class JobController {
     const masterPort = distributed ? await findFreePort("127.0.0.1") : null;
     const now = this.clock.now();
     const roles = expandRoles(spec);
-    mkdirSync(this.jobDir(fresh.uid, "output"), { recursive: true });
-    mkdirSync(this.jobDir(fresh.uid, "checkpoints"), { recursive: true });
     await this.store.db.transaction().execute(async (tx) => {
       for (const [i, p] of placement.entries()) {
         await tx
@@ -300,15 +307,27 @@ export class JobController {
     if (!job) return;
     const spec = JSON.parse(job.spec) as JobSpec;
     const replicas = await this.store.replicas(uid, job.attempt);
+    let placement: JobPlacement | undefined;
     for (const r of replicas) {
       if (r.state !== "Pending") continue;
-      const env = this.replicaEnv(job, spec, r, replicas.length);
       const role = spec.roles?.find((x) => x.name === r.role);
       const command = [...(role?.command ?? spec.command), ...(role?.args ?? spec.args)];
       const workingDir = role?.workingDir ?? spec.workingDir;
       let state: ReplicaState;
       try {
-        const h = await this.o.executor.launch({ runId: r.run_id, command, env, gpuIndices: JSON.parse(r.gpus) as number[], ...(workingDir ? { workingDir } : {}) });
+        // The job's own directory, owned by the account that runs it (made once per attempt, idempotent).
+        placement ??= this.o.isolation.prepare(job.uid, job.user, [spec.workingDir, ...(spec.roles ?? []).map((x) => x.workingDir)].filter((w): w is string => w !== undefined));
+        const secretVars = await resolveSecretEnv(secretEnvOf(spec, r.role), job.team, job.uid, this.o.secrets, this.o.secretBox);
+        const env = this.replicaEnv(job, spec, r, replicas.length, placement.env, secretVars);
+        const h = await this.o.executor.launch({
+          runId: r.run_id,
+          command,
+          env,
+          gpuIndices: JSON.parse(r.gpus) as number[],
+          workingDir: workingDir ?? placement.jobDir,
+          visiblePaths: placement.visiblePaths,
+          ...(placement.runAs ? { runAs: placement.runAs } : {}),
+        });
         state = h.state;
       } catch (err) {
         const e = SwitchyardError.from(err);
@@ -332,10 +351,13 @@ export class JobController {
     this.crashPoint("after-running");
   }
 
-  private replicaEnv(job: JobRow, spec: JobSpec, r: ReplicaRow, replicas: number): Record<string, string> {
+  /** A replica's environment (never logged: it holds the secret variables' plaintext). */
+  private replicaEnv(job: JobRow, spec: JobSpec, r: ReplicaRow, replicas: number, base: Record<string, string>, secretVars: Record<string, string>): Record<string, string> {
     const role = spec.roles?.find((x) => x.name === r.role);
     const env: Record<string, string> = {
+      ...base,
       ...(role?.env ?? spec.env),
+      ...secretVars,
       SWITCHYARD_JOB_NAME: job.name,
       SWITCHYARD_JOB_UID: job.uid,
       SWITCHYARD_TEAM: job.team,

@@ -91,11 +91,12 @@ export function queuesService(d: { store: JobStore; controller: JobController; g
 
   return {
     async applyQueues(req, ctx: CallContext) {
-      requireAdmin(callerOf(ctx), "apply queue configurations");
+      const caller = callerOf(ctx);
+      requireAdmin(caller, "apply queue configurations");
       const config = parseQueuesConfig(req.yaml, req.fileName || "queues.yaml");
       const row = await store.db
         .insertInto("queue_configs")
-        .values({ yaml: req.yaml, applied_at: Date.now(), applied_by: ctx.metadata["x-switchyard-user"] ?? "" })
+        .values({ yaml: req.yaml, applied_at: Date.now(), applied_by: caller.kind === "user" ? caller.user : caller.service })
         .returning("version")
         .executeTakeFirstOrThrow();
       version = row.version;

@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Queues } from "@switchyard/api";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { createClient } from "@switchyard/mesh";
 import { Sandbox, waitFor, waitForPhase } from "./test-harness.js";
 
 const TRAIN = fileURLToPath(new URL("../../../examples/demo-train/train.mjs", import.meta.url));
@@ -57,7 +56,7 @@ describe("jobs service: scheduling with priorities, preemption and quotas", () =
 
   it("applies team quotas without a restart, shows usage, and says which quota a waiting job waits for", async () => {
     const jobs = await sb.startJobs({ SWITCHYARD_SIMULATE_GPUS: "4" });
-    const queues = createClient(Queues, { target: jobs.address });
+    const queues = sb.client(Queues, jobs.address);
     await assert.rejects(queues.applyQueues({ yaml: "queues:\n  - name: vision\n    resources:\n      gpu: 2\n", fileName: "queues.yaml" }), (e: unknown) => {
       assert.ok(e instanceof SwitchyardError && e.code === Code.InvalidArgument);
       assert.ok(e.details.some((d) => d.line === 4 && /gpus/.test(d.hint ?? d.message)), JSON.stringify(e.details));

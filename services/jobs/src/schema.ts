@@ -92,12 +92,26 @@ export interface MetricsTable {
   time: number;
 }
 
+/** Teams' secrets, one row per key; values only ever encrypted (secret-box.ts, bound to team/name/key). */
+export interface SecretsTable {
+  team: string;
+  name: string;
+  key: string;
+  /** `v1:<base64>` from SecretBox.seal. */
+  ciphertext: string;
+  created_at: number;
+  updated_at: number;
+  /** The user (or platform service) that wrote the secret last. */
+  updated_by: string;
+}
+
 export interface JobsDatabase {
   jobs: JobsTable;
   replicas: ReplicasTable;
   events: EventsTable;
   metrics: MetricsTable;
   queue_configs: QueueConfigsTable;
+  secrets: SecretsTable;
 }
 
 export const migrations: Record<string, Migration> = {
@@ -193,6 +207,22 @@ migrations["0002_scheduling"] = {
       .addColumn("yaml", "text", (c) => c.notNull())
       .addColumn("applied_at", "integer", (c) => c.notNull())
       .addColumn("applied_by", "text", (c) => c.notNull().defaultTo(""))
+      .execute();
+  },
+};
+
+migrations["0003_secrets"] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable("secrets")
+      .addColumn("team", "text", (c) => c.notNull())
+      .addColumn("name", "text", (c) => c.notNull())
+      .addColumn("key", "text", (c) => c.notNull())
+      .addColumn("ciphertext", "text", (c) => c.notNull())
+      .addColumn("created_at", "integer", (c) => c.notNull())
+      .addColumn("updated_at", "integer", (c) => c.notNull())
+      .addColumn("updated_by", "text", (c) => c.notNull().defaultTo(""))
+      .addPrimaryKeyConstraint("secrets_pk", ["team", "name", "key"])
       .execute();
   },
 };

@@ -1,5 +1,3 @@
-import { createReadStream, readdirSync, statSync } from "node:fs";
-import { join, relative, resolve, sep } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ArtifactChunkSchema, Jobs, LogChunkSchema } from "@switchyard/api";
@@ -8,8 +6,10 @@ import type { Executor, GpuDevice } from "@switchyard/executors";
 import type { CallContext, ServiceImpl } from "@switchyard/mesh";
 import { jobSpecToManifest, parseJobManifest } from "@switchyard/specs";
 import { stringify } from "yaml";
+import { listArtifacts, openArtifact } from "./artifacts.js";
 import { authorizeSubmit, callerOf, inScope, readScope, requireWriter, scopeText, seesJobOf } from "./authz.js";
 import type { JobController } from "./controller.js";
+import type { JobIsolation } from "./job-isolation.js";
 import type { JobRow, JobStore } from "./job-store.js";
 import { ENDED } from "./phases.js";
 import { eventToProto, jobToProto, specToProto } from "./to-proto.js";
@@ -20,6 +20,7 @@ export interface JobsServiceDeps {
   executor: Executor;
   gpus: GpuDevice[];
   nodeName: string;
+  isolation: JobIsolation;
 }
 
 
@@ -49,7 +50,9 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
     async submitJob(req, ctx) {
       const caller = callerOf(ctx);
       authorizeSubmit(caller, req.manifest, { ...(req.fileName ? { file: req.fileName } : {}), ...(req.baseDir ? { baseDir: req.baseDir } : {}) });
-      const user = ctx.metadata["x-switchyard-user"] ?? "";
+      const user = caller.kind === "user" ? caller.user : "";
+      // Who would run it: refused now (with the fix) rather than at launch when no account may run this user's jobs.
+      d.isolation.checkSubmitter(user, caller.kind === "user" ? caller.role : undefined);
       const r = await controller.submit({ manifest: req.manifest, fileName: req.fileName, baseDir: req.baseDir, requestId: req.requestId, generateName: req.generateName, user });
       if (r.replayed && !inScope(readScope(caller, ""), r.job.team)) throw new SwitchyardError(Code.PermissionDenied, "request_id belongs to another team's submission: use a new request id");
       return { job: await toProto(r.job), warnings: r.warnings, replayed: r.replayed };
@@ -137,28 +140,18 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
     async listArtifacts(req, ctx) {
       const row = await resolveJob(req.name, req.team, ctx);
       const dir = controller.jobDir(row.uid, "output");
-      const artifacts: { path: string; sizeBytes: bigint; modified: ReturnType<typeof timestampFromMs> }[] = [];
-      const walk = (p: string) => {
-        for (const name of safeReaddir(p)) {
-          const full = join(p, name);
-          const st = statSync(full, { throwIfNoEntry: false });
-          if (!st) continue;
-          if (st.isDirectory()) walk(full);
-          else if (st.isFile()) artifacts.push({ path: relative(dir, full), sizeBytes: BigInt(st.size), modified: timestampFromMs(Math.floor(st.mtimeMs)) });
-        }
-      };
-      walk(dir);
-      return { artifacts: artifacts.sort((a, b) => a.path.localeCompare(b.path)), outputDir: dir };
+      const artifacts = (await listArtifacts(dir)).map((a) => ({ path: a.path, sizeBytes: BigInt(a.sizeBytes), modified: timestampFromMs(a.modifiedMs), symlink: a.symlink }));
+      return { artifacts, outputDir: dir };
     },
 
     async *readArtifact(req, ctx): AsyncIterable<MessageInitShape<typeof ArtifactChunkSchema>> {
       const row = await resolveJob(req.name, req.team, ctx);
-      const dir = controller.jobDir(row.uid, "output");
-      const full = resolve(dir, req.path);
-      if (!full.startsWith(dir + sep)) throw new SwitchyardError(Code.InvalidArgument, `path "${req.path}" leaves the job's output directory`, { details: [{ field: "path", message: "must be relative, inside the output directory" }] });
-      const st = statSync(full, { throwIfNoEntry: false });
-      if (!st || !st.isFile()) throw new SwitchyardError(Code.NotFound, `job "${row.name}" has no artifact "${req.path}": list them with \`switchyard artifacts ${row.name}\``);
-      for await (const data of createReadStream(full, { highWaterMark: 256 * 1024 })) yield { data: data as Buffer, path: req.path };
+      const fh = await openArtifact(controller.jobDir(row.uid, "output"), req.path, row.name);
+      try {
+        for await (const data of fh.createReadStream({ highWaterMark: 256 * 1024, autoClose: false })) yield { data: data as Buffer, path: req.path };
+      } finally {
+        await fh.close();
+      }
     },
 
     async listGpus(_req, ctx) {
@@ -183,12 +176,4 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
       };
     },
   };
-}
-
-function safeReaddir(p: string): string[] {
-  try {
-    return readdirSync(p);
-  } catch {
-    return [];
-  }
 }

@@ -1,14 +1,19 @@
 import { join } from "node:path";
-import { Jobs, Queues } from "@switchyard/api";
-import type { Logger, RunningService } from "@switchyard/core";
+import { Jobs, Queues, Secrets } from "@switchyard/api";
+import { ensurePrivateDir, meshListen, serviceSocketPath, type Logger, type RunningService } from "@switchyard/core";
 import { createLocalExecutor, detectGpus } from "@switchyard/executors";
-import { createServer, createServiceRuntime, openRegistry, type LocalTable, type Registry } from "@switchyard/mesh";
+import { createMeshRuntime, createServer, createServiceRuntime, loadPlatformCredentials, openRegistry, type LocalTable, type Registry } from "@switchyard/mesh";
 import { createPriorityFifoScheduler, createSwitchyardScheduler } from "@switchyard/scheduler";
 import { openSqlite } from "@switchyard/store";
 import type { JobsConfig } from "./config.js";
 import { JobController } from "./controller.js";
+import { JobIsolation } from "./job-isolation.js";
 import { JobStore } from "./job-store.js";
+import { loadUsersMapping } from "./job-users.js";
 import { loadQueues, queuesService } from "./queues-service.js";
+import { openSecretBox } from "./secret-box.js";
+import { SecretStore } from "./secret-store.js";
+import { secretsService } from "./secrets-service.js";
 import { migrations, type JobsDatabase } from "./schema.js";
 import { jobsService } from "./service.js";
 
@@ -17,9 +22,17 @@ import { jobsService } from "./service.js";
  * serves) and gRPC server. `registry`: a co-hosting process passes its own; otherwise one is opened from config.
  */
 export async function startJobs(config: JobsConfig, logger: Logger, registry?: Registry, local?: LocalTable): Promise<RunningService> {
+  ensurePrivateDir(config.dataDir);
+  const credentials = loadPlatformCredentials(config.dataDir);
   const { db, close: closeDb } = await openSqlite<JobsDatabase>({ path: join(config.dataDir, "jobs", "jobs.db"), migrations });
   const store = new JobStore(db);
-  const executor = createLocalExecutor({ runsDir: join(config.dataDir, "jobs", "runs"), logger });
+  // Teams' secrets and inline secret values, sealed at rest with <data>/secrets/jobs-secrets.key.
+  const secretBox = openSecretBox(config.dataDir);
+  const secrets = new SecretStore(db, secretBox);
+  // Who runs jobs (root: the submitter's mapped account; otherwise the platform's user in bubblewrap) and where their
+  // own directories are: outside the data dir, which jobs never see.
+  const isolation = await JobIsolation.create({ jobsDir: config.jobsDir, mapping: loadUsersMapping(config.usersFile), hidePaths: config.hidePaths, sandbox: config.sandbox, logger });
+  const executor = createLocalExecutor({ runsDir: join(config.dataDir, "jobs", "runs"), logger, sandbox: isolation.sandboxOptions });
   const gpus = await detectGpus(config.simulateGpus !== undefined ? { simulate: config.simulateGpus } : {});
   const controller = new JobController({
     store,
@@ -30,7 +43,9 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
         : createSwitchyardScheduler({ minRunTimeMs: config.minRunTimeMs, ...(config.lasThresholdsGpuS ? { lasThresholdsGpuS: config.lasThresholdsGpuS } : {}) }),
     gpus,
     node: { name: config.nodeName, cpuMilli: config.cpuMilli, memoryMb: config.memoryMb },
-    jobsDir: join(config.dataDir, "jobs", "jobs"),
+    isolation,
+    secrets,
+    secretBox,
     graceMs: config.graceMs,
     logger,
     ...(config.crashAt ? { crashAt: config.crashAt } : {}),
@@ -38,14 +53,15 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
   controller.queues = (await loadQueues(store)).config;
   await controller.recover();
   const registrySpec = config.registry ?? config.controlAddress;
-  const ownRegistry = !registry && registrySpec ? await openRegistry(registrySpec, logger) : undefined;
+  const ownRegistry = !registry && registrySpec ? await openRegistry(registrySpec, logger, createMeshRuntime({ serviceName: "jobs", credentials, logger })) : undefined;
   const reg = registry ?? ownRegistry;
   // The mesh runtime: server-side policies (rate limits, bulkheads, faults) hot-reloaded from the config center.
-  const mesh = await createServiceRuntime({ serviceName: "jobs", env: process.env, logger, ...(reg ? { registry: reg } : {}), ...(local ? { local } : {}) });
-  const metricsAddress = await mesh.serveMetrics(config.host, Number(process.env.SWITCHYARD_METRICS_PORT ?? 0));
-  const server = createServer({ name: "jobs", host: config.host, port: config.port, logger, runtime: mesh.runtime, labels: { metrics: metricsAddress }, ...(reg ? { registry: reg } : {}) });
-  server.add(Jobs, jobsService({ store, controller, executor, gpus, nodeName: config.nodeName }));
+  const mesh = await createServiceRuntime({ serviceName: "jobs", credentials, env: process.env, logger, ...(reg ? { registry: reg } : {}), ...(local ? { local } : {}) });
+  const metricsAddress = await mesh.serveMetrics(`unix:${serviceSocketPath(config.dataDir, "jobs-metrics")}`);
+  const server = createServer({ name: "jobs", ...meshListen(config.listen, config.dataDir, "jobs"), logger, runtime: mesh.runtime, labels: { metrics: metricsAddress }, ...(reg ? { registry: reg } : {}) });
+  server.add(Jobs, jobsService({ store, controller, executor, gpus, nodeName: config.nodeName, isolation }));
   server.add(Queues, queuesService({ store, controller, gpus }));
+  server.add(Secrets, secretsService({ store: secrets }));
   const address = await server.start();
   logger.info({ gpus: gpus.length, simulated: gpus[0]?.simulated ?? false }, "GPU inventory");
   return {

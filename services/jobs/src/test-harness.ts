@@ -1,14 +1,15 @@
 // Test helpers: start the real `jobs` service as a child process (real SQLite, real executor, real sockets) and talk
 // to it over gRPC through the mesh client. Not part of the service.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import type { DescService } from "@bufbuild/protobuf";
 import { Jobs, type Job } from "@switchyard/api";
 import { parseReadyLine } from "@switchyard/core";
-import { createClient, type MeshClient } from "@switchyard/mesh";
+import { createClient, createMeshRuntime, loadPlatformCredentials, type MeshClient } from "@switchyard/mesh";
 
 const ENTRY = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 
@@ -21,13 +22,29 @@ export interface JobsProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * A temp tree for one test file: `dir` (enterable by every user, as a shared machine's project directory is) holds the
+ * files jobs read and write (`file()`), `dataDir` the service's private data dir.
+ */
 export class Sandbox {
   readonly dir = mkdtempSync(join(tmpdir(), "switchyard-jobs-"));
+  readonly dataDir = join(this.dir, "data");
+  /** Jobs' own directories (outputs, checkpoints), outside the data dir, enterable by the jobs' accounts. */
+  readonly jobsDir = join(this.dir, "jobs");
   readonly procs: JobsProcess[] = [];
+
+  constructor() {
+    chmodSync(this.dir, 0o755);
+  }
+
+  /** A client acting as a platform service (it holds the service key): a service's rights, no user's. */
+  client<S extends DescService>(service: S, address: string): MeshClient<S> {
+    return createClient(service, { target: address, defaultTimeoutMs: 10_000, runtime: createMeshRuntime({ serviceName: "tests", credentials: loadPlatformCredentials(this.dataDir) }) });
+  }
 
   async startJobs(env: Record<string, string> = {}): Promise<JobsProcess> {
     const child = spawn(process.execPath, [ENTRY], {
-      env: { ...process.env, SWITCHYARD_DATA_DIR: this.dir, SWITCHYARD_GRACE_MS: "1000", SWITCHYARD_LOG_LEVEL: "warn", ...env },
+      env: { ...process.env, SWITCHYARD_DATA_DIR: this.dataDir, SWITCHYARD_JOBS_DIR: this.jobsDir, SWITCHYARD_GRACE_MS: "1000", SWITCHYARD_LOG_LEVEL: "warn", ...env },
       stdio: ["ignore", "pipe", "inherit"],
     });
     const exited = new Promise<void>((r) => child.once("exit", () => r()));
@@ -38,7 +55,7 @@ export class Sandbox {
       });
       child.once("exit", (code, sig) => reject(new Error(`jobs exited before ready: ${code} ${sig}`)));
     });
-    const client = createClient(Jobs, { target: address, defaultTimeoutMs: 10_000 });
+    const client = this.client(Jobs, address);
     const p: JobsProcess = {
       child,
       client,
@@ -73,9 +90,11 @@ export class Sandbox {
     });
   }
 
+  /** A file in the shared part of the tree, readable and writable by the jobs' users too. */
   file(name: string, content: string): string {
     const p = join(this.dir, name);
     writeFileSync(p, content);
+    chmodSync(p, 0o666);
     return p;
   }
 

@@ -6,6 +6,16 @@ import type { JobRow, ReplicaRow } from "./job-store.js";
 
 type Resources = JobSpec["resources"];
 
+/**
+ * Secret variables as readers see them: a ref's secret and key, or an empty secret name for a value given inline
+ * (stored sealed). Never a value: GetJob, ListJobs, DescribeJob, ValidateJob and REST all answer through here.
+ */
+export function secretEnvToProto(secretEnv: JobSpec["secretEnv"]): Record<string, { secret: string; key: string; optional: boolean }> {
+  const out: Record<string, { secret: string; key: string; optional: boolean }> = {};
+  for (const [name, s] of Object.entries(secretEnv ?? {})) out[name] = s.kind === "ref" ? { secret: s.secret, key: s.key, optional: s.optional === true } : { secret: "", key: "", optional: false };
+  return out;
+}
+
 const resourcesToProto = (r: Resources) => ({ gpus: r.gpus, gpuMilli: r.gpuMilli, cpuMilli: BigInt(r.cpuMilli), memoryMb: BigInt(r.memoryMb), gpuType: r.gpuType ?? "" });
 
 export function specToProto(s: JobSpec): MessageInitShape<typeof JobSpecSchema> {
@@ -18,12 +28,13 @@ export function specToProto(s: JobSpec): MessageInitShape<typeof JobSpecSchema> 
     args: s.args,
     workingDir: s.workingDir ?? "",
     env: s.env,
+    secretEnv: secretEnvToProto(s.secretEnv),
     restartPolicy: s.restartPolicy,
     backoffLimit: s.backoffLimit,
     activeDeadlineSeconds: BigInt(s.activeDeadlineSeconds ?? 0),
     ...(s.distributed ? { distributed: { framework: s.distributed.framework, nprocPerNode: s.distributed.nprocPerNode } } : {}),
     image: s.image ?? "",
-    roles: (s.roles ?? []).map((r) => ({ name: r.name, replicas: r.replicas, command: r.command, args: r.args, env: r.env, workingDir: r.workingDir ?? "", resources: resourcesToProto(r.resources) })),
+    roles: (s.roles ?? []).map((r) => ({ name: r.name, replicas: r.replicas, command: r.command, args: r.args, env: r.env, secretEnv: secretEnvToProto(r.secretEnv), workingDir: r.workingDir ?? "", resources: resourcesToProto(r.resources) })),
     ttlSecondsAfterFinished: BigInt(s.ttlSecondsAfterFinished ?? 0),
     suspend: s.suspend,
   };

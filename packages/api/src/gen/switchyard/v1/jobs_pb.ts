@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/jobs.proto.
  */
 export const file_switchyard_v1_jobs: GenFile = /*@__PURE__*/
-  fileDesc("Chhzd2l0Y2h5YXJkL3YxL2pvYnMucHJvdG8SDXN3aXRjaHlhcmQudjEi0wEKCk9iamVjdE1ldGESDAoEbmFtZRgBIAEoCRILCgN1aWQYAiABKAkSDAoEdGVhbRgDIAEoCRI2ChJjcmVhdGlvbl90aW1lc3RhbXAYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKBmxhYmVscxgFIAMoCzIlLnN3aXRjaHlhcmQudjEuT2JqZWN0TWV0YS5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImQKCVJlc291cmNlcxIMCgRncHVzGAEgASgFEhEKCWdwdV9taWxsaRgCIAEoBRIRCgljcHVfbWlsbGkYAyABKAMSEQoJbWVtb3J5X21iGAQgASgDEhAKCGdwdV90eXBlGAUgASgJIjgKC0Rpc3RyaWJ1dGVkEhEKCWZyYW1ld29yaxgBIAEoCRIWCg5ucHJvY19wZXJfbm9kZRgCIAEoBSLsAQoLUmVwbGljYVJvbGUSDAoEbmFtZRgBIAEoCRIQCghyZXBsaWNhcxgCIAEoBRIPCgdjb21tYW5kGAMgAygJEgwKBGFyZ3MYBCADKAkSMAoDZW52GAUgAygLMiMuc3dpdGNoeWFyZC52MS5SZXBsaWNhUm9sZS5FbnZFbnRyeRITCgt3b3JraW5nX2RpchgGIAEoCRIrCglyZXNvdXJjZXMYByABKAsyGC5zd2l0Y2h5YXJkLnYxLlJlc291cmNlcxoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIucDCgdKb2JTcGVjEg0KBXF1ZXVlGAEgASgJEhAKCHByaW9yaXR5GAIgASgFEhAKCHJlcGxpY2FzGAMgASgFEisKCXJlc291cmNlcxgEIAEoCzIYLnN3aXRjaHlhcmQudjEuUmVzb3VyY2VzEg8KB2NvbW1hbmQYBSADKAkSDAoEYXJncxgGIAMoCRITCgt3b3JraW5nX2RpchgHIAEoCRIsCgNlbnYYCCADKAsyHy5zd2l0Y2h5YXJkLnYxLkpvYlNwZWMuRW52RW50cnkSFgoOcmVzdGFydF9wb2xpY3kYCSABKAkSFQoNYmFja29mZl9saW1pdBgKIAEoBRIfChdhY3RpdmVfZGVhZGxpbmVfc2Vjb25kcxgLIAEoAxIvCgtkaXN0cmlidXRlZBgMIAEoCzIaLnN3aXRjaHlhcmQudjEuRGlzdHJpYnV0ZWQSDQoFaW1hZ2UYDSABKAkSKQoFcm9sZXMYDiADKAsyGi5zd2l0Y2h5YXJkLnYxLlJlcGxpY2FSb2xlEiIKGnR0bF9zZWNvbmRzX2FmdGVyX2ZpbmlzaGVkGA8gASgDEg8KB3N1c3BlbmQYECABKAgaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLoAQoNUmVwbGljYVN0YXR1cxINCgVpbmRleBgBIAEoBRIMCgRyb2xlGAIgASgJEg0KBXN0YXRlGAMgASgJEgwKBGdwdXMYBCADKAUSFgoJZXhpdF9jb2RlGAUgASgFSACIAQESCwoDcGlkGAYgASgFEi4KCnN0YXJ0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRub2RlGAkgASgJQgwKCl9leGl0X2NvZGUi4QEKCUpvYlN0YXR1cxINCgVwaGFzZRgBIAEoCRIOCgZyZWFzb24YAiABKAkSDwoHbWVzc2FnZRgDIAEoCRIuCgpzdGFydF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIzCg9jb21wbGV0aW9uX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCHJlcGxpY2FzGAYgAygLMhwuc3dpdGNoeWFyZC52MS5SZXBsaWNhU3RhdHVzEg8KB2F0dGVtcHQYByABKAUipQEKA0pvYhITCgthcGlfdmVyc2lvbhgBIAEoCRIMCgRraW5kGAIgASgJEisKCG1ldGFkYXRhGAMgASgLMhkuc3dpdGNoeWFyZC52MS5PYmplY3RNZXRhEiQKBHNwZWMYBCABKAsyFi5zd2l0Y2h5YXJkLnYxLkpvYlNwZWMSKAoGc3RhdHVzGAUgASgLMhguc3dpdGNoeWFyZC52MS5Kb2JTdGF0dXMidAoQU3VibWl0Sm9iUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhAKCG1hbmlmZXN0GAIgASgJEhEKCWZpbGVfbmFtZRgDIAEoCRIVCg1nZW5lcmF0ZV9uYW1lGAQgASgIEhAKCGJhc2VfZGlyGAUgASgJIlgKEVN1Ym1pdEpvYlJlc3BvbnNlEh8KA2pvYhgBIAEoCzISLnN3aXRjaHlhcmQudjEuSm9iEhAKCHdhcm5pbmdzGAIgAygJEhAKCHJlcGxheWVkGAMgASgIIksKElZhbGlkYXRlSm9iUmVxdWVzdBIQCghtYW5pZmVzdBgBIAEoCRIRCglmaWxlX25hbWUYAiABKAkSEAoIYmFzZV9kaXIYAyABKAkiggEKE1ZhbGlkYXRlSm9iUmVzcG9uc2USJAoEc3BlYxgBIAEoCzIWLnN3aXRjaHlhcmQudjEuSm9iU3BlYxIMCgRuYW1lGAIgASgJEgwKBHRlYW0YAyABKAkSEAoId2FybmluZ3MYBCADKAkSFwoPbmF0aXZlX21hbmlmZXN0GAUgASgJIisKDUdldEpvYlJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgR0ZWFtGAIgASgJIj0KD0xpc3RKb2JzUmVxdWVzdBINCgVzdGF0ZRgBIAEoCRIMCgR0ZWFtGAIgASgJEg0KBWxpbWl0GAMgASgFIjQKEExpc3RKb2JzUmVzcG9uc2USIAoEam9icxgBIAMoCzISLnN3aXRjaHlhcmQudjEuSm9iInUKCEpvYkV2ZW50EigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBHR5cGUYAiABKAkSDwoHbWVzc2FnZRgDIAEoCRIPCgdhdHRlbXB0GAQgASgFEg8KB3JlcGxpY2EYBSABKAUiMAoSRGVzY3JpYmVKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCSJfChNEZXNjcmliZUpvYlJlc3BvbnNlEh8KA2pvYhgBIAEoCzISLnN3aXRjaHlhcmQudjEuSm9iEicKBmV2ZW50cxgCIAMoCzIXLnN3aXRjaHlhcmQudjEuSm9iRXZlbnQiLgoQQ2FuY2VsSm9iUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBHRlYW0YAiABKAkiXgoOR2V0TG9nc1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgR0ZWFtGAIgASgJEg8KB3JlcGxpY2EYAyABKAUSDgoGZm9sbG93GAQgASgIEg8KB2F0dGVtcHQYBSABKAUiOgoITG9nQ2h1bmsSDAoEZGF0YRgBIAEoDBIPCgdyZXBsaWNhGAIgASgFEg8KB2F0dGVtcHQYAyABKAUiVAoLTWV0cmljUG9pbnQSDAoEc3RlcBgBIAEoAxINCgV2YWx1ZRgCIAEoARIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJyCgxNZXRyaWNTZXJpZXMSDAoEbmFtZRgBIAEoCRIqCgZwb2ludHMYAiADKAsyGi5zd2l0Y2h5YXJkLnYxLk1ldHJpY1BvaW50Eg4KBmxhdGVzdBgDIAEoARILCgNtaW4YBCABKAESCwoDbWF4GAUgASgBIi8KEUdldE1ldHJpY3NSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCSJBChJHZXRNZXRyaWNzUmVzcG9uc2USKwoGc2VyaWVzGAEgAygLMhsuc3dpdGNoeWFyZC52MS5NZXRyaWNTZXJpZXMiWgoIQXJ0aWZhY3QSDAoEcGF0aBgBIAEoCRISCgpzaXplX2J5dGVzGAIgASgDEiwKCG1vZGlmaWVkGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIyChRMaXN0QXJ0aWZhY3RzUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBHRlYW0YAiABKAkiVwoVTGlzdEFydGlmYWN0c1Jlc3BvbnNlEioKCWFydGlmYWN0cxgBIAMoCzIXLnN3aXRjaHlhcmQudjEuQXJ0aWZhY3QSEgoKb3V0cHV0X2RpchgCIAEoCSI/ChNSZWFkQXJ0aWZhY3RSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCRIMCgRwYXRoGAMgASgJIisKDUFydGlmYWN0Q2h1bmsSDAoEZGF0YRgBIAEoDBIMCgRwYXRoGAIgASgJIhEKD0xpc3RHcHVzUmVxdWVzdCKJAQoDR3B1Eg0KBWluZGV4GAEgASgFEgwKBHV1aWQYAiABKAkSDAoEbmFtZRgDIAEoCRIRCgltZW1vcnlfbWIYBCABKAMSEQoJc2ltdWxhdGVkGAUgASgIEgsKA2pvYhgGIAEoCRIMCgR0ZWFtGAcgASgJEhYKDmdwdV9taWxsaV91c2VkGAggASgFIkIKEExpc3RHcHVzUmVzcG9uc2USIAoEZ3B1cxgBIAMoCzISLnN3aXRjaHlhcmQudjEuR3B1EgwKBG5vZGUYAiABKAkyygkKBEpvYnMSYwoJU3VibWl0Sm9iEh8uc3dpdGNoeWFyZC52MS5TdWJtaXRKb2JSZXF1ZXN0GiAuc3dpdGNoeWFyZC52MS5TdWJtaXRKb2JSZXNwb25zZSITgtPkkwINOgEqIggvdjEvam9icxJ1CgtWYWxpZGF0ZUpvYhIhLnN3aXRjaHlhcmQudjEuVmFsaWRhdGVKb2JSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5WYWxpZGF0ZUpvYlJlc3BvbnNlIh+QAgGC0+STAhY6ASoiES92MS9qb2JzOnZhbGlkYXRlElYKBkdldEpvYhIcLnN3aXRjaHlhcmQudjEuR2V0Sm9iUmVxdWVzdBoSLnN3aXRjaHlhcmQudjEuSm9iIhqQAgGC0+STAhESDy92MS9qb2JzL3tuYW1lfRJgCghMaXN0Sm9icxIeLnN3aXRjaHlhcmQudjEuTGlzdEpvYnNSZXF1ZXN0Gh8uc3dpdGNoeWFyZC52MS5MaXN0Sm9ic1Jlc3BvbnNlIhOQAgGC0+STAgoSCC92MS9qb2JzEncKC0Rlc2NyaWJlSm9iEiEuc3dpdGNoeWFyZC52MS5EZXNjcmliZUpvYlJlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkRlc2NyaWJlSm9iUmVzcG9uc2UiIZACAYLT5JMCGBIWL3YxL2pvYnMve25hbWV9L2V2ZW50cxJmCglDYW5jZWxKb2ISHy5zd2l0Y2h5YXJkLnYxLkNhbmNlbEpvYlJlcXVlc3QaEi5zd2l0Y2h5YXJkLnYxLkpvYiIkkAICgtPkkwIbOgEqIhYvdjEvam9icy97bmFtZX06Y2FuY2VsEmQKB0dldExvZ3MSHS5zd2l0Y2h5YXJkLnYxLkdldExvZ3NSZXF1ZXN0Ghcuc3dpdGNoeWFyZC52MS5Mb2dDaHVuayIfkAIBgtPkkwIWEhQvdjEvam9icy97bmFtZX0vbG9nczABEnUKCkdldE1ldHJpY3MSIC5zd2l0Y2h5YXJkLnYxLkdldE1ldHJpY3NSZXF1ZXN0GiEuc3dpdGNoeWFyZC52MS5HZXRNZXRyaWNzUmVzcG9uc2UiIpACAYLT5JMCGRIXL3YxL2pvYnMve25hbWV9L21ldHJpY3MSgAEKDUxpc3RBcnRpZmFjdHMSIy5zd2l0Y2h5YXJkLnYxLkxpc3RBcnRpZmFjdHNSZXF1ZXN0GiQuc3dpdGNoeWFyZC52MS5MaXN0QXJ0aWZhY3RzUmVzcG9uc2UiJJACAYLT5JMCGxIZL3YxL2pvYnMve25hbWV9L2FydGlmYWN0cxKIAQoMUmVhZEFydGlmYWN0EiIuc3dpdGNoeWFyZC52MS5SZWFkQXJ0aWZhY3RSZXF1ZXN0Ghwuc3dpdGNoeWFyZC52MS5BcnRpZmFjdENodW5rIjSQAgGC0+STAitiBGRhdGESIy92MS9qb2JzL3tuYW1lfS9hcnRpZmFjdHMve3BhdGg9Kip9MAESYAoITGlzdEdwdXMSHi5zd2l0Y2h5YXJkLnYxLkxpc3RHcHVzUmVxdWVzdBofLnN3aXRjaHlhcmQudjEuTGlzdEdwdXNSZXNwb25zZSITkAIBgtPkkwIKEggvdjEvZ3B1c2IGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("Chhzd2l0Y2h5YXJkL3YxL2pvYnMucHJvdG8SDXN3aXRjaHlhcmQudjEi0wEKCk9iamVjdE1ldGESDAoEbmFtZRgBIAEoCRILCgN1aWQYAiABKAkSDAoEdGVhbRgDIAEoCRI2ChJjcmVhdGlvbl90aW1lc3RhbXAYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKBmxhYmVscxgFIAMoCzIlLnN3aXRjaHlhcmQudjEuT2JqZWN0TWV0YS5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImQKCVJlc291cmNlcxIMCgRncHVzGAEgASgFEhEKCWdwdV9taWxsaRgCIAEoBRIRCgljcHVfbWlsbGkYAyABKAMSEQoJbWVtb3J5X21iGAQgASgDEhAKCGdwdV90eXBlGAUgASgJIjgKC0Rpc3RyaWJ1dGVkEhEKCWZyYW1ld29yaxgBIAEoCRIWCg5ucHJvY19wZXJfbm9kZRgCIAEoBSI9CgxTZWNyZXRFbnZSZWYSDgoGc2VjcmV0GAEgASgJEgsKA2tleRgCIAEoCRIQCghvcHRpb25hbBgDIAEoCCL6AgoLUmVwbGljYVJvbGUSDAoEbmFtZRgBIAEoCRIQCghyZXBsaWNhcxgCIAEoBRIPCgdjb21tYW5kGAMgAygJEgwKBGFyZ3MYBCADKAkSMAoDZW52GAUgAygLMiMuc3dpdGNoeWFyZC52MS5SZXBsaWNhUm9sZS5FbnZFbnRyeRITCgt3b3JraW5nX2RpchgGIAEoCRIrCglyZXNvdXJjZXMYByABKAsyGC5zd2l0Y2h5YXJkLnYxLlJlc291cmNlcxI9CgpzZWNyZXRfZW52GAggAygLMikuc3dpdGNoeWFyZC52MS5SZXBsaWNhUm9sZS5TZWNyZXRFbnZFbnRyeRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGk0KDlNlY3JldEVudkVudHJ5EgsKA2tleRgBIAEoCRIqCgV2YWx1ZRgCIAEoCzIbLnN3aXRjaHlhcmQudjEuU2VjcmV0RW52UmVmOgI4ASLxBAoHSm9iU3BlYxINCgVxdWV1ZRgBIAEoCRIQCghwcmlvcml0eRgCIAEoBRIQCghyZXBsaWNhcxgDIAEoBRIrCglyZXNvdXJjZXMYBCABKAsyGC5zd2l0Y2h5YXJkLnYxLlJlc291cmNlcxIPCgdjb21tYW5kGAUgAygJEgwKBGFyZ3MYBiADKAkSEwoLd29ya2luZ19kaXIYByABKAkSLAoDZW52GAggAygLMh8uc3dpdGNoeWFyZC52MS5Kb2JTcGVjLkVudkVudHJ5EhYKDnJlc3RhcnRfcG9saWN5GAkgASgJEhUKDWJhY2tvZmZfbGltaXQYCiABKAUSHwoXYWN0aXZlX2RlYWRsaW5lX3NlY29uZHMYCyABKAMSLwoLZGlzdHJpYnV0ZWQYDCABKAsyGi5zd2l0Y2h5YXJkLnYxLkRpc3RyaWJ1dGVkEg0KBWltYWdlGA0gASgJEikKBXJvbGVzGA4gAygLMhouc3dpdGNoeWFyZC52MS5SZXBsaWNhUm9sZRIiChp0dGxfc2Vjb25kc19hZnRlcl9maW5pc2hlZBgPIAEoAxIPCgdzdXNwZW5kGBAgASgIEjkKCnNlY3JldF9lbnYYESADKAsyJS5zd2l0Y2h5YXJkLnYxLkpvYlNwZWMuU2VjcmV0RW52RW50cnkaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARpNCg5TZWNyZXRFbnZFbnRyeRILCgNrZXkYASABKAkSKgoFdmFsdWUYAiABKAsyGy5zd2l0Y2h5YXJkLnYxLlNlY3JldEVudlJlZjoCOAEi6AEKDVJlcGxpY2FTdGF0dXMSDQoFaW5kZXgYASABKAUSDAoEcm9sZRgCIAEoCRINCgVzdGF0ZRgDIAEoCRIMCgRncHVzGAQgAygFEhYKCWV4aXRfY29kZRgFIAEoBUgAiAEBEgsKA3BpZBgGIAEoBRIuCgpzdGFydF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm9kZRgJIAEoCUIMCgpfZXhpdF9jb2RlIuEBCglKb2JTdGF0dXMSDQoFcGhhc2UYASABKAkSDgoGcmVhc29uGAIgASgJEg8KB21lc3NhZ2UYAyABKAkSLgoKc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPY29tcGxldGlvbl90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCghyZXBsaWNhcxgGIAMoCzIcLnN3aXRjaHlhcmQudjEuUmVwbGljYVN0YXR1cxIPCgdhdHRlbXB0GAcgASgFIqUBCgNKb2ISEwoLYXBpX3ZlcnNpb24YASABKAkSDAoEa2luZBgCIAEoCRIrCghtZXRhZGF0YRgDIAEoCzIZLnN3aXRjaHlhcmQudjEuT2JqZWN0TWV0YRIkCgRzcGVjGAQgASgLMhYuc3dpdGNoeWFyZC52MS5Kb2JTcGVjEigKBnN0YXR1cxgFIAEoCzIYLnN3aXRjaHlhcmQudjEuSm9iU3RhdHVzInQKEFN1Ym1pdEpvYlJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCghtYW5pZmVzdBgCIAEoCRIRCglmaWxlX25hbWUYAyABKAkSFQoNZ2VuZXJhdGVfbmFtZRgEIAEoCBIQCghiYXNlX2RpchgFIAEoCSJYChFTdWJtaXRKb2JSZXNwb25zZRIfCgNqb2IYASABKAsyEi5zd2l0Y2h5YXJkLnYxLkpvYhIQCgh3YXJuaW5ncxgCIAMoCRIQCghyZXBsYXllZBgDIAEoCCJLChJWYWxpZGF0ZUpvYlJlcXVlc3QSEAoIbWFuaWZlc3QYASABKAkSEQoJZmlsZV9uYW1lGAIgASgJEhAKCGJhc2VfZGlyGAMgASgJIoIBChNWYWxpZGF0ZUpvYlJlc3BvbnNlEiQKBHNwZWMYASABKAsyFi5zd2l0Y2h5YXJkLnYxLkpvYlNwZWMSDAoEbmFtZRgCIAEoCRIMCgR0ZWFtGAMgASgJEhAKCHdhcm5pbmdzGAQgAygJEhcKD25hdGl2ZV9tYW5pZmVzdBgFIAEoCSIrCg1HZXRKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCSI9Cg9MaXN0Sm9ic1JlcXVlc3QSDQoFc3RhdGUYASABKAkSDAoEdGVhbRgCIAEoCRINCgVsaW1pdBgDIAEoBSI0ChBMaXN0Sm9ic1Jlc3BvbnNlEiAKBGpvYnMYASADKAsyEi5zd2l0Y2h5YXJkLnYxLkpvYiJ1CghKb2JFdmVudBIoCgR0aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgR0eXBlGAIgASgJEg8KB21lc3NhZ2UYAyABKAkSDwoHYXR0ZW1wdBgEIAEoBRIPCgdyZXBsaWNhGAUgASgFIjAKEkRlc2NyaWJlSm9iUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBHRlYW0YAiABKAkiXwoTRGVzY3JpYmVKb2JSZXNwb25zZRIfCgNqb2IYASABKAsyEi5zd2l0Y2h5YXJkLnYxLkpvYhInCgZldmVudHMYAiADKAsyFy5zd2l0Y2h5YXJkLnYxLkpvYkV2ZW50Ii4KEENhbmNlbEpvYlJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgR0ZWFtGAIgASgJIl4KDkdldExvZ3NSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCRIPCgdyZXBsaWNhGAMgASgFEg4KBmZvbGxvdxgEIAEoCBIPCgdhdHRlbXB0GAUgASgFIjoKCExvZ0NodW5rEgwKBGRhdGEYASABKAwSDwoHcmVwbGljYRgCIAEoBRIPCgdhdHRlbXB0GAMgASgFIlQKC01ldHJpY1BvaW50EgwKBHN0ZXAYASABKAMSDQoFdmFsdWUYAiABKAESKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAicgoMTWV0cmljU2VyaWVzEgwKBG5hbWUYASABKAkSKgoGcG9pbnRzGAIgAygLMhouc3dpdGNoeWFyZC52MS5NZXRyaWNQb2ludBIOCgZsYXRlc3QYAyABKAESCwoDbWluGAQgASgBEgsKA21heBgFIAEoASIvChFHZXRNZXRyaWNzUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBHRlYW0YAiABKAkiQQoSR2V0TWV0cmljc1Jlc3BvbnNlEisKBnNlcmllcxgBIAMoCzIbLnN3aXRjaHlhcmQudjEuTWV0cmljU2VyaWVzImsKCEFydGlmYWN0EgwKBHBhdGgYASABKAkSEgoKc2l6ZV9ieXRlcxgCIAEoAxIsCghtb2RpZmllZBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHc3ltbGluaxgEIAEoCCIyChRMaXN0QXJ0aWZhY3RzUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBHRlYW0YAiABKAkiVwoVTGlzdEFydGlmYWN0c1Jlc3BvbnNlEioKCWFydGlmYWN0cxgBIAMoCzIXLnN3aXRjaHlhcmQudjEuQXJ0aWZhY3QSEgoKb3V0cHV0X2RpchgCIAEoCSI/ChNSZWFkQXJ0aWZhY3RSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCRIMCgRwYXRoGAMgASgJIisKDUFydGlmYWN0Q2h1bmsSDAoEZGF0YRgBIAEoDBIMCgRwYXRoGAIgASgJIhEKD0xpc3RHcHVzUmVxdWVzdCKJAQoDR3B1Eg0KBWluZGV4GAEgASgFEgwKBHV1aWQYAiABKAkSDAoEbmFtZRgDIAEoCRIRCgltZW1vcnlfbWIYBCABKAMSEQoJc2ltdWxhdGVkGAUgASgIEgsKA2pvYhgGIAEoCRIMCgR0ZWFtGAcgASgJEhYKDmdwdV9taWxsaV91c2VkGAggASgFIkIKEExpc3RHcHVzUmVzcG9uc2USIAoEZ3B1cxgBIAMoCzISLnN3aXRjaHlhcmQudjEuR3B1EgwKBG5vZGUYAiABKAkyygkKBEpvYnMSYwoJU3VibWl0Sm9iEh8uc3dpdGNoeWFyZC52MS5TdWJtaXRKb2JSZXF1ZXN0GiAuc3dpdGNoeWFyZC52MS5TdWJtaXRKb2JSZXNwb25zZSITgtPkkwINOgEqIggvdjEvam9icxJ1CgtWYWxpZGF0ZUpvYhIhLnN3aXRjaHlhcmQudjEuVmFsaWRhdGVKb2JSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5WYWxpZGF0ZUpvYlJlc3BvbnNlIh+QAgGC0+STAhY6ASoiES92MS9qb2JzOnZhbGlkYXRlElYKBkdldEpvYhIcLnN3aXRjaHlhcmQudjEuR2V0Sm9iUmVxdWVzdBoSLnN3aXRjaHlhcmQudjEuSm9iIhqQAgGC0+STAhESDy92MS9qb2JzL3tuYW1lfRJgCghMaXN0Sm9icxIeLnN3aXRjaHlhcmQudjEuTGlzdEpvYnNSZXF1ZXN0Gh8uc3dpdGNoeWFyZC52MS5MaXN0Sm9ic1Jlc3BvbnNlIhOQAgGC0+STAgoSCC92MS9qb2JzEncKC0Rlc2NyaWJlSm9iEiEuc3dpdGNoeWFyZC52MS5EZXNjcmliZUpvYlJlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkRlc2NyaWJlSm9iUmVzcG9uc2UiIZACAYLT5JMCGBIWL3YxL2pvYnMve25hbWV9L2V2ZW50cxJmCglDYW5jZWxKb2ISHy5zd2l0Y2h5YXJkLnYxLkNhbmNlbEpvYlJlcXVlc3QaEi5zd2l0Y2h5YXJkLnYxLkpvYiIkkAICgtPkkwIbOgEqIhYvdjEvam9icy97bmFtZX06Y2FuY2VsEmQKB0dldExvZ3MSHS5zd2l0Y2h5YXJkLnYxLkdldExvZ3NSZXF1ZXN0Ghcuc3dpdGNoeWFyZC52MS5Mb2dDaHVuayIfkAIBgtPkkwIWEhQvdjEvam9icy97bmFtZX0vbG9nczABEnUKCkdldE1ldHJpY3MSIC5zd2l0Y2h5YXJkLnYxLkdldE1ldHJpY3NSZXF1ZXN0GiEuc3dpdGNoeWFyZC52MS5HZXRNZXRyaWNzUmVzcG9uc2UiIpACAYLT5JMCGRIXL3YxL2pvYnMve25hbWV9L21ldHJpY3MSgAEKDUxpc3RBcnRpZmFjdHMSIy5zd2l0Y2h5YXJkLnYxLkxpc3RBcnRpZmFjdHNSZXF1ZXN0GiQuc3dpdGNoeWFyZC52MS5MaXN0QXJ0aWZhY3RzUmVzcG9uc2UiJJACAYLT5JMCGxIZL3YxL2pvYnMve25hbWV9L2FydGlmYWN0cxKIAQoMUmVhZEFydGlmYWN0EiIuc3dpdGNoeWFyZC52MS5SZWFkQXJ0aWZhY3RSZXF1ZXN0Ghwuc3dpdGNoeWFyZC52MS5BcnRpZmFjdENodW5rIjSQAgGC0+STAitiBGRhdGESIy92MS9qb2JzL3tuYW1lfS9hcnRpZmFjdHMve3BhdGg9Kip9MAESYAoITGlzdEdwdXMSHi5zd2l0Y2h5YXJkLnYxLkxpc3RHcHVzUmVxdWVzdBofLnN3aXRjaHlhcmQudjEuTGlzdEdwdXNSZXNwb25zZSITkAIBgtPkkwIKEggvdjEvZ3B1c2IGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message switchyard.v1.ObjectMeta
@@ -116,6 +116,42 @@ export const DistributedSchema: GenMessage<Distributed> = /*@__PURE__*/
   messageDesc(file_switchyard_v1_jobs, 2);
 
 /**
+ * A secret environment variable as a reader sees it: where its value comes from, never the value.
+ *
+ * @generated from message switchyard.v1.SecretEnvRef
+ */
+export type SecretEnvRef = Message<"switchyard.v1.SecretEnvRef"> & {
+  /**
+   * The team secret the value is read from; empty for a value written in the manifest and marked secret (kept
+   * encrypted by the platform).
+   *
+   * @generated from field: string secret = 1;
+   */
+  secret: string;
+
+  /**
+   * The key within that secret; empty for an inline value.
+   *
+   * @generated from field: string key = 2;
+   */
+  key: string;
+
+  /**
+   * A missing secret or key leaves the variable unset instead of failing the start.
+   *
+   * @generated from field: bool optional = 3;
+   */
+  optional: boolean;
+};
+
+/**
+ * Describes the message switchyard.v1.SecretEnvRef.
+ * Use `create(SecretEnvRefSchema)` to create a new message.
+ */
+export const SecretEnvRefSchema: GenMessage<SecretEnvRef> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_jobs, 3);
+
+/**
  * @generated from message switchyard.v1.ReplicaRole
  */
 export type ReplicaRole = Message<"switchyard.v1.ReplicaRole"> & {
@@ -140,6 +176,8 @@ export type ReplicaRole = Message<"switchyard.v1.ReplicaRole"> & {
   args: string[];
 
   /**
+   * Plain variables; secret ones are in secret_env.
+   *
    * @generated from field: map<string, string> env = 5;
    */
   env: { [key: string]: string };
@@ -153,6 +191,11 @@ export type ReplicaRole = Message<"switchyard.v1.ReplicaRole"> & {
    * @generated from field: switchyard.v1.Resources resources = 7;
    */
   resources?: Resources | undefined;
+
+  /**
+   * @generated from field: map<string, switchyard.v1.SecretEnvRef> secret_env = 8;
+   */
+  secretEnv: { [key: string]: SecretEnvRef };
 };
 
 /**
@@ -160,7 +203,7 @@ export type ReplicaRole = Message<"switchyard.v1.ReplicaRole"> & {
  * Use `create(ReplicaRoleSchema)` to create a new message.
  */
 export const ReplicaRoleSchema: GenMessage<ReplicaRole> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 3);
+  messageDesc(file_switchyard_v1_jobs, 4);
 
 /**
  * @generated from message switchyard.v1.JobSpec
@@ -202,6 +245,8 @@ export type JobSpec = Message<"switchyard.v1.JobSpec"> & {
   workingDir: string;
 
   /**
+   * Plain variables; secret ones are in secret_env.
+   *
    * @generated from field: map<string, string> env = 8;
    */
   env: { [key: string]: string };
@@ -247,6 +292,13 @@ export type JobSpec = Message<"switchyard.v1.JobSpec"> & {
    * @generated from field: bool suspend = 16;
    */
   suspend: boolean;
+
+  /**
+   * Secret variables by name: refs to the team's secrets, or inline (empty secret name); never their values.
+   *
+   * @generated from field: map<string, switchyard.v1.SecretEnvRef> secret_env = 17;
+   */
+  secretEnv: { [key: string]: SecretEnvRef };
 };
 
 /**
@@ -254,7 +306,7 @@ export type JobSpec = Message<"switchyard.v1.JobSpec"> & {
  * Use `create(JobSpecSchema)` to create a new message.
  */
 export const JobSpecSchema: GenMessage<JobSpec> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 4);
+  messageDesc(file_switchyard_v1_jobs, 5);
 
 /**
  * @generated from message switchyard.v1.ReplicaStatus
@@ -313,7 +365,7 @@ export type ReplicaStatus = Message<"switchyard.v1.ReplicaStatus"> & {
  * Use `create(ReplicaStatusSchema)` to create a new message.
  */
 export const ReplicaStatusSchema: GenMessage<ReplicaStatus> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 5);
+  messageDesc(file_switchyard_v1_jobs, 6);
 
 /**
  * @generated from message switchyard.v1.JobStatus
@@ -364,7 +416,7 @@ export type JobStatus = Message<"switchyard.v1.JobStatus"> & {
  * Use `create(JobStatusSchema)` to create a new message.
  */
 export const JobStatusSchema: GenMessage<JobStatus> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 6);
+  messageDesc(file_switchyard_v1_jobs, 7);
 
 /**
  * @generated from message switchyard.v1.Job
@@ -401,7 +453,7 @@ export type Job = Message<"switchyard.v1.Job"> & {
  * Use `create(JobSchema)` to create a new message.
  */
 export const JobSchema: GenMessage<Job> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 7);
+  messageDesc(file_switchyard_v1_jobs, 8);
 
 /**
  * @generated from message switchyard.v1.SubmitJobRequest
@@ -448,7 +500,7 @@ export type SubmitJobRequest = Message<"switchyard.v1.SubmitJobRequest"> & {
  * Use `create(SubmitJobRequestSchema)` to create a new message.
  */
 export const SubmitJobRequestSchema: GenMessage<SubmitJobRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 8);
+  messageDesc(file_switchyard_v1_jobs, 9);
 
 /**
  * @generated from message switchyard.v1.SubmitJobResponse
@@ -477,7 +529,7 @@ export type SubmitJobResponse = Message<"switchyard.v1.SubmitJobResponse"> & {
  * Use `create(SubmitJobResponseSchema)` to create a new message.
  */
 export const SubmitJobResponseSchema: GenMessage<SubmitJobResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 9);
+  messageDesc(file_switchyard_v1_jobs, 10);
 
 /**
  * @generated from message switchyard.v1.ValidateJobRequest
@@ -504,7 +556,7 @@ export type ValidateJobRequest = Message<"switchyard.v1.ValidateJobRequest"> & {
  * Use `create(ValidateJobRequestSchema)` to create a new message.
  */
 export const ValidateJobRequestSchema: GenMessage<ValidateJobRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 10);
+  messageDesc(file_switchyard_v1_jobs, 11);
 
 /**
  * @generated from message switchyard.v1.ValidateJobResponse
@@ -543,7 +595,7 @@ export type ValidateJobResponse = Message<"switchyard.v1.ValidateJobResponse"> &
  * Use `create(ValidateJobResponseSchema)` to create a new message.
  */
 export const ValidateJobResponseSchema: GenMessage<ValidateJobResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 11);
+  messageDesc(file_switchyard_v1_jobs, 12);
 
 /**
  * @generated from message switchyard.v1.GetJobRequest
@@ -569,7 +621,7 @@ export type GetJobRequest = Message<"switchyard.v1.GetJobRequest"> & {
  * Use `create(GetJobRequestSchema)` to create a new message.
  */
 export const GetJobRequestSchema: GenMessage<GetJobRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 12);
+  messageDesc(file_switchyard_v1_jobs, 13);
 
 /**
  * @generated from message switchyard.v1.ListJobsRequest
@@ -598,7 +650,7 @@ export type ListJobsRequest = Message<"switchyard.v1.ListJobsRequest"> & {
  * Use `create(ListJobsRequestSchema)` to create a new message.
  */
 export const ListJobsRequestSchema: GenMessage<ListJobsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 13);
+  messageDesc(file_switchyard_v1_jobs, 14);
 
 /**
  * @generated from message switchyard.v1.ListJobsResponse
@@ -615,7 +667,7 @@ export type ListJobsResponse = Message<"switchyard.v1.ListJobsResponse"> & {
  * Use `create(ListJobsResponseSchema)` to create a new message.
  */
 export const ListJobsResponseSchema: GenMessage<ListJobsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 14);
+  messageDesc(file_switchyard_v1_jobs, 15);
 
 /**
  * @generated from message switchyard.v1.JobEvent
@@ -654,7 +706,7 @@ export type JobEvent = Message<"switchyard.v1.JobEvent"> & {
  * Use `create(JobEventSchema)` to create a new message.
  */
 export const JobEventSchema: GenMessage<JobEvent> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 15);
+  messageDesc(file_switchyard_v1_jobs, 16);
 
 /**
  * @generated from message switchyard.v1.DescribeJobRequest
@@ -676,7 +728,7 @@ export type DescribeJobRequest = Message<"switchyard.v1.DescribeJobRequest"> & {
  * Use `create(DescribeJobRequestSchema)` to create a new message.
  */
 export const DescribeJobRequestSchema: GenMessage<DescribeJobRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 16);
+  messageDesc(file_switchyard_v1_jobs, 17);
 
 /**
  * @generated from message switchyard.v1.DescribeJobResponse
@@ -698,7 +750,7 @@ export type DescribeJobResponse = Message<"switchyard.v1.DescribeJobResponse"> &
  * Use `create(DescribeJobResponseSchema)` to create a new message.
  */
 export const DescribeJobResponseSchema: GenMessage<DescribeJobResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 17);
+  messageDesc(file_switchyard_v1_jobs, 18);
 
 /**
  * @generated from message switchyard.v1.CancelJobRequest
@@ -720,7 +772,7 @@ export type CancelJobRequest = Message<"switchyard.v1.CancelJobRequest"> & {
  * Use `create(CancelJobRequestSchema)` to create a new message.
  */
 export const CancelJobRequestSchema: GenMessage<CancelJobRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 18);
+  messageDesc(file_switchyard_v1_jobs, 19);
 
 /**
  * @generated from message switchyard.v1.GetLogsRequest
@@ -759,7 +811,7 @@ export type GetLogsRequest = Message<"switchyard.v1.GetLogsRequest"> & {
  * Use `create(GetLogsRequestSchema)` to create a new message.
  */
 export const GetLogsRequestSchema: GenMessage<GetLogsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 19);
+  messageDesc(file_switchyard_v1_jobs, 20);
 
 /**
  * @generated from message switchyard.v1.LogChunk
@@ -786,7 +838,7 @@ export type LogChunk = Message<"switchyard.v1.LogChunk"> & {
  * Use `create(LogChunkSchema)` to create a new message.
  */
 export const LogChunkSchema: GenMessage<LogChunk> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 20);
+  messageDesc(file_switchyard_v1_jobs, 21);
 
 /**
  * @generated from message switchyard.v1.MetricPoint
@@ -813,7 +865,7 @@ export type MetricPoint = Message<"switchyard.v1.MetricPoint"> & {
  * Use `create(MetricPointSchema)` to create a new message.
  */
 export const MetricPointSchema: GenMessage<MetricPoint> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 21);
+  messageDesc(file_switchyard_v1_jobs, 22);
 
 /**
  * @generated from message switchyard.v1.MetricSeries
@@ -850,7 +902,7 @@ export type MetricSeries = Message<"switchyard.v1.MetricSeries"> & {
  * Use `create(MetricSeriesSchema)` to create a new message.
  */
 export const MetricSeriesSchema: GenMessage<MetricSeries> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 22);
+  messageDesc(file_switchyard_v1_jobs, 23);
 
 /**
  * @generated from message switchyard.v1.GetMetricsRequest
@@ -872,7 +924,7 @@ export type GetMetricsRequest = Message<"switchyard.v1.GetMetricsRequest"> & {
  * Use `create(GetMetricsRequestSchema)` to create a new message.
  */
 export const GetMetricsRequestSchema: GenMessage<GetMetricsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 23);
+  messageDesc(file_switchyard_v1_jobs, 24);
 
 /**
  * @generated from message switchyard.v1.GetMetricsResponse
@@ -889,7 +941,7 @@ export type GetMetricsResponse = Message<"switchyard.v1.GetMetricsResponse"> & {
  * Use `create(GetMetricsResponseSchema)` to create a new message.
  */
 export const GetMetricsResponseSchema: GenMessage<GetMetricsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 24);
+  messageDesc(file_switchyard_v1_jobs, 25);
 
 /**
  * @generated from message switchyard.v1.Artifact
@@ -909,6 +961,14 @@ export type Artifact = Message<"switchyard.v1.Artifact"> & {
    * @generated from field: google.protobuf.Timestamp modified = 3;
    */
   modified?: Timestamp | undefined;
+
+  /**
+   * A symbolic link the job made in its output directory: listed so the job's author sees it, never followed or
+   * served (it could point anywhere on the server).
+   *
+   * @generated from field: bool symlink = 4;
+   */
+  symlink: boolean;
 };
 
 /**
@@ -916,7 +976,7 @@ export type Artifact = Message<"switchyard.v1.Artifact"> & {
  * Use `create(ArtifactSchema)` to create a new message.
  */
 export const ArtifactSchema: GenMessage<Artifact> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 25);
+  messageDesc(file_switchyard_v1_jobs, 26);
 
 /**
  * @generated from message switchyard.v1.ListArtifactsRequest
@@ -938,7 +998,7 @@ export type ListArtifactsRequest = Message<"switchyard.v1.ListArtifactsRequest">
  * Use `create(ListArtifactsRequestSchema)` to create a new message.
  */
 export const ListArtifactsRequestSchema: GenMessage<ListArtifactsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 26);
+  messageDesc(file_switchyard_v1_jobs, 27);
 
 /**
  * @generated from message switchyard.v1.ListArtifactsResponse
@@ -962,7 +1022,7 @@ export type ListArtifactsResponse = Message<"switchyard.v1.ListArtifactsResponse
  * Use `create(ListArtifactsResponseSchema)` to create a new message.
  */
 export const ListArtifactsResponseSchema: GenMessage<ListArtifactsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 27);
+  messageDesc(file_switchyard_v1_jobs, 28);
 
 /**
  * @generated from message switchyard.v1.ReadArtifactRequest
@@ -989,7 +1049,7 @@ export type ReadArtifactRequest = Message<"switchyard.v1.ReadArtifactRequest"> &
  * Use `create(ReadArtifactRequestSchema)` to create a new message.
  */
 export const ReadArtifactRequestSchema: GenMessage<ReadArtifactRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 28);
+  messageDesc(file_switchyard_v1_jobs, 29);
 
 /**
  * @generated from message switchyard.v1.ArtifactChunk
@@ -1011,7 +1071,7 @@ export type ArtifactChunk = Message<"switchyard.v1.ArtifactChunk"> & {
  * Use `create(ArtifactChunkSchema)` to create a new message.
  */
 export const ArtifactChunkSchema: GenMessage<ArtifactChunk> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 29);
+  messageDesc(file_switchyard_v1_jobs, 30);
 
 /**
  * @generated from message switchyard.v1.ListGpusRequest
@@ -1024,7 +1084,7 @@ export type ListGpusRequest = Message<"switchyard.v1.ListGpusRequest"> & {
  * Use `create(ListGpusRequestSchema)` to create a new message.
  */
 export const ListGpusRequestSchema: GenMessage<ListGpusRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 30);
+  messageDesc(file_switchyard_v1_jobs, 31);
 
 /**
  * @generated from message switchyard.v1.Gpu
@@ -1078,7 +1138,7 @@ export type Gpu = Message<"switchyard.v1.Gpu"> & {
  * Use `create(GpuSchema)` to create a new message.
  */
 export const GpuSchema: GenMessage<Gpu> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 31);
+  messageDesc(file_switchyard_v1_jobs, 32);
 
 /**
  * @generated from message switchyard.v1.ListGpusResponse
@@ -1100,7 +1160,7 @@ export type ListGpusResponse = Message<"switchyard.v1.ListGpusResponse"> & {
  * Use `create(ListGpusResponseSchema)` to create a new message.
  */
 export const ListGpusResponseSchema: GenMessage<ListGpusResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 32);
+  messageDesc(file_switchyard_v1_jobs, 33);
 
 /**
  * Training jobs: submission, state, logs, metrics and artifacts.
