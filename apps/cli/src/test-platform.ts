@@ -20,9 +20,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the CLI binary to completion. */
-export function runCli(env: NodeJS.ProcessEnv, args: string[], input?: string): CliResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: "utf8", timeout: 120_000, cwd: ROOT, ...(input !== undefined ? { input } : {}) });
+/** Runs the CLI binary to completion (as another account with `as`, see asAccount). */
+export function runCli(env: NodeJS.ProcessEnv, args: string[], input?: string, as: string[] = []): CliResult {
+  const argv = [...as, process.execPath, BIN, ...args];
+  const r = spawnSync(argv[0]!, argv.slice(1), { env, encoding: "utf8", timeout: 120_000, cwd: ROOT, ...(input !== undefined ? { input } : {}) });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -33,9 +34,18 @@ export interface UpProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `switchyard up ARGS` and resolves when it says where it is up (rejects if it exits first). */
-export async function spawnUp(env: NodeJS.ProcessEnv, args: string[]): Promise<UpProcess> {
-  const proc = spawn(process.execPath, [BIN, "up", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+/** `setpriv` words that run a command as another account (tests that play an unprivileged user; needs root). */
+export function asAccount(uid: number, gid = uid): string[] {
+  return ["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "--"];
+}
+
+/**
+ * Starts `switchyard up ARGS` and resolves when it says where it is up (rejects if it exits first). `as`: run it as
+ * that account (asAccount) instead of this process's user.
+ */
+export async function spawnUp(env: NodeJS.ProcessEnv, args: string[], as: string[] = []): Promise<UpProcess> {
+  const argv = [...as, process.execPath, BIN, "up", ...args];
+  const proc = spawn(argv[0]!, argv.slice(1), { env, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
