@@ -9,3 +9,7 @@ export { announceReady, parseReadyLine, onShutdown, READY_PREFIX } from "./servi
 export type { ReadyInfo, RunningService } from "./service-lifecycle.js";
 export { setPrivateUmask, ensurePrivateDir, loadOrCreateKey, keyPath, serviceSocketPath, meshListen, claimSocketPath } from "./data-dir.js";
 export type { MeshListen } from "./data-dir.js";
+export { checkTextBounds, nestingDepth, tooDeep, DEFAULT_TEXT_BOUNDS } from "./text-bounds.js";
+export type { TextBounds } from "./text-bounds.js";
+export { parseYamlDocument, parseYamlDocuments, syntaxTreeDepth } from "./yaml-bounded.js";
+export type { BoundedYamlOptions } from "./yaml-bounded.js";

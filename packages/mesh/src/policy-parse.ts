@@ -1,4 +1,4 @@
-import { Code, SwitchyardError, type FieldViolation } from "@switchyard/core";
+import { Code, SwitchyardError, parseYamlDocuments, type FieldViolation } from "@switchyard/core";
 import { createRequire } from "node:module";
 import type { Document, LineCounter as LineCounterType } from "yaml";
 import type * as yamlModule from "yaml";
@@ -96,9 +96,10 @@ function positionOf(doc: Document, lines: LineCounterType, path: readonly PathSe
  */
 export function parseMeshPolicies(yamlText: string, options: { source?: string } = {}): MeshPolicies {
   const source = options.source ?? "<policies>";
-  const { LineCounter, parseAllDocuments } = yaml();
+  const { LineCounter } = yaml();
   const lines = new LineCounter();
-  const docs = parseAllDocuments(yamlText, { lineCounter: lines, prettyErrors: false });
+  // Size and nesting proven bounded before the (recursive) composer runs.
+  const docs = parseYamlDocuments(yamlText, { what: source, file: source, lineCounter: lines, prettyErrors: false });
   const violations: FieldViolation[] = [];
   const resources: PolicyResource[] = [];
   const at = (doc: Document, path: readonly PathSeg[], key?: string) => {

@@ -1,5 +1,5 @@
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from "yaml";
-import { formatViolations, invalidArgument, type FieldViolation, type SwitchyardError } from "@switchyard/core";
+import { LineCounter, isMap, isScalar, isSeq, type Node } from "yaml";
+import { formatViolations, parseYamlDocument, invalidArgument, type FieldViolation, type SwitchyardError } from "@switchyard/core";
 
 /** A YAML (or JSON) document as plain values, with the line and column of every field for error messages. */
 export interface SourceDoc {
@@ -11,7 +11,8 @@ export interface SourceDoc {
 
 export function parseYamlSource(text: string, file: string): SourceDoc {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  // Size and nesting proven bounded before the (recursive) composer runs.
+  const doc = parseYamlDocument(text, { what: file, file, lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const details: FieldViolation[] = doc.errors.map((e) => {
       const p = lc.linePos(e.pos[0]);

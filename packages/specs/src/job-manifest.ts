@@ -2,7 +2,7 @@
  * `parseJobManifest`: YAML or JSON text to a validated, normalized JobSpec. Dispatches on apiVersion/kind, collects
  * every violation (schema, cross-field, meaning) with its position, and either returns a whole spec or throws.
  */
-import { Code, SwitchyardError } from "@switchyard/core";
+import { Code, DEFAULT_TEXT_BOUNDS, SwitchyardError } from "@switchyard/core";
 import { closestMatch } from "./did-you-mean.js";
 import type { JobFormat } from "./job-format.js";
 import { isRecord } from "./job-format.js";
@@ -41,7 +41,9 @@ function runner<T>(f: JobFormat<T>): FormatRunner {
 const FORMATS: readonly FormatRunner[] = [runner(nativeJobFormat), runner(pytorchJobFormat), runner(trainJobFormat)];
 
 /** Manifests bigger than this are refused before parsing (Kubernetes objects stop at about 1.5 MB). */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+export const MAX_MANIFEST_BYTES = DEFAULT_TEXT_BOUNDS.maxBytes;
+/** Deepest nesting of a manifest (a PyTorchJob's pod template is about 10 levels deep). */
+export const MAX_MANIFEST_DEPTH = DEFAULT_TEXT_BOUNDS.maxDepth;
 
 const SUPPORTED = "`apiVersion: switchyard/v1` with `kind: Job`, `kubeflow.org/v1` with `kind: PyTorchJob`, or `trainer.kubeflow.org/v1alpha1` with `kind: TrainJob`";
 
@@ -97,11 +99,6 @@ function parse(text: string, options: ParseJobManifestOptions): ParsedJobManifes
   const { file, baseDir } = options;
   if (typeof text !== "string") {
     throw new SwitchyardError(Code.InvalidArgument, "a job manifest must be given as text", { details: [{ field: "(document)", message: "is not text", got: typeof text, hint: "pass the file's contents as a string" }] });
-  }
-  if (Buffer.byteLength(text) > MAX_MANIFEST_BYTES) {
-    const out: Violations = new Violations({ locate: () => ({ line: 1, column: 1 }) }, file);
-    out.add([], { message: `is larger than ${MAX_MANIFEST_BYTES} bytes`, hint: "a job manifest describes one job; move data out of it" });
-    out.throwAll("the manifest");
   }
   const source = readYamlSource(text, file);
   const out: Violations = new Violations(source, file);

@@ -185,9 +185,13 @@ export class Violations {
   }
 }
 
+/** The most problems one error lists: a garbage document must not turn into a megabyte of error text. */
+export const MAX_LISTED_VIOLATIONS = 50;
+
 export function invalidManifest(file: string | undefined, details: readonly FieldViolation[], what: string): SwitchyardError {
-  const sorted = [...details].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
-  const n = sorted.length;
-  const summary = `${file ?? "manifest"}: ${n} problem${n === 1 ? "" : "s"} in ${what}`;
+  const n = details.length;
+  const sorted = [...details].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)).slice(0, MAX_LISTED_VIOLATIONS);
+  const shown = n > sorted.length ? ` (the first ${sorted.length} shown)` : "";
+  const summary = `${file ?? "manifest"}: ${n} problem${n === 1 ? "" : "s"} in ${what}${shown}`;
   return new SwitchyardError(Code.InvalidArgument, `${summary}\n${formatViolations(sorted)}`, { details: sorted });
 }

@@ -11,7 +11,6 @@
  */
 import { Code, SwitchyardError } from "@switchyard/core";
 import { verifiedCaller, type CallContext, type VerifiedCaller } from "@switchyard/mesh";
-import { parseJobManifest } from "@switchyard/specs";
 
 export type Caller = VerifiedCaller;
 
@@ -47,19 +46,13 @@ export function requireWriter(c: Caller, action: string): void {
 }
 
 /**
- * Checks that the caller may submit this manifest: a writer, in the team the manifest names (admins: any team).
- * Parses the manifest for its team; a manifest that does not parse is left for the submission to reject.
+ * Checks that the caller may submit a job to `team`: a writer (checked first, before the manifest is even read, by
+ * `requireWriter`), in that team (admins: any team).
  */
-export function authorizeSubmit(c: Caller, manifest: string, opts: { file?: string; baseDir?: string }): void {
+export function authorizeSubmit(c: Caller, team: string): void {
   if (c.kind === "service") return;
   requireWriter(c, "submit jobs");
   if (c.role === "admin") return;
-  let team: string;
-  try {
-    team = parseJobManifest(manifest, opts).spec.team;
-  } catch {
-    return;
-  }
   if (!c.teams.includes(team)) {
     throw new SwitchyardError(Code.PermissionDenied, `${c.user} cannot submit to team "${team}"${c.teams.length ? ` (your teams: ${c.teams.join(", ")})` : ""}: set metadata.team (metadata.namespace for Kubeflow manifests) to one of your teams`, {
       details: [{ field: "metadata.team", message: "is not one of your teams", expected: c.teams.join(" | ") || "a team you belong to", got: team, hint: "set metadata.team (metadata.namespace for Kubeflow manifests) to one of your teams" }],

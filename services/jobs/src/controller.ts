@@ -1,7 +1,7 @@
 import { Code, SwitchyardError, nameSuffix, newUid, noopLogger, systemClock, type Clock, type Logger } from "@switchyard/core";
 import { findFreePort, pytorchEnv, type Executor, type GpuDevice, type ReplicaState } from "@switchyard/executors";
 import type { NodeInfo, PendingJob, QueuesConfig, ReplicaPlacement, RunningJob, Scheduler } from "@switchyard/scheduler";
-import { parseJobManifest, redactManifest, type JobSpec } from "@switchyard/specs";
+import type { JobSpec, ParsedJobManifest } from "@switchyard/specs";
 import { decideOnFailure } from "./exit-policy.js";
 import { ENDED, FINAL } from "./phases.js";
 import type { JobRow, JobStore, ReplicaRow } from "./job-store.js";
@@ -31,9 +31,10 @@ export interface ControllerOptions {
 }
 
 export interface SubmitInput {
+  /** The manifest as read (ManifestParser: parsed once, in bounded time). */
+  parsed: ParsedJobManifest;
+  /** The manifest text to store: inline secret values already replaced by "(secret)". */
   manifest: string;
-  fileName?: string;
-  baseDir?: string;
   requestId?: string;
   generateName?: boolean;
   /** The verified user who submits (accounting); empty for internal callers. */
@@ -102,7 +103,7 @@ export class JobController {
       const seen = await this.store.byRequestId(input.requestId);
       if (seen) return { job: seen, warnings: [], replayed: true };
     }
-    const parsed = parseJobManifest(input.manifest, { ...(input.fileName ? { file: input.fileName } : {}), ...(input.baseDir ? { baseDir: input.baseDir } : {}) });
+    const parsed = input.parsed;
     const spec = parsed.spec;
     let name = spec.name;
     if (input.generateName || !name) {
@@ -138,7 +139,7 @@ export class JobController {
             reason,
             message: spec.suspend ? "spec.suspend is true: the job waits until it is resumed" : "",
             spec: JSON.stringify(stored),
-            manifest: redactManifest(input.manifest),
+            manifest: input.manifest,
             source: parsed.source,
             request_id: input.requestId || null,
             created_at: now,

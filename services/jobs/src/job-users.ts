@@ -14,8 +14,8 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { Code, SwitchyardError, type FieldViolation } from "@switchyard/core";
-import { LineCounter, parseDocument, isMap, isScalar, type Node } from "yaml";
+import { Code, SwitchyardError, parseYamlDocument, type FieldViolation } from "@switchyard/core";
+import { LineCounter, isMap, isScalar, type Node } from "yaml";
 
 export interface JobAccount {
   uid: number;
@@ -39,7 +39,7 @@ export const DEFAULT_USERS_MAPPING: UsersMapping = { defaultAccount: { name: "no
 /** Parses users.yaml; errors name the file, line and column, what was expected, and how to fix it. */
 export function parseUsersMapping(text: string, file = "users.yaml"): UsersMapping {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
+  const doc = parseYamlDocument(text, { what: file, file, lineCounter: lc, uniqueKeys: true });
   const problems: FieldViolation[] = [];
   const at = (node: Node | null | undefined, field: string, message: string, expected: string) => {
     const pos = node?.range ? lc.linePos(node.range[0]) : undefined;

@@ -4,12 +4,13 @@ import type { ArtifactChunkSchema, Jobs, LogChunkSchema } from "@switchyard/api"
 import { Code, SwitchyardError, sleep } from "@switchyard/core";
 import type { Executor, GpuDevice } from "@switchyard/executors";
 import type { CallContext, ServiceImpl } from "@switchyard/mesh";
-import { jobSpecToManifest, parseJobManifest } from "@switchyard/specs";
+import { jobSpecToManifest } from "@switchyard/specs";
 import { stringify } from "yaml";
 import { listArtifacts, openArtifact } from "./artifacts.js";
 import { authorizeSubmit, callerOf, inScope, readScope, requireWriter, scopeText, seesJobOf } from "./authz.js";
 import type { JobController } from "./controller.js";
 import type { JobIsolation } from "./job-isolation.js";
+import type { ManifestParser } from "./manifest-parser.js";
 import type { JobRow, JobStore } from "./job-store.js";
 import { ENDED } from "./phases.js";
 import { eventToProto, jobToProto, specToProto } from "./to-proto.js";
@@ -21,7 +22,10 @@ export interface JobsServiceDeps {
   gpus: GpuDevice[];
   nodeName: string;
   isolation: JobIsolation;
+  manifests: ManifestParser;
 }
+
+const manifestOptions = (req: { fileName: string; baseDir: string }) => ({ ...(req.fileName ? { file: req.fileName } : {}), ...(req.baseDir ? { baseDir: req.baseDir } : {}) });
 
 
 /** The Jobs gRPC service: thin handlers over the store and the controller. */
@@ -49,17 +53,20 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
   return {
     async submitJob(req, ctx) {
       const caller = callerOf(ctx);
-      authorizeSubmit(caller, req.manifest, { ...(req.fileName ? { file: req.fileName } : {}), ...(req.baseDir ? { baseDir: req.baseDir } : {}) });
+      // Viewers are refused before their manifest is read; then it is read once, in bounded time (manifest-parser.ts).
+      if (caller.kind === "user") requireWriter(caller, "submit jobs");
+      const { parsed, redacted } = await d.manifests.read(req.manifest, manifestOptions(req));
+      authorizeSubmit(caller, parsed.spec.team);
       const user = caller.kind === "user" ? caller.user : "";
       // Who would run it: refused now (with the fix) rather than at launch when no account may run this user's jobs.
       d.isolation.checkSubmitter(user, caller.kind === "user" ? caller.role : undefined);
-      const r = await controller.submit({ manifest: req.manifest, fileName: req.fileName, baseDir: req.baseDir, requestId: req.requestId, generateName: req.generateName, user });
+      const r = await controller.submit({ parsed, manifest: redacted, requestId: req.requestId, generateName: req.generateName, user });
       if (r.replayed && !inScope(readScope(caller, ""), r.job.team)) throw new SwitchyardError(Code.PermissionDenied, "request_id belongs to another team's submission: use a new request id");
       return { job: await toProto(r.job), warnings: r.warnings, replayed: r.replayed };
     },
 
     async validateJob(req) {
-      const parsed = parseJobManifest(req.manifest, { ...(req.fileName ? { file: req.fileName } : {}), ...(req.baseDir ? { baseDir: req.baseDir } : {}) });
+      const { parsed } = await d.manifests.read(req.manifest, manifestOptions(req));
       return {
         spec: specToProto(parsed.spec),
         name: parsed.spec.name ?? "",

@@ -8,6 +8,7 @@ import { openSqlite } from "@switchyard/store";
 import type { JobsConfig } from "./config.js";
 import { JobController } from "./controller.js";
 import { JobIsolation } from "./job-isolation.js";
+import { createManifestParser } from "./manifest-parser.js";
 import { JobStore } from "./job-store.js";
 import { loadUsersMapping } from "./job-users.js";
 import { loadQueues, queuesService } from "./queues-service.js";
@@ -59,7 +60,8 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
   const mesh = await createServiceRuntime({ serviceName: "jobs", credentials, env: process.env, logger, ...(reg ? { registry: reg } : {}), ...(local ? { local } : {}) });
   const metricsAddress = await mesh.serveMetrics(`unix:${serviceSocketPath(config.dataDir, "jobs-metrics")}`);
   const server = createServer({ name: "jobs", ...meshListen(config.listen, config.dataDir, "jobs"), logger, runtime: mesh.runtime, labels: { metrics: metricsAddress }, ...(reg ? { registry: reg } : {}) });
-  server.add(Jobs, jobsService({ store, controller, executor, gpus, nodeName: config.nodeName, isolation }));
+  const manifests = createManifestParser();
+  server.add(Jobs, jobsService({ store, controller, executor, gpus, nodeName: config.nodeName, isolation, manifests }));
   server.add(Queues, queuesService({ store, controller, gpus }));
   server.add(Secrets, secretsService({ store: secrets }));
   const address = await server.start();
@@ -71,6 +73,7 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
       await server.stop(3000);
       await mesh.close();
       await controller.close();
+      await manifests.close();
       await executor.close();
       await ownRegistry?.close();
       await closeDb();
