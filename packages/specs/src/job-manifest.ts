@@ -11,7 +11,7 @@ import type { JobManifestSource, JobSpec, ParseJobManifestOptions, ParsedJobMani
 import { pytorchJobFormat } from "./kubeflow-pytorchjob.js";
 import { trainJobFormat } from "./kubeflow-trainjob.js";
 import type { NormalizeContext } from "./normalize-common.js";
-import { Violations, describeValue } from "./violations.js";
+import { Violations, describeValue, type PathSegment } from "./violations.js";
 import { readYamlSource } from "./yaml-source.js";
 
 /** A format with its document type hidden, so formats of different types sit in one list. */
@@ -42,6 +42,8 @@ const FORMATS: readonly FormatRunner[] = [runner(nativeJobFormat), runner(pytorc
 
 /** Manifests bigger than this are refused before parsing (Kubernetes objects stop at about 1.5 MB). */
 export const MAX_MANIFEST_BYTES = DEFAULT_TEXT_BOUNDS.maxBytes;
+/** The most processes (replicas × processes per replica) one job may ask for: a gang this large is a mistake or an attack. */
+export const MAX_PROCESSES = 1024;
 /** Deepest nesting of a manifest (a PyTorchJob's pod template is about 10 levels deep). */
 export const MAX_MANIFEST_DEPTH = DEFAULT_TEXT_BOUNDS.maxDepth;
 
@@ -113,6 +115,15 @@ function parse(text: string, options: ParseJobManifestOptions): ParsedJobManifes
   const warnings = [...source.warnings];
   const ctx = (): NormalizeContext => ({ violations: out, locator: source, warnings, raw: root, ...(file !== undefined ? { file } : {}), ...(baseDir !== undefined ? { baseDir } : {}) });
   const spec = format.run(root, out, ctx);
+  if (spec !== undefined && spec.replicas * (spec.distributed?.nprocPerNode ?? 1) > MAX_PROCESSES) {
+    const path: PathSegment[] = format.source === "switchyard/v1" ? ["spec", "replicas"] : format.source === "kubeflow.org/v1/PyTorchJob" ? ["spec", "pytorchReplicaSpecs"] : ["spec", "trainer", "numNodes"];
+    out.add(path, {
+      message: `asks for ${spec.replicas} replicas × ${spec.distributed?.nprocPerNode ?? 1} processes, more than one job may start (${MAX_PROCESSES})`,
+      expected: `at most ${MAX_PROCESSES} processes in all`,
+      got: String(spec.replicas * (spec.distributed?.nprocPerNode ?? 1)),
+      hint: "split the work into several jobs, or use fewer, larger replicas",
+    });
+  }
   out.throwIfAny(what);
   if (spec === undefined) throw new SwitchyardError(Code.Internal, `${what} could not be normalized`);
   return { spec, warnings, source: format.source };

@@ -10,6 +10,7 @@ import { checkSecretRefs, resolveSecretEnv, sealJobSecrets, secretEnvOf } from "
 import type { SecretBox } from "./secret-box.js";
 import type { SecretStore } from "./secret-store.js";
 import { MetricsCollector } from "./metrics-sink.js";
+import type { MetricsStore } from "./metrics-store.js";
 
 export interface ControllerOptions {
   store: JobStore;
@@ -22,6 +23,8 @@ export interface ControllerOptions {
   /** Teams' secrets (job env `secretKeyRef`s) and the box that seals inline secret values at rest. */
   secrets: SecretStore;
   secretBox: SecretBox;
+  /** Jobs' metric series, bounded by downsampling. */
+  metricSeries: MetricsStore;
   /** SIGTERM → SIGKILL grace for cancel, deadlines and failed gangs. */
   graceMs: number;
   clock?: Clock;
@@ -67,7 +70,7 @@ export class JobController {
     this.o = options;
     this.clock = options.clock ?? systemClock;
     this.log = options.logger ?? noopLogger;
-    this.metrics = new MetricsCollector(options.store, options.executor, this.log);
+    this.metrics = new MetricsCollector(options.store, options.executor, this.log, options.metricSeries);
   }
 
   private get store(): JobStore {

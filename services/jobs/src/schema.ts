@@ -84,11 +84,20 @@ export interface EventsTable {
   replica: number;
 }
 
+/** A metric series' points, bounded by downsampling (metrics-store.ts): a row stands for steps [step, step_to]. */
 export interface MetricsTable {
   job_uid: string;
   name: string;
   step: number;
+  /** Last step the row stands for; null: the row is one point (step_to = step). */
+  step_to: number | null;
+  /** The last value of the steps it stands for. */
   value: number;
+  /** Null for a single point (= value). */
+  min: number | null;
+  max: number | null;
+  /** Points the row stands for. */
+  count: Generated<number>;
   time: number;
 }
 
@@ -224,5 +233,14 @@ migrations["0003_secrets"] = {
       .addColumn("updated_by", "text", (c) => c.notNull().defaultTo(""))
       .addPrimaryKeyConstraint("secrets_pk", ["team", "name", "key"])
       .execute();
+  },
+};
+
+migrations["0004_metric_buckets"] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable("metrics").addColumn("step_to", "integer").execute();
+    await db.schema.alterTable("metrics").addColumn("min", "real").execute();
+    await db.schema.alterTable("metrics").addColumn("max", "real").execute();
+    await db.schema.alterTable("metrics").addColumn("count", "integer", (c) => c.notNull().defaultTo(1)).execute();
   },
 };

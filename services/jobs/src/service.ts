@@ -11,6 +11,7 @@ import { authorizeSubmit, callerOf, inScope, readScope, requireWriter, scopeText
 import type { JobController } from "./controller.js";
 import type { JobIsolation } from "./job-isolation.js";
 import type { ManifestParser } from "./manifest-parser.js";
+import type { MetricsStore } from "./metrics-store.js";
 import type { JobRow, JobStore } from "./job-store.js";
 import { ENDED } from "./phases.js";
 import { eventToProto, jobToProto, specToProto } from "./to-proto.js";
@@ -23,6 +24,7 @@ export interface JobsServiceDeps {
   nodeName: string;
   isolation: JobIsolation;
   manifests: ManifestParser;
+  metricSeries: MetricsStore;
 }
 
 const manifestOptions = (req: { fileName: string; baseDir: string }) => ({ ...(req.fileName ? { file: req.fileName } : {}), ...(req.baseDir ? { baseDir: req.baseDir } : {}) });
@@ -131,17 +133,20 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
 
     async getMetrics(req, ctx) {
       const row = await resolveJob(req.name, req.team, ctx);
-      const points = await store.db.selectFrom("metrics").selectAll().where("job_uid", "=", row.uid).orderBy("name").orderBy("step").execute();
-      const series = new Map<string, { name: string; points: { step: bigint; value: number; time: ReturnType<typeof timestampFromMs> }[]; latest: number; min: number; max: number }>();
-      for (const p of points) {
-        let s = series.get(p.name);
-        if (!s) series.set(p.name, (s = { name: p.name, points: [], latest: p.value, min: p.value, max: p.value }));
-        s.points.push({ step: BigInt(p.step), value: p.value, time: timestampFromMs(p.time) });
-        s.latest = p.value;
-        s.min = Math.min(s.min, p.value);
-        s.max = Math.max(s.max, p.value);
+      if (req.maxPoints < 0 || req.maxPoints > 10_000) {
+        throw new SwitchyardError(Code.InvalidArgument, `maxPoints: ${req.maxPoints} is out of range`, { details: [{ field: "maxPoints", message: "is out of range", expected: "1 to 10000, or 0 for the default (1000)", got: String(req.maxPoints) }] });
       }
-      return { series: [...series.values()] };
+      const series = await d.metricSeries.read(row.uid, { names: req.names.slice(0, 64), maxPoints: req.maxPoints || 1000 });
+      return {
+        series: series.map((s) => ({
+          name: s.name,
+          latest: s.latest,
+          min: s.min,
+          max: s.max,
+          totalPoints: BigInt(s.total),
+          points: s.points.map((b) => ({ step: BigInt(b.step), stepTo: BigInt(b.stepTo), value: b.value, min: b.min, max: b.max, count: BigInt(b.count), time: timestampFromMs(b.time) })),
+        })),
+      };
     },
 
     async listArtifacts(req, ctx) {

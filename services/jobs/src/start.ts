@@ -10,6 +10,7 @@ import { JobController } from "./controller.js";
 import { JobIsolation } from "./job-isolation.js";
 import { createManifestParser } from "./manifest-parser.js";
 import { JobStore } from "./job-store.js";
+import { MetricsStore } from "./metrics-store.js";
 import { loadUsersMapping } from "./job-users.js";
 import { loadQueues, queuesService } from "./queues-service.js";
 import { openSecretBox } from "./secret-box.js";
@@ -30,6 +31,7 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
   // Teams' secrets and inline secret values, sealed at rest with <data>/secrets/jobs-secrets.key.
   const secretBox = openSecretBox(config.dataDir);
   const secrets = new SecretStore(db, secretBox);
+  const metricSeries = new MetricsStore(db);
   // Who runs jobs (root: the submitter's mapped account; otherwise the platform's user in bubblewrap) and where their
   // own directories are: outside the data dir, which jobs never see.
   const isolation = await JobIsolation.create({ jobsDir: config.jobsDir, mapping: loadUsersMapping(config.usersFile), hidePaths: config.hidePaths, sandbox: config.sandbox, logger });
@@ -47,6 +49,7 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
     isolation,
     secrets,
     secretBox,
+    metricSeries,
     graceMs: config.graceMs,
     logger,
     ...(config.crashAt ? { crashAt: config.crashAt } : {}),
@@ -61,7 +64,7 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
   const metricsAddress = await mesh.serveMetrics(`unix:${serviceSocketPath(config.dataDir, "jobs-metrics")}`);
   const server = createServer({ name: "jobs", ...meshListen(config.listen, config.dataDir, "jobs"), logger, runtime: mesh.runtime, labels: { metrics: metricsAddress }, ...(reg ? { registry: reg } : {}) });
   const manifests = createManifestParser();
-  server.add(Jobs, jobsService({ store, controller, executor, gpus, nodeName: config.nodeName, isolation, manifests }));
+  server.add(Jobs, jobsService({ store, controller, executor, gpus, nodeName: config.nodeName, isolation, manifests, metricSeries }));
   server.add(Queues, queuesService({ store, controller, gpus }));
   server.add(Secrets, secretsService({ store: secrets }));
   const address = await server.start();
