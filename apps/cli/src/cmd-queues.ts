@@ -5,6 +5,14 @@ import { withApi } from "./cmd-jobs.js";
 import { table } from "./format.js";
 
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
+const bytes = (b: bigint) => (b >= 1024n ** 3n ? `${(Number(b) / 1024 ** 3).toFixed(1)}Gi` : `${(Number(b) / 1024 ** 2).toFixed(1)}Mi`);
+
+/** `7d`, `12h`, `30m` → seconds. */
+function durationSeconds(text: string): bigint {
+  const m = /^(\d+)(s|m|h|d)$/.exec(text.trim());
+  if (!m) throw new CliExit(EXIT.usage, `--older-than must be a duration such as 7d, 12h or 30m (got "${text}")`);
+  return BigInt(Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as "s" | "m" | "h" | "d"]);
+}
 
 /** `switchyard apply -f queues.yaml`, `switchyard queues`, `switchyard usage`. */
 export function registerQueueCommands(program: Command): void {
@@ -64,6 +72,25 @@ export function registerQueueCommands(program: Command): void {
           ["TEAM", "USER", "JOBS", "GPU-HOURS", "QUEUED-HOURS", "AVG-QUEUE", "PREEMPTIONS"],
           res.rows.map((r) => [r.team, r.user || "-", String(r.jobs), r.gpuHours.toFixed(3), r.queuedHours.toFixed(3), `${r.avgQueueSeconds.toFixed(1)}s`, String(r.preemptions)]),
         ) + "\n",
+      );
+    }),
+  );
+
+  const gc = program
+    .command("gc")
+    .description("delete the files (logs, artifacts, checkpoints) of finished jobs past their queue's retention, and show each team's disk usage")
+    .option("--older-than <duration>", "collect jobs that ended longer ago than this (7d, 12h) instead of their queue's retention")
+    .option("--dry-run", "say what would be deleted; delete nothing");
+  gc.action(
+    withApi(gc, async (api, g, o: { olderThan?: string; dryRun?: boolean }) => {
+      const res = await api.jobs.collectGarbage({ team: g.team ?? "", dryRun: o.dryRun === true, olderThanSeconds: o.olderThan ? durationSeconds(o.olderThan) : 0n });
+      const verb = res.dryRun ? "would free" : "freed";
+      const rows = res.jobs.map((j) => [j.name, j.team, bytes(j.bytes)]);
+      process.stdout.write(
+        (rows.length ? table(["JOB", "TEAM", "BYTES"], rows) + "\n" : "no finished job is past its retention\n") +
+          `${verb} ${bytes(res.freedBytes)} in ${res.jobs.length} job(s)\n\n` +
+          table(["TEAM", "DISK", "QUOTA"], res.usage.map((u) => [u.team, bytes(u.bytes), u.quotaBytes > 0n ? bytes(u.quotaBytes) : "-"])) +
+          "\n",
       );
     }),
   );

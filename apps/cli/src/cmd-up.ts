@@ -66,16 +66,18 @@ function serviceEnv(o: UpOptions, dataDir: string): Record<string, string> {
 
 interface Started {
   url: string;
-  services: Record<string, number>;
+  /** The services' pids now, and how many times each was restarted (up.json, rewritten after every restart). */
+  state(): { services: Record<string, number>; restarts: Record<string, number> };
   stop(): Promise<void>;
 }
 
 /** Each service in its own process under the supervisor, restarted with backoff when it dies. */
-async function startProcesses(o: UpOptions, dataDir: string): Promise<Started> {
+async function startProcesses(o: UpOptions, dataDir: string, onRestarted: () => void): Promise<Started> {
   const sup = new Supervisor({
     logsDir: join(dataDir, "logs"),
     onLog: (svc, _level, msg) => process.stderr.write(`[${svc}] ${msg}\n`),
     onRestart: (svc, code, delay) => process.stderr.write(`[up] ${svc} exited (code ${code}); restarting in ${delay} ms\n`),
+    onRestarted,
   });
   const order = ["gateway", "jobs", "control"];
   const env = serviceEnv(o, dataDir);
@@ -87,7 +89,7 @@ async function startProcesses(o: UpOptions, dataDir: string): Promise<Started> {
     const [, gateway] = await Promise.all([sup.start({ name: "jobs", entry: serviceEntry("jobs"), env: common }), sup.start(gatewaySpec)]);
     // Same for the gateway: the URL in the CLI config stays right across its restarts.
     gatewaySpec.env.SWITCHYARD_PORT = gateway.address.split(":").pop()!;
-    return { url: String(gateway.url), services: sup.pids(), stop: () => sup.stop(order) };
+    return { url: String(gateway.url), state: () => ({ services: sup.pids(), restarts: { ...sup.restarts } }), stop: () => sup.stop(order) };
   } catch (err) {
     await sup.stop(order, 2000);
     throw err;
@@ -117,7 +119,7 @@ async function startInProcess(o: UpOptions, dataDir: string): Promise<Started> {
   const gateway = await startGateway(loadGatewayConfig({ ...env, SWITCHYARD_PORT: o.port ?? "8080", SWITCHYARD_HOST: o.host ?? "127.0.0.1" }), log("gateway"), control.registry, local);
   return {
     url: gateway.url,
-    services: {},
+    state: () => ({ services: {}, restarts: {} }),
     async stop() {
       await gateway.stop();
       await jobs.stop();
@@ -139,6 +141,7 @@ export async function up(o: UpOptions): Promise<number> {
     return EXIT.usage;
   }
   let started: Started | undefined;
+  let writeState = () => {};
   let stopping = false;
   const shutdown = async () => {
     if (stopping) return;
@@ -150,7 +153,7 @@ export async function up(o: UpOptions): Promise<number> {
   process.on("SIGINT", () => void shutdown());
   process.on("SIGTERM", () => void shutdown());
   try {
-    started = o.singleProcess ? await startInProcess(o, dataDir) : await startProcesses(o, dataDir);
+    started = o.singleProcess ? await startInProcess(o, dataDir) : await startProcesses(o, dataDir, () => writeState());
   } catch (err) {
     process.stderr.write(`up failed: ${err instanceof CliExit ? err.message : (err as Error).message}\n`);
     return EXIT.failed;
@@ -159,7 +162,9 @@ export async function up(o: UpOptions): Promise<number> {
   const token = readFileSync(adminTokenFile(dataDir), "utf8").trim();
   writeCliConfig({ ...readCliConfig(), server: url, token });
   const mode = o.singleProcess ? "single-process" : "multi-process";
-  writeFileSync(join(dataDir, "up.json"), JSON.stringify({ url, pid: process.pid, mode, services: started.services, readyMs: Date.now() - t0 }, null, 2), { mode: 0o600 });
+  const readyMs = Date.now() - t0;
+  writeState = () => writeFileSync(join(dataDir, "up.json"), JSON.stringify({ url, pid: process.pid, mode, ...started!.state(), readyMs }, null, 2), { mode: 0o600 });
+  writeState();
   process.stdout.write(`Switchyard is up at ${url} (ready in ${Date.now() - t0} ms, ${mode})\n  data: ${dataDir}\n  CLI config: ${configPath()}\n  Ctrl-C stops it.\n`);
   if (o.demo) {
     try {

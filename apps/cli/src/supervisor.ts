@@ -24,6 +24,8 @@ export interface SupervisorOptions {
   /** Called with warnings and errors the services log (pino JSON lines on stderr). */
   onLog?: (service: string, level: number, msg: string) => void;
   onRestart?: (service: string, code: number | null, delayMs: number) => void;
+  /** Called when a restarted service is ready again (its new pid is in `pids()`, its count in `restarts`). */
+  onRestarted?: (service: string) => void;
 }
 
 export function serviceEntry(pkg: "control" | "jobs" | "gateway"): string {
@@ -38,6 +40,8 @@ export class Supervisor {
   private readonly running = new Map<string, Running>();
   private readonly backoff = new Map<string, number>();
   private readonly logs = new Map<string, WriteStream>();
+  /** How many times each service was restarted after dying (0 for a platform that never lost a process). */
+  readonly restarts: Record<string, number> = {};
   private stopping = false;
 
   constructor(private readonly o: SupervisorOptions) {
@@ -101,7 +105,11 @@ export class Supervisor {
         this.o.onRestart?.(spec.name, code, delay);
         setTimeout(() => {
           if (this.stopping) return;
-          this.start(spec).catch((err: unknown) => log.write(`[supervisor] restart failed: ${String(err)}\n`));
+          this.restarts[spec.name] = (this.restarts[spec.name] ?? 0) + 1;
+          this.start(spec).then(
+            () => this.o.onRestarted?.(spec.name),
+            (err: unknown) => log.write(`[supervisor] restart failed: ${String(err)}\n`),
+          );
         }, delay);
       });
     });

@@ -46,4 +46,7 @@ export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
   };
   process.on("SIGTERM", handler);
   process.on("SIGINT", handler);
+  // Benchmarks run services with --expose-gc (SWITCHYARD_NODE_ARGS) and measure memory after a forced collection.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc === "function") process.on("SIGUSR2", () => gc());
 }

@@ -10,15 +10,34 @@
  * | `command.sh`  | node       | before spawning | run as root by the shim under `env -i`; deletes itself first thing (below) |
  * | `env.sh`      | node       | before spawning, with runAs or a sandbox | `export` lines of the environment; opened on fd 3 and deleted by command.sh |
  * | `shim.sh`     | node       | before spawning | the shim below |
+ * | `log.limits`  | node       | before spawning | `<chunkBytes> <headChunks> <tailChunks>`: the run's log layout, for the writer and for readers |
  * | `lock/`       | shim       | first thing (mkdir is atomic: a second shim for the run exits) | — |
  * | `shim.pid`    | shim       | before starting the command | `<pid> <startTicks> <startedAtMs>` |
+ * | `log.pipe`    | shim       | a FIFO (0622: the job's account may reopen /dev/stdout), unlinked once the shim has it open | — |
  * | `pgid`        | command    | in its own new session, before exec | `<pgid> <startTicks>` |
- * | `output.log`  | command    | stdout and stderr, appended (an fd the root shim opened: inherited, never reopened) | — |
- * | `status`      | shim       | after the command ended (temp + mv) | `<exitCode> <startedAtMs> <endedAtMs>` |
+ * | `log.<12 digits>` | writer | chunk N holds bytes [N·chunkBytes, (N+1)·chunkBytes) of the output; written whole, in order | — |
+ * | `log.current` | writer     | as each chunk starts | symlink to it, for `tail -F` |
+ * | `output.log`  | command    | only for runs of earlier versions (or a missing `log.limits`): the whole output, appended | — |
+ * | `status`      | shim       | after the command ended and the writer wrote all its output (temp + mv) | `<exitCode> <startedAtMs> <endedAtMs>` |
  *
  * The job's environment may hold secrets: it is in no argv (argv is world-readable in /proc) and it leaves the disk
  * the moment the command starts (command.sh and env.sh are deleted once open). `inspect` and recovery read only
  * `launched`, `lock`, `shim.pid`, `pgid` and `status`; a relaunch of an absent run writes every file afresh.
+ *
+ * The log writer. The command's stdout and stderr go into a pipe whose only reader is the writer, started by the shim
+ * (root, the platform's, never in the sandbox or as the job's account) in a session and process group of its own: a
+ * signal to the job's group (terminate, the shim's final SIGKILL) never reaches it, so it writes what the job printed
+ * on its way out. It is `sh` around coreutils `split -b chunkBytes --filter`, which hands each chunk to `LOG_FILTER`
+ * (one `sh` and `cat` per chunk, waited for before the next starts): the filter first removes the chunk that just left
+ * the tail (index N − tailChunks − 1, unless it is one of the first headChunks), then writes its chunk. So the run
+ * directory never holds more than headChunks + tailChunks full chunks plus the one being written, whether or not
+ * anyone reads. Costs per replica: `sh` and `split` while it is quiet (~3 MB VmRSS, ~0.2 MB PSS: shared pages), plus
+ * `sh`, `rm`, `ln` and `cat` per chunk while it writes (~6.5 MB VmRSS and ~1 MB PSS at most, measured in a flood).
+ * The writer never fails the job: the pipe only applies backpressure; a chunk that cannot be written (disk full) is
+ * read and discarded, split keeps chunk boundaries (readers show the hole as lost output), and should split itself
+ * die, `cat` drains the pipe to /dev/null. When the command's leader ends and its group is killed, the writer sees
+ * end-of-file once the last copy of the pipe closes; the shim waits for it (at most ~6 s: a process that left the
+ * job's group may hold the pipe open, and then loses its output when the writer is killed) before writing `status`.
  */
 
 import { rename, rm, writeFile } from "node:fs/promises";
@@ -37,17 +56,37 @@ export const RunFile = {
   shimPid: "shim.pid",
   pgid: "pgid",
   log: "output.log",
+  logLimits: "log.limits",
+  logCurrent: "log.current",
   status: "status",
 } as const;
 
 /**
+ * Run by `/bin/sh -c` for each chunk of a run's output, with `FILE` (`<dir>/log.<N>`, from split), `sy_head` and
+ * `sy_tail` (chunk counts) in its environment and the chunk on stdin. Always exits 0: split gives up on the whole
+ * stream when a filter fails. No single quote: the shim passes it single-quoted.
+ */
+export const LOG_FILTER =
+  'n=${FILE##*.}; n=${n#"${n%%[!0]*}"}; old=$((${n:-0} - sy_tail - 1)); ' +
+  'if [ "$old" -ge "$sy_head" ]; then o=000000000000$old; rm -f "${FILE%.*}.${o#"${o%????????????}"}"; fi; ' +
+  'ln -sfn "${FILE##*/}" "${FILE%.*}.current"; cat > "$FILE" || cat > /dev/null; exit 0';
+
+/**
+ * How long the shim waits for the writer to drain the pipe after the job's group is gone: 500 × (10 ms + a fork), ~6 s.
+ * The writer is gone once /proc shows it a zombie or not at all (dash reaps children while it waits for others); it is
+ * killed only while /proc shows it alive as the shim's child and its group's leader, so a reused pid is never hit.
+ */
+const WRITER_WAIT_TICKS = 500;
+
+/**
  * The shim, run as `/bin/sh shim.sh RUN_DIR` in a session of its own. It costs one dash process (~1.6 MB RSS, most of
- * it shared libc pages) per replica while the replica runs. The command is started through `setsid` in a new session
- * (the shim's background child is not a group leader, so `setsid` does not fork and `$!` is the command's pid and
- * pgid); it records its own pgid before exec'ing, so no instant exists where it runs unrecorded. When the command's
- * leader ends, what is left of its group is killed, as a container's processes die with its init. With a user switch
- * or a sandbox the leader's pid passes by exec from that root shell to setpriv, then to the outer bwrap, so the
- * recorded group is the whole chain (bwrap's pid-1 reaper and the job included).
+ * it shared libc pages) per replica while the replica runs, plus the log writer (above). The command is started
+ * through `setsid` in a new session (the shim's background child is not a group leader, so `setsid` does not fork and
+ * `$!` is the command's pid and pgid); it records its own pgid before exec'ing, so no instant exists where it runs
+ * unrecorded. When the command's leader ends, what is left of its group is killed, as a container's processes die
+ * with its init. With a user switch or a sandbox the leader's pid passes by exec from that root shell to setpriv, then
+ * to the outer bwrap, so the recorded group is the whole chain (bwrap's pid-1 reaper and the job included). The pipe
+ * is opened read-write first (which never blocks), so that neither end's open waits for the other.
  */
 export const SHIM_SCRIPT = `#!/bin/sh
 # Switchyard local-executor shim: sh shim.sh RUN_DIR. See executor-local-shim.ts for the file protocol.
@@ -56,13 +95,34 @@ mkdir "$dir/lock" 2>/dev/null || exit 0
 read -r _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ ticks _ < /proc/self/stat
 started=$(date +%s%3N)
 printf '%s %s %s\\n' "$$" "$ticks" "$started" > "$dir/shim.pid.tmp" && mv -f "$dir/shim.pid.tmp" "$dir/shim.pid"
+writer=
+if read -r chunk head tail 2>/dev/null < "$dir/log.limits" && [ "$chunk" -gt 0 ] && [ "$head" -ge 0 ] && [ "$tail" -ge 0 ] &&
+  rm -f "$dir/log.pipe" && mkfifo -m 622 "$dir/log.pipe"; then
+  exec 3<>"$dir/log.pipe" 4<"$dir/log.pipe" 5>"$dir/log.pipe" 3>&-
+  rm -f "$dir/log.pipe"
+  setsid /bin/sh -c 'sy_head=$3 sy_tail=$4 SHELL=/bin/sh split -b "$2" -d -a 12 --filter="$5" - "$1/log."; exec cat' \\
+    switchyard-log "$dir" "$chunk" "$head" "$tail" '${LOG_FILTER}' <&4 >/dev/null 2>&1 4<&- 5>&- &
+  writer=$!
+  exec 4<&-
+else
+  exec 5>> "$dir/output.log"
+fi
 setsid /bin/sh -c 'read -r _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ t _ < /proc/self/stat
 printf "%s %s\\n" "$$" "$t" > "$1/pgid.tmp" && mv -f "$1/pgid.tmp" "$1/pgid"
-exec env -i /bin/sh "$1/command.sh"' switchyard-replica "$dir" < /dev/null >> "$dir/output.log" 2>&1 &
+exec env -i /bin/sh "$1/command.sh"' switchyard-replica "$dir" < /dev/null >&5 2>&1 5>&- &
 pid=$!
+exec 5>&-
 wait "$pid"
 code=$?
 kill -s KILL -- "-$pid" 2>/dev/null
+if [ -n "$writer" ]; then
+  n=0
+  while [ "$n" -lt ${WRITER_WAIT_TICKS} ] && read -r _ _ s _ 2>/dev/null < "/proc/$writer/stat" && [ "$s" != Z ]; do sleep 0.01; n=$((n + 1)); done
+  if read -r _ _ s pp pg _ 2>/dev/null < "/proc/$writer/stat" && [ "$s" != Z ] && [ "$pp" = $$ ] && [ "$pg" = "$writer" ]; then
+    kill -s KILL -- "-$writer"
+  fi
+  wait "$writer"
+fi
 ended=$(date +%s%3N)
 printf '%s %s %s\\n' "$code" "$started" "$ended" > "$dir/status.tmp" && mv -f "$dir/status.tmp" "$dir/status"
 `;
@@ -71,8 +131,16 @@ printf '%s %s %s\\n' "$code" "$started" "$ended" > "$dir/status.tmp" && mv -f "$
  * Writes what the shim needs to start a claimed run: command.sh (and env.sh with a chain), shim.sh, and spec.json
  * with the names of the environment's variables but none of its values. Every file is written whole (temp + rename).
  */
-export async function writeRunFiles(dir: string, spec: ReplicaLaunch, plan: LaunchPlan, env: Readonly<Record<string, string>>, sandbox: string): Promise<void> {
+export async function writeRunFiles(
+  dir: string,
+  spec: ReplicaLaunch,
+  plan: LaunchPlan,
+  env: Readonly<Record<string, string>>,
+  sandbox: string,
+  log: LogLayout,
+): Promise<void> {
   await rm(join(dir, RunFile.env), { force: true });
+  await writeAtomic(join(dir, RunFile.logLimits), `${log.chunkBytes} ${log.headChunks} ${log.tailChunks}\n`);
   if (plan.chain === null) {
     await writeAtomic(join(dir, RunFile.command), renderCommandScript(spec.runId, spec.command, env, plan.cwd));
   } else {
@@ -176,6 +244,18 @@ export function parseShimRecord(text: string): ShimRecord | null {
 export function parseGroupRecord(text: string): GroupRecord | null {
   const v = integers(text, 2);
   return v === null || v[0]! <= 1 ? null : { pgid: v[0]!, leaderStartTicks: v[1]! };
+}
+
+/** How a run's log is stored (`log.limits`): chunks of `chunkBytes`; the first `headChunks` and the latest `tailChunks` are kept. */
+export interface LogLayout {
+  chunkBytes: number;
+  headChunks: number;
+  tailChunks: number;
+}
+
+export function parseLogLayout(text: string): LogLayout | null {
+  const v = integers(text, 3);
+  return v === null || v[0]! <= 0 || v[1]! < 0 || v[2]! < 0 ? null : { chunkBytes: v[0]!, headChunks: v[1]!, tailChunks: v[2]! };
 }
 
 export function parseStatusRecord(text: string): StatusRecord | null {

@@ -64,6 +64,15 @@ export function liveGroupMembers(pgid: number): number[] {
   return pids;
 }
 
+/** The shim's other child: the log writer, leader of a process group (and session) of its own; the job's is the other. */
+export function logWriterOf(shimPid: number, jobPgid: number): number | undefined {
+  return allPids().find((pid) => {
+    const text = procFile(pid, "stat")?.toString("utf8");
+    const fields = text?.slice(text.lastIndexOf(")") + 2).split(" ");
+    return fields !== undefined && Number(fields[1]) === shimPid && Number(fields[2]) === pid && pid !== jobPgid;
+  });
+}
+
 export async function runningGroup(ex: Executor, runId: string): Promise<{ shimPid: number; pgid: number }> {
   return waitFor(`run ${runId} to record its process group`, async () => {
     const s = await ex.inspect(runId);

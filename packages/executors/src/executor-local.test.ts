@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { Code, SwitchyardError } from "@switchyard/core";
 import type { Executor, ReplicaState } from "./executor.js";
 import { createLocalExecutor, type LocalExecutorOptions } from "./executor-local.js";
-import { exitOf, liveGroupMembers, logText, runningGroup, waitFor } from "./executor-local-test-kit.js";
+import { exitOf, liveGroupMembers, logText, logWriterOf, runningGroup, waitFor } from "./executor-local-test-kit.js";
 
 // Real processes throughout: every replica is a /bin/sh shim and a real command on this machine.
 
@@ -62,7 +62,8 @@ describe("local executor", () => {
     assert.equal(await logText(ex, "exit-code"), "out\nerr\n");
     const tail = await ex.readLog("exit-code", { offset: 4, maxBytes: 2 });
     assert.deepEqual([tail.data.toString(), tail.nextOffset], ["er", 6]);
-    assert.equal(ex.logPath("exit-code"), join(runsDir, "exit-code", "output.log"));
+    assert.equal(ex.logPath("exit-code"), join(runsDir, "exit-code", "log.current"));
+    assert.equal(readFileSync(ex.logPath("exit-code"), "utf8"), "out\nerr\n", "log.current follows the chunk being written");
     await ex.close();
   });
 
@@ -276,17 +277,23 @@ describe("local executor", () => {
       await Promise.all(ids.slice(i, i + 20).map((id) => launch(ex, id, ["sleep", "300"])));
     }
     const groups = await Promise.all(ids.map((id) => runningGroup(ex, id)));
+    // Each replica also has its log writer (sh + split, idle while the command prints nothing), in a group of its own.
+    const writers = await Promise.all(groups.map((g) => waitFor("the log writer", () => logWriterOf(g.shimPid, g.pgid))));
+    const writerPids = writers.flatMap((w) => liveGroupMembers(w));
     const shimKb = groups.reduce((sum, g) => sum + vmRssKb(g.shimPid), 0);
     const commandKb = groups.reduce((sum, g) => sum + vmRssKb(g.pgid), 0);
-    const pssTotalKb = groups.reduce((sum, g) => sum + pssKb(g.shimPid) + pssKb(g.pgid), 0);
+    const writerKb = writerPids.reduce((sum, pid) => sum + vmRssKb(pid), 0);
+    const pssTotalKb = groups.reduce((sum, g) => sum + pssKb(g.shimPid) + pssKb(g.pgid), 0) + writerPids.reduce((sum, pid) => sum + pssKb(pid), 0);
     t.diagnostic(
-      `100 shims: VmRSS ${(shimKb / 1024).toFixed(1)} MB (${(shimKb / 100).toFixed(0)} kB each); ` +
-        `with their sleep commands: VmRSS ${((shimKb + commandKb) / 1024).toFixed(1)} MB, PSS ${(pssTotalKb / 1024).toFixed(1)} MB`,
+      `100 shims: VmRSS ${(shimKb / 1024).toFixed(1)} MB (${(shimKb / 100).toFixed(0)} kB each); their log writers (${writerPids.length} processes): ` +
+        `VmRSS ${(writerKb / 1024).toFixed(1)} MB; with their sleep commands: VmRSS ${((shimKb + writerKb + commandKb) / 1024).toFixed(1)} MB, PSS ${(pssTotalKb / 1024).toFixed(1)} MB`,
     );
     assert.ok(shimKb > 0 && shimKb < 300 * 1024, `100 shims use ${shimKb} kB of VmRSS`);
-    assert.ok(pssTotalKb < 300 * 1024, `100 shims and their commands use ${pssTotalKb} kB of PSS`);
+    assert.ok(writerKb > 0 && writerKb < 600 * 1024, `100 log writers use ${writerKb} kB of VmRSS`);
+    assert.ok(pssTotalKb < 300 * 1024, `100 shims, writers and commands use ${pssTotalKb} kB of PSS`);
     await Promise.all(ids.map((id) => ex.terminate(id, 2000)));
     for (const g of groups) assert.deepEqual(liveGroupMembers(g.pgid), []);
+    for (const w of writers) assert.deepEqual(liveGroupMembers(w), [], "each writer ends with its replica");
     await ex.close();
   });
 });

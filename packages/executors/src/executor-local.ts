@@ -9,11 +9,12 @@
  * `baseEnv`, never from this process's (executor-local-sandbox.ts). The shim itself stays the platform's.
  */
 import { spawn } from "node:child_process";
-import { mkdir, open, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { Code, SwitchyardError, invalidArgument, noopLogger, notFound, sleep } from "@switchyard/core";
 import type { Logger } from "@switchyard/core";
-import type { Executor, LogChunk, LogReadOptions, ReplicaHandle, ReplicaLaunch, ReplicaState } from "./executor.js";
+import type { Executor, LogChunk, LogLimits, LogReadOptions, ReplicaHandle, ReplicaLaunch, ReplicaState } from "./executor.js";
+import { DEFAULT_LOG_LIMITS, compileLogChunkBytes, compileLogLimits, logLayout, logPathIn, readRunLog } from "./executor-local-log.js";
 import { RunFile, exitedState, parseGroupRecord, parseShimRecord, parseStatusRecord, writeRunFiles } from "./executor-local-shim.js";
 import { RUN_ID, compileSandboxOptions, planLaunch, validateLaunch, type CompiledSandbox, type SandboxOptions } from "./executor-local-sandbox.js";
 import { RunWatches } from "./executor-local-watch.js";
@@ -40,6 +41,13 @@ export interface LocalExecutorOptions {
   startGraceMs?: number;
   /** How long `terminate` waits for a SIGKILLed group to vanish before it fails; default 10000 ms. */
   killTimeoutMs?: number;
+  /**
+   * Log limits of a launch that sets none; default 8 MiB head + 56 MiB tail (`DEFAULT_LOG_LIMITS`). Each is rounded up
+   * to whole chunks; a run's log never takes more than head + tail + one chunk on disk.
+   */
+  logLimits?: LogLimits;
+  /** The log writer's chunk: the unit of rotation, 4 KiB to 1 GiB; default 4 MiB (a few forks per chunk). */
+  logChunkBytes?: number;
 }
 
 export interface CompiledLocalExecutorOptions {
@@ -50,11 +58,13 @@ export interface CompiledLocalExecutorOptions {
   readonly sandbox: CompiledSandbox;
   readonly startGraceMs: number;
   readonly killTimeoutMs: number;
+  readonly logLimits: Readonly<LogLimits>;
+  readonly logChunkBytes: number;
 }
 
 /** The shim's own PATH (for setsid, date, mv, env): fixed, so a replica's PATH cannot break its shim. */
 const SHIM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-const DEFAULT_LOG_CHUNK_BYTES = 1 << 20;
+const DEFAULT_READ_BYTES = 1 << 20;
 
 export function compileLocalExecutorOptions(options: LocalExecutorOptions): CompiledLocalExecutorOptions {
   const positive = (field: string, value: number | undefined, fallback: number): number => {
@@ -79,6 +89,8 @@ export function compileLocalExecutorOptions(options: LocalExecutorOptions): Comp
     sandbox: compileSandboxOptions(options.sandbox),
     startGraceMs: positive("startGraceMs", options.startGraceMs, 5000),
     killTimeoutMs: positive("killTimeoutMs", options.killTimeoutMs, 10_000),
+    logLimits: compileLogLimits(options.logLimits, "logLimits", DEFAULT_LOG_LIMITS),
+    logChunkBytes: compileLogChunkBytes(options.logChunkBytes),
   });
 }
 
@@ -104,6 +116,7 @@ class LocalExecutor implements Executor {
   launch(spec: ReplicaLaunch): Promise<ReplicaHandle> {
     try {
       validateLaunch(spec, this.o.sandbox, this.o.baseEnv);
+      compileLogLimits(spec.logLimits, "logLimits", this.o.logLimits);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -134,7 +147,8 @@ class LocalExecutor implements Executor {
 
     const env: Record<string, string> = { ...this.o.baseEnv, ...plan.identityEnv, ...spec.env };
     env["CUDA_VISIBLE_DEVICES"] = spec.gpuIndices.join(",");
-    await writeRunFiles(dir, spec, plan, env, this.o.sandbox.kind);
+    const log = logLayout(compileLogLimits(spec.logLimits, "logLimits", this.o.logLimits), this.o.logChunkBytes);
+    await writeRunFiles(dir, spec, plan, env, this.o.sandbox.kind, log);
 
     try {
       await spawnShim(dir);
@@ -247,33 +261,40 @@ class LocalExecutor implements Executor {
 
   async readLog(runId: string, options: LogReadOptions = {}): Promise<LogChunk> {
     const offset = options.offset ?? 0;
-    const maxBytes = options.maxBytes ?? DEFAULT_LOG_CHUNK_BYTES;
+    const maxBytes = options.maxBytes ?? DEFAULT_READ_BYTES;
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
       throw invalidArgument("readLog: offset must be an integer >= 0 and maxBytes an integer > 0", [
         { field: "offset", message: "must be >= 0", got: String(offset) },
         { field: "maxBytes", message: "must be > 0", got: String(maxBytes) },
       ]);
     }
-    let file;
+    const dir = this.runDir(runId);
+    if ((await mtimeMs(dir)) === null) throw notFound(`no run "${runId}" in ${this.o.runsDir}`);
     try {
-      file = await open(this.logPath(runId), "r");
+      return await readRunLog(dir, offset, maxBytes);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw SwitchyardError.from(err);
-      if ((await mtimeMs(this.runDir(runId))) === null) throw notFound(`no run "${runId}" in ${this.o.runsDir}`);
-      return { data: Buffer.alloc(0), nextOffset: offset };
-    }
-    try {
-      const size = (await file.stat()).size;
-      const data = Buffer.alloc(Math.max(0, Math.min(maxBytes, size - offset)));
-      const { bytesRead } = data.length === 0 ? { bytesRead: 0 } : await file.read(data, 0, data.length, offset);
-      return { data: data.subarray(0, bytesRead), nextOffset: offset + bytesRead };
-    } finally {
-      await file.close();
+      throw SwitchyardError.from(err);
     }
   }
 
   logPath(runId: string): string {
-    return join(this.runDir(runId), RunFile.log);
+    return logPathIn(this.runDir(runId));
+  }
+
+  async diskBytes(runId: string): Promise<number> {
+    const dir = this.runDir(runId);
+    let total = 0;
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const st = await lstat(join(dir, name)).catch(() => undefined);
+      if (st) total += st.blocks * 512;
+    }
+    return total;
+  }
+
+  async remove(runId: string): Promise<void> {
+    const state = await this.inspect(runId);
+    if (state.kind === "running") throw new SwitchyardError(Code.FailedPrecondition, `run "${runId}" is still running: terminate it before removing its files`);
+    await rm(this.runDir(runId), { recursive: true, force: true });
   }
 
   async close(): Promise<void> {

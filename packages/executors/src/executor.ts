@@ -53,6 +53,24 @@ export interface ReplicaLaunch {
    * account on the host (an unprivileged sandbox mounts them as that account). Without a sandbox they change nothing.
    */
   visiblePaths?: string[];
+  /**
+   * How much of the replica's output (stdout and stderr together) is kept on disk: the first `headBytes` and the
+   * latest `tailBytes`, enforced while the replica writes, whether or not anyone reads. Default: the engine's (local:
+   * the executor's `logLimits`, 8 MiB + 56 MiB unless configured).
+   */
+  logLimits?: LogLimits;
+}
+
+/**
+ * A run's log is bounded: what the replica wrote beyond the first `headBytes` and before the latest `tailBytes` is
+ * dropped as it is written, and `readLog` returns one marker line in its place. Engines may round both up to their
+ * unit of storage (local: whole chunks of `logChunkBytes`).
+ */
+export interface LogLimits {
+  /** Bytes kept from the start of the output; integer >= 0. */
+  headBytes: number;
+  /** Bytes kept from the end of the output; integer >= 0. */
+  tailBytes: number;
 }
 
 export type ReplicaState =
@@ -77,15 +95,33 @@ export interface ReplicaHandle {
 }
 
 export interface LogReadOptions {
-  /** Byte offset to start from (0 = beginning). */
+  /**
+   * Logical byte offset to start from (0 = beginning): a position in everything the replica wrote, dropped bytes
+   * included, so an offset stays valid while the log rotates and across restarts. Take it from `nextOffset`.
+   */
   offset?: number;
+  /** At most this many bytes of output (a marker that ends the chunk comes on top, whole). */
   maxBytes?: number;
 }
 
+/**
+ * Consecutive output from `offset`. Where the executor dropped output (log limits, a write that failed), the chunk
+ * stops there and ends with one marker line, `[switchyard: N bytes of output dropped here — …]\n`, returned once per
+ * gap and never split; the marker contains no `=`, so a `name=value` parser never reads it as a metric. Around a
+ * gap, the cut line on either side is dropped with it (when its end lies within 64 KiB), so every line returned is
+ * one the replica wrote whole.
+ */
 export interface LogChunk {
   data: Buffer;
-  /** Offset after the returned data; pass it back to continue. */
+  /**
+   * Offset after the returned data; pass it back to continue. `nextOffset - offset === data.length`, except when the
+   * chunk ends with a marker (`droppedBytes` set): then `nextOffset` lies past the dropped bytes. A consumer that stores
+   * offsets stores `nextOffset` once it has used a whole chunk (a marker chunk ends with `\n`), never
+   * `offset + data.length`.
+   */
   nextOffset: number;
+  /** Set when the chunk ends with a marker: how many bytes of the logical stream it stands for. */
+  droppedBytes?: number;
 }
 
 export interface Executor {
@@ -101,10 +137,24 @@ export interface Executor {
   watch(runId: string, onExit: (state: ReplicaState) => void): () => void;
   /** SIGTERM to the replica's whole process group, then SIGKILL after `graceMs`. Resolves when no process is left. */
   terminate(runId: string, graceMs: number): Promise<void>;
-  /** Reads the combined stdout+stderr log of a run from `offset`. Works after the run ended and after restarts. */
+  /**
+   * Reads the combined stdout+stderr log of a run from a logical `offset` (see `LogChunk` for gaps). Works while it
+   * runs, after it ended and after restarts; a run that has written nothing yet reads as empty. Once the run is
+   * `exited`, its whole kept log is readable.
+   */
   readLog(runId: string, options?: LogReadOptions): Promise<LogChunk>;
-  /** Absolute path of the run's log file (for tailing). */
+  /**
+   * A path for people to follow the run's latest output with `tail -F` (local: a symlink to the chunk being written;
+   * `output.log` for runs started before logs rotated). Programs use `readLog`.
+   */
   logPath(runId: string): string;
+  /** Bytes the run's files take on disk (its log and records); 0 for a run it has no files of. */
+  diskBytes(runId: string): Promise<number>;
+  /**
+   * Deletes a run's files once it is over (retention): its log is gone afterwards. Refuses (FAILED_PRECONDITION) a run
+   * that is still running; a run with no files is already removed.
+   */
+  remove(runId: string): Promise<void>;
   /** Stops timers and watchers; leaves every replica running (they are detached). */
   close(): Promise<void>;
 }

@@ -2,6 +2,7 @@ export type {
   Executor,
   GpuDevice,
   LogChunk,
+  LogLimits,
   LogReadOptions,
   ReplicaHandle,
   ReplicaLaunch,
@@ -10,6 +11,7 @@ export type {
 } from "./executor.js";
 export { createLocalExecutor, compileLocalExecutorOptions } from "./executor-local.js";
 export type { CompiledLocalExecutorOptions, LocalExecutorOptions } from "./executor-local.js";
+export { DEFAULT_LOG_CHUNK_BYTES, DEFAULT_LOG_LIMITS } from "./executor-local-log.js";
 export { probeSandbox } from "./executor-local-sandbox.js";
 export type { SandboxOptions, SandboxProbe } from "./executor-local-sandbox.js";
 export { checkReachable } from "./check-reachable.js";

@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Code, SwitchyardError } from "@switchyard/core";
 import { parseQueuesConfig } from "./queues-config.js";
+import { DEFAULT_QUEUE_LIMITS, limitsOf } from "./queues-limits.js";
 
 function problems(text: string): SwitchyardError {
   try {
@@ -85,5 +86,29 @@ queues:
     const broken = problems("queues:\n  - name: a\n   resources: [\n");
     assert.ok(broken.details[0]?.line !== undefined);
     assert.match(broken.message, /is not valid YAML/);
+  });
+});
+
+describe("queue limits in queues.yaml", () => {
+  it("layers built-in defaults, the file's defaults and each queue's own limits", () => {
+    const config = parseQueuesConfig("defaults:\n  limits: {retention: 14d, metricPoints: 500}\nteams:\n  vision: {diskQuota: 50Gi}\nqueues:\n  - name: vision\n    resources: {gpus: 2}\n    limits: {retention: 12h, logTail: 16Mi}\n  - name: nlp\n    resources: {gpus: 2}\n");
+    assert.deepEqual(limitsOf(config, "vision"), { retentionMs: 12 * 3600_000, logHeadBytes: 8 * 1024 ** 2, logTailBytes: 16 * 1024 ** 2, metricPoints: 500 });
+    assert.deepEqual(limitsOf(config, "nlp"), { ...DEFAULT_QUEUE_LIMITS, retentionMs: 14 * 86_400_000, metricPoints: 500 });
+    assert.deepEqual(limitsOf(undefined, "any"), DEFAULT_QUEUE_LIMITS);
+    assert.deepEqual(config.teams, { vision: { diskQuotaBytes: 50 * 1024 ** 3 } });
+  });
+
+  it("refuses unknown or malformed limits with the field, the line and what was expected", () => {
+    try {
+      parseQueuesConfig("teams:\n  vision: {diskQuota: lots}\nqueues:\n  - name: a\n    resources: {gpus: 1}\n    limits: {retention: forever, logTial: 1Mi, metricPoints: 5}\n");
+      assert.fail("accepted");
+    } catch (err) {
+      assert.ok(err instanceof SwitchyardError && err.code === Code.InvalidArgument);
+      const by = Object.fromEntries(err.details.map((d) => [d.field, d]));
+      assert.equal(by["teams.vision.diskQuota"]?.line, 2);
+      assert.match(by["queues[0].limits.retention"]?.expected ?? "", /30d/);
+      assert.match(by["queues[0].limits.logTial"]?.hint ?? "", /did you mean logTail/);
+      assert.ok(by["queues[0].limits.metricPoints"]);
+    }
   });
 });

@@ -1,8 +1,9 @@
 import { Violations, closest, isRecord, parseYamlSource, type SourceDoc } from "./yaml-source.js";
+import { validateDefaultsAndTeams, validateLimits } from "./queues-limits.js";
 import type { QueueSpec, QueuesConfig, ResourceQuota } from "./types.js";
 
 const BASE_RESOURCES = ["gpus", "gpuMilli", "cpuMilli", "memoryMb"] as const;
-const QUEUE_FIELDS = ["name", "team", "cohort", "weight", "resources"];
+const QUEUE_FIELDS = ["name", "team", "cohort", "weight", "resources", "limits"];
 const QUOTA_FIELDS = ["nominalQuota", "borrowingLimit", "lendingLimit"];
 const NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$/;
 
@@ -46,9 +47,11 @@ export function validateQueuesConfig(value: unknown, file = "queues", doc?: Sour
   const v = new Violations(doc, file);
   let list: unknown = value;
   let prefix = "queues";
+  const config: QueuesConfig = { queues: [] };
   if (isRecord(value)) {
-    for (const k of Object.keys(value)) if (k !== "queues") v.add(k, `unknown field "${k}"`, { expected: "queues", hint: "the document has one field, queues: a list of queues", atKey: true });
+    for (const k of Object.keys(value)) if (!["queues", "defaults", "teams"].includes(k)) v.add(k, `unknown field "${k}"`, { expected: "queues, defaults or teams", hint: "the document has queues (a list), and optionally defaults and teams", atKey: true });
     list = value["queues"];
+    validateDefaultsAndTeams(value, config, v);
   } else if (Array.isArray(value)) {
     prefix = "";
   }
@@ -59,9 +62,9 @@ export function validateQueuesConfig(value: unknown, file = "queues", doc?: Sour
       hint: "start the file with `queues:` followed by `- name: …` entries",
     });
     v.throwIfAny(`invalid queues config ${file}`);
-    return { queues: [] };
+    return config;
   }
-  const queues: QueueSpec[] = [];
+  const queues = config.queues;
   const seen = new Map<string, number>();
   list.forEach((raw, i) => {
     const at = prefix === "" ? `[${i}]` : `${prefix}[${i}]`;
@@ -73,7 +76,7 @@ export function validateQueuesConfig(value: unknown, file = "queues", doc?: Sour
     queues.push(q);
   });
   v.throwIfAny(`invalid queues config ${file}`);
-  return { queues };
+  return config;
 }
 
 function validateQueue(raw: unknown, at: string, v: Violations): QueueSpec | undefined {
@@ -121,6 +124,8 @@ function validateQueue(raw: unknown, at: string, v: Violations): QueueSpec | und
   const spec: QueueSpec = { name, team, resources };
   if (typeof cohort === "string") spec.cohort = cohort;
   if (typeof weight === "number") spec.weight = weight;
+  const limits = validateLimits(raw["limits"], `${at}.limits`, v);
+  if (limits !== undefined) spec.limits = limits;
   return spec;
 }
 

@@ -104,10 +104,24 @@ export interface QueueSpec {
   /** Fair-share weight across queues (dominant resource fairness); default 1. */
   weight?: number;
   resources: Record<QuotaResource, ResourceQuota>;
+  /** Storage limits of the queue's jobs (queues-limits.ts; applied by the jobs service, not the scheduler). */
+  limits?: QueueLimits;
+}
+
+/** What a queue's jobs may keep: how long after they end, how much log, how many metric points per series. */
+export interface QueueLimits {
+  retentionMs?: number;
+  logHeadBytes?: number;
+  logTailBytes?: number;
+  metricPoints?: number;
 }
 
 export interface QueuesConfig {
   queues: QueueSpec[];
+  /** Limits of queues that set none themselves. */
+  defaults?: { limits: QueueLimits };
+  /** Per-team settings: the disk quota of the team's jobs' files. */
+  teams?: Record<string, { diskQuotaBytes: number }>;
 }
 
 export interface ScheduleDecision {

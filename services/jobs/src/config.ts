@@ -33,6 +33,8 @@ export interface JobsConfig {
   hidePaths: string[];
   /** `auto` (default): bubblewrap when it works here; `none`: never (then, unless root, the platform is single-user). */
   sandbox: "auto" | "none";
+  /** How often job files are measured and retention applied (SWITCHYARD_RETENTION_SWEEP_MS, default 60 s). */
+  retentionSweepMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
@@ -60,5 +62,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
     usersFile: env.SWITCHYARD_USERS_FILE || join(dataDir, "users.yaml"),
     hidePaths: [dataDir, jobsDir, cliConfigDir, ...(env.SWITCHYARD_HIDE_PATHS ?? "").split(":").filter(Boolean).map((p) => resolve(p))],
     sandbox: env.SWITCHYARD_SANDBOX === "none" ? "none" : "auto",
+    retentionSweepMs: num(env.SWITCHYARD_RETENTION_SWEEP_MS) ?? 60_000,
   };
 }

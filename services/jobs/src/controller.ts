@@ -1,6 +1,6 @@
 import { Code, SwitchyardError, nameSuffix, newUid, noopLogger, systemClock, type Clock, type Logger } from "@switchyard/core";
 import { findFreePort, pytorchEnv, type Executor, type GpuDevice, type ReplicaState } from "@switchyard/executors";
-import type { NodeInfo, PendingJob, QueuesConfig, ReplicaPlacement, RunningJob, Scheduler } from "@switchyard/scheduler";
+import { limitsOf, type NodeInfo, type PendingJob, type QueuesConfig, type ReplicaPlacement, type RunningJob, type Scheduler } from "@switchyard/scheduler";
 import type { JobSpec, ParsedJobManifest } from "@switchyard/specs";
 import { decideOnFailure } from "./exit-policy.js";
 import { ENDED, FINAL } from "./phases.js";
@@ -70,7 +70,7 @@ export class JobController {
     this.o = options;
     this.clock = options.clock ?? systemClock;
     this.log = options.logger ?? noopLogger;
-    this.metrics = new MetricsCollector(options.store, options.executor, this.log, options.metricSeries);
+    this.metrics = new MetricsCollector(options.store, options.executor, this.log, options.metricSeries, (queue) => limitsOf(this.queues, queue).metricPoints);
   }
 
   private get store(): JobStore {
@@ -312,6 +312,7 @@ export class JobController {
     const spec = JSON.parse(job.spec) as JobSpec;
     const replicas = await this.store.replicas(uid, job.attempt);
     let placement: JobPlacement | undefined;
+    const limits = limitsOf(this.queues, job.queue);
     for (const r of replicas) {
       if (r.state !== "Pending") continue;
       const role = spec.roles?.find((x) => x.name === r.role);
@@ -330,6 +331,8 @@ export class JobController {
           gpuIndices: JSON.parse(r.gpus) as number[],
           workingDir: workingDir ?? placement.jobDir,
           visiblePaths: placement.visiblePaths,
+          // Enforced by the writer between the replica and its log, also while this service is down.
+          logLimits: { headBytes: limits.logHeadBytes, tailBytes: limits.logTailBytes },
           ...(placement.runAs ? { runAs: placement.runAs } : {}),
         });
         state = h.state;

@@ -106,4 +106,47 @@ export class JobStore {
   async events(uid: string) {
     return this.db.selectFrom("events").selectAll().where("job_uid", "=", uid).orderBy("id", "asc").execute();
   }
+
+  // ---- disk usage and retention (retention.ts) ---------------------------------------------------------------------
+
+  /** Every replica run of a job, all attempts (their logs count in its disk usage). */
+  async allReplicas(uid: string): Promise<ReplicaRow[]> {
+    return this.db.selectFrom("replicas").selectAll().where("job_uid", "=", uid).execute();
+  }
+
+  /** Jobs whose files may have changed since last measured: running ones, and ended ones not measured since. */
+  async toMeasure(): Promise<JobRow[]> {
+    return this.db
+      .selectFrom("jobs")
+      .selectAll()
+      .where("collected_at", "is", null)
+      .where("attempt", ">", 0)
+      .where((eb) => eb.or([eb("completion_time", "is", null), eb("disk_measured_at", "is", null), eb("disk_measured_at", "<", eb.ref("completion_time"))]))
+      .execute();
+  }
+
+  async setDiskUsage(uid: string, bytes: number, at: number): Promise<void> {
+    await this.db.updateTable("jobs").set({ disk_bytes: bytes, disk_measured_at: at }).where("uid", "=", uid).execute();
+  }
+
+  /** Finished jobs whose files are still there (in `teams` when given), oldest first. */
+  async collectable(teams?: readonly string[]): Promise<JobRow[]> {
+    let q = this.db.selectFrom("jobs").selectAll().where("collected_at", "is", null).where("phase", "in", ["Succeeded", "Failed", "Cancelled"]);
+    if (teams !== undefined) q = q.where("team", "in", teams.length > 0 ? [...teams] : [""]);
+    return q.orderBy("completion_time", "asc").execute();
+  }
+
+  async markCollected(uid: string, at: number, message: string): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.updateTable("jobs").set({ collected_at: at, disk_bytes: 0, disk_measured_at: at }).where("uid", "=", uid).execute();
+      const job = await tx.selectFrom("jobs").select("attempt").where("uid", "=", uid).executeTakeFirstOrThrow();
+      await tx.insertInto("events").values({ job_uid: uid, time: at, type: "Collected", message, attempt: job.attempt, replica: -1 }).execute();
+    });
+  }
+
+  /** Bytes of every team's uncollected jobs' files, as last measured. */
+  async diskUsageByTeam(): Promise<Map<string, number>> {
+    const rows = await this.db.selectFrom("jobs").select(["team", (eb) => eb.fn.sum<number>("disk_bytes").as("bytes")]).where("collected_at", "is", null).groupBy("team").execute();
+    return new Map(rows.map((r) => [r.team, Number(r.bytes)]));
+  }
 }

@@ -21,6 +21,8 @@ export class MetricsCollector {
     private readonly executor: Executor,
     private readonly log: Logger,
     private readonly series: MetricsStore,
+    /** Points kept per series for a job's queue (queues.yaml limits.metricPoints). */
+    private readonly maxPointsOf: (queue: string) => number,
     private readonly intervalMs = 500,
   ) {}
 
@@ -70,9 +72,13 @@ export class MetricsCollector {
       const { metrics, consumed } = parsed.consumed === 0 && chunk.data.length === MAX_READ_BYTES ? { metrics: [], consumed: chunk.data.length } : parsed;
       if (consumed === 0) return;
       const now = Date.now();
+      const queue = metrics.length > 0 ? (await this.store.byUid(replica.job_uid))?.queue : undefined;
       await this.store.db.transaction().execute(async (tx) => {
-        if (metrics.length > 0) await this.series.append(tx, replica.job_uid, metrics, now);
-        await tx.updateTable("replicas").set({ metrics_offset: current.metrics_offset + consumed }).where("run_id", "=", replica.run_id).execute();
+        if (metrics.length > 0) await this.series.append(tx, replica.job_uid, metrics, now, this.maxPointsOf(queue ?? ""));
+        // A read that reached a dropped stretch of the log ends with the executor's marker line: then the next offset
+        // is past the gap (nextOffset), not inside it.
+        const offset = consumed === chunk.data.length ? chunk.nextOffset : current.metrics_offset + consumed;
+        await tx.updateTable("replicas").set({ metrics_offset: offset }).where("run_id", "=", replica.run_id).execute();
       });
       if (chunk.data.length < MAX_READ_BYTES) return;
       await new Promise((r) => setImmediate(r));

@@ -10,7 +10,7 @@ import type { Kysely, Selectable, Transaction } from "@switchyard/store";
 import type { JobsDatabase, MetricsTable } from "./schema.js";
 
 export interface MetricLimits {
-  /** Rows kept per series after a downsampling (it happens at twice this). Default 2000. */
+  /** Rows kept per series after a downsampling (it happens at twice this). Default 2000; queues may set their own (append's maxPoints). */
   maxPoints: number;
   /** Distinct metric names per job. Default 64. */
   maxSeries: number;
@@ -74,7 +74,7 @@ export class MetricsStore {
    * Appends new points (in order) to a job's series inside `tx`, downsampling a series that passes its budget.
    * Returns how many points were not kept because their series was over the job's name limit or too long a name.
    */
-  async append(tx: Transaction<JobsDatabase>, jobUid: string, points: readonly { name: string; value: number }[], time: number): Promise<number> {
+  async append(tx: Transaction<JobsDatabase>, jobUid: string, points: readonly { name: string; value: number }[], time: number, maxPoints = this.limits.maxPoints): Promise<number> {
     const byName = new Map<string, number[]>();
     let refused = 0;
     for (const p of points) {
@@ -102,12 +102,12 @@ export class MetricsStore {
         k = { rows: 0, last: -1 };
       }
       const fresh: MetricBucket[] = values.map((v, i) => ({ step: k!.last + 1 + i, stepTo: k!.last + 1 + i, value: v, min: v, max: v, count: 1, time }));
-      if (k.rows + fresh.length <= 2 * this.limits.maxPoints) {
+      if (k.rows + fresh.length <= 2 * maxPoints) {
         await insert(tx, jobUid, name, fresh);
         continue;
       }
       const old = (await tx.selectFrom("metrics").selectAll().where("job_uid", "=", jobUid).where("name", "=", name).orderBy("step").execute()).map(toBucket);
-      const kept = downsample([...old, ...downsample(fresh, this.limits.maxPoints)], this.limits.maxPoints);
+      const kept = downsample([...old, ...downsample(fresh, maxPoints)], maxPoints);
       await tx.deleteFrom("metrics").where("job_uid", "=", jobUid).where("name", "=", name).execute();
       await insert(tx, jobUid, name, kept);
     }

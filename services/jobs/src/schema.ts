@@ -42,6 +42,11 @@ export interface JobsTable {
   queued_at: number;
   /** Total ms spent queued before each start (accounting). */
   queued_ms: number;
+  /** When the job's files were deleted by retention or `switchyard gc`; null while they are kept. */
+  collected_at: number | null;
+  /** Bytes of the job's files (its directory and its logs) when last measured (retention.ts). */
+  disk_bytes: Generated<number>;
+  disk_measured_at: number | null;
 }
 
 /** Applied queue configurations, newest last (the scheduler uses the newest). */
@@ -242,5 +247,13 @@ migrations["0004_metric_buckets"] = {
     await db.schema.alterTable("metrics").addColumn("min", "real").execute();
     await db.schema.alterTable("metrics").addColumn("max", "real").execute();
     await db.schema.alterTable("metrics").addColumn("count", "integer", (c) => c.notNull().defaultTo(1)).execute();
+  },
+};
+
+migrations["0005_retention"] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable("jobs").addColumn("collected_at", "integer").execute();
+    await db.schema.alterTable("jobs").addColumn("disk_bytes", "integer", (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema.alterTable("jobs").addColumn("disk_measured_at", "integer").execute();
   },
 };

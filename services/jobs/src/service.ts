@@ -12,6 +12,7 @@ import type { JobController } from "./controller.js";
 import type { JobIsolation } from "./job-isolation.js";
 import type { ManifestParser } from "./manifest-parser.js";
 import type { MetricsStore } from "./metrics-store.js";
+import type { JobRetention } from "./retention.js";
 import type { JobRow, JobStore } from "./job-store.js";
 import { ENDED } from "./phases.js";
 import { eventToProto, jobToProto, specToProto } from "./to-proto.js";
@@ -25,6 +26,7 @@ export interface JobsServiceDeps {
   isolation: JobIsolation;
   manifests: ManifestParser;
   metricSeries: MetricsStore;
+  retention: JobRetention;
 }
 
 const manifestOptions = (req: { fileName: string; baseDir: string }) => ({ ...(req.fileName ? { file: req.fileName } : {}), ...(req.baseDir ? { baseDir: req.baseDir } : {}) });
@@ -48,6 +50,13 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
     return found[0]!;
   }
 
+  /** Logs and artifacts of a job whose files retention (or gc) deleted: say so, rather than answer empty. */
+  function requireFiles(row: JobRow, what: string): void {
+    if (row.collected_at !== null) {
+      throw new SwitchyardError(Code.FailedPrecondition, `job "${row.name}" ended ${new Date(row.completion_time ?? row.collected_at).toISOString()} and its files were deleted ${new Date(row.collected_at).toISOString()} (its queue's retention, or switchyard gc): its ${what} are gone; its record, events and metrics remain`);
+    }
+  }
+
   async function toProto(row: JobRow) {
     return jobToProto(row, row.attempt > 0 ? await store.replicas(row.uid, row.attempt) : []);
   }
@@ -59,6 +68,8 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
       if (caller.kind === "user") requireWriter(caller, "submit jobs");
       const { parsed, redacted } = await d.manifests.read(req.manifest, manifestOptions(req));
       authorizeSubmit(caller, parsed.spec.team);
+      // A team over its disk quota gets no new work until it frees space (retention.ts).
+      await d.retention.checkQuota(parsed.spec.team);
       const user = caller.kind === "user" ? caller.user : "";
       // Who would run it: refused now (with the fix) rather than at launch when no account may run this user's jobs.
       d.isolation.checkSubmitter(user, caller.kind === "user" ? caller.role : undefined);
@@ -104,6 +115,7 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
 
     async *getLogs(req, ctx: CallContext): AsyncIterable<MessageInitShape<typeof LogChunkSchema>> {
       let row = await resolveJob(req.name, req.team, ctx);
+      requireFiles(row, "logs");
       while (req.follow && row.attempt === 0 && row.phase === "Queued" && !ctx.signal.aborted) {
         await sleep(200, ctx.signal).catch(() => undefined);
         row = (await store.byUid(row.uid))!;
@@ -151,6 +163,7 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
 
     async listArtifacts(req, ctx) {
       const row = await resolveJob(req.name, req.team, ctx);
+      requireFiles(row, "artifacts");
       const dir = controller.jobDir(row.uid, "output");
       const artifacts = (await listArtifacts(dir)).map((a) => ({ path: a.path, sizeBytes: BigInt(a.sizeBytes), modified: timestampFromMs(a.modifiedMs), symlink: a.symlink }));
       return { artifacts, outputDir: dir };
@@ -158,12 +171,32 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
 
     async *readArtifact(req, ctx): AsyncIterable<MessageInitShape<typeof ArtifactChunkSchema>> {
       const row = await resolveJob(req.name, req.team, ctx);
+      requireFiles(row, "artifacts");
       const fh = await openArtifact(controller.jobDir(row.uid, "output"), req.path, row.name);
       try {
         for await (const data of fh.createReadStream({ highWaterMark: 256 * 1024, autoClose: false })) yield { data: data as Buffer, path: req.path };
       } finally {
         await fh.close();
       }
+    },
+
+    async collectGarbage(req, ctx) {
+      const caller = callerOf(ctx);
+      if (caller.kind === "user" && !req.dryRun) requireWriter(caller, "delete jobs' files");
+      const scope = readScope(caller, req.team);
+      if (req.olderThanSeconds < 0n) {
+        throw new SwitchyardError(Code.InvalidArgument, "olderThanSeconds must not be negative", { details: [{ field: "olderThanSeconds", message: "is negative", expected: "seconds ≥ 0 (0: each queue's retention)", got: String(req.olderThanSeconds) }] });
+      }
+      const teams = scope === "all" ? (req.team ? [req.team] : undefined) : scope;
+      await d.retention.measure();
+      const r = await d.retention.collect({ dryRun: req.dryRun, ...(req.olderThanSeconds > 0n ? { olderThanMs: Number(req.olderThanSeconds) * 1000 } : {}), ...(teams ? { teams } : {}) });
+      const usage = [...(await d.retention.usage())].filter(([team]) => inScope(scope, team) && (!req.team || team === req.team));
+      return {
+        dryRun: req.dryRun,
+        freedBytes: BigInt(r.freedBytes),
+        jobs: r.jobs.map((j) => ({ name: j.row.name, team: j.row.team, uid: j.row.uid, bytes: BigInt(j.bytes), ...(j.row.completion_time !== null ? { completionTime: timestampFromMs(j.row.completion_time) } : {}) })),
+        usage: usage.map(([team, u]) => ({ team, bytes: BigInt(u.bytes), quotaBytes: BigInt(u.quotaBytes) })),
+      };
     },
 
     async listGpus(_req, ctx) {

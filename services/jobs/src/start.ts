@@ -9,6 +9,7 @@ import type { JobsConfig } from "./config.js";
 import { JobController } from "./controller.js";
 import { JobIsolation } from "./job-isolation.js";
 import { createManifestParser } from "./manifest-parser.js";
+import { JobRetention } from "./retention.js";
 import { JobStore } from "./job-store.js";
 import { MetricsStore } from "./metrics-store.js";
 import { loadUsersMapping } from "./job-users.js";
@@ -64,7 +65,10 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
   const metricsAddress = await mesh.serveMetrics(`unix:${serviceSocketPath(config.dataDir, "jobs-metrics")}`);
   const server = createServer({ name: "jobs", ...meshListen(config.listen, config.dataDir, "jobs"), logger, runtime: mesh.runtime, labels: { metrics: metricsAddress }, ...(reg ? { registry: reg } : {}) });
   const manifests = createManifestParser();
-  server.add(Jobs, jobsService({ store, controller, executor, gpus, nodeName: config.nodeName, isolation, manifests, metricSeries }));
+  // Disk usage, retention of finished jobs' files, and team disk quotas.
+  const retention = new JobRetention({ store, executor, jobDir: (uid) => isolation.jobDir(uid), queues: () => controller.queues, logger, sweepMs: config.retentionSweepMs });
+  retention.start();
+  server.add(Jobs, jobsService({ store, controller, executor, gpus, nodeName: config.nodeName, isolation, manifests, metricSeries, retention }));
   server.add(Queues, queuesService({ store, controller, gpus }));
   server.add(Secrets, secretsService({ store: secrets }));
   const address = await server.start();
@@ -77,6 +81,7 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
       await mesh.close();
       await controller.close();
       await manifests.close();
+      retention.stop();
       await executor.close();
       await ownRegistry?.close();
       await closeDb();

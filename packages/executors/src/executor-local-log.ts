@@ -1,0 +1,236 @@
+/**
+ * The local executor's bounded logs, reader side: limits and their defaults, and `readLog` over the chunk files the
+ * shim's writer leaves in a run directory (executor-local-shim.ts has the writer and the file protocol).
+ *
+ * Offsets are logical: positions in everything the replica wrote. Chunk N holds bytes [N·C, N·C + size) of it, so
+ * what is missing between two chunk files (chunks the writer removed, or the rest of a chunk it could not write) is a
+ * gap of known size. A read stops at a gap and ends with one marker line for it; `nextOffset` is then the gap's end.
+ * A gap takes the cut lines at its edges with it (the last partial line before it and the first after it, when their
+ * ends lie within `EDGE_BYTES`), so a line-by-line consumer (the metrics collector) never sees half a line.
+ */
+import { existsSync } from "node:fs";
+import { open, readFile, readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { invalidArgument } from "@switchyard/core";
+import type { LogChunk, LogLimits } from "./executor.js";
+import { RunFile, parseLogLayout, type LogLayout } from "./executor-local-shim.js";
+
+const MiB = 1 << 20;
+/** Per run: the first 8 MiB and the latest 56 MiB, so a run's log takes at most 64 MiB plus one chunk on disk. */
+export const DEFAULT_LOG_LIMITS: Readonly<LogLimits> = Object.freeze({ headBytes: 8 * MiB, tailBytes: 56 * MiB });
+/** The writer's unit: the log on disk exceeds head + tail by at most this; each chunk costs a few forks. */
+export const DEFAULT_LOG_CHUNK_BYTES = 4 * MiB;
+const MIN_LOG_CHUNK_BYTES = 4096;
+const MAX_LOG_CHUNK_BYTES = 1 << 30;
+/** How far from a gap its cut lines are looked for. */
+const EDGE_BYTES = 64 * 1024;
+const CHUNK_FILE = /^log\.(\d{12})$/;
+
+export function compileLogChunkBytes(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_LOG_CHUNK_BYTES;
+  if (!Number.isSafeInteger(value) || value < MIN_LOG_CHUNK_BYTES || value > MAX_LOG_CHUNK_BYTES) {
+    throw invalidArgument(`local executor: logChunkBytes must be an integer from ${MIN_LOG_CHUNK_BYTES} to ${MAX_LOG_CHUNK_BYTES}`, [
+      { field: "logChunkBytes", message: "out of range", expected: `${MIN_LOG_CHUNK_BYTES}..${MAX_LOG_CHUNK_BYTES}`, got: String(value) },
+    ]);
+  }
+  return value;
+}
+
+/** Validates limits (`field` names them in the error: `logLimits`); undefined gives `fallback`. */
+export function compileLogLimits(limits: LogLimits | undefined, field: string, fallback: Readonly<LogLimits>): Readonly<LogLimits> {
+  if (limits === undefined) return fallback;
+  const problems = (["headBytes", "tailBytes"] as const)
+    .filter((key) => !Number.isSafeInteger(limits?.[key]) || limits[key] < 0)
+    .map((key) => ({ field: `${field}.${key}`, message: "must be an integer >= 0", got: String(limits?.[key]) }));
+  if (problems.length > 0) throw invalidArgument(`invalid log limits: ${problems.map((p) => `${p.field} ${p.message}`).join("; ")}`, problems);
+  return Object.freeze({ headBytes: limits.headBytes, tailBytes: limits.tailBytes });
+}
+
+/** Limits in whole chunks, each rounded up: the run keeps at least what was asked. */
+export function logLayout(limits: Readonly<LogLimits>, chunkBytes: number): LogLayout {
+  return { chunkBytes, headChunks: Math.ceil(limits.headBytes / chunkBytes), tailChunks: Math.ceil(limits.tailBytes / chunkBytes) };
+}
+
+/** `log.current` for runs with a layout; `output.log` for runs of earlier versions (no I/O beyond one existsSync). */
+export function logPathIn(dir: string): string {
+  const legacy = join(dir, RunFile.log);
+  return existsSync(legacy) ? legacy : join(dir, RunFile.logCurrent);
+}
+
+/** Reads a run's log from a logical offset; the run directory must exist. */
+export async function readRunLog(dir: string, offset: number, maxBytes: number): Promise<LogChunk> {
+  const layout = parseLogLayout(await readFile(join(dir, RunFile.logLimits), "utf8").catch(() => ""));
+  if (layout === null) return readLegacy(join(dir, RunFile.log), offset, maxBytes);
+  // A chunk may be removed between listing and reading it: read again against the new listing.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await readChunks(dir, layout, offset, maxBytes);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 8) throw err;
+    }
+  }
+}
+
+interface Piece {
+  index: number;
+  start: number;
+  size: number;
+}
+
+interface Gap {
+  start: number;
+  end: number;
+  before: Piece | null;
+  after: Piece;
+  /** Whether chunks the writer removed (log limits) lie in it. */
+  rotated: boolean;
+  /** Whether output the writer could not write (disk full) lies in it. */
+  lost: boolean;
+}
+
+async function readChunks(dir: string, layout: LogLayout, offset: number, maxBytes: number): Promise<LogChunk> {
+  const pieces = await listPieces(dir, layout.chunkBytes);
+  const last = pieces.at(-1);
+  const end = last === undefined ? 0 : last.start + last.size;
+  if (offset >= end) return { data: Buffer.alloc(0), nextOffset: offset };
+  for (const gap of gapsOf(pieces, layout)) {
+    if (gap.after.start + gap.after.size <= offset) continue; // the gap and its edges lie before the offset
+    if (offset + maxBytes <= gap.start - EDGE_BYTES) break; // the read ends before the gap's edge could begin
+    const edge = await edgesOf(dir, gap);
+    if (edge.to <= offset) continue;
+    if (offset >= edge.from) {
+      const dropped = edge.to - offset;
+      return { data: marker(dropped, gap, layout, offset > edge.from || edge.cutLine), nextOffset: edge.to, droppedBytes: dropped };
+    }
+    const stop = Math.min(offset + maxBytes, edge.from);
+    const data = await readRange(dir, pieces, offset, stop);
+    if (stop < edge.from || data.length < stop - offset) return { data, nextOffset: offset + data.length };
+    const dropped = edge.to - edge.from;
+    return { data: Buffer.concat([data, marker(dropped, gap, layout, edge.cutLine)]), nextOffset: edge.to, droppedBytes: dropped };
+  }
+  const data = await readRange(dir, pieces, offset, Math.min(offset + maxBytes, end));
+  return { data, nextOffset: offset + data.length };
+}
+
+async function listPieces(dir: string, chunkBytes: number): Promise<Piece[]> {
+  const indices = (await readdir(dir)).flatMap((name) => {
+    const m = CHUNK_FILE.exec(name);
+    return m === null ? [] : [Number(m[1])];
+  });
+  const pieces = await Promise.all(
+    indices.map(async (index) => {
+      const size = await stat(chunkPath(dir, index)).then(
+        (s) => Math.min(s.size, chunkBytes),
+        () => 0,
+      );
+      return { index, start: index * chunkBytes, size };
+    }),
+  );
+  return pieces.filter((p) => p.size > 0).sort((a, b) => a.index - b.index);
+}
+
+function gapsOf(pieces: readonly Piece[], layout: LogLayout): Gap[] {
+  const lastIndex = pieces.at(-1)?.index ?? 0;
+  // Chunks H .. last − T − 1 are the ones the writer removes (it removes N − T − 1 just before it creates chunk N, so
+  // N − T − 1 may be gone while N − 1 is the last); a short chunk, or one missing elsewhere, could not be written.
+  const removedFrom = layout.headChunks;
+  const removedTo = lastIndex - layout.tailChunks;
+  const gaps: Gap[] = [];
+  let before: Piece | null = null;
+  for (const piece of pieces) {
+    const start = before === null ? 0 : before.start + before.size;
+    if (piece.start > start) {
+      const lo = before === null ? 0 : before.index + 1;
+      const hi = piece.index - 1;
+      const [from, to] = [Math.max(lo, removedFrom), Math.min(hi, removedTo)];
+      const rotated = from <= to;
+      const lost = (before !== null && before.size < layout.chunkBytes) || (lo <= hi && (!rotated || lo < from || hi > to));
+      gaps.push({ start, end: piece.start, before, after: piece, rotated, lost });
+    }
+    before = piece;
+  }
+  return gaps;
+}
+
+/**
+ * The gap as readers see it, [from, to): widened to the line boundaries around it when they are near. `cutLine`: the
+ * output before `from` does not end a line, so the marker starts with a newline of its own.
+ */
+async function edgesOf(dir: string, gap: Gap): Promise<{ from: number; to: number; cutLine: boolean }> {
+  let from = gap.start;
+  let cutLine = false;
+  if (gap.before !== null) {
+    const lo = Math.max(gap.before.start, gap.start - EDGE_BYTES);
+    const bytes = await readAt(chunkPath(dir, gap.before.index), lo - gap.before.start, gap.start - lo);
+    const nl = bytes.lastIndexOf(0x0a);
+    if (nl >= 0) from = lo + nl + 1;
+    else cutLine = true;
+  }
+  const afterEnd = gap.after.start + gap.after.size;
+  const bytes = await readAt(chunkPath(dir, gap.after.index), 0, Math.min(EDGE_BYTES, afterEnd - gap.end));
+  const nl = bytes.indexOf(0x0a);
+  return { from, to: nl >= 0 ? gap.end + nl + 1 : gap.end, cutLine };
+}
+
+function marker(dropped: number, gap: Gap, layout: LogLayout, newlineFirst: boolean): Buffer {
+  const kept = `the log keeps the first ${size(layout.headChunks * layout.chunkBytes)} and the latest ${size(layout.tailChunks * layout.chunkBytes)} of each run`;
+  const failed = "the log could not be written (disk full?)";
+  const why = !gap.rotated ? `lost here — ${failed}` : gap.lost ? `dropped here — ${kept}, and part of it was lost: ${failed}` : `dropped here — ${kept}`;
+  return Buffer.from(`${newlineFirst ? "\n" : ""}[switchyard: ${dropped} bytes of output ${why}]\n`);
+}
+
+function size(bytes: number): string {
+  if (bytes > 0 && bytes % MiB === 0) return `${bytes / MiB} MiB`;
+  if (bytes > 0 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
+/** Bytes [from, to) of the logical stream, which the caller knows to lie in consecutive pieces. */
+async function readRange(dir: string, pieces: readonly Piece[], from: number, to: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let at = from;
+  for (const piece of pieces) {
+    if (at >= to) break;
+    if (piece.start + piece.size <= at) continue;
+    const want = Math.min(to, piece.start + piece.size) - at;
+    const got = await readAt(chunkPath(dir, piece.index), at - piece.start, want);
+    parts.push(got);
+    at += got.length;
+    if (got.length < want) break;
+  }
+  return Buffer.concat(parts);
+}
+
+async function readAt(path: string, position: number, length: number): Promise<Buffer> {
+  if (length <= 0) return Buffer.alloc(0);
+  const file = await open(path, "r");
+  try {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await file.read(buffer, 0, length, position);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
+}
+
+async function readLegacy(path: string, offset: number, maxBytes: number): Promise<LogChunk> {
+  let file;
+  try {
+    file = await open(path, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { data: Buffer.alloc(0), nextOffset: offset };
+    throw err;
+  }
+  try {
+    const length = Math.max(0, Math.min(maxBytes, (await file.stat()).size - offset));
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = length === 0 ? { bytesRead: 0 } : await file.read(buffer, 0, length, offset);
+    return { data: buffer.subarray(0, bytesRead), nextOffset: offset + bytesRead };
+  } finally {
+    await file.close();
+  }
+}
+
+function chunkPath(dir: string, index: number): string {
+  return join(dir, `log.${String(index).padStart(12, "0")}`);
+}
