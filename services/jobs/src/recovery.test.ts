@@ -1,6 +1,8 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { lstatSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { Queues } from "@switchyard/api";
 import { Sandbox, shellJob, waitForPhase } from "./test-harness.js";
 
 // kill -9 of the jobs service at named points of a job's lifecycle (SWITCHYARD_CRASH_AT makes the process SIGKILL
@@ -66,6 +68,38 @@ describe("jobs service: kill -9 at any point, then restart", () => {
     const again = await sb.startJobs({ SWITCHYARD_GRACE_MS: "200" });
     const j = await waitForPhase(again.client, "cancel-crash", ["Cancelled"]);
     assert.equal(j.status?.replicas[0]?.state, "Terminated");
+    await again.stop();
+  });
+
+  it("keeps a flooding job's log within its limits while the jobs service is dead, and the job ends with its own exit code", async () => {
+    const jobs = await sb.startJobs();
+    await sb.client(Queues, jobs.address).applyQueues({ yaml: "queues:\n  - name: flood\n    team: default\n    resources: {gpus: 0}\n    limits: {logHead: 4Mi, logTail: 4Mi}\n", fileName: "queues.yaml" });
+    // About 6 s of output at a few hundred MB/s, then its own exit code.
+    const flood = "end=$(( $(date +%s) + 6 )); while [ $(date +%s) -lt $end ]; do head -c 8000000 /dev/zero | tr '\\0' x; echo; done; echo last-line; exit 3";
+    const { job } = await jobs.client.submitJob({ manifest: shellJob("flood", flood, "  queue: flood\n"), requestId: "flood" });
+    await waitForPhase(jobs.client, "flood", ["Running"]);
+    await jobs.crash();
+    // While nobody watches, the writer between the replica and its log holds the limit: head + tail + one chunk (of
+    // log chunks; the run's few small record files come on top).
+    const runDir = join(sb.dataDir, "jobs", "runs", `${job!.metadata!.uid}.a1.r0`);
+    const bound = 4 * 1024 ** 2 + 4 * 1024 ** 2 + 4 * 1024 ** 2;
+    let maxBytes = 0;
+    for (let i = 0; i < 40; i++) {
+      let bytes = 0;
+      for (const name of readdirSync(runDir)) if (/^log\.\d+$/.test(name)) bytes += lstatSync(join(runDir, name), { throwIfNoEntry: false })?.size ?? 0;
+      maxBytes = Math.max(maxBytes, bytes);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(maxBytes > 4 * 1024 ** 2, `the job wrote (${maxBytes} bytes seen)`);
+    assert.ok(maxBytes <= bound, `${maxBytes} bytes on disk, over ${bound}`);
+    const again = await sb.startJobs();
+    const j = await waitForPhase(again.client, "flood", ["Failed"], 30_000);
+    assert.equal(j.status?.replicas[0]?.exitCode, 3);
+    let log = "";
+    for await (const c of again.client.getLogs({ name: "flood" })) log += Buffer.from(c.data).toString("latin1");
+    assert.match(log, /\[switchyard: \d+ bytes of output dropped here/);
+    assert.match(log, /last-line\n$/);
+    assert.ok(log.length <= bound, `${log.length} bytes read back`);
     await again.stop();
   });
 });
