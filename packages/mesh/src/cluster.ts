@@ -1,9 +1,10 @@
 import type * as grpc from "@grpc/grpc-js";
+import type { TimerHandle } from "@switchyard/core";
 import { Endpoint } from "./endpoint.js";
 import type { EndpointState } from "./events.js";
 import type { LocalServer } from "./local-transport.js";
 import { OutlierDetector } from "./policy-outlier.js";
-import type { Instance, Registry } from "./registry.js";
+import type { Instance, Registry, WatchUpdate } from "./registry.js";
 import type { MeshRuntime } from "./runtime.js";
 
 /** Where a cluster's endpoints come from: a registry (`mesh:///host`) or one fixed address (`host:port`). */
@@ -21,6 +22,12 @@ interface View {
  * All endpoints of one host, followed by watch: the registry's instances plus co-hosted servers of the same name
  * (a co-hosted server replaces its own registry entry). It keeps one view per subset — the endpoints a balancer may
  * pick now — recomputed only when something changed, and runs the host's outlier detection.
+ *
+ * A registry that reconnects may be rebuilding: `control` keeps its registry in memory, so after a restart it is empty
+ * until each instance's lease renewal registers it again. An endpoint missing from the first list after a reconnect
+ * (WatchUpdate.resync) is therefore *held* — kept in rotation — while its channel stays READY and its health watch
+ * SERVING, until it is listed again (then it is an ordinary endpoint), fails, or `registryGraceMs` (one lease TTL)
+ * passes. Ordinary removals (a deregistration, an expired lease) take effect at once, as before.
  */
 export class Cluster {
   private readonly endpoints = new Map<string, Endpoint>();
@@ -33,6 +40,10 @@ export class Cluster {
   private outlier: OutlierDetector<Endpoint> | undefined;
   private readonly stops: (() => void)[] = [];
   private refs = 0;
+  /** Endpoints kept after a resync did not list them: key → when the grace ends (runtime clock, ms). */
+  private readonly held = new Map<string, number>();
+  private heldTimer: TimerHandle | undefined;
+  private closed = false;
 
   constructor(
     readonly host: string,
@@ -45,7 +56,7 @@ export class Cluster {
       this.remote = [{ service: host, address: source.address, labels: {}, instanceId: source.address }];
       this.rebuild();
     } else if (source.registry) {
-      this.stops.push(source.registry.watch(host, (instances) => ((this.remote = instances), this.rebuild())));
+      this.stops.push(source.registry.watch(host, (instances, update) => this.onRegistry(instances, update)));
     }
     if (rt.local) this.stops.push(rt.local.watch(host, () => this.rebuild()));
     this.stops.push(rt.policies.onChange(() => this.applyOutlierPolicy()));
@@ -61,6 +72,8 @@ export class Cluster {
   /** Drops a reference; the last one closes the cluster (channels, watches, timers). Returns true when closed. */
   release(): boolean {
     if (--this.refs > 0) return false;
+    this.closed = true;
+    if (this.heldTimer !== undefined) this.rt.clock.clearTimeout(this.heldTimer);
     for (const s of this.stops) s();
     this.outlier?.close();
     for (const e of this.endpoints.values()) e.close();
@@ -91,11 +104,62 @@ export class Cluster {
     this.outlier?.record(endpoint, code);
   }
 
+  private onRegistry(instances: readonly Instance[], update: WatchUpdate): void {
+    const listed = new Set(instances.map((i) => i.instanceId || i.address));
+    for (const key of this.held.keys()) if (listed.has(key)) this.held.delete(key);
+    if (update.resync) {
+      const until = this.rt.clock.now() + this.rt.registryGraceMs;
+      const kept: string[] = [];
+      for (const [key, e] of this.endpoints) {
+        if (listed.has(key) || this.held.has(key) || e.local !== undefined || !e.ready || !e.eligible) continue;
+        this.held.set(key, until);
+        kept.push(e.address);
+      }
+      if (kept.length > 0) {
+        this.rt.logger.info({ destination: this.host, endpoints: kept, graceMs: this.rt.registryGraceMs }, "registry resynced without live endpoints; keeping them while they serve");
+        this.heldTimer ??= this.rt.clock.setTimeout(() => this.expireHeld(), this.rt.registryGraceMs);
+      }
+    }
+    this.remote = instances;
+    this.rebuild();
+  }
+
+  /** Ends the grace of held endpoints whose time is up, and waits for the next one. */
+  private expireHeld(): void {
+    this.heldTimer = undefined;
+    const now = this.rt.clock.now();
+    let next = Infinity;
+    for (const [key, until] of this.held) {
+      if (until <= now) this.held.delete(key);
+      else next = Math.min(next, until);
+    }
+    if (next !== Infinity) this.heldTimer = this.rt.clock.setTimeout(() => this.expireHeld(), next - now);
+    this.rebuild();
+  }
+
+  /** Held endpoints leave as soon as they stop being READY and SERVING (checked on every endpoint change). */
+  private dropFailedHeld(): void {
+    let dropped = false;
+    for (const key of this.held.keys()) {
+      const e = this.endpoints.get(key);
+      if (e !== undefined && e.ready && e.eligible) continue;
+      this.held.delete(key);
+      dropped = true;
+    }
+    // Not from inside the endpoint's own callback: rebuild may close it.
+    if (dropped) queueMicrotask(() => this.closed || this.rebuild());
+  }
+
   private rebuild(): void {
     const next = new Map<string, { address: string; labels: Readonly<Record<string, string>>; local?: LocalServer }>();
     const locals = this.rt.local?.list(this.host) ?? [];
     for (const s of locals) next.set(s.instanceId, { address: `inproc:${s.name}/${s.instanceId}`, labels: s.labels, local: s });
     for (const i of this.remote) if (!next.has(i.instanceId || i.address)) next.set(i.instanceId || i.address, { address: i.address, labels: i.labels });
+    for (const key of this.held.keys()) {
+      const e = this.endpoints.get(key);
+      if (e === undefined) this.held.delete(key);
+      else if (!next.has(key)) next.set(key, { address: e.address, labels: e.labels });
+    }
     for (const [key, e] of this.endpoints) {
       const n = next.get(key);
       if (n && n.address === e.address && n.local === e.local) continue;
@@ -123,6 +187,7 @@ export class Cluster {
 
   private changed(): void {
     this.version++;
+    if (this.held.size > 0) this.dropFailedHeld();
     if (!this.rt.events.has("endpointState")) return;
     for (const e of this.endpoints.values()) {
       const s: EndpointState = e.outlier.ejected ? "ejected" : !e.eligible ? "not_serving" : !e.reachable ? "unreachable" : "serving";

@@ -76,10 +76,10 @@ export async function createEtcdRegistry(options: EtcdRegistryOptions): Promise<
     watch(service, onChange) {
       let stopped = false;
       let watcher: Watcher | undefined;
-      const refresh = () =>
+      const refresh = (resync: boolean) =>
         list(service).then(
           (instances) => {
-            if (!stopped) onChange(instances);
+            if (!stopped) onChange(instances, { resync });
           },
           (err: unknown) => log.warn({ err: String(err), service }, "etcd list failed"),
         );
@@ -91,10 +91,10 @@ export async function createEtcdRegistry(options: EtcdRegistryOptions): Promise<
           if (stopped) return void w.cancel();
           watcher = w;
           watchers.add(w);
-          w.on("put", () => void refresh());
-          w.on("delete", () => void refresh());
-          w.on("connected", () => void refresh());
-          void refresh();
+          w.on("put", () => void refresh(false));
+          w.on("delete", () => void refresh(false));
+          w.on("connected", () => void refresh(true));
+          void refresh(true);
         })
         .catch((err: unknown) => log.warn({ err: String(err), service }, "etcd watch failed"));
       return () => {

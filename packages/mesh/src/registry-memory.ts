@@ -1,5 +1,5 @@
 import { systemClock, type Clock, type TimerHandle } from "@switchyard/core";
-import type { Instance, Lease, Registry } from "./registry.js";
+import type { Instance, Lease, Registry, WatchUpdate } from "./registry.js";
 
 interface Entry {
   instance: Instance;
@@ -7,6 +7,9 @@ interface Entry {
   ttlMs: number;
   expiresAtMs: number;
 }
+
+const RESYNC: WatchUpdate = { resync: true };
+const CHANGE: WatchUpdate = { resync: false };
 
 export interface MemoryRegistryOptions {
   clock?: Clock;
@@ -19,8 +22,12 @@ export class MemoryRegistry implements Registry {
   private readonly clock: Clock;
   private readonly sweepMs: number;
   private readonly entries = new Map<number, Entry>();
-  private readonly watchers = new Map<string, Set<(instances: Instance[]) => void>>();
-  private nextLease = 1;
+  private readonly watchers = new Map<string, Set<(instances: Instance[], update: WatchUpdate) => void>>();
+  /**
+   * Lease ids start at a random point: after a restart (control's registry lives in memory) an old lease id must not
+   * name a new lease, or an instance renewing its dead lease would keep another instance's alive and never register.
+   */
+  private nextLease = 1 + Math.floor(Math.random() * 2 ** 40);
   private timer: TimerHandle | undefined;
   revision = 0;
 
@@ -83,12 +90,12 @@ export class MemoryRegistry implements Registry {
     return this.listNow(service);
   }
 
-  watch(service: string, onChange: (instances: Instance[]) => void): () => void {
+  watch(service: string, onChange: (instances: Instance[], update: WatchUpdate) => void): () => void {
     let set = this.watchers.get(service);
     if (!set) this.watchers.set(service, (set = new Set()));
     set.add(onChange);
     queueMicrotask(() => {
-      if (set.has(onChange)) onChange(this.listNow(service));
+      if (set.has(onChange)) onChange(this.listNow(service), RESYNC);
     });
     return () => set.delete(onChange);
   }
@@ -96,7 +103,7 @@ export class MemoryRegistry implements Registry {
   private notify(service: string): void {
     this.revision++;
     const list = this.listNow(service);
-    for (const cb of this.watchers.get(service) ?? []) cb(list);
+    for (const cb of this.watchers.get(service) ?? []) cb(list, CHANGE);
   }
 
   async close(): Promise<void> {

@@ -44,9 +44,12 @@ export function createRemoteRegistry(options: RemoteRegistryOptions): Registry {
         let backoffMs = 100;
         while (!abort.signal.aborted) {
           try {
+            // The first list of each (re)connection is a resync: a restarted control may not know everyone yet.
+            let resync = true;
             for await (const res of client.watch({ service }, { signal: abort.signal })) {
               backoffMs = 100;
-              onChange(res.instances.map(toInstance));
+              onChange(res.instances.map(toInstance), { resync });
+              resync = false;
             }
           } catch (err) {
             if (abort.signal.aborted) return;

@@ -7,6 +7,19 @@ export interface Instance {
   instanceId: string;
 }
 
+/** The lease TTL servers register with unless told otherwise (renewed every third of it). */
+export const DEFAULT_LEASE_TTL_MS = 6000;
+
+/** What a watch delivery is, besides the list. */
+export interface WatchUpdate {
+  /**
+   * The first list after the watch (re)connected. The registry may be rebuilding then — a restarted `control` holds
+   * nothing until each instance's lease renewal registers it again — so an instance missing from this list may well
+   * be alive; clients keep such endpoints while they stay connected and serving (cluster.ts).
+   */
+  readonly resync: boolean;
+}
+
 export interface Lease {
   readonly leaseId: number;
   readonly ttlMs: number;
@@ -23,7 +36,7 @@ export interface Registry {
   deregister(leaseId: number): Promise<void>;
   list(service?: string): Promise<Instance[]>;
   /** Calls `onChange` with the full set of a service's instances now and after every change. Returns stop. */
-  watch(service: string, onChange: (instances: Instance[]) => void): () => void;
+  watch(service: string, onChange: (instances: Instance[], update: WatchUpdate) => void): () => void;
   close(): Promise<void>;
 }
 

@@ -10,7 +10,7 @@ import type { CompiledPolicies, DestinationPolicy } from "./policy-compile.js";
 import { RetryBudget } from "./policy-retry.js";
 import { AdaptiveThrottle } from "./policy-throttle.js";
 import { createPolicyStore, type PolicyStore } from "./policy-source.js";
-import type { Registry } from "./registry.js";
+import { DEFAULT_LEASE_TTL_MS, type Registry } from "./registry.js";
 import type { MeshTracing } from "./tracing.js";
 import { CALLER_HEADER, PROOF_HEADER, type MeshCredentials } from "./credentials.js";
 
@@ -34,6 +34,12 @@ export interface MeshRuntimeOptions {
    * that do not prove where they come from. Without them (a plain library use) servers take every call.
    */
   credentials?: MeshCredentials;
+  /**
+   * How long an endpoint missing from the registry's first list after a reconnect stays in rotation while it is still
+   * READY and SERVING (cluster.ts): a restarted `control` is empty until leases are renewed. Default: one lease TTL
+   * (DEFAULT_LEASE_TTL_MS, 6 s), by which time every live instance has registered again.
+   */
+  registryGraceMs?: number;
   logger?: Logger;
 }
 
@@ -113,6 +119,7 @@ export class MeshRuntime {
   readonly local: LocalTable | undefined;
   readonly tracing: MeshTracing | undefined;
   readonly credentials: MeshCredentials | undefined;
+  readonly registryGraceMs: number;
   readonly logger: Logger;
   private readonly clusters = new Map<string, Cluster>();
   private readonly destinations = new Map<string, DestinationState>();
@@ -127,6 +134,7 @@ export class MeshRuntime {
     this.local = o.local;
     this.tracing = o.tracing;
     this.credentials = o.credentials;
+    this.registryGraceMs = o.registryGraceMs ?? DEFAULT_LEASE_TTL_MS;
   }
 
   /** The metadata that says (and proves, with credentials) that a call comes from `caller`. */

@@ -5,7 +5,7 @@ import { Code, SwitchyardError, claimSocketPath, newUid, noopLogger, sleep, type
 import { toGrpcServiceDefinition } from "./adapter.js";
 import { HealthState, ServingStatus, healthService } from "./health.js";
 import type { LocalCallInit, LocalServer } from "./local-transport.js";
-import type { Lease, Registry } from "./registry.js";
+import { DEFAULT_LEASE_TTL_MS, type Lease, type Registry } from "./registry.js";
 import { defaultMeshRuntime, type MeshRuntime } from "./runtime.js";
 import { ServerCore, type MethodEntry } from "./server-chain.js";
 import { markRejected, toGrpcError } from "./status.js";
@@ -25,6 +25,7 @@ export interface ServerOptions {
   socketPath?: string;
   registry?: Registry;
   labels?: Record<string, string>;
+  /** The registry lease (default DEFAULT_LEASE_TTL_MS, 6 s), renewed every third of it. */
   leaseTtlMs?: number;
   maxReceiveMessageBytes?: number;
   /** Largest message the server sends (default 16 MiB). */
@@ -112,7 +113,7 @@ export function createServer(options: ServerOptions): MeshServer {
     host: options.host ?? "127.0.0.1",
     port: options.port ?? 0,
     labels: { service: options.name, ...(options.labels ?? {}) },
-    leaseTtlMs: options.leaseTtlMs ?? 6000,
+    leaseTtlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
     logger: options.logger ?? noopLogger,
     rt: options.runtime ?? defaultMeshRuntime(),
     listen: options.listen ?? true,

@@ -1,7 +1,6 @@
-import { createContextKey, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 import { Code, SwitchyardError } from "@switchyard/core";
 import type { Identity } from "./identity.js";
-import { toConnectError } from "./http-errors.js";
 
 /** Verifies a token's text: the identity it stands for, or UNAUTHENTICATED. Synchronous when cached. */
 export interface TokenVerifier {
@@ -9,6 +8,10 @@ export interface TokenVerifier {
 }
 
 const NOBODY: Identity = { user: "", teams: [], role: "viewer", tokenId: "", expiresAtMs: 0 };
+/**
+ * The verified identity of a Connect/gRPC/gRPC-Web call, set by the edge (connect-edge.ts) from the token before the
+ * body is read. Only this identity travels inward: headers a client sends are never forwarded.
+ */
 export const identityKey = createContextKey<Identity>(NOBODY);
 
 export function identityOf(ctx: HandlerContext): Identity {
@@ -25,22 +28,4 @@ export function authenticate(verifier: TokenVerifier, header: string | null | un
   const token = header.slice(7).trim();
   if (!token) throw new SwitchyardError(Code.Unauthenticated, MISSING);
   return verifier.verify(token);
-}
-
-/**
- * Connect/gRPC/gRPC-Web side of the edge: refuses calls without a valid token (UNAUTHENTICATED) and puts the verified
- * identity in the handler context. Only this identity travels inward: headers a client sends are never forwarded.
- */
-export function authInterceptor(verifier: TokenVerifier): Interceptor {
-  return (next) => async (req) => {
-    let id: Identity;
-    try {
-      const r = authenticate(verifier, req.header.get("authorization"));
-      id = r instanceof Promise ? await r : r;
-    } catch (err) {
-      throw toConnectError(err);
-    }
-    req.contextValues.set(identityKey, id);
-    return next(req);
-  };
 }

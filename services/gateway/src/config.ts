@@ -1,4 +1,40 @@
 import { join } from "node:path";
+import { Code, SwitchyardError } from "@switchyard/core";
+import type { EdgeLimits } from "./edge-limits.js";
+
+/** The environment variable of each edge limit (defaults and reasons in edge-limits.ts). */
+export const EDGE_LIMIT_ENV: Readonly<Record<keyof EdgeLimits, string>> = {
+  maxBodyBytes: "SWITCHYARD_MAX_BODY_BYTES",
+  firstByteTimeoutMs: "SWITCHYARD_EDGE_FIRST_BYTE_TIMEOUT_MS",
+  headersTimeoutMs: "SWITCHYARD_EDGE_HEADERS_TIMEOUT_MS",
+  requestTimeoutMs: "SWITCHYARD_EDGE_REQUEST_TIMEOUT_MS",
+  keepAliveTimeoutMs: "SWITCHYARD_EDGE_KEEPALIVE_TIMEOUT_MS",
+  h2SettingsTimeoutMs: "SWITCHYARD_EDGE_H2_SETTINGS_TIMEOUT_MS",
+  h2IdleTimeoutMs: "SWITCHYARD_EDGE_H2_IDLE_TIMEOUT_MS",
+  h2MaxConcurrentStreams: "SWITCHYARD_EDGE_H2_MAX_CONCURRENT_STREAMS",
+  h2PeerMaxConcurrentStreams: "SWITCHYARD_EDGE_H2_PEER_MAX_CONCURRENT_STREAMS",
+  h2MaxSessionMemoryMb: "SWITCHYARD_EDGE_H2_MAX_SESSION_MEMORY_MB",
+  maxHeaderBytes: "SWITCHYARD_EDGE_MAX_HEADER_BYTES",
+  maxConnectionsPerAddress: "SWITCHYARD_EDGE_MAX_CONNECTIONS_PER_ADDRESS",
+  maxConnections: "SWITCHYARD_EDGE_MAX_CONNECTIONS",
+  closeLingerMs: "SWITCHYARD_EDGE_CLOSE_LINGER_MS",
+};
+
+function edgeLimits(env: NodeJS.ProcessEnv): Partial<EdgeLimits> {
+  const out: Partial<EdgeLimits> = {};
+  for (const [key, name] of Object.entries(EDGE_LIMIT_ENV) as [keyof EdgeLimits, string][]) {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === "") continue;
+    const value = Number(raw);
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new SwitchyardError(Code.InvalidArgument, `${name}="${raw}" is not a positive integer; unset it for the default`, {
+        details: [{ field: name, message: "is not a positive integer", expected: "an integer > 0", got: JSON.stringify(raw) }],
+      });
+    }
+    out[key] = value;
+  }
+  return out;
+}
 
 /** The gateway's configuration: the one place it reads the environment. */
 export interface GatewayConfig {
@@ -15,6 +51,8 @@ export interface GatewayConfig {
   logLevel: string;
   /** SWITCHYARD_SANDBOX: `none` says jobs are not sandboxed (as the jobs service reads it). */
   sandbox: "auto" | "none";
+  /** The edge's limits set in the environment (EDGE_LIMIT_ENV); the rest keep their defaults. */
+  limits: Partial<EdgeLimits>;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -28,5 +66,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     adminTokenFile: env.SWITCHYARD_ADMIN_TOKEN_FILE ?? join(dataDir, "admin-token"),
     logLevel: env.SWITCHYARD_LOG_LEVEL ?? "info",
     sandbox: env.SWITCHYARD_SANDBOX === "none" ? "none" : "auto",
+    limits: edgeLimits(env),
   };
 }

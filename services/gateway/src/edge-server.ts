@@ -1,108 +1,158 @@
-import { createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
+import { createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session, type ServerHttp2Session } from "node:http2";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { Duplex } from "node:stream";
+import { noopLogger, type Logger } from "@switchyard/core";
+import type { EdgeLimits } from "./edge-limits.js";
+import { ReplaySocket } from "./replay-socket.js";
 
 export type EdgeHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
-/**
- * A Duplex over a socket that first replays the bytes already read from it. Node's http2 (and http) servers read a
- * net.Socket's native handle directly, so bytes read to sniff the protocol and `unshift`ed back would be lost to them.
- */
-class ReplaySocket extends Duplex {
-  constructor(private readonly socket: Socket, first: Buffer) {
-    super({ allowHalfOpen: false });
-    this.push(first);
-    socket.on("data", (d: Buffer) => {
-      if (!this.push(d)) socket.pause();
-    });
-    socket.on("end", () => this.push(null));
-    socket.on("close", () => this.destroy());
-    socket.on("error", (e) => this.destroy(e));
-  }
-  get remoteAddress() {
-    return this.socket.remoteAddress;
-  }
-  get remotePort() {
-    return this.socket.remotePort;
-  }
-  get remoteFamily() {
-    return this.socket.remoteFamily;
-  }
-  get localAddress() {
-    return this.socket.localAddress;
-  }
-  get localPort() {
-    return this.socket.localPort;
-  }
-  get encrypted() {
-    return false;
-  }
-  setTimeout(ms: number, cb?: () => void): this {
-    this.socket.setTimeout(ms, cb);
-    return this;
-  }
-  setNoDelay(v?: boolean): this {
-    this.socket.setNoDelay(v);
-    return this;
-  }
-  setKeepAlive(enable?: boolean, delay?: number): this {
-    this.socket.setKeepAlive(enable, delay);
-    return this;
-  }
-  ref(): this {
-    this.socket.ref();
-    return this;
-  }
-  unref(): this {
-    this.socket.unref();
-    return this;
-  }
-  override _read(): void {
-    this.socket.resume();
-  }
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.socket.write(chunk, cb);
-  }
-  override _final(cb: (err?: Error | null) => void): void {
-    this.socket.end(cb);
-  }
-  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.socket.destroy(err ?? undefined);
-    cb(err);
-  }
+const lingers = new WeakMap<Http2Session, number>();
+
+/** How long a stream of this session that the gateway answered without reading may stay open (closeLingerMs). */
+export function lingerMsOf(session: Http2Session | undefined): number {
+  return (session && lingers.get(session)) ?? 2000;
+}
+
+/** What the edge has seen since it started: for tests, and for anyone asking what an attack cost. */
+export interface EdgeStats {
+  /** Connections open now. */
+  open: number;
+  /** Connections closed at once for their address's (or everyone's) connection cap. */
+  refused: number;
+  /** Connections closed for saying nothing (first bytes), or an HTTP/2 session for not sending its SETTINGS. */
+  timedOut: number;
+  /** Bytes read from clients' sockets, all connections together. */
+  bytesRead: number;
 }
 
 export interface EdgeServer {
   listen(port: number, host: string): Promise<number>;
+  stats(): EdgeStats;
   close(): Promise<void>;
+}
+
+/** `::ffff:10.0.0.1` and `10.0.0.1` are one client. */
+function addressOf(socket: Socket): string {
+  const a = socket.remoteAddress ?? "";
+  return a.startsWith("::ffff:") ? a.slice(7) : a;
 }
 
 /**
  * One port for everyone: cleartext HTTP/2 (gRPC clients, `curl --http2-prior-knowledge`) and HTTP/1.1 (curl, browsers,
  * Connect JSON, gRPC-Web, REST). The first bytes of a connection decide: the HTTP/2 preface goes to the http2 server.
+ * Every stage has a limit (EdgeLimits): connections per address and in all, time to the first bytes, to the headers,
+ * to the whole request, idle keep-alive, an HTTP/2 session's SETTINGS, its idle time, streams and memory.
  */
-export function createEdgeServer(handler: EdgeHandler): EdgeServer {
-  const h2 = createHttp2Server({}, handler);
-  const h1 = createHttpServer({ keepAliveTimeout: 65_000 }, handler);
+export function createEdgeServer(handler: EdgeHandler, limits: Readonly<EdgeLimits>, logger: Logger = noopLogger): EdgeServer {
+  const h2 = createHttp2Server(
+    {
+      maxSessionMemory: limits.h2MaxSessionMemoryMb,
+      peerMaxConcurrentStreams: limits.h2PeerMaxConcurrentStreams,
+      settings: { maxConcurrentStreams: limits.h2MaxConcurrentStreams, maxHeaderListSize: limits.maxHeaderBytes },
+    },
+    handler,
+  );
+  const h1 = createHttpServer(
+    {
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      maxHeaderSize: limits.maxHeaderBytes,
+      // How often Node checks the two timeouts above: often enough that they hold to about a quarter.
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    handler,
+  );
+  // Node starts checking headersTimeout and requestTimeout when an http server starts listening; this one never
+  // listens (connections come from the sniffing server below), so start the check as listening would.
+  h1.emit("listening");
+  const stats: EdgeStats = { open: 0, refused: 0, timedOut: 0, bytesRead: 0 };
   const sockets = new Set<Socket>();
+  const perAddress = new Map<string, number>();
+  const sessions = new Set<ServerHttp2Session>();
+  let lastRefusalLogMs = 0;
+
+  h2.on("session", (session: ServerHttp2Session) => guardSession(session));
+  function guardSession(session: ServerHttp2Session): void {
+    sessions.add(session);
+    lingers.set(session, limits.closeLingerMs);
+    const settings = setTimeout(() => ((stats.timedOut += 1), session.destroy()), limits.h2SettingsTimeoutMs);
+    session.once("remoteSettings", () => clearTimeout(settings));
+    let open = 0;
+    let idle: NodeJS.Timeout | undefined;
+    const arm = () => (idle = setTimeout(() => session.close(), limits.h2IdleTimeoutMs));
+    session.on("stream", (stream) => {
+      open++;
+      clearTimeout(idle);
+      stream.once("close", () => {
+        if (--open === 0 && !session.closed) arm();
+      });
+    });
+    arm();
+    session.once("close", () => {
+      clearTimeout(settings);
+      clearTimeout(idle);
+      sessions.delete(session);
+    });
+    session.on("error", () => session.destroy());
+  }
+
+  function admit(socket: Socket, address: string): boolean {
+    const n = perAddress.get(address) ?? 0;
+    if (n < limits.maxConnectionsPerAddress && sockets.size < limits.maxConnections) return true;
+    stats.refused++;
+    const now = Date.now();
+    if (now - lastRefusalLogMs > 10_000) {
+      lastRefusalLogMs = now;
+      logger.warn({ address, open: n, total: sockets.size, maxPerAddress: limits.maxConnectionsPerAddress, max: limits.maxConnections }, "connection refused: too many open connections");
+    }
+    socket.destroy();
+    return false;
+  }
+
   const net: Server = createNetServer((socket) => {
+    const address = addressOf(socket);
+    if (!admit(socket, address)) return;
     sockets.add(socket);
+    perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
+    stats.open = sockets.size;
+    socket.on("close", () => {
+      sockets.delete(socket);
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+      stats.open = sockets.size;
+      stats.bytesRead += socket.bytesRead;
+    });
+    socket.on("error", () => socket.destroy());
     // Responses go out as several small writes (status line and headers, then body chunks): without TCP_NODELAY,
     // Nagle's algorithm holds the later ones until the client's delayed ACK, some 40 ms per call.
     socket.setNoDelay(true);
-    socket.on("close", () => sockets.delete(socket));
-    socket.once("data", (first: Buffer) => {
-      socket.pause();
-      const isH2 = first.length >= 3 && first.subarray(0, Math.min(first.length, PREFACE.length)).equals(PREFACE.subarray(0, Math.min(first.length, PREFACE.length)));
-      const wrapped = new ReplaySocket(socket, first);
-      (isH2 ? h2 : h1).emit("connection", wrapped);
-      socket.resume();
-    });
-    socket.on("error", () => socket.destroy());
+    sniff(socket);
   });
+
+  /** Reads until the bytes tell HTTP/2's preface from anything else (HTTP/1.1), within firstByteTimeoutMs. */
+  function sniff(socket: Socket): void {
+    let head: Buffer = Buffer.alloc(0);
+    const timer = setTimeout(() => ((stats.timedOut += 1), socket.destroy()), limits.firstByteTimeoutMs);
+    const onData = (chunk: Buffer) => {
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      const n = Math.min(head.length, PREFACE.length);
+      const h2Prefix = head.subarray(0, n).equals(PREFACE.subarray(0, n));
+      if (h2Prefix && head.length < PREFACE.length) return;
+      socket.off("data", onData);
+      clearTimeout(timer);
+      socket.pause();
+      (h2Prefix ? h2 : h1).emit("connection", new ReplaySocket(socket, head, limits.closeLingerMs));
+      socket.resume();
+    };
+    socket.on("data", onData);
+    socket.once("close", () => clearTimeout(timer));
+  }
+
   return {
     listen(port, host) {
       return new Promise((resolve, reject) => {
@@ -110,8 +160,14 @@ export function createEdgeServer(handler: EdgeHandler): EdgeServer {
         net.listen(port, host, () => resolve((net.address() as AddressInfo).port));
       });
     },
+    stats() {
+      let reading = 0;
+      for (const s of sockets) reading += s.bytesRead;
+      return { ...stats, bytesRead: stats.bytesRead + reading };
+    },
     close() {
       return new Promise((resolve) => {
+        for (const s of sessions) s.destroy();
         for (const s of sockets) s.destroy();
         h1.close();
         h2.close();

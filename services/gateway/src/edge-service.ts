@@ -1,5 +1,6 @@
 import type { DescMethodServerStreaming, DescMethodUnary, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import type { Logger } from "@switchyard/core";
 import { identityOf } from "./auth.js";
 import { toConnectError } from "./http-errors.js";
 import type { Identity } from "./identity.js";
@@ -46,8 +47,8 @@ function callOf(ctx: HandlerContext): EdgeCall {
   return { identity: identityOf(ctx), signal: ctx.signal, timeoutMs: ctx.timeoutMs() };
 }
 
-/** Registers an edge service on a Connect router (gRPC, gRPC-Web, Connect), errors mapped to Connect's. */
-export function routeConnect(router: ConnectRouter, edge: EdgeService): void {
+/** Registers an edge service on a Connect router (gRPC, gRPC-Web, Connect), errors mapped to Connect's (toConnectError). */
+export function routeConnect(router: ConnectRouter, edge: EdgeService, log?: Logger): void {
   const impl: Record<string, unknown> = {};
   for (const m of edge.service.methods) {
     const h = edge.handlers.get(m.localName);
@@ -58,7 +59,7 @@ export function routeConnect(router: ConnectRouter, edge: EdgeService): void {
         try {
           return await unary(req, callOf(ctx));
         } catch (err) {
-          throw toConnectError(err);
+          throw toConnectError(err, log, { method: `${edge.service.typeName}/${m.name}` });
         }
       };
     } else if (m.methodKind === "server_streaming") {
@@ -67,7 +68,7 @@ export function routeConnect(router: ConnectRouter, edge: EdgeService): void {
         try {
           yield* stream(req, callOf(ctx));
         } catch (err) {
-          throw toConnectError(err);
+          throw toConnectError(err, log, { method: `${edge.service.typeName}/${m.name}` });
         }
       };
     }

@@ -1,17 +1,19 @@
 import type { DescService } from "@bufbuild/protobuf";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { noopLogger, systemClock, type Clock, type Logger } from "@switchyard/core";
 import type { MeshClient } from "@switchyard/mesh";
 import { openSqlite } from "@switchyard/store";
-import { authInterceptor } from "./auth.js";
 import { authService, platformService } from "./auth-service.js";
 import { ensureAdminToken } from "./bootstrap.js";
+import { createConnectEdge } from "./connect-edge.js";
+import { closeUnread, hasBody, refuse, type EdgeRequest, type EdgeResponse } from "./edge-guard.js";
+import { compileEdgeLimits, type EdgeLimits } from "./edge-limits.js";
 import { routeConnect, type EdgeService } from "./edge-service.js";
-import { createEdgeServer, type EdgeHandler } from "./edge-server.js";
+import { createEdgeServer, type EdgeHandler, type EdgeStats } from "./edge-server.js";
 import { forwardService } from "./forward.js";
+import { publicError } from "./http-errors.js";
 import { collectRoutes, RouteTable } from "./http-rule.js";
 import { openApiDocument } from "./openapi.js";
-import { createRestHandler, type RestRequest, type RestResponse } from "./rest-handler.js";
+import { createRestHandler } from "./rest-handler.js";
 import { TokenAuthority } from "./token-authority.js";
 import { migrations, TokenStore, type GatewayDatabase } from "./token-store.js";
 
@@ -33,6 +35,8 @@ export interface GatewayOptions {
    * it is: then no member tokens are issued, since a member's job could read everything the platform can.
    */
   singleUser?: string;
+  /** What one caller may cost the edge (body size, timeouts, connections); defaults in edge-limits.ts. */
+  limits?: Partial<EdgeLimits>;
   clock?: Clock;
   logger?: Logger;
 }
@@ -45,14 +49,17 @@ export interface Gateway {
   readonly openApi: Record<string, unknown>;
   /** The bootstrap admin's token, when adminTokenFile was given. */
   readonly adminToken: string | undefined;
+  readonly limits: Readonly<EdgeLimits>;
+  /** Connections and bytes the edge has seen (see EdgeStats). */
+  edgeStats(): EdgeStats;
   listen(port: number, host: string): Promise<number>;
   close(): Promise<void>;
 }
 
 /**
  * Builds the gateway: the token authority over its database, the edge services (forwarded ones and its own Auth and
- * Platform), the Connect router with the authentication interceptor, and the REST transcoder and OpenAPI document
- * derived from the same descriptors — all behind one handler for one port.
+ * Platform), the Connect router behind the edge's guard (token first, body capped), and the REST transcoder and
+ * OpenAPI document derived from the same descriptors — all behind one handler for one port, with the edge's limits.
  */
 export async function createGateway(o: GatewayOptions): Promise<Gateway> {
   const logger = o.logger ?? noopLogger;
@@ -75,53 +82,55 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     description: "REST routes transcoded from the gRPC services' google.api.http annotations. The same methods answer gRPC, gRPC-Web and Connect on the same port.",
   });
   const openApiJson = JSON.stringify(openApi);
-  const rest = createRestHandler({ table: routes, services, verifier: authority, logger });
-
-  const handler = connectNodeAdapter({
-    interceptors: [authInterceptor(authority)],
+  const limits = compileEdgeLimits(o.limits);
+  const rest = createRestHandler({ table: routes, services, verifier: authority, maxBodyBytes: limits.maxBodyBytes, logger });
+  const connect = createConnectEdge({
+    verifier: authority,
+    maxBodyBytes: limits.maxBodyBytes,
+    logger,
     routes(router) {
-      for (const s of services) routeConnect(router, s);
+      for (const s of services) routeConnect(router, s, logger);
     },
-    fallback(req, res) {
-      const path = (req.url ?? "/").split("?")[0];
-      if (req.method === "GET" && path === "/openapi.json") {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(openApiJson);
-        return;
-      }
-      if (req.method === "GET" && path === "/metrics" && o.metrics) {
-        o.metrics().then(
-          (text) => {
-            res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
-            res.end(text);
-          },
-          (err: unknown) => {
-            res.writeHead(500, { "content-type": "text/plain" });
-            res.end(String(err));
-          },
-        );
-        return;
-      }
-      if (req.method === "GET" && path === "/healthz") {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end('{"status":"SERVING"}');
-        return;
-      }
-      rest(req as unknown as RestRequest, res as unknown as RestResponse).catch((err: unknown) => {
-        logger.error({ err: String(err) }, "REST handler failed");
-        if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-        res.end();
-      });
-    },
-  }) as EdgeHandler;
+  });
 
-  const edge = createEdgeServer(handler);
+  /** The routes anyone may call without a token: GET /healthz, /openapi.json and /metrics. They read no body. */
+  const publicRoute = (req: EdgeRequest, res: EdgeResponse, path: string): boolean => {
+    if (req.method !== "GET" || (path !== "/healthz" && path !== "/openapi.json" && !(path === "/metrics" && o.metrics))) return false;
+    if (hasBody(req)) closeUnread(req, res);
+    if (path === "/healthz") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end('{"status":"SERVING"}');
+    } else if (path === "/openapi.json") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(openApiJson);
+    } else {
+      o.metrics!().then(
+        (text) => {
+          res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+          res.end(text);
+        },
+        (err: unknown) => refuse(req, res, "rest", publicError(err, logger)),
+      );
+    }
+    return true;
+  };
+
+  // Connect, gRPC and gRPC-Web methods by path; then the public routes; then REST. Each authenticates before it reads.
+  const handler: EdgeHandler = (req, res) => {
+    if (connect(req, res)) return;
+    if (publicRoute(req, res, (req.url ?? "/").split("?", 1)[0]!)) return;
+    rest(req, res).catch((err: unknown) => refuse(req, res, "rest", publicError(err, logger)));
+  };
+
+  const edge = createEdgeServer(handler, limits, logger);
   return {
     handler,
     authority,
     routes,
     openApi,
     adminToken,
+    limits,
+    edgeStats: () => edge.stats(),
     listen: (port, host) => edge.listen(port, host),
     async close() {
       await edge.close();

@@ -1,5 +1,6 @@
 import { Code as ConnectCode, ConnectError } from "@connectrpc/connect";
-import { Code, SwitchyardError, type FieldViolation } from "@switchyard/core";
+import { Code, SwitchyardError, nameSuffix, noopLogger, type FieldViolation, type Logger } from "@switchyard/core";
+import { formatBytes } from "./edge-limits.js";
 
 /** gRPC status → HTTP status, as Google's APIs and grpc-gateway map them. */
 const HTTP_STATUS: Record<Code, number> = {
@@ -33,6 +34,25 @@ export function httpStatusOf(code: Code): number {
   return HTTP_STATUS[code] ?? 500;
 }
 
+/**
+ * A request body over the gateway's limit. RESOURCE_EXHAUSTED for gRPC callers, but 413 (not 429) over HTTP: waiting
+ * does not help, a smaller body does.
+ */
+export class BodyTooLargeError extends SwitchyardError {
+  constructor(readonly maxBytes: number) {
+    const hint = `send at most ${formatBytes(maxBytes)}, or raise SWITCHYARD_MAX_BODY_BYTES on the gateway`;
+    super(Code.ResourceExhausted, `message too large: the request body is over the gateway's limit of ${formatBytes(maxBytes)} (${maxBytes} bytes); ${hint}`, {
+      retryable: false,
+      details: [{ field: "body", message: "is too large", expected: `at most ${maxBytes} bytes`, got: `more than ${maxBytes} bytes`, hint }],
+    });
+  }
+}
+
+/** The HTTP status of an error at the edge: Google's mapping of its code, 413 for a body over the limit. */
+export function httpStatusOfError(err: SwitchyardError): number {
+  return err instanceof BodyTooLargeError ? 413 : httpStatusOf(err.code);
+}
+
 /** The JSON body of a REST error: `{code, message, details}`, details being the field violations. */
 export interface ErrorBody {
   code: string;
@@ -63,10 +83,26 @@ export function errorBody(err: SwitchyardError): ErrorBody {
   return { code: CODE_NAMES[err.code] ?? "unknown", message: err.message, details: [...err.details] };
 }
 
+/**
+ * What a caller may see of an error. INTERNAL and UNKNOWN ones come from the unexpected (an exception in the gateway, or
+ * one a service passed on): their text may hold server paths or worse, so the caller gets `internal error (id …)` and
+ * the log gets the text, under the same id.
+ */
+export function publicError(err: unknown, log: Logger = noopLogger, context: Record<string, unknown> = {}): SwitchyardError {
+  const e = toSwitchyardError(err);
+  const cause = e.cause instanceof Error && !(e.cause instanceof ConnectError) ? e.cause : e;
+  // DATA_LOSS messages are written for the user (what to do about it) and pass; they are logged all the same.
+  if (e.code === Code.DataLoss) log.error({ ...context, code: "data_loss", err: e.message, stack: cause.stack }, "data loss");
+  if (e.code !== Code.Internal && e.code !== Code.Unknown) return e;
+  const id = nameSuffix(10);
+  log.error({ ...context, errorId: id, code: CODE_NAMES[e.code], err: e.message, stack: cause.stack }, "internal error");
+  return new SwitchyardError(e.code, `internal error (id ${id}): the gateway's log has the details under this id`);
+}
+
 /** A SwitchyardError as Connect sends it: same code (Connect's codes are gRPC's), field violations in metadata. */
-export function toConnectError(err: unknown): ConnectError {
-  if (err instanceof ConnectError) return err;
-  const e = SwitchyardError.from(err);
+export function toConnectError(err: unknown, log?: Logger, context?: Record<string, unknown>): ConnectError {
+  if (err instanceof ConnectError && err.code !== ConnectCode.Internal && err.code !== ConnectCode.Unknown) return err;
+  const e = publicError(err, log, context);
   const metadata = new Headers();
   if (e.details.length > 0) metadata.set(DETAILS_KEY, encodeURIComponent(JSON.stringify(e.details)));
   return new ConnectError(e.message, e.code as number as ConnectCode, metadata, undefined, err);

@@ -1,45 +1,31 @@
-import type { IncomingHttpHeaders } from "node:http";
 import { create, type DescField, type Message } from "@bufbuild/protobuf";
 import { Code, SwitchyardError, noopLogger, type Logger } from "@switchyard/core";
 import { authenticate, type TokenVerifier } from "./auth.js";
 import type { EdgeCall, EdgeService, StreamHandler, UnaryHandler } from "./edge-service.js";
-import { errorBody, httpStatusOf, toSwitchyardError } from "./http-errors.js";
+import { closeUnread, hasBody, readCappedBody, type EdgeRequest, type EdgeResponse } from "./edge-guard.js";
+import { DEFAULT_EDGE_LIMITS } from "./edge-limits.js";
+import { errorBody, httpStatusOfError, publicError } from "./http-errors.js";
 import type { HttpRoute, RouteTable } from "./http-rule.js";
 import { ALT_PARAM, invalid, mediaField, responseJson, transcodeRequest } from "./rest-transcode.js";
 
-/** What the handler uses of a request, HTTP/1.1 or HTTP/2. */
-export interface RestRequest {
-  readonly url?: string | undefined;
-  readonly method?: string | undefined;
-  readonly headers: IncomingHttpHeaders;
-  readonly readableEnded: boolean;
-  resume(): unknown;
-  on(event: "data", fn: (chunk: Buffer) => void): unknown;
-  on(event: "end", fn: () => void): unknown;
-  on(event: "error", fn: (err: Error) => void): unknown;
-  removeAllListeners(event: "data"): unknown;
-}
+type Req = EdgeRequest;
+type Res = EdgeResponse;
 
-/** What the handler uses of a response, HTTP/1.1 or HTTP/2. */
-export interface RestResponse {
-  readonly headersSent: boolean;
+/** What a streamed answer is written through, HTTP/1.1 or HTTP/2 alike. */
+interface StreamSink {
   readonly writableEnded: boolean;
   writeHead(status: number, headers: Record<string, string>): unknown;
   write(chunk: string | Uint8Array): boolean;
-  end(chunk?: string): unknown;
-  destroy(): unknown;
-  on(event: "close", fn: () => void): unknown;
+  end(chunk: string): unknown;
+  end(): unknown;
   once(event: "drain", fn: () => void): unknown;
 }
-
-type Req = RestRequest;
-type Res = RestResponse;
 
 export interface RestHandlerOptions {
   table: RouteTable;
   services: readonly EdgeService[];
   verifier: TokenVerifier;
-  /** Largest request body accepted (default 8 MiB: a 4 MiB manifest, JSON-escaped). */
+  /** Largest request body accepted (default EdgeLimits.maxBodyBytes, 4 MiB). */
   maxBodyBytes?: number;
   /** Comment lines sent on idle server-sent-event streams, so proxies keep them open (default 15 s). */
   keepAliveMs?: number;
@@ -48,31 +34,13 @@ export interface RestHandlerOptions {
 
 type Mode = "json" | "sse" | "media";
 
-export function writeError(res: Res, err: SwitchyardError, extraHeaders: Record<string, string> = {}): void {
-  const status = httpStatusOf(err.code);
+/** Writes `err` as `{code, message, details}`; a request body not read (or not all of it) is never read afterwards. */
+export function writeError(req: Req, res: Res, err: SwitchyardError, extraHeaders: Record<string, string> = {}): void {
+  if (hasBody(req)) closeUnread(req, res);
   const headers: Record<string, string> = { "content-type": "application/json", ...extraHeaders };
   if (err.code === Code.Unauthenticated) headers["www-authenticate"] = 'Bearer realm="switchyard"';
-  res.writeHead(status, headers);
+  res.writeHead(httpStatusOfError(err), headers);
   res.end(JSON.stringify(errorBody(err)));
-}
-
-function readBody(req: Req, maxBytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > maxBytes) {
-        reject(invalid([{ field: "body", message: "is too large", expected: `at most ${maxBytes} bytes`, got: `more than ${maxBytes} bytes`, hint: "send a smaller manifest" }]));
-        req.removeAllListeners("data");
-        req.resume();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
 }
 
 function wantsEventStream(req: Req): boolean {
@@ -87,7 +55,7 @@ function wantsEventStream(req: Req): boolean {
  * `alt=media`). Errors are `{code, message, details}` with the gRPC code mapped to the HTTP status.
  */
 export function createRestHandler(o: RestHandlerOptions): (req: Req, res: Res) => Promise<void> {
-  const maxBodyBytes = o.maxBodyBytes ?? 8 * 1024 * 1024;
+  const maxBodyBytes = o.maxBodyBytes ?? DEFAULT_EDGE_LIMITS.maxBodyBytes;
   const keepAliveMs = o.keepAliveMs ?? 15_000;
   const log = o.logger ?? noopLogger;
   const handlers = new Map<string, UnaryHandler | StreamHandler>();
@@ -110,20 +78,20 @@ export function createRestHandler(o: RestHandlerOptions): (req: Req, res: Res) =
         throw invalid([{ field: "path", message: "has malformed percent-encoding", got: JSON.stringify(rawPath.slice(0, 200)), hint: "encode reserved characters as %XX" }]);
       }
       if (!("route" in m)) {
-        req.resume();
         const where = `${method} ${rawPath.slice(0, 200)}`;
         if (m.allowed.length > 0) {
-          writeError(res, new SwitchyardError(Code.NotFound, `no route for ${where}: this path takes ${m.allowed.join(", ")} (see /openapi.json)`), { allow: m.allowed.join(", ") });
-        } else writeError(res, new SwitchyardError(Code.NotFound, `no route for ${where}: the routes are listed in /openapi.json`));
+          writeError(req, res, new SwitchyardError(Code.NotFound, `no route for ${where}: this path takes ${m.allowed.join(", ")} (see /openapi.json)`), { allow: m.allowed.join(", ") });
+        } else writeError(req, res, new SwitchyardError(Code.NotFound, `no route for ${where}: the routes are listed in /openapi.json`));
         return;
       }
       const { route, vars } = m;
       const handler = handlers.get(`${route.service.typeName}/${route.method.localName}`);
       if (!handler) throw new SwitchyardError(Code.NotFound, `${route.service.typeName}.${route.method.name} is not served by this gateway`);
       mode = chooseMode(route, query.get(ALT_PARAM), wantsEventStream(req));
-      const idPromise = authenticate(o.verifier, req.headers["authorization"] as string | undefined);
+      // The token before the body: a caller without one never gets a byte of its body read.
+      const idPromise = authenticate(o.verifier, req.headers["authorization"]);
       const identity = idPromise instanceof Promise ? await idPromise : idPromise;
-      const body = route.body !== "" || req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined ? await readBody(req, maxBodyBytes) : Buffer.alloc(0);
+      const body = route.body !== "" || hasBody(req) ? await readCappedBody(req, maxBodyBytes) : Buffer.alloc(0);
       const message = transcodeRequest(route, vars, query, body, req.headers["content-type"] as string | undefined);
       const call: EdgeCall = { identity, signal: ac.signal, timeoutMs: undefined };
       if (route.method.methodKind === "unary") {
@@ -135,11 +103,9 @@ export function createRestHandler(o: RestHandlerOptions): (req: Req, res: Res) =
       }
       await stream(route, (handler as StreamHandler)(message, call), res, mode, keepAliveMs, ac.signal);
     } catch (err) {
-      const e = toSwitchyardError(err);
-      if (e.code === Code.Internal || e.code === Code.Unknown || e.code === Code.DataLoss) log.error({ err: e.message, stack: (err as Error).stack, path: rawPath }, "REST call failed");
+      const e = publicError(err, log, { path: rawPath });
       if (!res.headersSent) {
-        if (!req.readableEnded) req.resume();
-        writeError(res, e);
+        writeError(req, res, e);
       } else if (mode === "sse" && !res.writableEnded) {
         res.end(`event: error\ndata: ${JSON.stringify(errorBody(e))}\n\n`);
       } else {
@@ -167,7 +133,7 @@ function chooseMode(route: HttpRoute, alt: string | null, acceptsEvents: boolean
 }
 
 /** Writes a server stream: waits for the first message before the status line, so early errors get their HTTP status. */
-async function stream(route: HttpRoute, source: AsyncIterable<unknown>, res: Res, mode: Mode, keepAliveMs: number, signal: AbortSignal): Promise<void> {
+async function stream(route: HttpRoute, source: AsyncIterable<unknown>, res: StreamSink, mode: Mode, keepAliveMs: number, signal: AbortSignal): Promise<void> {
   const it = source[Symbol.asyncIterator]();
   const field: DescField | undefined = mode === "media" ? mediaField(route) : undefined;
   const first = await it.next();

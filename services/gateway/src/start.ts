@@ -48,6 +48,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
     ...(singleUser ? { singleUser } : {}),
     forwards,
     adminTokenFile: config.adminTokenFile,
+    limits: config.limits,
     logger,
     async metrics() {
       // This process's own series, then every registered instance's /metrics (found by its `metrics` label).

@@ -11,8 +11,9 @@ import type { DescService } from "@bufbuild/protobuf";
 import { createClient as createConnectClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Auth, Jobs, Platform, Queues } from "@switchyard/api";
-import { parseReadyLine, type Clock } from "@switchyard/core";
+import { parseReadyLine, type Clock, type Logger } from "@switchyard/core";
 import { createClient, createMeshRuntime, loadPlatformCredentials, type MeshClient } from "@switchyard/mesh";
+import type { EdgeLimits } from "./edge-limits.js";
 import { createGateway, type Gateway } from "./gateway.js";
 
 const JOBS_ENTRY = fileURLToPath(new URL("../../jobs/dist/main.js", import.meta.url));
@@ -38,7 +39,7 @@ export class TestPlatform {
   adminToken!: string;
   private readonly meshClients: MeshClient<DescService>[] = [];
 
-  static async start(o: { clock?: Clock; gpus?: number } = {}): Promise<TestPlatform> {
+  static async start(o: { clock?: Clock; gpus?: number; limits?: Partial<EdgeLimits>; logger?: Logger } = {}): Promise<TestPlatform> {
     const p = new TestPlatform();
     const child = spawn(process.execPath, [JOBS_ENTRY], {
       env: { ...process.env, SWITCHYARD_DATA_DIR: join(p.dir, "data"), SWITCHYARD_GRACE_MS: "1000", SWITCHYARD_LOG_LEVEL: "warn", SWITCHYARD_SIMULATE_GPUS: String(o.gpus ?? 2), SWITCHYARD_PORT: "0" },
@@ -65,6 +66,8 @@ export class TestPlatform {
       adminTokenFile: join(p.dir, "admin-token"),
       status: async () => [{ service: "jobs", addresses: [address] }],
       ...(o.clock ? { clock: o.clock } : {}),
+      ...(o.limits ? { limits: o.limits } : {}),
+      ...(o.logger ? { logger: o.logger } : {}),
     });
     const port = await p.gateway.listen(0, "127.0.0.1");
     p.url = `http://127.0.0.1:${port}`;
