@@ -15,11 +15,11 @@ export interface BenchPlatform {
   stop(): Promise<void>;
 }
 
-export async function startPlatform(args: string[] = []): Promise<BenchPlatform> {
+export async function startPlatform(args: string[] = [], env: Record<string, string> = {}): Promise<BenchPlatform> {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
   const dataDir = join(dir, "data");
   const t0 = performance.now();
-  const up = await spawnUp(cliEnv(join(dir, "config.yaml"), { SWITCHYARD_LOG_LEVEL: "warn" }), ["--data-dir", dataDir, "--port", "0", ...args]);
+  const up = await spawnUp(cliEnv(join(dir, "config.yaml"), { SWITCHYARD_LOG_LEVEL: "warn", ...env }), ["--data-dir", dataDir, "--port", "0", ...args]);
   const readyMs = performance.now() - t0;
   const token = readFileSync(join(dataDir, "admin-token"), "utf8").trim();
   return {

@@ -112,20 +112,38 @@ async function readChunks(dir: string, layout: LogLayout, offset: number, maxByt
   return { data, nextOffset: offset + data.length };
 }
 
+/**
+ * Sizes of chunks that are finished (a later chunk exists: the writer never touches them again), by run directory: a
+ * reader that follows a log in small steps stats only the chunk being written, not every kept chunk each time.
+ */
+const finishedSizes = new Map<string, Map<number, number>>();
+
 async function listPieces(dir: string, chunkBytes: number): Promise<Piece[]> {
   const indices = (await readdir(dir)).flatMap((name) => {
     const m = CHUNK_FILE.exec(name);
     return m === null ? [] : [Number(m[1])];
   });
+  const last = Math.max(-1, ...indices);
+  let known = finishedSizes.get(dir);
+  if (known === undefined) {
+    if (finishedSizes.size >= 1000) finishedSizes.delete(finishedSizes.keys().next().value!);
+    finishedSizes.set(dir, (known = new Map()));
+  }
   const pieces = await Promise.all(
     indices.map(async (index) => {
-      const size = await stat(chunkPath(dir, index)).then(
-        (s) => Math.min(s.size, chunkBytes),
-        () => 0,
-      );
+      let size = known.get(index);
+      if (size === undefined) {
+        size = await stat(chunkPath(dir, index)).then(
+          (s) => Math.min(s.size, chunkBytes),
+          () => 0,
+        );
+        if (index < last) known.set(index, size);
+      }
       return { index, start: index * chunkBytes, size };
     }),
   );
+  // Chunks the writer has removed since: forget them.
+  for (const index of known.keys()) if (!indices.includes(index)) known.delete(index);
   return pieces.filter((p) => p.size > 0).sort((a, b) => a.index - b.index);
 }
 

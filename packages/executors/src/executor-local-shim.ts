@@ -11,6 +11,7 @@
  * | `env.sh`      | node       | before spawning, with runAs or a sandbox | `export` lines of the environment; opened on fd 3 and deleted by command.sh |
  * | `shim.sh`     | node       | before spawning | the shim below |
  * | `log.limits`  | node       | before spawning | `<chunkBytes> <headChunks> <tailChunks>`: the run's log layout, for the writer and for readers |
+ * | `nice`        | node       | before spawning | the nice value the replica and its log writer run at (the shim applies it with `nice -n`) |
  * | `lock/`       | shim       | first thing (mkdir is atomic: a second shim for the run exits) | — |
  * | `shim.pid`    | shim       | before starting the command | `<pid> <startTicks> <startedAtMs>` |
  * | `log.pipe`    | shim       | a FIFO (0622: the job's account may reopen /dev/stdout), unlinked once the shim has it open | — |
@@ -57,6 +58,7 @@ export const RunFile = {
   pgid: "pgid",
   log: "output.log",
   logLimits: "log.limits",
+  nice: "nice",
   logCurrent: "log.current",
   status: "status",
 } as const;
@@ -95,12 +97,13 @@ mkdir "$dir/lock" 2>/dev/null || exit 0
 read -r _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ ticks _ < /proc/self/stat
 started=$(date +%s%3N)
 printf '%s %s %s\\n' "$$" "$ticks" "$started" > "$dir/shim.pid.tmp" && mv -f "$dir/shim.pid.tmp" "$dir/shim.pid"
+read -r nice 2>/dev/null < "$dir/nice" && [ "$nice" -ge 0 ] 2>/dev/null || nice=0
 writer=
 if read -r chunk head tail 2>/dev/null < "$dir/log.limits" && [ "$chunk" -gt 0 ] && [ "$head" -ge 0 ] && [ "$tail" -ge 0 ] &&
   rm -f "$dir/log.pipe" && mkfifo -m 622 "$dir/log.pipe"; then
   exec 3<>"$dir/log.pipe" 4<"$dir/log.pipe" 5>"$dir/log.pipe" 3>&-
   rm -f "$dir/log.pipe"
-  setsid /bin/sh -c 'sy_head=$3 sy_tail=$4 SHELL=/bin/sh split -b "$2" -d -a 12 --filter="$5" - "$1/log."; exec cat' \\
+  nice -n "$nice" setsid /bin/sh -c 'sy_head=$3 sy_tail=$4 SHELL=/bin/sh split -b "$2" -d -a 12 --filter="$5" - "$1/log."; exec cat' \\
     switchyard-log "$dir" "$chunk" "$head" "$tail" '${LOG_FILTER}' <&4 >/dev/null 2>&1 4<&- 5>&- &
   writer=$!
   exec 4<&-
@@ -109,7 +112,7 @@ else
 fi
 setsid /bin/sh -c 'read -r _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ t _ < /proc/self/stat
 printf "%s %s\\n" "$$" "$t" > "$1/pgid.tmp" && mv -f "$1/pgid.tmp" "$1/pgid"
-exec env -i /bin/sh "$1/command.sh"' switchyard-replica "$dir" < /dev/null >&5 2>&1 5>&- &
+exec nice -n "$2" env -i /bin/sh "$1/command.sh"' switchyard-replica "$dir" "$nice" < /dev/null >&5 2>&1 5>&- &
 pid=$!
 exec 5>&-
 wait "$pid"
@@ -138,8 +141,10 @@ export async function writeRunFiles(
   env: Readonly<Record<string, string>>,
   sandbox: string,
   log: LogLayout,
+  niceness = 0,
 ): Promise<void> {
   await rm(join(dir, RunFile.env), { force: true });
+  await writeAtomic(join(dir, RunFile.nice), `${niceness}\n`);
   await writeAtomic(join(dir, RunFile.logLimits), `${log.chunkBytes} ${log.headChunks} ${log.tailChunks}\n`);
   if (plan.chain === null) {
     await writeAtomic(join(dir, RunFile.command), renderCommandScript(spec.runId, spec.command, env, plan.cwd));

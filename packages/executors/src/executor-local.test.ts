@@ -99,6 +99,21 @@ describe("local executor", () => {
     await ex.close();
   });
 
+  it("runs replicas at a lower CPU priority than the platform (nice 10 by default, configurable)", async () => {
+    const niceOf = async (ex: Executor, runId: string) => {
+      await launch(ex, runId, ["/bin/sh", "-c", "read -r _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ n _ < /proc/self/stat; echo $n"]);
+      await exitOf(ex, runId);
+      return (await logText(ex, runId)).trim();
+    };
+    const ex = executor();
+    assert.equal(await niceOf(ex, "nice-default"), "10");
+    const zero = executor({ niceness: 0 });
+    assert.equal(await niceOf(zero, "nice-zero"), "0");
+    assert.throws(() => executor({ niceness: 20 }), (e: unknown) => e instanceof SwitchyardError && e.code === Code.InvalidArgument);
+    await ex.close();
+    await zero.close();
+  });
+
   it("reports exit code 127 for a command that is not on PATH", async () => {
     const ex = executor();
     await launch(ex, "not-found", ["switchyard-no-such-program"]);

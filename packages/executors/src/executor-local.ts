@@ -48,6 +48,12 @@ export interface LocalExecutorOptions {
   logLimits?: LogLimits;
   /** The log writer's chunk: the unit of rotation, 4 KiB to 1 GiB; default 4 MiB (a few forks per chunk). */
   logChunkBytes?: number;
+  /**
+   * The nice value replicas run at (0–19; default 10): a CPU-bound job yields to the platform's own services, so a
+   * busy machine still answers its users. Its log writer runs at the same priority (it keeps up with its job, and a
+   * job that floods its log does not take the CPU from the services through it).
+   */
+  niceness?: number;
 }
 
 export interface CompiledLocalExecutorOptions {
@@ -60,6 +66,7 @@ export interface CompiledLocalExecutorOptions {
   readonly killTimeoutMs: number;
   readonly logLimits: Readonly<LogLimits>;
   readonly logChunkBytes: number;
+  readonly niceness: number;
 }
 
 /** The shim's own PATH (for setsid, date, mv, env): fixed, so a replica's PATH cannot break its shim. */
@@ -91,7 +98,14 @@ export function compileLocalExecutorOptions(options: LocalExecutorOptions): Comp
     killTimeoutMs: positive("killTimeoutMs", options.killTimeoutMs, 10_000),
     logLimits: compileLogLimits(options.logLimits, "logLimits", DEFAULT_LOG_LIMITS),
     logChunkBytes: compileLogChunkBytes(options.logChunkBytes),
+    niceness: compileNiceness(options.niceness),
   });
+}
+
+function compileNiceness(n: number | undefined): number {
+  if (n === undefined) return 10;
+  if (!Number.isInteger(n) || n < 0 || n > 19) throw invalidArgument("local executor: niceness must be a whole number from 0 to 19", [{ field: "niceness", message: "is out of range", expected: "0 to 19", got: String(n) }]);
+  return n;
 }
 
 export function createLocalExecutor(options: LocalExecutorOptions): Executor {
@@ -148,7 +162,7 @@ class LocalExecutor implements Executor {
     const env: Record<string, string> = { ...this.o.baseEnv, ...plan.identityEnv, ...spec.env };
     env["CUDA_VISIBLE_DEVICES"] = spec.gpuIndices.join(",");
     const log = logLayout(compileLogLimits(spec.logLimits, "logLimits", this.o.logLimits), this.o.logChunkBytes);
-    await writeRunFiles(dir, spec, plan, env, this.o.sandbox.kind, log);
+    await writeRunFiles(dir, spec, plan, env, this.o.sandbox.kind, log, this.o.niceness);
 
     try {
       await spawnShim(dir);

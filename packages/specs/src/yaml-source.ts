@@ -69,8 +69,11 @@ export function readYamlSource(text: string, file?: string): YamlSource {
   doc.errors.forEach(yamlError);
 
   let nodes = 0;
+  // A document cannot hold more values than it has characters unless aliases repeat them: that bound stops an alias
+  // bomb of a few hundred bytes after a few hundred values, not fifty thousand.
+  const maxNodes = Math.min(MAX_YAML_NODES, Math.max(1000, text.length));
   const convert = (node: unknown, path: PathSegment[], depth: number): unknown => {
-    if (++nodes > MAX_YAML_NODES || depth > MAX_DEPTH) throw new RangeError("too big");
+    if (++nodes > maxNodes || depth > MAX_DEPTH) throw new RangeError("too big");
     if (node === null || node === undefined) return null;
     if (isAlias(node)) return convert(node.resolve(doc as Document), path, depth + 1);
     if (isScalar(node)) {
@@ -129,7 +132,7 @@ export function readYamlSource(text: string, file?: string): YamlSource {
       value = convert(doc.contents, [], 0);
     } catch (err) {
       if (!(err instanceof RangeError)) throw err;
-      offsetProblems.push({ offset: doc.contents?.range?.[0] ?? 0, message: `the document is too large once aliases are expanded: more than ${MAX_YAML_NODES} values or ${MAX_DEPTH} levels of nesting`, hint: "keep data out of the document, and write it out without deep `*alias` references" });
+      offsetProblems.push({ offset: doc.contents?.range?.[0] ?? 0, message: `the document is too large once aliases are expanded: more than ${maxNodes} values (one per character of the document, at most ${MAX_YAML_NODES}) or ${MAX_DEPTH} levels of nesting`, hint: "keep data out of the document, and write it out without deep `*alias` references" });
     }
   }
   for (const p of offsetProblems) {

@@ -17,6 +17,7 @@ export const EDGE_LIMIT_ENV: Readonly<Record<keyof EdgeLimits, string>> = {
   maxHeaderBytes: "SWITCHYARD_EDGE_MAX_HEADER_BYTES",
   maxConnectionsPerAddress: "SWITCHYARD_EDGE_MAX_CONNECTIONS_PER_ADDRESS",
   maxConnections: "SWITCHYARD_EDGE_MAX_CONNECTIONS",
+  authFailuresPerSecond: "SWITCHYARD_EDGE_AUTH_FAILURES_PER_SECOND",
   closeLingerMs: "SWITCHYARD_EDGE_CLOSE_LINGER_MS",
 };
 

@@ -15,6 +15,8 @@ export interface ConnectEdgeOptions {
    */
   maxBodyBytes: number;
   logger?: Logger;
+  /** Called with the client's address when a request fails authentication (AuthFailureBudget). */
+  onAuthFailure?: (address: string) => void;
 }
 
 /** Serves a request if its path is a Connect/gRPC/gRPC-Web method; false when it is not one (REST, /healthz, …). */
@@ -39,6 +41,7 @@ export function createConnectEdge(o: ConnectEdgeOptions): ConnectEdge {
       const pending = authenticate(o.verifier, req.headers["authorization"]);
       identity = pending instanceof Promise ? await pending : pending;
     } catch (err) {
+      o.onAuthFailure?.(req.socket?.remoteAddress ?? "");
       return refuse(req, res, wire, publicError(err, log));
     }
     if ((declaredLength(req) ?? 0) > o.maxBodyBytes) return refuse(req, res, wire, new BodyTooLargeError(o.maxBodyBytes));

@@ -130,3 +130,29 @@ describe("connections per client address", { timeout: 60_000 }, () => {
     }
   });
 });
+
+describe("failed authentications per client address", { timeout: 60_000 }, () => {
+  it("closes new connections of an address that keeps failing authentication, and answers everyone else", async () => {
+    const g = await startLoneGateway({ limits: { authFailuresPerSecond: 5 } });
+    try {
+      const attempt = (localAddress: string) =>
+        new Promise<string>((resolve) => {
+          const c = openConnection(g.url, localAddress, "POST /switchyard.v1.Jobs/ListJobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nAuthorization: Bearer sy_not-a-token\r\nConnection: close\r\n\r\n{}");
+          c.socket.once("data", (d: Buffer) => {
+            resolve(/^HTTP\/1\.1 (\d+)/.exec(d.toString())?.[1] ?? "closed");
+            c.socket.destroy();
+          });
+          void c.closed.then(() => resolve("closed"));
+        });
+      const answers: string[] = [];
+      for (let i = 0; i < 30; i++) answers.push(await attempt("127.0.0.2"));
+      assert.equal(answers.slice(0, 10).filter((a) => a === "401").length, 10, `the first ten (the burst) are answered 401: ${answers.join(",")}`);
+      assert.ok(answers.slice(10).includes("closed"), `then its connections are closed at once: ${answers.join(",")}`);
+      assert.equal(await attempt("127.0.0.1"), "401", "another address is still answered");
+      const ok = await fetch(`${g.url}/switchyard.v1.Jobs/ListJobs`, { method: "POST", headers: { authorization: `Bearer ${g.adminToken}`, "content-type": "application/json" }, body: "{}" });
+      assert.notEqual(ok.status, 401);
+    } finally {
+      await g.close();
+    }
+  });
+});

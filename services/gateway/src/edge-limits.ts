@@ -62,6 +62,13 @@ export interface EdgeLimits {
   /** Open connections in all. Default 4096: eight addresses at their cap, well inside Node's raised descriptor limit. */
   maxConnections: number;
   /**
+   * Failed authentications one client address may make per second (a token bucket with twice this as its burst); past
+   * them its new connections are closed at once until the bucket refills, so a flood of unauthenticated requests costs
+   * the gateway a closed socket each, and guessing tokens is slow. Default 20: a person or a script with a wrong token
+   * fails a few times, not hundreds of times a second.
+   */
+  authFailuresPerSecond: number;
+  /**
    * A connection the gateway closes without reading the rest of a request (refused, too large) is half-closed after
    * the answer and reset this long after, so the client reads the answer before the reset. Default 2 s.
    */
@@ -82,8 +89,44 @@ export const DEFAULT_EDGE_LIMITS: Readonly<EdgeLimits> = Object.freeze({
   maxHeaderBytes: 16 * 1024,
   maxConnectionsPerAddress: 512,
   maxConnections: 4096,
+  authFailuresPerSecond: 20,
   closeLingerMs: 2000,
 });
+
+/** Per-address budget of failed authentications (EdgeLimits.authFailuresPerSecond): a token bucket per address. */
+export class AuthFailureBudget {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private bucket(address: string): { tokens: number; at: number } {
+    const now = this.now();
+    let b = this.buckets.get(address);
+    if (b === undefined) {
+      // Bounded: when many addresses failed recently, forget the ones that have refilled.
+      if (this.buckets.size > 10_000) for (const [a, x] of this.buckets) if (x.tokens + ((now - x.at) / 1000) * this.perSecond >= 2 * this.perSecond) this.buckets.delete(a);
+      this.buckets.set(address, (b = { tokens: 2 * this.perSecond, at: now }));
+    }
+    b.tokens = Math.min(2 * this.perSecond, b.tokens + ((now - b.at) / 1000) * this.perSecond);
+    b.at = now;
+    return b;
+  }
+
+  /** Counts one failed authentication of `address`. */
+  fail(address: string): void {
+    const b = this.bucket(address);
+    b.tokens = Math.max(-this.perSecond, b.tokens - 1);
+  }
+
+  /** Whether `address` has spent its budget (its new connections are refused until it refills). */
+  blocked(address: string): boolean {
+    if (!this.buckets.has(address)) return false;
+    return this.bucket(address).tokens < 1;
+  }
+}
 
 /** The limits with defaults filled in, each checked to be a positive integer (headers before the whole request). */
 export function compileEdgeLimits(o: Partial<EdgeLimits> = {}): Readonly<EdgeLimits> {

@@ -2,7 +2,7 @@ import { createServer as createHttp2Server, type Http2ServerRequest, type Http2S
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { noopLogger, type Logger } from "@switchyard/core";
-import type { EdgeLimits } from "./edge-limits.js";
+import type { AuthFailureBudget, EdgeLimits } from "./edge-limits.js";
 import { ReplaySocket } from "./replay-socket.js";
 
 export type EdgeHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
@@ -46,7 +46,7 @@ function addressOf(socket: Socket): string {
  * Every stage has a limit (EdgeLimits): connections per address and in all, time to the first bytes, to the headers,
  * to the whole request, idle keep-alive, an HTTP/2 session's SETTINGS, its idle time, streams and memory.
  */
-export function createEdgeServer(handler: EdgeHandler, limits: Readonly<EdgeLimits>, logger: Logger = noopLogger): EdgeServer {
+export function createEdgeServer(handler: EdgeHandler, limits: Readonly<EdgeLimits>, logger: Logger = noopLogger, authFailures?: AuthFailureBudget): EdgeServer {
   const h2 = createHttp2Server(
     {
       maxSessionMemory: limits.h2MaxSessionMemoryMb,
@@ -102,6 +102,12 @@ export function createEdgeServer(handler: EdgeHandler, limits: Readonly<EdgeLimi
 
   function admit(socket: Socket, address: string): boolean {
     const n = perAddress.get(address) ?? 0;
+    if (authFailures?.blocked(address)) {
+      // An address that keeps failing authentication: a closed socket is all it gets until its budget refills.
+      stats.refused++;
+      socket.destroy();
+      return false;
+    }
     if (n < limits.maxConnectionsPerAddress && sockets.size < limits.maxConnections) return true;
     stats.refused++;
     const now = Date.now();

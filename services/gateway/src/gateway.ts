@@ -6,7 +6,7 @@ import { authService, platformService } from "./auth-service.js";
 import { ensureAdminToken } from "./bootstrap.js";
 import { createConnectEdge } from "./connect-edge.js";
 import { closeUnread, hasBody, refuse, type EdgeRequest, type EdgeResponse } from "./edge-guard.js";
-import { compileEdgeLimits, type EdgeLimits } from "./edge-limits.js";
+import { AuthFailureBudget, compileEdgeLimits, type EdgeLimits } from "./edge-limits.js";
 import { routeConnect, type EdgeService } from "./edge-service.js";
 import { createEdgeServer, type EdgeHandler, type EdgeStats } from "./edge-server.js";
 import { forwardService } from "./forward.js";
@@ -83,11 +83,15 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
   });
   const openApiJson = JSON.stringify(openApi);
   const limits = compileEdgeLimits(o.limits);
-  const rest = createRestHandler({ table: routes, services, verifier: authority, maxBodyBytes: limits.maxBodyBytes, logger });
+  // Addresses that fail authentication too often have their new connections closed at once for a while.
+  const authFailures = new AuthFailureBudget(limits.authFailuresPerSecond);
+  const onAuthFailure = (address: string) => authFailures.fail(address);
+  const rest = createRestHandler({ table: routes, services, verifier: authority, maxBodyBytes: limits.maxBodyBytes, logger, onAuthFailure });
   const connect = createConnectEdge({
     verifier: authority,
     maxBodyBytes: limits.maxBodyBytes,
     logger,
+    onAuthFailure,
     routes(router) {
       for (const s of services) routeConnect(router, s, logger);
     },
@@ -122,7 +126,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     rest(req, res).catch((err: unknown) => refuse(req, res, "rest", publicError(err, logger)));
   };
 
-  const edge = createEdgeServer(handler, limits, logger);
+  const edge = createEdgeServer(handler, limits, logger, authFailures);
   return {
     handler,
     authority,

@@ -30,6 +30,8 @@ export interface RestHandlerOptions {
   /** Comment lines sent on idle server-sent-event streams, so proxies keep them open (default 15 s). */
   keepAliveMs?: number;
   logger?: Logger;
+  /** Called with the client's address when a request fails authentication (AuthFailureBudget). */
+  onAuthFailure?: (address: string) => void;
 }
 
 type Mode = "json" | "sse" | "media";
@@ -104,6 +106,7 @@ export function createRestHandler(o: RestHandlerOptions): (req: Req, res: Res) =
       await stream(route, (handler as StreamHandler)(message, call), res, mode, keepAliveMs, ac.signal);
     } catch (err) {
       const e = publicError(err, log, { path: rawPath });
+      if (e.code === Code.Unauthenticated) o.onAuthFailure?.(req.socket?.remoteAddress ?? "");
       if (!res.headersSent) {
         writeError(req, res, e);
       } else if (mode === "sse" && !res.writableEnded) {

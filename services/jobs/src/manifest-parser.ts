@@ -7,6 +7,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { Code, SwitchyardError, checkTextBounds, type FieldViolation } from "@switchyard/core";
+import { hasInlineSecrets, nativeManifestText } from "./manifest-secrets.js";
 import { MAX_MANIFEST_BYTES, MAX_MANIFEST_DEPTH, parseJobManifest, redactManifest, type ParseJobManifestOptions, type ParsedJobManifest } from "@switchyard/specs";
 
 export interface ManifestParserOptions {
@@ -16,7 +17,7 @@ export interface ManifestParserOptions {
   timeoutMs?: number;
   /** Manifests waiting for the worker before new ones are refused (default 8). */
   maxQueued?: number;
-  /** The worker stops after this long without work (default 60 s); the next large manifest starts it again. */
+  /** The worker stops after this long without work (default 5 s: its heap is not kept for nothing); the next large manifest starts it again. */
   idleMs?: number;
 }
 
@@ -24,10 +25,13 @@ export interface ReadManifest {
   parsed: ParsedJobManifest;
   /** The manifest with inline secret values replaced by "(secret)" (what is stored); the text itself when it has none. */
   redacted: string;
+  /** The native manifest the spec reads as, when asked for (`native`): "" otherwise. */
+  native: string;
 }
 
 export interface ManifestParser {
-  read(text: string, options: ParseJobManifestOptions): Promise<ReadManifest>;
+  /** `native`: also render the native manifest (ValidateJob), in the same thread as the parse. */
+  read(text: string, options: ParseJobManifestOptions, o?: { native?: boolean }): Promise<ReadManifest>;
   close(): Promise<void>;
 }
 
@@ -35,18 +39,17 @@ interface Pending {
   id: number;
   text: string;
   options: ParseJobManifestOptions;
+  native: boolean;
   resolve: (r: ReadManifest) => void;
   reject: (e: unknown) => void;
 }
 
-const hasInlineSecrets = (p: ParsedJobManifest): boolean =>
-  [p.spec.secretEnv, ...(p.spec.roles ?? []).map((r) => r.secretEnv)].some((s) => s !== undefined && Object.values(s).some((v) => v.kind === "inline"));
 
 export function createManifestParser(o: ManifestParserOptions = {}): ManifestParser {
   const inlineMaxBytes = o.inlineMaxBytes ?? 32 * 1024;
   const timeoutMs = o.timeoutMs ?? 5000;
   const maxQueued = o.maxQueued ?? 8;
-  const idleMs = o.idleMs ?? 60_000;
+  const idleMs = o.idleMs ?? 5000;
   const queue: Pending[] = [];
   let worker: Worker | undefined;
   let current: { p: Pending; timer: NodeJS.Timeout; w: Worker; why?: string } | undefined;
@@ -56,14 +59,14 @@ export function createManifestParser(o: ManifestParserOptions = {}): ManifestPar
   // The compiled worker, also when this module runs from source under tsx (tests): workers do not get tsx's loader.
   const url = new URL(import.meta.url.endsWith(".ts") ? "../dist/manifest-worker.js" : "./manifest-worker.js", import.meta.url);
   function start(): Worker {
-    const w = new Worker(url, { resourceLimits: { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 } });
+    const w = new Worker(url, { resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16, stackSizeMb: 4 } });
     w.unref();
-    w.on("message", (m: { id: number; ok?: { parsed: ParsedJobManifest; redacted: string }; err?: { code: Code; message: string; details: FieldViolation[] } }) => {
+    w.on("message", (m: { id: number; ok?: { parsed: ParsedJobManifest; redacted: string; native: string }; err?: { code: Code; message: string; details: FieldViolation[] } }) => {
       if (!current || current.p.id !== m.id) return;
       const { p, timer } = current;
       clearTimeout(timer);
       current = undefined;
-      if (m.ok) p.resolve({ parsed: m.ok.parsed, redacted: m.ok.redacted || p.text });
+      if (m.ok) p.resolve({ parsed: m.ok.parsed, redacted: m.ok.redacted || p.text, native: m.ok.native });
       else p.reject(new SwitchyardError(m.err!.code, m.err!.message, { details: m.err!.details }));
       next();
     });
@@ -108,22 +111,22 @@ export function createManifestParser(o: ManifestParserOptions = {}): ManifestPar
       void w.terminate();
     }, timeoutMs);
     current = { p, timer, w };
-    w.postMessage({ id: p.id, text: p.text, options: p.options, redact: true });
+    w.postMessage({ id: p.id, text: p.text, options: p.options, redact: true, native: p.native });
   }
 
   return {
-    async read(text, options) {
+    async read(text, options, o = {}) {
       // Size and nesting first, here: linear, and no parser (in this thread or the worker) sees a text over them.
       checkTextBounds(text, options.file ?? "the manifest", { maxBytes: MAX_MANIFEST_BYTES, maxDepth: MAX_MANIFEST_DEPTH }, options.file);
       if (text.length <= inlineMaxBytes) {
         const parsed = parseJobManifest(text, options);
-        return { parsed, redacted: hasInlineSecrets(parsed) ? redactManifest(text) : text };
+        return { parsed, redacted: hasInlineSecrets(parsed) ? redactManifest(text) : text, native: o.native ? nativeManifestText(parsed.spec) : "" };
       }
       if (queue.length >= maxQueued) {
         throw new SwitchyardError(Code.ResourceExhausted, `too many large manifests are being read right now (${maxQueued} waiting): retry in a moment`);
       }
       return new Promise<ReadManifest>((resolve, reject) => {
-        queue.push({ id: nextId++, text, options, resolve, reject });
+        queue.push({ id: nextId++, text, options, native: o.native === true, resolve, reject });
         next();
       });
     },

@@ -101,7 +101,11 @@ export class MetricsStore {
         series++;
         k = { rows: 0, last: -1 };
       }
-      const fresh: MetricBucket[] = values.map((v, i) => ({ step: k!.last + 1 + i, stepTo: k!.last + 1 + i, value: v, min: v, max: v, count: 1, time }));
+      // New points are merged at the series' current bucket width as they arrive (the width doubles at each
+      // downsampling), so a long series grows by points ÷ width rows and is compacted rarely: ingestion stays cheap
+      // however fast a job prints.
+      const width = k.rows === 0 ? 1 : await lastWidth(tx, jobUid, name);
+      const fresh = bucketize(values.map((v, i) => ({ step: k!.last + 1 + i, stepTo: k!.last + 1 + i, value: v, min: v, max: v, count: 1, time })), width);
       if (k.rows + fresh.length <= 2 * maxPoints) {
         await insert(tx, jobUid, name, fresh);
         continue;
@@ -134,6 +138,30 @@ export class MetricsStore {
       total: all.reduce((n, b) => n + b.count, 0),
     }));
   }
+}
+
+/** The step width of a series' newest row (its bucket width since the last downsampling). */
+async function lastWidth(tx: Transaction<JobsDatabase>, jobUid: string, name: string): Promise<number> {
+  const r = await tx.selectFrom("metrics").select(["step", "step_to"]).where("job_uid", "=", jobUid).where("name", "=", name).orderBy("step", "desc").limit(1).executeTakeFirst();
+  return r === undefined ? 1 : (r.step_to ?? r.step) - r.step + 1;
+}
+
+/** Merges consecutive points into buckets of `width` steps aligned on multiples of `width` (min, max, last kept). */
+function bucketize(points: readonly MetricBucket[], width: number): MetricBucket[] {
+  if (width <= 1) return [...points];
+  const out: MetricBucket[] = [];
+  for (const p of points) {
+    const last = out[out.length - 1];
+    if (last !== undefined && Math.floor(last.step / width) === Math.floor(p.step / width)) {
+      last.stepTo = p.stepTo;
+      last.value = p.value;
+      last.time = p.time;
+      last.min = Math.min(last.min, p.min);
+      last.max = Math.max(last.max, p.max);
+      last.count += p.count;
+    } else out.push({ ...p });
+  }
+  return out;
 }
 
 async function insert(tx: Transaction<JobsDatabase>, jobUid: string, name: string, rows: readonly MetricBucket[]): Promise<void> {

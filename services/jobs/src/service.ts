@@ -4,8 +4,6 @@ import type { ArtifactChunkSchema, Jobs, LogChunkSchema } from "@switchyard/api"
 import { Code, SwitchyardError, sleep } from "@switchyard/core";
 import type { Executor, GpuDevice } from "@switchyard/executors";
 import type { CallContext, ServiceImpl } from "@switchyard/mesh";
-import { jobSpecToManifest } from "@switchyard/specs";
-import { stringify } from "yaml";
 import { listArtifacts, openArtifact } from "./artifacts.js";
 import { authorizeSubmit, callerOf, inScope, readScope, requireWriter, scopeText, seesJobOf } from "./authz.js";
 import type { JobController } from "./controller.js";
@@ -79,13 +77,13 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
     },
 
     async validateJob(req) {
-      const { parsed } = await d.manifests.read(req.manifest, manifestOptions(req));
+      const { parsed, native } = await d.manifests.read(req.manifest, manifestOptions(req), { native: true });
       return {
         spec: specToProto(parsed.spec),
         name: parsed.spec.name ?? "",
         team: parsed.spec.team,
         warnings: parsed.warnings,
-        nativeManifest: stringify(jobSpecToManifest(parsed.spec)),
+        nativeManifest: native,
       };
     },
 
@@ -126,7 +124,7 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
       if (!replica) throw new SwitchyardError(Code.NotFound, `job "${row.name}" has no replica ${req.replica} in attempt ${attempt}`);
       let offset = 0;
       for (;;) {
-        const chunk = await executor.readLog(replica.run_id, { offset, maxBytes: 64 * 1024 }).catch(() => ({ data: Buffer.alloc(0), nextOffset: offset }));
+        const chunk = await executor.readLog(replica.run_id, { offset, maxBytes: 256 * 1024 }).catch(() => ({ data: Buffer.alloc(0), nextOffset: offset }));
         if (chunk.data.length > 0) {
           offset = chunk.nextOffset;
           yield { data: chunk.data, replica: req.replica, attempt };
