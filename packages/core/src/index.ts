@@ -11,5 +11,5 @@ export { setPrivateUmask, ensurePrivateDir, loadOrCreateKey, keyPath, serviceSoc
 export type { MeshListen } from "./data-dir.js";
 export { checkTextBounds, nestingDepth, tooDeep, DEFAULT_TEXT_BOUNDS } from "./text-bounds.js";
 export type { TextBounds } from "./text-bounds.js";
-export { parseYamlDocument, parseYamlDocuments, syntaxTreeDepth } from "./yaml-bounded.js";
+export { parseYamlDocument, parseYamlDocuments, syntaxTreeDepth, yamlToJs } from "./yaml-bounded.js";
 export type { BoundedYamlOptions } from "./yaml-bounded.js";

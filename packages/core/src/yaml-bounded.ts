@@ -8,6 +8,7 @@
 import { createRequire } from "node:module";
 import type * as YamlModule from "yaml";
 import type { CST, Document, DocumentOptions, LineCounter, ParseOptions, SchemaOptions } from "yaml";
+import { Code, SwitchyardError } from "./errors.js";
 import { DEFAULT_TEXT_BOUNDS, checkTextBounds, tooDeep, type TextBounds } from "./text-bounds.js";
 
 let lib: typeof YamlModule | undefined;
@@ -77,4 +78,20 @@ export function parseYamlDocument(source: string, o: BoundedYamlOptions): Docume
 export function parseYamlDocuments(source: string, o: BoundedYamlOptions): Document.Parsed[] {
   const tokens = boundedTokens(source, o);
   return Array.from(new (yaml().Composer)(o).compose(tokens));
+}
+
+/**
+ * A parsed document as plain values. The `yaml` package refuses alias expansions that would multiply the document
+ * ("billion laughs") by throwing; that is the caller's mistake, said as one: INVALID_ARGUMENT with the fix.
+ */
+export function yamlToJs(doc: Document.Parsed | Document, what: string, file?: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new SwitchyardError(Code.InvalidArgument, `${what}: ${message}; write the document out without deep or repeated *alias references`, {
+      details: [{ field: "(document)", message, hint: "write the document out without deep or repeated *alias references", ...(file ? { file } : {}) }],
+      cause: err,
+    });
+  }
 }

@@ -1,4 +1,4 @@
-import { Code, SwitchyardError, parseYamlDocuments, type FieldViolation } from "@switchyard/core";
+import { Code, SwitchyardError, parseYamlDocuments, yamlToJs, type FieldViolation } from "@switchyard/core";
 import { createRequire } from "node:module";
 import type { Document, LineCounter as LineCounterType } from "yaml";
 import type * as yamlModule from "yaml";
@@ -94,12 +94,33 @@ function positionOf(doc: Document, lines: LineCounterType, path: readonly PathSe
  * field violation with file:line:column; a field the mesh does not enforce is refused by name. Cross-document checks
  * (routes to subsets that exist, one rule per host) happen when a set is compiled (compileMeshPolicies).
  */
+/** Offsets of keys that repeat an earlier key of their mapping (at most 50), in one pass over a bounded-depth tree. */
+function duplicateKeys(root: unknown): number[] {
+  const { isMap, isSeq, isScalar } = yaml();
+  const out: number[] = [];
+  const stack: unknown[] = [root];
+  while (stack.length > 0 && out.length < 50) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        if (seen.has(key)) out.push((pair.key as { range?: [number, number, number] } | null)?.range?.[0] ?? 0);
+        seen.add(key);
+        stack.push(pair.value);
+      }
+    } else if (isSeq(node)) for (const item of node.items) stack.push(item);
+  }
+  return out;
+}
+
 export function parseMeshPolicies(yamlText: string, options: { source?: string } = {}): MeshPolicies {
   const source = options.source ?? "<policies>";
   const { LineCounter } = yaml();
   const lines = new LineCounter();
   // Size and nesting proven bounded before the (recursive) composer runs.
-  const docs = parseYamlDocuments(yamlText, { what: source, file: source, lineCounter: lines, prettyErrors: false });
+  // Duplicate keys are found below in one pass (the library's own check is quadratic in a mapping's size).
+  const docs = parseYamlDocuments(yamlText, { what: source, file: source, lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const violations: FieldViolation[] = [];
   const resources: PolicyResource[] = [];
   const at = (doc: Document, path: readonly PathSeg[], key?: string) => {
@@ -114,7 +135,11 @@ export function parseMeshPolicies(yamlText: string, options: { source?: string }
       violations.push({ field: prefix || "(document)", message: `YAML: ${e.message.split("\n")[0]}`, file: source, line: p.line, column: p.col });
     }
     if (doc.errors.length > 0 || doc.contents === null) return;
-    const value = doc.toJS() as unknown;
+    for (const offset of duplicateKeys(doc.contents)) {
+      const p = lines.linePos(offset);
+      violations.push({ field: prefix || "(document)", message: "YAML: map keys must be unique", file: source, line: p.line, column: p.col, hint: "remove one of the two entries with this key" });
+    }
+    const value = yamlToJs(doc, source, source);
     const bad = (path: PathSeg[], message: string, extra: Partial<FieldViolation> = {}, key?: string): void => {
       violations.push({ field: `${prefix}${fieldName(path)}` || "(document)", message, ...extra, ...at(doc, path, key) });
     };
@@ -150,7 +175,7 @@ export function parseMeshPolicies(yamlText: string, options: { source?: string }
   if (violations.length > 0) {
     const first = violations[0]!;
     const more = violations.length > 1 ? ` (and ${violations.length - 1} more)` : "";
-    throw new SwitchyardError(Code.InvalidArgument, `invalid mesh policy ${source}:${first.line ?? 0}:${first.column ?? 0}: ${first.field}: ${first.message}${more}`, { details: violations });
+    throw new SwitchyardError(Code.InvalidArgument, `invalid mesh policy ${source}:${first.line ?? 0}:${first.column ?? 0}: ${first.field}: ${first.message}${more}`, { details: violations.slice(0, 50) });
   }
   return { resources };
 }

@@ -1,5 +1,5 @@
 import { LineCounter, isMap, isScalar, isSeq, type Node } from "yaml";
-import { formatViolations, parseYamlDocument, invalidArgument, type FieldViolation, type SwitchyardError } from "@switchyard/core";
+import { formatViolations, parseYamlDocument, yamlToJs, invalidArgument, type FieldViolation, type SwitchyardError } from "@switchyard/core";
 
 /** A YAML (or JSON) document as plain values, with the line and column of every field for error messages. */
 export interface SourceDoc {
@@ -12,7 +12,8 @@ export interface SourceDoc {
 export function parseYamlSource(text: string, file: string): SourceDoc {
   const lc = new LineCounter();
   // Size and nesting proven bounded before the (recursive) composer runs.
-  const doc = parseYamlDocument(text, { what: file, file, lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  // Duplicate keys are found in the walk below, in one pass: the library's own check is quadratic in a mapping's size.
+  const doc = parseYamlDocument(text, { what: file, file, lineCounter: lc, prettyErrors: false, uniqueKeys: false });
   if (doc.errors.length > 0) {
     const details: FieldViolation[] = doc.errors.map((e) => {
       const p = lc.linePos(e.pos[0]);
@@ -26,11 +27,20 @@ export function parseYamlSource(text: string, file: string): SourceDoc {
     const p = lc.linePos(node.range[0]);
     positions.set(path, { line: p.line, column: p.col });
   };
+  const duplicates: FieldViolation[] = [];
   const walk = (node: unknown, path: string): void => {
     if (isMap(node)) {
+      const seen = new Set<string>();
       for (const pair of node.items) {
         const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
         const child = path === "" ? key : `${path}.${key}`;
+        if (seen.has(key)) {
+          const range = (pair.key as Node | null)?.range;
+          const p = lc.linePos(range ? range[0] : 0);
+          if (duplicates.length < 50) duplicates.push({ field: child, message: "map keys must be unique", file, line: p.line, column: p.col, hint: "remove one of the two entries with this key" });
+          continue;
+        }
+        seen.add(key);
         mark(child, (pair.value as Node | null) ?? (pair.key as Node));
         mark(`${child}#key`, pair.key as Node);
         walk(pair.value, child);
@@ -45,8 +55,9 @@ export function parseYamlSource(text: string, file: string): SourceDoc {
   };
   mark("", doc.contents as Node | null);
   walk(doc.contents, "");
+  if (duplicates.length > 0) throw invalidArgument(`${file} is not valid YAML:\n${formatViolations(duplicates)}`, duplicates);
   return {
-    value: doc.toJS() as unknown,
+    value: yamlToJs(doc, file, file),
     file,
     at(path) {
       for (let p = path; ; ) {
@@ -62,7 +73,9 @@ export function parseYamlSource(text: string, file: string): SourceDoc {
 
 /** Collects violations with positions and throws them as one InvalidArgument. */
 export class Violations {
+  /** The first 50 problems (a garbage document must not turn into a megabyte of error text); `more` counts the rest. */
   readonly list: FieldViolation[] = [];
+  more = 0;
   constructor(private readonly doc: SourceDoc | undefined, private readonly file: string) {}
 
   add(field: string, message: string, extra: { expected?: string; got?: unknown; hint?: string; atKey?: boolean } = {}): void {
@@ -70,19 +83,28 @@ export class Violations {
     const v: FieldViolation = { field, message, file: this.file };
     if (pos !== undefined) [v.line, v.column] = [pos.line, pos.column];
     if (extra.expected !== undefined) v.expected = extra.expected;
-    if (extra.got !== undefined) v.got = typeof extra.got === "string" ? JSON.stringify(extra.got) : JSON.stringify(extra.got) ?? String(extra.got);
+    if (extra.got !== undefined) v.got = describe(extra.got);
     if (extra.hint !== undefined) v.hint = extra.hint;
-    this.list.push(v);
+    if (this.list.length < 50) this.list.push(v);
+    else this.more++;
   }
 
   error(what: string): SwitchyardError {
-    const n = this.list.length;
-    return invalidArgument(`${what}: ${n} problem${n === 1 ? "" : "s"}\n${formatViolations(this.list)}`, this.list);
+    const n = this.list.length + this.more;
+    return invalidArgument(`${what}: ${n} problem${n === 1 ? "" : "s"}${this.more > 0 ? ` (the first ${this.list.length} shown)` : ""}\n${formatViolations(this.list)}`, this.list);
   }
 
   throwIfAny(what: string): void {
     if (this.list.length > 0) throw this.error(what);
   }
+}
+
+/** A value for an error message: short, whatever it is (a string quoted, a list or mapping named). */
+function describe(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  if (Array.isArray(v)) return `a list of ${v.length}`;
+  if (typeof v === "object" && v !== null) return "a mapping";
+  return String(v).slice(0, 60);
 }
 
 export function isRecord(v: unknown): v is Record<string, unknown> {

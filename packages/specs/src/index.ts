@@ -1,4 +1,4 @@
-export { parseJobManifest, MAX_MANIFEST_BYTES, MAX_MANIFEST_DEPTH } from "./job-manifest.js";
+export { parseJobManifest, MAX_MANIFEST_BYTES, MAX_MANIFEST_DEPTH, MAX_EXEC_STRING_BYTES } from "./job-manifest.js";
 export { jobSpecToManifest, REDACTED } from "./job-to-manifest.js";
 export { nativeJobManifestSchema, nativeResourcesSchema } from "./job-native.js";
 export type { NativeJobManifest } from "./job-native.js";

@@ -42,6 +42,27 @@ const FORMATS: readonly FormatRunner[] = [runner(nativeJobFormat), runner(pytorc
 
 /** Manifests bigger than this are refused before parsing (Kubernetes objects stop at about 1.5 MB). */
 export const MAX_MANIFEST_BYTES = DEFAULT_TEXT_BOUNDS.maxBytes;
+/**
+ * The kernel refuses to start a program with an argument or an environment string (`NAME=value`) over 128 KiB
+ * (MAX_ARG_STRLEN): such a job would be accepted and then fail with "Argument list too long". Said at submission.
+ */
+export const MAX_EXEC_STRING_BYTES = 128 * 1024 - 1;
+
+function checkExecLimits(spec: JobSpec, source: JobManifestSource, out: Violations): void {
+  const native = source === "switchyard/v1";
+  const check = (path: PathSegment[], text: string, what: string) => {
+    const bytes = Buffer.byteLength(text);
+    if (bytes > MAX_EXEC_STRING_BYTES) {
+      out.add(path, { message: `${what} is ${bytes} bytes: a program cannot be started with one over ${MAX_EXEC_STRING_BYTES}`, expected: `at most ${MAX_EXEC_STRING_BYTES} bytes`, got: `${bytes} bytes`, hint: "put large data in a file the job reads (its working directory, or a secret for credentials)" });
+    }
+  };
+  for (const role of [{ command: spec.command, args: spec.args, env: spec.env }, ...(spec.roles ?? [])]) {
+    role.command.forEach((a, i) => check(native ? ["spec", "command", i] : ["spec"], a, "an argument"));
+    role.args.forEach((a, i) => check(native ? ["spec", "args", i] : ["spec"], a, "an argument"));
+    for (const [k, v] of Object.entries(role.env)) check(native ? ["spec", "env", k] : ["spec"], `${k}=${v}`, `environment variable ${k}`);
+  }
+}
+
 /** The most processes (replicas × processes per replica) one job may ask for: a gang this large is a mistake or an attack. */
 export const MAX_PROCESSES = 1024;
 /** Deepest nesting of a manifest (a PyTorchJob's pod template is about 10 levels deep). */
@@ -124,6 +145,7 @@ function parse(text: string, options: ParseJobManifestOptions): ParsedJobManifes
       hint: "split the work into several jobs, or use fewer, larger replicas",
     });
   }
+  if (spec !== undefined) checkExecLimits(spec, format.source, out);
   out.throwIfAny(what);
   if (spec === undefined) throw new SwitchyardError(Code.Internal, `${what} could not be normalized`);
   return { spec, warnings, source: format.source };

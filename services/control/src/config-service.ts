@@ -14,6 +14,11 @@ const toProto = (d: Selectable<DocumentsTable>) => ({
   updatedBy: d.updated_by,
 });
 
+/** Namespaces, kinds and names of documents: plain names (they key documents and name files when exported). */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+/** The most documents one PutDocuments changes. */
+const MAX_DOCUMENTS = 100;
+
 /** Reads: every service (the gateway too, for its own policy watch) and every user the gateway speaks for. */
 const READS = { delegateMayActAsItself: true } as const;
 
@@ -54,10 +59,15 @@ export function configService(db: Kysely<ControlDatabase>): ServiceImpl<typeof C
   return {
     async putDocuments(req, ctx: CallContext) {
       const by = changedBy(ctx);
+      if (req.documents.length > MAX_DOCUMENTS) {
+        throw new SwitchyardError(Code.InvalidArgument, `${req.documents.length} documents in one change, more than ${MAX_DOCUMENTS}`, { details: [{ field: "documents", message: "too many", expected: `at most ${MAX_DOCUMENTS}` }] });
+      }
       const problems = req.documents.flatMap((d: ConfigDocument, i) =>
-        (["namespace", "kind", "name"] as const).filter((f) => !d[f]).map((f) => ({ field: `documents[${i}].${f}`, message: "required" })),
+        (["namespace", "kind", "name"] as const).flatMap((f) =>
+          !d[f] ? [{ field: `documents[${i}].${f}`, message: "required" }] : NAME.test(d[f]) ? [] : [{ field: `documents[${i}].${f}`, message: "is not a name", expected: "letters, digits, '.', '_' and '-' (1–253 characters), starting with a letter or digit", got: JSON.stringify(d[f].slice(0, 80)) }],
+        ),
       );
-      if (problems.length) throw new SwitchyardError(Code.InvalidArgument, "every document needs a namespace, kind and name", { details: problems });
+      if (problems.length) throw new SwitchyardError(Code.InvalidArgument, "every document needs a namespace, kind and name, each a plain name", { details: problems.slice(0, 50) });
       const now = Date.now();
       const out = await db.transaction().execute(async (tx) => {
         const meshChanges = req.documents.filter((d) => d.namespace === "mesh");

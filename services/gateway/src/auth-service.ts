@@ -14,6 +14,9 @@ export interface AuthServiceDeps {
   singleUser?: string;
 }
 
+/** The most teams one user belongs to (their token carries them all). */
+const MAX_TEAMS = 64;
+
 function requireAdmin(id: Identity, what: string): void {
   if (id.role !== "admin") throw new SwitchyardError(Code.PermissionDenied, `only admins ${what} (you are ${id.user}, ${id.role})`);
 }
@@ -38,6 +41,9 @@ export async function issueUserToken(
   input: { user: string; teams: readonly string[]; role?: Role; ttlSeconds?: number; description?: string; issuedBy: string },
 ): Promise<{ token: string; row: TokenRow }> {
   const existing = await d.store.user(input.user);
+  if (new Set([...(existing?.teams ?? []), ...input.teams]).size > MAX_TEAMS) {
+    throw new SwitchyardError(Code.InvalidArgument, `teams: ${input.user} would belong to more than ${MAX_TEAMS} teams`, { details: [{ field: "teams", message: "too many teams", expected: `at most ${MAX_TEAMS} in all` }] });
+  }
   const role = input.role ?? existing?.role ?? "member";
   if (d.singleUser && role === "member") {
     throw new SwitchyardError(Code.FailedPrecondition, `this is a single-user platform (${d.singleUser}): a member's job would run with the platform's own rights and could read its keys and every team's data, so no member tokens are issued. Install bubblewrap (Debian: apt-get install bubblewrap) or run the platform as root with users.yaml; viewer and admin tokens still work`);
@@ -65,6 +71,10 @@ export function authService(d: AuthServiceDeps): EdgeService {
     async createToken(req, call: EdgeCall) {
       requireAdmin(call.identity, "create tokens");
       const user = checkUserName(req.user);
+      // A token carries its user's teams, and travels in a header on every call: a few dozen teams, not thousands.
+      if (req.teams.length > MAX_TEAMS) {
+        throw new SwitchyardError(Code.InvalidArgument, `teams: ${req.teams.length} teams, more than ${MAX_TEAMS}`, { details: [{ field: "teams", message: "too many teams", expected: `at most ${MAX_TEAMS}`, got: String(req.teams.length), hint: "give the user the teams they work in" }] });
+      }
       const teams = [...new Set(req.teams.map((t) => checkTeamName(t)))];
       const role = req.role ? checkRole(req.role) : undefined;
       const ttl = Number(req.ttlSeconds);

@@ -67,7 +67,7 @@ export function createConnectEdge(o: ConnectEdgeOptions): ConnectEdge {
     }
     // Answered without reading the body (an unsupported content type, say): do not read it afterwards either.
     if (!consumed && hasBody(req)) closeUnread(req, res);
-    await universalResponseToNodeResponse(wire === "grpc" || wire === "grpc-web" ? respecGrpc(uRes, wire) : uRes, res);
+    await universalResponseToNodeResponse(wire === "grpc" || wire === "grpc-web" ? respecGrpc(uRes, wire) : await respecConnect(uRes), res);
   }
 
   return (req, res) => {
@@ -84,11 +84,43 @@ export function createConnectEdge(o: ConnectEdgeOptions): ConnectEdge {
   };
 }
 
+/**
+ * connect-node reports a request it cannot decode (bytes that are no protobuf message, invalid UTF-8 in a string
+ * field, JSON of the wrong shape) as INTERNAL: the caller's mistake, answered as the server's. Such errors are the
+ * caller's: INVALID_ARGUMENT (400), as the Connect and gRPC specs say for a malformed request.
+ */
+const UNDECODABLE = /^(parse (binary|json|base64)|cannot decode|invalid (base64|utf-?8)|received compressed envelope|protocol error)/i;
+
+/** A Connect error answer (JSON `{code, message}`) of an undecodable request, turned from internal to invalid_argument. */
+async function respecConnect(uRes: UniversalServerResponse): Promise<UniversalServerResponse> {
+  if (uRes.status !== 500 || uRes.body === undefined) return uRes;
+  uRes.header?.delete("content-length");
+  const chunks: Uint8Array[] = [];
+  if (uRes.body instanceof Uint8Array) chunks.push(uRes.body);
+  else for await (const c of uRes.body) chunks.push(c);
+  const bytes = Buffer.concat(chunks);
+  try {
+    const err = JSON.parse(bytes.toString("utf8")) as { code?: string; message?: string };
+    if (err.code === "internal" && UNDECODABLE.test(err.message ?? "")) {
+      return { ...uRes, status: 400, body: once(Buffer.from(JSON.stringify({ ...err, code: "invalid_argument", message: `the request could not be decoded: ${err.message}` }))) };
+    }
+  } catch {
+    /* not a JSON error body: leave it */
+  }
+  return { ...uRes, body: once(bytes) };
+}
+
+async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
+}
+
 /** gRPC status messages re-encoded (in trailers, or in gRPC-Web's trailer frame) once the body has been sent. */
 function respecGrpc(uRes: UniversalServerResponse, wire: "grpc" | "grpc-web"): UniversalServerResponse {
   const fix = (h: Headers | undefined) => {
     const m = h?.get("grpc-message");
-    if (m !== null && m !== undefined) h!.set("grpc-message", respecGrpcMessage(m));
+    if (m === null || m === undefined) return;
+    if (h!.get("grpc-status") === "13" && UNDECODABLE.test(decodeURIComponentSafe(m))) h!.set("grpc-status", "3");
+    h!.set("grpc-message", respecGrpcMessage(m));
   };
   fix(uRes.header);
   const body = uRes.body;
@@ -108,10 +140,22 @@ function respecTrailerFrame(chunk: Uint8Array): Uint8Array {
   const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   if (buf.readUInt32BE(1) !== buf.length - 5) return chunk;
   const lines = buf.subarray(5).toString("latin1").split("\r\n");
-  const fixed = lines.map((l) => (/^grpc-message:/i.test(l) ? `grpc-message: ${respecGrpcMessage(l.slice(l.indexOf(":") + 1).trim())}` : l)).join("\r\n");
+  const message = lines.find((l) => /^grpc-message:/i.test(l));
+  const undecodable = message !== undefined && UNDECODABLE.test(decodeURIComponentSafe(message.slice(message.indexOf(":") + 1).trim()));
+  const fixed = lines
+    .map((l) => (/^grpc-message:/i.test(l) ? `grpc-message: ${respecGrpcMessage(l.slice(l.indexOf(":") + 1).trim())}` : undecodable && /^grpc-status:\s*13$/i.test(l) ? "grpc-status: 3" : l))
+    .join("\r\n");
   const text = Buffer.from(fixed, "latin1");
   const head = Buffer.alloc(5);
   head[0] = 0x80;
   head.writeUInt32BE(text.length, 1);
   return Buffer.concat([head, text]);
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }

@@ -8,8 +8,11 @@ import type { FieldViolation } from "@switchyard/core";
 export function checkMessageJson(message: DescMessage, value: unknown, path = ""): FieldViolation[] {
   const out: FieldViolation[] = [];
   checkMessage(message, value, path, out, 0);
-  return out;
+  return out.slice(0, MAX_VIOLATIONS);
 }
+
+/** The most problems one answer lists (and the checker looks for): a body of 200,000 unknown keys gets 50, not 200,000. */
+const MAX_VIOLATIONS = 50;
 
 const MAX_DEPTH = 32;
 const INT32 = /^-?\d+$/;
@@ -99,6 +102,7 @@ function checkMessage(message: DescMessage, v: unknown, path: string, out: Field
   }
   const seen = new Map<DescField, string>();
   for (const [key, val] of Object.entries(v)) {
+    if (out.length >= MAX_VIOLATIONS) return;
     const f = message.fields.find((x) => x.jsonName === key || x.name === key);
     const p = join(path, key);
     if (!f) {
@@ -140,7 +144,7 @@ function checkField(f: DescField, v: unknown, path: string, out: FieldViolation[
       return;
     case "list":
       if (!Array.isArray(v)) {
-        out.push({ field: path, message: "is not a list", expected: "a JSON array", got: type(v), hint: `write ${path}: [${JSON.stringify(v) ?? ""}]` });
+        out.push({ field: path, message: "is not a list", expected: "a JSON array", got: type(v), hint: `write ${path}: [${typeof v === "object" && v !== null ? "…" : String(v).slice(0, 40)}]` });
         return;
       }
       v.forEach((item, i) => {
@@ -190,7 +194,7 @@ const LIMITS: Partial<Record<ScalarType, [bigint, bigint]>> = {
 function checkScalar(t: ScalarType, v: unknown, path: string, out: FieldViolation[]): void {
   switch (t) {
     case ScalarType.STRING:
-      if (typeof v !== "string") out.push({ field: path, message: "is not a string", expected: "a string", got: type(v), hint: `quote it: "${String(v)}"` });
+      if (typeof v !== "string") out.push({ field: path, message: "is not a string", expected: "a string", got: type(v), hint: typeof v === "object" && v !== null ? "send a string, not a list or an object" : `quote it: "${String(v).slice(0, 40)}"` });
       else if (LONE_SURROGATE.test(v)) out.push({ field: path, message: "is not valid UTF-16 text", expected: "a string without lone surrogates", hint: "send UTF-8 text" });
       return;
     case ScalarType.BOOL:
@@ -211,7 +215,7 @@ function checkScalar(t: ScalarType, v: unknown, path: string, out: FieldViolatio
       if (typeof v === "number" && Number.isInteger(v)) n = BigInt(v);
       else if (typeof v === "string" && INT32.test(v)) n = BigInt(v);
       if (n === undefined) out.push({ field: path, message: "is not an integer", expected: what, got: type(v) });
-      else if (n < min || n > max) out.push({ field: path, message: "is out of range", expected: what, got: String(v) });
+      else if (n < min || n > max) out.push({ field: path, message: "is out of range", expected: what, got: String(v).slice(0, 40) });
     }
   }
 }

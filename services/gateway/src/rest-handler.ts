@@ -89,10 +89,10 @@ export function createRestHandler(o: RestHandlerOptions): (req: Req, res: Res) =
       const { route, vars } = m;
       const handler = handlers.get(`${route.service.typeName}/${route.method.localName}`);
       if (!handler) throw new SwitchyardError(Code.NotFound, `${route.service.typeName}.${route.method.name} is not served by this gateway`);
-      mode = chooseMode(route, query.get(ALT_PARAM), wantsEventStream(req));
-      // The token before the body: a caller without one never gets a byte of its body read.
+      // The token before anything else of the request (its query, its body): a caller without one learns nothing more.
       const idPromise = authenticate(o.verifier, req.headers["authorization"]);
       const identity = idPromise instanceof Promise ? await idPromise : idPromise;
+      mode = chooseMode(route, query.get(ALT_PARAM), wantsEventStream(req));
       const body = route.body !== "" || hasBody(req) ? await readCappedBody(req, maxBodyBytes) : Buffer.alloc(0);
       const message = transcodeRequest(route, vars, query, body, req.headers["content-type"] as string | undefined);
       const call: EdgeCall = { identity, signal: ac.signal, timeoutMs: undefined };

@@ -142,7 +142,7 @@ export function transcodeRequest(
     if (value !== undefined) setPath(json, v.fields, value);
   }
 
-  if (violations.length === 0) violations.push(...checkMessageJson(route.method.input, json));
+  if (violations.length === 0) for (const v of checkMessageJson(route.method.input, json)) violations.push(v);
   if (violations.length > 0) throw invalid(violations);
   try {
     return fromJson(route.method.input, json as JsonValue, { ignoreUnknownFields: false });

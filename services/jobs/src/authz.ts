@@ -73,8 +73,16 @@ export { requirePlatformAdmin as requireAdmin } from "@switchyard/mesh";
  * for reads, whether or not anything exists there — else the user's only team; admins and platform services act in
  * "default" when they name none. A user in several teams must name one.
  */
+/** Team names are DNS labels, as Kubernetes namespaces (a PyTorchJob's namespace becomes its team). */
+const TEAM_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
 export function oneTeam(c: Caller, team: string): string {
   if (team) {
+    if (!TEAM_NAME.test(team)) {
+      throw new SwitchyardError(Code.InvalidArgument, `team: "${team.slice(0, 80)}" is not a team name`, {
+        details: [{ field: "team", message: "is not a team name", expected: "a DNS label: lowercase letters, digits and '-' (1–63 characters)", got: JSON.stringify(team.slice(0, 80)) }],
+      });
+    }
     readScope(c, team);
     return team;
   }

@@ -33,6 +33,8 @@ export interface ControllerOptions {
   crashAt?: string;
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface SubmitInput {
   /** The manifest as read (ManifestParser: parsed once, in bounded time). */
   parsed: ParsedJobManifest;
@@ -119,6 +121,14 @@ export class JobController {
         Code.AlreadyExists,
         `job "${name}" already exists in team "${spec.team}": choose another metadata.name, delete or rename the old one, or submit with --generate-name to add a random suffix`,
       );
+    }
+    // With queues in force, a job must belong to one (its queue by name, or its team's): said now, not by a job that
+    // waits forever.
+    const queues = this.queues?.queues ?? [];
+    if (queues.length > 0 && !queues.some((q) => q.name === spec.queue || q.team === spec.team)) {
+      throw new SwitchyardError(Code.InvalidArgument, `spec.queue: no queue "${spec.queue}" for team "${spec.team}": the queues are ${queues.map((q) => `${q.name} (team ${q.team})`).join(", ")}`, {
+        details: [{ field: "spec.queue", message: "is not a queue", expected: queues.map((q) => q.name).join(" | "), got: spec.queue, hint: "set spec.queue to one of the queues (or ask an admin to add one with `switchyard apply -f queues.yaml`)" }],
+      });
     }
     const uid = newUid();
     // Secret variables: refs must name existing secrets of the job's team; inline values are sealed (bound to this job)
@@ -232,7 +242,8 @@ export class JobController {
       nodes: this.nodes(),
       pending: queued.map(toPending),
       running: [...running.values()],
-      ...(this.queues ? { queues: this.queues } : {}),
+      // A config without queues (only defaults or teams) sets no quotas: one shared pool, as with none.
+      ...(this.queues && this.queues.queues.length > 0 ? { queues: this.queues } : {}),
     });
     this.scheduleReview(decision.nextReviewAtMs);
     for (const p of decision.preempt) await this.serial(p.uid, () => this.preempt(p.uid, p.reason));
@@ -531,7 +542,7 @@ export class JobController {
       this.reviewTimer = undefined;
       this.reviewAtMs = Infinity;
       this.kick();
-    }, Math.max(0, atMs - this.clock.now()));
+    }, Math.min(MAX_TIMER_MS, Math.max(0, atMs - this.clock.now())));
   }
 
   async cancel(uid: string): Promise<void> {
@@ -551,6 +562,12 @@ export class JobController {
   private armDeadline(job: JobRow, spec: JobSpec): void {
     if (!spec.activeDeadlineSeconds || this.deadlines.has(job.uid) || FINAL.has(job.phase)) return;
     const at = (job.start_time ?? this.clock.now()) + spec.activeDeadlineSeconds * 1000;
+    // Timers take at most 2^31 − 1 ms (~24.8 days; a longer one fires at once): a far deadline is re-armed on the way.
+    const wait = at - this.clock.now();
+    if (wait > MAX_TIMER_MS) {
+      this.deadlines.set(job.uid, this.clock.setTimeout(() => (this.deadlines.delete(job.uid), this.armDeadline(job, spec)), MAX_TIMER_MS));
+      return;
+    }
     const t = this.clock.setTimeout(() => {
       this.deadlines.delete(job.uid);
       void this.serial(job.uid, async () => {

@@ -39,7 +39,7 @@ export const DEFAULT_USERS_MAPPING: UsersMapping = { defaultAccount: { name: "no
 /** Parses users.yaml; errors name the file, line and column, what was expected, and how to fix it. */
 export function parseUsersMapping(text: string, file = "users.yaml"): UsersMapping {
   const lc = new LineCounter();
-  const doc = parseYamlDocument(text, { what: file, file, lineCounter: lc, uniqueKeys: true });
+  const doc = parseYamlDocument(text, { what: file, file, lineCounter: lc, uniqueKeys: true }); // a local file an admin writes: small
   const problems: FieldViolation[] = [];
   const at = (node: Node | null | undefined, field: string, message: string, expected: string) => {
     const pos = node?.range ? lc.linePos(node.range[0]) : undefined;

@@ -48,7 +48,7 @@ describe("jobs service: retention of job files and team disk quotas", () => {
   it("refuses a team's new jobs while it is over its disk quota, saying how much it uses and how to free it", async () => {
     const jobs = await sb.startJobs({ SWITCHYARD_RETENTION_SWEEP_MS: "200" });
     const queues = sb.client(Queues, jobs.address);
-    await queues.applyQueues({ yaml: "teams:\n  vision: {diskQuota: 100Ki}\nqueues:\n  - name: vision\n    team: vision\n    resources: {gpus: 0}\n", fileName: "queues.yaml" });
+    await queues.applyQueues({ yaml: "teams:\n  vision: {diskQuota: 100Ki}\nqueues:\n  - name: vision\n    team: vision\n    resources: {gpus: 0}\n  - name: default\n    team: default\n    resources: {gpus: 0}\n", fileName: "queues.yaml" });
     const big = shellJob("filler", 'head -c 400000 /dev/zero > "$SWITCHYARD_OUTPUT_DIR/big.bin"', "").replace("metadata:\n  name: filler", "metadata:\n  name: filler\n  team: vision");
     await jobs.client.submitJob({ manifest: big, requestId: "filler" });
     await waitForPhase(jobs.client, "filler", ["Succeeded"]);

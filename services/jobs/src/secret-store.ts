@@ -46,7 +46,8 @@ export class SecretStore {
       const old = await tx.selectFrom("secrets").select((eb) => eb.fn.min("created_at").as("created_at")).where("team", "=", team).where("name", "=", name).executeTakeFirst();
       const created = old?.created_at ?? null;
       await tx.deleteFrom("secrets").where("team", "=", team).where("name", "=", name).execute();
-      if (rows.length > 0) await tx.insertInto("secrets").values(rows.map((r) => ({ ...r, created_at: created ?? now }))).execute();
+      // In slices: SQLite takes a bounded number of parameters per statement.
+      for (let i = 0; i < rows.length; i += 200) await tx.insertInto("secrets").values(rows.slice(i, i + 200).map((r) => ({ ...r, created_at: created ?? now }))).execute();
       return created;
     });
     return {

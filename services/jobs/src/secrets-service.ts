@@ -13,12 +13,14 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Secrets, SecretSchema } from "@switchyard/api";
 import { Code, SwitchyardError, type FieldViolation } from "@switchyard/core";
 import type { ServiceImpl } from "@switchyard/mesh";
-import { secretKeyProblem, secretNameProblem } from "@switchyard/specs";
+import { MAX_EXEC_STRING_BYTES, secretKeyProblem, secretNameProblem } from "@switchyard/specs";
 import { callerOf, oneTeam, readScope, requireWriter, type Caller } from "./authz.js";
 import type { SecretInfo, SecretStore } from "./secret-store.js";
 
 /** The most a secret's values may hold in all (Kubernetes' limit for a Secret is 1 MiB too). */
 export const MAX_SECRET_BYTES = 1024 * 1024;
+/** The most keys one secret holds: a secret is a few credentials, not a table. */
+export const MAX_SECRET_KEYS = 256;
 
 export interface SecretsServiceDeps {
   store: SecretStore;
@@ -56,8 +58,13 @@ function checkValues(values: Readonly<Record<string, string>>): void {
     if (p !== undefined) details.push({ field, ...p, got: JSON.stringify(key.slice(0, 80)) });
     const value = values[key] ?? "";
     if (value.includes("\u0000")) details.push({ field, message: "holds a NUL character, which no environment variable can", expected: "text without NUL characters", hint: "store binary data base64-encoded and decode it in the job" });
+    // It becomes an environment variable, and the kernel starts no program with one over 128 KiB (MAX_ARG_STRLEN).
+    if (Buffer.byteLength(value) > MAX_EXEC_STRING_BYTES - 256) {
+      details.push({ field, message: `is ${Buffer.byteLength(value)} bytes: a job cannot be started with an environment variable that long`, expected: `at most ${MAX_EXEC_STRING_BYTES - 256} bytes`, hint: "store large data in a file the job reads, and keep only its credential here" });
+    }
     bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
   }
+  if (keys.length > MAX_SECRET_KEYS) details.push({ field: "values", message: `has ${keys.length} keys, more than ${MAX_SECRET_KEYS}`, expected: `at most ${MAX_SECRET_KEYS} keys`, hint: "split it into several secrets" });
   if (bytes > MAX_SECRET_BYTES) details.push({ field: "values", message: `hold ${bytes} bytes, more than ${MAX_SECRET_BYTES}`, expected: `at most ${MAX_SECRET_BYTES} bytes in all`, hint: "keep large files out of secrets: store a path or a URL and a credential for it" });
   if (details.length > 0) throw invalid("the secret's values are not valid", details);
 }
