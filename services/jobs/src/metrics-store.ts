@@ -52,16 +52,20 @@ export function downsample(rows: readonly MetricBucket[], target: number): Metri
   const out: MetricBucket[] = [];
   for (const r of rows) {
     const last = out[out.length - 1];
-    if (last !== undefined && Math.floor((r.step - first) / width) === Math.floor((last.step - first) / width)) {
-      last.stepTo = r.stepTo;
-      last.value = r.value;
-      last.time = r.time;
-      last.min = Math.min(last.min, r.min);
-      last.max = Math.max(last.max, r.max);
-      last.count += r.count;
-    } else out.push({ ...r });
+    if (last !== undefined && Math.floor((r.step - first) / width) === Math.floor((last.step - first) / width)) mergeInto(last, r);
+    else out.push({ ...r });
   }
   return out;
+}
+
+/** Adds bucket `r` (the later one) to `into`: its steps, its last value and time, the envelope, the count. */
+function mergeInto(into: MetricBucket, r: MetricBucket): void {
+  into.stepTo = r.stepTo;
+  into.value = r.value;
+  into.time = r.time;
+  into.min = Math.min(into.min, r.min);
+  into.max = Math.max(into.max, r.max);
+  into.count += r.count;
 }
 
 export class MetricsStore {
@@ -152,14 +156,8 @@ function bucketize(points: readonly MetricBucket[], width: number): MetricBucket
   const out: MetricBucket[] = [];
   for (const p of points) {
     const last = out[out.length - 1];
-    if (last !== undefined && Math.floor(last.step / width) === Math.floor(p.step / width)) {
-      last.stepTo = p.stepTo;
-      last.value = p.value;
-      last.time = p.time;
-      last.min = Math.min(last.min, p.min);
-      last.max = Math.max(last.max, p.max);
-      last.count += p.count;
-    } else out.push({ ...p });
+    if (last !== undefined && Math.floor(last.step / width) === Math.floor(p.step / width)) mergeInto(last, p);
+    else out.push({ ...p });
   }
   return out;
 }
