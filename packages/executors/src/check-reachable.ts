@@ -98,6 +98,18 @@ async function accountNames(): Promise<{ users: Map<number, string>; groups: Map
  * FAILED_PRECONDITION when this machine has no such account.
  */
 export async function lookupAccount(user: string): Promise<{ uid: number; groups: number[] }> {
+  // Remembered for a minute: every replica's launch asks, and two processes per launch add up.
+  const hit = known.get(user);
+  if (hit !== undefined && Date.now() - hit.at < 60_000) return hit.account;
+  const account = await lookupAccountNow(user);
+  if (known.size > 1000) known.clear();
+  known.set(user, { account, at: Date.now() });
+  return account;
+}
+
+const known = new Map<string, { account: { uid: number; groups: number[] }; at: number }>();
+
+async function lookupAccountNow(user: string): Promise<{ uid: number; groups: number[] }> {
   const id = (args: string[]): Promise<string> =>
     new Promise((resolve, reject) =>
       execFile("/usr/bin/id", [...args, "--", user], { env: {}, timeout: 10_000 }, (err, stdout, stderr) =>

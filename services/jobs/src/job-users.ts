@@ -100,13 +100,26 @@ export function loadUsersMapping(path: string): UsersMapping {
   return parseUsersMapping(text, path);
 }
 
-/** An account from passwd (`getent`, so directory services work too). */
+const accounts = new Map<string, { account: JobAccount | undefined; at: number }>();
+const ACCOUNT_TTL_MS = 60_000;
+
+/**
+ * An account from passwd (`getent`, so directory services work too). Remembered for a minute: every submission and
+ * every launch asks, and a process spawn each time cost more than the rest of a submission.
+ */
 export function lookupAccount(name: string): JobAccount | undefined {
+  const hit = accounts.get(name);
+  if (hit !== undefined && Date.now() - hit.at < ACCOUNT_TTL_MS) return hit.account;
   const r = spawnSync("getent", ["passwd", name], { encoding: "utf8", timeout: 5000 });
   const line = r.status === 0 ? r.stdout.split("\n")[0] : undefined;
-  if (!line) return undefined;
-  const [user, , uid, gid, , home] = line.split(":");
-  return { name: user!, uid: Number(uid), gid: Number(gid), home: home || undefined };
+  let account: JobAccount | undefined;
+  if (line) {
+    const [user, , uid, gid, , home] = line.split(":");
+    account = { name: user!, uid: Number(uid), gid: Number(gid), home: home || undefined };
+  }
+  if (accounts.size > 1000) accounts.clear();
+  accounts.set(name, { account, at: Date.now() });
+  return account;
 }
 
 /**
