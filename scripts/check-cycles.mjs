@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Fails when imports form a cycle: between workspace packages (their package.json dependencies) or between the files
-// of one package (relative imports in src/). Layers point down only (docs/ARCHITECTURE.md).
+// of one package (relative imports in src/, type-only imports included: a type cycle is a design cycle too), and on
+// deep imports into another package (only its index and the sub-paths its package.json exports). Layers point down
+// only (docs/ARCHITECTURE.md).
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
@@ -32,6 +34,14 @@ function findCycle(graph) {
   return undefined;
 }
 
+/** Whether workspace package `name` exports `subpath` (e.g. "./testing") in its package.json. */
+function exported(name, subpath) {
+  const dir = pkgs.get(name);
+  if (!dir) return false;
+  const exports = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).exports ?? {};
+  return typeof exports === "object" && subpath in exports;
+}
+
 const problems = [];
 const pkgGraph = new Map();
 for (const [name, dir] of pkgs) {
@@ -53,10 +63,11 @@ for (const [name, dir] of pkgs) {
   const graph = new Map();
   for (const f of files) {
     const src = readFileSync(f, "utf8");
-    const deps = [...src.matchAll(/^(?:import|export)\s+(?!type\b)[^;]*?from\s+"(\.[^"]+)"/gms)].map((m) => resolve(dirname(f), m[1].replace(/\.js$/, ".ts")));
+    const deps = [...src.matchAll(/^(?:import|export)\s+[^;]*?from\s+"(\.[^"]+)"/gms)].map((m) => resolve(dirname(f), m[1].replace(/\.js$/, ".ts")));
     graph.set(f, deps);
     for (const m of src.matchAll(/from\s+"(@switchyard\/[^"]+)"/g)) {
-      if (m[1].split("/").length > 2 && !m[1].endsWith("/main")) problems.push(`${relative(root, f)}: deep import ${m[1]} (import from the package's index)`);
+      const parts = m[1].split("/");
+      if (parts.length > 2 && !exported(parts.slice(0, 2).join("/"), `./${parts.slice(2).join("/")}`)) problems.push(`${relative(root, f)}: deep import ${m[1]} (import from the package's index or a sub-path its package.json exports)`);
     }
   }
   const fc = findCycle(graph);

@@ -205,4 +205,36 @@ describe("switchyard CLI against a running platform", () => {
     assert.equal(afterList.items.length, before.items.length);
     assert.match(cli(p, ["logs", "survivor"]).stdout, /survived=1/);
   });
+
+  it("stops every service when only the supervisor is killed -9, and the job it was running finishes under the next up", async () => {
+    const slow = join(dir, "slow2.yaml");
+    writeFileSync(slow, "apiVersion: switchyard/v1\nkind: Job\nmetadata: {name: outlives-up}\nspec:\n  command: [/bin/sh, -c, 'sleep 2; echo outlived=1']\n  resources: {cpu: 10m}\n");
+    assert.equal(cli(p, ["submit", slow]).code, 0);
+    while (!/Running/.test(cli(p, ["get", "outlives-up"]).stdout)) await new Promise((r) => setTimeout(r, 100));
+    const state = JSON.parse(readFileSync(join(p.dataDir, "up.json"), "utf8")) as { pid: number; services: Record<string, number> };
+    process.kill(state.pid, "SIGKILL");
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const deadline = Date.now() + 15_000;
+    while (Object.values(state.services).some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const orphans = Object.entries(state.services).filter(([, pid]) => alive(pid));
+    for (const [, pid] of orphans) process.kill(pid, "SIGKILL");
+    assert.deepEqual(orphans, [], "no service may outlive the supervisor that started it");
+    p = await up(dir, ["--gpus", "2"]);
+    for (;;) {
+      const phase = (JSON.parse(cli(p, ["get", "outlives-up", "-o", "json"]).stdout) as { status: { phase: string } }).status.phase;
+      if (phase === "Succeeded" || phase === "Failed") {
+        assert.equal(phase, "Succeeded");
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(cli(p, ["logs", "outlives-up"]).stdout, /outlived=1/);
+  });
 });

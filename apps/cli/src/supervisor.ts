@@ -59,7 +59,7 @@ export class Supervisor {
     return new Promise((resolve, reject) => {
       // SWITCHYARD_NODE_ARGS: extra node flags for every service (e.g. --cpu-prof), for profiling.
       const nodeArgs = (process.env.SWITCHYARD_NODE_ARGS ?? "").split(" ").filter(Boolean);
-      const child = spawn(process.execPath, [...nodeArgs, spec.entry], { env: { ...process.env, ...spec.env }, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, [...nodeArgs, spec.entry], { env: { ...process.env, ...spec.env }, stdio: ["ignore", "pipe", "pipe", "ipc"] });
       const r: Running = { spec, child, startedAt: Date.now() };
       this.running.set(spec.name, r);
       const log = this.log(spec.name);

@@ -32,7 +32,7 @@ export function parseReadyLine(line: string): ReadyInfo | undefined {
 /** Runs `stop` once on SIGTERM or SIGINT, then exits; a second signal exits at once. */
 export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
   let stopping = false;
-  const handler = (signal: NodeJS.Signals) => {
+  const handler = (signal: NodeJS.Signals | "supervisor gone") => {
     if (stopping) process.exit(130);
     stopping = true;
     logger.info({ signal }, "stopping");
@@ -46,6 +46,10 @@ export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
   };
   process.on("SIGTERM", handler);
   process.on("SIGINT", handler);
+  // Started by `switchyard up`: the supervisor holds an IPC channel to us, which closes when it dies however it dies
+  // (kill -9 included). A service must not outlive it: nobody would restart, stop or read it, and it would keep its
+  // socket and database from the next `up`. Jobs are separate process groups and keep running.
+  if (process.send) process.on("disconnect", () => handler("supervisor gone"));
   // Benchmarks run services with --expose-gc (SWITCHYARD_NODE_ARGS) and measure memory after a forced collection.
   const gc = (globalThis as { gc?: () => void }).gc;
   if (typeof gc === "function") process.on("SIGUSR2", () => gc());

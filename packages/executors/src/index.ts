@@ -9,6 +9,8 @@ export type {
   ReplicaState,
   RunAs,
 } from "./executor.js";
+export { createExecutor, executorNames, registerExecutor } from "./executor-registry.js";
+export type { ExecutorFactory, ExecutorOptions } from "./executor-registry.js";
 export { createLocalExecutor, compileLocalExecutorOptions } from "./executor-local.js";
 export type { CompiledLocalExecutorOptions, LocalExecutorOptions } from "./executor-local.js";
 export { DEFAULT_LOG_CHUNK_BYTES, DEFAULT_LOG_LIMITS } from "./executor-local-log.js";

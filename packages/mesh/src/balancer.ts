@@ -1,7 +1,3 @@
-import { createRoundRobinBalancer } from "./balancer-round-robin.js";
-import { createP2cBalancer } from "./balancer-p2c.js";
-import { createRingHashBalancer } from "./balancer-ring-hash.js";
-
 /** What a balancer needs to know about an endpoint: a stable key and its in-flight calls (kept by the call layer). */
 export interface Pickable {
   readonly key: string;
@@ -15,44 +11,26 @@ export interface Pickable {
  * returns another one where there is another one.
  */
 export interface Balancer {
-  readonly kind: LoadBalancerKind;
+  /** The name it was registered under (balancer-registry.ts). */
+  readonly kind: string;
   pick<E extends Pickable>(candidates: readonly E[], hashKey: string | undefined, avoid: E | undefined): E | undefined;
 }
 
+/** The built-in balancers' names; a plug-in registers its own (registerBalancer). */
 export type LoadBalancerKind = "round_robin" | "least_request" | "random" | "ring_hash";
 
+/** A destination's balancing, as its compiled policy says (policy-compile.ts). */
 export interface LoadBalancerConfig {
-  readonly kind: LoadBalancerKind;
+  /** The registered balancer's name: one of LoadBalancerKind, or a plug-in's. */
+  readonly kind: string;
   /** ring_hash: the request header whose value is hashed (lower-case). */
   readonly hashHeader?: string;
   /** ring_hash: virtual nodes on the ring (Envoy's minimum_ring_size, default 1024). */
   readonly ringSize?: number;
 }
 
-/** A uniform random pick, avoiding `avoid` where possible (Istio's RANDOM). */
-function createRandomBalancer(random: () => number): Balancer {
-  return {
-    kind: "random",
-    pick(candidates, _hashKey, avoid) {
-      const n = candidates.length;
-      if (n === 0) return undefined;
-      let e = candidates[Math.floor(random() * n)]!;
-      if (e === avoid && n > 1) e = candidates[(candidates.indexOf(e) + 1 + Math.floor(random() * (n - 1))) % n]!;
-      return e;
-    },
-  };
-}
-
-/** The balancer a destination's compiled policy names. Each destination gets its own (round robin keeps a cursor). */
-export function createBalancer(config: LoadBalancerConfig, random: () => number = Math.random): Balancer {
-  switch (config.kind) {
-    case "round_robin":
-      return createRoundRobinBalancer(random);
-    case "least_request":
-      return createP2cBalancer(random);
-    case "random":
-      return createRandomBalancer(random);
-    case "ring_hash":
-      return createRingHashBalancer({ ringSize: config.ringSize ?? 1024, random });
-  }
-}
+/**
+ * Makes the balancer of one destination (each destination gets its own: round robin keeps a cursor). `random` is the
+ * runtime's randomness (tests pass a seeded one).
+ */
+export type BalancerFactory = (config: LoadBalancerConfig, random: () => number) => Balancer;

@@ -1,15 +1,18 @@
-import type * as grpc from "@grpc/grpc-js";
+import type { Span } from "@opentelemetry/api";
 import { Code, SwitchyardError } from "@switchyard/core";
-import type { Cluster, ClusterSource } from "./cluster.js";
-import { Endpoint } from "./endpoint.js";
-import { decideFault } from "./policy-fault.js";
-import { backoffMs, retryable, type AttemptFailure } from "./policy-retry.js";
-import { pickDestination, type RouteAction } from "./router.js";
-import type { DestinationState, MeshRuntime } from "./runtime.js";
-import { sendLocal, sendRemote } from "./client-send.js";
-import { newRefusal, retryAfterMs } from "./status.js";
-import { activeContext, endSpan, startClientSpan } from "./tracing.js";
-import { IDENTITY_METADATA, type CallOptions } from "./types.js";
+import type { Cluster } from "./cluster.js";
+import type { DestinationState } from "./destination.js";
+import type { Endpoint } from "./endpoint.js";
+import type { RouteAction } from "./router.js";
+import type { MeshRuntime } from "./runtime.js";
+import { newRefusal, retryAfterMs, wasNotExecuted } from "./status.js";
+import type { CallOptions } from "./types.js";
+
+/**
+ * The shapes of the client's call chain (client-chain.ts): a call, the result of a call or of one attempt of it, and
+ * the policies between them. A policy is `(next) => (call) => result`, as connect-es interceptors are; composed once
+ * per client, the same chain carries unary and server-streaming calls.
+ */
 
 /** A method as the call layer needs it, computed once per client. */
 export interface MethodInfo {
@@ -25,256 +28,130 @@ export interface MethodInfo {
 
 export type Fallback = (request: unknown, error: SwitchyardError) => unknown;
 
-export interface InvokerOptions {
+/** An answer. A stream's messages went to its relay as they came, so its `value` is undefined. */
+export interface Ok {
+  readonly kind: "ok";
+  readonly value: unknown;
+  /** The endpoint that answered (undefined for a fallback's answer). */
+  readonly endpoint: Endpoint | undefined;
+}
+
+/** A failure of one attempt, or of the whole call. */
+export interface Failure {
+  readonly kind: "error";
+  readonly error: SwitchyardError;
+  /** The endpoint the attempt went to; undefined when this client refused it before picking one. */
+  readonly endpoint: Endpoint | undefined;
+  /** Never retried: refused by this client, or failed after a stream had delivered messages (it is committed then). */
+  readonly final: boolean;
+  /** Surely did not run: refused before it was sent, refused by the server's admission control, or failed fast on a channel already in TRANSIENT_FAILURE. */
+  readonly notExecuted: boolean;
+  /** The transport failed (connect failure, reset) with no status from the server. */
+  readonly transport: boolean;
+  /** How long the server (or this client's bulkhead or throttle) asks callers to wait before trying again. */
+  readonly pushbackMs: number | undefined;
+}
+
+export type Result = Ok | Failure;
+
+export type Handler = (call: Call) => Result | Promise<Result>;
+/** One concern of the call path. It returns `next(call)` untouched where it has nothing to do. */
+export type Policy = (next: Handler) => Handler;
+
+export function compose(policies: readonly Policy[], terminal: Handler): Handler {
+  let h = terminal;
+  for (let i = policies.length - 1; i >= 0; i--) h = policies[i]!(h);
+  return h;
+}
+
+export function ok(value: unknown, endpoint: Endpoint | undefined): Ok {
+  return { kind: "ok", value, endpoint };
+}
+
+/** A failure that came back from an endpoint (or from sending to it). */
+export function failed(error: SwitchyardError, endpoint: Endpoint | undefined, notExecuted: boolean, transport: boolean, final = false): Failure {
+  return { kind: "error", error, endpoint, final, notExecuted, transport, pushbackMs: retryAfterMs(error) };
+}
+
+/** Whatever was thrown, as a final failure (a call-level error: no route, an aborted wait, a fallback that threw). */
+export function failureOf(err: unknown): Failure {
+  const error = SwitchyardError.from(err);
+  return { kind: "error", error, endpoint: undefined, final: true, notExecuted: wasNotExecuted(error), transport: false, pushbackMs: retryAfterMs(error) };
+}
+
+/** This client's own refusal before picking an endpoint (throttle, breaker, bulkhead, no endpoint): never retried. */
+export function refusal(code: Code, message: string, retryAfter?: number): Failure {
+  return { kind: "error", error: newRefusal(code, message, retryAfter), endpoint: undefined, final: true, notExecuted: true, transport: false, pushbackMs: retryAfter };
+}
+
+export const codeOf = (r: Result): number => (r.kind === "ok" ? Code.OK : r.error.code);
+
+/** What the chain needs of the client a call belongs to (client-invoker.ts). */
+export interface ClientContext {
+  readonly rt: MeshRuntime;
+  /** The host the client was made for (`jobs` in `mesh:///jobs`). */
   readonly host: string;
-  readonly source: ClusterSource;
-  readonly channelOptions: grpc.ChannelOptions;
-  readonly healthCheck: boolean;
-  readonly baseHeaders: Readonly<Record<string, string>>;
+  /** Unary calls' timeout when neither the caller, the route nor a parent sets one. */
   readonly defaultTimeoutMs: number | undefined;
-  readonly fallbacks: Readonly<Record<string, Fallback>>;
+  /** `peer` of co-hosted calls: `inproc:<service>`. */
+  readonly localPeer: string;
+  /** The cluster of a host the routes send calls to (throws when the client cannot find it). */
+  cluster(host: string): Cluster;
 }
 
-/** Codes after which a fallback may answer instead: the destination failed, not the request. */
-const DEGRADABLE = new Set<number>([Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted, Code.Internal, Code.Unknown, Code.DataLoss]);
-
-/** The outcome of one attempt. `final` failures (refused locally before sending) are not retried. */
-export interface Attempt {
-  value?: unknown;
-  error?: SwitchyardError;
-  failure?: AttemptFailure;
-  endpoint?: Endpoint;
-  final?: boolean;
-}
-
-export function localRefusal(code: Code, message: string, retryAfter?: number): Attempt {
-  const error = newRefusal(code, message, retryAfter);
-  return { error, failure: { code, notRun: true, transport: false }, final: true };
-}
-
-/** Per-call facts shared by its attempts. */
-export interface CallState {
-  readonly m: MethodInfo;
-  readonly headers: Record<string, string>;
-  readonly deadlineAt: number | undefined;
-  readonly signal: AbortSignal | undefined;
-  readonly hashKey: string | undefined;
-  /** The route's perTryTimeout: each attempt's own deadline, within the call's. */
-  readonly perTryMs: number | undefined;
+/** The caller's side of a server stream, as the attempt that reads it sees it (client-stream.ts). */
+export interface MessageRelay {
+  /** Whether the caller wants another message: at once (true, or false when it stopped reading), or when it asks. */
+  wanted(): boolean | Promise<boolean>;
+  deliver(message: unknown): void;
 }
 
 /**
- * The governed call path, above one grpc-js channel per endpoint: route (VirtualService) → fault → weighted
- * destination → per attempt: breaker → bulkhead → balancer pick → send (over the endpoint's channel, or in memory to a
- * co-hosted server) → outlier and breaker bookkeeping → retry decision (policy, idempotency, budget, backoff) → fallback.
+ * One call on its way through the chain: what it is (set when it is made) and what the policies decided so far.
+ * Policies write only their own fields; attempts run one after the other, so nothing here is shared between two.
  */
-export class Invoker {
-  private readonly clusters = new Map<string, Cluster>();
+export class Call {
+  readonly rt: MeshRuntime;
+  /** The route of the VirtualService that matched (undefined: the host has routes and none matched). */
+  readonly action: RouteAction | undefined;
+  /** Where a server stream's messages go; undefined for a unary call. */
+  relay: MessageRelay | undefined = undefined;
+  // observe
+  startedMs = 0;
+  span: Span | undefined = undefined;
+  // route
+  signal: AbortSignal | undefined = undefined;
+  /** Absolute deadline on the runtime clock. */
+  deadlineAt: number | undefined = undefined;
+  /** The route's perTryTimeout: each attempt's own deadline, within the call's (unary calls only). */
+  perTryMs: number | undefined = undefined;
+  // destination
+  host: string;
+  subset = "";
+  ds!: DestinationState;
+  cluster!: Cluster;
+  hashKey: string | undefined = undefined;
+  // retry
+  attempts = 0;
+  /** The endpoint the previous attempt failed on, for the balancer to avoid (retryIgnorePreviousHosts). */
+  avoid: Endpoint | undefined = undefined;
+  // pick
+  endpoint: Endpoint | undefined = undefined;
+  sentAtMs = 0;
+  // fallback
+  /** The failure a fallback answered for (the call's metrics and span report it). */
+  fallbackOf: SwitchyardError | undefined = undefined;
 
   constructor(
-    readonly rt: MeshRuntime,
-    readonly o: InvokerOptions,
+    readonly client: ClientContext,
+    readonly m: MethodInfo,
+    readonly request: unknown,
+    readonly options: CallOptions | undefined,
+    readonly headers: Record<string, string>,
+    readonly fallback: Fallback | undefined,
   ) {
-    this.cluster(o.host);
+    this.rt = client.rt;
+    this.host = client.host;
+    this.action = client.rt.policies.current.route(client.host, { path: m.path, headers });
   }
-
-  cluster(host: string): Cluster {
-    let c = this.clusters.get(host);
-    if (c !== undefined) return c;
-    if (host !== this.o.host && !this.o.source.registry) throw new SwitchyardError(Code.Unimplemented, `a route sends calls to "${host}", but this client has no registry to find it`);
-    c = this.rt.cluster(host, host === this.o.host ? this.o.source : { registry: this.o.source.registry! }, this.o.channelOptions, this.o.healthCheck);
-    this.clusters.set(host, c);
-    return c;
-  }
-
-  close(): void {
-    for (const c of this.clusters.values()) c.release();
-    this.clusters.clear();
-  }
-
-  headersFor(o: CallOptions | undefined): Record<string, string> {
-    const h: Record<string, string> = { ...this.o.baseHeaders };
-    if (o?.parent) for (const k of IDENTITY_METADATA) if (o.parent.metadata[k] !== undefined) h[k] = o.parent.metadata[k];
-    if (o?.metadata) for (const k in o.metadata) h[k.toLowerCase()] = o.metadata[k]!;
-    return h;
-  }
-
-  /** Absolute deadline on the runtime clock: the smallest of the caller's timeout, the route's, the parent's remainder. */
-  deadlineFor(o: CallOptions | undefined, action: RouteAction, defaultMs: number | undefined): number | undefined {
-    const now = this.rt.clock.now();
-    let at: number | undefined;
-    if (o?.timeoutMs !== undefined) at = now + o.timeoutMs;
-    if (action.timeoutMs !== undefined) at = at === undefined ? now + action.timeoutMs : Math.min(at, now + action.timeoutMs);
-    const parent = o?.parent?.deadlineMs;
-    if (parent !== undefined) {
-      const p = now + (parent - Date.now());
-      at = at === undefined ? p : Math.min(at, p);
-    }
-    if (at === undefined && defaultMs !== undefined) at = now + defaultMs;
-    return at;
-  }
-
-  signalOf(o: CallOptions | undefined): AbortSignal | undefined {
-    const a = o?.signal;
-    const b = o?.parent?.signal;
-    return a && b ? AbortSignal.any([a, b]) : (a ?? b);
-  }
-
-  /** One unary call, with everything the policies say. */
-  async unary(m: MethodInfo, req: unknown, o: CallOptions | undefined): Promise<unknown> {
-    const rt = this.rt;
-    const started = performance.now();
-    const headers = this.headersFor(o);
-    const action = rt.policies.current.route(this.o.host, { path: m.path, headers });
-    const span = rt.tracing !== undefined || o?.parent !== undefined ? startClientSpan(rt.tracing, activeContext, `${m.service}/${m.name}`, headers, o?.parent, { "rpc.service": m.service, "rpc.method": m.name }) : undefined;
-    let code = 0;
-    let attempts = 0;
-    let subset = "";
-    let host = this.o.host;
-    let usedFallback = false;
-    let error: SwitchyardError | undefined;
-    try {
-      if (action === undefined) throw new SwitchyardError(Code.Unimplemented, `no route of the VirtualService for "${this.o.host}" matches ${m.path}`);
-      const signal = this.signalOf(o);
-      const deadlineAt = this.deadlineFor(o, action, this.o.defaultTimeoutMs);
-      const fault = decideFault(action.fault, rt.random);
-      if (fault.delayMs > 0 || fault.abortCode !== undefined) {
-        if (rt.events.has("fault")) rt.events.emit("fault", { destination: host, service: m.service, method: m.name, kind: fault.abortCode !== undefined ? "abort" : "delay" });
-        if (fault.delayMs > 0) await rt.sleep(fault.delayMs, signal);
-        if (fault.abortCode !== undefined) throw new SwitchyardError(fault.abortCode, `fault injected by the route "${action.name}" of ${this.o.host}`);
-      }
-      const dest = pickDestination(action, rt.random);
-      host = dest.host;
-      subset = dest.subset;
-      const ds = rt.destination(dest.host, dest.subset);
-      const cluster = this.cluster(dest.host);
-      const hashHeader = ds.policy.lb.hashHeader;
-      const call: CallState = { m, headers, deadlineAt, signal, hashKey: hashHeader !== undefined ? headers[hashHeader] : undefined, perTryMs: action.retry.perTryTimeoutMs };
-      ds.budget.onRequest();
-      let avoid: Endpoint | undefined;
-      for (;;) {
-        attempts++;
-        const retry = attempts > 1;
-        if (retry) ds.retriesInFlight++;
-        const a = await this.attempt(call, req, ds, cluster, avoid);
-        if (retry) ds.retriesInFlight--;
-        if (a.error === undefined) return a.value;
-        error = a.error;
-        if (a.final || !this.shouldRetry(call, action, ds, a, attempts)) throw a.error;
-        const pushback = retryAfterMs(a.error);
-        const wait = Math.max(backoffMs(attempts, ds.policy.backoff.baseMs, ds.policy.backoff.maxMs, rt.random), pushback ?? 0);
-        if (deadlineAt !== undefined && wait >= deadlineAt - rt.clock.now()) throw a.error;
-        if (rt.events.has("retry")) rt.events.emit("retry", { destination: host, service: m.service, method: m.name, attempt: attempts + 1, code: a.error.code, backoffMs: wait });
-        if (wait > 0) await rt.sleep(wait, signal);
-        avoid = action.retry.ignorePreviousHosts ? a.endpoint : undefined;
-      }
-    } catch (err) {
-      error = SwitchyardError.from(err);
-      code = error.code;
-      const fallback = this.o.fallbacks[m.name];
-      if (fallback !== undefined && DEGRADABLE.has(code) && !(o?.signal?.aborted || o?.parent?.signal.aborted)) {
-        usedFallback = true;
-        return await fallback(req, error);
-      }
-      throw error;
-    } finally {
-      const durationMs = performance.now() - started;
-      if (rt.events.has("clientCall")) rt.events.emit("clientCall", { destination: host, subset, service: m.service, method: m.name, type: m.type, code, durationMs, attempts, fallback: usedFallback });
-      if (usedFallback && rt.events.has("fallback")) rt.events.emit("fallback", { destination: host, subset, service: m.service, method: m.name, type: m.type, code, durationMs, attempts, fallback: true });
-      endSpan(span, code, error?.message);
-    }
-  }
-
-  shouldRetry(call: CallState, action: RouteAction, ds: DestinationState, a: Attempt, attempts: number): boolean {
-    if (attempts > action.retry.attempts || call.signal?.aborted) return false;
-    const verdict = retryable(action.retry, a.failure!, call.m.idempotent);
-    const rt = this.rt;
-    const deny = (reason: "budget" | "max_retries" | "not_idempotent") => {
-      if (rt.events.has("retryDenied")) rt.events.emit("retryDenied", { destination: ds.policy.host, service: call.m.service, method: call.m.name, reason });
-      return false;
-    };
-    if (verdict === "no") return false;
-    if (verdict === "not_idempotent") return deny("not_idempotent");
-    if (ds.retriesInFlight >= ds.policy.maxRetries) return deny("max_retries");
-    if (!ds.budget.tryRetry()) return deny("budget");
-    return true;
-  }
-
-  /**
-   * Admission on the client side (breaker, bulkhead) and the endpoint pick, shared by unary and streaming attempts.
-   * Synchronous unless the call has to wait (a bulkhead queue, a destination not resolved yet).
-   */
-  admit(call: CallState, ds: DestinationState, cluster: Cluster, avoid: Endpoint | undefined): Endpoint | Attempt | Promise<Endpoint | Attempt> {
-    if (ds.throttle !== undefined && ds.throttle.reject(this.rt.random)) {
-      return this.refuse(call, ds, "throttled", Code.ResourceExhausted, `${describe(ds)} is refusing calls for overload; this client holds back part of its calls (adaptive throttling)`, ds.throttle.lastPushbackMs ?? ds.policy.backoff.baseMs);
-    }
-    if (ds.breaker !== undefined && !ds.breaker.tryPass()) return this.refuse(call, ds, "circuit_open", Code.Unavailable, `the circuit breaker of ${describe(ds)} is open`);
-    if (ds.bulkhead !== undefined) {
-      const remaining = call.deadlineAt === undefined ? Infinity : call.deadlineAt - this.rt.clock.now();
-      const entry = ds.bulkhead.enter(remaining, call.signal);
-      if (entry === false) return this.refuseBulkhead(call, ds);
-      if (entry !== true) return entry.then((ok) => (ok ? this.pick(call, ds, cluster, avoid) : this.refuseBulkhead(call, ds)));
-    }
-    return this.pick(call, ds, cluster, avoid);
-  }
-
-  private pick(call: CallState, ds: DestinationState, cluster: Cluster, avoid: Endpoint | undefined): Endpoint | Attempt | Promise<Endpoint | Attempt> {
-    const candidates = cluster.candidates(ds.labelsKey, ds.policy.labels);
-    if (candidates.length === 0 && !cluster.isResolved) {
-      const waitMs = call.deadlineAt === undefined ? 5000 : call.deadlineAt - this.rt.clock.now();
-      return cluster.whenResolved(waitMs).then(() => this.picked(call, ds, cluster.candidates(ds.labelsKey, ds.policy.labels), avoid));
-    }
-    return this.picked(call, ds, candidates, avoid);
-  }
-
-  private picked(call: CallState, ds: DestinationState, candidates: readonly Endpoint[], avoid: Endpoint | undefined): Endpoint | Attempt {
-    const ep = ds.balancer.pick(candidates, call.hashKey, avoid);
-    if (ep !== undefined) return ep;
-    ds.bulkhead?.leave();
-    ds.breaker?.cancel();
-    return this.refuse(call, ds, "no_endpoint", Code.Unavailable, `no instance of ${describe(ds)} is available`);
-  }
-
-  private refuseBulkhead(call: CallState, ds: DestinationState): Attempt {
-    ds.breaker?.cancel();
-    const b = ds.bulkhead!;
-    return this.refuse(call, ds, "bulkhead", Code.ResourceExhausted, `${describe(ds)} has ${b.limits.maxConcurrent} calls in flight and ${b.queued} waiting (connectionPool limits)`, b.retryAfterMs());
-  }
-
-  private refuse(call: CallState, ds: DestinationState, reason: "circuit_open" | "bulkhead" | "no_endpoint" | "throttled", code: Code, message: string, retryAfter?: number): Attempt {
-    if (this.rt.events.has("reject")) this.rt.events.emit("reject", { side: "client", destination: ds.policy.host, service: call.m.service, method: call.m.name, reason });
-    return localRefusal(code, message, retryAfter);
-  }
-
-  /** One attempt of a unary call: admission, pick, send, bookkeeping. */
-  private attempt(call: CallState, req: unknown, ds: DestinationState, cluster: Cluster, avoid: Endpoint | undefined): Attempt | Promise<Attempt> {
-    const admitted = this.admit(call, ds, cluster, avoid);
-    if (admitted instanceof Promise) return admitted.then((ep) => (ep instanceof Endpoint ? this.send(call, req, ds, cluster, ep) : ep));
-    return admitted instanceof Endpoint ? this.send(call, req, ds, cluster, admitted) : admitted;
-  }
-
-  /** Sends one attempt to the picked endpoint and does the bookkeeping (no async frames: one hop on the way back). */
-  private send(call: CallState, req: unknown, ds: DestinationState, cluster: Cluster, ep: Endpoint): Promise<Attempt> {
-    const rt = this.rt;
-    ep.active++;
-    const tryStart = rt.clock.now();
-    const sent = ep.local !== undefined ? sendLocal(rt, call, req, ep) : sendRemote(rt, call, req, ep);
-    return sent.then((a) => {
-      ep.active--;
-      ds.bulkhead?.leave(rt.clock.now() - tryStart);
-      const code = a.error === undefined ? 0 : a.error.code;
-      ds.breaker?.record(code);
-      cluster.record(ep, code);
-      if (ds.throttle !== undefined) {
-        if (code === Code.ResourceExhausted && a.failure!.notRun) ds.throttle.refused(retryAfterMs(a.error));
-        else ds.throttle.accepted();
-      }
-      a.endpoint = ep;
-      return a;
-    });
-  }
-}
-
-export function describe(ds: DestinationState): string {
-  return ds.policy.subset ? `"${ds.policy.host}" subset "${ds.policy.subset}"` : `"${ds.policy.host}"`;
 }

@@ -3,8 +3,8 @@ import { create, type DescMethod, type DescMethodUnary, type DescService, type M
 import { MethodOptions_IdempotencyLevel as Idempotency } from "@bufbuild/protobuf/wkt";
 import type { SwitchyardError } from "@switchyard/core";
 import { toGrpcServiceDefinition } from "./adapter.js";
-import { Invoker, type Fallback, type MethodInfo } from "./client-call.js";
-import { streamCall } from "./client-stream.js";
+import type { Fallback, MethodInfo } from "./client-call.js";
+import { Invoker } from "./client-invoker.js";
 import type { Registry } from "./registry.js";
 import { defaultMeshRuntime, type MeshRuntime } from "./runtime.js";
 import type { CallOptions, MeshClient } from "./types.js";
@@ -59,8 +59,9 @@ function methodInfo(service: DescService, method: DescMethod): MethodInfo {
 
 /**
  * A typed client for a protobuf-es service, governed by the mesh: discovery by watch, balancing, routes, retries,
- * deadlines, outlier ejection, breakers, bulkheads, fallbacks, health, metrics and traces (client-call.ts), over one
- * grpc-js channel per endpoint — or in memory to a co-hosted server.
+ * deadlines, outlier ejection, breakers, bulkheads, fallbacks, health, metrics and traces (the chain of
+ * client-chain.ts, the same for unary and streaming methods), over one grpc-js channel per endpoint — or in memory to
+ * a co-hosted server.
  */
 export function createClient<S extends DescService>(service: S, options: ClientOptions<S>): MeshClient<S> {
   const rt = options.runtime ?? defaultMeshRuntime();
@@ -97,7 +98,7 @@ export function createClient<S extends DescService>(service: S, options: ClientO
     const m = methodInfo(service, method);
     const input = method.input;
     if (m.type === "unary") out[method.localName] = (req: unknown, o?: CallOptions) => invoker.unary(m, create(input, req as never), o);
-    else out[method.localName] = (req: unknown, o?: CallOptions) => streamCall(invoker, m, create(input, req as never), o);
+    else out[method.localName] = (req: unknown, o?: CallOptions) => invoker.stream(m, create(input, req as never), o);
   }
   return out as MeshClient<S>;
 }

@@ -1,16 +1,28 @@
 import type * as grpc from "@grpc/grpc-js";
-import type { TimerHandle } from "@switchyard/core";
+import type { Clock, Logger, TimerHandle } from "@switchyard/core";
 import { Endpoint } from "./endpoint.js";
-import type { EndpointState } from "./events.js";
-import type { LocalServer } from "./local-transport.js";
+import type { EndpointState, MeshEvents } from "./events.js";
+import type { LocalServer, LocalTable } from "./local-transport.js";
 import { OutlierDetector } from "./policy-outlier.js";
+import type { PolicyStore } from "./policy-source.js";
 import type { Instance, Registry, WatchUpdate } from "./registry.js";
-import type { MeshRuntime } from "./runtime.js";
 
 /** Where a cluster's endpoints come from: a registry (`mesh:///host`) or one fixed address (`host:port`). */
 export interface ClusterSource {
   readonly registry?: Registry;
   readonly address?: string;
+}
+
+/** What a cluster needs of its runtime (runtime.ts implements it). */
+export interface ClusterRuntime {
+  readonly clock: Clock;
+  readonly events: MeshEvents;
+  readonly logger: Logger;
+  readonly local: LocalTable | undefined;
+  readonly policies: PolicyStore;
+  readonly registryGraceMs: number;
+  readonly serviceName: string | undefined;
+  callerHeaders(caller: string | undefined): Record<string, string>;
 }
 
 interface View {
@@ -47,7 +59,7 @@ export class Cluster {
 
   constructor(
     readonly host: string,
-    private readonly rt: MeshRuntime,
+    private readonly rt: ClusterRuntime,
     source: ClusterSource,
     private readonly channelOptions: grpc.ChannelOptions,
     private readonly healthCheck: boolean,

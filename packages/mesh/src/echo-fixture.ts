@@ -15,11 +15,15 @@ import type { CallContext, MeshClient, ServiceImpl } from "./types.js";
  * (startEcho) or as a child process that can be SIGKILLed (spawnEcho).
  */
 
-/** What an echo instance does besides answering; tests change it while traffic flows. */
+/**
+ * What an echo instance does besides answering; tests change it while traffic flows. (A request's own knobs: `delayMs`
+ * waits before answering, before each message of a stream; `failCode` fails after that, a stream after its `count`
+ * messages.)
+ */
 export interface EchoBehavior {
   /** Extra wait before answering (ms, real time, aborted with the call). */
   delayMs: number;
-  /** Fail every call with this gRPC code (0 = answer). */
+  /** Fail every call with this gRPC code at once, before any wait or message (0 = answer). */
   failCode: number;
 }
 
@@ -35,15 +39,18 @@ function wait(ms: number, ctx: CallContext): Promise<void> | undefined {
 
 /** The echo handlers. `next(host)` gives a client for Relay's next hop. */
 export function echoImpl(id: string, behavior: EchoBehavior, counters: { calls: number }, next?: (host: string) => MeshClient<typeof Echo>): ServiceImpl<typeof Echo> {
-  const respond = (req: EchoRequest, ctx: CallContext): MessageInitShape<typeof EchoResponseSchema> => {
-    const code = req.failCode || behavior.failCode;
+  const fail = (code: number) => {
     if (code !== 0) throw new SwitchyardError(code as Code, `echo ${id} fails with code ${code} as asked`);
+  };
+  const respond = (req: EchoRequest, ctx: CallContext): MessageInitShape<typeof EchoResponseSchema> => {
+    fail(req.failCode || behavior.failCode);
     const seen: Record<string, string> = {};
     for (const k of ["traceparent", "x-switchyard-caller", "x-switchyard-user"]) if (ctx.metadata[k] !== undefined) seen[k] = ctx.metadata[k];
     return { payload: req.payload, instance: id, deadlineRemainingMs: ctx.deadlineMs === undefined ? -1n : BigInt(ctx.deadlineMs - Date.now()), seen };
   };
   const answer = async (req: EchoRequest, ctx: CallContext) => {
     counters.calls++;
+    fail(behavior.failCode);
     await wait(behavior.delayMs + req.delayMs, ctx);
     return respond(req, ctx);
   };
@@ -52,6 +59,7 @@ export function echoImpl(id: string, behavior: EchoBehavior, counters: { calls: 
     write: answer,
     async relay(req, ctx) {
       counters.calls++;
+      fail(behavior.failCode);
       await wait(behavior.delayMs + req.delayMs, ctx);
       const [hop, ...rest] = req.hops;
       if (hop === undefined || next === undefined) return respond(req, ctx);
@@ -60,10 +68,12 @@ export function echoImpl(id: string, behavior: EchoBehavior, counters: { calls: 
     },
     async *stream(req, ctx) {
       counters.calls++;
+      fail(behavior.failCode);
       for (let i = 0; i < req.count; i++) {
         await wait(req.delayMs, ctx);
         yield { payload: req.payload, instance: id };
       }
+      fail(req.failCode);
     },
   };
 }

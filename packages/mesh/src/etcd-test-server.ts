@@ -1,4 +1,4 @@
-// Test support: a real etcd (Debian's etcd-server) on loopback ports in a temp dir. Not exported from the package.
+// Test support: a real etcd (Debian's etcd-server) on loopback ports in a temp dir (`@switchyard/mesh/testing`).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";

@@ -9,7 +9,7 @@ import { MeshEvents } from "./events.js";
 import { createMeshMetrics } from "./metrics.js";
 import { MemoryRegistry } from "./registry-memory.js";
 import { DR, OWN, VS, testRuntime } from "./test-support.js";
-import { createMeshTracing, startTracingFromEnv } from "./tracing.js";
+import { createMeshTracing, startTracingFromEnv } from "./tracing-setup.js";
 import type { MeshClient } from "./types.js";
 
 describe("mesh observability", () => {

@@ -1,7 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Code, FakeClock } from "@switchyard/core";
-import { createBalancer, type Pickable } from "./balancer.js";
+import type { Pickable } from "./balancer.js";
+import { createBalancer } from "./balancer-registry.js";
 import type { BreakerState } from "./events.js";
 import { CircuitBreaker, compileBreakerOptions } from "./policy-breaker.js";
 import { Bulkhead, compileBulkheadOptions } from "./policy-bulkhead.js";

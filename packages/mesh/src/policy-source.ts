@@ -19,7 +19,8 @@ export interface PolicySnapshot {
 }
 
 /**
- * Where the mesh's policies come from: the config center in `control`, etcd, a file, or memory. The mesh only watches:
+ * Where the mesh's policies come from: the config center in `control` (policy-source-control.ts) or memory
+ * (MemoryPolicySource); etcd or a file would implement the same interface. The mesh only watches:
  * `onChange` gets the full set now (asynchronously) and after every change, and the mesh swaps its compiled policies
  * without a restart. A backend delivers whole snapshots, so a change spanning documents (a DestinationRule's new subset
  * and the VirtualService routing to it) is applied at once when the backend writes them in one revision.

@@ -27,7 +27,9 @@ export interface Lease {
 
 /**
  * Discovery: instances register under a lease they renew; an instance whose lease is not renewed vanishes.
- * Backends: the embedded one (in `control`, over gRPC), in memory (tests, single process), etcd (later).
+ * Back ends: the embedded one (`MemoryRegistry`, served by `control` and reached over gRPC by `createRemoteRegistry`),
+ * in memory directly (tests, `up --single-process`), and etcd (`@switchyard/mesh/etcd`). `openRegistry` picks one by
+ * the scheme of the configured spec (registry-open.ts; more with `registerRegistryBackend`).
  */
 export interface Registry {
   register(instance: Instance, ttlMs: number): Promise<Lease>;

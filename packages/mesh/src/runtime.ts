@@ -1,14 +1,9 @@
 import type * as grpc from "@grpc/grpc-js";
 import { noopLogger, systemClock, type Clock, type Logger } from "@switchyard/core";
-import { createBalancer, type Balancer, type LoadBalancerConfig } from "./balancer.js";
-import { Cluster, type ClusterSource } from "./cluster.js";
+import { Cluster, type ClusterRuntime, type ClusterSource } from "./cluster.js";
+import { DestinationState, type DestinationRuntime } from "./destination.js";
 import { MeshEvents } from "./events.js";
 import type { LocalTable } from "./local-transport.js";
-import { CircuitBreaker } from "./policy-breaker.js";
-import { Bulkhead } from "./policy-bulkhead.js";
-import type { CompiledPolicies, DestinationPolicy } from "./policy-compile.js";
-import { RetryBudget } from "./policy-retry.js";
-import { AdaptiveThrottle } from "./policy-throttle.js";
 import { createPolicyStore, type PolicyStore } from "./policy-source.js";
 import { DEFAULT_LEASE_TTL_MS, type Registry } from "./registry.js";
 import type { MeshTracing } from "./tracing.js";
@@ -43,65 +38,6 @@ export interface MeshRuntimeOptions {
   logger?: Logger;
 }
 
-/** The client-side state of one destination (a host or one subset of it), shared by every client of the runtime. */
-export class DestinationState {
-  policy: DestinationPolicy;
-  revision: number;
-  bulkhead: Bulkhead | undefined;
-  breaker: CircuitBreaker | undefined;
-  throttle: AdaptiveThrottle | undefined;
-  readonly budget: RetryBudget;
-  balancer: Balancer;
-  retriesInFlight = 0;
-  readonly labelsKey: string;
-
-  constructor(
-    private readonly rt: MeshRuntime,
-    policies: CompiledPolicies,
-    host: string,
-    subset: string,
-  ) {
-    this.policy = policies.destination(host, subset);
-    this.revision = policies.revision;
-    this.labelsKey = subset;
-    this.budget = new RetryBudget(this.policy.retryBudget, rt.clock);
-    this.balancer = createBalancer(this.policy.lb, rt.random);
-    this.applyStateful(this.policy);
-  }
-
-  /** Follows a new policy revision, keeping counters, tokens and breaker state where the settings still apply. */
-  refresh(policies: CompiledPolicies): void {
-    const next = policies.destination(this.policy.host, this.policy.subset);
-    this.revision = policies.revision;
-    const prev = this.policy;
-    this.policy = next;
-    if (!sameLb(prev.lb, next.lb)) this.balancer = createBalancer(next.lb, this.rt.random);
-    this.budget.update(next.retryBudget);
-    this.applyStateful(next);
-  }
-
-  private applyStateful(p: DestinationPolicy): void {
-    if (p.bulkhead === undefined) this.bulkhead = undefined;
-    else if (this.bulkhead) this.bulkhead.update(p.bulkhead);
-    else this.bulkhead = new Bulkhead(p.bulkhead, this.rt.clock);
-    if (p.throttle === undefined) this.throttle = undefined;
-    else if (this.throttle) this.throttle.update(p.throttle);
-    else this.throttle = new AdaptiveThrottle(p.throttle, this.rt.clock);
-    if (p.breaker === undefined) {
-      this.breaker?.close();
-      this.breaker = undefined;
-    } else if (this.breaker) this.breaker.update(p.breaker);
-    else {
-      const { host, subset } = p;
-      this.breaker = new CircuitBreaker(p.breaker, this.rt.clock, (from, to) => this.rt.events.emit("breakerState", { destination: host, subset, from, to }));
-    }
-  }
-}
-
-function sameLb(a: LoadBalancerConfig, b: LoadBalancerConfig): boolean {
-  return a.kind === b.kind && a.hashHeader === b.hashHeader && a.ringSize === b.ringSize;
-}
-
 const registryIds = new WeakMap<Registry, number>();
 let nextRegistryId = 1;
 
@@ -110,7 +46,7 @@ let nextRegistryId = 1;
  * co-hosting table, tracing, and the per-destination state (breakers, bulkheads, retry budgets, endpoints). Built once
  * at a service's composition root and passed to createServer/createClient as `runtime`.
  */
-export class MeshRuntime {
+export class MeshRuntime implements ClusterRuntime, DestinationRuntime {
   readonly serviceName: string | undefined;
   readonly clock: Clock;
   readonly random: () => number;

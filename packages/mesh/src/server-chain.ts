@@ -54,9 +54,11 @@ class ServerCallRecord implements ServerCallEvent {
 }
 
 /**
- * What a server runs around every handler, for gRPC and co-hosted calls alike: admission (rate limits per service,
- * method and caller, then the method's bulkhead — refusals are RESOURCE_EXHAUSTED at once, with a retry-after hint and
- * a "not executed" mark), the server span, the handler, and the `serverCall` event RED metrics count.
+ * What a server runs around every handler, for gRPC and co-hosted calls alike, in this order: the server span
+ * (started first, so refusals are traced too), the caller's service credential (UNAUTHENTICATED without a valid one),
+ * admission (rate limits per service, method and caller, then the method's bulkhead — refusals are RESOURCE_EXHAUSTED
+ * at once, with a retry-after hint and a "not executed" mark), the handler, and the `serverCall` event RED metrics
+ * count.
  */
 export class ServerCore {
   readonly methods = new Map<string, MethodEntry>();

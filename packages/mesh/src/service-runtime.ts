@@ -4,12 +4,11 @@ import { claimSocketPath, type Logger } from "@switchyard/core";
 import type { MeshCredentials } from "./credentials.js";
 import { MeshEvents } from "./events.js";
 import type { LocalTable } from "./local-transport.js";
-import { createMeshMetrics, type MeshMetrics } from "./metrics.js";
+import type { MeshMetrics } from "./metrics.js";
 import { createConfigCenterPolicySource } from "./policy-source-control.js";
 import { createPolicyStore } from "./policy-source.js";
 import type { Registry } from "./registry.js";
 import { createMeshRuntime, type MeshRuntime } from "./runtime.js";
-import { startTracingFromEnv } from "./tracing.js";
 
 export interface ServiceRuntimeOptions {
   serviceName: string;
@@ -44,6 +43,9 @@ export interface ServiceRuntime {
  * RED metrics for its /metrics, and tracing from the OTEL environment.
  */
 export async function createServiceRuntime(o: ServiceRuntimeOptions): Promise<ServiceRuntime> {
+  // The metrics code and tracing setup are sub-paths of the package (`@switchyard/mesh/metrics`, `/tracing`): loaded
+  // when a service builds its runtime, not by every importer of the mesh (and before anything can emit an event).
+  const [{ createMeshMetrics }, { startTracingFromEnv }] = await Promise.all([import("./metrics.js"), import("./tracing-setup.js")]);
   const events = o.events ?? new MeshEvents();
   const creds = o.credentials ? { credentials: o.credentials } : {};
   const logger = o.logger ? { logger: o.logger } : {};

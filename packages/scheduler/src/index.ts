@@ -6,6 +6,7 @@ export type {
   RunningJob,
   ScheduleInput,
   ScheduleDecision,
+  WaitingCause,
   Scheduler,
   PreemptionKind,
   QueuesConfig,

@@ -37,6 +37,14 @@ export interface CompiledQueues {
   readonly typed: boolean;
 }
 
+/** A quota that refuses a job now: its queue, the resource at its limit (and the cohort when the pool is short). */
+export interface QuotaRefusal {
+  readonly queue: string;
+  readonly resource: string;
+  readonly cohort?: string;
+  readonly text: string;
+}
+
 const compiledCache = new WeakMap<QueuesConfig, CompiledQueues>();
 
 export function compileQueues(config: QueuesConfig): CompiledQueues {
@@ -161,8 +169,8 @@ export class QuotaBook {
     this.add(q, vec, -1);
   }
 
-  /** Why `vec` cannot be admitted to `q` now, or undefined when it can. */
-  check(q: CompiledQueue, vec: UsageVector): string | undefined {
+  /** Why `vec` cannot be admitted to `q` now (the resource at its limit, and a sentence), or undefined when it can. */
+  check(q: CompiledQueue, vec: UsageVector): QuotaRefusal | undefined {
     const u = this.usage[q.index]!;
     for (const { index: r, amount } of vec) {
       if (q.limited[r] !== 1) continue;
@@ -170,7 +178,7 @@ export class QuotaBook {
       const after = u[r]! + amount;
       if (after > q.ceiling[r]! + EPS) {
         const limit = q.cohortIndex < 0 ? `its nominal quota ${fmt(q.nominal[r]!)}` : `nominal ${fmt(q.nominal[r]!)} + borrowing limit ${fmt(q.ceiling[r]! - q.nominal[r]!)}`;
-        return `queue ${q.name} is at its ${name} quota: ${fmt(u[r]!)} in use + ${fmt(amount)} needed > ${limit}`;
+        return { queue: q.name, resource: name, text: `queue ${q.name} is at its ${name} quota: ${fmt(u[r]!)} in use + ${fmt(amount)} needed > ${limit}` };
       }
       if (q.cohortIndex >= 0) {
         const pool = this.poolUsed[q.cohortIndex]!;
@@ -178,10 +186,10 @@ export class QuotaBook {
         const cap = this.cq.poolCapacity[q.cohortIndex]![r]!;
         if (pool[r]! + extra > cap + EPS) {
           const mine = after <= q.nominal[r]! + EPS;
-          return (
+          const text =
             `cohort ${q.cohort} has no ${name} left for queue ${q.name}: ${fmt(pool[r]!)} of the ${fmt(cap)} lent in the cohort are in use, ${fmt(amount)} needed` +
-            (mine ? ` (within the queue's nominal quota: it will be reclaimed from queues that borrowed it)` : "")
-          );
+            (mine ? ` (within the queue's nominal quota: it will be reclaimed from queues that borrowed it)` : "");
+          return { queue: q.name, resource: name, cohort: q.cohort!, text };
         }
       }
     }

@@ -37,7 +37,7 @@ export function createPriorityFifoScheduler(options: PriorityFifoOptions = {}): 
         const position = decision.waiting.length + 1;
         if (blocker !== undefined) {
           const b = blocker.job;
-          decision.waiting.push({ uid: job.uid, position, reason: `behind job ${b.name} (priority ${b.priority}) at position ${blocker.position}, which does not fit yet (strict FIFO)` });
+          decision.waiting.push({ uid: job.uid, position, reason: `behind job ${b.name} (priority ${b.priority}) at position ${blocker.position}, which does not fit yet (strict FIFO)`, cause: { kind: "behind", blockedBy: b.name, blockerPosition: blocker.position } });
           continue;
         }
         const key = shapeKey(job.replicas);
@@ -45,7 +45,7 @@ export function createPriorityFifoScheduler(options: PriorityFifoOptions = {}): 
         if (never === undefined) impossible.set(key, (never = neverFits(state, job) ?? null));
         if (never !== null) {
           // A job that can never run here does not hold the queue up forever.
-          decision.waiting.push({ uid: job.uid, position, reason: never });
+          decision.waiting.push({ uid: job.uid, position, reason: never, cause: { kind: "neverFits" } });
           continue;
         }
         let reason = failed.get(key);
@@ -58,7 +58,7 @@ export function createPriorityFifoScheduler(options: PriorityFifoOptions = {}): 
           reason = explainUnfit(state, job);
           failed.set(key, reason);
         }
-        decision.waiting.push({ uid: job.uid, position, reason });
+        decision.waiting.push({ uid: job.uid, position, reason, cause: { kind: "resources" } });
         if (blocking) blocker = { job, position };
       }
       return decision;

@@ -6,10 +6,13 @@ import { nextClimbMs, nextLevelMs, pendingLevel, runningAttainedMs, serviceLevel
 import { jobGpus, shapeKey } from "./order.js";
 import { placeJob, type PlaceOptions } from "./placement.js";
 import { findVictims, type PreemptionContext, type PreemptorView, type RunningEntry, type Victim } from "./preemption.js";
-import { QuotaBook, compileQueues, resolveQueue, usageOf, type CompiledQueue, type CompiledQueues, type UsageVector } from "./quota.js";
+import { QuotaBook, compileQueues, resolveQueue, usageOf, type CompiledQueue, type CompiledQueues, type QuotaRefusal, type UsageVector } from "./quota.js";
 import { explainUnfit, neverFits } from "./reasons.js";
 import type { CompiledSwitchyardOptions } from "./switchyard-options.js";
-import type { PendingJob, ReplicaRequest, ScheduleDecision, ScheduleInput } from "./types.js";
+import type { PendingJob, ReplicaRequest, ScheduleDecision, ScheduleInput, WaitingCause } from "./types.js";
+
+/** Admission then placement: placed (`allocs` applied to the state), or refused by a quota, or (no `quota`) not fitting. */
+type Admission = { ok: true; allocs: Alloc[]; vec: UsageVector } | { ok: false; quota?: QuotaRefusal };
 
 interface PendingEntry extends PreemptorView {
   readonly group: Group;
@@ -157,33 +160,33 @@ class Cycle implements PreemptionContext {
     this.minRunTimeMs = o.minRunTimeMs;
   }
 
-  private wait(job: PendingJob, reason: string): void {
-    this.decision.waiting.push({ uid: job.uid, reason, position: this.decision.waiting.length + 1 });
+  private wait(job: PendingJob, reason: string, cause: WaitingCause): void {
+    this.decision.waiting.push({ uid: job.uid, reason, position: this.decision.waiting.length + 1, cause });
   }
 
   /** Admission (quota) then placement; on success the allocation is applied and returned with its quota usage. */
-  private admit(p: PreemptorView): { allocs: Alloc[]; vec: UsageVector } | string {
+  private admit(p: PreemptorView): Admission {
     if (this.book !== undefined && p.queue !== undefined) {
-      const r = this.book.check(p.queue, p.vec);
-      if (r !== undefined) return r;
+      const quota = this.book.check(p.queue, p.vec);
+      if (quota !== undefined) return { ok: false, quota };
     }
     const allocs = placeJob(this.state, p.job.replicas, this.placeOpts);
-    if (allocs === undefined) return "";
+    if (allocs === undefined) return { ok: false };
     let vec = p.vec;
     if (this.cq?.typed === true && this.book !== undefined && p.queue !== undefined) {
       vec = usageOf(this.cq, p.job.replicas, allocs, this.state.topo);
-      const r = this.book.check(p.queue, vec);
-      if (r !== undefined) {
+      const quota = this.book.check(p.queue, vec);
+      if (quota !== undefined) {
         for (let i = allocs.length - 1; i >= 0; i--) this.state.release(allocs[i]!);
-        return r;
+        return { ok: false, quota };
       }
     }
-    return { allocs, vec };
+    return { ok: true, allocs, vec };
   }
 
   fits(p: PreemptorView): boolean {
     const r = this.admit(p);
-    if (typeof r === "string") return false;
+    if (!r.ok) return false;
     for (let i = r.allocs.length - 1; i >= 0; i--) this.state.release(r.allocs[i]!);
     return true;
   }
@@ -195,26 +198,26 @@ class Cycle implements PreemptionContext {
     let never = this.neverCache.get(key);
     if (never === undefined) this.neverCache.set(key, (never = neverFits(this.state, job) ?? null));
     if (never !== null) {
-      this.wait(job, never);
+      this.wait(job, never, { kind: "neverFits" });
       return false;
     }
     if (this.cq !== undefined && p.queue === undefined) {
       const names = this.cq.queues.map((q) => q.name).join(", ");
-      this.wait(job, `queue "${job.queue}" (team ${job.team}) is not in the queues config; queues: ${names || "none"}`);
+      this.wait(job, `queue "${job.queue}" (team ${job.team}) is not in the queues config; queues: ${names || "none"}`, { kind: "noQueue", queue: job.queue });
       return false;
     }
     if (!this.o.backfill && this.blocker !== undefined) {
-      this.wait(job, `behind job ${this.blocker.name} (priority ${this.blocker.priority}), which does not fit yet (strict order, no backfill)`);
+      this.wait(job, `behind job ${this.blocker.name} (priority ${this.blocker.priority}), which does not fit yet (strict order, no backfill)`, { kind: "behind", blockedBy: this.blocker.name });
       return false;
     }
     let quotaReason = this.book !== undefined && p.queue !== undefined ? this.book.check(p.queue, p.vec) : undefined;
     if (quotaReason === undefined && !this.unfit.has(key)) {
       const r = this.admit(p);
-      if (typeof r !== "string") {
+      if (r.ok) {
         this.start(p, r.allocs, r.vec);
         return true;
       }
-      if (r !== "") quotaReason = r;
+      if (r.quota !== undefined) quotaReason = r.quota;
       else this.unfit.set(key, undefined);
     }
     if (this.o.preemption && this.searches < this.o.maxPreemptionSearches) {
@@ -232,13 +235,14 @@ class Cycle implements PreemptionContext {
       }
     }
     if (quotaReason !== undefined) {
-      this.wait(job, quotaReason);
+      const q = quotaReason;
+      this.wait(job, q.text, { kind: "quota", queue: q.queue, resource: q.resource, ...(q.cohort !== undefined ? { cohort: q.cohort } : {}) });
       return false;
     }
     let reason = this.unfit.get(key);
     if (reason === undefined) this.unfit.set(key, (reason = explainUnfit(this.state, job)));
     this.blocker ??= job;
-    this.wait(job, reason);
+    this.wait(job, reason, { kind: "resources" });
     return false;
   }
 
@@ -302,7 +306,7 @@ class Cycle implements PreemptionContext {
     const parts: string[] = [];
     if (fresh.length > 0) parts.push(`preempting ${fresh.length} job${fresh.length === 1 ? "" : "s"} to make room (${fresh.slice(0, 5).join(", ")}${fresh.length > 5 ? ", …" : ""})`);
     if (stopping > 0) parts.push(`waiting for ${stopping} preempted job${stopping === 1 ? "" : "s"} to stop`);
-    this.wait(p.job, parts.join("; "));
+    this.wait(p.job, parts.join("; "), { kind: "preempting" });
   }
 
   /** The earliest time at which levels, minimum run times or starvation guards change what this cycle decided. */

@@ -124,6 +124,21 @@ export interface QueuesConfig {
   teams?: Record<string, { diskQuotaBytes: number }>;
 }
 
+/**
+ * Why a job waits, as data (`reason` says it for people): `neverFits` — not on this cluster even empty; `resources` —
+ * not now, for lack of free resources; `quota` — its queue (or the queue's cohort) is at its limit for `resource`;
+ * `noQueue` — its queue is not in the queues config; `behind` — strict order: `blockedBy` (a job name) does not fit
+ * and holds it up (`blockerPosition`: that job's position, when the reason names it); `preempting` — running jobs are
+ * being stopped to make room for it.
+ */
+export type WaitingCause =
+  | { kind: "neverFits" }
+  | { kind: "resources" }
+  | { kind: "preempting" }
+  | { kind: "quota"; queue: string; resource: string; cohort?: string }
+  | { kind: "noQueue"; queue: string }
+  | { kind: "behind"; blockedBy: string; blockerPosition?: number };
+
 export interface ScheduleDecision {
   /**
    * Jobs to start now, with where each replica goes (same order as the job's replicas). `preemptible`: started by
@@ -132,8 +147,11 @@ export interface ScheduleDecision {
   start: { uid: string; placement: ReplicaPlacement[]; preemptible?: boolean }[];
   /** Running jobs to stop and requeue (SIGTERM + grace), each with why; `kind` and `forUid` (the job it makes room for) when known. */
   preempt: { uid: string; reason: string; kind?: PreemptionKind; forUid?: string }[];
-  /** Pending jobs left waiting, each with a human reason (which resource, which quota, position). */
-  waiting: { uid: string; reason: string; position: number }[];
+  /**
+   * Pending jobs left waiting, each with a human reason (which resource, which quota, position) and the same as data
+   * (`cause`): callers branch on the cause, never on the text.
+   */
+  waiting: { uid: string; reason: string; position: number; cause: WaitingCause }[];
   /**
    * When the decision may change with no event (a running job reaching a new service level, a minimum run time
    * ending, a starvation guard): run a cycle again then. Absent: only events change it.

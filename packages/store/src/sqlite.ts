@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from "kysely";
 import { Code, SwitchyardError } from "@switchyard/core";
+import type { ConstraintKind, OpenedStore, StoreDriverOptions } from "./store-types.js";
 
 export interface SqliteOptions {
   /** The database file; its directory is created. `:memory:` for a throwaway database. */
@@ -44,6 +45,33 @@ export async function openSqlite<DB>(options: SqliteOptions): Promise<OpenedData
     throw new SwitchyardError(Code.FailedPrecondition, `database ${options.path}: migration ${failed} failed: ${String(error)}`, { cause: error });
   }
   return { db, raw, close: () => db.destroy() };
+}
+
+/**
+ * What a failed statement broke, from better-sqlite3's error code (`SQLITE_CONSTRAINT_UNIQUE`, …): never from the
+ * message text.
+ */
+export function sqliteConstraintOf(err: unknown): ConstraintKind | undefined {
+  if (!(err instanceof Database.SqliteError)) return undefined;
+  switch (err.code) {
+    case "SQLITE_CONSTRAINT_UNIQUE":
+    case "SQLITE_CONSTRAINT_PRIMARYKEY":
+      return "unique";
+    case "SQLITE_CONSTRAINT_FOREIGNKEY":
+      return "foreignKey";
+    case "SQLITE_CONSTRAINT_NOTNULL":
+      return "notNull";
+    case "SQLITE_CONSTRAINT_CHECK":
+      return "check";
+    default:
+      return undefined;
+  }
+}
+
+/** The `sqlite` store driver: `location` is the database file (`:memory:` for a throwaway one). */
+export async function openSqliteStore<DB>(options: StoreDriverOptions): Promise<OpenedStore<DB>> {
+  const opened = await openSqlite<DB>({ path: options.location, migrations: options.migrations });
+  return { driver: "sqlite", db: opened.db, constraintOf: sqliteConstraintOf, close: opened.close };
 }
 
 /**

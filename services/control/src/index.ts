@@ -1,2 +1,2 @@
-export { startControl, loadControlConfig } from "./start.js";
-export type { ControlConfig } from "./start.js";
+export { startControl } from "./start.js";
+export { loadControlConfig, type ControlConfig } from "./config.js";

@@ -1,5 +1,6 @@
 import { announceReady, createLogger, onShutdown, setPrivateUmask } from "@switchyard/core";
-import { loadControlConfig, startControl } from "./start.js";
+import { loadControlConfig } from "./config.js";
+import { startControl } from "./start.js";
 
 /** The `control` process: the embedded registry and the config center. */
 async function main(): Promise<void> {

@@ -5,22 +5,8 @@ import { createServer, createServiceRuntime, loadPlatformCredentials, MemoryRegi
 import { openSqlite } from "@switchyard/store";
 import { configService } from "./config-service.js";
 import { migrations, type ControlDatabase } from "./config-store.js";
+import type { ControlConfig } from "./config.js";
 import { registryService } from "./registry-service.js";
-
-export interface ControlConfig {
-  dataDir: string;
-  /** Where the mesh server listens (`SWITCHYARD_MESH_LISTEN`): a Unix socket in the data dir (default) or TCP (meshListen). */
-  listen: string | undefined;
-  logLevel: string;
-}
-
-export function loadControlConfig(env: NodeJS.ProcessEnv = process.env): ControlConfig {
-  return {
-    dataDir: env.SWITCHYARD_DATA_DIR ?? ".switchyard",
-    listen: env.SWITCHYARD_MESH_LISTEN,
-    logLevel: env.SWITCHYARD_LOG_LEVEL ?? "info",
-  };
-}
 
 /** Starts `control`: the embedded registry and the config center. The registry is returned for co-hosted services. */
 export async function startControl(config: ControlConfig, logger: Logger, local?: LocalTable): Promise<RunningService & { registry: MemoryRegistry }> {
@@ -28,7 +14,7 @@ export async function startControl(config: ControlConfig, logger: Logger, local?
   const { db, close: closeDb } = await openSqlite<ControlDatabase>({ path: join(config.dataDir, "control", "control.db"), migrations });
   const registry = new MemoryRegistry();
   // control serves the policies, so its own runtime does not watch them (it would depend on itself to start).
-  const mesh = await createServiceRuntime({ serviceName: "control", credentials: loadPlatformCredentials(config.dataDir), env: process.env, logger, ...(local ? { local } : {}) });
+  const mesh = await createServiceRuntime({ serviceName: "control", credentials: loadPlatformCredentials(config.dataDir), env: config.otelEnv, logger, ...(local ? { local } : {}) });
   const metricsAddress = await mesh.serveMetrics(`unix:${serviceSocketPath(config.dataDir, "control-metrics")}`);
   const server = createServer({ name: "control", ...meshListen(config.listen, config.dataDir, "control"), logger, runtime: mesh.runtime }).add(Registry, registryService(registry)).add(ConfigCenter, configService(db));
   const address = await server.start();

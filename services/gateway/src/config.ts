@@ -54,6 +54,8 @@ export interface GatewayConfig {
   sandbox: "auto" | "none";
   /** The edge's limits set in the environment (EDGE_LIMIT_ENV); the rest keep their defaults. */
   limits: Partial<EdgeLimits>;
+  /** OTEL_* (tracing: off unless set), the only part of the environment the mesh runtime sees. */
+  otelEnv: Readonly<Record<string, string | undefined>>;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -68,5 +70,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     logLevel: env.SWITCHYARD_LOG_LEVEL ?? "info",
     sandbox: env.SWITCHYARD_SANDBOX === "none" ? "none" : "auto",
     limits: edgeLimits(env),
+    otelEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("OTEL_"))),
   };
 }

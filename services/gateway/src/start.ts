@@ -36,7 +36,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
   const ownRegistry = registry ? undefined : await openRegistry(config.registry!, logger, createMeshRuntime({ serviceName: "gateway", credentials, logger }));
   const reg = (registry ?? ownRegistry)!;
   // The mesh runtime: policies hot-reloaded from the config center, metrics, tracing from OTEL_* (off by default).
-  const mesh = await createServiceRuntime({ serviceName: "gateway", registry: reg, credentials, env: process.env, logger, ...(local ? { local } : {}) });
+  const mesh = await createServiceRuntime({ serviceName: "gateway", registry: reg, credentials, env: config.otelEnv, logger, ...(local ? { local } : {}) });
   const forwards = FORWARDED.map((f) => ({ service: f.service, client: createClient(f.service, { target: f.target, registry: reg, runtime: mesh.runtime }) as MeshClient<DescService> }));
   // Jobs run with the platform's own rights when it is neither root nor able to sandbox them: then it is single-user.
   const root = process.getuid?.() === 0;

@@ -69,6 +69,16 @@ export async function openArtifact(dir: string, path: string, jobName: string): 
   }
 }
 
+/** The artifact's bytes in chunks of up to 256 KiB (opened as `openArtifact` opens it); the file is closed at the end. */
+export async function* readArtifact(dir: string, path: string, jobName: string): AsyncIterable<Buffer> {
+  const fh = await openArtifact(dir, path, jobName);
+  try {
+    for await (const data of fh.createReadStream({ highWaterMark: 256 * 1024, autoClose: false })) yield data as Buffer;
+  } finally {
+    await fh.close();
+  }
+}
+
 function linkRefused(path: string): SwitchyardError {
   return new SwitchyardError(Code.PermissionDenied, `artifact "${path}" is (or lies under) a symbolic link: links in a job's output are listed, never followed; copy the file itself into $SWITCHYARD_OUTPUT_DIR`, {
     details: [{ field: "path", message: "is a symbolic link", hint: "write real files to $SWITCHYARD_OUTPUT_DIR" }],

@@ -14,7 +14,6 @@ export interface JobsConfig {
   nodeName: string;
   cpuMilli: number;
   memoryMb: number;
-  crashAt: string | undefined;
   logLevel: string;
   /** `switchyard` (quotas, LAS, backfill, preemption; the default) or `fifo` (priority then FIFO, the first policy). */
   scheduler: "switchyard" | "fifo";
@@ -35,6 +34,12 @@ export interface JobsConfig {
   sandbox: "auto" | "none";
   /** How often job files are measured and retention applied (SWITCHYARD_RETENTION_SWEEP_MS, default 60 s). */
   retentionSweepMs: number;
+  /** Where replicas run: a registered executor's name (SWITCHYARD_EXECUTOR, default `local`). */
+  executor: string;
+  /** The database: a registered store driver's name (SWITCHYARD_STORE, default `sqlite`: `<data>/jobs/jobs.db`). */
+  store: string;
+  /** The OpenTelemetry variables (OTEL_*), for the mesh runtime's tracing. */
+  otelEnv: Readonly<Record<string, string | undefined>>;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
@@ -53,7 +58,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
     nodeName: env.SWITCHYARD_NODE_NAME ?? hostname(),
     cpuMilli: num(env.SWITCHYARD_CPU_MILLI) ?? cpus().length * 1000,
     memoryMb: num(env.SWITCHYARD_MEMORY_MB) ?? Math.floor(totalmem() / 1024 / 1024),
-    crashAt: env.SWITCHYARD_CRASH_AT || undefined,
     logLevel: env.SWITCHYARD_LOG_LEVEL ?? "info",
     scheduler: env.SWITCHYARD_SCHEDULER === "fifo" ? "fifo" : "switchyard",
     minRunTimeMs: num(env.SWITCHYARD_MIN_RUN_TIME_MS) ?? 10 * 60_000,
@@ -63,5 +67,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
     hidePaths: [dataDir, jobsDir, cliConfigDir, ...(env.SWITCHYARD_HIDE_PATHS ?? "").split(":").filter(Boolean).map((p) => resolve(p))],
     sandbox: env.SWITCHYARD_SANDBOX === "none" ? "none" : "auto",
     retentionSweepMs: num(env.SWITCHYARD_RETENTION_SWEEP_MS) ?? 60_000,
+    executor: env.SWITCHYARD_EXECUTOR || "local",
+    store: env.SWITCHYARD_STORE || "sqlite",
+    otelEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("OTEL_"))),
   };
 }

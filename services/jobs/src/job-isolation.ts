@@ -102,7 +102,7 @@ export class JobIsolation {
    * Makes the job's directory (idempotent) owned by its account, and says how to launch its replicas: as whom, with
    * which HOME, and which paths stay visible inside the sandbox (its own directory, its working directory).
    */
-  prepare(uid: string, user: string, workingDirs: readonly string[]): JobPlacement {
+  prepareJob(uid: string, user: string, workingDirs: readonly string[]): JobPlacement {
     const account = this.accountFor(user);
     const dir = this.jobDir(uid);
     for (const d of [dir, this.jobDir(uid, "output"), this.jobDir(uid, "checkpoints"), this.jobDir(uid, "home")]) {

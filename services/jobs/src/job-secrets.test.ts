@@ -9,7 +9,7 @@ import { JobSchema } from "@switchyard/api";
 import { Code, SwitchyardError } from "@switchyard/core";
 import { parseJobManifest, type JobSpec } from "@switchyard/specs";
 import { openSqlite, type OpenedDatabase } from "@switchyard/store";
-import type { JobRow } from "./job-store.js";
+import type { JobRow } from "./job-rows.js";
 import { checkSecretRefs, resolveSecretEnv, sealJobSecrets, secretEnvOf } from "./job-secrets.js";
 import { migrations, type JobsDatabase } from "./schema.js";
 import { createSecretBox } from "./secret-box.js";
@@ -117,7 +117,7 @@ describe("checkSecretRefs", () => {
 describe("jobs as readers see them", () => {
   it("show secret variables as refs or as inline, never a value, stored sealed or not", async () => {
     for (const s of [spec(), await sealJobSecrets(spec(), "uid-1", box)]) {
-      const row = { uid: "uid-1", name: "train", team: "vision", created_at: 0, spec: JSON.stringify(s), phase: "Queued", reason: "", message: "", start_time: null, completion_time: null, attempt: 0 } as unknown as JobRow;
+      const row = { uid: "uid-1", name: "train", team: "vision", created_at: 0, spec: s, phase: "Queued", reason: "", message: "", waiting: null, start_time: null, completion_time: null, attempt: 0 } as unknown as JobRow;
       const job = jobToProto(row, []);
       const json = toJsonString(JobSchema, job);
       assert.ok(!/INLINE-SECRET|STORE-SECRET|v1:/.test(json), json);

@@ -1,23 +1,75 @@
-import type { Kysely, Selectable } from "@switchyard/store";
+/**
+ * Jobs, their replicas and their events in jobs.db: the only module that queries those tables (scripts/check-sql.mjs
+ * keeps it so). Rows come out typed (job-rows.ts) — the spec parsed once per row read, here — and every write a
+ * transition makes goes in as one transaction (`commit`), before anything acts on it.
+ */
+import { Code, SwitchyardError } from "@switchyard/core";
+import type { JobSpec } from "@switchyard/specs";
+import type { Kysely, OpenedStore, Selectable, Transaction } from "@switchyard/store";
+import type { JobEventRecord, JobPatch, JobRow, JobSummary, JobWrite, NewJob, ReplicaPatch, ReplicaRow } from "./job-rows.js";
+import { FINAL_PHASES, LIVE_STATES, type JobPhase, type ReplicaStateName } from "./phases.js";
 import type { JobsDatabase, JobsTable, ReplicasTable } from "./schema.js";
 
-export type JobRow = Selectable<JobsTable>;
-export type ReplicaRow = Selectable<ReplicasTable>;
+/** Every column of `jobs` but the spec and the manifest (the scheduling cycle and listings of holders need no more). */
+const SUMMARY_COLUMNS = [
+  "uid", "name", "team", "queue", "priority", "phase", "reason", "message", "waiting", "source", "request_id", "seq", "created_at", "start_time",
+  "completion_time", "attempt", "cancel_requested", "deadline_exceeded", "master_port", "attained_gpu_ms", "user", "retries", "preemptions",
+  "preemptible", "queued_at", "queued_ms", "collected_at", "disk_bytes", "disk_measured_at",
+] as const satisfies readonly (keyof JobsTable)[];
 
-/** The jobs service's queries, in one place. Every state change goes through here before it is acted on. */
+type SummaryColumns = Pick<Selectable<JobsTable>, (typeof SUMMARY_COLUMNS)[number]>;
+
+function toSummary(r: SummaryColumns): JobSummary {
+  return { ...r, phase: r.phase as JobPhase, waiting: r.waiting === null ? null : (JSON.parse(r.waiting) as JobSummary["waiting"]) };
+}
+
+/** The one place a stored spec is parsed. */
+function toJob(r: Selectable<JobsTable>): JobRow {
+  return { ...toSummary(r), spec: JSON.parse(r.spec) as JobSpec, manifest: r.manifest };
+}
+
+function toReplica(r: Selectable<ReplicasTable>): ReplicaRow {
+  return { ...r, state: r.state as ReplicaStateName, gpus: JSON.parse(r.gpus) as number[] };
+}
+
+function jobColumns(patch: JobPatch): Partial<Selectable<JobsTable>> {
+  const { waiting, ...rest } = patch;
+  return waiting === undefined ? rest : { ...rest, waiting: waiting === null ? null : JSON.stringify(waiting) };
+}
+
+function replicaColumns(patch: ReplicaPatch): Partial<Selectable<ReplicasTable>> {
+  const { gpus, ...rest } = patch;
+  return gpus === undefined ? rest : { ...rest, gpus: JSON.stringify(gpus) };
+}
+
 export class JobStore {
-  constructor(readonly db: Kysely<JobsDatabase>) {}
+  private readonly db: Kysely<JobsDatabase>;
 
-  async byUid(uid: string): Promise<JobRow | undefined> {
-    return this.db.selectFrom("jobs").selectAll().where("uid", "=", uid).executeTakeFirst();
+  constructor(private readonly opened: OpenedStore<JobsDatabase>) {
+    this.db = opened.db;
   }
 
-  /** Jobs by uid, in one query (a cycle or a listing that needs the jobs of many replicas). */
-  async byUids(uids: Iterable<string>): Promise<Map<string, JobRow>> {
+  // ---- jobs -------------------------------------------------------------------------------------------------------
+
+  async byUid(uid: string): Promise<JobRow | undefined> {
+    const r = await this.db.selectFrom("jobs").selectAll().where("uid", "=", uid).executeTakeFirst();
+    return r && toJob(r);
+  }
+
+  /** Jobs without their specs, by uid, in one query (a cycle, or a listing that needs the jobs of many replicas). */
+  async summaries(uids: Iterable<string>): Promise<Map<string, JobSummary>> {
     const list = [...new Set(uids)];
     if (list.length === 0) return new Map();
-    const rows = await this.db.selectFrom("jobs").selectAll().where("uid", "in", list).execute();
-    return new Map(rows.map((r) => [r.uid, r]));
+    const rows = await this.db.selectFrom("jobs").select(SUMMARY_COLUMNS).where("uid", "in", list).execute();
+    return new Map(rows.map((r) => [r.uid, toSummary(r)]));
+  }
+
+  /** The specs of jobs, by uid, in one query. */
+  async specs(uids: Iterable<string>): Promise<Map<string, JobSpec>> {
+    const list = [...new Set(uids)];
+    if (list.length === 0) return new Map();
+    const rows = await this.db.selectFrom("jobs").select(["uid", "spec"]).where("uid", "in", list).execute();
+    return new Map(rows.map((r) => [r.uid, JSON.parse(r.spec) as JobSpec]));
   }
 
   /** A job by uid, or by name within a team (any team when `team` is undefined). */
@@ -26,103 +78,157 @@ export class JobStore {
     if (byUid && (team === undefined || byUid.team === team)) return [byUid];
     let q = this.db.selectFrom("jobs").selectAll().where("name", "=", nameOrUid);
     if (team !== undefined) q = q.where("team", "=", team);
-    return q.execute();
+    return (await q.execute()).map(toJob);
   }
 
   async byRequestId(requestId: string): Promise<JobRow | undefined> {
-    return this.db.selectFrom("jobs").selectAll().where("request_id", "=", requestId).executeTakeFirst();
+    const r = await this.db.selectFrom("jobs").selectAll().where("request_id", "=", requestId).executeTakeFirst();
+    return r && toJob(r);
   }
 
   async list(filter: { phase?: string; team?: string; limit?: number }): Promise<JobRow[]> {
     let q = this.db.selectFrom("jobs").selectAll();
     if (filter.phase) q = q.where("phase", "=", filter.phase);
     if (filter.team) q = q.where("team", "=", filter.team);
-    return q.orderBy("seq", "asc").limit(filter.limit && filter.limit > 0 ? filter.limit : 10_000).execute();
+    return (await q.orderBy("seq", "asc").limit(filter.limit && filter.limit > 0 ? filter.limit : 10_000).execute()).map(toJob);
   }
 
-  /** Jobs waiting for placement (suspended ones are not). */
-  async queued(): Promise<JobRow[]> {
-    return this.db
-      .selectFrom("jobs")
-      .selectAll()
-      .where("phase", "=", "Queued")
-      .where("cancel_requested", "=", 0)
-      .where("reason", "!=", "Suspended")
-      .orderBy("seq", "asc")
-      .execute();
+  /** Jobs waiting for placement (suspended ones are not), in submission order. */
+  async queued(): Promise<JobSummary[]> {
+    const rows = await this.db.selectFrom("jobs").select(SUMMARY_COLUMNS).where("phase", "=", "Queued").where("cancel_requested", "=", 0).where("reason", "!=", "Suspended").orderBy("seq", "asc").execute();
+    return rows.map(toSummary);
+  }
+
+  /** Jobs not in a final phase. */
+  async active(): Promise<JobSummary[]> {
+    return (await this.db.selectFrom("jobs").select(SUMMARY_COLUMNS).where("phase", "not in", FINAL_PHASES).execute()).map(toSummary);
   }
 
   /** Jobs that are not final, or that still have replicas that have not ended. */
   async unfinished(): Promise<JobRow[]> {
-    return this.db
+    const rows = await this.db
       .selectFrom("jobs")
       .selectAll()
-      .where((eb) =>
-        eb.or([
-          eb("phase", "not in", ["Succeeded", "Failed", "Cancelled"]),
-          eb("uid", "in", eb.selectFrom("replicas").select("job_uid").where("state", "in", ["Pending", "Running"])),
-        ]),
-      )
+      .where((eb) => eb.or([eb("phase", "not in", FINAL_PHASES), eb("uid", "in", eb.selectFrom("replicas").select("job_uid").where("state", "in", LIVE_STATES))]))
       .orderBy("seq", "asc")
       .execute();
+    return rows.map(toJob);
   }
 
-  async replicas(uid: string, attempt: number): Promise<ReplicaRow[]> {
-    return this.db.selectFrom("replicas").selectAll().where("job_uid", "=", uid).where("attempt", "=", attempt).orderBy("idx", "asc").execute();
+  /** Stores a submission and its first event; a job of the same name in the team (or the same request id) is ALREADY_EXISTS. */
+  async insertJob(j: NewJob): Promise<void> {
+    try {
+      await this.db.transaction().execute(async (tx) => {
+        await tx
+          .insertInto("jobs")
+          .values({
+            uid: j.uid, name: j.name, team: j.team, queue: j.queue, priority: j.priority, phase: "Queued", reason: j.reason, message: j.message,
+            spec: JSON.stringify(j.spec), manifest: j.manifest, source: j.source, request_id: j.requestId, created_at: j.at, start_time: null,
+            completion_time: null, attempt: 0, cancel_requested: 0, deadline_exceeded: 0, master_port: null, attained_gpu_ms: 0, user: j.user,
+            retries: 0, preemptions: 0, preemptible: 0, queued_at: j.at, queued_ms: 0,
+          })
+          .execute();
+        await insertEvents(tx, j.uid, [j.event], j.at);
+      });
+    } catch (err) {
+      if (this.opened.constraintOf(err) === "unique") throw new SwitchyardError(Code.AlreadyExists, `job "${j.name}" already exists in team "${j.team}"`, { cause: err });
+      throw err;
+    }
   }
 
-  /** The current attempt's replicas of many jobs, in one query, by job uid. */
-  async currentReplicas(jobs: readonly JobRow[]): Promise<Map<string, ReplicaRow[]>> {
-    const started = jobs.filter((j) => j.attempt > 0);
-    const out = new Map<string, ReplicaRow[]>();
-    if (started.length === 0) return out;
-    const attempt = new Map(started.map((j) => [j.uid, j.attempt]));
-    const rows = await this.db.selectFrom("replicas").selectAll().where("job_uid", "in", [...attempt.keys()]).orderBy("idx", "asc").execute();
-    for (const r of rows) if (attempt.get(r.job_uid) === r.attempt) out.set(r.job_uid, [...(out.get(r.job_uid) ?? []), r]);
-    return out;
+  /** Stores one transition's write (job columns, new and changed replicas, events) in one transaction. */
+  async commit(uid: string, w: JobWrite, at: number): Promise<void> {
+    if (!w.job && !w.newReplicas?.length && !w.replicas?.length && !w.events?.length) return;
+    await this.db.transaction().execute(async (tx) => {
+      for (const r of w.newReplicas ?? []) {
+        await tx
+          .insertInto("replicas")
+          .values({ ...r, gpus: JSON.stringify(r.gpus), state: "Pending", exit_code: null, pid: null, start_time: null, end_time: null, metrics_offset: 0 })
+          .execute();
+      }
+      if (w.job && Object.keys(w.job).length > 0) await tx.updateTable("jobs").set(jobColumns(w.job)).where("uid", "=", uid).execute();
+      for (const { runId, patch } of w.replicas ?? []) await tx.updateTable("replicas").set(replicaColumns(patch)).where("run_id", "=", runId).execute();
+      await insertEvents(tx, uid, w.events ?? [], at);
+    });
   }
 
-  async replica(runId: string): Promise<ReplicaRow | undefined> {
-    return this.db.selectFrom("replicas").selectAll().where("run_id", "=", runId).executeTakeFirst();
-  }
-
-  /** Replicas holding resources: placed and not yet ended. */
-  async liveReplicas(): Promise<ReplicaRow[]> {
-    return this.db.selectFrom("replicas").selectAll().where("state", "in", ["Pending", "Running"]).execute();
-  }
-
-  async updateJob(uid: string, patch: Partial<Omit<JobRow, "uid" | "seq">>): Promise<void> {
-    await this.db.updateTable("jobs").set(patch).where("uid", "=", uid).execute();
-  }
-
-  async updateReplica(runId: string, patch: Partial<Omit<ReplicaRow, "run_id">>): Promise<void> {
-    await this.db.updateTable("replicas").set(patch).where("run_id", "=", runId).execute();
-  }
-
-  async event(uid: string, type: string, message: string, attempt: number, replica = -1, time = Date.now()): Promise<void> {
-    await this.db.insertInto("events").values({ job_uid: uid, time, type, message, attempt, replica }).execute();
+  /** The scheduler's latest word on a waiting job (the reason Waiting, the why as data). */
+  async setWaiting(uid: string, waiting: NonNullable<JobSummary["waiting"]>): Promise<void> {
+    await this.db.updateTable("jobs").set({ reason: "Waiting", message: "", waiting: JSON.stringify(waiting) }).where("uid", "=", uid).execute();
   }
 
   async events(uid: string) {
     return this.db.selectFrom("events").selectAll().where("job_uid", "=", uid).orderBy("id", "asc").execute();
   }
 
-  // ---- disk usage and retention (retention.ts) ---------------------------------------------------------------------
+  // ---- replicas ---------------------------------------------------------------------------------------------------
+
+  async replicas(uid: string, attempt: number): Promise<ReplicaRow[]> {
+    return (await this.db.selectFrom("replicas").selectAll().where("job_uid", "=", uid).where("attempt", "=", attempt).orderBy("idx", "asc").execute()).map(toReplica);
+  }
+
+  /** The current attempt's replicas of many jobs, in one query, by job uid. */
+  async currentReplicas(jobs: readonly { uid: string; attempt: number }[]): Promise<Map<string, ReplicaRow[]>> {
+    const started = jobs.filter((j) => j.attempt > 0);
+    const out = new Map<string, ReplicaRow[]>();
+    if (started.length === 0) return out;
+    const attempt = new Map(started.map((j) => [j.uid, j.attempt]));
+    const rows = await this.db.selectFrom("replicas").selectAll().where("job_uid", "in", [...attempt.keys()]).orderBy("idx", "asc").execute();
+    for (const r of rows) if (attempt.get(r.job_uid) === r.attempt) out.set(r.job_uid, [...(out.get(r.job_uid) ?? []), toReplica(r)]);
+    return out;
+  }
+
+  async replica(runId: string): Promise<ReplicaRow | undefined> {
+    const r = await this.db.selectFrom("replicas").selectAll().where("run_id", "=", runId).executeTakeFirst();
+    return r && toReplica(r);
+  }
+
+  /** Replicas holding resources: placed and not yet ended. */
+  async liveReplicas(): Promise<ReplicaRow[]> {
+    return (await this.db.selectFrom("replicas").selectAll().where("state", "in", LIVE_STATES).execute()).map(toReplica);
+  }
+
+  /** Running replicas 0, whose output the metrics collector reads. */
+  async runningPrimaries(): Promise<ReplicaRow[]> {
+    return (await this.db.selectFrom("replicas").selectAll().where("state", "=", "Running").where("idx", "=", 0).execute()).map(toReplica);
+  }
 
   /** Every replica run of a job, all attempts (their logs count in its disk usage). */
   async allReplicas(uid: string): Promise<ReplicaRow[]> {
-    return this.db.selectFrom("replicas").selectAll().where("job_uid", "=", uid).execute();
+    return (await this.db.selectFrom("replicas").selectAll().where("job_uid", "=", uid).execute()).map(toReplica);
   }
 
-  /** Jobs whose files may have changed since last measured: running ones, and ended ones not measured since. */
-  async toMeasure(): Promise<JobRow[]> {
-    return this.db
-      .selectFrom("jobs")
+  // ---- accounting (usage.ts) --------------------------------------------------------------------------------------
+
+  /** Jobs not finished before `sinceMs`, each with every replica run of all its attempts. */
+  async usageRecords(sinceMs: number): Promise<{ job: JobSummary; replicas: ReplicaRow[] }[]> {
+    const jobs = await this.db.selectFrom("jobs").select(SUMMARY_COLUMNS).where((eb) => eb.or([eb("completion_time", "is", null), eb("completion_time", ">=", sinceMs)])).execute();
+    const replicas = await this.db
+      .selectFrom("replicas")
       .selectAll()
+      .where("job_uid", "in", (eb) => eb.selectFrom("jobs").select("uid").where((w) => w.or([w("completion_time", "is", null), w("completion_time", ">=", sinceMs)])))
+      .execute();
+    const byJob = new Map<string, ReplicaRow[]>();
+    for (const r of replicas) {
+      let list = byJob.get(r.job_uid);
+      if (list === undefined) byJob.set(r.job_uid, (list = []));
+      list.push(toReplica(r));
+    }
+    return jobs.map((j) => ({ job: toSummary(j), replicas: byJob.get(j.uid) ?? [] }));
+  }
+
+  // ---- disk usage and retention (retention.ts) ---------------------------------------------------------------------
+
+  /** Jobs whose files may have changed since last measured: running ones, and ended ones not measured since. */
+  async toMeasure(): Promise<JobSummary[]> {
+    const rows = await this.db
+      .selectFrom("jobs")
+      .select(SUMMARY_COLUMNS)
       .where("collected_at", "is", null)
       .where("attempt", ">", 0)
       .where((eb) => eb.or([eb("completion_time", "is", null), eb("disk_measured_at", "is", null), eb("disk_measured_at", "<", eb.ref("completion_time"))]))
       .execute();
+    return rows.map(toSummary);
   }
 
   async setDiskUsage(uid: string, bytes: number, at: number): Promise<void> {
@@ -130,17 +236,17 @@ export class JobStore {
   }
 
   /** Finished jobs whose files are still there (in `teams` when given), oldest first. */
-  async collectable(teams?: readonly string[]): Promise<JobRow[]> {
-    let q = this.db.selectFrom("jobs").selectAll().where("collected_at", "is", null).where("phase", "in", ["Succeeded", "Failed", "Cancelled"]);
+  async collectable(teams?: readonly string[]): Promise<JobSummary[]> {
+    let q = this.db.selectFrom("jobs").select(SUMMARY_COLUMNS).where("collected_at", "is", null).where("phase", "in", FINAL_PHASES);
     if (teams !== undefined) q = q.where("team", "in", teams.length > 0 ? [...teams] : [""]);
-    return q.orderBy("completion_time", "asc").execute();
+    return (await q.orderBy("completion_time", "asc").execute()).map(toSummary);
   }
 
   async markCollected(uid: string, at: number, message: string): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       await tx.updateTable("jobs").set({ collected_at: at, disk_bytes: 0, disk_measured_at: at }).where("uid", "=", uid).execute();
       const job = await tx.selectFrom("jobs").select("attempt").where("uid", "=", uid).executeTakeFirstOrThrow();
-      await tx.insertInto("events").values({ job_uid: uid, time: at, type: "Collected", message, attempt: job.attempt, replica: -1 }).execute();
+      await insertEvents(tx, uid, [{ type: "Collected", message, attempt: job.attempt }], at);
     });
   }
 
@@ -149,4 +255,8 @@ export class JobStore {
     const rows = await this.db.selectFrom("jobs").select(["team", (eb) => eb.fn.sum<number>("disk_bytes").as("bytes")]).where("collected_at", "is", null).groupBy("team").execute();
     return new Map(rows.map((r) => [r.team, Number(r.bytes)]));
   }
+}
+
+async function insertEvents(tx: Transaction<JobsDatabase>, uid: string, events: readonly JobEventRecord[], at: number): Promise<void> {
+  for (const e of events) await tx.insertInto("events").values({ job_uid: uid, time: at, type: e.type, message: e.message, attempt: e.attempt, replica: e.replica ?? -1 }).execute();
 }

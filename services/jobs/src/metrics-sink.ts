@@ -1,6 +1,7 @@
 import type { Executor } from "@switchyard/executors";
 import type { Logger } from "@switchyard/core";
-import type { JobStore, ReplicaRow } from "./job-store.js";
+import type { ReplicaRow } from "./job-rows.js";
+import type { JobStore } from "./job-store.js";
 import { parseMetricChunk } from "./metrics-collector.js";
 import type { MetricsStore } from "./metrics-store.js";
 
@@ -43,7 +44,7 @@ export class MetricsCollector {
     if (this.busy) return;
     this.busy = true;
     try {
-      const live = await this.store.db.selectFrom("replicas").selectAll().where("state", "=", "Running").where("idx", "=", 0).execute();
+      const live = await this.store.runningPrimaries();
       for (const r of live) await this.collect(r, false);
     } catch (err) {
       this.log.warn({ err: String(err) }, "metrics sweep failed");
@@ -78,14 +79,11 @@ export class MetricsCollector {
       const { metrics, consumed } = parsed.consumed === 0 && chunk.data.length === MAX_READ_BYTES ? { metrics: [], consumed: chunk.data.length } : parsed;
       if (consumed === 0) return;
       const now = Date.now();
-      const queue = metrics.length > 0 ? (await this.store.byUid(replica.job_uid))?.queue : undefined;
-      await this.store.db.transaction().execute(async (tx) => {
-        if (metrics.length > 0) await this.series.append(tx, replica.job_uid, metrics, now, this.maxPointsOf(queue ?? ""));
-        // A read that reached a dropped stretch of the log ends with the executor's marker line: then the next offset
-        // is past the gap (nextOffset), not inside it.
-        const offset = consumed === chunk.data.length ? chunk.nextOffset : current.metrics_offset + consumed;
-        await tx.updateTable("replicas").set({ metrics_offset: offset }).where("run_id", "=", replica.run_id).execute();
-      });
+      const queue = metrics.length > 0 ? (await this.store.summaries([replica.job_uid])).get(replica.job_uid)?.queue : undefined;
+      // A read that reached a dropped stretch of the log ends with the executor's marker line: then the next offset
+      // is past the gap (nextOffset), not inside it.
+      const offset = consumed === chunk.data.length ? chunk.nextOffset : current.metrics_offset + consumed;
+      await this.series.appendAndAdvance({ runId: replica.run_id, jobUid: replica.job_uid, points: metrics, time: now, maxPoints: this.maxPointsOf(queue ?? ""), offset });
       if (chunk.data.length < MAX_READ_BYTES) return;
       budget -= chunk.data.length;
       if (budget <= 0) return;

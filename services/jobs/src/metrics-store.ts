@@ -122,6 +122,17 @@ export class MetricsStore {
     return refused;
   }
 
+  /**
+   * Stores what one read of a replica's log gave — its points (none is fine) and the log offset after them — in one
+   * transaction, so a restart neither loses nor repeats a point.
+   */
+  async appendAndAdvance(o: { runId: string; jobUid: string; points: readonly { name: string; value: number }[]; time: number; maxPoints: number; offset: number }): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      if (o.points.length > 0) await this.append(tx, o.jobUid, o.points, o.time, o.maxPoints);
+      await tx.updateTable("replicas").set({ metrics_offset: o.offset }).where("run_id", "=", o.runId).execute();
+    });
+  }
+
   /** A job's series (all, or `names`), each downsampled to at most `maxPoints` buckets. */
   async read(jobUid: string, o: { names?: readonly string[]; maxPoints: number }): Promise<MetricSeriesRead[]> {
     let q = this.db.selectFrom("metrics").selectAll().where("job_uid", "=", jobUid);

@@ -6,20 +6,23 @@ import type { CallContext, ServiceImpl } from "@switchyard/mesh";
 import { parseQueuesConfig, type QueuesConfig } from "@switchyard/scheduler";
 import { callerOf, inScope, readScope, requireAdmin } from "./authz.js";
 import type { JobController } from "./controller.js";
-import type { JobRow, JobStore, ReplicaRow } from "./job-store.js";
+import type { JobSummary, ReplicaRow } from "./job-rows.js";
+import type { JobStore } from "./job-store.js";
+import type { QueueConfigStore } from "./queue-config-store.js";
+import { usageLines } from "./usage.js";
 
 type QueueStatusInit = MessageInitShape<typeof QueueStatusSchema>;
 
 /** Loads the newest applied queues configuration (none: one shared pool without quotas). */
-export async function loadQueues(store: JobStore): Promise<{ config: QueuesConfig | undefined; version: number }> {
-  const row = await store.db.selectFrom("queue_configs").selectAll().orderBy("version", "desc").limit(1).executeTakeFirst();
+export async function loadQueues(configs: QueueConfigStore): Promise<{ config: QueuesConfig | undefined; version: number }> {
+  const row = await configs.latest();
   if (!row) return { config: undefined, version: 0 };
   return { config: parseQueuesConfig(row.yaml, `queues v${row.version}`), version: row.version };
 }
 
 /** Resource amounts one replica row holds, by quota resource name. */
 function holdings(r: ReplicaRow, gpus: GpuDevice[]): Record<string, number> {
-  const idx = JSON.parse(r.gpus) as number[];
+  const idx = r.gpus;
   const out: Record<string, number> = { cpuMilli: r.cpu_milli, memoryMb: r.memory_mb };
   if (r.gpu_milli > 0) out.gpuMilli = r.gpu_milli;
   else if (idx.length > 0) {
@@ -46,22 +49,22 @@ export function parseSince(since: string, now: number): number {
 }
 
 /** The Queues gRPC service: apply quotas without a restart, show them with usage, and account GPU-hours. */
-export function queuesService(d: { store: JobStore; controller: JobController; gpus: GpuDevice[] }): ServiceImpl<typeof Queues> {
+export function queuesService(d: { store: JobStore; configs: QueueConfigStore; controller: JobController; gpus: GpuDevice[] }): ServiceImpl<typeof Queues> {
   const { store, controller } = d;
   let version = 0;
 
   async function status(): Promise<QueueStatusInit[]> {
     const config = controller.queues;
-    const active = await store.db.selectFrom("jobs").selectAll().where("phase", "not in", ["Succeeded", "Failed", "Cancelled"]).execute();
+    const active = await store.active();
     const live = await store.liveReplicas();
     const byUid = new Map(active.map((j) => [j.uid, j]));
-    const queueOf = (j: JobRow) => (config ? (config.queues.find((q) => q.name === j.queue) ?? config.queues.find((q) => q.team === j.team))?.name : j.queue);
+    const queueOf = (j: JobSummary) => (config ? (config.queues.find((q) => q.name === j.queue) ?? config.queues.find((q) => q.team === j.team))?.name : j.queue);
     const names = config ? config.queues.map((q) => q.name) : [...new Set(active.map((j) => j.queue))].sort();
     const used = new Map<string, Record<string, number>>();
     const running = new Map<string, Set<string>>();
     for (const r of live) {
       // Replicas still stopping may belong to jobs already final (not in `active`).
-      const job = byUid.get(r.job_uid) ?? (await store.byUids([r.job_uid])).get(r.job_uid);
+      const job = byUid.get(r.job_uid) ?? (await store.summaries([r.job_uid])).get(r.job_uid);
       if (!job) continue;
       const q = queueOf(job);
       if (!q) continue;
@@ -94,19 +97,14 @@ export function queuesService(d: { store: JobStore; controller: JobController; g
       const caller = callerOf(ctx);
       requireAdmin(caller, "apply queue configurations");
       const config = parseQueuesConfig(req.yaml, req.fileName || "queues.yaml");
-      const row = await store.db
-        .insertInto("queue_configs")
-        .values({ yaml: req.yaml, applied_at: Date.now(), applied_by: caller.kind === "user" ? caller.user : caller.service })
-        .returning("version")
-        .executeTakeFirstOrThrow();
-      version = row.version;
+      version = await d.configs.append(req.yaml, caller.kind === "user" ? caller.user : caller.service, Date.now());
       controller.queues = config;
       controller.kick();
       return { version: BigInt(version), queues: await status() };
     },
 
     async listQueues() {
-      if (version === 0 && controller.queues) version = (await loadQueues(store)).version;
+      if (version === 0 && controller.queues) version = (await loadQueues(d.configs)).version;
       return { version: BigInt(version), queues: await status() };
     },
 
@@ -115,28 +113,8 @@ export function queuesService(d: { store: JobStore; controller: JobController; g
       const scope = readScope(callerOf(ctx), "");
       const now = Date.now();
       const since = parseSince(req.since, now);
-      const jobs = await store.db.selectFrom("jobs").selectAll().where((eb) => eb.or([eb("completion_time", "is", null), eb("completion_time", ">=", since)])).execute();
-      const rows = new Map<string, { team: string; user: string; jobs: number; gpuMs: number; queuedMs: number; preemptions: number }>();
-      for (const j of jobs) {
-        if (!inScope(scope, j.team)) continue;
-        const key = `${j.team}\u0000${j.user}`;
-        const row = rows.get(key) ?? { team: j.team, user: j.user, jobs: 0, gpuMs: 0, queuedMs: 0, preemptions: 0 };
-        const reps = await store.db.selectFrom("replicas").selectAll().where("job_uid", "=", j.uid).execute();
-        for (const r of reps) {
-          if (r.start_time === null) continue;
-          const n = (JSON.parse(r.gpus) as number[]).length * (r.gpu_milli ? r.gpu_milli / 1000 : 1);
-          row.gpuMs += n * Math.max(0, (r.end_time ?? now) - Math.max(r.start_time, since));
-        }
-        row.jobs++;
-        row.queuedMs += j.queued_ms + (j.phase === "Queued" ? now - j.queued_at : 0);
-        row.preemptions += j.preemptions;
-        rows.set(key, row);
-      }
-      return {
-        rows: [...rows.values()]
-          .sort((a, b) => a.team.localeCompare(b.team) || a.user.localeCompare(b.user))
-          .map((r) => ({ team: r.team, user: r.user, jobs: r.jobs, gpuHours: r.gpuMs / 3.6e6, queuedHours: r.queuedMs / 3.6e6, avgQueueSeconds: r.jobs ? r.queuedMs / r.jobs / 1000 : 0, preemptions: r.preemptions })),
-      };
+      const lines = usageLines(await store.usageRecords(since), since, now).filter((l) => inScope(scope, l.team));
+      return { rows: lines };
     },
   };
 }

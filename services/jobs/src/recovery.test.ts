@@ -5,18 +5,18 @@ import { join } from "node:path";
 import { Queues } from "@switchyard/api";
 import { Sandbox, shellJob, waitForPhase } from "./test-harness.js";
 
-// kill -9 of the jobs service at named points of a job's lifecycle (SWITCHYARD_CRASH_AT makes the process SIGKILL
-// itself there), then a restart: every job is there, exits that happened meanwhile are recorded, nothing ran twice.
+// kill -9 of the jobs service at named points of a job's lifecycle (crash-fixture.ts: the service SIGKILLs itself
+// there), then a restart: every job is there, exits that happened meanwhile are recorded, nothing ran twice.
 describe("jobs service: kill -9 at any point, then restart", () => {
   const sb = new Sandbox();
   after(() => sb.cleanup());
 
   const runs = (file: string) => readFileSync(file, "utf8").split("\n").filter(Boolean).length;
 
-  for (const point of ["after-place", "after-launch-replica", "after-running"]) {
+  for (const point of ["after-place", "after-launch-replica", "after-running"] as const) {
     it(`recovers a job killed ${point} without starting it twice`, async () => {
       const counter = sb.file(`count-${point}`, "");
-      const first = await sb.startJobs({ SWITCHYARD_CRASH_AT: point });
+      const first = await sb.startJobs({}, point);
       await first.client.submitJob({ manifest: shellJob(`crash-${point}`, `echo run >> ${counter}; sleep 0.3; echo done`), requestId: point }).catch(() => undefined);
       await Sandbox.died(first);
       const second = await sb.startJobs();

@@ -15,8 +15,9 @@ import { join } from "node:path";
 import { Code, SwitchyardError, systemClock, type Clock, type Logger } from "@switchyard/core";
 import type { Executor } from "@switchyard/executors";
 import { limitsOf, type QueuesConfig } from "@switchyard/scheduler";
-import type { JobRow, JobStore } from "./job-store.js";
-import { FINAL } from "./phases.js";
+import type { JobSummary } from "./job-rows.js";
+import type { JobStore } from "./job-store.js";
+import { isFinal } from "./phases.js";
 
 export interface RetentionOptions {
   store: JobStore;
@@ -31,7 +32,7 @@ export interface RetentionOptions {
 }
 
 export interface CollectResult {
-  jobs: { row: JobRow; bytes: number }[];
+  jobs: { row: JobSummary; bytes: number }[];
   freedBytes: number;
 }
 
@@ -95,7 +96,7 @@ export class JobRetention {
     }
   }
 
-  private async bytesOf(row: JobRow): Promise<number> {
+  private async bytesOf(row: JobSummary): Promise<number> {
     let bytes = await diskBytes(this.o.jobDir(row.uid));
     for (const r of await this.o.store.allReplicas(row.uid)) bytes += await this.o.executor.diskBytes(r.run_id);
     return bytes;
@@ -110,7 +111,7 @@ export class JobRetention {
     const config = this.o.queues();
     const out: CollectResult = { jobs: [], freedBytes: 0 };
     for (const row of await this.o.store.collectable(o.teams)) {
-      if (!FINAL.has(row.phase) || row.completion_time === null) continue;
+      if (!isFinal(row.phase) || row.completion_time === null) continue;
       const keepMs = o.olderThanMs ?? limitsOf(config, row.queue).retentionMs;
       if (row.completion_time > now - keepMs) continue;
       const bytes = row.disk_measured_at !== null && row.disk_measured_at >= row.completion_time ? row.disk_bytes : await this.bytesOf(row);

@@ -7,10 +7,12 @@ export interface JobsTable {
   team: string;
   queue: string;
   priority: number;
-  /** Queued | Starting | Running | Retrying | Succeeded | Failed | Cancelled */
+  /** A JobPhase (phases.ts). */
   phase: string;
   reason: string;
   message: string;
+  /** While the reason is Waiting: why, as data (waiting-reason.ts, JSON); rendered to text only when read out. */
+  waiting: string | null;
   /** The normalized JobSpec (JSON). */
   spec: string;
   /** The manifest as submitted. */
@@ -63,7 +65,7 @@ export interface ReplicasTable {
   attempt: number;
   idx: number;
   role: string;
-  /** Pending | Running | Succeeded | Failed | Terminated | Lost */
+  /** A ReplicaStateName (phases.ts). */
   state: string;
   node: string;
   /** JSON array of GPU indices. */
@@ -255,5 +257,11 @@ migrations["0005_retention"] = {
     await db.schema.alterTable("jobs").addColumn("collected_at", "integer").execute();
     await db.schema.alterTable("jobs").addColumn("disk_bytes", "integer", (c) => c.notNull().defaultTo(0)).execute();
     await db.schema.alterTable("jobs").addColumn("disk_measured_at", "integer").execute();
+  },
+};
+
+migrations["0006_waiting_reason"] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable("jobs").addColumn("waiting", "text").execute();
   },
 };

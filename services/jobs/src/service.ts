@@ -1,18 +1,19 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ArtifactChunkSchema, Jobs, LogChunkSchema } from "@switchyard/api";
-import { Code, SwitchyardError, sleep } from "@switchyard/core";
+import { Code, SwitchyardError } from "@switchyard/core";
 import type { Executor, GpuDevice } from "@switchyard/executors";
 import type { CallContext, ServiceImpl } from "@switchyard/mesh";
-import { listArtifacts, openArtifact } from "./artifacts.js";
+import { listArtifacts, readArtifact } from "./artifacts.js";
 import { authorizeSubmit, callerOf, inScope, readScope, requireWriter, scopeText, seesJobOf } from "./authz.js";
 import type { JobController } from "./controller.js";
 import type { JobIsolation } from "./job-isolation.js";
 import type { ManifestParser } from "./manifest-parser.js";
 import type { MetricsStore } from "./metrics-store.js";
 import type { JobRetention } from "./retention.js";
-import type { JobRow, JobStore } from "./job-store.js";
-import { ENDED } from "./phases.js";
+import { streamLogs } from "./job-logs.js";
+import type { JobRow } from "./job-rows.js";
+import type { JobStore } from "./job-store.js";
 import { eventToProto, jobToProto, specToProto } from "./to-proto.js";
 
 export interface JobsServiceDeps {
@@ -112,33 +113,9 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
     },
 
     async *getLogs(req, ctx: CallContext): AsyncIterable<MessageInitShape<typeof LogChunkSchema>> {
-      let row = await resolveJob(req.name, req.team, ctx);
+      const row = await resolveJob(req.name, req.team, ctx);
       requireFiles(row, "logs");
-      while (req.follow && row.attempt === 0 && row.phase === "Queued" && !ctx.signal.aborted) {
-        await sleep(200, ctx.signal).catch(() => undefined);
-        row = (await store.byUid(row.uid))!;
-      }
-      const attempt = req.attempt > 0 ? req.attempt : row.attempt;
-      if (attempt === 0) return;
-      const replica = (await store.replicas(row.uid, attempt)).find((r) => r.idx === req.replica);
-      if (!replica) throw new SwitchyardError(Code.NotFound, `job "${row.name}" has no replica ${req.replica} in attempt ${attempt}`);
-      let offset = 0;
-      for (;;) {
-        const chunk = await executor.readLog(replica.run_id, { offset, maxBytes: 256 * 1024 }).catch(() => ({ data: Buffer.alloc(0), nextOffset: offset }));
-        if (chunk.data.length > 0) {
-          offset = chunk.nextOffset;
-          yield { data: chunk.data, replica: req.replica, attempt };
-          continue;
-        }
-        if (!req.follow || ctx.signal.aborted) return;
-        const now = await store.replica(replica.run_id);
-        if (!now || ENDED.has(now.state)) {
-          const last = await executor.readLog(replica.run_id, { offset }).catch(() => ({ data: Buffer.alloc(0), nextOffset: offset }));
-          if (last.data.length > 0) yield { data: last.data, replica: req.replica, attempt };
-          return;
-        }
-        await sleep(100, ctx.signal).catch(() => undefined);
-      }
+      yield* streamLogs({ store, executor }, row, { attempt: req.attempt, replica: req.replica, follow: req.follow }, ctx.signal);
     },
 
     async getMetrics(req, ctx) {
@@ -170,12 +147,7 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
     async *readArtifact(req, ctx): AsyncIterable<MessageInitShape<typeof ArtifactChunkSchema>> {
       const row = await resolveJob(req.name, req.team, ctx);
       requireFiles(row, "artifacts");
-      const fh = await openArtifact(controller.jobDir(row.uid, "output"), req.path, row.name);
-      try {
-        for await (const data of fh.createReadStream({ highWaterMark: 256 * 1024, autoClose: false })) yield { data: data as Buffer, path: req.path };
-      } finally {
-        await fh.close();
-      }
+      for await (const data of readArtifact(controller.jobDir(row.uid, "output"), req.path, row.name)) yield { data, path: req.path };
     },
 
     async collectGarbage(req, ctx) {
@@ -200,11 +172,11 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
     async listGpus(_req, ctx) {
       const caller = callerOf(ctx);
       const live = await store.liveReplicas();
-      const jobs = await store.byUids(live.map((r) => r.job_uid));
+      const jobs = await store.summaries(live.map((r) => r.job_uid));
       const holders = new Map<number, { job: string; team: string; milli: number }>();
       for (const r of live) {
         const job = jobs.get(r.job_uid);
-        for (const g of JSON.parse(r.gpus) as number[]) {
+        for (const g of r.gpus) {
           const h = holders.get(g) ?? { job: "", team: "", milli: 0 };
           const shown = seesJobOf(caller, job?.team ?? "") ? (job?.name ?? r.job_uid) : "(another team's job)";
           h.job = h.job ? `${h.job},${shown}` : shown;

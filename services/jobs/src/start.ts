@@ -1,18 +1,20 @@
 import { join } from "node:path";
 import { Jobs, Queues, Secrets } from "@switchyard/api";
 import { ensurePrivateDir, meshListen, serviceSocketPath, type Logger, type RunningService } from "@switchyard/core";
-import { createLocalExecutor, detectGpus } from "@switchyard/executors";
+import { createExecutor, detectGpus } from "@switchyard/executors";
 import { createMeshRuntime, createServer, createServiceRuntime, loadPlatformCredentials, openRegistry, type LocalTable, type Registry } from "@switchyard/mesh";
 import { createPriorityFifoScheduler, createSwitchyardScheduler } from "@switchyard/scheduler";
-import { openSqlite } from "@switchyard/store";
+import { openStore } from "@switchyard/store";
 import type { JobsConfig } from "./config.js";
 import { JobController } from "./controller.js";
+import type { CrashPoint } from "./job-actions.js";
 import { JobIsolation } from "./job-isolation.js";
 import { createManifestParser } from "./manifest-parser.js";
 import { JobRetention } from "./retention.js";
 import { JobStore } from "./job-store.js";
 import { MetricsStore } from "./metrics-store.js";
 import { loadUsersMapping } from "./job-users.js";
+import { QueueConfigStore } from "./queue-config-store.js";
 import { loadQueues, queuesService } from "./queues-service.js";
 import { openSecretBox } from "./secret-box.js";
 import { SecretStore } from "./secret-store.js";
@@ -20,15 +22,23 @@ import { secretsService } from "./secrets-service.js";
 import { migrations, type JobsDatabase } from "./schema.js";
 import { jobsService } from "./service.js";
 
+/** What only tests set (crash-fixture.ts): nothing in a real deployment reaches these. */
+export interface JobsTestHooks {
+  /** Called at each named crash point of job-actions.ts. */
+  onCrashPoint?: (name: CrashPoint) => void;
+}
+
 /**
  * Builds and starts the `jobs` service: its database, executor, GPU inventory, controller (recovered before it
  * serves) and gRPC server. `registry`: a co-hosting process passes its own; otherwise one is opened from config.
  */
-export async function startJobs(config: JobsConfig, logger: Logger, registry?: Registry, local?: LocalTable): Promise<RunningService> {
+export async function startJobs(config: JobsConfig, logger: Logger, registry?: Registry, local?: LocalTable, hooks: JobsTestHooks = {}): Promise<RunningService> {
   ensurePrivateDir(config.dataDir);
   const credentials = loadPlatformCredentials(config.dataDir);
-  const { db, close: closeDb } = await openSqlite<JobsDatabase>({ path: join(config.dataDir, "jobs", "jobs.db"), migrations });
-  const store = new JobStore(db);
+  const opened = await openStore<JobsDatabase>({ driver: config.store, location: join(config.dataDir, "jobs", "jobs.db"), migrations });
+  const db = opened.db;
+  const store = new JobStore(opened);
+  const queueConfigs = new QueueConfigStore(db);
   // Teams' secrets and inline secret values, sealed at rest with <data>/secrets/jobs-secrets.key.
   const secretBox = openSecretBox(config.dataDir);
   const secrets = new SecretStore(db, secretBox);
@@ -36,7 +46,7 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
   // Who runs jobs (root: the submitter's mapped account; otherwise the platform's user in bubblewrap) and where their
   // own directories are: outside the data dir, which jobs never see.
   const isolation = await JobIsolation.create({ jobsDir: config.jobsDir, mapping: loadUsersMapping(config.usersFile), hidePaths: config.hidePaths, sandbox: config.sandbox, logger });
-  const executor = createLocalExecutor({ runsDir: join(config.dataDir, "jobs", "runs"), logger, sandbox: isolation.sandboxOptions });
+  const executor = createExecutor(config.executor, { runsDir: join(config.dataDir, "jobs", "runs"), logger, sandbox: isolation.sandboxOptions });
   const gpus = await detectGpus(config.simulateGpus !== undefined ? { simulate: config.simulateGpus } : {});
   const controller = new JobController({
     store,
@@ -53,15 +63,15 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
     metricSeries,
     graceMs: config.graceMs,
     logger,
-    ...(config.crashAt ? { crashAt: config.crashAt } : {}),
+    ...(hooks.onCrashPoint ? { onCrashPoint: hooks.onCrashPoint } : {}),
   });
-  controller.queues = (await loadQueues(store)).config;
+  controller.queues = (await loadQueues(queueConfigs)).config;
   await controller.recover();
   const registrySpec = config.registry ?? config.controlAddress;
   const ownRegistry = !registry && registrySpec ? await openRegistry(registrySpec, logger, createMeshRuntime({ serviceName: "jobs", credentials, logger })) : undefined;
   const reg = registry ?? ownRegistry;
   // The mesh runtime: server-side policies (rate limits, bulkheads, faults) hot-reloaded from the config center.
-  const mesh = await createServiceRuntime({ serviceName: "jobs", credentials, env: process.env, logger, ...(reg ? { registry: reg } : {}), ...(local ? { local } : {}) });
+  const mesh = await createServiceRuntime({ serviceName: "jobs", credentials, env: config.otelEnv, logger, ...(reg ? { registry: reg } : {}), ...(local ? { local } : {}) });
   const metricsAddress = await mesh.serveMetrics(`unix:${serviceSocketPath(config.dataDir, "jobs-metrics")}`);
   const server = createServer({ name: "jobs", ...meshListen(config.listen, config.dataDir, "jobs"), logger, runtime: mesh.runtime, labels: { metrics: metricsAddress }, ...(reg ? { registry: reg } : {}) });
   const manifests = createManifestParser();
@@ -69,7 +79,7 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
   const retention = new JobRetention({ store, executor, jobDir: (uid) => isolation.jobDir(uid), queues: () => controller.queues, logger, sweepMs: config.retentionSweepMs });
   retention.start();
   server.add(Jobs, jobsService({ store, controller, executor, gpus, nodeName: config.nodeName, isolation, manifests, metricSeries, retention }));
-  server.add(Queues, queuesService({ store, controller, gpus }));
+  server.add(Queues, queuesService({ store, configs: queueConfigs, controller, gpus }));
   server.add(Secrets, secretsService({ store: secrets }));
   const address = await server.start();
   logger.info({ gpus: gpus.length, simulated: gpus[0]?.simulated ?? false }, "GPU inventory");
@@ -84,7 +94,7 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
       retention.stop();
       await executor.close();
       await ownRegistry?.close();
-      await closeDb();
+      await opened.close();
     },
   };
 }

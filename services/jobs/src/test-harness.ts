@@ -9,9 +9,12 @@ import { fileURLToPath } from "node:url";
 import type { DescService } from "@bufbuild/protobuf";
 import { Jobs, type Job } from "@switchyard/api";
 import { parseReadyLine } from "@switchyard/core";
+import type { CrashPoint } from "./job-actions.js";
 import { createClient, createMeshRuntime, loadPlatformCredentials, type MeshClient } from "@switchyard/mesh";
 
 const ENTRY = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+/** main.ts with a crash point (crash-fixture.ts): the process SIGKILLs itself on reaching it. */
+const CRASH_ENTRY = fileURLToPath(new URL("../dist/crash-fixture.js", import.meta.url));
 
 export interface JobsProcess {
   child: ChildProcess;
@@ -42,8 +45,8 @@ export class Sandbox {
     return createClient(service, { target: address, defaultTimeoutMs: 10_000, runtime: createMeshRuntime({ serviceName: "tests", credentials: loadPlatformCredentials(this.dataDir) }) });
   }
 
-  async startJobs(env: Record<string, string> = {}): Promise<JobsProcess> {
-    const child = spawn(process.execPath, [ENTRY], {
+  async startJobs(env: Record<string, string> = {}, crashAt?: CrashPoint): Promise<JobsProcess> {
+    const child = spawn(process.execPath, crashAt ? [CRASH_ENTRY, crashAt] : [ENTRY], {
       env: { ...process.env, SWITCHYARD_DATA_DIR: this.dataDir, SWITCHYARD_JOBS_DIR: this.jobsDir, SWITCHYARD_GRACE_MS: "1000", SWITCHYARD_LOG_LEVEL: "warn", ...env },
       stdio: ["ignore", "pipe", "inherit"],
     });

@@ -2,7 +2,8 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { JobSchema, JobSpecSchema, type Job, type JobEvent, type JobEventSchema } from "@switchyard/api";
 import type { JobSpec } from "@switchyard/specs";
-import type { JobRow, ReplicaRow } from "./job-store.js";
+import type { JobRow, ReplicaRow } from "./job-rows.js";
+import { renderWaiting } from "./waiting-reason.js";
 
 type Resources = JobSpec["resources"];
 
@@ -42,8 +43,13 @@ export function specToProto(s: JobSpec): MessageInitShape<typeof JobSpecSchema> 
 
 const ts = (ms: number | null) => (ms === null ? undefined : timestampFromMs(ms));
 
-export function jobToProto(row: JobRow, replicas: ReplicaRow[]): Job {
-  const spec = JSON.parse(row.spec) as JobSpec;
+/** A job's status message: a waiting job's reason is rendered here, at the edge, from the data the cycle stored. */
+export function statusMessage(row: Pick<JobRow, "reason" | "message" | "waiting">): string {
+  return row.reason === "Waiting" && row.waiting !== null ? renderWaiting(row.waiting) : row.message;
+}
+
+export function jobToProto(row: JobRow, replicas: readonly ReplicaRow[]): Job {
+  const spec = row.spec;
   return create(JobSchema, {
     apiVersion: "switchyard/v1",
     kind: "Job",
@@ -52,7 +58,7 @@ export function jobToProto(row: JobRow, replicas: ReplicaRow[]): Job {
     status: {
       phase: row.phase,
       reason: row.reason,
-      message: row.message,
+      message: statusMessage(row),
       startTime: ts(row.start_time),
       completionTime: ts(row.completion_time),
       attempt: row.attempt,
@@ -60,7 +66,7 @@ export function jobToProto(row: JobRow, replicas: ReplicaRow[]): Job {
         index: r.idx,
         role: r.role,
         state: r.state,
-        gpus: JSON.parse(r.gpus) as number[],
+        gpus: r.gpus,
         ...(r.exit_code !== null ? { exitCode: r.exit_code } : {}),
         pid: r.pid ?? 0,
         startTime: ts(r.start_time),

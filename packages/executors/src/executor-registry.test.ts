@@ -1,0 +1,43 @@
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Code, SwitchyardError } from "@switchyard/core";
+import type { Executor } from "./executor.js";
+import { createExecutor, executorNames, registerExecutor, type ExecutorOptions } from "./executor-registry.js";
+
+describe("executors chosen by name", () => {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-executors-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("builds the built-in local executor", async () => {
+    const ex = createExecutor("local", { runsDir: join(dir, "runs") });
+    try {
+      assert.equal(ex.name, "local");
+      assert.deepEqual(await ex.inspect("never-launched"), { kind: "absent" });
+    } finally {
+      await ex.close();
+    }
+  });
+
+  it("refuses an executor nobody registered, naming the ones there are", () => {
+    assert.throws(() => createExecutor("slurm", { runsDir: dir }), (e: unknown) => {
+      assert.ok(e instanceof SwitchyardError && e.code === Code.InvalidArgument);
+      assert.match(e.message, /no executor "slurm": the executors are local/);
+      return true;
+    });
+  });
+
+  it("builds a registered executor with the platform's options", () => {
+    const seen: ExecutorOptions[] = [];
+    registerExecutor("recording", (o) => {
+      seen.push(o);
+      return { name: "recording" } as Executor;
+    });
+    assert.equal(createExecutor("recording", { runsDir: "/runs" }).name, "recording");
+    assert.deepEqual(seen, [{ runsDir: "/runs" }]);
+    assert.deepEqual(executorNames(), ["local", "recording"]);
+    assert.throws(() => registerExecutor("Not A Name", () => ({}) as Executor), /lowercase/);
+  });
+});

@@ -1,0 +1,46 @@
+/**
+ * Executors chosen by name, as grpc-js chooses load balancers: a service's config names an engine (`local`, built
+ * in) and `createExecutor` builds it; `slurm` or `kubernetes` are additions (`registerExecutor` in the module that
+ * brings them), not edits of the jobs service. The jobs service and the scheduler see only the `Executor` contract.
+ */
+import { Code, SwitchyardError, type Logger } from "@switchyard/core";
+import type { Executor } from "./executor.js";
+import { createLocalExecutor } from "./executor-local.js";
+import type { SandboxOptions } from "./executor-local-sandbox.js";
+
+/** What the platform gives every engine; each takes what it needs. */
+export interface ExecutorOptions {
+  /** A private directory the engine keeps its records of runs in (local: one directory per run, logs included). */
+  runsDir: string;
+  logger?: Logger;
+  /** How replicas are confined, as decided at start (probeSandbox); engines that confine otherwise ignore it. */
+  sandbox?: SandboxOptions;
+}
+
+export type ExecutorFactory = (options: ExecutorOptions) => Executor;
+
+const factories = new Map<string, ExecutorFactory>([
+  ["local", (o) => createLocalExecutor({ runsDir: o.runsDir, ...(o.logger ? { logger: o.logger } : {}), ...(o.sandbox ? { sandbox: o.sandbox } : {}) })],
+]);
+
+/** Makes `create` the engine for `name` (a later registration of the same name replaces it). */
+export function registerExecutor(name: string, create: ExecutorFactory): void {
+  if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new SwitchyardError(Code.InvalidArgument, `executor name "${name}": use lowercase letters, digits and '-'`);
+  factories.set(name, create);
+}
+
+/** The names of the registered engines, sorted. */
+export function executorNames(): string[] {
+  return [...factories.keys()].sort();
+}
+
+/** Builds the engine registered as `name`. */
+export function createExecutor(name: string, options: ExecutorOptions): Executor {
+  const create = factories.get(name);
+  if (create === undefined) {
+    throw new SwitchyardError(Code.InvalidArgument, `no executor "${name}": the executors are ${executorNames().join(", ")} (set SWITCHYARD_EXECUTOR to one of them)`, {
+      details: [{ field: "executor", message: "is not a registered executor", expected: executorNames().join(" | "), got: name }],
+    });
+  }
+  return create(options);
+}

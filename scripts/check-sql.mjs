@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// Fails when a file under services/*/src or packages/*/src outside the store modules builds a query or holds raw SQL
+// (Kysely's selectFrom/insertInto/updateTable/deleteFrom, sql`…`, a prepared statement). Each service's SQL lives
+// behind its store modules, typed rows in and out; that is also the seam another database's driver plugs into
+// (packages/store: openStore, registerStoreDriver). The allowed files are listed here by name, each with why.
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+
+/** Files that may hold SQL, and why. A new store module is added here on purpose, in review. */
+const ALLOWED = new Map([
+  ["packages/store/src/sqlite.ts", "the sqlite driver: pragmas, migrations, the statement cache"],
+  ["packages/store/src/store-registry.test.ts", "tests the drivers against a real database"],
+  ["services/jobs/src/schema.ts", "the jobs service's tables and migrations"],
+  ["services/jobs/src/job-store.ts", "jobs, replicas, events"],
+  ["services/jobs/src/job-store.test.ts", "tests the store against a real database"],
+  ["services/jobs/src/secret-store.ts", "teams' secrets (sealed values)"],
+  ["services/jobs/src/secret-store.test.ts", "inspects the stored ciphertexts"],
+  ["services/jobs/src/metrics-store.ts", "jobs' metric series and the log offsets read"],
+  ["services/jobs/src/metrics-store.test.ts", "counts the stored rows"],
+  ["services/jobs/src/queue-config-store.ts", "applied queue configurations"],
+  ["services/gateway/src/token-store.ts", "users, teams and tokens"],
+  ["services/control/src/config-store.ts", "the config center's documents"],
+  // Not a store module yet: control's config service still queries its documents itself (to move behind
+  // config-store.ts; outside the jobs service's change).
+  ["services/control/src/config-service.ts", "TO MOVE behind config-store.ts"],
+]);
+
+const SQL = [
+  [/\b(selectFrom|insertInto|updateTable|deleteFrom|replaceInto|mergeInto)\(/, "a Kysely query"],
+  [/\bsql(<[^`>]*>)?`/, "raw SQL (sql`…`)"],
+  [/\bsql\.(raw|lit|ref|id|table|join)\(/, "raw SQL (sql.raw & co.)"],
+  [/\.prepare\(/, "a prepared statement"],
+];
+
+const files = [];
+for (const top of ["services", "packages"]) {
+  for (const pkg of readdirSync(join(root, top))) {
+    const src = join(root, top, pkg, "src");
+    try {
+      if (!statSync(src).isDirectory()) continue;
+    } catch {
+      continue;
+    }
+    (function walk(d) {
+      for (const f of readdirSync(d)) {
+        const p = join(d, f);
+        if (statSync(p).isDirectory()) {
+          if (f !== "gen" && f !== "node_modules") walk(p);
+        } else if (/\.(ts|mts|js|mjs)$/.test(f)) files.push(relative(root, p));
+      }
+    })(src);
+  }
+}
+
+const problems = [];
+for (const file of files) {
+  if (ALLOWED.has(file)) continue;
+  const lines = readFileSync(join(root, file), "utf8").split("\n");
+  lines.forEach((line, i) => {
+    for (const [re, what] of SQL) if (re.test(line)) problems.push(`${file}:${i + 1}: ${what} outside the store modules: ${line.trim().slice(0, 120)}`);
+  });
+}
+const stale = [...ALLOWED.keys()].filter((f) => !files.includes(f));
+for (const f of stale) problems.push(`${f}: listed as allowed in scripts/check-sql.mjs but not there: remove it from the list`);
+
+if (problems.length > 0) {
+  console.error(`SQL outside the store modules (move it behind the service's store, or list a new store module in scripts/check-sql.mjs):\n${problems.join("\n")}`);
+  process.exit(1);
+}
+console.log(`no SQL outside the ${ALLOWED.size} store files (${files.length} files checked)`);

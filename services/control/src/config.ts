@@ -1,0 +1,18 @@
+/** The control service's configuration: the one place it reads the environment. */
+export interface ControlConfig {
+  dataDir: string;
+  /** Where the mesh server listens (`SWITCHYARD_MESH_LISTEN`): a Unix socket in the data dir (default) or TCP (meshListen). */
+  listen: string | undefined;
+  logLevel: string;
+  /** OTEL_* (tracing: off unless set), the only part of the environment the mesh runtime sees. */
+  otelEnv: Readonly<Record<string, string | undefined>>;
+}
+
+export function loadControlConfig(env: NodeJS.ProcessEnv = process.env): ControlConfig {
+  return {
+    dataDir: env.SWITCHYARD_DATA_DIR ?? ".switchyard",
+    listen: env.SWITCHYARD_MESH_LISTEN,
+    logLevel: env.SWITCHYARD_LOG_LEVEL ?? "info",
+    otelEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("OTEL_"))),
+  };
+}

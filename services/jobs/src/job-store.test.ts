@@ -1,0 +1,74 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Code, SwitchyardError } from "@switchyard/core";
+import { parseJobManifest } from "@switchyard/specs";
+import { openStore, type OpenedStore } from "@switchyard/store";
+import type { NewJob } from "./job-rows.js";
+import { JobStore } from "./job-store.js";
+import { migrations, type JobsDatabase } from "./schema.js";
+
+const dir = mkdtempSync(join(tmpdir(), "switchyard-job-store-"));
+let opened: OpenedStore<JobsDatabase>;
+let store: JobStore;
+
+before(async () => {
+  opened = await openStore<JobsDatabase>({ driver: "sqlite", location: join(dir, "jobs.db"), migrations });
+  store = new JobStore(opened);
+});
+after(async () => {
+  await opened.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const spec = parseJobManifest("apiVersion: switchyard/v1\nkind: Job\nmetadata: {name: a}\nspec:\n  resources: {gpus: 2}\n  command: [x]\n").spec;
+const newJob = (uid: string, name: string, requestId: string | null = null): NewJob => ({
+  uid, name, team: "vision", queue: "default", priority: 0, reason: "Submitted", message: "", spec, manifest: "m", source: "switchyard/v1",
+  requestId, user: "ann", at: 1000, event: { type: "Queued", message: "submitted", attempt: 0 },
+});
+
+describe("JobStore", () => {
+  it("stores a submission with its first event and reads it back typed", async () => {
+    await store.insertJob(newJob("u1", "a", "r1"));
+    const job = (await store.byUid("u1"))!;
+    assert.equal(job.phase, "Queued");
+    assert.deepEqual(job.spec, spec, "the spec comes back parsed");
+    assert.equal(job.waiting, null);
+    assert.deepEqual((await store.events("u1")).map((e) => [e.type, e.time, e.replica]), [["Queued", 1000, -1]]);
+    assert.equal((await store.byRequestId("r1"))?.uid, "u1");
+    assert.deepEqual((await store.queued()).map((j) => j.uid), ["u1"]);
+    assert.deepEqual([...(await store.specs(["u1"])).values()], [spec]);
+  });
+
+  it("answers ALREADY_EXISTS for a second job of the same name in the team, or the same request id (by constraint code)", async () => {
+    for (const dup of [newJob("u2", "a"), newJob("u3", "b", "r1")]) {
+      await assert.rejects(store.insertJob(dup), (e: unknown) => e instanceof SwitchyardError && e.code === Code.AlreadyExists && e.message.includes(`job "${dup.name}" already exists in team "vision"`));
+    }
+    assert.equal(await store.byUid("u2"), undefined);
+  });
+
+  it("commits a transition's write in one transaction: job columns, new and changed replicas, events", async () => {
+    await store.commit("u1", {
+      job: { phase: "Starting", attempt: 1, waiting: null },
+      newReplicas: [{ run_id: "u1.a1.r0", job_uid: "u1", attempt: 1, idx: 0, role: "Worker", node: "n", gpus: [0, 1], gpu_milli: 0, cpu_milli: 10, memory_mb: 16 }],
+      events: [{ type: "Placed", message: "p", attempt: 1 }],
+    }, 2000);
+    await store.commit("u1", { replicas: [{ runId: "u1.a1.r0", patch: { state: "Running", pid: 7, start_time: 2100 } }] }, 2100);
+    const [r] = await store.replicas("u1", 1);
+    assert.deepEqual([r?.state, r?.gpus, r?.pid], ["Running", [0, 1], 7]);
+    assert.deepEqual((await store.liveReplicas()).map((x) => x.run_id), ["u1.a1.r0"]);
+    assert.equal((await store.byUid("u1"))?.phase, "Starting");
+    // A write that fails leaves nothing of itself behind.
+    await assert.rejects(store.commit("u1", { job: { phase: "Running" }, newReplicas: [{ run_id: "u1.a1.r0", job_uid: "u1", attempt: 1, idx: 0, role: "Worker", node: "n", gpus: [], gpu_milli: 0, cpu_milli: 0, memory_mb: 0 }] }, 2200));
+    assert.equal((await store.byUid("u1"))?.phase, "Starting");
+  });
+
+  it("keeps a waiting reason as data", async () => {
+    await store.setWaiting("u1", { kind: "quota", position: 2, text: "queue a is at its gpus quota", queue: "a", resource: "gpus" });
+    const job = (await store.byUid("u1"))!;
+    assert.equal(job.reason, "Waiting");
+    assert.deepEqual(job.waiting, { kind: "quota", position: 2, text: "queue a is at its gpus quota", queue: "a", resource: "gpus" });
+  });
+});
