@@ -22,9 +22,6 @@ const ALLOWED = new Map([
   ["services/jobs/src/queue-config-store.ts", "applied queue configurations"],
   ["services/gateway/src/token-store.ts", "users, teams and tokens"],
   ["services/control/src/config-store.ts", "the config center's documents"],
-  // Not a store module yet: control's config service still queries its documents itself (to move behind
-  // config-store.ts; outside the jobs service's change).
-  ["services/control/src/config-service.ts", "TO MOVE behind config-store.ts"],
 ]);
 
 const SQL = [

@@ -9,13 +9,13 @@ import { randomBytes } from "node:crypto";
 import { createClient, createMeshRuntime, createServer, createSharedKeyCredentials } from "@switchyard/mesh";
 import { openSqlite } from "@switchyard/store";
 import { configService } from "./config-service.js";
-import { migrations, type ControlDatabase } from "./config-store.js";
+import { ConfigStore, migrations, type ControlDatabase } from "./config-store.js";
 
 const credentials = createSharedKeyCredentials(randomBytes(32));
 
 async function startControl(dir: string) {
   const opened = await openSqlite<ControlDatabase>({ path: join(dir, "control.db"), migrations });
-  const server = createServer({ name: "control", runtime: createMeshRuntime({ serviceName: "control", credentials }) }).add(ConfigCenter, configService(opened.db));
+  const server = createServer({ name: "control", runtime: createMeshRuntime({ serviceName: "control", credentials }) }).add(ConfigCenter, configService(new ConfigStore(opened.db)));
   const address = await server.start();
   // A platform service (it holds the service key), the gateway speaking for users, and a process without the key.
   const client = createClient(ConfigCenter, { target: address, runtime: createMeshRuntime({ serviceName: "jobs", credentials }) });

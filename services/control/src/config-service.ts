@@ -1,17 +1,16 @@
 import type { ConfigCenter, ConfigDocument } from "@switchyard/api";
 import { Code, SwitchyardError } from "@switchyard/core";
 import { requirePlatformAdmin, validatePolicyDocuments, verifiedCaller, type CallContext, type ServiceImpl } from "@switchyard/mesh";
-import type { Kysely, Selectable } from "@switchyard/store";
-import type { ControlDatabase, DocumentsTable } from "./config-store.js";
+import type { ConfigStore, StoredDocument } from "./config-store.js";
 
-const toProto = (d: Selectable<DocumentsTable>) => ({
+const toProto = (d: StoredDocument) => ({
   namespace: d.namespace,
   kind: d.kind,
   name: d.name,
   content: d.content,
   version: BigInt(d.version),
-  updatedAtMs: BigInt(d.updated_at_ms),
-  updatedBy: d.updated_by,
+  updatedAtMs: BigInt(d.updatedAtMs),
+  updatedBy: d.updatedBy,
 });
 
 /** Namespaces, kinds and names of documents: plain names (they key documents and name files when exported). */
@@ -42,18 +41,15 @@ function validateMeshSet(current: { kind: string; name: string; content: string 
   validatePolicyDocuments([...next].map(([name, yaml]) => ({ name, yaml })));
 }
 
-/** The config center: versioned documents in control's SQLite, with watchers told after every committed change. */
-export function configService(db: Kysely<ControlDatabase>): ServiceImpl<typeof ConfigCenter> {
+/** The config center: versioned documents in control's store, with watchers told after every committed change. */
+export function configService(store: ConfigStore): ServiceImpl<typeof ConfigCenter> {
   const listeners = new Set<() => void>();
   const notify = () => {
     for (const l of listeners) l();
   };
-  const revision = async () => Number((await db.selectFrom("revision").select("revision").where("id", "=", 1).executeTakeFirstOrThrow()).revision);
   async function list(namespace: string) {
-    let q = db.selectFrom("documents").selectAll();
-    if (namespace) q = q.where("namespace", "=", namespace);
-    const docs = await q.orderBy("namespace").orderBy("kind").orderBy("name").execute();
-    return { documents: docs.map(toProto), revision: BigInt(await revision()) };
+    const docs = await store.list(namespace);
+    return { documents: docs.map(toProto), revision: BigInt(await store.revision()) };
   }
 
   return {
@@ -69,39 +65,39 @@ export function configService(db: Kysely<ControlDatabase>): ServiceImpl<typeof C
       );
       if (problems.length) throw new SwitchyardError(Code.InvalidArgument, "every document needs a namespace, kind and name, each a plain name", { details: problems.slice(0, 50) });
       const now = Date.now();
-      const out = await db.transaction().execute(async (tx) => {
+      // One transaction: the versions read are the ones replaced, and a refused mesh set stores nothing.
+      const out = await store.transaction(async (tx) => {
         const meshChanges = req.documents.filter((d) => d.namespace === "mesh");
-        if (meshChanges.length > 0) validateMeshSet(await tx.selectFrom("documents").selectAll().where("namespace", "=", "mesh").execute(), meshChanges);
+        if (meshChanges.length > 0) validateMeshSet(await tx.list("mesh"), meshChanges);
         let changed = false;
-        const stored = [];
+        const stored: StoredDocument[] = [];
         for (const d of req.documents) {
-          const old = await tx.selectFrom("documents").selectAll().where("namespace", "=", d.namespace).where("kind", "=", d.kind).where("name", "=", d.name).executeTakeFirst();
+          const old = await tx.get(d);
           if (old && old.content === d.content) {
             stored.push(old);
             continue;
           }
           changed = true;
-          const row = { namespace: d.namespace, kind: d.kind, name: d.name, content: d.content, version: (old?.version ?? 0) + 1, updated_at_ms: now, updated_by: by };
-          await tx.insertInto("documents").values(row).onConflict((oc) => oc.columns(["namespace", "kind", "name"]).doUpdateSet(row)).execute();
-          stored.push(row);
+          const doc = { namespace: d.namespace, kind: d.kind, name: d.name, content: d.content, version: (old?.version ?? 0) + 1, updatedAtMs: now, updatedBy: by };
+          await tx.put(doc);
+          stored.push(doc);
         }
-        if (changed) await tx.updateTable("revision").set((eb) => ({ revision: eb("revision", "+", 1) })).where("id", "=", 1).execute();
+        if (changed) await tx.bumpRevision();
         return { stored, changed };
       });
       if (out.changed) notify();
-      return { documents: out.stored.map(toProto), revision: BigInt(await revision()) };
+      return { documents: out.stored.map(toProto), revision: BigInt(await store.revision()) };
     },
 
     async deleteDocument(req, ctx: CallContext) {
       changedBy(ctx);
-      if (req.namespace === "mesh") validateMeshSet(await db.selectFrom("documents").selectAll().where("namespace", "=", "mesh").execute(), [], req);
-      const res = await db.deleteFrom("documents").where("namespace", "=", req.namespace).where("kind", "=", req.kind).where("name", "=", req.name).executeTakeFirst();
-      const found = Number(res.numDeletedRows) > 0;
+      if (req.namespace === "mesh") validateMeshSet(await store.list("mesh"), [], req);
+      const found = await store.remove(req);
       if (found) {
-        await db.updateTable("revision").set((eb) => ({ revision: eb("revision", "+", 1) })).where("id", "=", 1).execute();
+        await store.bumpRevision();
         notify();
       }
-      return { found, revision: BigInt(await revision()) };
+      return { found, revision: BigInt(await store.revision()) };
     },
 
     async listDocuments(req, ctx: CallContext) {

@@ -4,7 +4,7 @@ import { ensurePrivateDir, meshListen, serviceSocketPath, type Logger, type Runn
 import { createServer, createServiceRuntime, loadPlatformCredentials, MemoryRegistry, type LocalTable } from "@switchyard/mesh";
 import { openSqlite } from "@switchyard/store";
 import { configService } from "./config-service.js";
-import { migrations, type ControlDatabase } from "./config-store.js";
+import { ConfigStore, migrations, type ControlDatabase } from "./config-store.js";
 import type { ControlConfig } from "./config.js";
 import { registryService } from "./registry-service.js";
 
@@ -16,7 +16,7 @@ export async function startControl(config: ControlConfig, logger: Logger, local?
   // control serves the policies, so its own runtime does not watch them (it would depend on itself to start).
   const mesh = await createServiceRuntime({ serviceName: "control", credentials: loadPlatformCredentials(config.dataDir), env: config.otelEnv, logger, ...(local ? { local } : {}) });
   const metricsAddress = await mesh.serveMetrics(`unix:${serviceSocketPath(config.dataDir, "control-metrics")}`);
-  const server = createServer({ name: "control", ...meshListen(config.listen, config.dataDir, "control"), logger, runtime: mesh.runtime }).add(Registry, registryService(registry)).add(ConfigCenter, configService(db));
+  const server = createServer({ name: "control", ...meshListen(config.listen, config.dataDir, "control"), logger, runtime: mesh.runtime }).add(Registry, registryService(registry)).add(ConfigCenter, configService(new ConfigStore(db)));
   const address = await server.start();
   // control registers itself in its own registry, so `mesh:///control` resolves like any service.
   await registry.register({ service: "control", address, labels: { service: "control", metrics: metricsAddress }, instanceId: `control@${address}` }, 365 * 24 * 3600_000);
