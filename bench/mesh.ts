@@ -9,10 +9,9 @@ import { platformRssMb, startPlatform } from "./lib-platform.js";
 import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import { Code, SwitchyardError } from "@switchyard/core";
-import {
-  Echo, EchoRequestSchema, LocalTable, MemoryPolicySource, MemoryRegistry, MeshEvents, createClient, createMeshMetrics, createMeshRuntime, createPolicyStore,
-  registerWhileAlive, retryAfterMs, spawnEcho, startEcho, toGrpcServiceDefinition, type EchoChild, type MeshClient,
-} from "@switchyard/mesh";
+import { LocalTable, MemoryPolicySource, MemoryRegistry, MeshEvents, createClient, createMeshRuntime, createPolicyStore, retryAfterMs, toGrpcServiceDefinition, type MeshClient } from "@switchyard/mesh";
+import { createMeshMetrics } from "@switchyard/mesh/metrics";
+import { Echo, EchoRequestSchema, registerWhileAlive, spawnEcho, startEcho, type EchoChild } from "@switchyard/mesh/testing";
 
 // Services run from dist without --enable-source-maps; tsx turns them on, which makes every error's stack costly.
 process.setSourceMapsEnabled(false);

@@ -70,7 +70,11 @@ export function createRestHandler(o: RestHandlerOptions): (req: Req, res: Res) =
     const query = new URLSearchParams(q >= 0 ? url.slice(q + 1) : "");
     const method = (req.method ?? "GET").toUpperCase();
     const ac = new AbortController();
-    res.on("close", () => ac.abort());
+    // The call is cancelled when the client goes away before the answer is written (not after: an abort builds a
+    // DOMException, which is most of what a finished request's close would cost).
+    res.on("close", () => {
+      if (!res.writableFinished) ac.abort();
+    });
     let mode: Mode = "json";
     try {
       let m;

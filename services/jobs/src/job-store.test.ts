@@ -31,14 +31,16 @@ const newJob = (uid: string, name: string, requestId: string | null = null): New
 
 describe("JobStore", () => {
   it("stores a submission with its first event and reads it back typed", async () => {
-    await store.insertJob(newJob("u1", "a", "r1"));
+    const inserted = await store.insertJob(newJob("u1", "a", "r1"));
     const job = (await store.byUid("u1"))!;
+    assert.deepEqual(inserted, job, "the insert returns the row as stored");
     assert.equal(job.phase, "Queued");
     assert.deepEqual(job.spec, spec, "the spec comes back parsed");
     assert.equal(job.waiting, null);
     assert.deepEqual((await store.events("u1")).map((e) => [e.type, e.time, e.replica]), [["Queued", 1000, -1]]);
     assert.equal((await store.byRequestId("r1"))?.uid, "u1");
-    assert.deepEqual((await store.queued()).map((j) => j.uid), ["u1"]);
+    assert.deepEqual(await store.queuedKeys(), [{ uid: "u1", queued_at: 1000 }]);
+    assert.deepEqual(await store.queuedJobs(["u1"]), [{ uid: "u1", name: "a", team: job.team, queue: job.queue, priority: job.priority, created_at: 1000, seq: job.seq, attained_gpu_ms: 0, queued_at: 1000, user: job.user }]);
     assert.deepEqual([...(await store.specs(["u1"])).values()], [spec]);
   });
 

@@ -6,7 +6,7 @@
 import { Code, SwitchyardError } from "@switchyard/core";
 import type { JobSpec } from "@switchyard/specs";
 import type { Kysely, OpenedStore, Selectable, Transaction } from "@switchyard/store";
-import type { JobEventRecord, JobPatch, JobRow, JobSummary, JobWrite, NewJob, ReplicaPatch, ReplicaRow } from "./job-rows.js";
+import type { JobEventRecord, JobPatch, JobRow, JobSummary, JobWrite, NewJob, QueuedJob, ReplicaPatch, ReplicaRow } from "./job-rows.js";
 import { FINAL_PHASES, LIVE_STATES, type JobPhase, type ReplicaStateName } from "./phases.js";
 import type { JobsDatabase, JobsTable, ReplicasTable } from "./schema.js";
 
@@ -16,6 +16,9 @@ const SUMMARY_COLUMNS = [
   "completion_time", "attempt", "cancel_requested", "deadline_exceeded", "master_port", "attained_gpu_ms", "user", "retries", "preemptions",
   "preemptible", "queued_at", "queued_ms", "collected_at", "disk_bytes", "disk_measured_at",
 ] as const satisfies readonly (keyof JobsTable)[];
+
+/** The columns of QueuedJob. */
+const QUEUED_COLUMNS = ["uid", "name", "team", "queue", "priority", "created_at", "seq", "attained_gpu_ms", "queued_at", "user"] as const satisfies readonly (keyof JobsTable)[];
 
 type SummaryColumns = Pick<Selectable<JobsTable>, (typeof SUMMARY_COLUMNS)[number]>;
 
@@ -93,10 +96,22 @@ export class JobStore {
     return (await q.orderBy("seq", "asc").limit(filter.limit && filter.limit > 0 ? filter.limit : 10_000).execute()).map(toJob);
   }
 
-  /** Jobs waiting for placement (suspended ones are not), in submission order. */
-  async queued(): Promise<JobSummary[]> {
-    const rows = await this.db.selectFrom("jobs").select(SUMMARY_COLUMNS).where("phase", "=", "Queued").where("cancel_requested", "=", 0).where("reason", "!=", "Suspended").orderBy("seq", "asc").execute();
-    return rows.map(toSummary);
+  /**
+   * Jobs waiting for placement (suspended ones are not), in submission order, as keys only (uid and queued_at): a
+   * fifth of the cost of reading their QueuedJob rows, for a long queue. Every column of QueuedJob that can change does so only when the job is queued again, which sets queued_at,
+   * so a QueuedJob read earlier with the same queued_at is still right (scheduling-loop.ts keeps them).
+   */
+  async queuedKeys(): Promise<{ uid: string; queued_at: number }[]> {
+    return this.db.selectFrom("jobs").select(["uid", "queued_at"]).where("phase", "=", "Queued").where("cancel_requested", "=", 0).where("reason", "!=", "Suspended").orderBy("seq", "asc").execute();
+  }
+
+  /** QueuedJob rows of these jobs, whatever their phase now, in one query. */
+  async queuedJobs(uids: readonly string[]): Promise<QueuedJob[]> {
+    if (uids.length === 0) return [];
+    const out: QueuedJob[] = [];
+    // SQLite allows 32,766 bound parameters; a first cycle over a long queue reads in chunks.
+    for (let i = 0; i < uids.length; i += 10_000) out.push(...(await this.db.selectFrom("jobs").select(QUEUED_COLUMNS).where("uid", "in", uids.slice(i, i + 10_000)).execute()));
+    return out;
   }
 
   /** Jobs not in a final phase. */
@@ -115,11 +130,14 @@ export class JobStore {
     return rows.map(toJob);
   }
 
-  /** Stores a submission and its first event; a job of the same name in the team (or the same request id) is ALREADY_EXISTS. */
-  async insertJob(j: NewJob): Promise<void> {
+  /**
+   * Stores a submission and its first event, and returns the stored job (one statement: RETURNING, not a read after).
+   * A job of the same name in the team, or the same request id, is ALREADY_EXISTS.
+   */
+  async insertJob(j: NewJob): Promise<JobRow> {
     try {
-      await this.db.transaction().execute(async (tx) => {
-        await tx
+      return await this.db.transaction().execute(async (tx) => {
+        const row = await tx
           .insertInto("jobs")
           .values({
             uid: j.uid, name: j.name, team: j.team, queue: j.queue, priority: j.priority, phase: "Queued", reason: j.reason, message: j.message,
@@ -127,8 +145,10 @@ export class JobStore {
             completion_time: null, attempt: 0, cancel_requested: 0, deadline_exceeded: 0, master_port: null, attained_gpu_ms: 0, user: j.user,
             retries: 0, preemptions: 0, preemptible: 0, queued_at: j.at, queued_ms: 0,
           })
-          .execute();
+          .returningAll()
+          .executeTakeFirstOrThrow();
         await insertEvents(tx, j.uid, [j.event], j.at);
+        return toJob(row);
       });
     } catch (err) {
       if (this.opened.constraintOf(err) === "unique") throw new SwitchyardError(Code.AlreadyExists, `job "${j.name}" already exists in team "${j.team}"`, { cause: err });
@@ -154,7 +174,15 @@ export class JobStore {
 
   /** The scheduler's latest word on a waiting job (the reason Waiting, the why as data). */
   async setWaiting(uid: string, waiting: NonNullable<JobSummary["waiting"]>): Promise<void> {
-    await this.db.updateTable("jobs").set({ reason: "Waiting", message: "", waiting: JSON.stringify(waiting) }).where("uid", "=", uid).execute();
+    await this.setWaitingMany([[uid, waiting]]);
+  }
+
+  /** The waiting reasons of a cycle, in one transaction (one commit, not one per job). */
+  async setWaitingMany(reasons: readonly (readonly [string, NonNullable<JobSummary["waiting"]>])[]): Promise<void> {
+    if (reasons.length === 0) return;
+    await this.db.transaction().execute(async (tx) => {
+      for (const [uid, waiting] of reasons) await tx.updateTable("jobs").set({ reason: "Waiting", message: "", waiting: JSON.stringify(waiting) }).where("uid", "=", uid).execute();
+    });
   }
 
   async events(uid: string) {

@@ -1,7 +1,8 @@
 /**
  * Submission: a manifest already read (manifest-parser.ts) becomes a stored Queued job. Idempotent by request id
  * (checked before and after the insert, so two concurrent submissions of one id store one job); the name is unique in
- * its team (the store's unique constraint decides races); with queues in force the job must belong to one; secret
+ * its team (the store's unique constraint decides, races included: no read before the insert, and none after it —
+ * the insert returns the stored row); with queues in force the job must belong to one; secret
  * refs are checked and inline secret values sealed before anything is stored.
  */
 import { Code, SwitchyardError, nameSuffix, newUid, type Clock } from "@switchyard/core";
@@ -54,13 +55,6 @@ export async function submitJob(d: SubmissionDeps, input: SubmitInput): Promise<
     const prefix = spec.generateName ?? (name ? `${name}-` : "job-");
     name = `${prefix}${nameSuffix()}`;
   }
-  const existing = await store.find(name, spec.team);
-  if (existing.length > 0) {
-    throw new SwitchyardError(
-      Code.AlreadyExists,
-      `job "${name}" already exists in team "${spec.team}": choose another metadata.name, delete or rename the old one, or submit with --generate-name to add a random suffix`,
-    );
-  }
   // With queues in force, a job must belong to one (its queue by name, or its team's): said now, not by a job that
   // waits forever.
   const queues = d.queues()?.queues ?? [];
@@ -74,8 +68,9 @@ export async function submitJob(d: SubmissionDeps, input: SubmitInput): Promise<
   // before anything is stored, and the stored manifest keeps "(secret)" in their place.
   await checkSecretRefs(spec, spec.team, d.secrets);
   const stored = await sealJobSecrets(spec, uid, d.secretBox);
+  let job: JobRow;
   try {
-    await store.insertJob({
+    job = await store.insertJob({
       uid,
       name,
       team: spec.team,
@@ -92,14 +87,19 @@ export async function submitJob(d: SubmissionDeps, input: SubmitInput): Promise<
       event: { type: "Queued", message: `submitted to queue ${spec.queue} (team ${spec.team}, priority ${spec.priority})`, attempt: 0 },
     });
   } catch (err) {
-    // Two concurrent submissions of the same request id or name: the unique constraints decided (the store says
-    // ALREADY_EXISTS); a request id seen meanwhile is a replay.
+    // The unique constraints decided (the store says ALREADY_EXISTS): a request id stored meanwhile (two concurrent
+    // submissions of one id) is a replay; otherwise the name is taken.
+    if (!(err instanceof SwitchyardError) || err.code !== Code.AlreadyExists) throw err;
     if (input.requestId) {
       const seen = await store.byRequestId(input.requestId);
       if (seen) return { job: seen, warnings: [], replayed: true };
     }
-    throw err;
+    throw new SwitchyardError(
+      Code.AlreadyExists,
+      `job "${name}" already exists in team "${spec.team}": choose another metadata.name, delete or rename the old one, or submit with --generate-name to add a random suffix`,
+      { cause: err },
+    );
   }
   if (!spec.suspend) d.schedule();
-  return { job: (await store.byUid(uid))!, warnings: parsed.warnings, replayed: false };
+  return { job, warnings: parsed.warnings, replayed: false };
 }

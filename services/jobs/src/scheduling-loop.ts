@@ -4,6 +4,12 @@
  * reasons (stored as data, waiting-reason.ts), starts. Cycles never overlap and coalesce while one runs; a timer
  * runs one when the scheduler says its answer changes with time alone (`nextReviewAtMs`).
  *
+ * Cycles take a bounded share of the service's time: after a cycle of d ms, the next one starts no sooner than
+ * `restFactor`·d ms later (3·d, at most `maxRestMs`, 50). A cycle reads every queued job, so without this a burst of
+ * submissions into a long queue would spend the service on cycles whose answer each submission barely changes (Slurm's
+ * `sched_min_interval` and Kueue's batching solve the same); an idle platform's cycles take about a millisecond, so
+ * the rest costs a job that could start a few milliseconds at most.
+ *
  * A job's spec never changes after submission, so what the scheduler needs of it (its replicas' requests) is read
  * once per job and kept while the job is queued or holds resources: a cycle parses no spec it has seen before.
  */
@@ -11,7 +17,7 @@ import type { Clock, Logger } from "@switchyard/core";
 import type { NodeInfo, PendingJob, QueuesConfig, ReplicaPlacement, ReplicaRequest, RunningJob, Scheduler } from "@switchyard/scheduler";
 import type { JobSpec } from "@switchyard/specs";
 import type { JobStore } from "./job-store.js";
-import type { JobSummary } from "./job-rows.js";
+import type { QueuedJob } from "./job-rows.js";
 import { MAX_TIMER_MS } from "./job-deadlines.js";
 import { isFinal } from "./phases.js";
 import { sameWaiting, waitingReason, type WaitingReason } from "./waiting-reason.js";
@@ -29,6 +35,10 @@ export interface SchedulingLoopOptions {
   preempt: (uid: string, reason: string) => Promise<void>;
   /** Places and launches a job's next attempt (serialized with the job's other actions). */
   place: (uid: string, placement: readonly ReplicaPlacement[], preemptible: boolean) => Promise<void>;
+  /** The rest after a cycle, as a multiple of its duration (default 3: cycles take at most a quarter of the time). */
+  restFactor?: number;
+  /** The longest rest after a cycle (default 50 ms). */
+  maxRestMs?: number;
 }
 
 /** What one replica asks for, from the job's spec (roles expanded). */
@@ -39,6 +49,8 @@ export function replicaRequests(spec: JobSpec): ReplicaRequest[] {
 
 export class SchedulingLoop {
   private readonly waiting = new Map<string, WaitingReason>();
+  /** What the cycle reads of each queued job, by uid, with the queued_at it was read at (JobStore.queuedKeys). */
+  private readonly queuedRows = new Map<string, QueuedJob>();
   /** Replica requests by job uid, for jobs queued or holding resources (specs never change). */
   private readonly requests = new Map<string, ReplicaRequest[]>();
   private running = false;
@@ -69,10 +81,17 @@ export class SchedulingLoop {
 
   private async loop(): Promise<void> {
     try {
-      do {
+      const restFactor = this.o.restFactor ?? 3;
+      const maxRestMs = this.o.maxRestMs ?? 50;
+      for (;;) {
         this.again = false;
+        const t0 = performance.now();
         await this.cycle();
-      } while (this.again && !this.closed);
+        if (!this.again || this.closed) break;
+        // Kicked while the cycle ran: rest in proportion to its cost (real time, whatever the clock), then run again.
+        const rest = Math.min(maxRestMs, (performance.now() - t0) * restFactor);
+        if (rest >= 1) await new Promise((r) => setTimeout(r, rest));
+      }
     } catch (err) {
       this.o.logger.error({ err: String(err), stack: (err as Error).stack }, "scheduling cycle failed");
     } finally {
@@ -82,7 +101,7 @@ export class SchedulingLoop {
 
   private async cycle(): Promise<void> {
     const { store, clock } = this.o;
-    const queued = await store.queued();
+    const queued = await this.readQueued();
     if (queued.length === 0) return;
     const live = await store.liveReplicas();
     const holders = await store.summaries(live.map((r) => r.job_uid));
@@ -102,6 +121,7 @@ export class SchedulingLoop {
       job.placement.push({ node: r.node, gpuIndices: r.gpus, cpuMilli: r.cpu_milli, memoryMb: r.memory_mb, ...(r.gpu_milli ? { gpuMilli: r.gpu_milli } : {}) });
     }
     const queues = this.o.queues();
+    const queuedUids = new Set(queued.map((j) => j.uid));
     const decision = this.o.scheduler.schedule({
       nowMs: clock.now(),
       nodes: [this.o.node],
@@ -112,27 +132,49 @@ export class SchedulingLoop {
     });
     this.scheduleReview(decision.nextReviewAtMs);
     for (const p of decision.preempt) await this.o.preempt(p.uid, p.reason);
+    const changed: [string, WaitingReason][] = [];
     for (const w of decision.waiting) {
       const reason = waitingReason(w);
       if (sameWaiting(this.waiting.get(w.uid), reason)) continue;
-      this.waiting.set(w.uid, reason);
-      await store.setWaiting(w.uid, reason);
+      changed.push([w.uid, reason]);
     }
+    await store.setWaitingMany(changed);
+    for (const [uid, reason] of changed) this.waiting.set(uid, reason);
     for (const s of decision.start) {
       this.waiting.delete(s.uid);
-      if (queued.some((j) => j.uid === s.uid)) await this.o.place(s.uid, s.placement, s.preemptible === true);
+      if (queuedUids.has(s.uid)) await this.o.place(s.uid, s.placement, s.preemptible === true);
     }
   }
 
+  /** The queued jobs in submission order: keys from the store, rows from memory unless new or queued again since. */
+  private async readQueued(): Promise<QueuedJob[]> {
+    const keys = await this.o.store.queuedKeys();
+    const current = new Set<string>();
+    const stale: string[] = [];
+    for (const k of keys) {
+      current.add(k.uid);
+      if (this.queuedRows.get(k.uid)?.queued_at !== k.queued_at) stale.push(k.uid);
+    }
+    for (const uid of this.queuedRows.keys()) if (!current.has(uid)) this.queuedRows.delete(uid);
+    for (const row of await this.o.store.queuedJobs(stale)) this.queuedRows.set(row.uid, row);
+    const out: QueuedJob[] = [];
+    for (const k of keys) {
+      const row = this.queuedRows.get(k.uid);
+      // Queued again between the two reads: its row says so, and the next cycle reads it (a kick follows every requeue).
+      if (row !== undefined && row.queued_at === k.queued_at) out.push(row);
+    }
+    return out;
+  }
+
   /** Reads the specs of jobs this loop has not seen (one query), and forgets jobs no longer queued or holding. */
-  private async loadRequests(jobs: readonly JobSummary[]): Promise<void> {
+  private async loadRequests(jobs: readonly QueuedJob[]): Promise<void> {
     const current = new Set(jobs.map((j) => j.uid));
     for (const uid of this.requests.keys()) if (!current.has(uid)) this.requests.delete(uid);
     const missing = [...current].filter((uid) => !this.requests.has(uid));
     for (const [uid, spec] of await this.o.store.specs(missing)) this.requests.set(uid, replicaRequests(spec));
   }
 
-  private pending(row: JobSummary): PendingJob {
+  private pending(row: QueuedJob): PendingJob {
     return {
       uid: row.uid,
       name: row.name,

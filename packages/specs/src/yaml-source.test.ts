@@ -1,0 +1,40 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { readYamlSource } from "./yaml-source.js";
+import { violationsOf, where } from "./test-helpers.js";
+
+// JSON is read by JSON.parse (fast) and YAML by the yaml package; a leading comment line makes the same JSON text go
+// the YAML way (a comment is not JSON), so each JSON document can be read both ways and compared.
+const viaYaml = (json: string) => readYamlSource(`# read as YAML\n${json}`);
+
+describe("reading JSON documents", () => {
+  it("gives the same values as the YAML reader for any JSON object or array", () => {
+    const doc = fc.oneof(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 4 })), fc.array(fc.jsonValue({ maxDepth: 4 })));
+    fc.assert(
+      fc.property(doc, fc.constantFrom(undefined, 2), (v, indent) => {
+        const text = JSON.stringify(v, null, indent);
+        const slow = viaYaml(text);
+        // The YAML reader refuses some keys JSON allows (`__proto__`): then the JSON reader must not answer either.
+        if (Object.keys(v).includes("__proto__")) return;
+        assert.deepEqual(readYamlSource(text).value, slow.value);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("leaves what JSON.parse would hide to the YAML reader: duplicate keys and __proto__ are refused with their line", () => {
+    const dup = violationsOf('{\n  "apiVersion": "switchyard/v1",\n  "kind": "Job",\n  "kind": "Job"\n}', "job.json");
+    assert.deepEqual(where(dup), ["4:3 (yaml)"]);
+    assert.match(dup[0]!.message, /unique/);
+    const proto = violationsOf('{"apiVersion": "switchyard/v1", "kind": "Job", "metadata": {"__proto__": {"name": "x"}}}', "job.json");
+    assert.match(proto[0]!.message, /__proto__/);
+  });
+
+  it("points a violation of a JSON manifest at its line and column", () => {
+    const manifest = { apiVersion: "switchyard/v1", kind: "Job", metadata: { name: "j" }, spec: { command: ["true"], replicas: "two" } };
+    const d = violationsOf(JSON.stringify(manifest, null, 2), "job.json");
+    assert.deepEqual(where(d), ["11:17 spec.replicas"]);
+    assert.equal(d[0]!.file, "job.json");
+  });
+});
