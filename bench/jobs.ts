@@ -86,7 +86,7 @@ const rss = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc
 const pss = (pid: number) => Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0) / 1024;
 
 async function main(): Promise<void> {
-  const p = await startPlatform([], { SWITCHYARD_NODE_ARGS: "--expose-gc" });
+  const p = await startPlatform([], { SWITCHYARD_NODE_ARGS: `--expose-gc ${process.env.BENCH_NODE_ARGS ?? ""}`.trim() });
   const upReadyMs = p.readyMs;
   await new Promise((r) => setTimeout(r, 2000));
   const upIdleRssMb = platformRssMb(p.dataDir);

@@ -39,7 +39,7 @@ describe("JobStore", () => {
     assert.equal(job.waiting, null);
     assert.deepEqual((await store.events("u1")).map((e) => [e.type, e.time, e.replica]), [["Queued", 1000, -1]]);
     assert.equal((await store.byRequestId("r1"))?.uid, "u1");
-    assert.deepEqual(await store.queuedKeys(), [{ uid: "u1", queued_at: 1000 }]);
+    assert.deepEqual(await store.queuedKeys(), [{ uid: "u1", seq: job.seq, queued_at: 1000 }]);
     assert.deepEqual(await store.queuedJobs(["u1"]), [{ uid: "u1", name: "a", team: job.team, queue: job.queue, priority: job.priority, created_at: 1000, seq: job.seq, attained_gpu_ms: 0, queued_at: 1000, user: job.user }]);
     assert.deepEqual([...(await store.specs(["u1"])).values()], [spec]);
   });
@@ -72,5 +72,19 @@ describe("JobStore", () => {
     const job = (await store.byUid("u1"))!;
     assert.equal(job.reason, "Waiting");
     assert.deepEqual(job.waiting, { kind: "quota", position: 2, text: "queue a is at its gpus quota", queue: "a", resource: "gpus" });
+  });
+
+  it("bumps the queue generation on every write but a submission and waiting reasons, and reads later submissions alone", async () => {
+    const g0 = store.queueGeneration;
+    const seq1 = (await store.byUid("u1"))!.seq;
+    const a = await store.insertJob(newJob("g1", "g1"));
+    const b = await store.insertJob(newJob("g2", "g2"));
+    await store.setWaitingMany([["g1", { kind: "resources", position: 1, text: "t" }]]);
+    assert.equal(store.queueGeneration, g0, "submissions and waiting reasons leave it");
+    assert.deepEqual((await store.queuedSince(seq1)).map((j) => j.uid), ["g1", "g2"]);
+    assert.deepEqual((await store.queuedSince(a.seq)).map((j) => j.uid), ["g2"]);
+    await store.commit("g2", { job: { phase: "Cancelled" } }, 3000);
+    assert.ok(store.queueGeneration > g0, "a transition bumps it");
+    assert.deepEqual((await store.queuedSince(a.seq)).map((j) => j.uid), [], `${b.uid} is no longer queued`);
   });
 });

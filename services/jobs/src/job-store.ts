@@ -48,6 +48,13 @@ function replicaColumns(patch: ReplicaPatch): Partial<Selectable<ReplicasTable>>
 export class JobStore {
   private readonly db: Kysely<JobsDatabase>;
 
+  /**
+   * Bumped by every write that may change which jobs are queued, or what `queuedJobs` says of one: every write but a
+   * submission (`insertJob`) and waiting reasons. While it stays the same, queued jobs only arrive, in seq order, and
+   * `queuedSince` is all a scheduling cycle needs to read (scheduling-loop.ts). A new write method bumps it too.
+   */
+  private generation = 0;
+
   constructor(private readonly opened: OpenedStore<JobsDatabase>) {
     this.db = opened.db;
   }
@@ -101,8 +108,18 @@ export class JobStore {
    * fifth of the cost of reading their QueuedJob rows, for a long queue. Every column of QueuedJob that can change does so only when the job is queued again, which sets queued_at,
    * so a QueuedJob read earlier with the same queued_at is still right (scheduling-loop.ts keeps them).
    */
-  async queuedKeys(): Promise<{ uid: string; queued_at: number }[]> {
-    return this.db.selectFrom("jobs").select(["uid", "queued_at"]).where("phase", "=", "Queued").where("cancel_requested", "=", 0).where("reason", "!=", "Suspended").orderBy("seq", "asc").execute();
+  async queuedKeys(): Promise<{ uid: string; seq: number; queued_at: number }[]> {
+    return this.db.selectFrom("jobs").select(["uid", "seq", "queued_at"]).where("phase", "=", "Queued").where("cancel_requested", "=", 0).where("reason", "!=", "Suspended").orderBy("seq", "asc").execute();
+  }
+
+  /** See `generation`. */
+  get queueGeneration(): number {
+    return this.generation;
+  }
+
+  /** Queued jobs submitted after `seq` (what queuedKeys would add to an earlier answer while the generation stays). */
+  async queuedSince(seq: number): Promise<QueuedJob[]> {
+    return this.db.selectFrom("jobs").select(QUEUED_COLUMNS).where("seq", ">", seq).where("phase", "=", "Queued").where("cancel_requested", "=", 0).where("reason", "!=", "Suspended").orderBy("seq", "asc").execute();
   }
 
   /** QueuedJob rows of these jobs, whatever their phase now, in one query. */
@@ -159,6 +176,7 @@ export class JobStore {
   /** Stores one transition's write (job columns, new and changed replicas, events) in one transaction. */
   async commit(uid: string, w: JobWrite, at: number): Promise<void> {
     if (!w.job && !w.newReplicas?.length && !w.replicas?.length && !w.events?.length) return;
+    this.generation++;
     await this.db.transaction().execute(async (tx) => {
       for (const r of w.newReplicas ?? []) {
         await tx
@@ -260,6 +278,7 @@ export class JobStore {
   }
 
   async setDiskUsage(uid: string, bytes: number, at: number): Promise<void> {
+    this.generation++;
     await this.db.updateTable("jobs").set({ disk_bytes: bytes, disk_measured_at: at }).where("uid", "=", uid).execute();
   }
 
@@ -271,6 +290,7 @@ export class JobStore {
   }
 
   async markCollected(uid: string, at: number, message: string): Promise<void> {
+    this.generation++;
     await this.db.transaction().execute(async (tx) => {
       await tx.updateTable("jobs").set({ collected_at: at, disk_bytes: 0, disk_measured_at: at }).where("uid", "=", uid).execute();
       const job = await tx.selectFrom("jobs").select("attempt").where("uid", "=", uid).executeTakeFirstOrThrow();

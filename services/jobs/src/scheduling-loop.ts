@@ -5,10 +5,13 @@
  * runs one when the scheduler says its answer changes with time alone (`nextReviewAtMs`).
  *
  * Cycles take a bounded share of the service's time: after a cycle of d ms, the next one starts no sooner than
- * `restFactor`·d ms later (3·d, at most `maxRestMs`, 50). A cycle reads every queued job, so without this a burst of
- * submissions into a long queue would spend the service on cycles whose answer each submission barely changes (Slurm's
- * `sched_min_interval` and Kueue's batching solve the same); an idle platform's cycles take about a millisecond, so
- * the rest costs a job that could start a few milliseconds at most.
+ * `restFactor`·d ms later (6·d, at most `maxRestMs`, 100). A cycle considers every queued job, so without this a
+ * burst of submissions into a long queue would spend the service on cycles whose answer each submission barely
+ * changes (Slurm's `sched_min_interval` and Kueue's batching solve the same); an idle platform's cycles take about a
+ * millisecond, and the rest applies only to a cycle asked for while one ran.
+ *
+ * What a cycle reads of the queue is incremental: while only submissions happened (JobStore.queueGeneration), it reads
+ * the new queued jobs alone; otherwise the queue's keys, with each row from memory unless it was queued again since.
  *
  * A job's spec never changes after submission, so what the scheduler needs of it (its replicas' requests) is read
  * once per job and kept while the job is queued or holds resources: a cycle parses no spec it has seen before.
@@ -35,9 +38,9 @@ export interface SchedulingLoopOptions {
   preempt: (uid: string, reason: string) => Promise<void>;
   /** Places and launches a job's next attempt (serialized with the job's other actions). */
   place: (uid: string, placement: readonly ReplicaPlacement[], preemptible: boolean) => Promise<void>;
-  /** The rest after a cycle, as a multiple of its duration (default 3: cycles take at most a quarter of the time). */
+  /** The rest after a cycle, as a multiple of its duration (default 6: cycles take at most a seventh of the time). */
   restFactor?: number;
-  /** The longest rest after a cycle (default 50 ms). */
+  /** The longest rest after a cycle (default 100 ms). */
   maxRestMs?: number;
 }
 
@@ -51,6 +54,10 @@ export class SchedulingLoop {
   private readonly waiting = new Map<string, WaitingReason>();
   /** What the cycle reads of each queued job, by uid, with the queued_at it was read at (JobStore.queuedKeys). */
   private readonly queuedRows = new Map<string, QueuedJob>();
+  /** The queued jobs of the last read, in order, and the store's generation then (JobStore.queueGeneration). */
+  private queuedList: { generation: number; lastSeq: number; rows: QueuedJob[] } | undefined;
+  /** Each queued row as the scheduler sees it, made once per row read. */
+  private readonly pendings = new WeakMap<QueuedJob, PendingJob>();
   /** Replica requests by job uid, for jobs queued or holding resources (specs never change). */
   private readonly requests = new Map<string, ReplicaRequest[]>();
   private running = false;
@@ -81,8 +88,8 @@ export class SchedulingLoop {
 
   private async loop(): Promise<void> {
     try {
-      const restFactor = this.o.restFactor ?? 3;
-      const maxRestMs = this.o.maxRestMs ?? 50;
+      const restFactor = this.o.restFactor ?? 6;
+      const maxRestMs = this.o.maxRestMs ?? 100;
       for (;;) {
         this.again = false;
         const t0 = performance.now();
@@ -146,9 +153,27 @@ export class SchedulingLoop {
     }
   }
 
-  /** The queued jobs in submission order: keys from the store, rows from memory unless new or queued again since. */
+  /**
+   * The queued jobs in submission order. While the store's generation is that of the last read, only submissions
+   * happened since: the new queued jobs are read and appended. Otherwise the keys are read, and rows from memory
+   * unless new or queued again since.
+   */
   private async readQueued(): Promise<QueuedJob[]> {
-    const keys = await this.o.store.queuedKeys();
+    const store = this.o.store;
+    const generation = store.queueGeneration;
+    const last = this.queuedList;
+    if (last !== undefined && last.generation === generation) {
+      const added = await store.queuedSince(last.lastSeq);
+      if (store.queueGeneration === generation) {
+        for (const row of added) {
+          this.queuedRows.set(row.uid, row);
+          last.rows.push(row);
+          last.lastSeq = Math.max(last.lastSeq, row.seq);
+        }
+        return last.rows;
+      }
+    }
+    const keys = await store.queuedKeys();
     const current = new Set<string>();
     const stale: string[] = [];
     for (const k of keys) {
@@ -158,11 +183,15 @@ export class SchedulingLoop {
     for (const uid of this.queuedRows.keys()) if (!current.has(uid)) this.queuedRows.delete(uid);
     for (const row of await this.o.store.queuedJobs(stale)) this.queuedRows.set(row.uid, row);
     const out: QueuedJob[] = [];
+    let lastSeq = last?.lastSeq ?? 0;
     for (const k of keys) {
+      lastSeq = Math.max(lastSeq, k.seq);
       const row = this.queuedRows.get(k.uid);
       // Queued again between the two reads: its row says so, and the next cycle reads it (a kick follows every requeue).
       if (row !== undefined && row.queued_at === k.queued_at) out.push(row);
     }
+    // Kept under the generation seen before reading: a write meanwhile makes the next cycle read everything again.
+    this.queuedList = { generation, lastSeq, rows: out };
     return out;
   }
 
@@ -175,6 +204,12 @@ export class SchedulingLoop {
   }
 
   private pending(row: QueuedJob): PendingJob {
+    let p = this.pendings.get(row);
+    if (p === undefined) this.pendings.set(row, (p = this.toPending(row)));
+    return p;
+  }
+
+  private toPending(row: QueuedJob): PendingJob {
     return {
       uid: row.uid,
       name: row.name,
