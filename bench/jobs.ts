@@ -1,13 +1,14 @@
 // npm run bench -- jobs
 // 1. Submit → Running for trivial jobs (the command records when it started), beside the same command spawned directly
 //    the same way the executor starts it (as nobody through setpriv, in bubblewrap, at nice 10, where those apply).
-// 2. Submissions per second of ordinary jobs into a queue that is full (they stay Queued), each answered after its
+// 2. Each service's RSS (and PSS) after a warm-up that calls every one of its methods, then a forced GC.
+// 3. Submissions per second of ordinary jobs into a queue that is full (they stay Queued), each answered after its
 //    commit, from 32 callers over REST. Beside it, the same client against a minimal node:http server doing the same
 //    SQLite insert with the same durability.
-// 3. The same again (N_KILL more) with the jobs service killed with SIGKILL half-way (the supervisor restarts it,
-//    callers retry with the same request id): every acknowledged submission must be there afterwards.
-// 4. `switchyard up`: time until it answers, idle RSS of all its processes, and each service's RSS after a warm-up
-//    that calls every one of its methods and a forced GC.
+// 4. The same again (N_KILL more) with the jobs service killed with SIGKILL half-way (the supervisor restarts it,
+//    callers retry with the same request id): every acknowledged submission must be there afterwards. Then each
+//    service's RSS again after a GC, holding those thousands of queued jobs.
+// Also: `switchyard up`'s time until it answers and the idle RSS of all its processes.
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -85,6 +86,17 @@ const rss = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc
 /** Proportional set size: pages shared with the other services (Node's own code, ~40 MB of each RSS) counted once. */
 const pss = (pid: number) => Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0) / 1024;
 
+/** Each service's RSS and PSS (MB) after three forced GCs (SIGUSR2 runs gc() in a service started with --expose-gc). */
+async function memoryAfterGc(dataDir: string): Promise<{ rss: Record<string, number>; pss: Record<string, number> }> {
+  const services = (JSON.parse(readFileSync(join(dataDir, "up.json"), "utf8")) as { services: Record<string, number> }).services;
+  for (let i = 0; i < 3; i++) {
+    for (const pid of Object.values(services)) process.kill(pid, "SIGUSR2");
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const of = (f: (pid: number) => number) => Object.fromEntries(Object.entries(services).map(([s, pid]) => [s, round(f(pid), 1)]));
+  return { rss: of(rss), pss: of(pss) };
+}
+
 async function main(): Promise<void> {
   const p = await startPlatform([], { SWITCHYARD_NODE_ARGS: `--expose-gc ${process.env.BENCH_NODE_ARGS ?? ""}`.trim() });
   const upReadyMs = p.readyMs;
@@ -108,13 +120,17 @@ async function main(): Promise<void> {
   viaPlatform.sort((a, b) => a - b);
   direct.sort((a, b) => a - b);
 
-  // 2. ordinary jobs into a full queue, beside the minimal server.
+  // 2. each service's RSS after every method was called, and a forced GC (services run with --expose-gc).
+  await warmUpEveryMethod(p.url, p.token);
+  const warm = await memoryAfterGc(p.dataDir);
+
+  // 3. ordinary jobs into a full queue, beside the minimal server.
   await fetch(`${p.url}/v1/queues:apply`, { method: "POST", headers: auth, body: JSON.stringify({ yaml: "queues:\n  - name: full\n    team: default\n    resources: {cpuMilli: {nominalQuota: 0}}\n  - name: default\n    team: default\n    resources: {cpuMilli: {nominalQuota: 100000}}\n" }) });
   const names = Array.from({ length: N_SUBMIT }, (_, i) => `s${i}`);
   const sub = await submitAll(p.url, p.token, names);
   const minimal = await minimalRate(names.map((n) => `m${n}`), p.dir);
 
-  // 3. more of them, with a SIGKILL of the jobs service half-way.
+  // 4. more of them, with a SIGKILL of the jobs service half-way.
   const jobsPid = (JSON.parse(readFileSync(join(p.dataDir, "up.json"), "utf8")) as { services: Record<string, number> }).services["jobs"]!;
   const killNames = Array.from({ length: N_KILL }, (_, i) => `k${i}`);
   let killed = false;
@@ -129,15 +145,7 @@ async function main(): Promise<void> {
   const lost = [...sub.acked, ...kill.acked].filter((n) => !present.has(n)).length;
   const stillQueued = listed.jobs.filter((j) => /^[sk]\d/.test(j.metadata.name) && j.status.phase === "Queued").length;
 
-  // 3. each service's RSS after every method was called, and a forced GC (services run with --expose-gc).
-  await warmUpEveryMethod(p.url, p.token);
-  const services = (JSON.parse(readFileSync(join(p.dataDir, "up.json"), "utf8")) as { services: Record<string, number> }).services;
-  for (let i = 0; i < 3; i++) {
-    for (const pid of Object.values(services)) process.kill(pid, "SIGUSR2");
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  const perServiceRssMb = Object.fromEntries(Object.entries(services).map(([s, pid]) => [s, round(rss(pid), 1)]));
-  const perServicePssMb = Object.fromEntries(Object.entries(services).map(([s, pid]) => [s, round(pss(pid), 1)]));
+  const afterLoad = await memoryAfterGc(p.dataDir);
   await p.stop();
 
   const submissionsPerSec = round(N_SUBMIT / sub.seconds, 0);
@@ -152,8 +160,9 @@ async function main(): Promise<void> {
     acknowledgedLost: lost,
     stillQueued,
     retriesAfterKill: kill.retries,
-    perServiceRssMb,
-    perServicePssMb,
+    perServiceRssMb: warm.rss,
+    perServicePssMb: warm.pss,
+    perServiceRssAfterLoadMb: afterLoad.rss,
     upReadyMs: round(upReadyMs, 0),
     upIdleRssMb: round(upIdleRssMb, 1),
   };
@@ -162,8 +171,9 @@ async function main(): Promise<void> {
   console.log(`  direct spawn       p50 ${result.directSpawnP50Ms} ms (${argv.slice(0, argv.indexOf("/bin/sh")).join(" ") || "plain"})   ratio ${result.submitToRunningVsDirect}× (goal ≤ 5)`);
   console.log(`  submissions/s      ${submissionsPerSec} (goal ≥ 1,000); minimal node:http + SQLite ${result.minimalSubmissionsPerSec}/s; ratio ${result.submissionsVsMinimal} (goal ≥ 0.3)`);
   console.log(`  kill -9 of jobs    ${lost} of ${sub.acked.size + kill.acked.size} acknowledged submissions lost (goal 0); ${kill.retries} retries while it restarted; ${stillQueued} still queued`);
-  console.log(`  per-service RSS    ${JSON.stringify(perServiceRssMb)} MB after every method and a GC (goal ≤ 64 each)`);
-  console.log(`  per-service PSS    ${JSON.stringify(perServicePssMb)} MB (shared pages counted once)`);
+  console.log(`  per-service RSS    ${JSON.stringify(warm.rss)} MB after every method and a GC (goal ≤ 64 each)`);
+  console.log(`  per-service PSS    ${JSON.stringify(warm.pss)} MB (shared pages counted once: Node's own code is ~40 MB of each RSS)`);
+  console.log(`  … after the load   ${JSON.stringify(afterLoad.rss)} MB RSS after a GC, holding ${stillQueued} queued jobs (jobs restarted once)`);
   console.log(`  up ready           ${result.upReadyMs} ms; idle RSS ${result.upIdleRssMb} MB summed over supervisor + services`);
   console.log(JSON.stringify(result));
 }

@@ -35,6 +35,13 @@ export interface SupervisorOptions {
  */
 export const SERVICE_NODE_ARGS: readonly string[] = ["--max-semi-space-size=2"];
 
+/**
+ * Environment every service gets unless the operator's says otherwise. glibc gives each thread that mallocs its own
+ * arena (libuv's pool, V8's GC helpers, SQLite): two arenas hold a service's native allocations in ~3 MB less RSS
+ * after a burst of requests (bench `jobs`), at no measurable cost — the services' threads rarely allocate at once.
+ */
+export const SERVICE_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: "2" };
+
 export function serviceEntry(pkg: "control" | "jobs" | "gateway"): string {
   return fileURLToPath(import.meta.resolve(`@switchyard/${pkg}/main`));
 }
@@ -67,7 +74,7 @@ export class Supervisor {
       // SWITCHYARD_NODE_ARGS: extra node flags for every service (e.g. --cpu-prof), for profiling; they come after
       // SERVICE_NODE_ARGS, so they can override them.
       const nodeArgs = [...SERVICE_NODE_ARGS, ...(process.env.SWITCHYARD_NODE_ARGS ?? "").split(" ").filter(Boolean)];
-      const child = spawn(process.execPath, [...nodeArgs, spec.entry], { env: { ...process.env, ...spec.env }, stdio: ["ignore", "pipe", "pipe", "ipc"] });
+      const child = spawn(process.execPath, [...nodeArgs, spec.entry], { env: { ...SERVICE_ENV, ...process.env, ...spec.env }, stdio: ["ignore", "pipe", "pipe", "ipc"] });
       const r: Running = { spec, child, startedAt: Date.now() };
       this.running.set(spec.name, r);
       const log = this.log(spec.name);

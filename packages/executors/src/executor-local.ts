@@ -7,6 +7,9 @@
  * A replica never has the platform's rights: with `runAs` it runs as that account (never root), with the `bwrap`
  * sandbox it sees none of the hidden paths and none of the machine's processes, and its environment starts from
  * `baseEnv`, never from this process's (executor-local-sandbox.ts). The shim itself stays the platform's.
+ *
+ * A little over 350 lines on purpose: one class implements the Executor contract, and its launch, observe, stop and
+ * adopt all read and write the same run-dir protocol; the shim, logs, sandbox and GPU inventory are already apart.
  */
 import { spawn } from "node:child_process";
 import { lstat, mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";

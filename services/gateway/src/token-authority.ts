@@ -39,6 +39,17 @@ function unauthenticated(message: string): SwitchyardError {
  * Verification is cached by token text, so a repeated token costs a map lookup, an expiry comparison and a check
  * against the in-memory set of revoked ids (revocation goes through this object, which updates that set first).
  */
+/**
+ * A token's id: 16 base64url characters that never begin with `-`, so that `switchyard token revoke <id>` cannot read
+ * an id as an option (one id in 64 did).
+ */
+export function newTokenId(): string {
+  for (;;) {
+    const id = randomBytes(12).toString("base64url");
+    if (!id.startsWith("-")) return id;
+  }
+}
+
 export class TokenAuthority {
   private readonly cache = new Map<string, Identity>();
   private readonly revoked = new Set<string>();
@@ -79,7 +90,7 @@ export class TokenAuthority {
   async issue(input: IssueInput): Promise<{ token: string; row: TokenRow }> {
     const ttlMs = input.ttlMs ?? this.defaultTtlMs;
     const now = this.clock.now();
-    const jti = randomBytes(12).toString("base64url");
+    const jti = newTokenId();
     const issuedAt = Math.floor(now / 1000);
     // Whole seconds, as JWT's NumericDate: the recorded expiry is the one the token carries.
     const expSeconds = Math.floor((now + ttlMs) / 1000);
