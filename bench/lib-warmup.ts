@@ -62,6 +62,9 @@ export async function warmUpEveryMethod(url: string, token: string): Promise<str
   await step("Auth.ListTokens", () => auth.listTokens({ user: "warmup" }));
   await step("Auth.ListUsers", () => auth.listUsers({}));
   await step("Auth.RevokeToken", () => auth.revokeToken({ token: created.token }));
+  await auth.createToken({ user: "warmup", teams: ["warmup-extra"], ttlSeconds: 60n });
+  await step("Auth.RemoveMembership", () => auth.removeMembership({ user: "warmup", team: "warmup-extra" }));
+  await step("Auth.DeleteUser", () => auth.deleteUser({ user: "warmup" }));
 
   const platform = client(Platform);
   await step("Platform.WhoAmI", () => platform.whoAmI({}));

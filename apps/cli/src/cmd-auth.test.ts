@@ -71,6 +71,24 @@ describe("switchyard login, whoami and token", () => {
     assert.match(cli(adminEnv, ["token", "revoke", items[0]!.id]).stdout, /already revoked/);
   });
 
+  it("takes a user out of a team and deletes a user; their tokens are refused at once", () => {
+    const dana = cli(adminEnv, ["token", "create", "--user", "dana", "--team", "nlp,vision"]);
+    assert.equal(dana.code, 0, dana.stderr);
+    const danaEnv = cliEnv(join(dir, "dana.yaml"));
+    assert.equal(cli(danaEnv, ["login", "--server", url, "--token", dana.stdout.trim()]).code, 0);
+    const out = cli(adminEnv, ["users", "remove-team", "dana", "vision"]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /dana is no longer in vision \(teams: nlp\); revoked \S+/);
+    assert.equal(cli(danaEnv, ["list"]).code, 3, "her token carried vision");
+    assert.equal(cli(danaEnv, ["users", "delete", "admin"]).code, 3);
+    const gone = cli(adminEnv, ["users", "delete", "dana"]);
+    assert.equal(gone.code, 0, gone.stderr);
+    assert.doesNotMatch(cli(adminEnv, ["users"]).stdout, /dana/);
+    const again = cli(adminEnv, ["users", "delete", "dana"]);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /no user dana/);
+  });
+
   it("refuses bad usage with exit code 2", () => {
     const ttl = cli(adminEnv, ["token", "create", "--user", "bob", "--team", "x", "--ttl", "soon"]);
     assert.equal(ttl.code, 2);

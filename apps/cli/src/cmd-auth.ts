@@ -168,4 +168,29 @@ export function registerAuthCommands(program: Command): void {
       process.stdout.write(table(["USER", "ROLE", "TEAMS"], res.users.map((u) => [u.name, u.role, u.teams.join(",")])) + "\n");
     }),
   );
+
+  const del = users
+    .command("delete")
+    .argument("<user>", "the user")
+    .description("delete a user (admins only): their tokens are refused at once; their jobs stay with their teams");
+  del.action(
+    run(del, async (g, user: string) => {
+      const t = resolveTarget(g);
+      const res = await connect(t.server, t.token).auth.deleteUser({ user });
+      process.stdout.write(`deleted ${user}${res.revoked.length ? `; revoked ${res.revoked.join(", ")}` : ""}\n`);
+    }),
+  );
+
+  const leave = users
+    .command("remove-team")
+    .argument("<user>", "the user")
+    .argument("<team>", "the team to take them out of")
+    .description("take a user out of a team (admins only): their tokens that carry the team are refused at once");
+  leave.action(
+    run(leave, async (g, user: string, team: string) => {
+      const t = resolveTarget(g);
+      const res = await connect(t.server, t.token).auth.removeMembership({ user, team });
+      process.stdout.write(`${user} is no longer in ${team} (teams: ${res.teams.join(", ")})${res.revoked.length ? `; revoked ${res.revoked.join(", ")}` : ""}\n`);
+    }),
+  );
 }

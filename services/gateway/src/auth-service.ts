@@ -53,6 +53,11 @@ export async function issueUserToken(
       details: [{ field: "teams", message: "is empty for a new user", expected: "at least one team", hint: "add --team TEAM (e.g. --team default)" }],
     });
   }
+  // A token carries its user's role: when the role changes, the tokens that carry the old one stop working (an admin
+  // made member would otherwise keep acting as admin until their tokens expired).
+  if (existing && input.role && input.role !== existing.role) {
+    await d.authority.revoke((await d.store.tokens({ user: input.user, activeAt: d.authority.now() })).map((t) => t.jti));
+  }
   await d.store.upsertUser(input.user, input.role, input.teams, d.authority.now());
   const user = (await d.store.user(input.user))!;
   return d.authority.issue({
@@ -131,6 +136,36 @@ export function authService(d: AuthServiceDeps): EdgeService {
     async listUsers(_req, call) {
       requireAdmin(call.identity, "list users");
       return { users: (await d.store.users()).map((u) => ({ name: u.name, role: u.role, teams: u.teams, createdAt: timestampFromMs(u.createdAt) })) };
+    },
+
+    async deleteUser(req, call) {
+      requireAdmin(call.identity, "delete users");
+      const name = checkUserName(req.user);
+      const user = await d.store.user(name);
+      if (!user) throw new SwitchyardError(Code.NotFound, `no user ${name}: list them with \`switchyard users\``);
+      if (name === call.identity.user) throw new SwitchyardError(Code.FailedPrecondition, `you cannot delete yourself (${name}): another admin can`);
+      if (user.role === "admin" && (await d.store.adminCount()) <= 1) {
+        throw new SwitchyardError(Code.FailedPrecondition, `${name} is the last admin: make another user admin first (\`switchyard token create --user U --role admin\`)`);
+      }
+      // Tokens first: from this moment none of theirs is accepted, even if deleting the rows below fails.
+      const revoked = await d.authority.revoke((await d.store.tokens({ user: name, activeAt: d.authority.now() })).map((t) => t.jti));
+      await d.store.deleteUser(name);
+      return { revoked };
+    },
+
+    async removeMembership(req, call) {
+      requireAdmin(call.identity, "change memberships");
+      const name = checkUserName(req.user);
+      const team = checkTeamName(req.team);
+      const user = await d.store.user(name);
+      if (!user) throw new SwitchyardError(Code.NotFound, `no user ${name}: list them with \`switchyard users\``);
+      if (!user.teams.includes(team)) throw new SwitchyardError(Code.NotFound, `${name} is not in team ${team} (teams: ${user.teams.join(", ")})`);
+      if (user.teams.length === 1) throw new SwitchyardError(Code.FailedPrecondition, `${team} is ${name}'s only team: add another first, or delete the user (\`switchyard users delete ${name}\`)`);
+      // A token names the teams its user had when issued: those naming this team stop working now.
+      const carrying = (await d.store.tokens({ user: name, activeAt: d.authority.now() })).filter((t) => (JSON.parse(t.teams) as string[]).includes(team));
+      const revoked = await d.authority.revoke(carrying.map((t) => t.jti));
+      await d.store.removeMembership(name, team);
+      return { revoked, teams: user.teams.filter((t) => t !== team) };
     },
   });
 }

@@ -88,6 +88,27 @@ export class TokenStore {
     });
   }
 
+  /** How many users have the admin role. */
+  async adminCount(): Promise<number> {
+    const r = await this.db.selectFrom("users").select((eb) => eb.fn.countAll<number>().as("n")).where("role", "=", "admin").executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  /** Deletes a user and their memberships in one transaction; false when there was no such user. */
+  async deleteUser(name: string): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom("memberships").where("user", "=", name).execute();
+      const r = await tx.deleteFrom("users").where("name", "=", name).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    });
+  }
+
+  /** Takes a user out of a team; false when they were not in it. */
+  async removeMembership(user: string, team: string): Promise<boolean> {
+    const r = await this.db.deleteFrom("memberships").where("user", "=", user).where("team", "=", team).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
   async insertToken(row: TokenRow): Promise<void> {
     await this.db.insertInto("tokens").values(row).execute();
   }

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/auth.proto.
  */
 export const file_switchyard_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("Chhzd2l0Y2h5YXJkL3YxL2F1dGgucHJvdG8SDXN3aXRjaHlhcmQudjEi9QEKBVRva2VuEgoKAmlkGAEgASgJEgwKBHVzZXIYAiABKAkSDQoFdGVhbXMYAyADKAkSDAoEcm9sZRgEIAEoCRItCglpc3N1ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2Rlc2NyaXB0aW9uGAggASgJEhEKCWlzc3VlZF9ieRgJIAEoCSJpChJDcmVhdGVUb2tlblJlcXVlc3QSDAoEdXNlchgBIAEoCRINCgV0ZWFtcxgCIAMoCRIMCgRyb2xlGAMgASgJEhMKC3R0bF9zZWNvbmRzGAQgASgDEhMKC2Rlc2NyaXB0aW9uGAUgASgJIkgKE0NyZWF0ZVRva2VuUmVzcG9uc2USDQoFdG9rZW4YASABKAkSIgoEaW5mbxgCIAEoCzIULnN3aXRjaHlhcmQudjEuVG9rZW4iPQoSUmV2b2tlVG9rZW5SZXF1ZXN0EgoKAmlkGAEgASgJEg0KBXRva2VuGAIgASgJEgwKBHVzZXIYAyABKAkiJgoTUmV2b2tlVG9rZW5SZXNwb25zZRIPCgdyZXZva2VkGAEgAygJIjsKEUxpc3RUb2tlbnNSZXF1ZXN0EgwKBHVzZXIYASABKAkSGAoQaW5jbHVkZV9pbmFjdGl2ZRgCIAEoCCI6ChJMaXN0VG9rZW5zUmVzcG9uc2USJAoGdG9rZW5zGAEgAygLMhQuc3dpdGNoeWFyZC52MS5Ub2tlbiJhCgRVc2VyEgwKBG5hbWUYASABKAkSDAoEcm9sZRgCIAEoCRINCgV0ZWFtcxgDIAMoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCISChBMaXN0VXNlcnNSZXF1ZXN0IjcKEUxpc3RVc2Vyc1Jlc3BvbnNlEiIKBXVzZXJzGAEgAygLMhMuc3dpdGNoeWFyZC52MS5Vc2VyMtgDCgRBdXRoEmsKC0NyZWF0ZVRva2VuEiEuc3dpdGNoeWFyZC52MS5DcmVhdGVUb2tlblJlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkNyZWF0ZVRva2VuUmVzcG9uc2UiFYLT5JMCDzoBKiIKL3YxL3Rva2VucxKSAQoLUmV2b2tlVG9rZW4SIS5zd2l0Y2h5YXJkLnYxLlJldm9rZVRva2VuUmVxdWVzdBoiLnN3aXRjaHlhcmQudjEuUmV2b2tlVG9rZW5SZXNwb25zZSI8kAICgtPkkwIzOgEqWhY6ASoiES92MS90b2tlbnM6cmV2b2tlIhYvdjEvdG9rZW5zL3tpZH06cmV2b2tlEmgKCkxpc3RUb2tlbnMSIC5zd2l0Y2h5YXJkLnYxLkxpc3RUb2tlbnNSZXF1ZXN0GiEuc3dpdGNoeWFyZC52MS5MaXN0VG9rZW5zUmVzcG9uc2UiFZACAYLT5JMCDBIKL3YxL3Rva2VucxJkCglMaXN0VXNlcnMSHy5zd2l0Y2h5YXJkLnYxLkxpc3RVc2Vyc1JlcXVlc3QaIC5zd2l0Y2h5YXJkLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlIhSQAgGC0+STAgsSCS92MS91c2Vyc2IGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("Chhzd2l0Y2h5YXJkL3YxL2F1dGgucHJvdG8SDXN3aXRjaHlhcmQudjEi9QEKBVRva2VuEgoKAmlkGAEgASgJEgwKBHVzZXIYAiABKAkSDQoFdGVhbXMYAyADKAkSDAoEcm9sZRgEIAEoCRItCglpc3N1ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2Rlc2NyaXB0aW9uGAggASgJEhEKCWlzc3VlZF9ieRgJIAEoCSJpChJDcmVhdGVUb2tlblJlcXVlc3QSDAoEdXNlchgBIAEoCRINCgV0ZWFtcxgCIAMoCRIMCgRyb2xlGAMgASgJEhMKC3R0bF9zZWNvbmRzGAQgASgDEhMKC2Rlc2NyaXB0aW9uGAUgASgJIkgKE0NyZWF0ZVRva2VuUmVzcG9uc2USDQoFdG9rZW4YASABKAkSIgoEaW5mbxgCIAEoCzIULnN3aXRjaHlhcmQudjEuVG9rZW4iPQoSUmV2b2tlVG9rZW5SZXF1ZXN0EgoKAmlkGAEgASgJEg0KBXRva2VuGAIgASgJEgwKBHVzZXIYAyABKAkiJgoTUmV2b2tlVG9rZW5SZXNwb25zZRIPCgdyZXZva2VkGAEgAygJIjsKEUxpc3RUb2tlbnNSZXF1ZXN0EgwKBHVzZXIYASABKAkSGAoQaW5jbHVkZV9pbmFjdGl2ZRgCIAEoCCI6ChJMaXN0VG9rZW5zUmVzcG9uc2USJAoGdG9rZW5zGAEgAygLMhQuc3dpdGNoeWFyZC52MS5Ub2tlbiJhCgRVc2VyEgwKBG5hbWUYASABKAkSDAoEcm9sZRgCIAEoCRINCgV0ZWFtcxgDIAMoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCISChBMaXN0VXNlcnNSZXF1ZXN0IjcKEUxpc3RVc2Vyc1Jlc3BvbnNlEiIKBXVzZXJzGAEgAygLMhMuc3dpdGNoeWFyZC52MS5Vc2VyIiEKEURlbGV0ZVVzZXJSZXF1ZXN0EgwKBHVzZXIYASABKAkiJQoSRGVsZXRlVXNlclJlc3BvbnNlEg8KB3Jldm9rZWQYASADKAkiNQoXUmVtb3ZlTWVtYmVyc2hpcFJlcXVlc3QSDAoEdXNlchgBIAEoCRIMCgR0ZWFtGAIgASgJIjoKGFJlbW92ZU1lbWJlcnNoaXBSZXNwb25zZRIPCgdyZXZva2VkGAEgAygJEg0KBXRlYW1zGAIgAygJMtIFCgRBdXRoEmsKC0NyZWF0ZVRva2VuEiEuc3dpdGNoeWFyZC52MS5DcmVhdGVUb2tlblJlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkNyZWF0ZVRva2VuUmVzcG9uc2UiFYLT5JMCDzoBKiIKL3YxL3Rva2VucxKSAQoLUmV2b2tlVG9rZW4SIS5zd2l0Y2h5YXJkLnYxLlJldm9rZVRva2VuUmVxdWVzdBoiLnN3aXRjaHlhcmQudjEuUmV2b2tlVG9rZW5SZXNwb25zZSI8kAICgtPkkwIzOgEqWhY6ASoiES92MS90b2tlbnM6cmV2b2tlIhYvdjEvdG9rZW5zL3tpZH06cmV2b2tlEmgKCkxpc3RUb2tlbnMSIC5zd2l0Y2h5YXJkLnYxLkxpc3RUb2tlbnNSZXF1ZXN0GiEuc3dpdGNoeWFyZC52MS5MaXN0VG9rZW5zUmVzcG9uc2UiFZACAYLT5JMCDBIKL3YxL3Rva2VucxJkCglMaXN0VXNlcnMSHy5zd2l0Y2h5YXJkLnYxLkxpc3RVc2Vyc1JlcXVlc3QaIC5zd2l0Y2h5YXJkLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlIhSQAgGC0+STAgsSCS92MS91c2VycxJrCgpEZWxldGVVc2VyEiAuc3dpdGNoeWFyZC52MS5EZWxldGVVc2VyUmVxdWVzdBohLnN3aXRjaHlhcmQudjEuRGVsZXRlVXNlclJlc3BvbnNlIhiC0+STAhIqEC92MS91c2Vycy97dXNlcn0SigEKEFJlbW92ZU1lbWJlcnNoaXASJi5zd2l0Y2h5YXJkLnYxLlJlbW92ZU1lbWJlcnNoaXBSZXF1ZXN0Gicuc3dpdGNoeWFyZC52MS5SZW1vdmVNZW1iZXJzaGlwUmVzcG9uc2UiJYLT5JMCHyodL3YxL3VzZXJzL3t1c2VyfS90ZWFtcy97dGVhbX1iBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message switchyard.v1.Token
@@ -307,6 +307,90 @@ export const ListUsersResponseSchema: GenMessage<ListUsersResponse> = /*@__PURE_
   messageDesc(file_switchyard_v1_auth, 9);
 
 /**
+ * @generated from message switchyard.v1.DeleteUserRequest
+ */
+export type DeleteUserRequest = Message<"switchyard.v1.DeleteUserRequest"> & {
+  /**
+   * @generated from field: string user = 1;
+   */
+  user: string;
+};
+
+/**
+ * Describes the message switchyard.v1.DeleteUserRequest.
+ * Use `create(DeleteUserRequestSchema)` to create a new message.
+ */
+export const DeleteUserRequestSchema: GenMessage<DeleteUserRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_auth, 10);
+
+/**
+ * @generated from message switchyard.v1.DeleteUserResponse
+ */
+export type DeleteUserResponse = Message<"switchyard.v1.DeleteUserResponse"> & {
+  /**
+   * Ids of the user's tokens this call revoked.
+   *
+   * @generated from field: repeated string revoked = 1;
+   */
+  revoked: string[];
+};
+
+/**
+ * Describes the message switchyard.v1.DeleteUserResponse.
+ * Use `create(DeleteUserResponseSchema)` to create a new message.
+ */
+export const DeleteUserResponseSchema: GenMessage<DeleteUserResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_auth, 11);
+
+/**
+ * @generated from message switchyard.v1.RemoveMembershipRequest
+ */
+export type RemoveMembershipRequest = Message<"switchyard.v1.RemoveMembershipRequest"> & {
+  /**
+   * @generated from field: string user = 1;
+   */
+  user: string;
+
+  /**
+   * @generated from field: string team = 2;
+   */
+  team: string;
+};
+
+/**
+ * Describes the message switchyard.v1.RemoveMembershipRequest.
+ * Use `create(RemoveMembershipRequestSchema)` to create a new message.
+ */
+export const RemoveMembershipRequestSchema: GenMessage<RemoveMembershipRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_auth, 12);
+
+/**
+ * @generated from message switchyard.v1.RemoveMembershipResponse
+ */
+export type RemoveMembershipResponse = Message<"switchyard.v1.RemoveMembershipResponse"> & {
+  /**
+   * Ids of the user's tokens this call revoked (those that carried the team).
+   *
+   * @generated from field: repeated string revoked = 1;
+   */
+  revoked: string[];
+
+  /**
+   * The user's teams now.
+   *
+   * @generated from field: repeated string teams = 2;
+   */
+  teams: string[];
+};
+
+/**
+ * Describes the message switchyard.v1.RemoveMembershipResponse.
+ * Use `create(RemoveMembershipResponseSchema)` to create a new message.
+ */
+export const RemoveMembershipResponseSchema: GenMessage<RemoveMembershipResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_auth, 13);
+
+/**
  * Users, teams and the tokens they call with, answered by the gateway (which issues and verifies the tokens).
  * A token is a JWT signed by the platform; it carries the user, the user's teams and role at issue time, an id and
  * an expiry, and stops working when it expires or is revoked.
@@ -354,6 +438,28 @@ export const Auth: GenService<{
     methodKind: "unary";
     input: typeof ListUsersRequestSchema;
     output: typeof ListUsersResponseSchema;
+  },
+  /**
+   * Deletes a user (admins only): their memberships go and every token of theirs is revoked at once. Their jobs stay
+   * (they belong to their teams). Nobody deletes themselves, and the last admin stays.
+   *
+   * @generated from rpc switchyard.v1.Auth.DeleteUser
+   */
+  deleteUser: {
+    methodKind: "unary";
+    input: typeof DeleteUserRequestSchema;
+    output: typeof DeleteUserResponseSchema;
+  },
+  /**
+   * Takes a user out of a team (admins only). A token carries the teams its user had when it was issued, so every
+   * token of the user that names the team is revoked at once; the user gets a new one without it.
+   *
+   * @generated from rpc switchyard.v1.Auth.RemoveMembership
+   */
+  removeMembership: {
+    methodKind: "unary";
+    input: typeof RemoveMembershipRequestSchema;
+    output: typeof RemoveMembershipResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_switchyard_v1_auth, 0);
