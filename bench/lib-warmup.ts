@@ -69,6 +69,7 @@ export async function warmUpEveryMethod(url: string, token: string): Promise<str
   const platform = client(Platform);
   await step("Platform.WhoAmI", () => platform.whoAmI({}));
   await step("Platform.GetStatus", () => platform.getStatus({}));
+  await step("Platform.ListAuditEvents", () => platform.listAuditEvents({ since: "1h" }));
 
   const config = client(ConfigCenter);
   const watch = new AbortController();

@@ -198,16 +198,24 @@ async function failover(registry: MemoryRegistry) {
   };
 }
 
-async function overload(registry: MemoryRegistry) {
+/**
+ * `bulkhead`: the mesh's BulkheadPolicy admits 20 calls and queues 20. `semaphore`, its baseline: no policy, the
+ * handler itself admits 20 and queues 20 with a plain semaphore (echo-child --semaphore) — same callers, same harness.
+ */
+let overloadRuns = 0;
+async function overload(registry: MemoryRegistry, mode: "bulkhead" | "semaphore" = "bulkhead") {
+  const id = `o${++overloadRuns}`;
+  // Each run its own service name: the previous run's instance may still be listed until its lease lapses.
+  const host = `echo-overload-${id}`;
   const yaml = `apiVersion: mesh.switchyard.io/v1
 kind: BulkheadPolicy
 metadata: {name: overload}
 spec:
-  host: echo-overload
+  host: ${host}
   methods: [{method: Echo, maxConcurrent: 20, maxQueue: 20}]
 `;
-  const child = await spawnEcho(["--id", "o1", "--name", "echo-overload", "--delay-ms", "10", "--metrics"], { MESH_POLICY_YAML: yaml }, ["--expose-gc"]);
-  await registerWhileAlive(registry, child, "echo-overload", "o1", {}, 2000);
+  const child = await spawnEcho(["--id", id, "--name", host, "--delay-ms", "10", "--metrics", ...(mode === "semaphore" ? ["--semaphore", "20:20"] : [])], mode === "bulkhead" ? { MESH_POLICY_YAML: yaml } : {}, ["--expose-gc"]);
+  await registerWhileAlive(registry, child, host, id, {}, 2000);
   const events = new MeshEvents();
   const source = new MemoryPolicySource();
   // The caller's mesh: adaptive throttling refuses locally (no request sent) the share the service keeps refusing.
@@ -216,22 +224,22 @@ spec:
 kind: ResiliencePolicy
 metadata: {name: overload}
 spec:
-  host: echo-overload
+  host: ${host}
   adaptiveThrottling: {requestsPerAccept: 1.5, window: 2s}
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: overload}
 spec:
-  hosts: [echo-overload]
-  http: [{route: [{destination: {host: echo-overload}}], retries: {attempts: 0}}]
+  hosts: [${host}]
+  http: [{route: [{destination: {host: ${host}}}], retries: {attempts: 0}}]
 `,
   });
   const policies = createPolicyStore({ source, events });
   createMeshMetrics({ events });
   const rt = createMeshRuntime({ serviceName: "bench-client", events, policies });
   await policies.ready();
-  const client: MeshClient<typeof Echo> = createClient(Echo, { target: "mesh:///echo-overload", registry, runtime: rt });
+  const client: MeshClient<typeof Echo> = createClient(Echo, { target: `mesh:///${host}`, registry, runtime: rt });
   const small = create(EchoRequestSchema, { payload: new Uint8Array(64) });
   await Promise.all(Array.from({ length: 20 }, () => client.echo(small)));
   const admitted: number[] = [];
@@ -306,7 +314,14 @@ async function main() {
   const p = (xs: number[], q: number) => percentile(xs, q);
   const chainUs = await chainCost();
   const fo = await failover(registry);
-  const ov = await overload(registry);
+  // The bulkhead beside its baseline, alternated (semaphore, bulkhead, bulkhead, semaphore) so drift hits both alike.
+  const base1 = await overload(registry, "semaphore");
+  const ov = await overload(registry, "bulkhead");
+  const ov2 = await overload(registry, "bulkhead");
+  const base2 = await overload(registry, "semaphore");
+  const overloadGoodputVsBaseline = (ov.goodput + ov2.goodput) / (base1.goodput + base2.goodput);
+  // CPU per call, mesh over raw, round by round (each round's two ran back to back).
+  const cpuPerCallRatio = median(r.mesh.cpu.map((c, i) => c / r.raw.cpu[i]!));
   await registry.close();
   // `up --single-process` (every service in one process, calls in memory) beside the multi-process platform, idle.
   const rss = async (args: string[]) => {
@@ -329,6 +344,8 @@ async function main() {
     failoverRecoveryMs: round(fo.recoveryMs, 1),
     overloadGoodputRatio: round(ov.goodput / 2000, 3),
     overloadAdmittedP99Ms: round(ov.admittedP99, 1),
+    overloadGoodputVsBaseline: round(overloadGoodputVsBaseline, 3),
+    cpuPerCallRatio: round(cpuPerCallRatio, 3),
     singleProcessRssMb: round(singleMb, 1),
   };
   const rounds = (xs: number[]) => xs.map((x) => Math.round(x)).join(" ");
@@ -338,11 +355,13 @@ async function main() {
   console.log(`  latency c=1        raw p50 ${round(p(r.raw.lat, 50), 0)} µs p99 ${round(p(r.raw.lat, 99), 0)} µs   mesh p50 ${round(p(r.mesh.lat, 50), 0)} µs p99 ${round(p(r.mesh.lat, 99), 0)} µs`);
   console.log(`                     added p50 ${result.addedP50Us} µs (goal ≤ 30)   p99 ${result.addedP99Us} µs (goal ≤ 100)`);
   console.log(`  CPU per call       raw ${result.cpuUsPerCallRaw} µs   mesh ${result.cpuUsPerCallMesh} µs   (client + server; client alone: raw ${round(median(r.raw.clientCpu), 1)} µs, mesh ${round(median(r.mesh.clientCpu), 1)} µs)`);
+  console.log(`                     mesh ÷ raw CPU per call ${result.cpuPerCallRatio} (median of the rounds' ratios; goal ≤ 1.15)`);
   console.log(`  governance chain   ${round(chainUs, 1)} µs CPU per co-hosted call (client + server chains, routing, retry policy, outlier, breaker, metrics; no gRPC)`);
   console.log(`  metrics            ${metricsLines} client RED series exported during the run`);
   console.log(`  failover           ${fo.total} calls, ${fo.failed} failed (${result.failoverFailedPct}%, goal ≤ 0.1%); ${fo.retriesAfterKill} retried after the kill; survivors carry all traffic ${result.failoverRecoveryMs} ms after SIGKILL; endpoint out of rotation after ${round(fo.leftRotationMs, 1)} ms`);
   console.log(`                     calls by instance ${JSON.stringify(fo.byInstance)}`);
   console.log(`  overload           goodput ${Math.round(ov.goodput)}/s of 2,000 (ratio ${result.overloadGoodputRatio}, goal ≥ 0.90); admitted p50 ${round(ov.admittedP50, 1)} ms p99 ${result.overloadAdmittedP99Ms} ms (goal ≤ 30); ${Math.round(ov.refusedPerSec)} refusals/s`);
+  console.log(`                     beside a plain semaphore in the handler (same 20 slots + 20 queued, same callers): goodput ${Math.round(base1.goodput)} and ${Math.round(base2.goodput)}/s against the bulkhead's ${Math.round(ov.goodput)} and ${Math.round(ov2.goodput)}/s — ratio ${result.overloadGoodputVsBaseline} (goal ≥ 0.95); baseline admitted p99 ${round(Math.max(base1.admittedP99, base2.admittedP99), 1)} ms`);
   console.log(`                     server-side (admission wait + handler) p50 ${round(ov.serverP50, 1)} ms p99 ${round(ov.serverP99, 1)} ms; a 10 ms timer fires ${round(ov.timerLateMeanMs, 2)} ms late on average there, so 20 slots hold at most ${Math.round(20_000 / (10 + ov.timerLateMeanMs))} calls/s`);
   console.log(`                     server heap after a full GC ${round(ov.serverHeapBefore, 1)} MB before → ${round(ov.serverHeapAfter, 1)} MB after; RSS ${round(ov.rss0, 0)} MB before, every 0.5 s [${ov.rssSamples.map((x) => round(x, 0)).join(" ")}]; client heap ${round(ov.heap0, 1)} → ${round(ov.heap1, 1)} MB`);
   console.log(`  single process     up --single-process idle RSS ${round(singleMb, 1)} MB   (multi-process: ${round(multiMb, 1)} MB summed over supervisor + control + jobs + gateway)`);

@@ -21,6 +21,7 @@ const ALLOWED = new Map([
   ["services/jobs/src/metrics-store.test.ts", "counts the stored rows"],
   ["services/jobs/src/queue-config-store.ts", "applied queue configurations"],
   ["services/gateway/src/token-store.ts", "users, teams and tokens"],
+  ["services/gateway/src/audit-store.ts", "the audit log"],
   ["services/control/src/config-store.ts", "the config center's documents"],
 ]);
 

@@ -89,6 +89,19 @@ describe("switchyard login, whoami and token", () => {
     assert.match(again.stderr, /no user dana/);
   });
 
+  it("shows the audit log to admins: who changed what, and who was refused", () => {
+    const out = cli(adminEnv, ["audit", "--since", "1h", "--user", "admin", "--method", "DeleteUser"]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /TIME\s+USER\s+METHOD\s+TARGET\s+OUTCOME[\s\S]*admin\s+Auth\/DeleteUser\s+user=dana\s+allowed/);
+    const json = JSON.parse(cli(adminEnv, ["audit", "--outcome", "denied", "-o", "json"]).stdout) as { items: { user: string; outcome: string }[] };
+    assert.ok(json.items.length > 0 && json.items.every((e) => e.outcome === "denied"), JSON.stringify(json));
+    const erin = cli(adminEnv, ["token", "create", "--user", "erin", "--team", "nlp"]).stdout.trim();
+    const member = cli({ ...adminEnv, SWITCHYARD_TOKEN: erin }, ["audit"]);
+    assert.equal(member.code, 3);
+    assert.match(member.stderr, /only admins read the audit log/);
+    assert.equal(cli(adminEnv, ["audit", "--since", "soon"]).code, 2);
+  });
+
   it("refuses bad usage with exit code 2", () => {
     const ttl = cli(adminEnv, ["token", "create", "--user", "bob", "--team", "x", "--ttl", "soon"]);
     assert.equal(ttl.code, 2);

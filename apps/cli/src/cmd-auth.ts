@@ -3,7 +3,7 @@ import { toJson } from "@bufbuild/protobuf";
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { Auth, Platform, TokenSchema } from "@switchyard/api";
+import { AuditEventSchema, Auth, Platform, TokenSchema } from "@switchyard/api";
 import type { Command } from "commander";
 import { CliExit, EXIT, explain, type GlobalOptions } from "./api.js";
 import { configPath, readCliConfig, writeCliConfig } from "./cli-config.js";
@@ -191,6 +191,30 @@ export function registerAuthCommands(program: Command): void {
       const t = resolveTarget(g);
       const res = await connect(t.server, t.token).auth.removeMembership({ user, team });
       process.stdout.write(`${user} is no longer in ${team} (teams: ${res.teams.join(", ")})${res.revoked.length ? `; revoked ${res.revoked.join(", ")}` : ""}\n`);
+    }),
+  );
+
+  const audit = program
+    .command("audit")
+    .description("the audit log, newest first (admins only): calls that changed something, and calls refused for lack of rights")
+    .option("--since <when>", "how far back: 30m, 12h, 7d, 2w, or an RFC 3339 time (default 24h)")
+    .option("--user <user>", "only this user's calls")
+    .option("--method <text>", "only methods whose name contains this, e.g. SubmitJob or Auth/")
+    .option("--outcome <outcome>", "allowed | denied | failed")
+    .option("--limit <n>", "at most this many (default 100, at most 1000)")
+    .option("-o, --output <format>", "table|json", "table");
+  audit.action(
+    run(audit, async (g, o: { since?: string; user?: string; method?: string; outcome?: string; limit?: string; output?: string }) => {
+      const limit = o.limit === undefined ? 0 : Number(o.limit);
+      if (!Number.isSafeInteger(limit) || limit < 0) throw new CliExit(EXIT.usage, `--limit "${o.limit}" is not a number of events`);
+      const t = resolveTarget(g);
+      const res = await connect(t.server, t.token).platform.listAuditEvents({ since: o.since ?? "", user: o.user ?? "", method: o.method ?? "", outcome: o.outcome ?? "", limit });
+      if (parseFormat(o.output, ["table", "json"]) === "json") {
+        process.stdout.write(JSON.stringify({ items: res.events.map((e) => toJson(AuditEventSchema, e)) }, null, 2) + "\n");
+        return;
+      }
+      const rows = res.events.map((e) => [when(e.time), e.user, e.method.replace(/^switchyard\.v1\./, ""), e.target, e.outcome + (e.code ? ` ${e.code}` : "")]);
+      process.stdout.write((rows.length ? table(["TIME", "USER", "METHOD", "TARGET", "OUTCOME"], rows) : "no events") + "\n");
     }),
   );
 }

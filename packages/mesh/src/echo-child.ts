@@ -1,6 +1,8 @@
 // An echo server in its own process, for tests that SIGKILL an instance and for the mesh benchmark (which keeps the
 // servers off the client's CPU). Prints `ECHO_READY {"address":…,"raw":…}` when it serves.
-//   node packages/mesh/dist/echo-child.js --id a [--raw] [--delay-ms 10] [--metrics]   (policies: MESH_POLICY_YAML)
+//   node packages/mesh/dist/echo-child.js --id a [--raw] [--delay-ms 10] [--metrics] [--semaphore 20:20]
+//   (policies: MESH_POLICY_YAML). --semaphore N:Q: the bulkhead's baseline — the handler admits N calls at once and
+//   queues Q more with a plain semaphore, refusing the rest with RESOURCE_EXHAUSTED (no retry-after hint).
 import * as grpc from "@grpc/grpc-js";
 import { parseArgs } from "node:util";
 import { toGrpcServiceDefinition } from "./adapter.js";
@@ -10,8 +12,9 @@ import { createPolicyStore, MemoryPolicySource } from "./policy-source.js";
 import { createMeshRuntime } from "./runtime.js";
 import { createServer } from "./server.js";
 import { MeshEvents } from "./events.js";
+import { Code, SwitchyardError } from "@switchyard/core";
 
-const { values } = parseArgs({ options: { id: { type: "string", default: "child" }, name: { type: "string", default: "echo" }, raw: { type: "boolean", default: false }, "delay-ms": { type: "string", default: "0" }, metrics: { type: "boolean", default: false } } });
+const { values } = parseArgs({ options: { id: { type: "string", default: "child" }, name: { type: "string", default: "echo" }, raw: { type: "boolean", default: false }, "delay-ms": { type: "string", default: "0" }, metrics: { type: "boolean", default: false }, semaphore: { type: "string" } } });
 const id = values.id!;
 const events = new MeshEvents();
 const source = new MemoryPolicySource();
@@ -27,7 +30,28 @@ events.on("serverCall", (e) => {
 const runtime = createMeshRuntime({ serviceName: values.name!, events, policies });
 const behavior = { delayMs: Number(values["delay-ms"]), failCode: 0 };
 const server = createServer({ name: values.name!, labels: { id }, runtime });
-server.add(Echo, echoImpl(id, behavior, { calls: 0 }));
+const impl = echoImpl(id, behavior, { calls: 0 });
+if (values.semaphore) {
+  const [slots, queue] = values.semaphore.split(":").map(Number) as [number, number];
+  let inFlight = 0;
+  const waiting: (() => void)[] = [];
+  const echo = impl.echo.bind(impl);
+  impl.echo = async (req, ctx) => {
+    if (inFlight >= slots) {
+      if (waiting.length >= queue) throw new SwitchyardError(Code.ResourceExhausted, "echo: all slots busy and the queue full");
+      await new Promise<void>((r) => waiting.push(r));
+    } else inFlight++;
+    try {
+      return await echo(req, ctx);
+    } finally {
+      // The slot passes to the next in the queue, or is freed.
+      const next = waiting.shift();
+      if (next) next();
+      else inFlight--;
+    }
+  };
+}
+server.add(Echo, impl);
 const address = await server.start();
 
 let raw: string | undefined;

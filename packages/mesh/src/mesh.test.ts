@@ -15,6 +15,9 @@ function platformServer(id: string, registry: MemoryRegistry): MeshServer {
     async getStatus() {
       return { version: id };
     },
+    async listAuditEvents() {
+      return {};
+    },
   });
 }
 

@@ -34,6 +34,9 @@ describe("interop with python grpcio", () => {
     async getStatus() {
       return {};
     },
+    async listAuditEvents() {
+      return {};
+    },
   });
   after(() => server.stop(100));
 

@@ -25,6 +25,9 @@ describe("etcd registry", () => {
         async getStatus() {
           return {};
         },
+        async listAuditEvents() {
+          return {};
+        },
       });
       await s.start();
       servers.push(s);

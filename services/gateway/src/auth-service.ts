@@ -2,6 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Auth, Platform, type TokenSchema } from "@switchyard/api";
 import { Code, SwitchyardError } from "@switchyard/core";
+import { parseSince, type AuditLog } from "./audit.js";
 import { edgeService, type EdgeCall, type EdgeService } from "./edge-service.js";
 import { checkRole, checkTeamName, checkUserName, type Identity, type Role } from "./identity.js";
 import { TokenAuthority } from "./token-authority.js";
@@ -170,9 +171,27 @@ export function authService(d: AuthServiceDeps): EdgeService {
   });
 }
 
-/** The Platform service: who am I, and which services run where. */
-export function platformService(status: () => Promise<{ service: string; addresses: string[] }[]>, version: string): EdgeService {
+/** The Platform service: who am I, which services run where, and the audit log. */
+export function platformService(status: () => Promise<{ service: string; addresses: string[] }[]>, version: string, audit: AuditLog, clock: { now(): number }): EdgeService {
   return edgeService(Platform, {
+    async listAuditEvents(req, call) {
+      requireAdmin(call.identity, "read the audit log");
+      const outcome = req.outcome;
+      if (outcome !== "" && outcome !== "allowed" && outcome !== "denied" && outcome !== "failed") {
+        throw new SwitchyardError(Code.InvalidArgument, `outcome: "${outcome.slice(0, 40)}" is not an outcome`, { details: [{ field: "outcome", message: "is not an outcome", expected: "allowed | denied | failed" }] });
+      }
+      if (req.limit < 0 || req.limit > 1000) {
+        throw new SwitchyardError(Code.InvalidArgument, `limit: ${req.limit} is out of range`, { details: [{ field: "limit", message: "is out of range", expected: "1 to 1000, or 0 for 100", got: String(req.limit) }] });
+      }
+      const rows = await audit.list({
+        sinceMs: parseSince(req.since, clock.now()),
+        ...(req.user ? { user: req.user } : {}),
+        ...(req.method ? { method: req.method } : {}),
+        ...(outcome ? { outcome } : {}),
+        limit: req.limit || 100,
+      });
+      return { events: rows.map((r) => ({ id: BigInt(r.id), time: timestampFromMs(r.at), user: r.user, role: r.role, method: r.method, target: r.target, outcome: r.outcome, code: r.code, message: r.message })) };
+    },
     async whoAmI(_req, call) {
       const id = call.identity;
       return { user: id.user, teams: [...id.teams], role: id.role };

@@ -37,6 +37,17 @@ function edgeLimits(env: NodeJS.ProcessEnv): Partial<EdgeLimits> {
   return out;
 }
 
+function auditRetentionDays(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === "") return 90;
+  const days = Number(raw);
+  if (!Number.isSafeInteger(days) || days < 1 || days > 36_500) {
+    throw new SwitchyardError(Code.InvalidArgument, `SWITCHYARD_AUDIT_RETENTION_DAYS="${raw}" is not a number of days from 1 to 36500; unset it for the default (90)`, {
+      details: [{ field: "SWITCHYARD_AUDIT_RETENTION_DAYS", message: "is out of range", expected: "an integer from 1 to 36500", got: JSON.stringify(raw) }],
+    });
+  }
+  return days;
+}
+
 /** The gateway's configuration: the one place it reads the environment. */
 export interface GatewayConfig {
   /** The registry: `etcd://host:port[,…]`, or the control service's `host:port` (the embedded registry). */
@@ -56,6 +67,8 @@ export interface GatewayConfig {
   limits: Partial<EdgeLimits>;
   /** OTEL_* (tracing: off unless set), the only part of the environment the mesh runtime sees. */
   otelEnv: Readonly<Record<string, string | undefined>>;
+  /** SWITCHYARD_AUDIT_RETENTION_DAYS: how long the audit log keeps an event (default 90). */
+  auditRetentionDays: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -71,5 +84,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     sandbox: env.SWITCHYARD_SANDBOX === "none" ? "none" : "auto",
     limits: edgeLimits(env),
     otelEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("OTEL_"))),
+    auditRetentionDays: auditRetentionDays(env.SWITCHYARD_AUDIT_RETENTION_DAYS),
   };
 }

@@ -1,7 +1,9 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { noopLogger, systemClock, type Clock, type Logger } from "@switchyard/core";
 import type { MeshClient } from "@switchyard/mesh";
-import { openSqlite } from "@switchyard/store";
+import { openSqlite, type Kysely } from "@switchyard/store";
+import { AuditLog, audited } from "./audit.js";
+import { AuditStore, auditMigrations, type AuditDatabase } from "./audit-store.js";
 import { authService, platformService } from "./auth-service.js";
 import { ensureAdminToken } from "./bootstrap.js";
 import { createConnectEdge } from "./connect-edge.js";
@@ -37,6 +39,8 @@ export interface GatewayOptions {
   singleUser?: string;
   /** What one caller may cost the edge (body size, timeouts, connections); defaults in edge-limits.ts. */
   limits?: Partial<EdgeLimits>;
+  /** How long audit events are kept (default 90 days). */
+  auditRetentionMs?: number;
   clock?: Clock;
   logger?: Logger;
 }
@@ -64,17 +68,21 @@ export interface Gateway {
 export async function createGateway(o: GatewayOptions): Promise<Gateway> {
   const logger = o.logger ?? noopLogger;
   const clock = o.clock ?? systemClock;
-  const { db, close: closeDb } = await openSqlite<GatewayDatabase>({ path: o.dbPath, migrations });
+  const { db, close: closeDb } = await openSqlite<GatewayDatabase>({ path: o.dbPath, migrations: { ...migrations, ...auditMigrations } });
   const store = new TokenStore(db);
+  // One database, two stores over their own tables (Kysely's types are invariant in the table set, hence the view).
+  const audit = new AuditLog({ store: new AuditStore(db as unknown as Kysely<AuditDatabase>), clock, logger, ...(o.auditRetentionMs ? { retentionMs: o.auditRetentionMs } : {}) });
+  audit.start();
   const authority = await TokenAuthority.open({ store, clock });
   const deps = { authority, store, ...(o.singleUser ? { singleUser: o.singleUser } : {}) };
   const adminToken = o.adminTokenFile ? (await ensureAdminToken(deps, o.adminTokenFile)).token : undefined;
 
+  // Every service's calls go through the audit log (audit.ts says which are recorded).
   const services: EdgeService[] = [
     ...o.forwards.map((f) => forwardService(f.service, f.client)),
     authService(deps),
-    platformService(o.status ?? (async () => []), GATEWAY_VERSION),
-  ];
+    platformService(o.status ?? (async () => []), GATEWAY_VERSION, audit, clock),
+  ].map((s) => audited(s, audit));
   const routes = new RouteTable(collectRoutes(services.map((s) => s.service)).filter((r) => services.some((s) => s.service === r.service && s.handlers.has(r.method.localName))));
   const openApi = openApiDocument(routes.all(), {
     title: "Switchyard",
@@ -138,6 +146,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     listen: (port, host) => edge.listen(port, host),
     async close() {
       await edge.close();
+      await audit.close();
       await closeDb();
     },
   };

@@ -49,6 +49,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
     forwards,
     adminTokenFile: config.adminTokenFile,
     limits: config.limits,
+    auditRetentionMs: config.auditRetentionDays * 86_400_000,
     logger,
     async metrics() {
       // This process's own series, then every registered instance's /metrics (found by its `metrics` label).

@@ -5,13 +5,15 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file switchyard/v1/platform.proto.
  */
 export const file_switchyard_v1_platform: GenFile = /*@__PURE__*/
-  fileDesc("Chxzd2l0Y2h5YXJkL3YxL3BsYXRmb3JtLnByb3RvEg1zd2l0Y2h5YXJkLnYxIg8KDVdob0FtSVJlcXVlc3QiOwoOV2hvQW1JUmVzcG9uc2USDAoEdXNlchgBIAEoCRINCgV0ZWFtcxgCIAMoCRIMCgRyb2xlGAMgASgJIhIKEEdldFN0YXR1c1JlcXVlc3QiMwoNU2VydmljZVN0YXR1cxIPCgdzZXJ2aWNlGAEgASgJEhEKCWFkZHJlc3NlcxgCIAMoCSJUChFHZXRTdGF0dXNSZXNwb25zZRIuCghzZXJ2aWNlcxgBIAMoCzIcLnN3aXRjaHlhcmQudjEuU2VydmljZVN0YXR1cxIPCgd2ZXJzaW9uGAIgASgJMs8BCghQbGF0Zm9ybRJcCgZXaG9BbUkSHC5zd2l0Y2h5YXJkLnYxLldob0FtSVJlcXVlc3QaHS5zd2l0Y2h5YXJkLnYxLldob0FtSVJlc3BvbnNlIhWQAgGC0+STAgwSCi92MS93aG9hbWkSZQoJR2V0U3RhdHVzEh8uc3dpdGNoeWFyZC52MS5HZXRTdGF0dXNSZXF1ZXN0GiAuc3dpdGNoeWFyZC52MS5HZXRTdGF0dXNSZXNwb25zZSIVkAIBgtPkkwIMEgovdjEvc3RhdHVzYgZwcm90bzM", [file_google_api_annotations]);
+  fileDesc("Chxzd2l0Y2h5YXJkL3YxL3BsYXRmb3JtLnByb3RvEg1zd2l0Y2h5YXJkLnYxIg8KDVdob0FtSVJlcXVlc3QiOwoOV2hvQW1JUmVzcG9uc2USDAoEdXNlchgBIAEoCRINCgV0ZWFtcxgCIAMoCRIMCgRyb2xlGAMgASgJIhIKEEdldFN0YXR1c1JlcXVlc3QiMwoNU2VydmljZVN0YXR1cxIPCgdzZXJ2aWNlGAEgASgJEhEKCWFkZHJlc3NlcxgCIAMoCSJUChFHZXRTdGF0dXNSZXNwb25zZRIuCghzZXJ2aWNlcxgBIAMoCzIcLnN3aXRjaHlhcmQudjEuU2VydmljZVN0YXR1cxIPCgd2ZXJzaW9uGAIgASgJIq4BCgpBdWRpdEV2ZW50EgoKAmlkGAEgASgDEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBHVzZXIYAyABKAkSDAoEcm9sZRgEIAEoCRIOCgZtZXRob2QYBSABKAkSDgoGdGFyZ2V0GAYgASgJEg8KB291dGNvbWUYByABKAkSDAoEY29kZRgIIAEoCRIPCgdtZXNzYWdlGAkgASgJImUKFkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QSDQoFc2luY2UYASABKAkSDAoEdXNlchgCIAEoCRIOCgZtZXRob2QYAyABKAkSDwoHb3V0Y29tZRgEIAEoCRINCgVsaW1pdBgFIAEoBSJEChdMaXN0QXVkaXRFdmVudHNSZXNwb25zZRIpCgZldmVudHMYASADKAsyGS5zd2l0Y2h5YXJkLnYxLkF1ZGl0RXZlbnQyxwIKCFBsYXRmb3JtElwKBldob0FtSRIcLnN3aXRjaHlhcmQudjEuV2hvQW1JUmVxdWVzdBodLnN3aXRjaHlhcmQudjEuV2hvQW1JUmVzcG9uc2UiFZACAYLT5JMCDBIKL3YxL3dob2FtaRJlCglHZXRTdGF0dXMSHy5zd2l0Y2h5YXJkLnYxLkdldFN0YXR1c1JlcXVlc3QaIC5zd2l0Y2h5YXJkLnYxLkdldFN0YXR1c1Jlc3BvbnNlIhWQAgGC0+STAgwSCi92MS9zdGF0dXMSdgoPTGlzdEF1ZGl0RXZlbnRzEiUuc3dpdGNoeWFyZC52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0GiYuc3dpdGNoeWFyZC52MS5MaXN0QXVkaXRFdmVudHNSZXNwb25zZSIUkAIBgtPkkwILEgkvdjEvYXVkaXRiBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message switchyard.v1.WhoAmIRequest
@@ -111,6 +113,139 @@ export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE_
   messageDesc(file_switchyard_v1_platform, 4);
 
 /**
+ * @generated from message switchyard.v1.AuditEvent
+ */
+export type AuditEvent = Message<"switchyard.v1.AuditEvent"> & {
+  /**
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp time = 2;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * Who called, as their token said.
+   *
+   * @generated from field: string user = 3;
+   */
+  user: string;
+
+  /**
+   * @generated from field: string role = 4;
+   */
+  role: string;
+
+  /**
+   * e.g. switchyard.v1.Jobs/SubmitJob
+   *
+   * @generated from field: string method = 5;
+   */
+  method: string;
+
+  /**
+   * What the call named, e.g. "name=train team=vision" or "user=alice".
+   *
+   * @generated from field: string target = 6;
+   */
+  target: string;
+
+  /**
+   * allowed | denied | failed
+   *
+   * @generated from field: string outcome = 7;
+   */
+  outcome: string;
+
+  /**
+   * The status code's name when not allowed (PERMISSION_DENIED, INVALID_ARGUMENT, …).
+   *
+   * @generated from field: string code = 8;
+   */
+  code: string;
+
+  /**
+   * The first 300 characters of the error's message.
+   *
+   * @generated from field: string message = 9;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message switchyard.v1.AuditEvent.
+ * Use `create(AuditEventSchema)` to create a new message.
+ */
+export const AuditEventSchema: GenMessage<AuditEvent> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_platform, 5);
+
+/**
+ * @generated from message switchyard.v1.ListAuditEventsRequest
+ */
+export type ListAuditEventsRequest = Message<"switchyard.v1.ListAuditEventsRequest"> & {
+  /**
+   * How far back: a duration (30m, 12h, 7d) or an RFC 3339 time; empty for the last 24 hours.
+   *
+   * @generated from field: string since = 1;
+   */
+  since: string;
+
+  /**
+   * Only this user's calls.
+   *
+   * @generated from field: string user = 2;
+   */
+  user: string;
+
+  /**
+   * Only calls of methods whose name contains this (SubmitJob, Auth/, switchyard.v1.Queues).
+   *
+   * @generated from field: string method = 3;
+   */
+  method: string;
+
+  /**
+   * Only this outcome: allowed | denied | failed.
+   *
+   * @generated from field: string outcome = 4;
+   */
+  outcome: string;
+
+  /**
+   * At most this many (default 100, at most 1000).
+   *
+   * @generated from field: int32 limit = 5;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message switchyard.v1.ListAuditEventsRequest.
+ * Use `create(ListAuditEventsRequestSchema)` to create a new message.
+ */
+export const ListAuditEventsRequestSchema: GenMessage<ListAuditEventsRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_platform, 6);
+
+/**
+ * @generated from message switchyard.v1.ListAuditEventsResponse
+ */
+export type ListAuditEventsResponse = Message<"switchyard.v1.ListAuditEventsResponse"> & {
+  /**
+   * @generated from field: repeated switchyard.v1.AuditEvent events = 1;
+   */
+  events: AuditEvent[];
+};
+
+/**
+ * Describes the message switchyard.v1.ListAuditEventsResponse.
+ * Use `create(ListAuditEventsResponseSchema)` to create a new message.
+ */
+export const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_platform, 7);
+
+/**
  * The platform as a whole, answered by the gateway: who am I, what runs.
  *
  * @generated from service switchyard.v1.Platform
@@ -131,6 +266,18 @@ export const Platform: GenService<{
     methodKind: "unary";
     input: typeof GetStatusRequestSchema;
     output: typeof GetStatusResponseSchema;
+  },
+  /**
+   * The audit log, newest first (admins only): every call that changes something (jobs submitted and cancelled,
+   * garbage collected, queues, secrets, policies and documents, users and tokens), allowed or not, and every call of
+   * any method refused for lack of rights — with who made it.
+   *
+   * @generated from rpc switchyard.v1.Platform.ListAuditEvents
+   */
+  listAuditEvents: {
+    methodKind: "unary";
+    input: typeof ListAuditEventsRequestSchema;
+    output: typeof ListAuditEventsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_switchyard_v1_platform, 0);
