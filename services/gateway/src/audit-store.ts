@@ -67,11 +67,15 @@ export const auditMigrations: Record<string, Migration> = {
 export class AuditStore {
   constructor(private readonly db: Kysely<AuditDatabase>) {}
 
-  /** Appends rows in one transaction. */
+  /** Appends rows: one statement per 500 (SQLite binds at most 32,766 values), all in one transaction. */
   async append(rows: readonly NewAuditRow[]): Promise<void> {
     if (rows.length === 0) return;
+    if (rows.length <= 500) {
+      await this.db.insertInto("audit").values([...rows]).execute();
+      return;
+    }
     await this.db.transaction().execute(async (tx) => {
-      for (const r of rows) await tx.insertInto("audit").values(r).execute();
+      for (let i = 0; i < rows.length; i += 500) await tx.insertInto("audit").values(rows.slice(i, i + 500)).execute();
     });
   }
 
