@@ -2,7 +2,7 @@
  * The audit log's table in gateway.db: append-only rows written by audit.ts, read newest first, deleted only by the
  * retention sweep. The only module that queries it (scripts/check-sql.mjs).
  */
-import type { Generated, Kysely, Migration } from "@switchyard/store";
+import type { Generated, Kysely, Migration, Selectable } from "@switchyard/store";
 
 export interface AuditTable {
   id: Generated<number>;
@@ -20,17 +20,8 @@ export interface AuditDatabase {
   audit: AuditTable;
 }
 
-export interface AuditRow {
-  id: number;
-  at: number;
-  user: string;
-  role: string;
-  method: string;
-  target: string;
-  outcome: "allowed" | "denied" | "failed";
-  code: string;
-  message: string;
-}
+/** A stored event; `at` in ms, `code` a gRPC status name ("" when allowed). */
+export type AuditRow = Omit<Selectable<AuditTable>, "outcome"> & { outcome: "allowed" | "denied" | "failed" };
 
 export type NewAuditRow = Omit<AuditRow, "id">;
 

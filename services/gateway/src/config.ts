@@ -69,6 +69,8 @@ export interface GatewayConfig {
   otelEnv: Readonly<Record<string, string | undefined>>;
   /** SWITCHYARD_AUDIT_RETENTION_DAYS: how long the audit log keeps an event (default 90). */
   auditRetentionDays: number;
+  /** SWITCHYARD_REQUEST_AUTHN_FILE: Istio RequestAuthentication resources naming other token issuers (oidc.ts). */
+  requestAuthnFile: string | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -85,5 +87,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     limits: edgeLimits(env),
     otelEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("OTEL_"))),
     auditRetentionDays: auditRetentionDays(env.SWITCHYARD_AUDIT_RETENTION_DAYS),
+    requestAuthnFile: env.SWITCHYARD_REQUEST_AUTHN_FILE || undefined,
   };
 }

@@ -3,6 +3,7 @@ import { noopLogger, systemClock, type Clock, type Logger } from "@switchyard/co
 import type { MeshClient } from "@switchyard/mesh";
 import { openSqlite, type Kysely } from "@switchyard/store";
 import { AuditLog, audited } from "./audit.js";
+import type { TokenVerifier } from "./auth.js";
 import { AuditStore, auditMigrations, type AuditDatabase } from "./audit-store.js";
 import { authService, platformService } from "./auth-service.js";
 import { ensureAdminToken } from "./bootstrap.js";
@@ -14,6 +15,7 @@ import { createEdgeServer, type EdgeHandler, type EdgeStats } from "./edge-serve
 import { forwardService } from "./forward.js";
 import { publicError } from "./http-errors.js";
 import { collectRoutes, RouteTable } from "./http-rule.js";
+import { OidcVerifier, type OidcRule } from "./oidc.js";
 import { openApiDocument } from "./openapi.js";
 import { createRestHandler } from "./rest-handler.js";
 import { TokenAuthority } from "./token-authority.js";
@@ -41,6 +43,8 @@ export interface GatewayOptions {
   limits?: Partial<EdgeLimits>;
   /** How long audit events are kept (default 90 days). */
   auditRetentionMs?: number;
+  /** Other issuers whose tokens the edge accepts (RequestAuthentication, oidc.ts). */
+  requestAuthentication?: readonly OidcRule[];
   clock?: Clock;
   logger?: Logger;
 }
@@ -94,9 +98,19 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
   // Addresses that fail authentication too often have their new connections closed at once for a while.
   const authFailures = new AuthFailureBudget(limits.authFailuresPerSecond);
   const onAuthFailure = (address: string) => authFailures.fail(address);
-  const rest = createRestHandler({ table: routes, services, verifier: authority, maxBodyBytes: limits.maxBodyBytes, logger, onAuthFailure });
+  // The platform's own tokens, and those of the issuers RequestAuthentication trusts (by the issuer a token claims).
+  const oidc = o.requestAuthentication?.length ? new OidcVerifier(o.requestAuthentication, clock) : undefined;
+  const verifier: TokenVerifier = oidc
+    ? {
+        verify(token) {
+          const rule = oidc.owns(token);
+          return rule ? oidc.verify(token, rule) : authority.verify(token);
+        },
+      }
+    : authority;
+  const rest = createRestHandler({ table: routes, services, verifier, maxBodyBytes: limits.maxBodyBytes, logger, onAuthFailure });
   const connect = createConnectEdge({
-    verifier: authority,
+    verifier,
     maxBodyBytes: limits.maxBodyBytes,
     logger,
     onAuthFailure,

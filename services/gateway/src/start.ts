@@ -1,4 +1,5 @@
 import type { DescService } from "@bufbuild/protobuf";
+import { loadRequestAuthentication } from "./oidc.js";
 import { ConfigCenter, Jobs, Queues, Secrets } from "@switchyard/api";
 import { ensurePrivateDir, type Logger, type RunningService } from "@switchyard/core";
 import { probeSandbox } from "@switchyard/executors";
@@ -50,6 +51,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
     adminTokenFile: config.adminTokenFile,
     limits: config.limits,
     auditRetentionMs: config.auditRetentionDays * 86_400_000,
+    ...(config.requestAuthnFile ? { requestAuthentication: loadRequestAuthentication(config.requestAuthnFile) } : {}),
     logger,
     async metrics() {
       // This process's own series, then every registered instance's /metrics (found by its `metrics` label).

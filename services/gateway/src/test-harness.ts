@@ -1,6 +1,7 @@
 // Test helpers: a real `jobs` service process (real SQLite, real executor, real sockets) behind a gateway built in
 // this process on port 0 (so tests can give it a fake clock), and clients for every protocol it speaks. Not part of
 // the service.
+import type { OidcRule } from "./oidc.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -39,7 +40,7 @@ export class TestPlatform {
   adminToken!: string;
   private readonly meshClients: MeshClient<DescService>[] = [];
 
-  static async start(o: { clock?: Clock; gpus?: number; limits?: Partial<EdgeLimits>; logger?: Logger } = {}): Promise<TestPlatform> {
+  static async start(o: { clock?: Clock; gpus?: number; limits?: Partial<EdgeLimits>; logger?: Logger; requestAuthentication?: readonly OidcRule[] } = {}): Promise<TestPlatform> {
     const p = new TestPlatform();
     const child = spawn(process.execPath, [JOBS_ENTRY], {
       env: { ...process.env, SWITCHYARD_DATA_DIR: join(p.dir, "data"), SWITCHYARD_GRACE_MS: "1000", SWITCHYARD_LOG_LEVEL: "warn", SWITCHYARD_SIMULATE_GPUS: String(o.gpus ?? 2), SWITCHYARD_PORT: "0" },
@@ -70,6 +71,7 @@ export class TestPlatform {
       // attack the per-address budget is for: it gets its own test (edge-connections.test.ts).
       limits: { authFailuresPerSecond: 1_000_000, ...(o.limits ?? {}) },
       ...(o.logger ? { logger: o.logger } : {}),
+      ...(o.requestAuthentication ? { requestAuthentication: o.requestAuthentication } : {}),
     });
     const port = await p.gateway.listen(0, "127.0.0.1");
     p.url = `http://127.0.0.1:${port}`;

@@ -6,7 +6,8 @@ import type { TokenRow, TokenStore } from "./token-store.js";
 
 /** Tokens are `sy_` + a JWT: the prefix lets secret scanners recognise them; the gateway accepts either form. */
 export const TOKEN_PREFIX = "sy_";
-const ISSUER = "switchyard";
+/** The `iss` of the platform's own tokens (no RequestAuthentication rule may claim it: oidc.ts). */
+export const ISSUER = "switchyard";
 const AUDIENCE = "switchyard";
 const DAY_MS = 86_400_000;
 

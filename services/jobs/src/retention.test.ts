@@ -2,6 +2,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Queues } from "@switchyard/api";
 import { Code, SwitchyardError } from "@switchyard/core";
 import { Sandbox, shellJob, waitFor, waitForPhase } from "./test-harness.js";
@@ -12,8 +13,10 @@ describe("jobs service: retention of job files and team disk quotas", () => {
   const sb = new Sandbox();
   after(() => sb.cleanup());
 
-  it("deletes a finished job's logs and artifacts after its queue's retention, keeps its record and metrics, and says so", async () => {
+  it("deletes a finished job's logs and artifacts after its queue's retention, keeps its record and metrics, and says so", async (t) => {
     const jobs = await sb.startJobs({ SWITCHYARD_RETENTION_SWEEP_MS: "200" });
+    // Stopped even when an assertion fails, so the next test's service can take the data dir's sockets.
+    t.after(() => jobs.stop());
     const queues = sb.client(Queues, jobs.address);
     await queues.applyQueues({ yaml: "queues:\n  - name: short\n    team: default\n    resources: {gpus: 0}\n    limits: {retention: 1s}\n  - name: long\n    team: default\n    resources: {gpus: 0}\n", fileName: "queues.yaml" });
     const script = 'head -c 300000 /dev/zero > "$SWITCHYARD_OUTPUT_DIR/model.bin"; echo loss=0.5';
@@ -35,6 +38,9 @@ describe("jobs service: retention of job files and team disk quotas", () => {
     // gc now, dry first: the long-retention job is listed, then its files deleted.
     const dry = await jobs.client.collectGarbage({ olderThanSeconds: 0n, dryRun: true });
     assert.deepEqual(dry.jobs.map((j) => j.name), []);
+    // "Older than 1 s" holds once the long job has been finished that long (not a race with when it ended).
+    const longEnded = timestampMs((await jobs.client.getJob({ name: "long-lived" })).status!.completionTime!);
+    await new Promise((r) => setTimeout(r, Math.max(0, longEnded + 1200 - Date.now())));
     const listed = await jobs.client.collectGarbage({ olderThanSeconds: 1n, dryRun: true });
     assert.deepEqual(listed.jobs.map((j) => j.uid), [long!.metadata!.uid]);
     assert.ok(listed.freedBytes >= 300_000n, String(listed.freedBytes));
@@ -45,8 +51,9 @@ describe("jobs service: retention of job files and team disk quotas", () => {
     await jobs.stop();
   });
 
-  it("refuses a team's new jobs while it is over its disk quota, saying how much it uses and how to free it", async () => {
+  it("refuses a team's new jobs while it is over its disk quota, saying how much it uses and how to free it", async (t) => {
     const jobs = await sb.startJobs({ SWITCHYARD_RETENTION_SWEEP_MS: "200" });
+    t.after(() => jobs.stop());
     const queues = sb.client(Queues, jobs.address);
     await queues.applyQueues({ yaml: "teams:\n  vision: {diskQuota: 100Ki}\nqueues:\n  - name: vision\n    team: vision\n    resources: {gpus: 0}\n  - name: default\n    team: default\n    resources: {gpus: 0}\n", fileName: "queues.yaml" });
     const big = shellJob("filler", 'head -c 400000 /dev/zero > "$SWITCHYARD_OUTPUT_DIR/big.bin"', "").replace("metadata:\n  name: filler", "metadata:\n  name: filler\n  team: vision");
