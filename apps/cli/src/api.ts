@@ -17,6 +17,8 @@ export interface Api {
   secrets: Client<typeof Secrets>;
   config: Client<typeof ConfigCenter>;
   server: string;
+  /** Plain HTTP GETs to the server (`/metrics`), with the token the clients send. */
+  fetch(path: string): Promise<Response>;
 }
 
 import { CliExit, EXIT } from "./exit.js";
@@ -40,6 +42,7 @@ export function connectApi(opts: GlobalOptions, env: NodeJS.ProcessEnv = process
     secrets: createClient(Secrets, transport),
     config: createClient(ConfigCenter, transport),
     server,
+    fetch: (path) => fetch(new URL(path, server), token ? { headers: { authorization: `Bearer ${token}` } } : {}),
   };
 }
 

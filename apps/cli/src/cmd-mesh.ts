@@ -74,7 +74,7 @@ export function registerMeshCommands(program: Command): void {
   status.action(
     withApi(status, async (api) => {
       const res = await api.platform.getStatus({});
-      const text = await fetch(new URL("/metrics", api.server)).then((r) => (r.ok ? r.text() : ""), () => "");
+      const text = await api.fetch("/metrics").then((r) => (r.ok ? r.text() : ""), () => "");
       const m = summarizeMetrics(text);
       process.stdout.write(
         table(

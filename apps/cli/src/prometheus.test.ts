@@ -1,7 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findFreePort } from "@switchyard/executors";
@@ -31,7 +31,14 @@ describe("metrics scraped by Prometheus", () => {
 
   it("shows client and server RED series of every service, per method and code, at the gateway and in Prometheus", async () => {
     for (let i = 0; i < 3; i++) assert.equal(runCli(env, ["list"]).code, 0);
-    const text = await (await fetch(`${url}/metrics`)).text();
+    // /metrics takes any valid token: the admin's here, from the file `up` wrote; none is refused.
+    const tokenFile = join(dir, "data", "admin-token");
+    const token = readFileSync(tokenFile, "utf8").trim();
+    assert.equal((await fetch(`${url}/metrics`)).status, 401);
+    assert.equal((await fetch(`${url}/metrics`, { headers: { authorization: "Bearer sy_eyJhbGciOiJIUzI1NiJ9.e30.x" } })).status, 401);
+    const viewer = runCli(env, ["token", "create", "--user", "vic", "--team", "default", "--role", "viewer"]).stdout.trim();
+    assert.equal((await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${viewer}` } })).status, 200, "any valid token");
+    const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
     assert.match(text, /grpc_client_handled_total\{service="gateway",[^}]*grpc_method="ListJobs"[^}]*grpc_code="OK"[^}]*\} [1-9]/);
     assert.match(text, /grpc_server_handled_total\{service="jobs",[^}]*grpc_method="ListJobs"[^}]*\} [1-9]/);
     assert.match(text, /\{service="control"/);
@@ -39,7 +46,7 @@ describe("metrics scraped by Prometheus", () => {
 
     const promPort = await findFreePort();
     const target = new URL(url).host;
-    writeFileSync(join(dir, "prometheus.yml"), `global: {scrape_interval: 1s}\nscrape_configs:\n  - job_name: switchyard\n    static_configs: [{targets: ["${target}"]}]\n`);
+    writeFileSync(join(dir, "prometheus.yml"), `global: {scrape_interval: 1s}\nscrape_configs:\n  - job_name: switchyard\n    authorization: {type: Bearer, credentials_file: ${tokenFile}}\n    static_configs: [{targets: ["${target}"]}]\n`);
     prom = spawn("prometheus", [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "tsdb")}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: "ignore" });
     const q = encodeURIComponent('sum by (service) (grpc_server_handled_total{grpc_method="ListJobs"})');
     let result: { metric: { service: string }; value: [number, string] }[] = [];

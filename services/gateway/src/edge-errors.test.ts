@@ -111,7 +111,7 @@ describe("errors at the edge", () => {
       answers.push(thrown.rawMessage);
     }
     answers.push((await grpcJs(p.url, p.adminToken, "/switchyard.v1.Jobs/ListJobs", ListJobsRequestSchema, {})).details);
-    const metrics = await fetch(`${p.url}/metrics`);
+    const metrics = await fetch(`${p.url}/metrics`, { headers: { authorization: `Bearer ${p.adminToken}` } });
     assert.equal(metrics.status, 500);
     answers.push(((await metrics.json()) as { message: string }).message);
     for (const a of answers) {

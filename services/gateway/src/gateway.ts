@@ -1,9 +1,9 @@
 import type { DescService } from "@bufbuild/protobuf";
-import { noopLogger, systemClock, type Clock, type Logger } from "@switchyard/core";
+import { Code, SwitchyardError, noopLogger, systemClock, type Clock, type Logger } from "@switchyard/core";
 import type { MeshClient } from "@switchyard/mesh";
 import { openSqlite, type Kysely } from "@switchyard/store";
 import { AuditLog, audited } from "./audit.js";
-import type { TokenVerifier } from "./auth.js";
+import { authenticate, type TokenVerifier } from "./auth.js";
 import { AuditStore, auditMigrations, type AuditDatabase } from "./audit-store.js";
 import { authService, platformService } from "./auth-service.js";
 import { ensureAdminToken } from "./bootstrap.js";
@@ -119,8 +119,12 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     },
   });
 
-  /** The routes anyone may call without a token: GET /healthz, /openapi.json and /metrics. They read no body. */
-  const publicRoute = (req: EdgeRequest, res: EdgeResponse, path: string): boolean => {
+  /**
+   * The plain-HTTP routes: GET /healthz and /openapi.json for anyone, GET /metrics for any valid token (what every
+   * service is called, how often, how it fails and where it listens is not for strangers; Prometheus sends the token
+   * with `authorization: {credentials_file: …}`). They read no body.
+   */
+  const plainRoute = (req: EdgeRequest, res: EdgeResponse, path: string): boolean => {
     if (req.method !== "GET" || (path !== "/healthz" && path !== "/openapi.json" && !(path === "/metrics" && o.metrics))) return false;
     if (hasBody(req)) closeUnread(req, res);
     if (path === "/healthz") {
@@ -130,13 +134,19 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(openApiJson);
     } else {
-      o.metrics!().then(
-        (text) => {
-          res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
-          res.end(text);
-        },
-        (err: unknown) => refuse(req, res, "rest", publicError(err, logger)),
-      );
+      Promise.resolve()
+        .then(() => authenticate(verifier, req.headers.authorization))
+        .then(() => o.metrics!())
+        .then(
+          (text) => {
+            res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+            res.end(text);
+          },
+          (err: unknown) => {
+            if (err instanceof SwitchyardError && err.code === Code.Unauthenticated) onAuthFailure(req.socket?.remoteAddress ?? "");
+            refuse(req, res, "rest", publicError(err, logger));
+          },
+        );
     }
     return true;
   };
@@ -144,7 +154,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
   // Connect, gRPC and gRPC-Web methods by path; then the public routes; then REST. Each authenticates before it reads.
   const handler: EdgeHandler = (req, res) => {
     if (connect(req, res)) return;
-    if (publicRoute(req, res, (req.url ?? "/").split("?", 1)[0]!)) return;
+    if (plainRoute(req, res, (req.url ?? "/").split("?", 1)[0]!)) return;
     rest(req, res).catch((err: unknown) => refuse(req, res, "rest", publicError(err, logger)));
   };
 
