@@ -1,14 +1,13 @@
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, FakeClock, SwitchyardError } from "@switchyard/core";
 import { createClient } from "./client.js";
-import { Echo, startEcho, type EchoInstance } from "./echo-fixture.js";
+import { Echo, startEcho } from "./echo-fixture.js";
 import type { EchoRequestSchema } from "./gen/switchyard/mesh/testing/v1/echo_pb.js";
 import type { MeshEventMap } from "./events.js";
-import { MemoryRegistry } from "./registry-memory.js";
 import { retryAfterMs } from "./status.js";
-import { DR, OWN, VS, testRuntime, until, type TestRuntime } from "./test-support.js";
+import { DR, OWN, VS, testRuntime, until, type TestRuntime, echoSuite } from "./test-support.js";
 import type { CallOptions, MeshClient } from "./types.js";
 
 // Unary and server-streaming calls take one chain of policies (client-chain.ts): each scenario runs for both shapes.
@@ -40,14 +39,7 @@ function log(t: TestRuntime): string[] {
 }
 
 describe("the client's call chain, unary and streaming alike", () => {
-  const registry = new MemoryRegistry({ sweepMs: 20 });
-  const instances: EchoInstance[] = [];
-  const clients: MeshClient<typeof Echo>[] = [];
-  after(async () => {
-    for (const c of clients) c.close();
-    await Promise.all(instances.map((i) => i.stop()));
-    await registry.close();
-  });
+  const { registry, instances, clients } = echoSuite();
   const echo = async (host: string, runtime?: TestRuntime) => {
     const e = await startEcho({ id: host, name: host, registry, ...(runtime ? { runtime: runtime.rt } : {}) });
     instances.push(e);

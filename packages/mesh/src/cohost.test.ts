@@ -1,24 +1,15 @@
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Code, SwitchyardError } from "@switchyard/core";
 import { createClient } from "./client.js";
-import { Echo, startEcho, type EchoInstance } from "./echo-fixture.js";
+import { Echo, startEcho } from "./echo-fixture.js";
 import { MeshEvents } from "./events.js";
 import { LocalTable } from "./local-transport.js";
-import { MemoryRegistry } from "./registry-memory.js";
-import { OWN, VS, testRuntime } from "./test-support.js";
-import type { MeshClient } from "./types.js";
+import { OWN, VS, testRuntime, echoSuite } from "./test-support.js";
 
 // Services co-hosted in one process (`up --single-process`): calls between them stay in memory, governed as over gRPC.
 describe("mesh co-hosting (in-process transport)", () => {
-  const instances: EchoInstance[] = [];
-  const clients: MeshClient<typeof Echo>[] = [];
-  const registry = new MemoryRegistry({ sweepMs: 20 });
-  after(async () => {
-    for (const c of clients) c.close();
-    await Promise.all(instances.map((i) => i.stop()));
-    await registry.close();
-  });
+  const { registry, instances, clients } = echoSuite();
 
   it("short-circuits calls to a co-hosted service in memory, through the same policy and event chain", async () => {
     const local = new LocalTable();

@@ -1,26 +1,17 @@
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { SpanKind } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { Code } from "@switchyard/core";
 import { createClient } from "./client.js";
-import { Echo, startEcho, type EchoInstance } from "./echo-fixture.js";
+import { Echo, startEcho } from "./echo-fixture.js";
 import { MeshEvents } from "./events.js";
 import { createMeshMetrics } from "./metrics.js";
-import { MemoryRegistry } from "./registry-memory.js";
-import { DR, OWN, VS, testRuntime } from "./test-support.js";
+import { DR, OWN, VS, testRuntime, echoSuite } from "./test-support.js";
 import { createMeshTracing, startTracingFromEnv } from "./tracing-setup.js";
-import type { MeshClient } from "./types.js";
 
 describe("mesh observability", () => {
-  const registry = new MemoryRegistry({ sweepMs: 20 });
-  const instances: EchoInstance[] = [];
-  const clients: MeshClient<typeof Echo>[] = [];
-  after(async () => {
-    for (const c of clients) c.close();
-    await Promise.all(instances.map((i) => i.stop()));
-    await registry.close();
-  });
+  const { registry, instances, clients } = echoSuite();
 
   it("exposes RED metrics per service, method and code on both sides, and endpoint and breaker states", async () => {
     const events = new MeshEvents();
