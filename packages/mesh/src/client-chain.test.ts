@@ -7,7 +7,8 @@ import { Echo, startEcho } from "./echo-fixture.js";
 import type { EchoRequestSchema } from "./gen/switchyard/mesh/testing/v1/echo_pb.js";
 import type { MeshEventMap } from "./events.js";
 import { retryAfterMs } from "./status.js";
-import { DR, OWN, VS, testRuntime, until, type TestRuntime, echoSuite } from "./test-support.js";
+import { DR, OWN, VS, testRuntime, until, type TestRuntime } from "./test-support.js";
+import { echoSuite } from "./test-suite.js";
 import type { CallOptions, MeshClient } from "./types.js";
 
 // Unary and server-streaming calls take one chain of policies (client-chain.ts): each scenario runs for both shapes.

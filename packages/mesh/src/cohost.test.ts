@@ -5,7 +5,8 @@ import { createClient } from "./client.js";
 import { Echo, startEcho } from "./echo-fixture.js";
 import { MeshEvents } from "./events.js";
 import { LocalTable } from "./local-transport.js";
-import { OWN, VS, testRuntime, echoSuite } from "./test-support.js";
+import { OWN, VS, testRuntime } from "./test-support.js";
+import { echoSuite } from "./test-suite.js";
 
 // Services co-hosted in one process (`up --single-process`): calls between them stay in memory, governed as over gRPC.
 describe("mesh co-hosting (in-process transport)", () => {

@@ -7,7 +7,8 @@ import { createClient } from "./client.js";
 import { Echo, startEcho } from "./echo-fixture.js";
 import { MeshEvents } from "./events.js";
 import { createMeshMetrics } from "./metrics.js";
-import { DR, OWN, VS, testRuntime, echoSuite } from "./test-support.js";
+import { DR, OWN, VS, testRuntime } from "./test-support.js";
+import { echoSuite } from "./test-suite.js";
 import { createMeshTracing, startTracingFromEnv } from "./tracing-setup.js";
 
 describe("mesh observability", () => {

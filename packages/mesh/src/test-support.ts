@@ -1,8 +1,4 @@
-import { after } from "node:test";
 import type { Clock } from "@switchyard/core";
-import type { Echo, EchoInstance } from "./echo-fixture.js";
-import { MemoryRegistry } from "./registry-memory.js";
-import type { MeshClient } from "./types.js";
 import { MeshEvents, type MeshEventMap } from "./events.js";
 import type { LocalTable } from "./local-transport.js";
 import { MemoryPolicySource, createPolicyStore } from "./policy-source.js";
@@ -110,14 +106,3 @@ kind: ${kind}
 metadata: {name: ${name}}
 spec:
 ${body}`;
-
-/** What a suite of echo tests starts — a registry, echo instances, clients — all closed after the suite. */
-export function echoSuite(): { registry: MemoryRegistry; instances: EchoInstance[]; clients: MeshClient<typeof Echo>[] } {
-  const suite = { registry: new MemoryRegistry({ sweepMs: 20 }), instances: [] as EchoInstance[], clients: [] as MeshClient<typeof Echo>[] };
-  after(async () => {
-    for (const c of suite.clients) c.close();
-    await Promise.all(suite.instances.map((i) => i.stop()));
-    await suite.registry.close();
-  });
-  return suite;
-}
