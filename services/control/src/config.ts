@@ -6,6 +6,8 @@ export interface ControlConfig {
   logLevel: string;
   /** OTEL_* (tracing: off unless set), the only part of the environment the mesh runtime sees. */
   otelEnv: Readonly<Record<string, string | undefined>>;
+  /** SWITCHYARD_STORE: the store driver (packages/store's registry; `sqlite` built in). */
+  store: string;
 }
 
 export function loadControlConfig(env: NodeJS.ProcessEnv = process.env): ControlConfig {
@@ -14,5 +16,6 @@ export function loadControlConfig(env: NodeJS.ProcessEnv = process.env): Control
     listen: env.SWITCHYARD_MESH_LISTEN,
     logLevel: env.SWITCHYARD_LOG_LEVEL ?? "info",
     otelEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("OTEL_"))),
+    store: env.SWITCHYARD_STORE || "sqlite",
   };
 }

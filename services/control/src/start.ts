@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { ConfigCenter, Registry } from "@switchyard/api";
 import { ensurePrivateDir, meshListen, serviceSocketPath, type Logger, type RunningService } from "@switchyard/core";
 import { createServer, createServiceRuntime, loadPlatformCredentials, MemoryRegistry, type LocalTable } from "@switchyard/mesh";
-import { openSqlite } from "@switchyard/store";
+import { openStore } from "@switchyard/store";
 import { configService } from "./config-service.js";
 import { ConfigStore, migrations, type ControlDatabase } from "./config-store.js";
 import type { ControlConfig } from "./config.js";
@@ -11,7 +11,7 @@ import { registryService } from "./registry-service.js";
 /** Starts `control`: the embedded registry and the config center. The registry is returned for co-hosted services. */
 export async function startControl(config: ControlConfig, logger: Logger, local?: LocalTable): Promise<RunningService & { registry: MemoryRegistry }> {
   ensurePrivateDir(config.dataDir);
-  const { db, close: closeDb } = await openSqlite<ControlDatabase>({ path: join(config.dataDir, "control", "control.db"), migrations });
+  const { db, close: closeDb } = await openStore<ControlDatabase>({ driver: config.store, location: join(config.dataDir, "control", "control.db"), migrations });
   const registry = new MemoryRegistry();
   // control serves the policies, so its own runtime does not watch them (it would depend on itself to start).
   const mesh = await createServiceRuntime({ serviceName: "control", credentials: loadPlatformCredentials(config.dataDir), env: config.otelEnv, logger, ...(local ? { local } : {}) });

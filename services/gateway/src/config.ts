@@ -71,6 +71,8 @@ export interface GatewayConfig {
   auditRetentionDays: number;
   /** SWITCHYARD_REQUEST_AUTHN_FILE: Istio RequestAuthentication resources naming other token issuers (oidc.ts). */
   requestAuthnFile: string | undefined;
+  /** SWITCHYARD_STORE: the store driver for gateway.db (packages/store's registry; `sqlite` built in). */
+  store: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -88,5 +90,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     otelEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("OTEL_"))),
     auditRetentionDays: auditRetentionDays(env.SWITCHYARD_AUDIT_RETENTION_DAYS),
     requestAuthnFile: env.SWITCHYARD_REQUEST_AUTHN_FILE || undefined,
+    store: env.SWITCHYARD_STORE || "sqlite",
   };
 }

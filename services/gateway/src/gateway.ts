@@ -1,7 +1,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, SwitchyardError, noopLogger, systemClock, type Clock, type Logger } from "@switchyard/core";
 import type { MeshClient } from "@switchyard/mesh";
-import { openSqlite, type Kysely } from "@switchyard/store";
+import { openStore, type Kysely } from "@switchyard/store";
 import { AuditLog, audited } from "./audit.js";
 import { authenticate, type TokenVerifier } from "./auth.js";
 import { AuditStore, auditMigrations, type AuditDatabase } from "./audit-store.js";
@@ -24,8 +24,10 @@ import { migrations, TokenStore, type GatewayDatabase } from "./token-store.js";
 export const GATEWAY_VERSION = "0.1.0";
 
 export interface GatewayOptions {
-  /** The gateway's own database (users, teams, tokens, signing key). `:memory:` for a throwaway one. */
+  /** The gateway's own database (users, teams, tokens, signing key, audit). `:memory:` for a throwaway one. */
   dbPath: string;
+  /** The store driver that opens it (packages/store's registry; default `sqlite`). */
+  store?: string;
   /** Services served by forwarding to their owners through the mesh. */
   forwards: readonly { service: DescService; client: MeshClient<DescService> }[];
   /** Where the bootstrap admin's token is kept (see ensureAdminToken); none: no bootstrap admin. */
@@ -72,7 +74,7 @@ export interface Gateway {
 export async function createGateway(o: GatewayOptions): Promise<Gateway> {
   const logger = o.logger ?? noopLogger;
   const clock = o.clock ?? systemClock;
-  const { db, close: closeDb } = await openSqlite<GatewayDatabase>({ path: o.dbPath, migrations: { ...migrations, ...auditMigrations } });
+  const { db, close: closeDb } = await openStore<GatewayDatabase>({ driver: o.store ?? "sqlite", location: o.dbPath, migrations: { ...migrations, ...auditMigrations } });
   const store = new TokenStore(db);
   // One database, two stores over their own tables (Kysely's types are invariant in the table set, hence the view).
   const audit = new AuditLog({ store: new AuditStore(db as unknown as Kysely<AuditDatabase>), clock, logger, ...(o.auditRetentionMs ? { retentionMs: o.auditRetentionMs } : {}) });

@@ -46,6 +46,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
   if (singleUser) logger.warn({ why: singleUser }, "single-user platform: member tokens are refused");
   const gateway = await createGateway({
     dbPath: config.dbPath,
+    store: config.store,
     ...(singleUser ? { singleUser } : {}),
     forwards,
     adminTokenFile: config.adminTokenFile,
