@@ -47,7 +47,10 @@ async function directSpawnMs(argv: string[]): Promise<number> {
   return Number(out.trim()) - t0;
 }
 
-/** POSTs submissions from CONCURRENCY callers, retrying each (same request id) until acknowledged. */
+/**
+ * POSTs submissions from CONCURRENCY callers, retrying each (same request id) while the platform is unreachable or
+ * answers 5xx (the kill); a 4xx is the benchmark's own mistake and stops it. At most 1,000 tries a submission.
+ */
 async function submitAll(url: string, token: string, names: string[], onAck?: (n: number) => void): Promise<{ acked: Set<string>; seconds: number; retries: number }> {
   const acked = new Set<string>();
   let retries = 0;
@@ -57,14 +60,15 @@ async function submitAll(url: string, token: string, names: string[], onAck?: (n
     Array.from({ length: CONCURRENCY }, async () => {
       for (let i = next++; i < names.length; i = next++) {
         const body = JSON.stringify({ manifest: manifest(names[i]!, "full"), requestId: `bench-${names[i]}` });
-        for (;;) {
-          const ok = await fetch(`${url}/v1/jobs`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body }).then(
-            async (r) => (await r.text(), r.ok),
-            () => false,
+        for (let attempt = 1; ; attempt++) {
+          const r = await fetch(`${url}/v1/jobs`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body }).then(
+            async (res) => ({ status: res.status, text: await res.text() }),
+            () => ({ status: 0, text: "unreachable" }),
           );
-          if (ok) break;
+          if (r.status >= 200 && r.status < 300) break;
+          if ((r.status >= 400 && r.status < 500) || attempt >= 1000) throw new Error(`submission ${names[i]}: ${r.status} ${r.text.slice(0, 300)}`);
           retries++;
-          await new Promise((r) => setTimeout(r, 20));
+          await new Promise((res) => setTimeout(res, 20));
         }
         acked.add(names[i]!);
         onAck?.(acked.size);
@@ -140,7 +144,7 @@ async function main(): Promise<void> {
       process.kill(jobsPid, "SIGKILL");
     }
   });
-  const listed = (await (await fetch(`${p.url}/v1/jobs?limit=10000`, { headers: auth })).json()) as { jobs: { metadata: { name: string }; status: { phase: string } }[] };
+  const listed = (await (await fetch(`${p.url}/v1/jobs?limit=${N_RUN + N_SUBMIT + N_KILL + 100}`, { headers: auth })).json()) as { jobs: { metadata: { name: string }; status: { phase: string } }[] };
   const present = new Set(listed.jobs.map((j) => j.metadata.name));
   const lost = [...sub.acked, ...kill.acked].filter((n) => !present.has(n)).length;
   const stillQueued = listed.jobs.filter((j) => /^[sk]\d/.test(j.metadata.name) && j.status.phase === "Queued").length;

@@ -80,7 +80,10 @@ describe("switchyard login, whoami and token", () => {
     assert.equal(out.code, 0, out.stderr);
     assert.match(out.stdout, /dana is no longer in vision \(teams: nlp\); revoked \S+/);
     assert.equal(cli(danaEnv, ["list"]).code, 3, "her token carried vision");
-    assert.equal(cli(danaEnv, ["users", "delete", "admin"]).code, 3);
+    const frank = cli(adminEnv, ["token", "create", "--user", "frank", "--team", "nlp"]).stdout.trim();
+    const notAdmin = cli({ ...adminEnv, SWITCHYARD_TOKEN: frank }, ["users", "delete", "admin"]);
+    assert.equal(notAdmin.code, 3);
+    assert.match(notAdmin.stderr, /only admins delete users/);
     const gone = cli(adminEnv, ["users", "delete", "dana"]);
     assert.equal(gone.code, 0, gone.stderr);
     assert.doesNotMatch(cli(adminEnv, ["users"]).stdout, /dana/);

@@ -9,6 +9,7 @@ export { announceReady, parseReadyLine, onShutdown, READY_PREFIX } from "./servi
 export type { ReadyInfo, RunningService } from "./service-lifecycle.js";
 export { setPrivateUmask, ensurePrivateDir, loadOrCreateKey, keyPath, serviceSocketPath, meshListen, claimSocketPath } from "./data-dir.js";
 export type { MeshListen } from "./data-dir.js";
+export { parseDurationMs, parseSinceMs } from "./durations.js";
 export { checkTextBounds, nestingDepth, tooDeep, DEFAULT_TEXT_BOUNDS } from "./text-bounds.js";
 export type { TextBounds } from "./text-bounds.js";
 export { parseYamlDocument, parseYamlDocuments, syntaxTreeDepth, yamlToJs } from "./yaml-bounded.js";

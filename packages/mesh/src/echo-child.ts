@@ -32,6 +32,7 @@ const behavior = { delayMs: Number(values["delay-ms"]), failCode: 0 };
 const server = createServer({ name: values.name!, labels: { id }, runtime });
 const impl = echoImpl(id, behavior, { calls: 0 });
 if (values.semaphore) {
+  if (!/^\d+:\d+$/.test(values.semaphore)) throw new Error(`--semaphore ${values.semaphore}: expected SLOTS:QUEUE, e.g. 20:20`);
   const [slots, queue] = values.semaphore.split(":").map(Number) as [number, number];
   let inFlight = 0;
   const waiting: (() => void)[] = [];

@@ -20,7 +20,7 @@ export type { PriorityFifoOptions } from "./scheduler-priority-fifo.js";
 export { createSwitchyardScheduler, compileSwitchyardOptions } from "./scheduler-switchyard.js";
 export type { SwitchyardSchedulerOptions, CompiledSwitchyardOptions } from "./scheduler-switchyard.js";
 export { parseQueuesConfig, validateQueuesConfig } from "./queues-config.js";
-export { DEFAULT_QUEUE_LIMITS, limitsOf, parseBytes, parseDurationMs } from "./queues-limits.js";
+export { DEFAULT_QUEUE_LIMITS, limitsOf, parseBytes } from "./queues-limits.js";
 export type { PlacementStrategy } from "./placement.js";
 export { accountUsage, jobUsage } from "./accounting.js";
 export type { JobRecord, UsageReport, UsageRow, UsageWindow } from "./accounting.js";

@@ -12,6 +12,7 @@
  *     limits: {retention: 7d}
  * ```
  */
+import { parseDurationMs } from "@switchyard/core";
 import { closest, isRecord, type Violations } from "./yaml-source.js";
 import type { QueueLimits, QueuesConfig } from "./types.js";
 
@@ -25,7 +26,6 @@ export const DEFAULT_QUEUE_LIMITS: Required<QueueLimits> = {
 
 const LIMIT_FIELDS = { retention: "retentionMs", logHead: "logHeadBytes", logTail: "logTailBytes", metricPoints: "metricPoints" } as const;
 const UNITS: Record<string, number> = { "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
-const DURATION: Record<string, number> = { s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
 
 /** `8Mi`, `50Gi`, `1.5G`, 1048576 → bytes; undefined when not a size. */
 export function parseBytes(x: unknown): number | undefined {
@@ -36,11 +36,6 @@ export function parseBytes(x: unknown): number | undefined {
   return Number.isSafeInteger(v) ? v : undefined;
 }
 
-/** `30d`, `12h`, `90m`, `45s` → ms; undefined when not a duration. */
-export function parseDurationMs(x: unknown): number | undefined {
-  const m = typeof x === "string" ? /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/.exec(x.trim()) : null;
-  return m === null ? undefined : Math.round(Number(m[1]) * DURATION[m[2]!]!);
-}
 
 export function validateLimits(raw: unknown, at: string, v: Violations): QueueLimits | undefined {
   if (raw === undefined) return undefined;

@@ -40,6 +40,12 @@ describe("reading JSON documents", () => {
     assert.match(proto[0]!.message, /__proto__/);
   });
 
+  it("refuses a JSON document of more values than the YAML reader allows as the YAML reader does, not with an internal error", () => {
+    const big = `[${"0,".repeat(200_000)}0]`;
+    const d = violationsOf(big, "job.json");
+    assert.match(d[0]!.message, /too large once aliases are expanded/);
+  });
+
   it("points a violation of a JSON manifest at its line and column", () => {
     const manifest = { apiVersion: "switchyard/v1", kind: "Job", metadata: { name: "j" }, spec: { command: ["true"], replicas: "two" } };
     const d = violationsOf(JSON.stringify(manifest, null, 2), "job.json");

@@ -1,8 +1,10 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { FakeClock } from "@switchyard/core";
+import { ConfigCenter } from "@switchyard/api";
+import { Code, FakeClock, SwitchyardError } from "@switchyard/core";
 import { openSqlite } from "@switchyard/store";
-import { AuditLog } from "./audit.js";
+import { AuditLog, audited } from "./audit.js";
+import { edgeService, type EdgeCall } from "./edge-service.js";
 import { AuditStore, auditMigrations, type AuditDatabase } from "./audit-store.js";
 import { TestPlatform, suspendedJob } from "./test-harness.js";
 
@@ -71,6 +73,27 @@ describe("the audit log", () => {
       assert.equal(r.status, 400, q);
       assert.match((r.json as { message: string }).message, new RegExp(`^${field}:`));
     }
+  });
+});
+
+describe("audit rows are bounded", () => {
+  it("stores at most 512 characters of target whatever names a caller sends", async () => {
+    const { db, close } = await openSqlite<AuditDatabase>({ path: ":memory:", migrations: auditMigrations });
+    const log = new AuditLog({ store: new AuditStore(db) });
+    const refused = edgeService(ConfigCenter, {
+      async putDocuments() {
+        throw new SwitchyardError(Code.PermissionDenied, "no");
+      },
+    });
+    const put = audited(refused, log).handlers.get("putDocuments")! as (req: unknown, call: EdgeCall) => Promise<unknown>;
+    const huge = "x".repeat(800_000);
+    const documents = Array.from({ length: 5 }, () => ({ namespace: huge, kind: huge, name: huge }));
+    await assert.rejects(put({ documents, name: huge }, { identity: { user: "vic", teams: [], role: "viewer", tokenId: "t", expiresAtMs: 0 }, signal: new AbortController().signal, timeoutMs: undefined }));
+    const [row] = await log.list({ sinceMs: 0, limit: 10 });
+    assert.equal(row?.outcome, "denied");
+    assert.ok(row!.target.length <= 512, String(row!.target.length));
+    await log.close();
+    await close();
   });
 });
 

@@ -15,6 +15,7 @@ import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code, SwitchyardError, noopLogger, systemClock, type Clock, type Logger } from "@switchyard/core";
 import type { AuditFilter, AuditRow, AuditStore, NewAuditRow } from "./audit-store.js";
 import type { EdgeCall, EdgeService, StreamHandler, UnaryHandler } from "./edge-service.js";
+import { CODE_NAMES } from "./http-errors.js";
 
 export interface AuditLogOptions {
   store: AuditStore;
@@ -60,7 +61,13 @@ export class AuditLog {
     }
   }
 
+  private dropped = 0;
+
   record(row: Omit<NewAuditRow, "at">): void {
+    if (this.pending.length >= MAX_PENDING) {
+      if (this.dropped++ % 1000 === 0) this.logger.error({ dropped: this.dropped }, "audit events dropped: the audit log cannot keep up with writing");
+      return;
+    }
     this.pending.push({ at: this.clock.now(), ...row });
     if (this.pending.length === 1) setImmediate(() => void this.flush());
   }
@@ -91,7 +98,11 @@ export class AuditLog {
 }
 
 /** PERMISSION_DENIED for Code.PermissionDenied: gRPC's name of a status. */
-const codeName = (c: Code) => (Code[c] ?? String(c)).replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+const codeName = (c: Code) => (CODE_NAMES[c] ?? "unknown").toUpperCase();
+/** The longest target stored (a caller chooses the names it sends; every event's row is bounded). */
+const MAX_TARGET = 512;
+/** Events waiting for their write beyond this are dropped and counted (a stalled disk must not grow the heap). */
+const MAX_PENDING = 10_000;
 
 function outcomeOf(err: unknown): { outcome: NewAuditRow["outcome"]; code: Code; message: string } {
   const e = err instanceof SwitchyardError ? err : undefined;
@@ -111,13 +122,14 @@ function targetOf(req: unknown, res: unknown): string {
   }
   const docs = r["documents"];
   if (Array.isArray(docs) && docs.length > 0) {
-    const names = docs.slice(0, 5).map((d: { namespace?: string; kind?: string; name?: string }) => `${d.namespace ?? ""}/${d.kind ?? ""}/${d.name ?? ""}`);
+    const names = docs.slice(0, 5).map((d: { namespace?: string; kind?: string; name?: string }) => `${d.namespace ?? ""}/${d.kind ?? ""}/${d.name ?? ""}`.slice(0, 100));
     parts.push(`documents=${names.join(",")}${docs.length > 5 ? `,…(${docs.length})` : ""}`);
   }
   const meta = ((res ?? {}) as { job?: { metadata?: { name?: string; team?: string } } }).job?.metadata;
   if (meta?.name && !parts.some((p) => p.startsWith("name="))) parts.push(`name=${meta.name}`);
   if (meta?.team && !parts.some((p) => p.startsWith("team="))) parts.push(`team=${meta.team}`);
-  return parts.join(" ");
+  const target = parts.join(" ");
+  return target.length > MAX_TARGET ? `${target.slice(0, MAX_TARGET - 3)}...` : target;
 }
 
 function changes(m: DescMethod): boolean {
@@ -146,39 +158,33 @@ export function audited(edge: EdgeService, log: AuditLog): EdgeService {
     if (m.methodKind === "unary") {
       const unary = h as UnaryHandler;
       handlers.set(name, async (req, call) => {
+        let res: unknown;
         try {
-          const res = await unary(req, call);
-          note(call, req, res);
-          return res;
+          res = await unary(req, call);
         } catch (err) {
           note(call, req, undefined, err);
           throw err;
         }
+        // Outside the try: recording never turns a call that was carried out into an error.
+        note(call, req, res);
+        return res;
       });
     } else {
       const stream = h as StreamHandler;
       handlers.set(name, async function* (req, call) {
+        let failed = false;
         try {
           yield* stream(req, call);
-          if (write) note(call, req, undefined);
         } catch (err) {
+          failed = true;
           note(call, req, undefined, err);
           throw err;
+        } finally {
+          // Ended, or stopped by its caller part-way: either way it ran.
+          if (!failed && write) note(call, req, undefined);
         }
       });
     }
   }
   return { service: edge.service, handlers };
-}
-
-/** Reads `since` as a duration back from now (30m, 12h, 7d, 2w) or an RFC 3339 time; empty is 24 hours. */
-export function parseSince(since: string, nowMs: number): number {
-  if (since === "") return nowMs - 24 * 3600_000;
-  const d = /^(\d+)(s|m|h|d|w)$/.exec(since);
-  if (d) return nowMs - Number(d[1]) * { s: 1000, m: 60_000, h: 3600_000, d: 86_400_000, w: 604_800_000 }[d[2] as "s"];
-  const t = Date.parse(since);
-  if (/^\d{4}-\d{2}-\d{2}/.test(since) && Number.isFinite(t)) return t;
-  throw new SwitchyardError(Code.InvalidArgument, `since: "${since.slice(0, 60)}" is neither a duration nor a time`, {
-    details: [{ field: "since", message: "is not a duration or an RFC 3339 time", expected: "30m, 12h, 7d, 2w, or e.g. 2026-11-30T12:00:00Z", got: JSON.stringify(since.slice(0, 60)) }],
-  });
 }

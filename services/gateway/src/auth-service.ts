@@ -1,8 +1,8 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Auth, Platform, type TokenSchema } from "@switchyard/api";
-import { Code, SwitchyardError } from "@switchyard/core";
-import { parseSince, type AuditLog } from "./audit.js";
+import { Code, SwitchyardError, parseSinceMs } from "@switchyard/core";
+import type { AuditLog } from "./audit.js";
 import { edgeService, type EdgeCall, type EdgeService } from "./edge-service.js";
 import { checkRole, checkTeamName, checkUserName, type Identity, type Role } from "./identity.js";
 import { TokenAuthority } from "./token-authority.js";
@@ -56,6 +56,9 @@ export async function issueUserToken(
   }
   // A token carries its user's role: when the role changes, the tokens that carry the old one stop working (an admin
   // made member would otherwise keep acting as admin until their tokens expired).
+  if (existing?.role === "admin" && input.role && input.role !== "admin" && (await d.store.adminCount()) <= 1) {
+    throw new SwitchyardError(Code.FailedPrecondition, `${input.user} is the last admin: make another user admin first`);
+  }
   if (existing && input.role && input.role !== existing.role) {
     await d.authority.revoke((await d.store.tokens({ user: input.user, activeAt: d.authority.now() })).map((t) => t.jti));
   }
@@ -184,7 +187,8 @@ export function platformService(status: () => Promise<{ service: string; address
         throw new SwitchyardError(Code.InvalidArgument, `limit: ${req.limit} is out of range`, { details: [{ field: "limit", message: "is out of range", expected: "1 to 1000, or 0 for 100", got: String(req.limit) }] });
       }
       const rows = await audit.list({
-        sinceMs: parseSince(req.since, clock.now()),
+        // Empty: the last 24 hours.
+        sinceMs: req.since ? parseSinceMs(req.since, clock.now()) : clock.now() - 86_400_000,
         ...(req.user ? { user: req.user } : {}),
         ...(req.method ? { method: req.method } : {}),
         ...(outcome ? { outcome } : {}),

@@ -102,7 +102,9 @@ export class AuthFailureBudget {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private bucket(address: string): { tokens: number; at: number } {
+  private bucket(raw: string): { tokens: number; at: number } {
+    // `::ffff:10.0.0.1` (a dual-stack listener's view) and `10.0.0.1` are one client, whoever reports the address.
+    const address = raw.startsWith("::ffff:") ? raw.slice(7) : raw;
     const now = this.now();
     let b = this.buckets.get(address);
     if (b === undefined) {

@@ -4,6 +4,7 @@ import type { MeshClient } from "@switchyard/mesh";
 import { openStore, type Kysely } from "@switchyard/store";
 import { AuditLog, audited } from "./audit.js";
 import { authenticate, type TokenVerifier } from "./auth.js";
+import type { Identity } from "./identity.js";
 import { AuditStore, auditMigrations, type AuditDatabase } from "./audit-store.js";
 import { authService, platformService } from "./auth-service.js";
 import { ensureAdminToken } from "./bootstrap.js";
@@ -18,7 +19,7 @@ import { collectRoutes, RouteTable } from "./http-rule.js";
 import { OidcVerifier, type OidcRule } from "./oidc.js";
 import { openApiDocument } from "./openapi.js";
 import { createRestHandler } from "./rest-handler.js";
-import { TokenAuthority } from "./token-authority.js";
+import { TOKEN_PREFIX, TokenAuthority } from "./token-authority.js";
 import { migrations, TokenStore, type GatewayDatabase } from "./token-store.js";
 
 export const GATEWAY_VERSION = "0.1.0";
@@ -74,6 +75,8 @@ export interface Gateway {
 export async function createGateway(o: GatewayOptions): Promise<Gateway> {
   const logger = o.logger ?? noopLogger;
   const clock = o.clock ?? systemClock;
+  const overlap = Object.keys(auditMigrations).filter((k) => k in migrations);
+  if (overlap.length > 0) throw new Error(`gateway migrations named twice: ${overlap.join(", ")}`);
   const { db, close: closeDb } = await openStore<GatewayDatabase>({ driver: o.store ?? "sqlite", location: o.dbPath, migrations: { ...migrations, ...auditMigrations } });
   const store = new TokenStore(db);
   // One database, two stores over their own tables (Kysely's types are invariant in the table set, hence the view).
@@ -102,11 +105,17 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
   const onAuthFailure = (address: string) => authFailures.fail(address);
   // The platform's own tokens, and those of the issuers RequestAuthentication trusts (by the issuer a token claims).
   const oidc = o.requestAuthentication?.length ? new OidcVerifier(o.requestAuthentication, clock) : undefined;
+  // Another issuer's user never speaks as a user of this platform's own (the bootstrap `admin` above all).
+  const notLocal = async (id: Identity): Promise<Identity> => {
+    if (await store.user(id.user)) throw new SwitchyardError(Code.Unauthenticated, `token names ${id.user}, a user of this platform's own: another issuer cannot speak for them`);
+    return id;
+  };
   const verifier: TokenVerifier = oidc
     ? {
         verify(token) {
-          const rule = oidc.owns(token);
-          return rule ? oidc.verify(token, rule) : authority.verify(token);
+          // The platform's own tokens (sy_…) never pay for decoding a claim first.
+          const rule = token.startsWith(TOKEN_PREFIX) ? undefined : oidc.owns(token);
+          return rule ? oidc.verify(token, rule).then(notLocal) : authority.verify(token);
         },
       }
     : authority;
@@ -122,9 +131,9 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
   });
 
   /**
-   * The plain-HTTP routes: GET /healthz and /openapi.json for anyone, GET /metrics for any valid token (what every
-   * service is called, how often, how it fails and where it listens is not for strangers; Prometheus sends the token
-   * with `authorization: {credentials_file: …}`). They read no body.
+   * The plain-HTTP routes: GET /healthz and /openapi.json for anyone, GET /metrics for admins (the series name every
+   * service's endpoints, which GetStatus shows admins only; Prometheus sends the token with
+   * `authorization: {credentials_file: …}`). They read no body.
    */
   const plainRoute = (req: EdgeRequest, res: EdgeResponse, path: string): boolean => {
     if (req.method !== "GET" || (path !== "/healthz" && path !== "/openapi.json" && !(path === "/metrics" && o.metrics))) return false;
@@ -138,7 +147,10 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     } else {
       Promise.resolve()
         .then(() => authenticate(verifier, req.headers.authorization))
-        .then(() => o.metrics!())
+        .then((id) => {
+          if (id.role !== "admin") throw new SwitchyardError(Code.PermissionDenied, `only admins read /metrics (you are ${id.user}, ${id.role})`);
+          return o.metrics!();
+        })
         .then(
           (text) => {
             res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });

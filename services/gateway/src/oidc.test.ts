@@ -4,7 +4,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from "jose";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { parseRequestAuthentication } from "./oidc.js";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadRequestAuthentication, parseRequestAuthentication } from "./oidc.js";
 import { TestPlatform, suspendedJob } from "./test-harness.js";
 
 const ISSUER = "https://login.example.com";
@@ -33,8 +36,10 @@ function refusal(text: string): SwitchyardError {
 }
 
 describe("RequestAuthentication: reading the resource", () => {
-  it("refuses what the edge would not enforce, by name and line, and a key source off this machine", () => {
+  it("refuses what the edge would not enforce, by name and line, a key source off this machine, and a key set without keys", async () => {
     const jwks = `    jwks: '{"keys":[]}'\n`;
+    const pub = { ...(await exportJWK((await generateKeyPair("ES256")).publicKey)), kid: "k" };
+    const real = `    jwks: '${JSON.stringify({ keys: [pub] })}'\n`;
     let e = refusal(resource(`  - issuer: ${ISSUER}\n${jwks}    fromHeaders: [{name: x-jwt}]\n`));
     assert.match(e.message, /^authn\.yaml:12: corp\.spec\.jwtRules\[0\]\.fromHeaders: is not enforced/);
     e = refusal(resource(`  - issuer: ${ISSUER}\n    jwksUri: https://login.example.com/keys\n`));
@@ -45,9 +50,30 @@ describe("RequestAuthentication: reading the resource", () => {
     assert.match(e.message, /spec\.selector: is not enforced/);
     e = refusal(resource(`  - issuer: ${ISSUER}\n${jwks}`, "    switchyard.io/teams: x\n"));
     assert.match(e.message, /switchyard\.io\/teams is not a Switchyard annotation/);
-    e = refusal(resource(`  - issuer: switchyard\n${jwks}`));
+    e = refusal(resource(`  - issuer: ${ISSUER}\n${jwks}`));
+    assert.match(e.message, /jwks: holds no key/);
+    e = refusal(resource(`  - issuer: ${ISSUER}\n    jwksUri: http://localhost:9/keys\n`));
+    assert.match(e.message, /must be on this machine/, "a name, not an address, could resolve elsewhere");
+    e = refusal(resource(`  - issuer: switchyard\n${real}`));
     assert.match(e.message, /the platform's own issuer/);
-    assert.equal(parseRequestAuthentication(resource(`  - issuer: ${ISSUER}\n${jwks}`), "authn.yaml").length, 1);
+    assert.equal(parseRequestAuthentication(resource(`  - issuer: ${ISSUER}\n${real}`), "authn.yaml").length, 1);
+  });
+});
+
+describe("RequestAuthentication: the file", () => {
+  it("is refused when others may write it: whoever writes it chooses who is admin", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "authn-"));
+    try {
+      const pub = { ...(await exportJWK((await generateKeyPair("ES256")).publicKey)), kid: "k" };
+      const file = join(dir, "authn.yaml");
+      writeFileSync(file, resource(`  - issuer: ${ISSUER}\n    jwks: '${JSON.stringify({ keys: [pub] })}'\n`));
+      chmodSync(file, 0o600);
+      assert.equal(loadRequestAuthentication(file).length, 1);
+      chmodSync(file, 0o666);
+      assert.throws(() => loadRequestAuthentication(file), (e: unknown) => e instanceof SwitchyardError && /writable by others/.test(e.message));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -101,8 +127,10 @@ describe("RequestAuthentication: another issuer's tokens at the edge", () => {
     assert.equal((await p.rest("GET", "/v1/whoami", { token: t })).status, 200);
   });
 
-  it("refuses a token signed by another key, for another audience, expired, without a usable user, or from an unknown issuer", async () => {
+  it("refuses a token signed by another key, for another audience, expired, too long-lived, without a usable user, naming a local user, or from an unknown issuer", async () => {
     const cases: [string, Promise<string>][] = [
+      ["a lifetime over 24 h", token({ sub: "alice", groups: ["a"] }, { exp: "30d" })],
+      ["the platform's own admin", token({ sub: "admin", groups: ["a"], switchyard_role: "admin" })],
       ["another key", token({ sub: "mallory", groups: ["a"], switchyard_role: "admin" }, { signer: other })],
       ["another audience", token({ sub: "alice", groups: ["a"] }, { aud: "grafana" })],
       ["expired", token({ sub: "alice", groups: ["a"] }, { exp: "-1h" })],

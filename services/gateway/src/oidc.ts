@@ -9,6 +9,9 @@
  *   switchyard.io/teams-claim  a list of teams, or a space- or comma-separated string (default `groups`)
  *   switchyard.io/role-claim   admin | member | viewer (default: none, every such user is `switchyard.io/default-role`)
  *   switchyard.io/default-role the role when the claim is absent or not a role (default `viewer`)
+ *   switchyard.io/max-token-lifetime  the longest exp - iat taken (default 24h): these tokens cannot be revoked here
+ * A user name that is also one of the platform's own users is refused (gateway.ts), the JWKS must hold a key, and
+ * the file must be writable by the platform's user (or root) only.
  * Istio fields this edge does not enforce (`selector`, `targetRef`, `fromHeaders`, `fromParams`, `outputPayloadToHeader`,
  * `outputClaimToHeaders`, `forwardOriginalToken`, `timeout`) are refused by name rather than silently ignored.
  * Not yet: hot reload (a change needs a restart of the gateway), revoking one external token (delete the user's
@@ -17,7 +20,8 @@
 import { readFileSync } from "node:fs";
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
 import { LineCounter, type Document } from "yaml";
-import { Code, SwitchyardError, parseYamlDocuments, systemClock, type Clock } from "@switchyard/core";
+import { statSync } from "node:fs";
+import { Code, SwitchyardError, parseDurationMs, parseYamlDocuments, systemClock, yamlToJs, type Clock } from "@switchyard/core";
 import { checkTeamName, checkUserName, isRole, type Identity, type Role } from "./identity.js";
 import { ISSUER as PLATFORM_ISSUER } from "./token-authority.js";
 
@@ -35,6 +39,8 @@ export interface OidcRule {
   teamsClaim: string;
   roleClaim: string | undefined;
   defaultRole: Role;
+  /** The longest `exp - iat` taken (external tokens cannot be revoked here: they must be short-lived). */
+  maxLifetimeMs: number;
   /** Where it was defined, for messages. */
   source: string;
 }
@@ -64,7 +70,7 @@ export function parseRequestAuthentication(text: string, file = "request-authent
     const invalid = (_file: string, where: string, message: string, hint?: string, path: (string | number)[] = []) => invalidAt(file, lineOf(path), where, message, hint);
     const at = docs.length > 1 ? `document ${i + 1}` : "document";
     if (doc.errors.length > 0) throw invalid(file, at, doc.errors[0]!.message.split("\n")[0]!);
-    const r: unknown = doc.toJS();
+    const r: unknown = yamlToJs(doc, file, file);
     if (r === null || r === undefined) return;
     if (!isRecord(r)) throw invalid(file, at, "is not a mapping");
     if (r.apiVersion !== "security.istio.io/v1" && r.apiVersion !== "security.istio.io/v1beta1") throw invalid(file, `${at}.apiVersion`, `is ${JSON.stringify(r.apiVersion)}`, "use security.istio.io/v1", ["apiVersion"]);
@@ -73,12 +79,14 @@ export function parseRequestAuthentication(text: string, file = "request-authent
     const name = typeof meta.name === "string" ? meta.name : `#${i + 1}`;
     const ann = isRecord(meta.annotations) ? meta.annotations : {};
     for (const k of Object.keys(ann)) {
-      if (k.startsWith(ANNOTATION) && !["user-claim", "teams-claim", "role-claim", "default-role"].includes(k.slice(ANNOTATION.length))) {
+      if (k.startsWith(ANNOTATION) && !["user-claim", "teams-claim", "role-claim", "default-role", "max-token-lifetime"].includes(k.slice(ANNOTATION.length))) {
         throw invalid(file, `${name}.metadata.annotations`, `${k} is not a Switchyard annotation`, "use switchyard.io/user-claim, teams-claim, role-claim or default-role", ["metadata", "annotations", k]);
       }
     }
     const str = (k: string, d: string | undefined) => (typeof ann[ANNOTATION + k] === "string" ? (ann[ANNOTATION + k] as string) : d);
     const defaultRole = str("default-role", "viewer")!;
+    const maxLifetimeMs = parseDurationMs(str("max-token-lifetime", "24h"));
+    if (maxLifetimeMs === undefined || maxLifetimeMs <= 0) throw invalid(file, `${name}.metadata.annotations`, "switchyard.io/max-token-lifetime is not a duration", "e.g. 1h or 24h", ["metadata", "annotations", "switchyard.io/max-token-lifetime"]);
     if (!isRole(defaultRole)) throw invalid(file, `${name}.metadata.annotations`, `switchyard.io/default-role is "${defaultRole}"`, "use admin, member or viewer", ["metadata", "annotations", "switchyard.io/default-role"]);
     const spec = isRecord(r.spec) ? r.spec : {};
     for (const k of REFUSED_SPEC) if (k in spec) throw invalid(file, `${name}.spec.${k}`, "is not enforced by the Switchyard edge", "remove it: the gateway applies the rules to every request", ["spec", k]);
@@ -103,6 +111,7 @@ export function parseRequestAuthentication(text: string, file = "request-authent
         } catch (err) {
           throw invalid(file, `${w}.jwks`, `is not a JSON Web Key Set (${(err as Error).message})`, undefined, p("jwks"));
         }
+        if (!Array.isArray(set.keys) || set.keys.length === 0) throw invalid(file, `${w}.jwks`, "holds no key", "paste the issuer's published keys", p("jwks"));
       } else if (typeof rule.jwksUri === "string" && rule.jwks === undefined) {
         let url: URL;
         try {
@@ -110,8 +119,9 @@ export function parseRequestAuthentication(text: string, file = "request-authent
         } catch {
           throw invalid(file, `${w}.jwksUri`, "is not a URL", undefined, p("jwksUri"));
         }
-        if (!/^https?:$/.test(url.protocol) || !["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) {
-          throw invalid(file, `${w}.jwksUri`, "must be on this machine (http://127.0.0.1, localhost or [::1])", "the gateway reaches no other host: save the issuer's keys in `jwks` instead", p("jwksUri"));
+        // IP literals only: a name could resolve elsewhere, and nothing here reaches out to the network.
+        if (!/^https?:$/.test(url.protocol) || !["127.0.0.1", "[::1]"].includes(url.hostname)) {
+          throw invalid(file, `${w}.jwksUri`, "must be on this machine (http://127.0.0.1 or http://[::1])", "the gateway reaches no other host: save the issuer's keys in `jwks` instead", p("jwksUri"));
         }
         keys = createRemoteJWKSet(url, { timeoutDuration: 2000, cooldownDuration: 30_000 });
       } else {
@@ -119,7 +129,7 @@ export function parseRequestAuthentication(text: string, file = "request-authent
       }
       if (rules.some((x) => x.issuer === rule.issuer)) throw invalid(file, `${w}.issuer`, `${rule.issuer} has a rule already`, undefined, p("issuer"));
       if (rule.issuer === PLATFORM_ISSUER) throw invalid(file, `${w}.issuer`, `"${PLATFORM_ISSUER}" is the platform's own issuer`, "name the other issuer (its `iss` claim)", p("issuer"));
-      rules.push({ issuer: rule.issuer, audiences: audiences as string[], keys, userClaim: str("user-claim", "sub")!, teamsClaim: str("teams-claim", "groups")!, roleClaim: str("role-claim", undefined), defaultRole, source: `${file} ${w}` });
+      rules.push({ issuer: rule.issuer, audiences: audiences as string[], keys, userClaim: str("user-claim", "sub")!, teamsClaim: str("teams-claim", "groups")!, roleClaim: str("role-claim", undefined), defaultRole, maxLifetimeMs, source: `${file} ${w}` });
     });
   });
   return rules;
@@ -128,6 +138,12 @@ export function parseRequestAuthentication(text: string, file = "request-authent
 export function loadRequestAuthentication(path: string): OidcRule[] {
   let text: string;
   try {
+    // Whoever can write this file chooses who is admin: it must be the platform's (or root's) and no one else's to write.
+    const st = statSync(path);
+    const me = process.getuid?.();
+    if ((st.mode & 0o022) !== 0 || (me !== undefined && st.uid !== me && st.uid !== 0)) {
+      throw new Error(`it is writable by others or owned by another user (mode ${(st.mode & 0o777).toString(8)}, owner ${st.uid}): \`chmod go-w\` it, owned by the platform's user`);
+    }
     text = readFileSync(path, "utf8");
   } catch (err) {
     throw new SwitchyardError(Code.InvalidArgument, `SWITCHYARD_REQUEST_AUTHN_FILE=${path} cannot be read: ${(err as Error).message}`);
@@ -173,7 +189,8 @@ export class OidcVerifier {
       if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === "aud") throw unauthenticated(`token not meant for this platform: its audience is not one of ${rule.audiences.join(", ")}`);
       throw unauthenticated(`invalid token from ${rule.issuer}: not signed by its keys, or altered`);
     }
-    if (typeof payload.exp !== "number") throw unauthenticated(`invalid token from ${rule.issuer}: it has no expiry (exp), and the platform takes none without one`);
+    if (typeof payload.exp !== "number" || typeof payload.iat !== "number") throw unauthenticated(`invalid token from ${rule.issuer}: it has no expiry (exp) or issue time (iat), and the platform takes none without both`);
+    if ((payload.exp - payload.iat) * 1000 > rule.maxLifetimeMs) throw unauthenticated(`token from ${rule.issuer} lives longer than the ${rule.maxLifetimeMs / 1000} s this platform takes (switchyard.io/max-token-lifetime)`);
     const rawUser = payload[rule.userClaim];
     let user: string;
     try {

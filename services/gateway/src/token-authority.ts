@@ -36,11 +36,6 @@ function unauthenticated(message: string): SwitchyardError {
 }
 
 /**
- * Issues and verifies the platform's tokens: HS256 JWTs (jose) signed with a key kept in the gateway's database.
- * Verification is cached by token text, so a repeated token costs a map lookup, an expiry comparison and a check
- * against the in-memory set of revoked ids (revocation goes through this object, which updates that set first).
- */
-/**
  * A token's id: 16 base64url characters that never begin with `-`, so that `switchyard token revoke <id>` cannot read
  * an id as an option (one id in 64 did).
  */
@@ -51,6 +46,11 @@ export function newTokenId(): string {
   }
 }
 
+/**
+ * Issues and verifies the platform's tokens: HS256 JWTs (jose) signed with a key kept in the gateway's database.
+ * Verification is cached by token text, so a repeated token costs a map lookup, an expiry comparison and a check
+ * against the in-memory set of revoked ids (revocation goes through this object, which updates that set first).
+ */
 export class TokenAuthority {
   private readonly cache = new Map<string, Identity>();
   private readonly revoked = new Set<string>();

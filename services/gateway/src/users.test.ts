@@ -68,5 +68,9 @@ describe("deleting users, memberships and roles", () => {
     const same = await p.token("ada", ["a"], "member");
     assert.equal(await whoami(member), 200, "a token of the same role stays");
     assert.equal(await whoami(same), 200);
+    const lastAdmin = await p.rest("POST", "/v1/tokens", { token: p.adminToken, body: { user: "admin", teams: ["default"], role: "member" } });
+    assert.equal(lastAdmin.status, 400, "the last admin is not demoted");
+    assert.match((lastAdmin.json as { message: string }).message, /last admin/);
+    assert.equal(await whoami(p.adminToken), 200);
   });
 });

@@ -67,11 +67,18 @@ describe("JobStore", () => {
     assert.equal((await store.byUid("u1"))?.phase, "Starting");
   });
 
-  it("keeps a waiting reason as data", async () => {
-    await store.setWaiting("u1", { kind: "quota", position: 2, text: "queue a is at its gpus quota", queue: "a", resource: "gpus" });
-    const job = (await store.byUid("u1"))!;
+  it("keeps a waiting reason as data, for jobs still queued only", async () => {
+    await store.insertJob(newJob("w1", "waits"));
+    await store.setWaiting("w1", { kind: "quota", position: 2, text: "queue a is at its gpus quota", queue: "a", resource: "gpus" });
+    const job = (await store.byUid("w1"))!;
     assert.equal(job.reason, "Waiting");
     assert.deepEqual(job.waiting, { kind: "quota", position: 2, text: "queue a is at its gpus quota", queue: "a", resource: "gpus" });
+    // u1 left the queue (Starting) while a cycle was deciding: its reason is not overwritten.
+    const before = (await store.byUid("u1"))!;
+    await store.setWaiting("u1", { kind: "resources", position: 1, text: "late" });
+    const after = (await store.byUid("u1"))!;
+    assert.deepEqual([after.reason, after.waiting], [before.reason, before.waiting]);
+    await store.commit("w1", { job: { phase: "Cancelled" } }, 1500);
   });
 
   it("bumps the queue generation on every write but a submission and waiting reasons, and reads later submissions alone", async () => {

@@ -162,10 +162,11 @@ export class JobStore {
             completion_time: null, attempt: 0, cancel_requested: 0, deadline_exceeded: 0, master_port: null, attained_gpu_ms: 0, user: j.user,
             retries: 0, preemptions: 0, preemptible: 0, queued_at: j.at, queued_ms: 0,
           })
-          .returningAll()
+          .returning(SUMMARY_COLUMNS)
           .executeTakeFirstOrThrow();
         await insertEvents(tx, j.uid, [j.event], j.at);
-        return toJob(row);
+        // The spec and manifest are the ones just written: not read back (or parsed) again.
+        return { ...toSummary(row), spec: j.spec, manifest: j.manifest };
       });
     } catch (err) {
       if (this.opened.constraintOf(err) === "unique") throw new SwitchyardError(Code.AlreadyExists, `job "${j.name}" already exists in team "${j.team}"`, { cause: err });
@@ -199,7 +200,17 @@ export class JobStore {
   async setWaitingMany(reasons: readonly (readonly [string, NonNullable<JobSummary["waiting"]>])[]): Promise<void> {
     if (reasons.length === 0) return;
     await this.db.transaction().execute(async (tx) => {
-      for (const [uid, waiting] of reasons) await tx.updateTable("jobs").set({ reason: "Waiting", message: "", waiting: JSON.stringify(waiting) }).where("uid", "=", uid).execute();
+      // Only a job still queued: one cancelled or past its deadline during the cycle keeps its own reason.
+      for (const [uid, waiting] of reasons) {
+        await tx
+          .updateTable("jobs")
+          .set({ reason: "Waiting", message: "", waiting: JSON.stringify(waiting) })
+          .where("uid", "=", uid)
+          .where("phase", "=", "Queued")
+          .where("cancel_requested", "=", 0)
+          .where("deadline_exceeded", "=", 0)
+          .execute();
+      }
     });
   }
 

@@ -1,6 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Queues, QueueStatusSchema } from "@switchyard/api";
-import { Code, SwitchyardError } from "@switchyard/core";
+import { parseSinceMs } from "@switchyard/core";
 import type { GpuDevice } from "@switchyard/executors";
 import type { CallContext, ServiceImpl } from "@switchyard/mesh";
 import { parseQueuesConfig, type QueuesConfig } from "@switchyard/scheduler";
@@ -33,19 +33,6 @@ function holdings(r: ReplicaRow, gpus: GpuDevice[]): Record<string, number> {
     }
   }
   return out;
-}
-
-export function parseSince(since: string, now: number): number {
-  if (!since) return 0;
-  const m = /^(\d+)(s|m|h|d)$/.exec(since.trim());
-  if (m) return now - Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as "s" | "m" | "h" | "d"];
-  const t = Date.parse(since);
-  if (Number.isNaN(t)) {
-    throw new SwitchyardError(Code.InvalidArgument, `since: "${since}" is neither a duration nor a time`, {
-      details: [{ field: "since", message: "invalid", expected: "a duration like 24h or 7d, or an RFC 3339 time", got: since, hint: "e.g. --since 7d" }],
-    });
-  }
-  return t;
 }
 
 /** The Queues gRPC service: apply quotas without a restart, show them with usage, and account GPU-hours. */
@@ -112,7 +99,8 @@ export function queuesService(d: { store: JobStore; configs: QueueConfigStore; c
       // Members and viewers see their own teams' usage; admins (and internal callers) everyone's.
       const scope = readScope(callerOf(ctx), "");
       const now = Date.now();
-      const since = parseSince(req.since, now);
+      // Empty: all time.
+      const since = req.since ? parseSinceMs(req.since, now) : 0;
       const lines = usageLines(await store.usageRecords(since), since, now).filter((l) => inScope(scope, l.team));
       return { rows: lines };
     },

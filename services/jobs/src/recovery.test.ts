@@ -19,6 +19,7 @@ describe("jobs service: kill -9 at any point, then restart", () => {
       const first = await sb.startJobs({}, point);
       await first.client.submitJob({ manifest: shellJob(`crash-${point}`, `echo run >> ${counter}; sleep 0.3; echo done`), requestId: point }).catch(() => undefined);
       await Sandbox.died(first);
+      assert.equal(first.child.signalCode, "SIGKILL", "it died at the crash point, not of something else");
       const second = await sb.startJobs();
       const j = await waitForPhase(second.client, `crash-${point}`, ["Succeeded", "Failed"]);
       assert.equal(j.status?.phase, "Succeeded");

@@ -181,6 +181,8 @@ export class SchedulingLoop {
       if (this.queuedRows.get(k.uid)?.queued_at !== k.queued_at) stale.push(k.uid);
     }
     for (const uid of this.queuedRows.keys()) if (!current.has(uid)) this.queuedRows.delete(uid);
+    // Reasons of jobs no longer queued (started, cancelled, past their deadline) are not kept either.
+    for (const uid of this.waiting.keys()) if (!current.has(uid)) this.waiting.delete(uid);
     for (const row of await this.o.store.queuedJobs(stale)) this.queuedRows.set(row.uid, row);
     const out: QueuedJob[] = [];
     let lastSeq = last?.lastSeq ?? 0;
