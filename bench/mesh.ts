@@ -2,14 +2,16 @@
 // The governed mesh against raw grpc-js, measured in one run on this machine (servers in child processes):
 // 1. Unary echo of 1 KiB, raw grpc-js vs the mesh (discovery, balancing, retry policy, outlier detection, breaker, health
 //    watch and metrics all on), alternating raw and mesh rounds: throughput at concurrency 64, latency at concurrency 1,
-//    CPU per call (client + server). 2. Failover: three endpoints under steady load, one SIGKILLed. 3. Overload: 200
+//    CPU per call (client + server); the mesh with mutual TLS against the plaintext mesh the same way. 2. Failover: three endpoints under steady load, one SIGKILLed. 3. Overload: 200
 //    closed-loop callers against a service whose bulkhead admits 20 calls of 10 ms (capacity 2,000 calls/s).
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { platformRssMb, startPlatform } from "./lib-platform.js";
 import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { LocalTable, MemoryPolicySource, MemoryRegistry, MeshEvents, createClient, createMeshRuntime, createPolicyStore, retryAfterMs, toGrpcServiceDefinition, type MeshClient } from "@switchyard/mesh";
+import { LocalTable, MemoryPolicySource, MemoryRegistry, MeshEvents, createClient, createMeshRuntime, createPolicyStore, dataDirIdentity, retryAfterMs, toGrpcServiceDefinition, type MeshClient, type MeshCredentials } from "@switchyard/mesh";
 import { createMeshMetrics } from "@switchyard/mesh/metrics";
 import { Echo, EchoRequestSchema, registerWhileAlive, spawnEcho, startEcho, type EchoChild } from "@switchyard/mesh/testing";
 
@@ -93,13 +95,61 @@ async function throughput(call: Call, concurrency: number, ms: number, serverPid
   return { rps: done / secs, cpuUsPerCall: (client + server) / done, clientCpuUsPerCall: client / done };
 }
 
-function meshRuntime(host: string, serviceName: string) {
+function meshRuntime(host: string, serviceName: string, credentials?: MeshCredentials) {
   const events = new MeshEvents();
   const source = new MemoryPolicySource();
   source.apply({ bench: POLICIES(host) });
   const policies = createPolicyStore({ source, events });
   const metrics = createMeshMetrics({ events });
-  return { rt: createMeshRuntime({ serviceName, events, policies }), events, policies, metrics };
+  return { rt: createMeshRuntime({ serviceName, events, policies, ...(credentials ? { credentials } : {}) }), events, policies, metrics };
+}
+
+/**
+ * The mesh with mutual TLS against the plaintext mesh: two echo children (one serving mTLS with a certificate of a
+ * fresh CA, one plaintext), the same policies, rounds alternated; throughput at c=64 (pair ratios) and latency at c=1
+ * (calls interleaved one by one).
+ */
+async function mtlsCompare(registry: MemoryRegistry) {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-mtls-"));
+  const plainChild = await spawnEcho(["--id", "plain", "--name", "echo-plain"]);
+  const mtlsChild = await spawnEcho(["--id", "mtls", "--name", "echo-mtls", "--mtls", dir]);
+  await registerWhileAlive(registry, plainChild, "echo-plain", "plain", {}, 2000);
+  await registerWhileAlive(registry, mtlsChild, "echo-mtls", "mtls", {}, 2000);
+  const identity = dataDirIdentity(dir, "bench-client");
+  await identity.ready;
+  const plain = meshRuntime("echo-plain", "bench-client");
+  const secure = meshRuntime("echo-mtls", "bench-client", identity);
+  await Promise.all([plain.policies.ready(), secure.policies.ready()]);
+  const plainClient = createClient(Echo, { target: "mesh:///echo-plain", registry, runtime: plain.rt });
+  const mtlsClient = createClient(Echo, { target: "mesh:///echo-mtls", registry, runtime: secure.rt });
+  const calls = { plain: () => plainClient.echo(REQUEST), mtls: () => mtlsClient.echo(REQUEST) };
+  const pids = { plain: plainChild.proc.pid!, mtls: mtlsChild.proc.pid! };
+  for (const k of ["plain", "mtls"] as const) await throughput(calls[k], 64, 500, pids[k]);
+  const rps = { plain: [] as number[], mtls: [] as number[] };
+  const cpu = { plain: [] as number[], mtls: [] as number[] };
+  const ratios: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const k of i % 2 === 0 ? (["plain", "mtls"] as const) : (["mtls", "plain"] as const)) {
+      const t = await throughput(calls[k], 64, THROUGHPUT_MS, pids[k]);
+      rps[k].push(t.rps);
+      cpu[k].push(t.cpuUsPerCall);
+    }
+    ratios.push(rps.mtls.at(-1)! / rps.plain.at(-1)!);
+  }
+  const lat = { plain: [] as number[], mtls: [] as number[] };
+  for (let i = 0; i < LATENCY_CALLS * ROUNDS; i++) {
+    for (const k of i % 2 === 0 ? (["plain", "mtls"] as const) : (["mtls", "plain"] as const)) {
+      const t = performance.now();
+      await calls[k]();
+      lat[k].push((performance.now() - t) * 1000);
+    }
+  }
+  plainClient.close();
+  mtlsClient.close();
+  identity.close();
+  await Promise.all([plainChild.kill("SIGTERM"), mtlsChild.kill("SIGTERM")]);
+  rmSync(dir, { recursive: true, force: true });
+  return { rps, cpu, lat, throughputRatio: median(ratios) };
 }
 
 async function compare(registry: MemoryRegistry) {
@@ -313,6 +363,7 @@ async function main() {
   const throughputRatio = median(r.pairRatios);
   const p = (xs: number[], q: number) => percentile(xs, q);
   const chainUs = await chainCost();
+  const tls = await mtlsCompare(registry);
   const fo = await failover(registry);
   // The bulkhead beside its baseline, alternated (semaphore, bulkhead, bulkhead, semaphore) so drift hits both alike.
   const base1 = await overload(registry, "semaphore");
@@ -347,6 +398,8 @@ async function main() {
     overloadGoodputVsBaseline: round(overloadGoodputVsBaseline, 3),
     cpuPerCallRatio: round(cpuPerCallRatio, 3),
     singleProcessRssMb: round(singleMb, 1),
+    mtlsThroughputRatio: round(tls.throughputRatio, 3),
+    mtlsAddedP50Us: round(p(tls.lat.mtls, 50) - p(tls.lat.plain, 50), 1),
   };
   const rounds = (xs: number[]) => xs.map((x) => Math.round(x)).join(" ");
   console.log(`mesh benchmark (${ROUNDS} alternating throughput rounds of ${THROUGHPUT_MS} ms; ${LATENCY_CALLS * ROUNDS} latency calls each, interleaved; echo server in a child process)`);
@@ -364,6 +417,8 @@ async function main() {
   console.log(`                     beside a plain semaphore in the handler (same 20 slots + 20 queued, same callers): goodput ${Math.round(base1.goodput)} and ${Math.round(base2.goodput)}/s against the bulkhead's ${Math.round(ov.goodput)} and ${Math.round(ov2.goodput)}/s — ratio ${result.overloadGoodputVsBaseline} (goal ≥ 0.95); baseline admitted p99 ${round(Math.max(base1.admittedP99, base2.admittedP99), 1)} ms`);
   console.log(`                     server-side (admission wait + handler) p50 ${round(ov.serverP50, 1)} ms p99 ${round(ov.serverP99, 1)} ms; a 10 ms timer fires ${round(ov.timerLateMeanMs, 2)} ms late on average there, so 20 slots hold at most ${Math.round(20_000 / (10 + ov.timerLateMeanMs))} calls/s`);
   console.log(`                     server heap after a full GC ${round(ov.serverHeapBefore, 1)} MB before → ${round(ov.serverHeapAfter, 1)} MB after; RSS ${round(ov.rss0, 0)} MB before, every 0.5 s [${ov.rssSamples.map((x) => round(x, 0)).join(" ")}]; client heap ${round(ov.heap0, 1)} → ${round(ov.heap1, 1)} MB`);
+  console.log(`  mutual TLS         plaintext mesh ${Math.round(median(tls.rps.plain))}/s   mTLS mesh ${Math.round(median(tls.rps.mtls))}/s at c=64   ratio ${result.mtlsThroughputRatio} (goal ≥ 0.85)   CPU per call ${round(median(tls.cpu.plain), 1)} → ${round(median(tls.cpu.mtls), 1)} µs`);
+  console.log(`                     latency c=1 p50 ${round(p(tls.lat.plain, 50), 0)} → ${round(p(tls.lat.mtls, 50), 0)} µs: added ${result.mtlsAddedP50Us} µs (goal ≤ 50); p99 ${round(p(tls.lat.plain, 99), 0)} → ${round(p(tls.lat.mtls, 99), 0)} µs`);
   console.log(`  single process     up --single-process idle RSS ${round(singleMb, 1)} MB   (multi-process: ${round(multiMb, 1)} MB summed over supervisor + control + jobs + gateway)`);
   console.log(JSON.stringify(result));
 }

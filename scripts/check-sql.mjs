@@ -23,6 +23,7 @@ const ALLOWED = new Map([
   ["services/gateway/src/token-store.ts", "users, teams and tokens"],
   ["services/gateway/src/audit-store.ts", "the audit log"],
   ["services/control/src/config-store.ts", "the config center's documents"],
+  ["services/control/src/identity-store.ts", "the join tokens the CA has accepted"],
 ]);
 
 const SQL = [

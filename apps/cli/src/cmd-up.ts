@@ -71,6 +71,17 @@ interface Started {
   stop(): Promise<void>;
 }
 
+/**
+ * Mints join tokens for the services `up` starts: signed with the data dir's join key, pinned to the CA control made
+ * (`<data>/secrets/ca.crt`, read at each mint: the CA is control's). Only the small join-token module of the mesh is
+ * loaded (its `./join` sub-path), not the mesh.
+ */
+async function joinTokens(dataDir: string): Promise<(service: string) => string> {
+  const [{ keyPath, loadOrCreateKey }, { certificateFingerprint, mintJoinToken }, { readFileSync }] = await Promise.all([import("@switchyard/core"), import("@switchyard/mesh/join"), import("node:fs")]);
+  const key = loadOrCreateKey(keyPath(dataDir, "join"));
+  return (service) => mintJoinToken(key, { namespace: "system", account: service, caFingerprint: certificateFingerprint(readFileSync(join(dataDir, "secrets", "ca.crt"), "utf8")) });
+}
+
 /** Each service in its own process under the supervisor, restarted with backoff when it dies. */
 async function startProcesses(o: UpOptions, dataDir: string, onRestarted: () => void): Promise<Started> {
   const sup = new Supervisor({
@@ -85,8 +96,10 @@ async function startProcesses(o: UpOptions, dataDir: string, onRestarted: () => 
     // control listens on a Unix socket in the data dir: a restarted control is found at the same address.
     const control = await sup.start({ name: "control", entry: serviceEntry("control"), env });
     const common = { ...env, SWITCHYARD_CONTROL: control.address };
-    const gatewaySpec = { name: "gateway", entry: serviceEntry("gateway"), env: { ...common, SWITCHYARD_PORT: o.port ?? "8080", SWITCHYARD_HOST: o.host ?? "127.0.0.1" } };
-    const [, gateway] = await Promise.all([sup.start({ name: "jobs", entry: serviceEntry("jobs"), env: common }), sup.start(gatewaySpec)]);
+    // Each child enrols with control's CA with a one-time join token minted for its own identity at each (re)start.
+    const joinToken = await joinTokens(dataDir);
+    const gatewaySpec = { name: "gateway", entry: serviceEntry("gateway"), env: { ...common, SWITCHYARD_PORT: o.port ?? "8080", SWITCHYARD_HOST: o.host ?? "127.0.0.1" }, freshEnv: () => ({ SWITCHYARD_JOIN_TOKEN: joinToken("gateway") }) };
+    const [, gateway] = await Promise.all([sup.start({ name: "jobs", entry: serviceEntry("jobs"), env: common, freshEnv: () => ({ SWITCHYARD_JOIN_TOKEN: joinToken("jobs") }) }), sup.start(gatewaySpec)]);
     // Same for the gateway: the URL in the CLI config stays right across its restarts.
     gatewaySpec.env.SWITCHYARD_PORT = gateway.address.split(":").pop()!;
     return { url: String(gateway.url), state: () => ({ services: sup.pids(), restarts: { ...sup.restarts } }), stop: () => sup.stop(order) };
@@ -178,7 +191,35 @@ export async function up(o: UpOptions): Promise<number> {
   return EXIT.ok;
 }
 
+/** `switchyard join-token`: a one-time token for a service on another host to enrol with this platform's CA. */
+function registerJoinToken(program: Command): void {
+  program
+    .command("join-token")
+    .description("mint a one-time token for a service on another host to enrol with this platform's CA (run where control's data dir is)")
+    .requiredOption("--service <name>", "the platform service it is for (jobs, gateway)")
+    .option("--data-dir <dir>", "control's data dir", undefined)
+    .option("--ttl <duration>", "how long the token may wait to be used (e.g. 10m, 1h)", "10m")
+    .action(async (o: { service: string; dataDir?: string; ttl: string }) => {
+      const [{ keyPath, loadOrCreateKey, parseDurationMs }, { certificateFingerprint, mintJoinToken }] = await Promise.all([import("@switchyard/core"), import("@switchyard/mesh/join")]);
+      const ttlMs = parseDurationMs(o.ttl);
+      if (ttlMs === undefined || ttlMs <= 0 || ttlMs > 7 * 86_400_000) throw new CliExit(EXIT.usage, `--ttl: "${o.ttl}" is not a duration up to 7d (e.g. 10m, 1h)`);
+      if (!/^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/.test(o.service)) throw new CliExit(EXIT.usage, `--service: "${o.service}" is not a service name (lower-case letters, digits, '.', '_' and '-')`);
+      const dataDir = resolve(o.dataDir ?? defaultDataDir());
+      const caFile = join(dataDir, "secrets", "ca.crt");
+      let caPem: string;
+      try {
+        caPem = readFileSync(caFile, "utf8");
+      } catch {
+        throw new CliExit(EXIT.usage, `no CA in ${dataDir} (${caFile} is missing): start the platform there once (\`switchyard up --data-dir ${dataDir}\`), or pass the data dir of control with --data-dir`);
+      }
+      const token = mintJoinToken(loadOrCreateKey(keyPath(dataDir, "join")), { namespace: "system", account: o.service, caFingerprint: certificateFingerprint(caPem), ttlMs });
+      process.stdout.write(`${token}\n`);
+      process.stderr.write(`one-time, valid for ${o.ttl}. On the other host, copy ${caFile} and start ${o.service} with\n  SWITCHYARD_JOIN_TOKEN=<the token> SWITCHYARD_CA_FILE=<the copied ca.crt> SWITCHYARD_CONTROL=<control's host:port>\n`);
+    });
+}
+
 export function registerUp(program: Command): void {
+  registerJoinToken(program);
   program
     .command("up")
     .description("start the platform on this machine (control, jobs, gateway) and supervise it")

@@ -6,6 +6,7 @@ import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { probeSandbox } from "@switchyard/executors";
+import { CertificateAuthority, DEFAULT_TRUST_DOMAIN, serviceId } from "@switchyard/mesh";
 import { ROOT, asAccount, cliEnv, runCli, spawnUp, type CliResult, type UpProcess } from "./test-platform.js";
 
 // The open inside, closed: every attack of the issue, replayed by an unprivileged local user (`nobody`, through
@@ -219,14 +220,27 @@ describe("a hostile local user against a mesh that listens on TCP", { skip: NOT_
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("refuses every call without the service credential, whatever identity it claims", () => {
+  it("refuses every call without a certificate of the platform's CA, whatever identity it claims", async () => {
     const forged = { "x-switchyard-caller": "gateway", "x-switchyard-user": "admin", "x-switchyard-role": "admin", "x-switchyard-teams": "default" };
-    const withProof = { ...forged, "x-switchyard-proof": "bm90LXRoZS1rZXk" };
-    const attempts = [
-      ...["submit", "cancel", "list", "health"].flatMap((c) => [attack(["grpc", addresses.jobs!, c, JSON.stringify(forged)]), attack(["grpc", addresses.jobs!, c, JSON.stringify(withProof)])]),
-      ...["takedown", "register", "health"].map((c) => attack(["grpc", addresses.control!, c, JSON.stringify(forged)])),
-    ].flat();
-    for (const a of attempts) assert.deepEqual([a.target, a.ok, a.code], [a.target, false, 16], a.error);
+    // A certificate that says "gateway", made by a CA of the attacker's own (files the attacker, nobody, can read).
+    const { ca } = await CertificateAuthority.create(DEFAULT_TRUST_DOMAIN);
+    const mine = await ca.issueWorkload(serviceId(DEFAULT_TRUST_DOMAIN, "gateway"), 3600_000);
+    writeFileSync(join(dir, "forged.crt"), mine.certPem, { mode: 0o644 });
+    writeFileSync(join(dir, "forged.key"), mine.keyPem, { mode: 0o644 });
+    const foreign = `${join(dir, "forged.crt")},${join(dir, "forged.key")}`;
+    const transports = ["plain", "nocert", foreign];
+    const attempts = transports.flatMap((tls) => [
+      ...["submit", "cancel", "list", "health"].map((c) => attack(["grpc", addresses.jobs!, c, JSON.stringify(forged), tls])),
+      ...["takedown", "register", "health"].map((c) => attack(["grpc", addresses.control!, c, JSON.stringify(forged), tls])),
+    ]).flat();
+    assert.equal(attempts.length, 21);
+    for (const a of attempts) {
+      // jobs requires a client certificate of the CA in the TLS handshake: no connection at all (UNAVAILABLE). control
+      // asks for one without requiring it (a new workload enrols without one), so a TLS caller gets through the
+      // handshake and every method but Enroll refuses it (UNAUTHENTICATED); plaintext never gets a connection.
+      const expected = a.target.startsWith(addresses.control!) && !a.target.endsWith(" plain") ? 16 : 14;
+      assert.deepEqual([a.target, a.ok, a.code], [a.target, false, expected], a.error);
+    }
     // The platform is untouched: no policy was stored, no rogue instance registered, no job submitted.
     assert.equal(ok(runCli(env, ["list"]), "list").trim(), "no jobs");
     assert.doesNotMatch(ok(runCli(env, ["mesh", "get"]), "mesh get"), /takedown/);

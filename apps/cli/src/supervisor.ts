@@ -10,6 +10,8 @@ export interface ServiceSpec {
   /** Absolute path of the service's entry point. */
   entry: string;
   env: Record<string, string>;
+  /** Variables made anew for each start, restarts included (a one-time join token). */
+  freshEnv?: () => Record<string, string>;
 }
 
 interface Running {
@@ -85,7 +87,7 @@ export class Supervisor {
       // SWITCHYARD_NODE_ARGS: extra node flags for every service (e.g. --cpu-prof), for profiling; they come after
       // SERVICE_NODE_ARGS, so they can override them.
       const nodeArgs = [...SERVICE_NODE_ARGS, ...(process.env.SWITCHYARD_NODE_ARGS ?? "").split(" ").filter(Boolean)];
-      const child = spawn(process.execPath, [...nodeArgs, spec.entry], { env: { ...SERVICE_ENV, ...process.env, ...spec.env }, stdio: ["ignore", "pipe", "pipe", "ipc"] });
+      const child = spawn(process.execPath, [...nodeArgs, spec.entry], { env: { ...SERVICE_ENV, ...process.env, ...spec.env, ...(spec.freshEnv?.() ?? {}) }, stdio: ["ignore", "pipe", "pipe", "ipc"] });
       const r: Running = { spec, child, startedAt: Date.now() };
       this.running.set(spec.name, r);
       const log = this.log(spec.name);

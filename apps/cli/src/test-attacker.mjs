@@ -4,7 +4,9 @@
 //
 //   node test-attacker.mjs connect <unix-path>...                      open each socket
 //   node test-attacker.mjs read <file>...                              read each file
-//   node test-attacker.mjs grpc <address> <call> [metadata-json]      one forged gRPC call (calls below)
+//   node test-attacker.mjs grpc <address> <call> [metadata-json] [tls]  one forged gRPC call (calls below); tls:
+//       `plain` (default), `nocert` (TLS trusting any server, no client certificate) or `<cert.pem>,<key.pem>` (TLS
+//       with that client certificate: a self-made one, or one of another CA)
 import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { createRequire } from "node:module";
@@ -37,9 +39,17 @@ const CALLS = {
   health: ["/grpc.health.v1.Health/Check", api.HealthCheckRequestSchema, { service: "" }],
 };
 
-async function grpcCall(address, name, metadata) {
+function channelCredentials(tls) {
+  if (tls === "plain") return grpc.credentials.createInsecure();
+  const verify = { rejectUnauthorized: false, checkServerIdentity: () => undefined };
+  if (tls === "nocert") return grpc.credentials.createSsl(null, null, null, verify);
+  const [cert, key] = tls.split(",");
+  return grpc.credentials.createSsl(null, readFileSync(key), readFileSync(cert), verify);
+}
+
+async function grpcCall(address, name, metadata, tls = "plain") {
   const [path, schema, init] = CALLS[name];
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const client = new grpc.Client(address, channelCredentials(tls));
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(metadata)) md.set(k, v);
   const res = await new Promise((resolve) => {
@@ -48,7 +58,7 @@ async function grpcCall(address, name, metadata) {
     );
   });
   client.close();
-  out({ op: "grpc", target: `${address} ${name}`, ...res });
+  out({ op: "grpc", target: `${address} ${name} ${tls.includes(",") ? "foreign-cert" : tls}`, ...res });
 }
 
 function tryConnect(path) {
@@ -73,7 +83,7 @@ else if (op === "read") {
       out({ op, target: p, ok: false, code: e.code });
     }
   }
-} else if (op === "grpc") await grpcCall(args[0], args[1], JSON.parse(args[2] ?? "{}"));
+} else if (op === "grpc") await grpcCall(args[0], args[1], JSON.parse(args[2] ?? "{}"), args[3]);
 else {
   process.stderr.write(`unknown op ${op}\n`);
   process.exit(2);

@@ -58,7 +58,7 @@ export async function sendLocal(call: Call, ep: Endpoint): Promise<Result> {
   const remaining = tryRemainingMs(call);
   if (remaining !== undefined && remaining <= 0) return deadlinePassed(call, ep);
   try {
-    const value = await ep.local!.unary(call.m.path, call.request, { headers: call.headers, deadlineMs: remaining === undefined ? undefined : Date.now() + remaining, signal: call.signal, peer: call.client.localPeer });
+    const value = await ep.local!.unary(call.m.path, call.request, { headers: call.headers, deadlineMs: remaining === undefined ? undefined : Date.now() + remaining, signal: call.signal, peer: call.client.localPeer, callerId: call.rt.credentials?.id, callerService: call.rt.serviceName });
     return ok(value, ep);
   } catch (err) {
     const error = SwitchyardError.from(err);

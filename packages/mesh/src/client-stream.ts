@@ -117,7 +117,7 @@ export function sendStream(call: Call, ep: Endpoint): Result | Promise<Result> {
   const remaining = tryRemainingMs(call);
   if (remaining !== undefined && remaining <= 0) return deadlinePassed(call, ep);
   if (ep.local !== undefined) {
-    const source = ep.local.stream(call.m.path, call.request, { headers: call.headers, deadlineMs: remaining === undefined ? undefined : Date.now() + remaining, signal: call.signal, peer: call.client.localPeer });
+    const source = ep.local.stream(call.m.path, call.request, { headers: call.headers, deadlineMs: remaining === undefined ? undefined : Date.now() + remaining, signal: call.signal, peer: call.client.localPeer, callerId: call.rt.credentials?.id, callerService: call.rt.serviceName });
     return relay(call, ep, source, false);
   }
   const md = metadataOf(call, ep);

@@ -37,8 +37,12 @@ export interface ClientOptions<S extends DescService = DescService> {
   metadata?: Record<string, string>;
   /** Policies, events, clock, co-hosting table and tracing shared by the process (createMeshRuntime). */
   runtime?: MeshRuntime;
-  /** The caller identity sent as `x-switchyard-caller` (default: the runtime's serviceName), proven by the runtime's credentials. */
-  caller?: string;
+  /**
+   * The SPIFFE id the server must prove with its certificate when the runtime has credentials (mutual TLS). Default:
+   * the platform service of a mesh target (`mesh:///jobs` → `spiffe://<td>/ns/system/sa/jobs`); for an address, any
+   * platform service.
+   */
+  peer?: string;
   /** Watch grpc.health.v1 on each endpoint and take NOT_SERVING ones out of rotation (default true for mesh targets). */
   healthCheck?: boolean;
   fallbacks?: Fallbacks<S>;
@@ -77,8 +81,10 @@ export function createClient<S extends DescService>(service: S, options: ClientO
     "grpc.initial_reconnect_backoff_ms": 100,
     "grpc.max_reconnect_backoff_ms": 2000,
     "grpc.enable_retries": 0,
+    // With mutual TLS the server is checked by its SPIFFE id (credentials.ts), not a host name; a fixed server name
+    // keeps an IP address out of SNI (RFC 6066 forbids it; Node warns).
+    ...(rt.credentials ? { "grpc.ssl_target_name_override": "mesh.switchyard.internal" } : {}),
   };
-  const caller = options.caller ?? rt.serviceName;
   const fallbacks: Record<string, Fallback> = {};
   for (const method of service.methods) {
     const fb = (options.fallbacks as Record<string, ((req: unknown, err: SwitchyardError) => unknown) | undefined> | undefined)?.[method.localName];
@@ -86,10 +92,10 @@ export function createClient<S extends DescService>(service: S, options: ClientO
   }
   const invoker = new Invoker(rt, {
     host,
-    source: isMesh ? (options.registry ? { registry: options.registry } : {}) : { address: options.target },
+    source: { ...(isMesh ? (options.registry ? { registry: options.registry } : {}) : { address: options.target }), ...(options.peer !== undefined ? { peer: options.peer } : {}) },
     channelOptions,
     healthCheck: options.healthCheck ?? isMesh,
-    baseHeaders: { ...(options.metadata ?? {}), ...rt.callerHeaders(caller) },
+    baseHeaders: { ...(options.metadata ?? {}) },
     defaultTimeoutMs: options.defaultTimeoutMs ?? 30_000,
     fallbacks,
   });

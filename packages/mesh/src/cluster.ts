@@ -11,6 +11,8 @@ import type { Instance, Registry, WatchUpdate } from "./registry.js";
 export interface ClusterSource {
   readonly registry?: Registry;
   readonly address?: string;
+  /** The SPIFFE id the servers must prove (mutual TLS); default: the platform service named by the host. */
+  readonly peer?: string;
 }
 
 /** What a cluster needs of its runtime (runtime.ts implements it). */
@@ -22,7 +24,7 @@ export interface ClusterRuntime {
   readonly policies: PolicyStore;
   readonly registryGraceMs: number;
   readonly serviceName: string | undefined;
-  callerHeaders(caller: string | undefined): Record<string, string>;
+  channelCredentials(host: string, byAddress: boolean, peer: string | undefined): grpc.ChannelCredentials;
 }
 
 interface View {
@@ -60,7 +62,7 @@ export class Cluster {
   constructor(
     readonly host: string,
     private readonly rt: ClusterRuntime,
-    source: ClusterSource,
+    private readonly source: ClusterSource,
     private readonly channelOptions: grpc.ChannelOptions,
     private readonly healthCheck: boolean,
   ) {
@@ -180,7 +182,7 @@ export class Cluster {
     }
     for (const [key, n] of next) {
       if (this.endpoints.has(key)) continue;
-      this.endpoints.set(key, new Endpoint({ key, ...n, channelOptions: this.channelOptions, healthCheck: this.healthCheck, healthHeaders: this.rt.callerHeaders(this.rt.serviceName), clock: this.rt.clock, onChange: () => this.changed() }));
+      this.endpoints.set(key, new Endpoint({ key, ...n, channelOptions: this.channelOptions, credentials: this.rt.channelCredentials(this.host, this.source.address !== undefined, this.source.peer), healthCheck: this.healthCheck, clock: this.rt.clock, onChange: () => this.changed() }));
     }
     this.resolved = true;
     for (const w of this.waiters.splice(0)) w();

@@ -1,57 +1,210 @@
 /**
- * Service credentials: how a server knows which platform service is calling. Every call of a runtime with credentials
- * says `x-switchyard-caller: <service>` and proves it with `x-switchyard-proof: HMAC-SHA256(key, service)`, the key
- * being the platform's service key (`<data>/secrets/mesh.key`, 0600). A server whose runtime has credentials refuses
- * (UNAUTHENTICATED) a call without a valid proof before anything else runs, and tells its handlers the verified
- * caller (`CallContext.callerService`); the proof itself never reaches a handler or the next hop.
+ * Mesh credentials: mutual TLS with workload certificates from the platform CA (pki.ts). A runtime with credentials
+ * serves TLS and asks every client for its certificate; its clients present theirs and check that the server is the
+ * workload they meant to reach (its SPIFFE id, not a host name). The server chain takes the caller's identity from the
+ * verified peer certificate (CallContext.callerId / callerService): nothing a caller writes in metadata says who it is.
  *
- * This is the stopgap until mTLS with per-service certificates: every holder of the key can claim any service name,
- * so the key is only in the data dir, which only the platform's user can read. Over a Unix socket in that directory the
- * operating system already keeps other users out; over TCP (another host) the proof is what does, and it travels in
- * clear text, so a TCP listener belongs on a network that is trusted not to be sniffed.
+ * Certificates are short-lived and rotated at half their lifetime (± a tenth, so replicas do not renew together)
+ * through `renew`: grpc-js's certificate-provider credentials take the new key pair for every new connection, and
+ * connections already open keep theirs, so a rotation drops no call.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
-import { Code, SwitchyardError } from "@switchyard/core";
+import * as grpc from "@grpc/grpc-js";
+import { Code, noopLogger, SwitchyardError, type Logger } from "@switchyard/core";
+import { createCsr, generateWorkloadKey, parseSpiffeId, SYSTEM_NAMESPACE, spiffeIdOfSan, type IssuedCertificate } from "./pki.js";
 
-export const CALLER_HEADER = "x-switchyard-caller";
-export const PROOF_HEADER = "x-switchyard-proof";
+type CaCertificateUpdateListener = grpc.experimental.CaCertificateUpdateListener;
+type IdentityCertificateUpdateListener = grpc.experimental.IdentityCertificateUpdateListener;
 
 export interface MeshCredentials {
-  /** The proof that a call comes from `service`. */
-  proofFor(service: string): string;
-  /**
-   * The verified calling service of a call with these headers: returns the service, or throws UNAUTHENTICATED.
-   * Removes the proof from `headers` (handlers, logs and propagated metadata never see it).
-   */
-  verify(headers: Record<string, string>, server: string): string;
+  /** This workload's SPIFFE id; undefined for bootstrap credentials (a CA to trust, no certificate yet). */
+  readonly id: string | undefined;
+  readonly trustDomain: string;
+  /** TLS for a server: clients must present a certificate of the CA unless `requireClientCertificate` is false. */
+  serverCredentials(requireClientCertificate: boolean): grpc.ServerCredentials;
+  /** TLS for a channel to `expectedPeer` (a SPIFFE id); without one, any platform service (`ns/system`) will do. */
+  channelCredentials(expectedPeer: string | undefined): grpc.ChannelCredentials;
+  close(): void;
 }
 
-/** Credentials from a shared key (loadOrCreateKey(keyPath(dataDir, "mesh"))). Proofs are computed once per name. */
-export function createSharedKeyCredentials(key: Buffer): MeshCredentials {
-  const proofs = new Map<string, Buffer>();
-  const proof = (service: string): Buffer => {
-    let p = proofs.get(service);
-    if (p === undefined) {
-      p = Buffer.from(createHmac("sha256", key).update(`switchyard-service:${service}`).digest("base64url"));
-      if (proofs.size < 1000) proofs.set(service, p);
-    }
-    return p;
+/** The verified SPIFFE id of a gRPC call's peer (its client certificate), or undefined without one. */
+export function peerIdOf(call: { getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string } | undefined } | null }): string | undefined {
+  return spiffeIdOfSan(call.getAuthContext()?.sslPeerCertificate?.subjectaltname);
+}
+
+function identityCheck(trustDomain: string, expected: string | undefined): (host: string, cert: import("node:tls").PeerCertificate) => Error | undefined {
+  return (_host, cert) => {
+    const id = spiffeIdOfSan(cert.subjectaltname);
+    if (expected !== undefined) return id === expected ? undefined : new Error(`the server is ${id ?? "no workload"}, not ${expected}`);
+    const p = id === undefined ? undefined : parseSpiffeId(id);
+    return p?.trustDomain === trustDomain && p.namespace === SYSTEM_NAMESPACE ? undefined : new Error(`the server is ${id ?? "no workload"}, not a platform service of ${trustDomain}`);
   };
+}
+
+/** Renews a workload's certificate: sends a request for a new key, answers with the certificate for it. */
+export type RenewCertificate = (csrPem: string) => Promise<IssuedCertificate>;
+
+export interface WorkloadIdentityOptions {
+  id: string;
+  trustDomain: string;
+  /** The first certificate, or its promise: until it resolves, connections wait for it (certificate providers are asynchronous). */
+  issued: (IssuedCertificate & { keyPem: string }) | Promise<IssuedCertificate & { keyPem: string }>;
+  /** How to get the next certificate; without it the certificate is never rotated (tests, short-lived tools). */
+  renew?: RenewCertificate;
+  logger?: Logger;
+  random?: () => number;
+}
+
+/**
+ * A workload's certificate, key and trust bundle, as grpc-js certificate providers read them (one object serves as
+ * both the CA and the identity provider), rotated before expiry.
+ */
+export class WorkloadIdentity implements MeshCredentials, grpc.experimental.CertificateProvider {
+  readonly id: string;
+  readonly trustDomain: string;
+  /** Rotations done so far (tests and metrics read it). */
+  rotations = 0;
+  private current!: IssuedCertificate & { keyPem: string };
+  /** Resolves when the first certificate is here (rejects if it cannot be had). */
+  readonly ready: Promise<void>;
+  private readonly caListeners = new Set<CaCertificateUpdateListener>();
+  private readonly identityListeners = new Set<IdentityCertificateUpdateListener>();
+  private readonly channels = new Map<string, grpc.ChannelCredentials>();
+  private readonly servers = new Map<boolean, grpc.ServerCredentials>();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly logger: Logger;
+  private readonly random: () => number;
+
+  constructor(private readonly o: WorkloadIdentityOptions) {
+    this.id = o.id;
+    this.trustDomain = o.trustDomain;
+    this.logger = o.logger ?? noopLogger;
+    this.random = o.random ?? Math.random;
+    if (o.issued instanceof Promise) {
+      this.ready = o.issued.then((issued) => {
+        this.current = issued;
+        for (const l of this.caListeners) l({ caCertificate: Buffer.from(issued.caPem) });
+        for (const l of this.identityListeners) l({ certificate: Buffer.from(issued.certPem), privateKey: Buffer.from(issued.keyPem) });
+        this.schedule();
+      });
+      this.ready.catch((err: unknown) => this.logger.error({ err: String(err), id: this.id }, "no certificate: every mesh connection of this workload will fail"));
+    } else {
+      this.current = o.issued;
+      this.ready = Promise.resolve();
+      this.schedule();
+    }
+  }
+
+  /** When the current certificate expires (ms since the epoch). */
+  get notAfterMs(): number {
+    return this.current.notAfterMs;
+  }
+
+  get caPem(): string {
+    return this.current.caPem;
+  }
+
+  /** The current certificate (PEM). */
+  get certPem(): string {
+    return this.current.certPem;
+  }
+
+  /** The current private key (PEM); for the process's own TLS only. */
+  get keyPem(): string {
+    return this.current.keyPem;
+  }
+
+  serverCredentials(requireClientCertificate: boolean): grpc.ServerCredentials {
+    let c = this.servers.get(requireClientCertificate);
+    if (c === undefined) this.servers.set(requireClientCertificate, (c = grpc.experimental.createCertificateProviderServerCredentials(this, this, requireClientCertificate)));
+    return c;
+  }
+
+  channelCredentials(expectedPeer: string | undefined): grpc.ChannelCredentials {
+    const key = expectedPeer ?? "";
+    let c = this.channels.get(key);
+    if (c === undefined) this.channels.set(key, (c = grpc.experimental.createCertificateProviderChannelCredentials(this, this, { checkServerIdentity: identityCheck(this.trustDomain, expectedPeer) })));
+    return c;
+  }
+
+  /** Rotates now (tests; an operator's forced rotation). */
+  async rotate(): Promise<void> {
+    if (!this.o.renew) throw new SwitchyardError(Code.FailedPrecondition, `${this.id} has no way to renew its certificate`);
+    const key = await generateWorkloadKey();
+    const issued = await this.o.renew(await createCsr(key, this.id));
+    if (this.closed) return;
+    const caChanged = issued.caPem !== this.current.caPem;
+    this.current = { ...issued, keyPem: key.keyPem };
+    this.rotations++;
+    if (caChanged) for (const l of this.caListeners) l({ caCertificate: Buffer.from(issued.caPem) });
+    for (const l of this.identityListeners) l({ certificate: Buffer.from(issued.certPem), privateKey: Buffer.from(key.keyPem) });
+    this.logger.info({ id: this.id, notAfter: new Date(issued.notAfterMs).toISOString() }, "certificate rotated");
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private schedule(delayMs?: number): void {
+    if (!this.o.renew || this.closed) return;
+    const left = this.current.notAfterMs - Date.now();
+    const wait = delayMs ?? Math.max(0, left * (0.4 + 0.2 * this.random()));
+    this.timer = setTimeout(() => {
+      this.rotate().then(
+        () => this.schedule(),
+        (err: unknown) => {
+          const remaining = this.current.notAfterMs - Date.now();
+          const retry = Math.max(100, Math.min(30_000, remaining / 10));
+          this.logger.warn({ err: String(err), id: this.id, expiresInMs: remaining, retryInMs: Math.round(retry) }, "certificate renewal failed; retrying");
+          this.schedule(retry);
+        },
+      );
+    }, wait);
+    this.timer.unref();
+  }
+
+  // The first update goes out after the current turn: grpc-js's server adds its context watcher only after it has
+  // added these listeners (server.js createHttp2Server), so a synchronous first update would reach no watcher and the
+  // server would drop every connection as "credentials not loaded".
+  addCaCertificateListener(listener: CaCertificateUpdateListener): void {
+    this.caListeners.add(listener);
+    queueMicrotask(() => {
+      if (this.current !== undefined && this.caListeners.has(listener)) listener({ caCertificate: Buffer.from(this.current.caPem) });
+    });
+  }
+  removeCaCertificateListener(listener: CaCertificateUpdateListener): void {
+    this.caListeners.delete(listener);
+  }
+  addIdentityCertificateListener(listener: IdentityCertificateUpdateListener): void {
+    this.identityListeners.add(listener);
+    queueMicrotask(() => {
+      if (this.current !== undefined && this.identityListeners.has(listener)) listener({ certificate: Buffer.from(this.current.certPem), privateKey: Buffer.from(this.current.keyPem) });
+    });
+  }
+  removeIdentityCertificateListener(listener: IdentityCertificateUpdateListener): void {
+    this.identityListeners.delete(listener);
+  }
+}
+
+/**
+ * What a workload holds before its first certificate: the CA to check `control` against. Its channels present no
+ * certificate; the one call `control` answers on them is Identity.Enroll.
+ */
+export function bootstrapCredentials(caPem: string, trustDomain: string): MeshCredentials {
+  const channels = new Map<string, grpc.ChannelCredentials>();
   return {
-    proofFor: (service) => proof(service).toString(),
-    verify(headers, server) {
-      const service = headers[CALLER_HEADER];
-      const given = headers[PROOF_HEADER];
-      delete headers[PROOF_HEADER];
-      if (!service || !given) {
-        throw new SwitchyardError(Code.Unauthenticated, `${server} answers platform services only: the call carries no service credential (${CALLER_HEADER} and ${PROOF_HEADER}); users call the gateway with a token`);
-      }
-      const want = proof(service);
-      const got = Buffer.from(given);
-      if (got.length !== want.length || !timingSafeEqual(got, want)) {
-        throw new SwitchyardError(Code.Unauthenticated, `${server} refused the call: its service credential for "${service}" is not valid`);
-      }
-      return service;
+    id: undefined,
+    trustDomain,
+    serverCredentials() {
+      throw new SwitchyardError(Code.FailedPrecondition, "a workload without a certificate cannot serve: enrol first");
     },
+    channelCredentials(expectedPeer) {
+      const key = expectedPeer ?? "";
+      let c = channels.get(key);
+      if (c === undefined) channels.set(key, (c = grpc.credentials.createSsl(Buffer.from(caPem), null, null, { checkServerIdentity: identityCheck(trustDomain, expectedPeer) })));
+      return c;
+    },
+    close() {},
   };
 }

@@ -1,8 +1,9 @@
 // An echo server in its own process, for tests that SIGKILL an instance and for the mesh benchmark (which keeps the
 // servers off the client's CPU). Prints `ECHO_READY {"address":…,"raw":…}` when it serves.
-//   node packages/mesh/dist/echo-child.js --id a [--raw] [--delay-ms 10] [--metrics] [--semaphore 20:20]
+//   node packages/mesh/dist/echo-child.js --id a [--raw] [--delay-ms 10] [--metrics] [--semaphore 20:20] [--mtls DIR]
 //   (policies: MESH_POLICY_YAML). --semaphore N:Q: the bulkhead's baseline — the handler admits N calls at once and
-//   queues Q more with a plain semaphore, refusing the rest with RESOURCE_EXHAUSTED (no retry-after hint).
+//   queues Q more with a plain semaphore, refusing the rest with RESOURCE_EXHAUSTED (no retry-after hint). --mtls DIR:
+//   serve mutual TLS with a certificate from the CA of the data dir DIR (made there if missing).
 import * as grpc from "@grpc/grpc-js";
 import { parseArgs } from "node:util";
 import { toGrpcServiceDefinition } from "./adapter.js";
@@ -10,11 +11,12 @@ import { echoImpl, Echo } from "./echo-fixture.js";
 import { createMeshMetrics } from "./metrics.js";
 import { createPolicyStore, MemoryPolicySource } from "./policy-source.js";
 import { createMeshRuntime } from "./runtime.js";
+import { dataDirIdentity } from "./platform-identity.js";
 import { createServer } from "./server.js";
 import { MeshEvents } from "./events.js";
 import { Code, SwitchyardError } from "@switchyard/core";
 
-const { values } = parseArgs({ options: { id: { type: "string", default: "child" }, name: { type: "string", default: "echo" }, raw: { type: "boolean", default: false }, "delay-ms": { type: "string", default: "0" }, metrics: { type: "boolean", default: false }, semaphore: { type: "string" } } });
+const { values } = parseArgs({ options: { id: { type: "string", default: "child" }, name: { type: "string", default: "echo" }, raw: { type: "boolean", default: false }, "delay-ms": { type: "string", default: "0" }, metrics: { type: "boolean", default: false }, semaphore: { type: "string" }, mtls: { type: "string" } } });
 const id = values.id!;
 const events = new MeshEvents();
 const source = new MemoryPolicySource();
@@ -27,7 +29,9 @@ const handledMs: number[] = [];
 events.on("serverCall", (e) => {
   if (e.code === 0 && handledMs.length < 1_000_000) handledMs.push(e.durationMs);
 });
-const runtime = createMeshRuntime({ serviceName: values.name!, events, policies });
+const credentials = values.mtls ? dataDirIdentity(values.mtls, values.name!) : undefined;
+await credentials?.ready;
+const runtime = createMeshRuntime({ serviceName: values.name!, events, policies, ...(credentials ? { credentials } : {}) });
 const behavior = { delayMs: Number(values["delay-ms"]), failCode: 0 };
 const server = createServer({ name: values.name!, labels: { id }, runtime });
 const impl = echoImpl(id, behavior, { calls: 0 });

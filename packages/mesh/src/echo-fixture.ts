@@ -45,7 +45,9 @@ export function echoImpl(id: string, behavior: EchoBehavior, counters: { calls: 
   const respond = (req: EchoRequest, ctx: CallContext): MessageInitShape<typeof EchoResponseSchema> => {
     fail(req.failCode || behavior.failCode);
     const seen: Record<string, string> = {};
-    for (const k of ["traceparent", "x-switchyard-caller", "x-switchyard-user"]) if (ctx.metadata[k] !== undefined) seen[k] = ctx.metadata[k];
+    for (const k of ["traceparent", "x-switchyard-user"]) if (ctx.metadata[k] !== undefined) seen[k] = ctx.metadata[k];
+    if (ctx.callerService !== undefined) seen["caller-service"] = ctx.callerService;
+    if (ctx.callerId !== undefined) seen["caller-id"] = ctx.callerId;
     return { payload: req.payload, instance: id, deadlineRemainingMs: ctx.deadlineMs === undefined ? -1n : BigInt(ctx.deadlineMs - Date.now()), seen };
   };
   const answer = async (req: EchoRequest, ctx: CallContext) => {

@@ -19,8 +19,8 @@ export interface EndpointInit {
   channelOptions: grpc.ChannelOptions;
   /** Watch grpc.health.v1 on the endpoint and leave rotation while it says NOT_SERVING. */
   healthCheck: boolean;
-  /** Metadata on the health Watch (the caller's service credential). */
-  healthHeaders: Readonly<Record<string, string>>;
+  /** The channel's credentials (runtime.channelCredentials: mutual TLS, or plaintext without credentials). */
+  credentials: grpc.ChannelCredentials;
   clock: Clock;
   /** Called on every change of what the endpoint can take (connectivity, health). */
   onChange: () => void;
@@ -58,7 +58,7 @@ export class Endpoint implements Pickable, OutlierHost {
       this.client = undefined;
       return;
     }
-    this.client = new grpc.Client(init.address, grpc.credentials.createInsecure(), init.channelOptions);
+    this.client = new grpc.Client(init.address, init.credentials, init.channelOptions);
     this.watchConnectivity(this.client.getChannel().getConnectivityState(true));
   }
 
@@ -108,7 +108,7 @@ export class Endpoint implements Pickable, OutlierHost {
       (m: unknown) => Buffer.from(toBinary(HealthCheckRequestSchema, m as never)),
       (b: Buffer) => fromBinary(HealthCheckResponseSchema, b),
       { $typeName: "grpc.health.v1.HealthCheckRequest", service: "" },
-      this.healthMetadata(),
+      new grpc.Metadata(),
       {},
     );
     this.healthCall = call;
@@ -128,12 +128,6 @@ export class Endpoint implements Pickable, OutlierHost {
     call.on("end", () => {
       if (this.healthCall === call) this.healthCall = undefined;
     });
-  }
-
-  private healthMetadata(): grpc.Metadata {
-    const md = new grpc.Metadata();
-    for (const [k, v] of Object.entries(this.init.healthHeaders)) md.set(k, v);
-    return md;
   }
 
   private setServing(serving: boolean): void {

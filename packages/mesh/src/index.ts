@@ -22,9 +22,14 @@ export { HealthState, healthService, ServingStatus } from "./health.js";
 
 // Who is calling: service credentials and the identity they carry.
 export { IDENTITY_METADATA } from "./types.js";
-export { createSharedKeyCredentials, CALLER_HEADER, PROOF_HEADER } from "./credentials.js";
-export { loadPlatformCredentials } from "./platform-credentials.js";
-export type { MeshCredentials } from "./credentials.js";
+export { WorkloadIdentity, bootstrapCredentials, peerIdOf } from "./credentials.js";
+export type { MeshCredentials, RenewCertificate } from "./credentials.js";
+export { CertificateAuthority, caPaths, createCsr, DEFAULT_TRUST_DOMAIN, generateWorkloadKey, loadOrCreateCa, parseSpiffeId, serviceId, spiffeId, spiffeIdOfSan, SYSTEM_NAMESPACE } from "./pki.js";
+export type { IssuedCertificate, SpiffeId } from "./pki.js";
+export { certificateFingerprint, DEFAULT_JOIN_TOKEN_TTL_MS, mintJoinToken, readJoinToken, verifyJoinToken } from "./join-token.js";
+export type { JoinClaims } from "./join-token.js";
+export { dataDirIdentity, DEFAULT_CERT_TTL_MS, enrollIdentity, identityEnv, localIdentity, parseCertTtl, platformIdentity } from "./platform-identity.js";
+export type { EnrollOptions, IdentityEnv, PlatformIdentityOptions } from "./platform-identity.js";
 export { verifiedCaller, requirePlatformAdmin, USER_DELEGATES } from "./identity.js";
 export type { VerifiedCaller, VerifiedCallerOptions, UserRole } from "./identity.js";
 

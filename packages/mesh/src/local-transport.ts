@@ -7,6 +7,9 @@ export interface LocalCallInit {
   readonly deadlineMs: number | undefined;
   readonly signal: AbortSignal | undefined;
   readonly peer: string;
+  /** The calling runtime's workload identity and service name (same process: nothing to prove). */
+  readonly callerId: string | undefined;
+  readonly callerService: string | undefined;
 }
 
 /**

@@ -7,10 +7,12 @@ import type { LocalTable } from "./local-transport.js";
 import { createPolicyStore, type PolicyStore } from "./policy-source.js";
 import { DEFAULT_LEASE_TTL_MS, type Registry } from "./registry.js";
 import type { MeshTracing } from "./tracing.js";
-import { CALLER_HEADER, PROOF_HEADER, type MeshCredentials } from "./credentials.js";
+import * as grpcJs from "@grpc/grpc-js";
+import type { MeshCredentials } from "./credentials.js";
+import { serviceId } from "./pki.js";
 
 export interface MeshRuntimeOptions {
-  /** This process's service name: sent on outgoing calls as the caller identity (`x-switchyard-caller`). */
+  /** This process's service name (spans, metrics, the local peer of co-hosted calls). */
   serviceName?: string;
   /** Time for every policy: backoff, breakers, ejections, token buckets, bulkhead queue waits. */
   clock?: Clock;
@@ -25,8 +27,9 @@ export interface MeshRuntimeOptions {
   /** Spans for every call (createMeshTracing); off when absent (W3C trace context is still passed through). */
   tracing?: MeshTracing;
   /**
-   * Service credentials (credentials.ts): outgoing calls prove they come from `serviceName`, and servers refuse calls
-   * that do not prove where they come from. Without them (a plain library use) servers take every call.
+   * Mutual TLS (credentials.ts): servers serve TLS and refuse callers without a certificate of the platform CA, clients
+   * present this workload's certificate and check the server's identity. Without them (a plain library use) the mesh
+   * speaks plaintext and servers take every call.
    */
   credentials?: MeshCredentials;
   /**
@@ -73,10 +76,23 @@ export class MeshRuntime implements ClusterRuntime, DestinationRuntime {
     this.registryGraceMs = o.registryGraceMs ?? DEFAULT_LEASE_TTL_MS;
   }
 
-  /** The metadata that says (and proves, with credentials) that a call comes from `caller`. */
-  callerHeaders(caller: string | undefined): Record<string, string> {
-    if (caller === undefined) return {};
-    return this.credentials ? { [CALLER_HEADER]: caller, [PROOF_HEADER]: this.credentials.proofFor(caller) } : { [CALLER_HEADER]: caller };
+  /**
+   * The channel credentials for endpoints of `host`: with credentials, TLS that presents this workload's certificate
+   * and accepts only `peer` (a SPIFFE id), or — when the client named none — the platform service `host` for a mesh
+   * target, any platform service for an address; plaintext without credentials.
+   */
+  channelCredentials(host: string, byAddress: boolean, peer: string | undefined): grpc.ChannelCredentials {
+    const creds = this.credentials;
+    if (creds === undefined) return grpcJs.credentials.createInsecure();
+    let expected = peer;
+    if (expected === undefined && !byAddress) {
+      try {
+        expected = serviceId(creds.trustDomain, host);
+      } catch {
+        expected = undefined;
+      }
+    }
+    return creds.channelCredentials(expected);
   }
 
   /** The state of a destination, brought up to the policies' current revision. */
@@ -97,7 +113,7 @@ export class MeshRuntime implements ClusterRuntime, DestinationRuntime {
       if (id === undefined) registryIds.set(source.registry, (id = nextRegistryId++));
       sourceKey = `r${id}`;
     }
-    const key = `${sourceKey}|${host}|${healthCheck ? 1 : 0}|${JSON.stringify(channelOptions)}`;
+    const key = `${sourceKey}|${source.peer ?? ""}|${host}|${healthCheck ? 1 : 0}|${JSON.stringify(channelOptions)}`;
     let c = this.clusters.get(key);
     if (c === undefined) {
       const created = new Cluster(host, this, source, channelOptions, healthCheck);

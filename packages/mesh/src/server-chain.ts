@@ -8,6 +8,7 @@ import type { MeshRuntime } from "./runtime.js";
 import { newRefusal } from "./status.js";
 import { bindServerContext, endSpan, startServerSpan, withContext } from "./tracing.js";
 import type { CallContext } from "./types.js";
+import { parseSpiffeId, SYSTEM_NAMESPACE } from "./pki.js";
 
 const HEALTH_SERVICE = "grpc.health.v1.Health";
 
@@ -25,10 +26,11 @@ export interface MethodEntry {
   bulkhead: Bulkhead | undefined;
 }
 
-/** The caller as the gateway (user, teams) and the calling client (x-switchyard-caller) identified it. */
-export function identityOf(md: Readonly<Record<string, string>>): CallerIdentity {
+/** The caller as the gateway (user, teams) and the calling service's certificate (callerService) identified it. */
+export function identityOf(ctx: Pick<CallContext, "metadata" | "callerService">): CallerIdentity {
+  const md = ctx.metadata;
   const teams = md["x-switchyard-teams"];
-  return { user: md["x-switchyard-user"] || undefined, team: teams ? teams.split(",")[0]!.trim() || undefined : undefined, service: md["x-switchyard-caller"] || undefined };
+  return { user: md["x-switchyard-user"] || undefined, team: teams ? teams.split(",")[0]!.trim() || undefined : undefined, service: ctx.callerService };
 }
 
 /** A `serverCall` event whose caller is worked out only if a listener reads it (metrics do not). */
@@ -41,7 +43,7 @@ class ServerCallRecord implements ServerCallEvent {
     e: MethodEntry,
     readonly code: number,
     readonly durationMs: number,
-    private readonly md: Readonly<Record<string, string>>,
+    private readonly ctx: CallContext,
   ) {
     this.service = e.service;
     this.method = e.name;
@@ -49,7 +51,7 @@ class ServerCallRecord implements ServerCallEvent {
   }
 
   get caller(): string {
-    return callerKey("caller", identityOf(this.md));
+    return callerKey("caller", identityOf(this.ctx));
   }
 }
 
@@ -70,6 +72,8 @@ export class ServerCore {
   constructor(
     readonly name: string,
     readonly rt: MeshRuntime,
+    /** Method paths that take calls without a client certificate (Identity.Enroll); everything else needs one. */
+    readonly openMethods: ReadonlySet<string> = new Set(),
   ) {}
 
   add(service: DescService, impl: object): void {
@@ -129,7 +133,7 @@ export class ServerCore {
   private admit(e: MethodEntry, ctx: CallContext): Bulkhead | undefined | Promise<Bulkhead> {
     if (e.revision !== this.rt.policies.current.revision) this.refresh(e);
     if (e.limits.length > 0) {
-      const id = identityOf(ctx.metadata);
+      const id = identityOf(ctx);
       const wait = admitByLimits(e.limits, id);
       if (wait > 0) this.reject(e, "rate_limit", `rate limit of ${this.name} ${e.name} reached for ${callerKey(e.limits[0]!.per, id)}; retry after ${wait} ms`, wait);
     }
@@ -147,10 +151,23 @@ export class ServerCore {
     return this.reject(e, "bulkhead", `${this.name} ${e.name} is at capacity (${b.limits.maxConcurrent} running, ${b.queued} waiting); retry after ${after} ms`, after);
   }
 
-  /** The caller's service credential, checked before anything else (rate limits key on the verified caller). */
+  /**
+   * The caller's certificate, checked before anything else (rate limits key on the verified caller): with credentials,
+   * a call without a verified peer identity of this trust domain is refused, except to the methods that enrol a
+   * workload (`openMethods`).
+   */
   private authenticate(ctx: CallContext): void {
     const creds = this.rt.credentials;
-    if (creds !== undefined) ctx.callerService = creds.verify(ctx.metadata as Record<string, string>, this.name);
+    if (creds === undefined) return;
+    const id = ctx.peerId;
+    if (id === undefined) {
+      if (this.openMethods.has(ctx.method)) return;
+      throw new SwitchyardError(Code.Unauthenticated, `${this.name} answers platform workloads only: the call came without a certificate of this platform's CA; users call the gateway with a token`);
+    }
+    const p = parseSpiffeId(id);
+    if (p === undefined || p.trustDomain !== creds.trustDomain) throw new SwitchyardError(Code.Unauthenticated, `${this.name} refused ${id}: not an identity of the trust domain ${creds.trustDomain}`);
+    ctx.callerId = id;
+    if (p.namespace === SYSTEM_NAMESPACE) ctx.callerService = p.account;
   }
 
   /** Runs a unary call through the chain; resolves with the handler's answer (an init shape or a message). */
@@ -210,7 +227,7 @@ export class ServerCore {
 
   private finish(e: MethodEntry, code: number, started: number, ctx: CallContext): void {
     if (this.rt.events.has("serverCall")) {
-      this.rt.events.emit("serverCall", new ServerCallRecord(this.name, e, code, performance.now() - started, ctx.metadata));
+      this.rt.events.emit("serverCall", new ServerCallRecord(this.name, e, code, performance.now() - started, ctx));
     }
     if (--this.inflight === 0) this.drained?.();
   }

@@ -4,6 +4,7 @@ import { Health } from "@switchyard/api";
 import { Code, SwitchyardError, claimSocketPath, newUid, noopLogger, sleep, type Logger } from "@switchyard/core";
 import { toGrpcServiceDefinition } from "./adapter.js";
 import { HealthState, ServingStatus, healthService } from "./health.js";
+import { peerIdOf } from "./credentials.js";
 import type { LocalCallInit, LocalServer } from "./local-transport.js";
 import { DEFAULT_LEASE_TTL_MS, type Lease, type Registry } from "./registry.js";
 import { defaultMeshRuntime, type MeshRuntime } from "./runtime.js";
@@ -24,6 +25,12 @@ export interface ServerOptions {
    */
   socketPath?: string;
   registry?: Registry;
+  /**
+   * With credentials: method paths that take calls from a client without a certificate (the CA's Enroll). The TLS
+   * handshake then asks for a certificate without requiring one, and the server chain refuses every other method
+   * without a verified one. Empty (the default): a client without a certificate of the CA fails the handshake.
+   */
+  openMethods?: readonly string[];
   labels?: Record<string, string>;
   /** The registry lease (default DEFAULT_LEASE_TTL_MS, 6 s), renewed every third of it. */
   leaseTtlMs?: number;
@@ -61,6 +68,7 @@ class GrpcCallContext implements CallContext {
   readonly metadata: Record<string, string> = {};
   readonly deadlineMs: number | undefined;
   callerService: string | undefined;
+  callerId: string | undefined;
   private abort: AbortController | undefined;
 
   constructor(
@@ -85,6 +93,10 @@ class GrpcCallContext implements CallContext {
   get peer(): string {
     return this.call.getPeer();
   }
+
+  get peerId(): string | undefined {
+    return peerIdOf(this.call);
+  }
 }
 
 function contextOf(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, path: string): CallContext {
@@ -98,7 +110,10 @@ function localContext(init: LocalCallInit, path: string, rt: MeshRuntime): { ctx
   init.signal?.addEventListener("abort", onAbort, { once: true });
   const timer = init.deadlineMs !== undefined ? rt.clock.setTimeout(() => abort.abort(new SwitchyardError(Code.DeadlineExceeded, "deadline exceeded")), init.deadlineMs - Date.now()) : undefined;
   // A copy: the server chain takes the proof out of it, and the caller may send the same headers again (a retry).
-  const ctx: CallContext = { metadata: { ...init.headers }, signal: abort.signal, deadlineMs: init.deadlineMs, method: path, peer: init.peer };
+  const ctx: CallContext = { metadata: { ...init.headers }, signal: abort.signal, deadlineMs: init.deadlineMs, method: path, peer: init.peer, peerId: init.callerId };
+  // Without credentials the server takes the co-hosted caller's word for its name (it is this process); with them,
+  // the server chain sets callerService from the caller's identity as for any call.
+  if (rt.credentials === undefined && init.callerService !== undefined) ctx.callerService = init.callerService;
   return {
     ctx,
     done: () => {
@@ -126,7 +141,8 @@ export function createServer(options: ServerOptions): MeshServer {
     "grpc.keepalive_permit_without_calls": 1,
     "grpc.http2.min_ping_interval_without_data_ms": 5000,
   });
-  const core = new ServerCore(options.name, o.rt);
+  const openMethods = new Set(options.openMethods ?? []);
+  const core = new ServerCore(options.name, o.rt, openMethods);
   const health = new HealthState();
   let lease: Lease | undefined;
   let keepAliveTimer: NodeJS.Timeout | undefined;
@@ -210,7 +226,7 @@ export function createServer(options: ServerOptions): MeshServer {
       if (options.socketPath !== undefined) await claimSocketPath(options.socketPath);
       const bindTo = options.socketPath !== undefined ? `unix:${options.socketPath}` : `${o.host}:${o.port}`;
       const port = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(bindTo, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+        server.bindAsync(bindTo, o.rt.credentials ? o.rt.credentials.serverCredentials(openMethods.size === 0) : grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
       );
       address = options.socketPath !== undefined ? bindTo : `${o.host}:${port}`;
     } else address = `inproc:${options.name}/${instanceId}`;

@@ -11,9 +11,16 @@ export interface CallContext {
   readonly method: string;
   readonly peer: string;
   /**
-   * The platform service that made the call, as its service credential proved (credentials.ts); undefined when the
-   * server's runtime has no credentials (then nothing about the caller is proven). Set by the server chain before the
-   * handler runs.
+   * The caller's SPIFFE id as its client certificate proved it (mutual TLS), or the co-hosted caller's runtime
+   * identity; undefined without one. Read by the server chain, which sets callerId/callerService from it.
+   */
+  readonly peerId?: string | undefined;
+  /** The verified SPIFFE id of the calling workload; undefined when the server's runtime has no credentials. */
+  callerId?: string;
+  /**
+   * The platform service that made the call (`ns/system/sa/<service>` of its certificate, credentials.ts); undefined
+   * when the server's runtime has no credentials (then nothing about the caller is proven) or the caller is a workload
+   * of a team. Set by the server chain before the handler runs.
    */
   callerService?: string;
 }

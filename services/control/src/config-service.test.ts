@@ -5,22 +5,28 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigCenter } from "@switchyard/api";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { randomBytes } from "node:crypto";
-import { createClient, createMeshRuntime, createServer, createSharedKeyCredentials } from "@switchyard/mesh";
+import { createClient, createMeshRuntime, createServer, dataDirIdentity } from "@switchyard/mesh";
 import { openSqlite } from "@switchyard/store";
 import { configService } from "./config-service.js";
 import { ConfigStore, migrations, type ControlDatabase } from "./config-store.js";
 
-const credentials = createSharedKeyCredentials(randomBytes(32));
+// The platform's CA (in a data dir of its own) and another one: the outsider's certificate is from the other.
+const caDir = mkdtempSync(join(tmpdir(), "switchyard-control-ca-"));
+const otherCaDir = mkdtempSync(join(tmpdir(), "switchyard-control-ca-"));
+after(() => {
+  rmSync(caDir, { recursive: true, force: true });
+  rmSync(otherCaDir, { recursive: true, force: true });
+});
 
 async function startControl(dir: string) {
   const opened = await openSqlite<ControlDatabase>({ path: join(dir, "control.db"), migrations });
-  const server = createServer({ name: "control", runtime: createMeshRuntime({ serviceName: "control", credentials }) }).add(ConfigCenter, configService(new ConfigStore(opened.db)));
+  const server = createServer({ name: "control", runtime: createMeshRuntime({ serviceName: "control", credentials: dataDirIdentity(caDir, "control") }) }).add(ConfigCenter, configService(new ConfigStore(opened.db)));
   const address = await server.start();
-  // A platform service (it holds the service key), the gateway speaking for users, and a process without the key.
-  const client = createClient(ConfigCenter, { target: address, runtime: createMeshRuntime({ serviceName: "jobs", credentials }) });
-  const gateway = createClient(ConfigCenter, { target: address, runtime: createMeshRuntime({ serviceName: "gateway", credentials }) });
-  const outsider = createClient(ConfigCenter, { target: address, runtime: createMeshRuntime({ serviceName: "gateway", credentials: createSharedKeyCredentials(randomBytes(32)) }) });
+  // A platform service (a certificate of the CA), the gateway speaking for users, and a process with a certificate
+  // for "gateway" from another CA.
+  const client = createClient(ConfigCenter, { target: address, runtime: createMeshRuntime({ serviceName: "jobs", credentials: dataDirIdentity(caDir, "jobs") }) });
+  const gateway = createClient(ConfigCenter, { target: address, runtime: createMeshRuntime({ serviceName: "gateway", credentials: dataDirIdentity(caDir, "gateway") }) });
+  const outsider = createClient(ConfigCenter, { target: address, defaultTimeoutMs: 1500, runtime: createMeshRuntime({ serviceName: "gateway", credentials: dataDirIdentity(otherCaDir, "gateway") }) });
   let stopped = false;
   return {
     client,
@@ -79,7 +85,8 @@ describe("config center", () => {
     await assert.rejects(c.gateway.putDocuments({ documents: [doc] }, { metadata: viewer }), (e: unknown) => e instanceof SwitchyardError && e.code === Code.PermissionDenied);
     const admin = { "x-switchyard-user": "root", "x-switchyard-teams": "default", "x-switchyard-role": "admin" };
     for (const call of [() => c.outsider.putDocuments({ documents: [doc] }, { metadata: admin }), () => c.outsider.listDocuments({ namespace: "app" })]) {
-      await assert.rejects(call(), (e: unknown) => e instanceof SwitchyardError && e.code === Code.Unauthenticated);
+      // Its handshake fails (the server does not know its CA, and it does not know the server's): never served.
+      await assert.rejects(call(), (e: unknown) => e instanceof SwitchyardError && (e.code === Code.Unavailable || e.code === Code.DeadlineExceeded));
     }
     await assert.rejects(c.gateway.putDocuments({ documents: [doc] }), (e: unknown) => e instanceof SwitchyardError && e.code === Code.Unauthenticated, "the gateway always names the user");
     const byService = await c.client.putDocuments({ documents: [{ ...doc, name: "other" }] }, { metadata: viewer });

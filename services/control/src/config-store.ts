@@ -19,9 +19,17 @@ export interface RevisionTable {
   revision: number;
 }
 
+/** Join tokens already used (identity-store.ts), kept until they expire: what makes a token one-time. */
+export interface UsedJoinTokensTable {
+  nonce: string;
+  expires_at_ms: number;
+}
+
+/** control.db's schema: the config center's tables here, the CA's (used_join_tokens) queried by identity-store.ts. */
 export interface ControlDatabase {
   documents: DocumentsTable;
   revision: RevisionTable;
+  used_join_tokens: UsedJoinTokensTable;
 }
 
 export const migrations: Record<string, Migration> = {
@@ -40,6 +48,15 @@ export const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createTable("revision").addColumn("id", "integer", (c) => c.primaryKey()).addColumn("revision", "integer", (c) => c.notNull()).execute();
       await db.insertInto("revision" as never).values({ id: 1, revision: 0 } as never).execute();
+    },
+  },
+  "0002_join_tokens": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("used_join_tokens")
+        .addColumn("nonce", "text", (c) => c.primaryKey())
+        .addColumn("expires_at_ms", "integer", (c) => c.notNull())
+        .execute();
     },
   },
 };

@@ -1,3 +1,5 @@
+import { identityEnv } from "@switchyard/mesh";
+
 /** The control service's configuration: the one place it reads the environment. */
 export interface ControlConfig {
   dataDir: string;
@@ -8,6 +10,10 @@ export interface ControlConfig {
   otelEnv: Readonly<Record<string, string | undefined>>;
   /** SWITCHYARD_STORE: the store driver (packages/store's registry; `sqlite` built in). */
   store: string;
+  /** SWITCHYARD_TRUST_DOMAIN: the SPIFFE trust domain of every workload identity (default switchyard.local). */
+  trustDomain: string;
+  /** SWITCHYARD_CERT_TTL (`1h`, `30m`): the lifetime of the workload certificates the CA issues (default 1 h). */
+  certTtlMs: number;
 }
 
 export function loadControlConfig(env: NodeJS.ProcessEnv = process.env): ControlConfig {
@@ -17,5 +23,7 @@ export function loadControlConfig(env: NodeJS.ProcessEnv = process.env): Control
     logLevel: env.SWITCHYARD_LOG_LEVEL ?? "info",
     otelEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("OTEL_"))),
     store: env.SWITCHYARD_STORE || "sqlite",
+    trustDomain: identityEnv(env).trustDomain,
+    certTtlMs: identityEnv(env).certTtlMs,
   };
 }

@@ -1,3 +1,4 @@
+import { identityEnv, type IdentityEnv } from "@switchyard/mesh";
 import { join } from "node:path";
 import { Code, SwitchyardError } from "@switchyard/core";
 import type { EdgeLimits } from "./edge-limits.js";
@@ -73,6 +74,10 @@ export interface GatewayConfig {
   requestAuthnFile: string | undefined;
   /** SWITCHYARD_STORE: the store driver for gateway.db (packages/store's registry; `sqlite` built in). */
   store: string;
+  /** SWITCHYARD_CONTROL: where to enrol with a join token (the CA). */
+  control: string | undefined;
+  /** The workload identity: trust domain, join token and CA file (mesh identityEnv). */
+  identity: IdentityEnv;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -91,5 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     auditRetentionDays: auditRetentionDays(env.SWITCHYARD_AUDIT_RETENTION_DAYS),
     requestAuthnFile: env.SWITCHYARD_REQUEST_AUTHN_FILE || undefined,
     store: env.SWITCHYARD_STORE || "sqlite",
+    control: env.SWITCHYARD_CONTROL || undefined,
+    identity: identityEnv(env),
   };
 }

@@ -11,7 +11,7 @@ import { ConnectError, createClient as createConnectClient } from "@connectrpc/c
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Jobs } from "@switchyard/api";
 import { parseReadyLine } from "@switchyard/core";
-import { createClient, createMeshRuntime, createRemoteRegistry, createServer, loadPlatformCredentials, type MeshClient, type MeshServer, type Registry } from "@switchyard/mesh";
+import { createClient, createMeshRuntime, createRemoteRegistry, createServer, dataDirIdentity, type MeshClient, type MeshServer, type Registry } from "@switchyard/mesh";
 import { createGateway, type Gateway } from "./gateway.js";
 
 // A real `control` process is killed and started again while a client calls through the gateway without pause. The
@@ -45,15 +45,16 @@ describe("the gateway across a restart of control", { timeout: 120_000 }, () => 
   let url: string;
   before(async () => {
     control = await startControl(dataDir);
-    const credentials = loadPlatformCredentials(dataDir);
-    jobsRegistry = createRemoteRegistry({ address: control.address, runtime: createMeshRuntime({ serviceName: "jobs", credentials }) });
-    const jobsRuntime = createMeshRuntime({ serviceName: "jobs", credentials });
+    const jobsId = dataDirIdentity(dataDir, "jobs");
+    const gatewayId = dataDirIdentity(dataDir, "gateway");
+    jobsRegistry = createRemoteRegistry({ address: control.address, runtime: createMeshRuntime({ serviceName: "jobs", credentials: jobsId }) });
+    const jobsRuntime = createMeshRuntime({ serviceName: "jobs", credentials: jobsId });
     // Every method answers empty (unary) or ends at once (streams).
     const stub = Object.fromEntries(Jobs.methods.map((m) => [m.localName, m.methodKind === "unary" ? async () => ({}) : async function* () {}]));
     jobs = createServer({ name: "jobs", host: "127.0.0.1", port: 0, registry: jobsRegistry, runtime: jobsRuntime }).add(Jobs, stub as never);
     await jobs.start();
-    const gatewayRuntime = createMeshRuntime({ serviceName: "gateway", credentials });
-    gatewayRegistry = createRemoteRegistry({ address: control.address, runtime: createMeshRuntime({ serviceName: "gateway", credentials }) });
+    const gatewayRuntime = createMeshRuntime({ serviceName: "gateway", credentials: gatewayId });
+    gatewayRegistry = createRemoteRegistry({ address: control.address, runtime: createMeshRuntime({ serviceName: "gateway", credentials: gatewayId }) });
     forward = createClient(Jobs, { target: "mesh:///jobs", registry: gatewayRegistry, runtime: gatewayRuntime });
     gateway = await createGateway({ dbPath: join(dir, "gateway.db"), forwards: [{ service: Jobs as DescService, client: forward as unknown as MeshClient<DescService> }], adminTokenFile: join(dir, "admin-token") });
     url = `http://127.0.0.1:${await gateway.listen(0, "127.0.0.1")}`;

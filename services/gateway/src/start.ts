@@ -3,7 +3,7 @@ import { loadRequestAuthentication } from "./oidc.js";
 import { ConfigCenter, Jobs, Queues, Secrets } from "@switchyard/api";
 import { ensurePrivateDir, type Logger, type RunningService } from "@switchyard/core";
 import { probeSandbox } from "@switchyard/executors";
-import { createClient, createMeshRuntime, createServiceRuntime, fetchMetrics, loadPlatformCredentials, openRegistry, type LocalTable, type MeshClient, type Registry } from "@switchyard/mesh";
+import { createClient, createMeshRuntime, createServiceRuntime, fetchMetrics, openRegistry, platformIdentity, type LocalTable, type MeshClient, type Registry } from "@switchyard/mesh";
 import type { GatewayConfig } from "./config.js";
 import { createGateway } from "./gateway.js";
 import { mergePrometheusTexts } from "./metrics-aggregate.js";
@@ -32,8 +32,9 @@ export interface RunningGateway extends RunningService {
 export async function startGateway(config: GatewayConfig, logger: Logger, registry?: Registry, local?: LocalTable): Promise<RunningGateway> {
   if (!registry && !config.registry) throw new Error("SWITCHYARD_CONTROL (the control service's address) or SWITCHYARD_REGISTRY is required");
   ensurePrivateDir(config.dataDir);
-  // The gateway's calls prove they come from the gateway: the one service whose user identities the others believe.
-  const credentials = loadPlatformCredentials(config.dataDir);
+  // The gateway's certificate proves its calls come from the gateway: the one service whose user identities the others
+  // believe. Enrolled with control's CA (a join token from `up`), or issued from the data dir's CA without one.
+  const credentials = await platformIdentity({ service: "gateway", dataDir: config.dataDir, control: config.control, ...config.identity, logger });
   const ownRegistry = registry ? undefined : await openRegistry(config.registry!, logger, createMeshRuntime({ serviceName: "gateway", credentials, logger }));
   const reg = (registry ?? ownRegistry)!;
   // The mesh runtime: policies hot-reloaded from the config center, metrics, tracing from OTEL_* (off by default).
@@ -84,6 +85,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
       await gateway.close();
       for (const f of forwards) f.client.close();
       await mesh.close();
+      credentials.close();
       await ownRegistry?.close();
     },
   };

@@ -13,7 +13,7 @@ import { createClient as createConnectClient, type Client, type Interceptor } fr
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Auth, Jobs, Platform, Queues } from "@switchyard/api";
 import { parseReadyLine, type Clock, type Logger } from "@switchyard/core";
-import { createClient, createMeshRuntime, loadPlatformCredentials, type MeshClient } from "@switchyard/mesh";
+import { createClient, createMeshRuntime, dataDirIdentity, type MeshClient } from "@switchyard/mesh";
 import type { EdgeLimits } from "./edge-limits.js";
 import { createGateway, type Gateway } from "./gateway.js";
 
@@ -55,7 +55,7 @@ export class TestPlatform {
       child.once("exit", (code, sig) => reject(new Error(`jobs exited before ready: ${code} ${sig}`)));
     });
     // The gateway's calls prove they are the gateway's (the service key in the jobs service's data dir).
-    const runtime = createMeshRuntime({ serviceName: "gateway", credentials: loadPlatformCredentials(join(p.dir, "data")) });
+    const runtime = createMeshRuntime({ serviceName: "gateway", credentials: dataDirIdentity(join(p.dir, "data"), "gateway") });
     const forwards = [Jobs, Queues].map((service) => {
       const client = createClient(service, { target: address, runtime }) as MeshClient<DescService>;
       p.meshClients.push(client);

@@ -1,3 +1,4 @@
+import { identityEnv, type IdentityEnv } from "@switchyard/mesh";
 import { cpus, homedir, hostname, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 
@@ -40,6 +41,8 @@ export interface JobsConfig {
   store: string;
   /** The OpenTelemetry variables (OTEL_*), for the mesh runtime's tracing. */
   otelEnv: Readonly<Record<string, string | undefined>>;
+  /** The workload identity: trust domain, join token and CA file (mesh identityEnv). */
+  identity: IdentityEnv;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
@@ -70,5 +73,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
     executor: env.SWITCHYARD_EXECUTOR || "local",
     store: env.SWITCHYARD_STORE || "sqlite",
     otelEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("OTEL_"))),
+    identity: identityEnv(env),
   };
 }

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { Jobs, Queues, Secrets } from "@switchyard/api";
 import { ensurePrivateDir, meshListen, serviceSocketPath, type Logger, type RunningService } from "@switchyard/core";
 import { createExecutor, detectGpus } from "@switchyard/executors";
-import { createMeshRuntime, createServer, createServiceRuntime, loadPlatformCredentials, openRegistry, type LocalTable, type Registry } from "@switchyard/mesh";
+import { createMeshRuntime, createServer, createServiceRuntime, openRegistry, platformIdentity, type LocalTable, type Registry } from "@switchyard/mesh";
 import { createPriorityFifoScheduler, createSwitchyardScheduler } from "@switchyard/scheduler";
 import { openStore } from "@switchyard/store";
 import type { JobsConfig } from "./config.js";
@@ -34,7 +34,9 @@ export interface JobsTestHooks {
  */
 export async function startJobs(config: JobsConfig, logger: Logger, registry?: Registry, local?: LocalTable, hooks: JobsTestHooks = {}): Promise<RunningService> {
   ensurePrivateDir(config.dataDir);
-  const credentials = loadPlatformCredentials(config.dataDir);
+  // The jobs service's workload certificate: enrolled with control's CA (a join token from `up`), or issued from the
+  // data dir's CA when it has no token; every mesh connection is mutual TLS with it.
+  const credentials = await platformIdentity({ service: "jobs", dataDir: config.dataDir, control: config.controlAddress, ...config.identity, logger });
   const opened = await openStore<JobsDatabase>({ driver: config.store, location: join(config.dataDir, "jobs", "jobs.db"), migrations });
   const db = opened.db;
   const store = new JobStore(opened);
@@ -89,6 +91,7 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
     async stop() {
       await server.stop(3000);
       await mesh.close();
+      credentials.close();
       await controller.close();
       await manifests.close();
       retention.stop();

@@ -10,7 +10,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { Jobs, type Job } from "@switchyard/api";
 import { parseReadyLine } from "@switchyard/core";
 import type { CrashPoint } from "./job-actions.js";
-import { createClient, createMeshRuntime, loadPlatformCredentials, type MeshClient } from "@switchyard/mesh";
+import { createClient, createMeshRuntime, dataDirIdentity, type MeshClient, type WorkloadIdentity } from "@switchyard/mesh";
 
 const ENTRY = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 /** main.ts with a crash point (crash-fixture.ts): the process SIGKILLs itself on reaching it. */
@@ -40,10 +40,12 @@ export class Sandbox {
     chmodSync(this.dir, 0o755);
   }
 
-  /** A client acting as a platform service (it holds the service key): a service's rights, no user's. */
+  /** A client acting as a platform service (a certificate from the data dir's CA): a service's rights, no user's. */
   client<S extends DescService>(service: S, address: string): MeshClient<S> {
-    return createClient(service, { target: address, defaultTimeoutMs: 10_000, runtime: createMeshRuntime({ serviceName: "tests", credentials: loadPlatformCredentials(this.dataDir) }) });
+    this.identity ??= dataDirIdentity(this.dataDir, "tests");
+    return createClient(service, { target: address, defaultTimeoutMs: 10_000, runtime: createMeshRuntime({ serviceName: "tests", credentials: this.identity }) });
   }
+  private identity: WorkloadIdentity | undefined;
 
   async startJobs(env: Record<string, string> = {}, crashAt?: CrashPoint): Promise<JobsProcess> {
     const child = spawn(process.execPath, crashAt ? [CRASH_ENTRY, crashAt] : [ENTRY], {

@@ -1,0 +1,41 @@
+// `switchyard join-token`: what an operator runs on control's host for a service on another host.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { keyPath, loadOrCreateKey } from "@switchyard/core";
+import { DEFAULT_TRUST_DOMAIN, loadOrCreateCa, verifyJoinToken } from "@switchyard/mesh";
+import { cliEnv, runCli } from "./test-platform.js";
+
+describe("switchyard join-token", () => {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-join-"));
+  const dataDir = join(dir, "data");
+  const env = cliEnv(join(dir, "config.yaml"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("says to start the platform first where there is no CA", () => {
+    const r = runCli(env, ["join-token", "--service", "jobs", "--data-dir", dataDir]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /no CA in .*switchyard up --data-dir/);
+  });
+
+  it("mints a one-time token for the service, pinned to the CA, that control's join key verifies", async () => {
+    const ca = await loadOrCreateCa(dataDir, DEFAULT_TRUST_DOMAIN);
+    const r = runCli(env, ["join-token", "--service", "jobs", "--data-dir", dataDir, "--ttl", "5m"]);
+    assert.equal(r.code, 0, r.stderr);
+    const claims = verifyJoinToken(loadOrCreateKey(keyPath(dataDir, "join")), r.stdout.trim());
+    assert.deepEqual([claims.namespace, claims.account, claims.caFingerprint], ["system", "jobs", ca.fingerprint]);
+    assert.ok(claims.expiresAtMs > Date.now() + 4 * 60_000 && claims.expiresAtMs <= Date.now() + 5 * 60_000);
+    assert.match(r.stderr, /SWITCHYARD_JOIN_TOKEN=.*SWITCHYARD_CA_FILE=.*SWITCHYARD_CONTROL=/);
+  });
+
+  it("refuses a bad service name or lifetime, saying which", () => {
+    const bad = runCli(env, ["join-token", "--service", "Jobs/../x", "--data-dir", dataDir]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--service: "Jobs\/\.\.\/x" is not a service name/);
+    const ttl = runCli(env, ["join-token", "--service", "jobs", "--data-dir", dataDir, "--ttl", "forever"]);
+    assert.equal(ttl.code, 2);
+    assert.match(ttl.stderr, /--ttl: "forever"/);
+  });
+});

@@ -1,0 +1,264 @@
+/**
+ * The platform's public-key infrastructure: SPIFFE identities, key pairs and certificate requests for workloads, and
+ * the certificate authority `control` runs (`<data>/secrets/ca.pem`). Certificates are X.509 with ECDSA P-256 keys
+ * (fast handshakes) made with @peculiar/x509 over Node's WebCrypto; node:crypto can read certificates but not make them.
+ *
+ * A workload's certificate names it by one URI SAN, `spiffe://<trust-domain>/ns/<namespace>/sa/<account>` (Istio's
+ * form): platform services are `ns/system/sa/<service>`; a team's long-running processes `ns/<team>/sa/<name>`.
+ */
+import "reflect-metadata";
+import { randomBytes, webcrypto } from "node:crypto";
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
+import * as x509 from "@peculiar/x509";
+import { Code, SwitchyardError } from "@switchyard/core";
+import { certificateFingerprint } from "./join-token.js";
+
+x509.cryptoProvider.set(webcrypto as never);
+
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+
+const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+
+export const DEFAULT_TRUST_DOMAIN = "switchyard.local";
+export const SYSTEM_NAMESPACE = "system";
+
+export interface SpiffeId {
+  readonly trustDomain: string;
+  readonly namespace: string;
+  readonly account: string;
+}
+
+const NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
+
+export function spiffeId(trustDomain: string, namespace: string, account: string): string {
+  for (const [what, v] of [["trust domain", trustDomain], ["namespace", namespace], ["service account", account]] as const) {
+    if (!NAME.test(v)) throw new SwitchyardError(Code.InvalidArgument, `${what} "${v}" is not a valid identity name (lower-case letters, digits, '.', '_' and '-', at most 63)`);
+  }
+  return `spiffe://${trustDomain}/ns/${namespace}/sa/${account}`;
+}
+
+/** The SPIFFE id of a platform service: `spiffe://<td>/ns/system/sa/<service>`. */
+export function serviceId(trustDomain: string, service: string): string {
+  return spiffeId(trustDomain, SYSTEM_NAMESPACE, service);
+}
+
+export function parseSpiffeId(uri: string): SpiffeId | undefined {
+  const m = /^spiffe:\/\/([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(uri);
+  if (!m || !NAME.test(m[1]!) || !NAME.test(m[2]!) || !NAME.test(m[3]!)) return undefined;
+  return { trustDomain: m[1]!, namespace: m[2]!, account: m[3]! };
+}
+
+/**
+ * The one SPIFFE id in a certificate's subjectAltName text (Node's `URI:spiffe://…, DNS:…` form); undefined when it
+ * has none or more than one (a certificate that names two workloads names none).
+ */
+export function spiffeIdOfSan(subjectAltName: string | undefined): string | undefined {
+  if (!subjectAltName) return undefined;
+  let found: string | undefined;
+  for (const part of subjectAltName.split(", ")) {
+    if (!part.startsWith("URI:spiffe://")) continue;
+    if (found !== undefined) return undefined;
+    found = part.slice(4);
+  }
+  return found;
+}
+
+export interface WorkloadKey {
+  readonly keys: CryptoKeyPair;
+  /** The private key as PKCS#8 PEM, for TLS. */
+  readonly keyPem: string;
+}
+
+export async function generateWorkloadKey(): Promise<WorkloadKey> {
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
+  const der = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
+  return { keys, keyPem: toPem(der, "PRIVATE KEY") };
+}
+
+/** A PKCS#10 request for `id`, signed by the key it asks a certificate for (proof of possession). */
+export async function createCsr(key: WorkloadKey, id: string): Promise<string> {
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: `CN=${parseSpiffeId(id)?.account ?? "workload"}`,
+    keys: key.keys,
+    signingAlgorithm: ALG,
+    extensions: [new x509.SubjectAlternativeNameExtension([{ type: "url", value: id }])],
+  });
+  return csr.toString("pem");
+}
+
+function toPem(der: Buffer, label: string): string {
+  return `-----BEGIN ${label}-----\n${der.toString("base64").replace(/(.{64})/g, "$1\n").replace(/\n$/, "")}\n-----END ${label}-----\n`;
+}
+
+/** What the CA answers a request with: the leaf (PEM), the bundle to trust (root PEM), and when the leaf expires. */
+export interface IssuedCertificate {
+  readonly certPem: string;
+  readonly caPem: string;
+  readonly notAfterMs: number;
+}
+
+const MAX_CSR_BYTES = 8192;
+/** Certificates are valid from a minute ago: clocks of two hosts differ a little. */
+const BACKDATE_MS = 60_000;
+
+/**
+ * The platform's certificate authority: a self-signed ECDSA root that signs workload certificates for the SPIFFE ids
+ * it is asked (the caller of `issue` decides who may have which id: `control`'s Identity service checks join tokens
+ * and renewing certificates).
+ */
+export class CertificateAuthority {
+  readonly caPem: string;
+  readonly fingerprint: string;
+  private readonly root: x509.X509Certificate;
+
+  private constructor(
+    readonly trustDomain: string,
+    certPem: string,
+    private readonly signingKey: CryptoKey,
+  ) {
+    this.root = new x509.X509Certificate(certPem);
+    this.caPem = this.root.toString("pem") + "\n";
+    this.fingerprint = certificateFingerprint(this.caPem);
+  }
+
+  static async create(trustDomain: string, validForMs = 10 * 365 * 86_400_000): Promise<{ ca: CertificateAuthority; pem: string }> {
+    const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
+    const now = Date.now();
+    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: randomBytes(16).toString("hex").replace(/^[89a-f]/, "1"),
+      name: `CN=Switchyard root CA, O=${trustDomain}`,
+      notBefore: new Date(now - BACKDATE_MS),
+      notAfter: new Date(now + validForMs),
+      keys,
+      signingAlgorithm: ALG,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 1, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      ],
+    });
+    const keyPem = toPem(Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)), "PRIVATE KEY");
+    const certPem = cert.toString("pem") + "\n";
+    return { ca: new CertificateAuthority(trustDomain, certPem, keys.privateKey), pem: certPem + keyPem };
+  }
+
+  /** The CA from its file's text (certificate and PKCS#8 key, PEM). */
+  static async fromPem(trustDomain: string, pem: string): Promise<CertificateAuthority> {
+    const cert = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)?.[0];
+    const key = /-----BEGIN PRIVATE KEY-----([\s\S]+?)-----END PRIVATE KEY-----/.exec(pem)?.[1];
+    if (!cert || !key) throw new SwitchyardError(Code.FailedPrecondition, "the CA file holds no certificate and private key (PEM)");
+    const signingKey = await webcrypto.subtle.importKey("pkcs8", Buffer.from(key.replace(/\s+/g, ""), "base64"), ALG, false, ["sign"]);
+    return new CertificateAuthority(trustDomain, cert + "\n", signingKey);
+  }
+
+  /**
+   * Signs the request's key for `id`, valid for `ttlMs`. The request must be well-formed, self-signed (its signer holds
+   * the key) and ask for `id` and nothing else.
+   */
+  async issue(csrPem: string, id: string, ttlMs: number): Promise<IssuedCertificate> {
+    if (csrPem.length > MAX_CSR_BYTES) throw new SwitchyardError(Code.InvalidArgument, `the certificate request is ${csrPem.length} bytes; at most ${MAX_CSR_BYTES}`);
+    let csr: x509.Pkcs10CertificateRequest;
+    try {
+      csr = new x509.Pkcs10CertificateRequest(csrPem);
+    } catch (err) {
+      throw new SwitchyardError(Code.InvalidArgument, `the certificate request is not a PKCS#10 request in PEM: ${(err as Error).message}`);
+    }
+    if (!(await csr.verify())) throw new SwitchyardError(Code.InvalidArgument, "the certificate request's signature does not verify: it must be signed by the key it asks a certificate for");
+    const san = csr.extensions.find((e): e is x509.SubjectAlternativeNameExtension => e instanceof x509.SubjectAlternativeNameExtension);
+    const uris = san?.names.items.filter((n) => n.type === "url").map((n) => n.value) ?? [];
+    if (uris.length !== 1 || uris[0] !== id) throw new SwitchyardError(Code.PermissionDenied, `the certificate request asks for ${uris.join(", ") || "no identity"}; this caller may have ${id} only`);
+    const parsed = parseSpiffeId(id);
+    if (!parsed || parsed.trustDomain !== this.trustDomain) throw new SwitchyardError(Code.PermissionDenied, `${id} is not an identity of the trust domain ${this.trustDomain}`);
+    const now = Date.now();
+    const notAfter = Math.min(now + ttlMs, this.root.notAfter.getTime());
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: randomBytes(16).toString("hex").replace(/^[89a-f]/, "1"),
+      subject: `CN=${parsed.account}, OU=${parsed.namespace}, O=${this.trustDomain}`,
+      issuer: this.root.subject,
+      notBefore: new Date(now - BACKDATE_MS),
+      notAfter: new Date(notAfter),
+      publicKey: csr.publicKey,
+      signingKey: this.signingKey,
+      signingAlgorithm: ALG,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+        new x509.SubjectAlternativeNameExtension([{ type: "url", value: id }], true),
+        await x509.AuthorityKeyIdentifierExtension.create(this.root),
+      ],
+    });
+    return { certPem: cert.toString("pem") + "\n", caPem: this.caPem, notAfterMs: notAfter };
+  }
+
+  /** A key and a certificate for `id`, made here (the CA's own process, or one that holds the CA file). */
+  async issueWorkload(id: string, ttlMs: number): Promise<IssuedCertificate & { keyPem: string }> {
+    const key = await generateWorkloadKey();
+    const issued = await this.issue(await createCsr(key, id), id, ttlMs);
+    return { ...issued, keyPem: key.keyPem };
+  }
+}
+
+/** `<data>/secrets/ca.pem`: the CA's certificate and key, 0600. `ca.crt` beside it holds the certificate alone. */
+export function caPaths(dataDir: string): { key: string; cert: string } {
+  return { key: join(dataDir, "secrets", "ca.pem"), cert: join(dataDir, "secrets", "ca.crt") };
+}
+
+/**
+ * The platform CA of a data dir, made at the first start. Creation is atomic (a temporary file linked into place), so
+ * two processes starting together end up with the same CA. A CA file others can read is refused.
+ */
+export async function loadOrCreateCa(dataDir: string, trustDomain = DEFAULT_TRUST_DOMAIN): Promise<CertificateAuthority> {
+  const paths = caPaths(dataDir);
+  mkdirSync(dirname(paths.key), { recursive: true, mode: 0o700 });
+  let text = readPrivate(paths.key);
+  if (text === undefined) {
+    const made = await CertificateAuthority.create(trustDomain);
+    writeOnce(paths.key, made.pem, 0o600);
+    text = readPrivate(paths.key)!;
+  }
+  const ca = await CertificateAuthority.fromPem(trustDomain, text);
+  let cert: string | undefined;
+  try {
+    cert = readFileSync(paths.cert, "utf8");
+  } catch {
+    cert = undefined;
+  }
+  if (cert !== ca.caPem) {
+    rmSync(paths.cert, { force: true });
+    writeOnce(paths.cert, ca.caPem, 0o644);
+  }
+  return ca;
+}
+
+function readPrivate(path: string): string | undefined {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return undefined;
+  }
+  if ((st.mode & 0o077) !== 0) {
+    throw new SwitchyardError(Code.FailedPrecondition, `the CA file ${path} is readable by other users (mode ${(st.mode & 0o777).toString(8)}): anyone who read it can mint platform identities. Delete ${path} (a new CA is made at the next start and every service enrols again) or run \`chmod 600 ${path}\` if nobody else could have read it`);
+  }
+  return readFileSync(path, "utf8");
+}
+
+function writeOnce(path: string, text: string, mode: number): void {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  const fd = openSync(tmp, "wx", mode);
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(tmp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
