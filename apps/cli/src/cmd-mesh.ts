@@ -61,6 +61,35 @@ export function registerMeshCommands(program: Command): void {
     }),
   );
 
+  const exp = mesh
+    .command("export")
+    .description("the policies in force as Istio resources, validated against Istio's published schemas (@kubernetes-models/istio), and what has no Istio form")
+    .option("--istio", "Istio resources (the one format there is)", true)
+    .option("-o, --output-dir <dir>", "write one YAML file per resource and NOT-EXPORTED.md there (default: the YAML on stdout, the report on stderr)")
+    .option("-f, --file <file>", "export this policy file instead of the platform's policies (no platform needed)")
+    .option("--namespace <ns>", "the Kubernetes namespace of the resources", "switchyard")
+    .option("--trust-domain <domain>", "the cluster's trust domain, for principals", "cluster.local");
+  type ExportOptions = { outputDir?: string; file?: string; namespace: string; trustDomain: string };
+  const runExport = async (documents: { kind: string; name: string; content: string }[], o: ExportOptions) => {
+    const { exportIstio } = await import("./istio-export.js");
+    await exportIstio(documents, o);
+  };
+  exp.action(async (o: ExportOptions) => {
+    if (o.file === undefined) return withApi(exp, async (api) => runExport((await api.config.listDocuments({ namespace: NAMESPACE })).documents, o))();
+    try {
+      let text: string;
+      try {
+        text = readFileSync(o.file, "utf8");
+      } catch (err) {
+        throw new CliExit(EXIT.usage, `cannot read ${o.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      }
+      await runExport(policyDocuments(text, o.file), o);
+    } catch (err) {
+      process.stderr.write(`error: ${(err as Error).message}\n`);
+      process.exitCode = err instanceof CliExit ? err.code : EXIT.usage;
+    }
+  });
+
   const del = mesh.command("delete").argument("<kind>").argument("<name>").description("remove a policy");
   del.action(
     withApi(del, async (api, _g, kind: string, name: string) => {

@@ -5,6 +5,8 @@ import { createClientChain } from "./client-chain.js";
 import { StreamRelay } from "./client-stream.js";
 import type { Cluster, ClusterSource } from "./cluster.js";
 import type { MeshRuntime } from "./runtime.js";
+import { serviceId } from "./pki.js";
+import { USER_TOKEN_HEADER } from "./user-token.js";
 import { IDENTITY_METADATA, type CallOptions } from "./types.js";
 
 export interface InvokerOptions {
@@ -32,6 +34,8 @@ export class Invoker implements ClientContext {
   readonly localPeer: string;
   private readonly clusters = new Map<string, Cluster>();
   private readonly chain: Handler;
+  /** Who user tokens are minted for: the server's SPIFFE id (`peer`, or the platform service of a mesh target). */
+  private readonly audience: string | undefined;
 
   constructor(
     readonly rt: MeshRuntime,
@@ -40,6 +44,15 @@ export class Invoker implements ClientContext {
     this.host = o.host;
     this.defaultTimeoutMs = o.defaultTimeoutMs;
     this.localPeer = `inproc:${rt.serviceName ?? "client"}`;
+    let audience = o.source.peer;
+    if (audience === undefined && o.source.address === undefined && rt.credentials) {
+      try {
+        audience = serviceId(rt.credentials.trustDomain, o.host);
+      } catch {
+        audience = undefined;
+      }
+    }
+    this.audience = audience;
     this.chain = createClientChain({ fallbacks: Object.keys(o.fallbacks).length > 0 });
     this.cluster(o.host);
   }
@@ -81,6 +94,17 @@ export class Invoker implements ClientContext {
     const h: Record<string, string> = { ...this.o.baseHeaders };
     if (o?.parent) for (const k of IDENTITY_METADATA) if (o.parent.metadata[k] !== undefined) h[k] = o.parent.metadata[k];
     if (o?.metadata) for (const k in o.metadata) h[k.toLowerCase()] = o.metadata[k]!;
+    const user = o?.user ?? o?.parent?.user;
+    if (user !== undefined) {
+      const minter = this.rt.userTokens;
+      if (minter === undefined) {
+        const [u, teams, role] = IDENTITY_METADATA;
+        Object.assign(h, { [u]: user.user, [teams]: user.teams.join(","), [role]: user.role });
+      } else {
+        if (this.audience === undefined) throw new SwitchyardError(Code.FailedPrecondition, `a call for a user to ${this.o.host} needs the server's identity (the client's \`peer\`) to mint the user token for`);
+        h[USER_TOKEN_HEADER] = minter.token(user, this.audience);
+      }
+    }
     return h;
   }
 }

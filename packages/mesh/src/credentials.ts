@@ -26,9 +26,38 @@ export interface MeshCredentials {
   close(): void;
 }
 
-/** The verified SPIFFE id of a gRPC call's peer (its client certificate), or undefined without one. */
-export function peerIdOf(call: { getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string } | undefined } | null }): string | undefined {
-  return spiffeIdOfSan(call.getAuthContext()?.sslPeerCertificate?.subjectaltname);
+type AuthContextCall = { getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string } | undefined } | null };
+
+/** How many times a peer certificate was read (tests check that a connection's calls read it once). */
+export const peerCertificateReads = { count: 0 };
+
+/** The peer's identity per HTTP/2 session (one TLS connection): it cannot change while the connection lives. */
+const sessionPeers = new WeakMap<object, string | null>();
+
+/**
+ * The HTTP/2 session a grpc-js server call runs on, found through grpc-js's internals (handler call → its
+ * interceptor chain → the base call's stream); undefined if they ever change shape, and then nothing is cached.
+ */
+function sessionOf(call: unknown): object | undefined {
+  let c = (call as { call?: unknown }).call as { nextCall?: unknown; stream?: { session?: object } } | undefined;
+  for (let i = 0; i < 8 && c?.nextCall !== undefined; i++) c = c.nextCall as typeof c;
+  return c?.stream?.session;
+}
+
+/**
+ * The verified SPIFFE id of a gRPC call's peer (its client certificate), or undefined without one. Node builds the
+ * peer certificate object anew at each ask (~28 µs here), so the answer is kept per connection.
+ */
+export function peerIdOf(call: AuthContextCall): string | undefined {
+  const session = sessionOf(call);
+  if (session !== undefined) {
+    const known = sessionPeers.get(session);
+    if (known !== undefined) return known ?? undefined;
+  }
+  peerCertificateReads.count++;
+  const id = spiffeIdOfSan(call.getAuthContext()?.sslPeerCertificate?.subjectaltname);
+  if (session !== undefined) sessionPeers.set(session, id ?? null);
+  return id;
 }
 
 function identityCheck(trustDomain: string, expected: string | undefined): (host: string, cert: import("node:tls").PeerCertificate) => Error | undefined {
@@ -97,21 +126,26 @@ export class WorkloadIdentity implements MeshCredentials, grpc.experimental.Cert
 
   /** When the current certificate expires (ms since the epoch). */
   get notAfterMs(): number {
-    return this.current.notAfterMs;
+    return this.issued().notAfterMs;
   }
 
   get caPem(): string {
-    return this.current.caPem;
+    return this.issued().caPem;
   }
 
   /** The current certificate (PEM). */
   get certPem(): string {
-    return this.current.certPem;
+    return this.issued().certPem;
   }
 
   /** The current private key (PEM); for the process's own TLS only. */
   get keyPem(): string {
-    return this.current.keyPem;
+    return this.issued().keyPem;
+  }
+
+  private issued(): IssuedCertificate & { keyPem: string } {
+    if (this.current === undefined) throw new SwitchyardError(Code.Unavailable, `${this.id} has no certificate yet (await its \`ready\`)`);
+    return this.current;
   }
 
   serverCredentials(requireClientCertificate: boolean): grpc.ServerCredentials {

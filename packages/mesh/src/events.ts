@@ -105,7 +105,22 @@ export interface PolicyRejectedEvent {
   readonly error: Error;
 }
 
+/** An AuthorizationPolicy refused a call, or an AUDIT policy matched one (server side). */
+export interface AuthorizationEvent {
+  readonly server: string;
+  readonly method: string;
+  /** The caller's SPIFFE id, if it had a certificate. */
+  readonly principal: string | undefined;
+  readonly user: string | undefined;
+  readonly allowed: boolean;
+  /** The policy that refused the call (namespace/name), when refused. */
+  readonly policy: string | undefined;
+  /** The AUDIT policy that matched, if any. */
+  readonly audit: string | undefined;
+}
+
 export interface MeshEventMap {
+  authorization: AuthorizationEvent;
   clientCall: ClientCallEvent;
   serverCall: ServerCallEvent;
   reject: RejectEvent;

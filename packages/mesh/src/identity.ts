@@ -1,14 +1,16 @@
 /**
- * Who is calling, as far as it is proven. The server chain verifies the calling service's credential
- * (`CallContext.callerService`); the end user's identity (IDENTITY_METADATA) is believed only when that service is
- * one that speaks for users — the gateway, which sets it from a verified token. From any other service the user
- * headers are ignored and the call is the service's own. A call with no proven service is refused: nothing inside the
- * mesh is trusted for being inside.
+ * Who is calling, as far as it is proven. The server chain verifies the calling workload's certificate
+ * (`CallContext.callerService`) and the user token a call carries (`CallContext.user`: minted for this server alone,
+ * user-token.ts); a user is believed only when the token's issuer and the calling service are both ones that speak
+ * for users — the gateway, which mints it from a verified edge token. From any other service the call is the service's
+ * own. A call with no proven service is refused: nothing inside the mesh is trusted for being inside.
  */
 import { Code, SwitchyardError } from "@switchyard/core";
-import { IDENTITY_METADATA, type CallContext } from "./types.js";
+import { parseSpiffeId, SYSTEM_NAMESPACE } from "./pki.js";
+import type { CallContext } from "./types.js";
+import type { UserRole } from "./user-token.js";
 
-export type UserRole = "admin" | "member" | "viewer";
+export type { UserRole } from "./user-token.js";
 
 export type VerifiedCaller =
   | { readonly kind: "service"; readonly service: string }
@@ -16,8 +18,6 @@ export type VerifiedCaller =
 
 /** The services whose calls carry an end user's identity (the edge). */
 export const USER_DELEGATES: readonly string[] = ["gateway"];
-
-const [USER, TEAMS, ROLE] = IDENTITY_METADATA;
 
 export interface VerifiedCallerOptions {
   /** Services whose calls carry a user's identity (default USER_DELEGATES). */
@@ -37,18 +37,16 @@ export function verifiedCaller(ctx: CallContext, o: VerifiedCallerOptions = {}):
     throw new SwitchyardError(Code.Unauthenticated, `${ctx.method}: the caller did not prove which platform service it is (no service credential); users call the gateway with a token`);
   }
   if (!delegates.includes(service)) return { kind: "service", service };
-  const md = ctx.metadata;
-  const user = md[USER];
-  const role = md[ROLE];
-  if (user === undefined && role === undefined) {
+  const u = ctx.user;
+  if (u === undefined) {
     if (o.delegateMayActAsItself) return { kind: "service", service };
-    throw new SwitchyardError(Code.Unauthenticated, `the ${service} forwarded a call without a verified identity`);
+    throw new SwitchyardError(Code.Unauthenticated, `the ${service} forwarded a call without a verified user token`);
   }
-  if (!user || (role !== "admin" && role !== "member" && role !== "viewer")) {
-    throw new SwitchyardError(Code.Unauthenticated, `the call's identity is incomplete (${USER} and ${ROLE} are both required)`);
+  const issuer = parseSpiffeId(u.issuer);
+  if (issuer?.namespace !== SYSTEM_NAMESPACE || !delegates.includes(issuer.account)) {
+    throw new SwitchyardError(Code.Unauthenticated, `the call's user token was minted by ${u.issuer}, which does not speak for users here`);
   }
-  const teams = (md[TEAMS] ?? "").split(",").filter((t) => t.length > 0);
-  return { kind: "user", user, teams, role, via: service };
+  return { kind: "user", user: u.user, teams: [...u.teams], role: u.role, via: service };
 }
 
 /** Platform-wide changes: an admin user, or a platform service (which proved it holds the service key). */

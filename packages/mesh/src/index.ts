@@ -32,6 +32,8 @@ export { dataDirIdentity, DEFAULT_CERT_TTL_MS, enrollIdentity, identityEnv, loca
 export type { EnrollOptions, IdentityEnv, PlatformIdentityOptions } from "./platform-identity.js";
 export { verifiedCaller, requirePlatformAdmin, USER_DELEGATES } from "./identity.js";
 export type { VerifiedCaller, VerifiedCallerOptions, UserRole } from "./identity.js";
+export { USER_TOKEN_HEADER, UserTokenMinter, UserTokenVerifier } from "./user-token.js";
+export type { EndUser, VerifiedUser } from "./user-token.js";
 
 // Governance: the runtime a composition root builds once, policies as data, events, balancers, co-hosting.
 export { createMeshRuntime, MeshRuntime } from "./runtime.js";
@@ -46,6 +48,8 @@ export type { Balancer, BalancerFactory, LoadBalancerConfig, LoadBalancerKind, P
 export { parseMeshPolicies, ISTIO_API_VERSIONS } from "./policy-parse.js";
 export type { MeshPolicies, PolicyResource, PolicyOrigin } from "./policy-parse.js";
 export { compileMeshPolicies } from "./policy-compile.js";
+export { exportToIstio } from "./istio-export.js";
+export type { IstioExport, IstioExportOptions, IstioResource, UnmappedPolicy } from "./istio-export.js";
 export type { CompiledPolicies, DestinationPolicy, ServerMethodPolicy } from "./policy-compile.js";
 export { SWITCHYARD_API_VERSION } from "./switchyard-schema.js";
 export { createPolicyStore, MemoryPolicySource, validatePolicyDocuments } from "./policy-source.js";

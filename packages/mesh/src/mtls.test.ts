@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { Code, SwitchyardError } from "@switchyard/core";
 import { createClient } from "./client.js";
-import { WorkloadIdentity } from "./credentials.js";
+import { peerCertificateReads, WorkloadIdentity } from "./credentials.js";
 import { startEcho, type EchoInstance } from "./echo-fixture.js";
 import { Echo } from "./gen/switchyard/mesh/testing/v1/echo_pb.js";
 import { certificateFingerprint, mintJoinToken, verifyJoinToken } from "./join-token.js";
@@ -65,6 +65,11 @@ describe("mutual TLS between workloads", () => {
     assert.equal(r.instance, "e1");
     assert.equal(r.seen["caller-service"], "jobs");
     assert.equal(r.seen["caller-id"], serviceId(TD, "jobs"));
+    const c = client(jobs);
+    await c.echo({});
+    const before = peerCertificateReads.count;
+    for (let i = 0; i < 50; i++) assert.equal((await c.echo({})).seen["caller-service"], "jobs");
+    assert.equal(peerCertificateReads.count, before, "the peer's identity is read once per connection, not per call");
   });
 
   it("knows a team's workload by its id and gives it no platform service name", async () => {

@@ -9,6 +9,7 @@ import { compileOutlierOptions, type CompiledOutlierOptions } from "./policy-out
 import { compileTokenBucketOptions, type CompiledTokenBucketOptions, type RateLimitKey } from "./policy-rate-limit.js";
 import { compileRetryBudgetOptions, type CompiledRetryBudgetOptions } from "./policy-retry.js";
 import { compileThrottleOptions, type CompiledThrottleOptions } from "./policy-throttle.js";
+import { authorizationFor, type AuthzPolicyRef, type CompiledAuthorization } from "./policy-authz.js";
 import { compileRoutes, defaultRoute, selectRoute, shortHost, type CompiledRoute, type RouteAction, type RouteInput } from "./router.js";
 
 /** Everything the client side applies to one destination (a host, or one subset of it). */
@@ -50,6 +51,8 @@ export interface CompiledPolicies {
   destination(host: string, subset: string): DestinationPolicy;
   outlier(host: string): CompiledOutlierOptions | undefined;
   serverMethod(host: string, path: string): ServerMethodPolicy;
+  /** The AuthorizationPolicies that apply to the server named `server`; undefined when none do (every call allowed). */
+  authorization(server: string): CompiledAuthorization | undefined;
 }
 
 const DEFAULT_BUDGET = compileRetryBudgetOptions({});
@@ -204,6 +207,13 @@ export function compileMeshPolicies(resources: readonly PolicyResource[], revisi
     throw new SwitchyardError(Code.InvalidArgument, `invalid mesh policy set: ${violations[0]!.field}: ${violations[0]!.message}${violations.length > 1 ? ` (and ${violations.length - 1} more)` : ""}`, { details: violations });
   }
 
+  const authz: AuthzPolicyRef[] = [];
+  for (const r of resources) {
+    if (r.kind !== "AuthorizationPolicy") continue;
+    authz.push({ name: `${r.metadata.namespace ?? "default"}/${r.metadata.name}`, action: r.spec.action ?? "ALLOW", selector: r.spec.selector?.matchLabels, rules: r.spec.rules ?? [] });
+  }
+  const authzCache = new Map<string, CompiledAuthorization | undefined>();
+
   const destCache = new Map<string, DestinationPolicy>();
   const defaultRoutes = new Map<string, RouteAction>();
   const serverCache = new Map<string, ServerMethodPolicy>();
@@ -243,6 +253,11 @@ export function compileMeshPolicies(resources: readonly PolicyResource[], revisi
       return d;
     },
     outlier: (host) => outliers.get(host),
+    authorization(server) {
+      if (authz.length === 0) return undefined;
+      if (!authzCache.has(server)) authzCache.set(server, authorizationFor(authz, server));
+      return authzCache.get(server);
+    },
     serverMethod(host, path) {
       const key = `${host}\u0000${path}`;
       let p = serverCache.get(key);

@@ -4,6 +4,7 @@ import type { Document, LineCounter as LineCounterType } from "yaml";
 import type * as yamlModule from "yaml";
 import type { z } from "zod";
 import { UNENFORCED_ISTIO_FIELDS, istioSchemas, type DestinationRuleSpec, type VirtualServiceSpec } from "./istio-schema.js";
+import { AUTHZ_API_VERSIONS, authzSchemas, UNENFORCED_AUTHZ_FIELDS, type AuthorizationPolicySpec } from "./policy-authz.js";
 import { SWITCHYARD_API_VERSION, switchyardSchemas, type BulkheadPolicySpec, type RateLimitPolicySpec, type ResiliencePolicySpec } from "./switchyard-schema.js";
 
 /** yaml is loaded on first parse (like zod): a service that never parses policies does not pay its memory. */
@@ -32,7 +33,8 @@ export type PolicyResource =
   | (ResourceBase & { readonly kind: "VirtualService"; readonly spec: VirtualServiceSpec })
   | (ResourceBase & { readonly kind: "RateLimitPolicy"; readonly spec: RateLimitPolicySpec })
   | (ResourceBase & { readonly kind: "BulkheadPolicy"; readonly spec: BulkheadPolicySpec })
-  | (ResourceBase & { readonly kind: "ResiliencePolicy"; readonly spec: ResiliencePolicySpec });
+  | (ResourceBase & { readonly kind: "ResiliencePolicy"; readonly spec: ResiliencePolicySpec })
+  | (ResourceBase & { readonly kind: "AuthorizationPolicy"; readonly spec: AuthorizationPolicySpec });
 
 /** The validated resources of one or more YAML texts, in order. */
 export interface MeshPolicies {
@@ -40,7 +42,7 @@ export interface MeshPolicies {
 }
 
 type Kind = PolicyResource["kind"];
-const KINDS: readonly Kind[] = ["DestinationRule", "VirtualService", "RateLimitPolicy", "BulkheadPolicy", "ResiliencePolicy"];
+const KINDS: readonly Kind[] = ["DestinationRule", "VirtualService", "RateLimitPolicy", "BulkheadPolicy", "ResiliencePolicy", "AuthorizationPolicy"];
 function specOf(kind: Kind): { apiVersions: readonly string[]; schema: z.ZodType } {
   const istio = istioSchemas();
   const own = switchyardSchemas();
@@ -55,6 +57,8 @@ function specOf(kind: Kind): { apiVersions: readonly string[]; schema: z.ZodType
       return { apiVersions: [SWITCHYARD_API_VERSION], schema: own.BulkheadPolicySpec };
     case "ResiliencePolicy":
       return { apiVersions: [SWITCHYARD_API_VERSION], schema: own.ResiliencePolicySpec };
+    case "AuthorizationPolicy":
+      return { apiVersions: AUTHZ_API_VERSIONS, schema: authzSchemas().AuthorizationPolicySpec };
   }
 }
 const ENVELOPE_KEYS = new Set(["apiVersion", "kind", "metadata", "spec"]);
@@ -160,7 +164,7 @@ export function parseMeshPolicies(yamlText: string, options: { source?: string }
         const path = ["spec", ...(issue.path as PathSeg[])];
         if (issue.code === "unrecognized_keys") {
           for (const k of issue.keys) {
-            const why = UNENFORCED_ISTIO_FIELDS[k];
+            const why = kind === "AuthorizationPolicy" ? UNENFORCED_AUTHZ_FIELDS[k] : UNENFORCED_ISTIO_FIELDS[k];
             bad([...path, k], why !== undefined ? `Istio's "${k}" is not enforced by the Switchyard mesh (${why}); it is refused rather than silently ignored` : `unknown field "${k}" in ${kind}`, { hint: "remove the field" }, k);
           }
         } else bad(path, issue.message);

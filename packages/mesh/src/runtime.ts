@@ -8,7 +8,8 @@ import { createPolicyStore, type PolicyStore } from "./policy-source.js";
 import { DEFAULT_LEASE_TTL_MS, type Registry } from "./registry.js";
 import type { MeshTracing } from "./tracing.js";
 import * as grpcJs from "@grpc/grpc-js";
-import type { MeshCredentials } from "./credentials.js";
+import { WorkloadIdentity, type MeshCredentials } from "./credentials.js";
+import { UserTokenMinter, UserTokenVerifier } from "./user-token.js";
 import { serviceId } from "./pki.js";
 
 export interface MeshRuntimeOptions {
@@ -60,6 +61,10 @@ export class MeshRuntime implements ClusterRuntime, DestinationRuntime {
   readonly credentials: MeshCredentials | undefined;
   readonly registryGraceMs: number;
   readonly logger: Logger;
+  /** Mints the user tokens of this workload's calls (credentials with a certificate only). */
+  readonly userTokens: UserTokenMinter | undefined;
+  /** Verifies the user tokens of calls to this workload's servers. */
+  readonly userTokenVerifier: UserTokenVerifier | undefined;
   private readonly clusters = new Map<string, Cluster>();
   private readonly destinations = new Map<string, DestinationState>();
 
@@ -73,6 +78,9 @@ export class MeshRuntime implements ClusterRuntime, DestinationRuntime {
     this.local = o.local;
     this.tracing = o.tracing;
     this.credentials = o.credentials;
+    const workload = o.credentials instanceof WorkloadIdentity ? o.credentials : undefined;
+    this.userTokens = workload ? new UserTokenMinter(workload) : undefined;
+    this.userTokenVerifier = workload ? new UserTokenVerifier(workload.trustDomain, () => workload.caPem) : undefined;
     this.registryGraceMs = o.registryGraceMs ?? DEFAULT_LEASE_TTL_MS;
   }
 

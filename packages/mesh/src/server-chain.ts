@@ -7,8 +7,10 @@ import type { ServerCallEvent } from "./events.js";
 import type { MeshRuntime } from "./runtime.js";
 import { newRefusal } from "./status.js";
 import { bindServerContext, endSpan, startServerSpan, withContext } from "./tracing.js";
-import type { CallContext } from "./types.js";
+import { IDENTITY_METADATA, type CallContext } from "./types.js";
+import { USER_TOKEN_HEADER } from "./user-token.js";
 import { parseSpiffeId, SYSTEM_NAMESPACE } from "./pki.js";
+import type { CompiledAuthorization } from "./policy-authz.js";
 
 const HEALTH_SERVICE = "grpc.health.v1.Health";
 
@@ -24,10 +26,14 @@ export interface MethodEntry {
   revision: number;
   limits: KeyedRateLimit[];
   bulkhead: Bulkhead | undefined;
+  /** The AuthorizationPolicies of this server (undefined: none, every call allowed). */
+  authz: CompiledAuthorization | undefined;
 }
 
 /** The caller as the gateway (user, teams) and the calling service's certificate (callerService) identified it. */
-export function identityOf(ctx: Pick<CallContext, "metadata" | "callerService">): CallerIdentity {
+export function identityOf(ctx: Pick<CallContext, "metadata" | "callerService" | "user">): CallerIdentity {
+  if (ctx.user !== undefined) return { user: ctx.user.user, team: ctx.user.teams[0], service: ctx.callerService };
+  // A mesh without credentials: the plain user headers (nothing is verified there; with credentials they are removed).
   const md = ctx.metadata;
   const teams = md["x-switchyard-teams"];
   return { user: md["x-switchyard-user"] || undefined, team: teams ? teams.split(",")[0]!.trim() || undefined : undefined, service: ctx.callerService };
@@ -91,6 +97,7 @@ export class ServerCore {
         revision: -1,
         limits: [],
         bulkhead: undefined,
+        authz: undefined,
       });
     }
   }
@@ -103,8 +110,10 @@ export class ServerCore {
   private refresh(e: MethodEntry): void {
     const policies = this.rt.policies.current;
     e.revision = policies.revision;
-    // Health answers even when the service is at capacity (that is how callers learn it): no rate limit, no bulkhead.
+    // Health answers even when the service is at capacity (that is how callers learn it): no rate limit, no bulkhead,
+    // and no AuthorizationPolicy (it says SERVING or not, to callers that already passed mutual TLS).
     if (e.service === HEALTH_SERVICE) return;
+    e.authz = policies.authorization(this.name);
     const p = policies.serverMethod(this.name, e.path);
     e.limits = p.limits.map((rule) => {
       let l = this.limiters.get(rule.key);
@@ -131,7 +140,6 @@ export class ServerCore {
    * thrown refusal. Synchronous unless the call has to wait in the queue.
    */
   private admit(e: MethodEntry, ctx: CallContext): Bulkhead | undefined | Promise<Bulkhead> {
-    if (e.revision !== this.rt.policies.current.revision) this.refresh(e);
     if (e.limits.length > 0) {
       const id = identityOf(ctx);
       const wait = admitByLimits(e.limits, id);
@@ -161,13 +169,46 @@ export class ServerCore {
     if (creds === undefined) return;
     const id = ctx.peerId;
     if (id === undefined) {
-      if (this.openMethods.has(ctx.method)) return;
+      if (this.openMethods.has(ctx.method)) {
+        for (const k of [...IDENTITY_METADATA, USER_TOKEN_HEADER]) delete (ctx.metadata as Record<string, string>)[k];
+        return;
+      }
       throw new SwitchyardError(Code.Unauthenticated, `${this.name} answers platform workloads only: the call came without a certificate of this platform's CA; users call the gateway with a token`);
     }
     const p = parseSpiffeId(id);
     if (p === undefined || p.trustDomain !== creds.trustDomain) throw new SwitchyardError(Code.Unauthenticated, `${this.name} refused ${id}: not an identity of the trust domain ${creds.trustDomain}`);
     ctx.callerId = id;
     if (p.namespace === SYSTEM_NAMESPACE) ctx.callerService = p.account;
+    this.verifyUser(ctx, creds.id);
+  }
+
+  /**
+   * The AuthorizationPolicies of this server (policy-authz.ts) on the verified caller, user and method, after
+   * authentication and before admission: a refused call is PERMISSION_DENIED and costs no rate-limit token or
+   * bulkhead slot. Refusals and AUDIT matches are `authorization` events (logged, counted).
+   */
+  private authorize(e: MethodEntry, ctx: CallContext): void {
+    if (e.revision !== this.rt.policies.current.revision) this.refresh(e);
+    const a = e.authz;
+    if (a === undefined) return;
+    const principal = ctx.callerId ?? ctx.peerId;
+    const d = a.decide({ principal, path: e.path, user: ctx.user });
+    if (d.audit === undefined && d.allowed) return;
+    const policy = d.allowed ? undefined : d.policy;
+    if (this.rt.events.has("authorization")) this.rt.events.emit("authorization", { server: this.name, method: e.path, principal, user: ctx.user?.user, allowed: d.allowed, policy, audit: d.audit });
+    if (!d.allowed) throw new SwitchyardError(Code.PermissionDenied, `RBAC: access denied: ${this.name} refused ${e.path} to ${principal ?? "a caller without a certificate"}${ctx.user ? ` for ${ctx.user.user}` : ""} (AuthorizationPolicy ${policy})`);
+  }
+
+  /** With credentials a user is a verified user token for this server (user-token.ts); plain user headers are dropped. */
+  private verifyUser(ctx: CallContext, audience: string | undefined): void {
+    const md = ctx.metadata as Record<string, string>;
+    for (const k of IDENTITY_METADATA) delete md[k];
+    const token = md[USER_TOKEN_HEADER];
+    if (token === undefined) return;
+    delete md[USER_TOKEN_HEADER];
+    const verifier = this.rt.userTokenVerifier;
+    if (verifier === undefined || audience === undefined) throw new SwitchyardError(Code.Unauthenticated, `${this.name} cannot check user tokens (it has no certificate)`);
+    ctx.user = verifier.verify(token, audience);
   }
 
   /** Runs a unary call through the chain; resolves with the handler's answer (an init shape or a message). */
@@ -182,6 +223,7 @@ export class ServerCore {
     let admittedAt = 0;
     try {
       this.authenticate(ctx);
+      this.authorize(e, ctx);
       const admitted = this.admit(e, ctx);
       bulkhead = admitted instanceof Promise ? await admitted : admitted;
       admittedAt = bulkhead !== undefined ? rt.clock.now() : 0;
@@ -211,6 +253,7 @@ export class ServerCore {
     let bulkhead: Bulkhead | undefined;
     try {
       this.authenticate(ctx);
+      this.authorize(e, ctx);
       bulkhead = await this.admit(e, ctx);
       yield* e.handler(req, ctx) as AsyncIterable<unknown>;
     } catch (err) {

@@ -64,6 +64,11 @@ export async function createServiceRuntime(o: ServiceRuntimeOptions): Promise<Se
     ...logger,
   });
   const metrics = createMeshMetrics({ events });
+  // AuthorizationPolicy refusals and AUDIT matches go to the service's log as audit records.
+  if (o.logger) {
+    const log = o.logger;
+    events.on("authorization", (a) => (a.allowed ? log.info({ event: "authorization", ...a }, "authorization audit") : log.warn({ event: "authorization", ...a }, "authorization denied")));
+  }
   let http: Server | undefined;
   return {
     runtime,

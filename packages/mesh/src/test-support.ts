@@ -1,4 +1,5 @@
 import type { Clock } from "@switchyard/core";
+import type { MeshCredentials } from "./credentials.js";
 import { MeshEvents, type MeshEventMap } from "./events.js";
 import type { LocalTable } from "./local-transport.js";
 import { MemoryPolicySource, createPolicyStore } from "./policy-source.js";
@@ -17,13 +18,13 @@ export interface TestRuntime {
   record<K extends keyof MeshEventMap>(...types: K[]): MeshEventMap[K][];
 }
 
-export async function testRuntime(o: { yaml?: string; clock?: Clock; serviceName?: string; local?: LocalTable; tracing?: MeshTracing; random?: () => number; events?: MeshEvents } = {}): Promise<TestRuntime> {
+export async function testRuntime(o: { yaml?: string; clock?: Clock; serviceName?: string; local?: LocalTable; tracing?: MeshTracing; random?: () => number; events?: MeshEvents; credentials?: MeshCredentials } = {}): Promise<TestRuntime> {
   const source = new MemoryPolicySource();
   if (o.yaml !== undefined) source.apply({ policies: o.yaml });
   const events = o.events ?? new MeshEvents();
   const policies = createPolicyStore({ source, events });
   await policies.ready();
-  const rt = createMeshRuntime({ policies, events, ...(o.clock ? { clock: o.clock } : {}), ...(o.serviceName ? { serviceName: o.serviceName } : {}), ...(o.local ? { local: o.local } : {}), ...(o.tracing ? { tracing: o.tracing } : {}), ...(o.random ? { random: o.random } : {}) });
+  const rt = createMeshRuntime({ policies, events, ...(o.clock ? { clock: o.clock } : {}), ...(o.serviceName ? { serviceName: o.serviceName } : {}), ...(o.local ? { local: o.local } : {}), ...(o.tracing ? { tracing: o.tracing } : {}), ...(o.random ? { random: o.random } : {}), ...(o.credentials ? { credentials: o.credentials } : {}) });
   return {
     rt,
     source,

@@ -1,3 +1,4 @@
+import type { EndUser, VerifiedUser } from "./user-token.js";
 import type { DescMessage, DescMethodServerStreaming, DescMethodUnary, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 
 /** What a handler knows about the call it serves. */
@@ -23,6 +24,8 @@ export interface CallContext {
    * of a team. Set by the server chain before the handler runs.
    */
   callerService?: string;
+  /** The end user, from a user token the server chain verified (its audience this server); undefined without one. */
+  user?: VerifiedUser;
 }
 
 type UnaryHandler<I extends DescMessage, O extends DescMessage> = (req: MessageShape<I>, ctx: CallContext) => Promise<MessageInitShape<O>>;
@@ -43,8 +46,14 @@ export interface CallOptions {
   /** Extra request metadata. */
   metadata?: Record<string, string>;
   signal?: AbortSignal;
-  /** The call being served, whose deadline (what remains of it) and identity metadata propagate downstream. */
+  /** The call being served, whose deadline (what remains of it) and verified user propagate downstream. */
   parent?: CallContext;
+  /**
+   * The end user the call is made for (the gateway's, from a verified edge token). With credentials it travels as a
+   * user token (user-token.ts) minted for the callee alone; the callee believes it only from a service it lets speak
+   * for users (identity.ts). Without credentials (a plaintext library mesh) it is plain metadata, believed by nobody.
+   */
+  user?: EndUser;
 }
 
 /** A typed client: unary methods return promises, server-streaming methods async iterables. */
@@ -57,7 +66,7 @@ export type MeshClient<S extends DescService> = {
 } & { close(): void };
 
 /**
- * Metadata keys that carry the end user's identity inward. Set by the gateway from a verified token; believed only on
- * calls whose service credential proves they come from the gateway (identity.ts).
+ * Plain metadata naming a user, for meshes without credentials only (rate-limit keys, tests of the library). With
+ * credentials the server chain removes these from every call: the user comes from a verified user token.
  */
 export const IDENTITY_METADATA = ["x-switchyard-user", "x-switchyard-teams", "x-switchyard-role"] as const;

@@ -5,7 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigCenter } from "@switchyard/api";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { createClient, createMeshRuntime, createServer, dataDirIdentity } from "@switchyard/mesh";
+import { createClient, createMeshRuntime, createServer, dataDirIdentity, DEFAULT_TRUST_DOMAIN, serviceId } from "@switchyard/mesh";
+
+const CONTROL = serviceId(DEFAULT_TRUST_DOMAIN, "control");
 import { openSqlite } from "@switchyard/store";
 import { configService } from "./config-service.js";
 import { ConfigStore, migrations, type ControlDatabase } from "./config-store.js";
@@ -24,9 +26,9 @@ async function startControl(dir: string) {
   const address = await server.start();
   // A platform service (a certificate of the CA), the gateway speaking for users, and a process with a certificate
   // for "gateway" from another CA.
-  const client = createClient(ConfigCenter, { target: address, runtime: createMeshRuntime({ serviceName: "jobs", credentials: dataDirIdentity(caDir, "jobs") }) });
-  const gateway = createClient(ConfigCenter, { target: address, runtime: createMeshRuntime({ serviceName: "gateway", credentials: dataDirIdentity(caDir, "gateway") }) });
-  const outsider = createClient(ConfigCenter, { target: address, defaultTimeoutMs: 1500, runtime: createMeshRuntime({ serviceName: "gateway", credentials: dataDirIdentity(otherCaDir, "gateway") }) });
+  const client = createClient(ConfigCenter, { target: address, peer: CONTROL, runtime: createMeshRuntime({ serviceName: "jobs", credentials: dataDirIdentity(caDir, "jobs") }) });
+  const gateway = createClient(ConfigCenter, { target: address, peer: CONTROL, runtime: createMeshRuntime({ serviceName: "gateway", credentials: dataDirIdentity(caDir, "gateway") }) });
+  const outsider = createClient(ConfigCenter, { target: address, peer: CONTROL, defaultTimeoutMs: 1500, runtime: createMeshRuntime({ serviceName: "gateway", credentials: dataDirIdentity(otherCaDir, "gateway") }) });
   let stopped = false;
   return {
     client,
@@ -81,15 +83,15 @@ describe("config center", () => {
     assert.equal((await c.client.listDocuments({ namespace: "mesh" })).documents.length, 0, "nothing stored");
     // Changes need an admin when the gateway speaks for a user; a call without the service key is refused outright,
     // whatever identity it claims; identity headers from another service are not believed (it acts as itself).
-    const viewer = { "x-switchyard-user": "v", "x-switchyard-teams": "default", "x-switchyard-role": "viewer" };
-    await assert.rejects(c.gateway.putDocuments({ documents: [doc] }, { metadata: viewer }), (e: unknown) => e instanceof SwitchyardError && e.code === Code.PermissionDenied);
-    const admin = { "x-switchyard-user": "root", "x-switchyard-teams": "default", "x-switchyard-role": "admin" };
-    for (const call of [() => c.outsider.putDocuments({ documents: [doc] }, { metadata: admin }), () => c.outsider.listDocuments({ namespace: "app" })]) {
+    const viewer = { user: "v", teams: ["default"], role: "viewer" as const };
+    await assert.rejects(c.gateway.putDocuments({ documents: [doc] }, { user: viewer }), (e: unknown) => e instanceof SwitchyardError && e.code === Code.PermissionDenied);
+    const admin = { user: "root", teams: ["default"], role: "admin" as const };
+    for (const call of [() => c.outsider.putDocuments({ documents: [doc] }, { user: admin }), () => c.outsider.listDocuments({ namespace: "app" })]) {
       // Its handshake fails (the server does not know its CA, and it does not know the server's): never served.
       await assert.rejects(call(), (e: unknown) => e instanceof SwitchyardError && (e.code === Code.Unavailable || e.code === Code.DeadlineExceeded));
     }
     await assert.rejects(c.gateway.putDocuments({ documents: [doc] }), (e: unknown) => e instanceof SwitchyardError && e.code === Code.Unauthenticated, "the gateway always names the user");
-    const byService = await c.client.putDocuments({ documents: [{ ...doc, name: "other" }] }, { metadata: viewer });
+    const byService = await c.client.putDocuments({ documents: [{ ...doc, name: "other" }] }, { user: viewer });
     assert.equal(byService.documents[0]!.updatedBy, "jobs", "a service's own change, not the viewer's it claimed");
     await c.client.deleteDocument({ namespace: "app", kind: "DestinationRule", name: "other" });
     abort.abort();

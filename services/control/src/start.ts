@@ -6,6 +6,7 @@ import { openStore } from "@switchyard/store";
 import { configService } from "./config-service.js";
 import { ConfigStore, migrations, type ControlDatabase } from "./config-store.js";
 import type { ControlConfig } from "./config.js";
+import { seedDefaultPolicies } from "./default-policies.js";
 import { identityService } from "./identity-service.js";
 import { JoinTokenStore } from "./identity-store.js";
 import { registryService } from "./registry-service.js";
@@ -26,10 +27,12 @@ export async function startControl(config: ControlConfig, logger: Logger, local?
   // control serves the policies, so its own runtime does not watch them (it would depend on itself to start).
   const mesh = await createServiceRuntime({ serviceName: "control", credentials, env: config.otelEnv, logger, ...(local ? { local } : {}) });
   const metricsAddress = await mesh.serveMetrics(`unix:${serviceSocketPath(config.dataDir, "control-metrics")}`);
+  const configStore = new ConfigStore(db);
+  if (await seedDefaultPolicies(configStore, config.trustDomain)) logger.info({}, "new config center: default AuthorizationPolicies written (switchyard mesh get)");
   const identity = identityService({ ca, joinKey: loadOrCreateKey(keyPath(config.dataDir, "join")), tokens: new JoinTokenStore(db), certTtlMs: config.certTtlMs, logger });
   const server = createServer({ name: "control", ...meshListen(config.listen, config.dataDir, "control"), logger, runtime: mesh.runtime, openMethods: [ENROLL] })
     .add(Registry, registryService(registry))
-    .add(ConfigCenter, configService(new ConfigStore(db)))
+    .add(ConfigCenter, configService(configStore))
     .add(Identity, identity);
   const address = await server.start();
   // control registers itself in its own registry, so `mesh:///control` resolves like any service.

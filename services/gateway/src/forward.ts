@@ -1,15 +1,14 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { CallOptions, MeshClient } from "@switchyard/mesh";
 import type { EdgeCall, EdgeService, StreamHandler, UnaryHandler } from "./edge-service.js";
-import { identityMetadata } from "./identity.js";
 
 function callOptions(call: EdgeCall): CallOptions {
   return {
     signal: call.signal,
     ...(call.timeoutMs !== undefined ? { timeoutMs: call.timeoutMs } : {}),
-    // The verified identity, and nothing else from the client's headers: a client that sends x-switchyard-* headers
-    // itself never gets them past the edge.
-    metadata: identityMetadata(call.identity),
+    // The verified identity, minted into a user token for the callee alone (mesh user-token.ts), and nothing else
+    // from the client's headers: a client that sends x-switchyard-* headers itself never gets them past the edge.
+    user: call.identity,
   };
 }
 

@@ -1,5 +1,4 @@
 import { Code, SwitchyardError } from "@switchyard/core";
-import { IDENTITY_METADATA } from "@switchyard/mesh";
 
 export const ROLES = ["admin", "member", "viewer"] as const;
 export type Role = (typeof ROLES)[number];
@@ -12,12 +11,6 @@ export interface Identity {
   /** The token's id (`jti`). */
   readonly tokenId: string;
   readonly expiresAtMs: number;
-}
-
-/** The identity as the services inside the mesh receive it (IDENTITY_METADATA); they trust it, the edge never does. */
-export function identityMetadata(id: Identity): Record<string, string> {
-  const [user, teams, role] = IDENTITY_METADATA;
-  return { [user]: id.user, [teams]: id.teams.join(","), [role]: id.role };
 }
 
 export function isRole(v: string): v is Role {

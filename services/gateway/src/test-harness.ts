@@ -13,7 +13,7 @@ import { createClient as createConnectClient, type Client, type Interceptor } fr
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Auth, Jobs, Platform, Queues } from "@switchyard/api";
 import { parseReadyLine, type Clock, type Logger } from "@switchyard/core";
-import { createClient, createMeshRuntime, dataDirIdentity, type MeshClient } from "@switchyard/mesh";
+import { createClient, createMeshRuntime, dataDirIdentity, DEFAULT_TRUST_DOMAIN, serviceId, type MeshClient } from "@switchyard/mesh";
 import type { EdgeLimits } from "./edge-limits.js";
 import { createGateway, type Gateway } from "./gateway.js";
 
@@ -54,10 +54,13 @@ export class TestPlatform {
       });
       child.once("exit", (code, sig) => reject(new Error(`jobs exited before ready: ${code} ${sig}`)));
     });
-    // The gateway's calls prove they are the gateway's (the service key in the jobs service's data dir).
-    const runtime = createMeshRuntime({ serviceName: "gateway", credentials: dataDirIdentity(join(p.dir, "data"), "gateway") });
+    // The gateway's calls prove they are the gateway's (a certificate from the CA of the jobs service's data dir), and
+    // carry user tokens minted for jobs.
+    const identity = dataDirIdentity(join(p.dir, "data"), "gateway");
+    await identity.ready;
+    const runtime = createMeshRuntime({ serviceName: "gateway", credentials: identity });
     const forwards = [Jobs, Queues].map((service) => {
-      const client = createClient(service, { target: address, runtime }) as MeshClient<DescService>;
+      const client = createClient(service, { target: address, peer: serviceId(DEFAULT_TRUST_DOMAIN, "jobs"), runtime }) as MeshClient<DescService>;
       p.meshClients.push(client);
       return { service: service as DescService, client };
     });

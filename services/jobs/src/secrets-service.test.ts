@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { create, toJsonString } from "@bufbuild/protobuf";
 import { CreateSecretRequestSchema, CreateSecretResponseSchema, DeleteSecretRequestSchema, ListSecretsRequestSchema, ListSecretsResponseSchema, Secrets } from "@switchyard/api";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { createClient, createMeshRuntime, createServer, dataDirIdentity, type CallContext } from "@switchyard/mesh";
+import { createClient, createMeshRuntime, createServer, dataDirIdentity, DEFAULT_TRUST_DOMAIN, serviceId, type CallContext } from "@switchyard/mesh";
 import { openSqlite, type OpenedDatabase } from "@switchyard/store";
 import { migrations, type JobsDatabase } from "./schema.js";
 import { openSecretBox } from "./secret-box.js";
@@ -17,11 +17,11 @@ const dir = mkdtempSync(join(tmpdir(), "switchyard-secrets-service-"));
 let opened: OpenedDatabase<JobsDatabase>;
 let svc: ReturnType<typeof secretsService>;
 
-/** A call as the mesh server hands it to a handler: the proven calling service, and the identity the gateway sent. */
-function ctx(callerService: string | undefined, user?: { user: string; teams: string[]; role: string }): CallContext {
-  const metadata: Record<string, string> = user ? { "x-switchyard-user": user.user, "x-switchyard-teams": user.teams.join(","), "x-switchyard-role": user.role } : {};
-  const c: CallContext = { metadata, signal: new AbortController().signal, deadlineMs: undefined, method: "/switchyard.v1.Secrets/Test", peer: "unix:test" };
+/** A call as the mesh server hands it to a handler: the proven calling service, and the user its verified token named. */
+function ctx(callerService: string | undefined, user?: { user: string; teams: string[]; role: "admin" | "member" | "viewer" }): CallContext {
+  const c: CallContext = { metadata: {}, signal: new AbortController().signal, deadlineMs: undefined, method: "/switchyard.v1.Secrets/Test", peer: "unix:test" };
   if (callerService !== undefined) c.callerService = callerService;
+  if (user !== undefined) c.user = { ...user, issuer: "spiffe://switchyard.local/ns/system/sa/gateway", expiresAtMs: Date.now() + 60_000 };
   return c;
 }
 const admin = ctx("gateway", { user: "root", teams: ["default"], role: "admin" });
@@ -160,10 +160,12 @@ describe("Secrets service over the mesh", () => {
     const server = createServer({ name: "jobs", socketPath: join(dir, "jobs.sock"), runtime: createMeshRuntime({ serviceName: "jobs", credentials: dataDirIdentity(dir, "jobs") }) });
     server.add(Secrets, svc);
     const address = await server.start();
-    const asGateway = createClient(Secrets, { target: address, runtime: createMeshRuntime({ serviceName: "gateway", credentials: dataDirIdentity(dir, "gateway") }) });
+    const gateway = dataDirIdentity(dir, "gateway");
+    await gateway.ready;
+    const asGateway = createClient(Secrets, { target: address, peer: serviceId(DEFAULT_TRUST_DOMAIN, "jobs"), runtime: createMeshRuntime({ serviceName: "gateway", credentials: gateway }) });
     const anonymous = createClient(Secrets, { target: address, defaultTimeoutMs: 1500, runtime: createMeshRuntime({ serviceName: "gateway" }) });
     try {
-      const bobSays = { metadata: { "x-switchyard-user": "bob", "x-switchyard-teams": "b", "x-switchyard-role": "member" } };
+      const bobSays = { user: { user: "bob", teams: ["b"], role: "member" as const } };
       const res = await asGateway.listSecrets({}, bobSays);
       assert.deepEqual(res.secrets.map((x) => `${x.team}/${x.name}`), ["b/wandb"]);
       assert.ok(!toJsonString(ListSecretsResponseSchema, res).includes("SECRET-value"));

@@ -1,0 +1,34 @@
+import type { CompiledPolicies, DestinationPolicy } from "./policy-compile.js";
+import type { RouteAction } from "./router.js";
+
+/**
+ * The policies of a runtime in `istio` mode (runtime.ts): where an Istio sidecar sits beside the process, it retries,
+ * injects faults, ejects endpoints and limits connections itself, and doing it twice would multiply attempts and
+ * eject endpoints the sidecar still uses. So the in-process layer stands down on those — one attempt per call, no
+ * faults, no breaker, no outlier detection, no client bulkhead — and keeps what Istio has no form for on the server
+ * (rate limits, bulkheads, AuthorizationPolicy on the verified caller), deadlines, metrics and traces.
+ */
+export function standDownPolicies(p: CompiledPolicies): CompiledPolicies {
+  const routes = new WeakMap<RouteAction, RouteAction>();
+  const destinations = new Map<string, DestinationPolicy>();
+  return {
+    revision: p.revision,
+    resources: p.resources,
+    serverMethod: (host, path) => p.serverMethod(host, path),
+    authorization: (server) => p.authorization(server),
+    outlier: () => undefined,
+    route(host, input) {
+      const a = p.route(host, input);
+      if (a === undefined) return undefined;
+      let s = routes.get(a);
+      if (s === undefined) routes.set(a, (s = { ...a, retry: { ...a.retry, attempts: 0 }, fault: undefined }));
+      return s;
+    },
+    destination(host, subset) {
+      const key = `${host}\u0000${subset}`;
+      let d = destinations.get(key);
+      if (d === undefined) destinations.set(key, (d = { ...p.destination(host, subset), breaker: undefined, bulkhead: undefined, throttle: undefined }));
+      return d;
+    },
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * The AuthorizationPolicies a new platform starts with, written to the config center's `mesh` namespace when control
+ * creates its database (revision 0), so that they are seen (`switchyard mesh get`), changed and deleted like any
+ * policy, and never written again over an operator's choice:
+ * - `jobs-platform-callers`: jobs answers platform services (`ns/system`) only — a team's workload (a model server,
+ *   later) holds a certificate of the CA but is no platform service;
+ * - `users-via-gateway`: a call that names a user is refused unless the gateway sends it — only the edge, which
+ *   verified the user's own token, speaks for users (each service's `verifiedCaller` checks this too).
+ */
+import type { ConfigStore } from "./config-store.js";
+
+export function defaultPolicies(trustDomain: string): { kind: string; name: string; content: string }[] {
+  return [
+    {
+      kind: "AuthorizationPolicy",
+      name: "jobs-platform-callers",
+      content: `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: jobs-platform-callers, namespace: system}
+spec:
+  selector: {matchLabels: {app: jobs}}
+  action: ALLOW
+  rules:
+  - from: [{source: {namespaces: [system]}}]
+`,
+    },
+    {
+      kind: "AuthorizationPolicy",
+      name: "users-via-gateway",
+      content: `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: users-via-gateway, namespace: system}
+spec:
+  action: DENY
+  rules:
+  - from: [{source: {notPrincipals: ["${trustDomain}/ns/system/sa/gateway"]}}]
+    when: [{key: request.auth.principal, values: ["*"]}]
+`,
+    },
+  ];
+}
+
+/** Writes the defaults into a new config center (revision 0) in one transaction; an existing one is left alone. */
+export async function seedDefaultPolicies(store: ConfigStore, trustDomain: string, now = Date.now()): Promise<boolean> {
+  return store.transaction(async (tx) => {
+    if ((await tx.revision()) !== 0) return false;
+    for (const d of defaultPolicies(trustDomain)) await tx.put({ namespace: "mesh", ...d, version: 1, updatedAtMs: now, updatedBy: "control (defaults)" });
+    await tx.bumpRevision();
+    return true;
+  });
+}
