@@ -2,12 +2,15 @@ import { Code, ConnectError, createClient, type Client, type Interceptor } from 
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { ConfigCenter, Jobs, Platform, Queues, Secrets } from "@switchyard/api";
 import { errorText, type FieldViolation } from "@switchyard/core";
+import { readFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { readCliConfig } from "./cli-config.js";
 
 export interface GlobalOptions {
   server?: string;
   token?: string;
   team?: string;
+  caFile?: string;
 }
 
 export interface Api {
@@ -34,7 +37,18 @@ export function connectApi(opts: GlobalOptions, env: NodeJS.ProcessEnv = process
     if (token) req.header.set("authorization", `Bearer ${token}`);
     return next(req);
   };
-  const transport = createConnectTransport({ baseUrl: server, httpVersion: "1.1", interceptors: [auth] });
+  // An https server is checked against the system's CAs, or against the certificate(s) of --ca-file (SWITCHYARD_TLS_CA,
+  // the CLI config's `ca`): a self-signed gateway is trusted only as that one certificate.
+  const caFile = opts.caFile ?? env.SWITCHYARD_TLS_CA ?? cfg.ca;
+  let ca: Buffer | undefined;
+  if (server.startsWith("https:") && caFile) {
+    try {
+      ca = readFileSync(caFile);
+    } catch (err) {
+      throw new CliExit(EXIT.usage, `cannot read the CA file ${caFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  }
+  const transport = createConnectTransport({ baseUrl: server, httpVersion: "1.1", interceptors: [auth], ...(ca ? { nodeOptions: { ca } } : {}) });
   return {
     jobs: createClient(Jobs, transport),
     platform: createClient(Platform, transport),
@@ -42,13 +56,39 @@ export function connectApi(opts: GlobalOptions, env: NodeJS.ProcessEnv = process
     secrets: createClient(Secrets, transport),
     config: createClient(ConfigCenter, transport),
     server,
-    fetch: (path) => fetch(new URL(path, server), token ? { headers: { authorization: `Bearer ${token}` } } : {}),
+    fetch: (path) => (ca ? httpsGet(new URL(path, server), token, ca) : fetch(new URL(path, server), token ? { headers: { authorization: `Bearer ${token}` } } : {})),
   };
+}
+
+const TLS_CODES = /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID|CERT_SIGNATURE_FAILURE)$/;
+
+/** The TLS verification failure somewhere in an error's causes (Node's `code`), as its message; undefined if none. */
+function tlsFailure(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, i = 0; e && i < 6; e = e.cause as typeof e, i++) {
+    if (typeof e.code === "string" && TLS_CODES.test(e.code)) return typeof e.message === "string" ? e.message : e.code;
+  }
+  return undefined;
+}
+
+/** GET over https trusting `ca` (global fetch cannot be given a CA without undici's own Agent). */
+function httpsGet(url: URL, token: string | undefined, ca: Buffer): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method: "GET", ca, headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0, headers: Object.entries(res.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)] as [string, string]])) })));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 /** Turns an API error into the message and exit code the user gets. */
 export function explain(err: unknown, server?: string): CliExit {
   if (err instanceof CliExit) return err;
+  const tls = tlsFailure(err);
+  if (tls !== undefined) return new CliExit(EXIT.unreachable, `the platform${server ? ` at ${server}` : ""} could not be reached: its TLS certificate is not trusted (${tls}); pass --ca-file with the gateway's certificate (\`switchyard up --tls\` prints its fingerprint to compare) or set SWITCHYARD_TLS_CA`);
   const ce = ConnectError.from(err);
   const raw = ce.metadata.get("x-switchyard-error-details");
   let details: FieldViolation[] = [];

@@ -8,6 +8,8 @@ export interface CliConfig {
   server?: string;
   token?: string;
   team?: string;
+  /** A PEM file of the certificate(s) to trust for an https server (`up --tls` writes the gateway's self-signed one). */
+  ca?: string;
 }
 
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {

@@ -17,6 +17,9 @@ export interface UpOptions {
   singleProcess?: boolean;
   jobsDir?: string;
   users?: string;
+  tls?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /**
@@ -61,11 +64,16 @@ function serviceEnv(o: UpOptions, dataDir: string): Record<string, string> {
     ...(o.users ? { SWITCHYARD_USERS_FILE: resolve(o.users) } : {}),
     // The CLI config holds the admin token: jobs must not see it (sandboxed jobs get an empty directory there).
     SWITCHYARD_CONFIG: configPath(),
+    ...(o.tls ? { SWITCHYARD_TLS: "self-signed" } : {}),
+    ...(o.tlsCert ? { SWITCHYARD_TLS_CERT: resolve(o.tlsCert) } : {}),
+    ...(o.tlsKey ? { SWITCHYARD_TLS_KEY: resolve(o.tlsKey) } : {}),
   };
 }
 
 interface Started {
   url: string;
+  /** The edge's TLS: its certificate's fingerprint, and the file to trust when it is self-signed. */
+  tls?: { fingerprint: string; caFile?: string } | undefined;
   /** The services' pids now, and how many times each was restarted (up.json, rewritten after every restart). */
   state(): { services: Record<string, number>; restarts: Record<string, number> };
   stop(): Promise<void>;
@@ -102,7 +110,7 @@ async function startProcesses(o: UpOptions, dataDir: string, onRestarted: () => 
     const [, gateway] = await Promise.all([sup.start({ name: "jobs", entry: serviceEntry("jobs"), env: common, freshEnv: () => ({ SWITCHYARD_JOIN_TOKEN: joinToken("jobs") }) }), sup.start(gatewaySpec)]);
     // Same for the gateway: the URL in the CLI config stays right across its restarts.
     gatewaySpec.env.SWITCHYARD_PORT = gateway.address.split(":").pop()!;
-    return { url: String(gateway.url), state: () => ({ services: sup.pids(), restarts: { ...sup.restarts } }), stop: () => sup.stop(order) };
+    return { url: String(gateway.url), tls: gateway.tls as Started["tls"], state: () => ({ services: sup.pids(), restarts: { ...sup.restarts } }), stop: () => sup.stop(order) };
   } catch (err) {
     await sup.stop(order, 2000);
     throw err;
@@ -132,6 +140,7 @@ async function startInProcess(o: UpOptions, dataDir: string): Promise<Started> {
   const gateway = await startGateway(loadGatewayConfig({ ...env, SWITCHYARD_PORT: o.port ?? "8080", SWITCHYARD_HOST: o.host ?? "127.0.0.1" }), log("gateway"), control.registry, local);
   return {
     url: gateway.url,
+    tls: gateway.tls,
     state: () => ({ services: {}, restarts: {} }),
     async stop() {
       await gateway.stop();
@@ -173,12 +182,14 @@ export async function up(o: UpOptions): Promise<number> {
   }
   const url = started.url;
   const token = readFileSync(adminTokenFile(dataDir), "utf8").trim();
-  writeCliConfig({ ...readCliConfig(), server: url, token });
+  const { ca: _oldCa, ...previous } = readCliConfig();
+  writeCliConfig({ ...previous, server: url, token, ...(started.tls?.caFile ? { ca: started.tls.caFile } : {}) });
   const mode = o.singleProcess ? "single-process" : "multi-process";
   const readyMs = Date.now() - t0;
   writeState = () => writeFileSync(join(dataDir, "up.json"), JSON.stringify({ url, pid: process.pid, mode, ...started!.state(), readyMs }, null, 2), { mode: 0o600 });
   writeState();
   process.stdout.write(`Switchyard is up at ${url} (ready in ${Date.now() - t0} ms, ${mode})\n  data: ${dataDir}\n  CLI config: ${configPath()}\n  Ctrl-C stops it.\n`);
+  if (started.tls) process.stdout.write(`  TLS certificate SHA-256 fingerprint: ${started.tls.fingerprint}${started.tls.caFile ? `\n  (self-signed; the CLI trusts ${started.tls.caFile}: give it to remote users with --ca-file, and have them compare the fingerprint)` : ""}\n`);
   if (o.demo) {
     try {
       await runDemo(url, token);
@@ -229,11 +240,16 @@ export function registerUp(program: Command): void {
     .option("--gpus <n>", "simulate N GPUs where there are none")
     .option("--grace-ms <ms>", "SIGTERM→SIGKILL grace for cancelled jobs")
     .option("--demo", "submit the bundled demo training job once the platform is up")
+    .option("--tls", "serve the gateway over TLS with a self-signed certificate made once for --host (its fingerprint is printed)")
+    .option("--tls-cert <pem>", "serve the gateway over TLS with this certificate (chain), for a gateway other machines reach")
+    .option("--tls-key <pem>", "the key of --tls-cert (mode 600)")
     .option("--single-process", "host every service in this one process (calls between them stay in memory)")
     .option("--jobs-dir <dir>", "where jobs' own directories (outputs, checkpoints) live, outside the data dir (default: /var/lib/switchyard/jobs as root, ~/.local/share/switchyard-jobs otherwise)")
     .option("--users <file>", "users.yaml: which Unix account runs each platform user's jobs when the platform runs as root (default: <data-dir>/users.yaml; without it: nobody)")
     .action(async (o: UpOptions) => {
       if (o.gpus !== undefined && !/^\d+$/.test(o.gpus)) throw new CliExit(EXIT.usage, `--gpus must be a whole number (got "${o.gpus}")`);
+      if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new CliExit(EXIT.usage, "--tls-cert and --tls-key go together");
+      if (o.tls && o.tlsCert) throw new CliExit(EXIT.usage, "--tls makes a self-signed certificate; with --tls-cert you bring your own: pass one or the other");
       process.exitCode = await up(o);
     });
 }

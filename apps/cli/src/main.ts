@@ -9,6 +9,7 @@ export async function buildProgram(argv: string[] = process.argv): Promise<Comma
     .option("--server <url>", "the gateway URL (default: from `switchyard up`'s CLI config, or SWITCHYARD_URL)")
     .option("--token <token>", "bearer token (default: from the CLI config, or SWITCHYARD_TOKEN)")
     .option("--team <team>", "the team whose jobs to act on")
+    .option("--ca-file <pem>", "certificate(s) to trust for an https server (default: the CLI config's, or SWITCHYARD_TLS_CA)")
     .exitOverride()
     .showHelpAfterError();
   registerUp(program);

@@ -30,6 +30,8 @@ export function runCli(env: NodeJS.ProcessEnv, args: string[], input?: string, a
 export interface UpProcess {
   url: string;
   proc: ChildProcess;
+  /** What it printed on stdout so far. */
+  readonly stdout: string;
   /** SIGTERM, then wait for the graceful stop. */
   stop(): Promise<void>;
 }
@@ -47,7 +49,9 @@ export async function spawnUp(env: NodeJS.ProcessEnv, args: string[], as: string
   const argv = [...as, process.execPath, BIN, "up", ...args];
   const proc = spawn(argv[0]!, argv.slice(1), { env, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
+  let out = "";
   proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: proc.stdout! }).on("line", (l) => {
       const m = /Switchyard is up at (\S+)/.exec(l);
@@ -58,6 +62,9 @@ export async function spawnUp(env: NodeJS.ProcessEnv, args: string[], as: string
   return {
     url,
     proc,
+    get stdout() {
+      return out;
+    },
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise((r) => proc.once("exit", r));

@@ -24,7 +24,7 @@ export { HealthState, healthService, ServingStatus } from "./health.js";
 export { IDENTITY_METADATA } from "./types.js";
 export { WorkloadIdentity, bootstrapCredentials, peerIdOf } from "./credentials.js";
 export type { MeshCredentials, RenewCertificate } from "./credentials.js";
-export { CertificateAuthority, caPaths, createCsr, DEFAULT_TRUST_DOMAIN, generateWorkloadKey, loadOrCreateCa, parseSpiffeId, serviceId, spiffeId, spiffeIdOfSan, SYSTEM_NAMESPACE } from "./pki.js";
+export { CertificateAuthority, caPaths, createCsr, selfSignedServerCertificate, DEFAULT_TRUST_DOMAIN, generateWorkloadKey, loadOrCreateCa, parseSpiffeId, serviceId, spiffeId, spiffeIdOfSan, SYSTEM_NAMESPACE } from "./pki.js";
 export type { IssuedCertificate, SpiffeId } from "./pki.js";
 export { certificateFingerprint, DEFAULT_JOIN_TOKEN_TTL_MS, mintJoinToken, readJoinToken, verifyJoinToken } from "./join-token.js";
 export type { JoinClaims } from "./join-token.js";

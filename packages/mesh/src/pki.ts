@@ -201,6 +201,32 @@ export class CertificateAuthority {
   }
 }
 
+/**
+ * A self-signed certificate for a TLS server reachable as `hosts` (names and IP addresses), for the gateway's edge
+ * when the operator brings none (`up --tls`): clients trust this one certificate (its PEM, or its fingerprint checked
+ * by a person), as they would a CA.
+ */
+export async function selfSignedServerCertificate(hosts: readonly string[], validForMs = 365 * 86_400_000): Promise<{ certPem: string; keyPem: string }> {
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
+  const now = Date.now();
+  const isIp = (h: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || h.includes(":");
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomBytes(16).toString("hex").replace(/^[89a-f]/, "1"),
+    name: `CN=${hosts[0] ?? "switchyard"}, O=Switchyard gateway`,
+    notBefore: new Date(now - BACKDATE_MS),
+    notAfter: new Date(now + validForMs),
+    keys,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(hosts.map((h) => (isIp(h) ? { type: "ip" as const, value: h } : { type: "dns" as const, value: h }))),
+    ],
+  });
+  return { certPem: cert.toString("pem") + "\n", keyPem: toPem(Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)), "PRIVATE KEY") };
+}
+
 /** `<data>/secrets/ca.pem`: the CA's certificate and key, 0600. `ca.crt` beside it holds the certificate alone. */
 export function caPaths(dataDir: string): { key: string; cert: string } {
   return { key: join(dataDir, "secrets", "ca.pem"), cert: join(dataDir, "secrets", "ca.crt") };

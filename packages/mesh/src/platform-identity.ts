@@ -50,6 +50,8 @@ export interface IdentityEnv {
   joinToken: string | undefined;
   /** SWITCHYARD_CA_FILE: the CA certificate to trust (default `<data>/secrets/ca.crt`). */
   caFile: string | undefined;
+  /** SWITCHYARD_MESH_MODE: `mesh` (default) or `istio` (a sidecar does mTLS, retries and ejection; runtime.ts). */
+  meshMode: "mesh" | "istio";
 }
 
 export function identityEnv(env: Readonly<Record<string, string | undefined>>): IdentityEnv {
@@ -58,7 +60,14 @@ export function identityEnv(env: Readonly<Record<string, string | undefined>>): 
     certTtlMs: parseCertTtl(env.SWITCHYARD_CERT_TTL),
     joinToken: env.SWITCHYARD_JOIN_TOKEN || undefined,
     caFile: env.SWITCHYARD_CA_FILE || undefined,
+    meshMode: meshModeOf(env.SWITCHYARD_MESH_MODE),
   };
+}
+
+function meshModeOf(v: string | undefined): "mesh" | "istio" {
+  if (!v || v === "mesh") return "mesh";
+  if (v === "istio") return "istio";
+  throw new SwitchyardError(Code.InvalidArgument, `SWITCHYARD_MESH_MODE: "${v.slice(0, 40)}" is not a mesh mode: expected mesh (the default: the platform's own mTLS, retries and ejection) or istio (an Istio sidecar does them)`);
 }
 
 /**
@@ -87,6 +96,8 @@ export interface EnrollOptions {
   /** The CA certificate (PEM) the token's fingerprint must match. */
   caPem: string;
   trustDomain?: string;
+  /** `istio`: the enrolment goes in plaintext to the local sidecar, which does mTLS. */
+  meshMode?: "mesh" | "istio";
   logger?: Logger;
 }
 
@@ -100,7 +111,7 @@ export async function enrollIdentity(o: EnrollOptions): Promise<WorkloadIdentity
   const id = spiffeId(trustDomain, claims.namespace, claims.account);
   const controlId = serviceId(trustDomain, "control");
   const key = await generateWorkloadKey();
-  const bootstrap = createClient(Identity, { target: o.control, peer: controlId, defaultTimeoutMs: 15_000, runtime: createMeshRuntime({ credentials: bootstrapCredentials(o.caPem, trustDomain) }) });
+  const bootstrap = createClient(Identity, { target: o.control, peer: controlId, defaultTimeoutMs: 15_000, runtime: createMeshRuntime({ credentials: bootstrapCredentials(o.caPem, trustDomain), mode: o.meshMode ?? "mesh" }) });
   let first;
   try {
     first = await bootstrap.enroll({ joinToken: o.joinToken, csrPem: await createCsr(key, id) });
@@ -113,7 +124,7 @@ export async function enrollIdentity(o: EnrollOptions): Promise<WorkloadIdentity
     trustDomain,
     issued: { certPem: first.certificatePem, caPem: first.caPem, notAfterMs: Number(first.notAfterMs), keyPem: key.keyPem },
     async renew(csrPem) {
-      renewer ??= createClient(Identity, { target: o.control, peer: controlId, defaultTimeoutMs: 15_000, runtime: createMeshRuntime({ credentials: identity }) });
+      renewer ??= createClient(Identity, { target: o.control, peer: controlId, defaultTimeoutMs: 15_000, runtime: createMeshRuntime({ credentials: identity, mode: o.meshMode ?? "mesh" }) });
       const r = await renewer.renew({ csrPem });
       return { certPem: r.certificatePem, caPem: r.caPem, notAfterMs: Number(r.notAfterMs) };
     },
@@ -147,7 +158,7 @@ export async function platformIdentity(o: PlatformIdentityOptions): Promise<Work
     const expected = serviceId(trustDomain, o.service);
     const named = spiffeId(trustDomain, claims.namespace, claims.account);
     if (named !== expected) throw new SwitchyardError(Code.FailedPrecondition, `the join token is for ${named}, but this is ${o.service} (${expected}): mint one with \`switchyard join-token --service ${o.service}\``);
-    return enrollIdentity({ control: o.control, joinToken: o.joinToken, caPem, trustDomain, ...logger });
+    return enrollIdentity({ control: o.control, joinToken: o.joinToken, caPem, trustDomain, ...(o.meshMode ? { meshMode: o.meshMode } : {}), ...logger });
   }
   const identity = dataDirIdentity(o.dataDir, o.service, { trustDomain, ...(o.certTtlMs !== undefined ? { ttlMs: o.certTtlMs } : {}), ...logger });
   await identity.ready;

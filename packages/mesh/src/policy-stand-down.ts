@@ -1,4 +1,5 @@
 import type { CompiledPolicies, DestinationPolicy } from "./policy-compile.js";
+import type { PolicyStore } from "./policy-source.js";
 import type { RouteAction } from "./router.js";
 
 /**
@@ -31,4 +32,43 @@ export function standDownPolicies(p: CompiledPolicies): CompiledPolicies {
       return d;
     },
   };
+}
+
+/** A policy store whose policies stand down (standDownPolicies), following the inner store's revisions. */
+export function standDownStore(inner: PolicyStore): PolicyStore {
+  let source = inner.current;
+  let current = standDownPolicies(source);
+  const get = () => {
+    if (inner.current !== source) current = standDownPolicies((source = inner.current));
+    return current;
+  };
+  return {
+    get current() {
+      return get();
+    },
+    get lastError() {
+      return inner.lastError;
+    },
+    ready: () => inner.ready(),
+    onChange: (listener) => inner.onChange(() => listener(get())),
+    close: () => inner.close(),
+  };
+}
+
+/**
+ * The caller's SPIFFE id from the `x-forwarded-client-cert` header an Istio sidecar sets (Envoy's XFCC: elements
+ * separated by commas, the last one from the nearest proxy, `URI=` its peer's id). Believed in `istio` mode only,
+ * where the process listens where only its own sidecar can reach it.
+ */
+export function spiffeIdOfXfcc(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const last = header.split(",").pop()!;
+  for (const part of last.split(";")) {
+    const [k, ...v] = part.split("=");
+    if (k?.trim() === "URI") {
+      const uri = v.join("=").trim().replace(/^"|"$/g, "");
+      return uri.startsWith("spiffe://") ? uri : undefined;
+    }
+  }
+  return undefined;
 }

@@ -10,6 +10,7 @@ import type { MeshTracing } from "./tracing.js";
 import * as grpcJs from "@grpc/grpc-js";
 import { WorkloadIdentity, type MeshCredentials } from "./credentials.js";
 import { UserTokenMinter, UserTokenVerifier } from "./user-token.js";
+import { standDownStore } from "./policy-stand-down.js";
 import { serviceId } from "./pki.js";
 
 export interface MeshRuntimeOptions {
@@ -33,6 +34,13 @@ export interface MeshRuntimeOptions {
    * speaks plaintext and servers take every call.
    */
   credentials?: MeshCredentials;
+  /**
+   * `istio`: an Istio sidecar sits beside the process (policy-stand-down.ts). The mesh speaks plaintext to it (the
+   * sidecars do mTLS), takes the caller's identity from the sidecar's `x-forwarded-client-cert`, and stands down on
+   * retries, faults, outlier detection, breakers and client bulkheads; credentials still sign user tokens. Default
+   * `mesh`: the in-process layer does it all.
+   */
+  mode?: "mesh" | "istio";
   /**
    * How long an endpoint missing from the registry's first list after a reconnect stays in rotation while it is still
    * READY and SERVING (cluster.ts): a restarted `control` is empty until leases are renewed. Default: one lease TTL
@@ -59,6 +67,7 @@ export class MeshRuntime implements ClusterRuntime, DestinationRuntime {
   readonly local: LocalTable | undefined;
   readonly tracing: MeshTracing | undefined;
   readonly credentials: MeshCredentials | undefined;
+  readonly mode: "mesh" | "istio";
   readonly registryGraceMs: number;
   readonly logger: Logger;
   /** Mints the user tokens of this workload's calls (credentials with a certificate only). */
@@ -74,7 +83,9 @@ export class MeshRuntime implements ClusterRuntime, DestinationRuntime {
     this.random = o.random ?? Math.random;
     this.events = o.events ?? new MeshEvents();
     this.logger = o.logger ?? noopLogger;
-    this.policies = o.policies ?? createPolicyStore({ events: this.events, logger: this.logger });
+    this.mode = o.mode ?? "mesh";
+    const policies = o.policies ?? createPolicyStore({ events: this.events, logger: this.logger });
+    this.policies = this.mode === "istio" ? standDownStore(policies) : policies;
     this.local = o.local;
     this.tracing = o.tracing;
     this.credentials = o.credentials;
@@ -91,7 +102,7 @@ export class MeshRuntime implements ClusterRuntime, DestinationRuntime {
    */
   channelCredentials(host: string, byAddress: boolean, peer: string | undefined): grpc.ChannelCredentials {
     const creds = this.credentials;
-    if (creds === undefined) return grpcJs.credentials.createInsecure();
+    if (creds === undefined || this.mode === "istio") return grpcJs.credentials.createInsecure();
     let expected = peer;
     if (expected === undefined && !byAddress) {
       try {

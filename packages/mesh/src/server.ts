@@ -5,6 +5,7 @@ import { Code, SwitchyardError, claimSocketPath, newUid, noopLogger, sleep, type
 import { toGrpcServiceDefinition } from "./adapter.js";
 import { HealthState, ServingStatus, healthService } from "./health.js";
 import { peerIdOf } from "./credentials.js";
+import { spiffeIdOfXfcc } from "./policy-stand-down.js";
 import type { LocalCallInit, LocalServer } from "./local-transport.js";
 import { DEFAULT_LEASE_TTL_MS, type Lease, type Registry } from "./registry.js";
 import { defaultMeshRuntime, type MeshRuntime } from "./runtime.js";
@@ -69,14 +70,20 @@ class GrpcCallContext implements CallContext {
   readonly deadlineMs: number | undefined;
   callerService: string | undefined;
   callerId: string | undefined;
+  /** istio mode: the sidecar's x-forwarded-client-cert ("" when absent); undefined otherwise (the peer certificate). */
+  private readonly xfcc: string | undefined;
   private abort: AbortController | undefined;
 
   constructor(
     private readonly call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
     readonly method: string,
+    istio: boolean,
   ) {
     const map = call.metadata.getMap();
     for (const k in map) if (typeof map[k] === "string") this.metadata[k] = map[k] as string;
+    // The sidecar's word on the caller counts in istio mode only, and is never passed on.
+    this.xfcc = istio ? (this.metadata[XFCC] ?? "") : undefined;
+    delete this.metadata[XFCC];
     const deadline = call.getDeadline();
     this.deadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? Number(deadline) : undefined;
   }
@@ -95,12 +102,14 @@ class GrpcCallContext implements CallContext {
   }
 
   get peerId(): string | undefined {
-    return peerIdOf(this.call);
+    return this.xfcc !== undefined ? spiffeIdOfXfcc(this.xfcc) : peerIdOf(this.call);
   }
 }
 
-function contextOf(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, path: string): CallContext {
-  return new GrpcCallContext(call, path);
+const XFCC = "x-forwarded-client-cert";
+
+function contextOf(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, path: string, istio: boolean): CallContext {
+  return new GrpcCallContext(call, path, istio);
 }
 
 /** The context of a co-hosted call: its deadline and the caller's cancellation abort the handler's signal. */
@@ -157,14 +166,14 @@ export function createServer(options: ServerOptions): MeshServer {
       const entry = core.methods.get(`/${service.typeName}/${method.name}`)!;
       if (entry.type === "unary") {
         handlers[method.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-          core.unary(entry, call.request, contextOf(call, entry.path)).then(
+          core.unary(entry, call.request, contextOf(call, entry.path, o.rt.mode === "istio")).then(
             (res) => cb(null, res),
             (err: unknown) => cb(toGrpcError(err)),
           );
         };
       } else {
         handlers[method.localName] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
-          const ctx = contextOf(call, entry.path);
+          const ctx = contextOf(call, entry.path, o.rt.mode === "istio");
           void (async () => {
             try {
               for await (const msg of core.stream(entry, call.request, ctx)) {
@@ -226,7 +235,7 @@ export function createServer(options: ServerOptions): MeshServer {
       if (options.socketPath !== undefined) await claimSocketPath(options.socketPath);
       const bindTo = options.socketPath !== undefined ? `unix:${options.socketPath}` : `${o.host}:${o.port}`;
       const port = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(bindTo, o.rt.credentials ? o.rt.credentials.serverCredentials(openMethods.size === 0) : grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+        server.bindAsync(bindTo, o.rt.credentials && o.rt.mode !== "istio" ? o.rt.credentials.serverCredentials(openMethods.size === 0) : grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
       );
       address = options.socketPath !== undefined ? bindTo : `${o.host}:${port}`;
     } else address = `inproc:${options.name}/${instanceId}`;

@@ -20,6 +20,8 @@ export interface ServiceRuntimeOptions {
   events?: MeshEvents;
   /** The platform's service credential: proves this service's calls and checks every call it serves. */
   credentials?: MeshCredentials;
+  /** `istio`: a sidecar does mTLS, retries and ejection (runtime.ts); default `mesh`. */
+  mode?: "mesh" | "istio";
   /** The standard OTEL_* variables (tracing is off unless they ask for an exporter). */
   env?: Readonly<Record<string, string | undefined>>;
   logger?: Logger;
@@ -50,12 +52,14 @@ export async function createServiceRuntime(o: ServiceRuntimeOptions): Promise<Se
   const creds = o.credentials ? { credentials: o.credentials } : {};
   const logger = o.logger ? { logger: o.logger } : {};
   // The config center's own client is not governed by the policies it fetches (it would depend on itself to start).
-  const bootstrap = createMeshRuntime({ serviceName: o.serviceName, ...creds, ...logger });
+  const mode = { mode: o.mode ?? "mesh" } as const;
+  const bootstrap = createMeshRuntime({ serviceName: o.serviceName, ...creds, ...mode, ...logger });
   const source = o.registry ? createConfigCenterPolicySource({ registry: o.registry, runtime: bootstrap, ...logger }) : undefined;
   const policies = createPolicyStore({ ...(source ? { source } : {}), events, ...logger });
   const tracing = o.env ? await startTracingFromEnv(o.env, { serviceName: o.serviceName }) : undefined;
   const runtime = createMeshRuntime({
     serviceName: o.serviceName,
+    ...mode,
     events,
     policies,
     ...creds,

@@ -18,13 +18,13 @@ export interface TestRuntime {
   record<K extends keyof MeshEventMap>(...types: K[]): MeshEventMap[K][];
 }
 
-export async function testRuntime(o: { yaml?: string; clock?: Clock; serviceName?: string; local?: LocalTable; tracing?: MeshTracing; random?: () => number; events?: MeshEvents; credentials?: MeshCredentials } = {}): Promise<TestRuntime> {
+export async function testRuntime(o: { yaml?: string; clock?: Clock; serviceName?: string; local?: LocalTable; tracing?: MeshTracing; random?: () => number; events?: MeshEvents; credentials?: MeshCredentials; mode?: "mesh" | "istio" } = {}): Promise<TestRuntime> {
   const source = new MemoryPolicySource();
   if (o.yaml !== undefined) source.apply({ policies: o.yaml });
   const events = o.events ?? new MeshEvents();
   const policies = createPolicyStore({ source, events });
   await policies.ready();
-  const rt = createMeshRuntime({ policies, events, ...(o.clock ? { clock: o.clock } : {}), ...(o.serviceName ? { serviceName: o.serviceName } : {}), ...(o.local ? { local: o.local } : {}), ...(o.tracing ? { tracing: o.tracing } : {}), ...(o.random ? { random: o.random } : {}), ...(o.credentials ? { credentials: o.credentials } : {}) });
+  const rt = createMeshRuntime({ policies, events, ...(o.clock ? { clock: o.clock } : {}), ...(o.serviceName ? { serviceName: o.serviceName } : {}), ...(o.local ? { local: o.local } : {}), ...(o.tracing ? { tracing: o.tracing } : {}), ...(o.random ? { random: o.random } : {}), ...(o.credentials ? { credentials: o.credentials } : {}), ...(o.mode ? { mode: o.mode } : {}) });
   return {
     rt,
     source,

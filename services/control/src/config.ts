@@ -14,6 +14,8 @@ export interface ControlConfig {
   trustDomain: string;
   /** SWITCHYARD_CERT_TTL (`1h`, `30m`): the lifetime of the workload certificates the CA issues (default 1 h). */
   certTtlMs: number;
+  /** SWITCHYARD_MESH_MODE (identityEnv). */
+  meshMode: "mesh" | "istio";
 }
 
 export function loadControlConfig(env: NodeJS.ProcessEnv = process.env): ControlConfig {
@@ -25,5 +27,6 @@ export function loadControlConfig(env: NodeJS.ProcessEnv = process.env): Control
     store: env.SWITCHYARD_STORE || "sqlite",
     trustDomain: identityEnv(env).trustDomain,
     certTtlMs: identityEnv(env).certTtlMs,
+    meshMode: identityEnv(env).meshMode,
   };
 }

@@ -25,7 +25,7 @@ export async function startControl(config: ControlConfig, logger: Logger, local?
   const ca = await loadOrCreateCa(config.dataDir, config.trustDomain);
   const credentials = await localIdentity(ca, serviceId(config.trustDomain, "control"), { ttlMs: config.certTtlMs, logger });
   // control serves the policies, so its own runtime does not watch them (it would depend on itself to start).
-  const mesh = await createServiceRuntime({ serviceName: "control", credentials, env: config.otelEnv, logger, ...(local ? { local } : {}) });
+  const mesh = await createServiceRuntime({ serviceName: "control", credentials, mode: config.meshMode, env: config.otelEnv, logger, ...(local ? { local } : {}) });
   const metricsAddress = await mesh.serveMetrics(`unix:${serviceSocketPath(config.dataDir, "control-metrics")}`);
   const configStore = new ConfigStore(db);
   if (await seedDefaultPolicies(configStore, config.trustDomain)) logger.info({}, "new config center: default AuthorizationPolicies written (switchyard mesh get)");

@@ -74,6 +74,11 @@ export interface GatewayConfig {
   requestAuthnFile: string | undefined;
   /** SWITCHYARD_STORE: the store driver for gateway.db (packages/store's registry; `sqlite` built in). */
   store: string;
+  /**
+   * TLS at the edge: SWITCHYARD_TLS_CERT and SWITCHYARD_TLS_KEY (PEM files), or SWITCHYARD_TLS=self-signed (a
+   * certificate made once for SWITCHYARD_HOST and kept in `<data>/gateway/tls.pem`); none: plaintext (loopback).
+   */
+  tls: { certFile: string; keyFile: string } | "self-signed" | undefined;
   /** SWITCHYARD_CONTROL: where to enrol with a join token (the CA). */
   control: string | undefined;
   /** The workload identity: trust domain, join token and CA file (mesh identityEnv). */
@@ -97,6 +102,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     requestAuthnFile: env.SWITCHYARD_REQUEST_AUTHN_FILE || undefined,
     store: env.SWITCHYARD_STORE || "sqlite",
     control: env.SWITCHYARD_CONTROL || undefined,
+    tls: tlsOf(env),
     identity: identityEnv(env),
   };
+}
+
+function tlsOf(env: NodeJS.ProcessEnv): GatewayConfig["tls"] {
+  const cert = env.SWITCHYARD_TLS_CERT || undefined;
+  const key = env.SWITCHYARD_TLS_KEY || undefined;
+  if (cert !== undefined || key !== undefined) {
+    if (cert === undefined || key === undefined) throw new SwitchyardError(Code.InvalidArgument, `TLS at the edge needs both SWITCHYARD_TLS_CERT and SWITCHYARD_TLS_KEY (got only ${cert ? "the certificate" : "the key"})`);
+    return { certFile: cert, keyFile: key };
+  }
+  if (!env.SWITCHYARD_TLS) return undefined;
+  if (env.SWITCHYARD_TLS === "self-signed") return "self-signed";
+  throw new SwitchyardError(Code.InvalidArgument, `SWITCHYARD_TLS: "${env.SWITCHYARD_TLS.slice(0, 40)}" is not a TLS mode: expected self-signed, or set SWITCHYARD_TLS_CERT and SWITCHYARD_TLS_KEY`);
 }

@@ -1,6 +1,7 @@
 import { createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session, type ServerHttp2Session } from "node:http2";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { createSecureContext, TLSSocket } from "node:tls";
 import { noopLogger, type Logger } from "@switchyard/core";
 import type { AuthFailureBudget, EdgeLimits } from "./edge-limits.js";
 import { ReplaySocket } from "./replay-socket.js";
@@ -43,10 +44,20 @@ function addressOf(socket: Socket): string {
 /**
  * One port for everyone: cleartext HTTP/2 (gRPC clients, `curl --http2-prior-knowledge`) and HTTP/1.1 (curl, browsers,
  * Connect JSON, gRPC-Web, REST). The first bytes of a connection decide: the HTTP/2 preface goes to the http2 server.
+ * With `tls`, every connection is TLS first (plaintext is refused by the handshake) and the same sniffing runs on the
+ * decrypted bytes.
  * Every stage has a limit (EdgeLimits): connections per address and in all, time to the first bytes, to the headers,
  * to the whole request, idle keep-alive, an HTTP/2 session's SETTINGS, its idle time, streams and memory.
  */
-export function createEdgeServer(handler: EdgeHandler, limits: Readonly<EdgeLimits>, logger: Logger = noopLogger, authFailures?: AuthFailureBudget): EdgeServer {
+/** The edge's own TLS (for a gateway reachable from other machines): a certificate chain and its key, PEM. */
+export interface EdgeTls {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+export function createEdgeServer(handler: EdgeHandler, limits: Readonly<EdgeLimits>, logger: Logger = noopLogger, authFailures?: AuthFailureBudget, tls?: EdgeTls): EdgeServer {
+  // With TLS, the handshake comes first (ALPN offers h2 and http/1.1); the decrypted bytes are then sniffed as below.
+  const secureContext = tls ? createSecureContext({ cert: tls.certPem, key: tls.keyPem, minVersion: "TLSv1.2" }) : undefined;
   const h2 = createHttp2Server(
     {
       maxSessionMemory: limits.h2MaxSessionMemoryMb,
@@ -137,7 +148,15 @@ export function createEdgeServer(handler: EdgeHandler, limits: Readonly<EdgeLimi
     // Responses go out as several small writes (status line and headers, then body chunks): without TCP_NODELAY,
     // Nagle's algorithm holds the later ones until the client's delayed ACK, some 40 ms per call.
     socket.setNoDelay(true);
-    sniff(socket);
+    if (secureContext === undefined) return sniff(socket);
+    const secure = new TLSSocket(socket, { isServer: true, secureContext, ALPNProtocols: ["h2", "http/1.1"] });
+    const handshake = setTimeout(() => ((stats.timedOut += 1), secure.destroy()), limits.firstByteTimeoutMs);
+    secure.on("error", () => secure.destroy());
+    secure.once("close", () => (clearTimeout(handshake), socket.destroy()));
+    secure.once("secure", () => {
+      clearTimeout(handshake);
+      sniff(secure);
+    });
   });
 
   /** Reads until the bytes tell HTTP/2's preface from anything else (HTTP/1.1), within firstByteTimeoutMs. */

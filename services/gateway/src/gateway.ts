@@ -12,7 +12,7 @@ import { createConnectEdge } from "./connect-edge.js";
 import { closeUnread, hasBody, refuse, type EdgeRequest, type EdgeResponse } from "./edge-guard.js";
 import { AuthFailureBudget, compileEdgeLimits, type EdgeLimits } from "./edge-limits.js";
 import { routeConnect, type EdgeService } from "./edge-service.js";
-import { createEdgeServer, type EdgeHandler, type EdgeStats } from "./edge-server.js";
+import { createEdgeServer, type EdgeHandler, type EdgeStats, type EdgeTls } from "./edge-server.js";
 import { forwardService } from "./forward.js";
 import { publicError } from "./http-errors.js";
 import { collectRoutes, RouteTable } from "./http-rule.js";
@@ -48,6 +48,8 @@ export interface GatewayOptions {
   auditRetentionMs?: number;
   /** Other issuers whose tokens the edge accepts (RequestAuthentication, oidc.ts). */
   requestAuthentication?: readonly OidcRule[];
+  /** TLS at the edge (a certificate and key); none: plaintext, for loopback. */
+  tls?: EdgeTls;
   clock?: Clock;
   logger?: Logger;
 }
@@ -172,7 +174,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     rest(req, res).catch((err: unknown) => refuse(req, res, "rest", publicError(err, logger)));
   };
 
-  const edge = createEdgeServer(handler, limits, logger, authFailures);
+  const edge = createEdgeServer(handler, limits, logger, authFailures, o.tls);
   return {
     handler,
     authority,

@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ component: "gateway", level: config.logLevel });
   const running = await startGateway(config, logger);
-  announceReady({ service: "gateway", address: running.address, url: running.url, adminTokenFile: running.adminTokenFile });
+  announceReady({ service: "gateway", address: running.address, url: running.url, adminTokenFile: running.adminTokenFile, ...(running.tls ? { tls: running.tls } : {}) });
   onShutdown(logger, () => running.stop());
 }
 

@@ -5,6 +5,7 @@ import { ensurePrivateDir, type Logger, type RunningService } from "@switchyard/
 import { probeSandbox } from "@switchyard/executors";
 import { createClient, createMeshRuntime, createServiceRuntime, fetchMetrics, openRegistry, platformIdentity, type LocalTable, type MeshClient, type Registry } from "@switchyard/mesh";
 import type { GatewayConfig } from "./config.js";
+import { loadEdgeTls } from "./edge-tls.js";
 import { createGateway } from "./gateway.js";
 import { mergePrometheusTexts } from "./metrics-aggregate.js";
 
@@ -23,6 +24,8 @@ export interface RunningGateway extends RunningService {
   url: string;
   adminTokenFile: string;
   routes: number;
+  /** TLS at the edge: the certificate's SHA-256 fingerprint and, for a self-signed one, the file clients trust. */
+  tls?: { fingerprint: string; caFile?: string };
 }
 
 /**
@@ -35,17 +38,19 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
   // The gateway's certificate proves its calls come from the gateway: the one service whose user identities the others
   // believe. Enrolled with control's CA (a join token from `up`), or issued from the data dir's CA without one.
   const credentials = await platformIdentity({ service: "gateway", dataDir: config.dataDir, control: config.control, ...config.identity, logger });
-  const ownRegistry = registry ? undefined : await openRegistry(config.registry!, logger, createMeshRuntime({ serviceName: "gateway", credentials, logger }));
+  const ownRegistry = registry ? undefined : await openRegistry(config.registry!, logger, createMeshRuntime({ serviceName: "gateway", credentials, mode: config.identity.meshMode, logger }));
   const reg = (registry ?? ownRegistry)!;
   // The mesh runtime: policies hot-reloaded from the config center, metrics, tracing from OTEL_* (off by default).
-  const mesh = await createServiceRuntime({ serviceName: "gateway", registry: reg, credentials, env: config.otelEnv, logger, ...(local ? { local } : {}) });
+  const mesh = await createServiceRuntime({ serviceName: "gateway", mode: config.identity.meshMode, registry: reg, credentials, env: config.otelEnv, logger, ...(local ? { local } : {}) });
   const forwards = FORWARDED.map((f) => ({ service: f.service, client: createClient(f.service, { target: f.target, registry: reg, runtime: mesh.runtime }) as MeshClient<DescService> }));
   // Jobs run with the platform's own rights when it is neither root nor able to sandbox them: then it is single-user.
   const root = process.getuid?.() === 0;
   const sandbox = root || config.sandbox === "none" ? undefined : await probeSandbox();
   const singleUser = root ? undefined : sandbox?.ok ? undefined : `not root, and ${sandbox ? `bubblewrap does not work here: ${sandbox.why}` : "SWITCHYARD_SANDBOX=none"}`;
   if (singleUser) logger.warn({ why: singleUser }, "single-user platform: member tokens are refused");
+  const tls = config.tls === undefined ? undefined : await loadEdgeTls(config.tls, config.host, config.dataDir);
   const gateway = await createGateway({
+    ...(tls ? { tls } : {}),
     dbPath: config.dbPath,
     store: config.store,
     ...(singleUser ? { singleUser } : {}),
@@ -74,11 +79,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
   });
   const port = await gateway.listen(config.port, config.host);
   const address = `${config.host}:${port}`;
-  logger.info({ url: `http://${address}`, routes: gateway.routes.all().length }, "gateway serving");
+  const url = `${tls ? "https" : "http"}://${address}`;
+  logger.info({ url, routes: gateway.routes.all().length, ...(tls ? { tlsFingerprint: tls.fingerprint } : {}) }, "gateway serving");
   return {
     service: "gateway",
     address,
-    url: `http://${address}`,
+    url,
+    ...(tls ? { tls: { fingerprint: tls.fingerprint, ...(tls.caFile ? { caFile: tls.caFile } : {}) } } : {}),
     adminTokenFile: config.adminTokenFile,
     routes: gateway.routes.all().length,
     async stop() {

@@ -1,0 +1,71 @@
+/**
+ * The edge's TLS certificate: the operator's (SWITCHYARD_TLS_CERT/KEY), or one the gateway makes once for its host
+ * (SWITCHYARD_TLS=self-signed) and keeps in `<data>/gateway/tls.pem` (key and certificate, 0600), with the certificate
+ * alone in `tls.crt` beside it for clients to trust (`up` points the CLI config at it; remote users compare its
+ * SHA-256 fingerprint, which the gateway logs and `up` prints).
+ */
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { isIP } from "node:net";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { Code, SwitchyardError } from "@switchyard/core";
+import { selfSignedServerCertificate } from "@switchyard/mesh";
+import type { EdgeTls } from "./edge-server.js";
+
+export interface LoadedEdgeTls extends EdgeTls {
+  /** SHA-256 of the leaf certificate, `AB:CD:…` (as browsers and openssl show it). */
+  readonly fingerprint: string;
+  /** The self-signed certificate alone, for clients to trust; undefined for the operator's own. */
+  readonly caFile: string | undefined;
+}
+
+export async function loadEdgeTls(tls: { certFile: string; keyFile: string } | "self-signed", host: string, dataDir: string): Promise<LoadedEdgeTls> {
+  if (tls !== "self-signed") {
+    const read = (file: string, what: string) => {
+      try {
+        return readFileSync(file, "utf8");
+      } catch (err) {
+        throw new SwitchyardError(Code.FailedPrecondition, `cannot read the edge's TLS ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      }
+    };
+    const certPem = read(tls.certFile, "certificate (SWITCHYARD_TLS_CERT)");
+    const keyPem = read(tls.keyFile, "key (SWITCHYARD_TLS_KEY)");
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(certPem);
+    } catch (err) {
+      throw new SwitchyardError(Code.FailedPrecondition, `${tls.certFile} is not a PEM certificate: ${(err as Error).message}`);
+    }
+    const mode = statSync(tls.keyFile).mode;
+    if ((mode & 0o077) !== 0) throw new SwitchyardError(Code.FailedPrecondition, `the edge's TLS key ${tls.keyFile} is readable by other users (mode ${(mode & 0o777).toString(8)}): run \`chmod 600 ${tls.keyFile}\``);
+    return { certPem, keyPem, fingerprint: cert.fingerprint256, caFile: undefined };
+  }
+  const dir = join(dataDir, "gateway");
+  const pemFile = join(dir, "tls.pem");
+  const crtFile = join(dir, "tls.crt");
+  let pem: string | undefined;
+  try {
+    pem = readFileSync(pemFile, "utf8");
+  } catch {
+    pem = undefined;
+  }
+  const covers = (certPem: string) => {
+    const c = new X509Certificate(certPem);
+    return (isIP(host) ? c.checkIP(host) : c.checkHost(host)) !== undefined && Date.parse(c.validTo) > Date.now() + 7 * 86_400_000;
+  };
+  const certOf = (text: string) => /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/.exec(text)?.[0];
+  const keyOf = (text: string) => /-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----\n?/.exec(text)?.[0];
+  if (pem === undefined || !certOf(pem) || !keyOf(pem) || !covers(certOf(pem)!)) {
+    // For the host it listens on, this machine's names and loopback: the CLI on this machine reaches it either way.
+    const hosts = [...new Set([host === "0.0.0.0" || host === "::" ? hostname() : host, "localhost", "127.0.0.1", hostname()])];
+    const made = await selfSignedServerCertificate(hosts);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(pemFile, made.certPem + made.keyPem, { mode: 0o600 });
+    chmodSync(pemFile, 0o600);
+    pem = made.certPem + made.keyPem;
+  }
+  const certPem = certOf(pem)!;
+  writeFileSync(crtFile, certPem, { mode: 0o644 });
+  return { certPem, keyPem: keyOf(pem)!, fingerprint: new X509Certificate(certPem).fingerprint256, caFile: crtFile };
+}
