@@ -1,6 +1,7 @@
 // `switchyard join-token`: what an operator runs on control's host for a service on another host.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -28,6 +29,17 @@ describe("switchyard join-token", () => {
     assert.deepEqual([claims.namespace, claims.account, claims.caFingerprint], ["system", "jobs", ca.fingerprint]);
     assert.ok(claims.expiresAtMs > Date.now() + 4 * 60_000 && claims.expiresAtMs <= Date.now() + 5 * 60_000);
     assert.match(r.stderr, /SWITCHYARD_JOIN_TOKEN=.*SWITCHYARD_CA_FILE=.*SWITCHYARD_CONTROL=/);
+  });
+
+  it("issues etcd's server certificate from the CA, for the hosts given, and prints etcd's flags", () => {
+    const r = runCli(env, ["etcd-cert", "--host", "127.0.0.1", "etcd.internal", "-o", join(dir, "etcd"), "--data-dir", dataDir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /--client-cert-auth --trusted-ca-file .*ca\.crt --cert-file .*server\.crt --key-file .*server\.key/);
+    const cert = new X509Certificate(readFileSync(join(dir, "etcd", "server.crt")));
+    assert.equal(cert.checkIP("127.0.0.1"), "127.0.0.1");
+    assert.equal(cert.checkHost("etcd.internal"), "etcd.internal");
+    assert.ok(cert.checkIssued(new X509Certificate(readFileSync(join(dir, "etcd", "ca.crt")))), "issued by the platform CA");
+    assert.equal(statSync(join(dir, "etcd", "server.key")).mode & 0o777, 0o600);
   });
 
   it("refuses a bad service name or lifetime, saying which", () => {

@@ -229,8 +229,40 @@ function registerJoinToken(program: Command): void {
     });
 }
 
+/** `switchyard etcd-cert`: etcd's server certificate from the platform CA, and the flags that make etcd ask for ours. */
+function registerEtcdCert(program: Command): void {
+  program
+    .command("etcd-cert")
+    .description("issue etcd's server certificate from the platform CA (run where control's data dir is) and print the etcd flags for client-certificate authentication")
+    .requiredOption("--host <names...>", "the names and addresses clients reach etcd by (e.g. 127.0.0.1 etcd.internal)")
+    .requiredOption("-o, --output-dir <dir>", "where to write ca.crt, server.crt and server.key")
+    .option("--data-dir <dir>", "control's data dir", undefined)
+    .option("--days <n>", "validity in days", "365")
+    .action(async (o: { host: string[]; outputDir: string; dataDir?: string; days: string }) => {
+      const days = Number(o.days);
+      if (!Number.isInteger(days) || days < 1 || days > 3650) throw new CliExit(EXIT.usage, `--days: "${o.days}" is not a whole number of days from 1 to 3650`);
+      const dataDir = resolve(o.dataDir ?? defaultDataDir());
+      const { caPaths, loadOrCreateCa, serviceId, DEFAULT_TRUST_DOMAIN } = await import("@switchyard/mesh");
+      try {
+        readFileSync(caPaths(dataDir).key);
+      } catch {
+        throw new CliExit(EXIT.usage, `no CA in ${dataDir}: start the platform there once (\`switchyard up --data-dir ${dataDir}\`), or pass control's data dir with --data-dir`);
+      }
+      const ca = await loadOrCreateCa(dataDir, process.env.SWITCHYARD_TRUST_DOMAIN || DEFAULT_TRUST_DOMAIN);
+      const issued = await ca.issueWorkload(serviceId(ca.trustDomain, "etcd"), days * 86_400_000, o.host);
+      const out = resolve(o.outputDir);
+      mkdirSync(out, { recursive: true, mode: 0o700 });
+      writeFileSync(join(out, "ca.crt"), ca.caPem, { mode: 0o644 });
+      writeFileSync(join(out, "server.crt"), issued.certPem, { mode: 0o644 });
+      writeFileSync(join(out, "server.key"), issued.keyPem, { mode: 0o600 });
+      process.stdout.write(`etcd --client-cert-auth --trusted-ca-file ${join(out, "ca.crt")} --cert-file ${join(out, "server.crt")} --key-file ${join(out, "server.key")} --listen-client-urls https://${o.host[0]}:2379 --advertise-client-urls https://${o.host[0]}:2379 …\n`);
+      process.stderr.write(`services then use SWITCHYARD_REGISTRY=etcd://${o.host[0]}:2379 and reach it with their own certificates\n`);
+    });
+}
+
 export function registerUp(program: Command): void {
   registerJoinToken(program);
+  registerEtcdCert(program);
   program
     .command("up")
     .description("start the platform on this machine (control, jobs, gateway) and supervise it")

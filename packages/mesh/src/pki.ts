@@ -157,7 +157,7 @@ export class CertificateAuthority {
    * Signs the request's key for `id`, valid for `ttlMs`. The request must be well-formed, self-signed (its signer holds
    * the key) and ask for `id` and nothing else.
    */
-  async issue(csrPem: string, id: string, ttlMs: number): Promise<IssuedCertificate> {
+  async issue(csrPem: string, id: string, ttlMs: number, hosts: readonly string[] = []): Promise<IssuedCertificate> {
     if (csrPem.length > MAX_CSR_BYTES) throw new SwitchyardError(Code.InvalidArgument, `the certificate request is ${csrPem.length} bytes; at most ${MAX_CSR_BYTES}`);
     let csr: x509.Pkcs10CertificateRequest;
     try {
@@ -186,19 +186,28 @@ export class CertificateAuthority {
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-        new x509.SubjectAlternativeNameExtension([{ type: "url", value: id }], true),
+        new x509.SubjectAlternativeNameExtension([{ type: "url", value: id }, ...hostNames(hosts)], true),
         await x509.AuthorityKeyIdentifierExtension.create(this.root),
       ],
     });
     return { certPem: cert.toString("pem") + "\n", caPem: this.caPem, notAfterMs: notAfter };
   }
 
-  /** A key and a certificate for `id`, made here (the CA's own process, or one that holds the CA file). */
-  async issueWorkload(id: string, ttlMs: number): Promise<IssuedCertificate & { keyPem: string }> {
+  /**
+   * A key and a certificate for `id`, made here (the CA's own process, or one that holds the CA file). `hosts`: DNS
+   * names and IP addresses to name as well, for a server that clients check by host name (etcd), never asked of the
+   * CA over the mesh.
+   */
+  async issueWorkload(id: string, ttlMs: number, hosts: readonly string[] = []): Promise<IssuedCertificate & { keyPem: string }> {
     const key = await generateWorkloadKey();
-    const issued = await this.issue(await createCsr(key, id), id, ttlMs);
+    const issued = await this.issue(await createCsr(key, id), id, ttlMs, hosts);
     return { ...issued, keyPem: key.keyPem };
   }
+}
+
+const isIpAddress = (h: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || h.includes(":");
+function hostNames(hosts: readonly string[]): { type: "ip" | "dns"; value: string }[] {
+  return hosts.map((h) => (isIpAddress(h) ? { type: "ip" as const, value: h } : { type: "dns" as const, value: h }));
 }
 
 /**
@@ -209,7 +218,6 @@ export class CertificateAuthority {
 export async function selfSignedServerCertificate(hosts: readonly string[], validForMs = 365 * 86_400_000): Promise<{ certPem: string; keyPem: string }> {
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
   const now = Date.now();
-  const isIp = (h: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || h.includes(":");
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomBytes(16).toString("hex").replace(/^[89a-f]/, "1"),
     name: `CN=${hosts[0] ?? "switchyard"}, O=Switchyard gateway`,
@@ -221,7 +229,7 @@ export async function selfSignedServerCertificate(hosts: readonly string[], vali
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(hosts.map((h) => (isIp(h) ? { type: "ip" as const, value: h } : { type: "dns" as const, value: h }))),
+      new x509.SubjectAlternativeNameExtension(hostNames(hosts)),
     ],
   });
   return { certPem: cert.toString("pem") + "\n", keyPem: toPem(Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)), "PRIVATE KEY") };

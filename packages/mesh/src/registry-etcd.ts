@@ -1,5 +1,6 @@
-import type { Lease as EtcdLease, Watcher } from "etcd3";
+import type { Etcd3, Lease as EtcdLease, Watcher } from "etcd3";
 import { noopLogger, type Logger } from "@switchyard/core";
+import type { WorkloadIdentity } from "./credentials.js";
 import type { Instance, Lease, Registry } from "./registry.js";
 
 export interface EtcdRegistryOptions {
@@ -7,17 +8,23 @@ export interface EtcdRegistryOptions {
   endpoints: string;
   /** Key prefix for all instances (default `/switchyard/registry/`). */
   prefix?: string;
+  /**
+   * Client-certificate authentication: etcd over TLS (https), trusting the platform CA and presenting this workload's
+   * certificate (etcd runs with `--client-cert-auth --trusted-ca-file <data>/secrets/ca.crt`). The client is remade
+   * when the certificate rotates: leases are then registered again and watches re-opened on the new one.
+   */
+  identity?: WorkloadIdentity;
   logger?: Logger;
 }
 
 /** Parses `etcd://127.0.0.1:2379,10.0.0.2:2379` into etcd3's `hosts`. */
-export function etcdHosts(endpoints: string): string[] {
+export function etcdHosts(endpoints: string, tls = false): string[] {
   return endpoints
     .replace(/^etcd:\/\//, "")
     .split(",")
     .map((h) => h.trim())
     .filter(Boolean)
-    .map((h) => (h.startsWith("http") ? h : `http://${h}`));
+    .map((h) => (h.startsWith("http") ? h : `${tls ? "https" : "http"}://${h}`));
 }
 
 /**
@@ -28,12 +35,38 @@ export function etcdHosts(endpoints: string): string[] {
  */
 export async function createEtcdRegistry(options: EtcdRegistryOptions): Promise<Registry> {
   const { Etcd3 } = await import("etcd3");
-  const client = new Etcd3({ hosts: etcdHosts(options.endpoints) });
+  const id = options.identity;
+  const make = (): Etcd3 =>
+    new Etcd3({
+      hosts: etcdHosts(options.endpoints, id !== undefined),
+      ...(id ? { credentials: { rootCertificate: Buffer.from(id.caPem), certChain: Buffer.from(id.certPem), privateKey: Buffer.from(id.keyPem) } } : {}),
+    });
+  if (id) await id.ready;
+  let client = make();
   const prefix = options.prefix ?? "/switchyard/registry/";
   const log = options.logger ?? noopLogger;
   const leases = new Map<number, { lease: EtcdLease; key: string }>();
   const watchers = new Set<Watcher>();
+  /** Re-opens every open watch on the current client (after a rotation). */
+  const reopen = new Set<() => void>();
   let nextLease = 1;
+  let closed = false;
+  if (id) {
+    // etcd3 takes its TLS material once, as buffers: a rotated certificate needs a new client. Leases of the old
+    // one are forgotten (the next keepAlive says so and the server registers again, the same key on a new lease);
+    // watches move over; the old client closes after in-flight calls had time to end.
+    let current = id.certPem;
+    id.addIdentityCertificateListener(() => {
+      if (closed || id.certPem === current) return;
+      current = id.certPem;
+      const old = client;
+      client = make();
+      leases.clear();
+      for (const r of reopen) r();
+      setTimeout(() => old.close(), 5000).unref();
+      log.info({}, "etcd client remade with the rotated certificate");
+    });
+  }
 
   async function list(service?: string): Promise<Instance[]> {
     const values = await client.getAll().prefix(service ? `${prefix}${service}/` : prefix).strings();
@@ -83,22 +116,34 @@ export async function createEtcdRegistry(options: EtcdRegistryOptions): Promise<
           },
           (err: unknown) => log.warn({ err: String(err), service }, "etcd list failed"),
         );
-      void client
-        .watch()
-        .prefix(`${prefix}${service}/`)
-        .create()
-        .then((w) => {
-          if (stopped) return void w.cancel();
-          watcher = w;
-          watchers.add(w);
-          w.on("put", () => void refresh(false));
-          w.on("delete", () => void refresh(false));
-          w.on("connected", () => void refresh(true));
-          void refresh(true);
-        })
-        .catch((err: unknown) => log.warn({ err: String(err), service }, "etcd watch failed"));
+      const open = () =>
+        void client
+          .watch()
+          .prefix(`${prefix}${service}/`)
+          .create()
+          .then((w) => {
+            if (stopped) return void w.cancel();
+            watcher = w;
+            watchers.add(w);
+            w.on("put", () => void refresh(false));
+            w.on("delete", () => void refresh(false));
+            w.on("connected", () => void refresh(true));
+            void refresh(true);
+          })
+          .catch((err: unknown) => log.warn({ err: String(err), service }, "etcd watch failed"));
+      const reopenThis = () => {
+        if (watcher) {
+          watchers.delete(watcher);
+          void watcher.cancel().catch(() => undefined);
+          watcher = undefined;
+        }
+        open();
+      };
+      reopen.add(reopenThis);
+      open();
       return () => {
         stopped = true;
+        reopen.delete(reopenThis);
         if (watcher) {
           watchers.delete(watcher);
           void watcher.cancel();
@@ -106,6 +151,7 @@ export async function createEtcdRegistry(options: EtcdRegistryOptions): Promise<
       };
     },
     async close() {
+      closed = true;
       for (const w of watchers) await w.cancel().catch(() => undefined);
       for (const { lease } of leases.values()) lease.release();
       client.close();

@@ -2,6 +2,7 @@ import type { Logger } from "@switchyard/core";
 import type { Registry } from "./registry.js";
 import { createRemoteRegistry } from "./registry-remote.js";
 import type { MeshRuntime } from "./runtime.js";
+import { WorkloadIdentity } from "./credentials.js";
 
 export interface RegistryBackendOptions {
   logger?: Logger;
@@ -46,4 +47,9 @@ const embedded: RegistryBackend = (spec, o) => createRemoteRegistry({ address: s
 registerRegistryBackend("control", embedded);
 registerRegistryBackend("unix", embedded);
 // etcd3 brings its own gRPC stack (~20 MB): registry-etcd.js, and etcd3 with it, load only when a spec names etcd.
-registerRegistryBackend("etcd", async (spec, o) => (await import("./registry-etcd.js")).createEtcdRegistry({ endpoints: spec, ...(o.logger ? { logger: o.logger } : {}) }));
+// With credentials (a platform service), etcd is reached over TLS with the workload's certificate (client-certificate
+// authentication from the platform CA); a plain library use without credentials speaks plaintext.
+registerRegistryBackend("etcd", async (spec, o) => {
+  const identity = o.runtime?.credentials instanceof WorkloadIdentity && o.runtime.mode !== "istio" ? o.runtime.credentials : undefined;
+  return (await import("./registry-etcd.js")).createEtcdRegistry({ endpoints: spec, ...(identity ? { identity } : {}), ...(o.logger ? { logger: o.logger } : {}) });
+});

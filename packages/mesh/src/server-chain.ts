@@ -80,6 +80,8 @@ export class ServerCore {
     readonly rt: MeshRuntime,
     /** Method paths that take calls without a client certificate (Identity.Enroll); everything else needs one. */
     readonly openMethods: ReadonlySet<string> = new Set(),
+    /** Path prefixes no AuthorizationPolicy applies to (server.ts authzExempt). */
+    private readonly authzExempt: readonly string[] = [],
   ) {}
 
   add(service: DescService, impl: object): void {
@@ -113,7 +115,7 @@ export class ServerCore {
     // Health answers even when the service is at capacity (that is how callers learn it): no rate limit, no bulkhead,
     // and no AuthorizationPolicy (it says SERVING or not, to callers that already passed mutual TLS).
     if (e.service === HEALTH_SERVICE) return;
-    e.authz = policies.authorization(this.name);
+    e.authz = this.authzExempt.some((p) => e.path.startsWith(p)) ? undefined : policies.authorization(this.name);
     const p = policies.serverMethod(this.name, e.path);
     e.limits = p.limits.map((rule) => {
       let l = this.limiters.get(rule.key);

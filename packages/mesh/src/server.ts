@@ -32,6 +32,11 @@ export interface ServerOptions {
    * without a verified one. Empty (the default): a client without a certificate of the CA fails the handshake.
    */
   openMethods?: readonly string[];
+  /**
+   * Path prefixes AuthorizationPolicies do not apply to (control's CA and config center: a wrong policy must never
+   * lock workloads out of enrolment or the operator out of the policies that would repair it).
+   */
+  authzExempt?: readonly string[];
   labels?: Record<string, string>;
   /** The registry lease (default DEFAULT_LEASE_TTL_MS, 6 s), renewed every third of it. */
   leaseTtlMs?: number;
@@ -151,7 +156,7 @@ export function createServer(options: ServerOptions): MeshServer {
     "grpc.http2.min_ping_interval_without_data_ms": 5000,
   });
   const openMethods = new Set(options.openMethods ?? []);
-  const core = new ServerCore(options.name, o.rt, openMethods);
+  const core = new ServerCore(options.name, o.rt, openMethods, options.authzExempt ?? []);
   const health = new HealthState();
   let lease: Lease | undefined;
   let keepAliveTimer: NodeJS.Timeout | undefined;

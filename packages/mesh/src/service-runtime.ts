@@ -6,7 +6,7 @@ import { MeshEvents } from "./events.js";
 import type { LocalTable } from "./local-transport.js";
 import type { MeshMetrics } from "./metrics.js";
 import { createConfigCenterPolicySource } from "./policy-source-control.js";
-import { createPolicyStore } from "./policy-source.js";
+import { createPolicyStore, type PolicySource } from "./policy-source.js";
 import type { Registry } from "./registry.js";
 import { createMeshRuntime, type MeshRuntime } from "./runtime.js";
 
@@ -14,6 +14,8 @@ export interface ServiceRuntimeOptions {
   serviceName: string;
   /** Where control (the config center) is found; without it the mesh runs on defaults (no policies). */
   registry?: Registry;
+  /** Where the policies come from instead of the config center over the mesh (control itself: its own store). */
+  policySource?: PolicySource;
   /** Co-hosted services of this process (`up --single-process`): calls between them stay in memory. */
   local?: LocalTable;
   /** One bus per process: co-hosted services share it, so one /metrics shows them all. */
@@ -54,8 +56,9 @@ export async function createServiceRuntime(o: ServiceRuntimeOptions): Promise<Se
   // The config center's own client is not governed by the policies it fetches (it would depend on itself to start).
   const mode = { mode: o.mode ?? "mesh" } as const;
   const bootstrap = createMeshRuntime({ serviceName: o.serviceName, ...creds, ...mode, ...logger });
-  const source = o.registry ? createConfigCenterPolicySource({ registry: o.registry, runtime: bootstrap, ...logger }) : undefined;
-  const policies = createPolicyStore({ ...(source ? { source } : {}), events, ...logger });
+  const source = o.registry && !o.policySource ? createConfigCenterPolicySource({ registry: o.registry, runtime: bootstrap, ...logger }) : undefined;
+  const policySource = o.policySource ?? source;
+  const policies = createPolicyStore({ ...(policySource ? { source: policySource } : {}), events, ...logger });
   const tracing = o.env ? await startTracingFromEnv(o.env, { serviceName: o.serviceName }) : undefined;
   const runtime = createMeshRuntime({
     serviceName: o.serviceName,

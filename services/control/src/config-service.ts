@@ -41,9 +41,13 @@ function validateMeshSet(current: { kind: string; name: string; content: string 
   validatePolicyDocuments([...next].map(([name, yaml]) => ({ name, yaml })));
 }
 
-/** The config center: versioned documents in control's store, with watchers told after every committed change. */
-export function configService(store: ConfigStore): ServiceImpl<typeof ConfigCenter> {
+/**
+ * The config center: versioned documents in control's store, with watchers told after every committed change
+ * (`onChange` too: control's own mesh runtime follows its policies through it, localPolicySource).
+ */
+export function configService(store: ConfigStore, onChange?: () => void): ServiceImpl<typeof ConfigCenter> {
   const listeners = new Set<() => void>();
+  if (onChange) listeners.add(onChange);
   const notify = () => {
     for (const l of listeners) l();
   };

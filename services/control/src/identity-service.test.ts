@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Identity, Registry } from "@switchyard/api";
+import { ConfigCenter, Identity, Registry } from "@switchyard/api";
 import { Code, keyPath, loadOrCreateKey, noopLogger, SwitchyardError, type RunningService } from "@switchyard/core";
 import { bootstrapCredentials, caPaths, certificateFingerprint, CertificateAuthority, createClient, createCsr, createMeshRuntime, DEFAULT_TRUST_DOMAIN, enrollIdentity, generateWorkloadKey, mintJoinToken, serviceId, type WorkloadIdentity } from "@switchyard/mesh";
 import { loadControlConfig } from "./config.js";
@@ -80,6 +80,28 @@ describe("control's CA", () => {
       registry.close();
     } finally {
       client.close();
+    }
+  });
+
+  it("applies AuthorizationPolicies to its registry, never to its CA or its config center (a bad policy stays repairable)", async () => {
+    const jobs = await enroll(token("jobs"));
+    const rt = createMeshRuntime({ credentials: jobs });
+    const registry = createClient(Registry, { target: control.address, runtime: rt });
+    const config = createClient(ConfigCenter, { target: control.address, runtime: rt });
+    const deny = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: lockout, namespace: system}\nspec:\n  selector: {matchLabels: {app: control}}\n  action: DENY\n  rules:\n  - from: [{source: {principals: [\"switchyard.local/ns/system/sa/jobs\"]}}]\n";
+    try {
+      await config.putDocuments({ documents: [{ namespace: "mesh", kind: "AuthorizationPolicy", name: "lockout", content: deny }] });
+      const refused = async () => registry.listInstances({ service: "control" }).then(() => false, (e: unknown) => e instanceof SwitchyardError && e.code === Code.PermissionDenied);
+      for (let i = 0; i < 100 && !(await refused()); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(await refused(), true, "the registry refuses jobs once control has reloaded");
+      await jobs.rotate();
+      assert.equal(jobs.rotations, 1, "renewal is never subject to a policy");
+      await config.deleteDocument({ namespace: "mesh", kind: "AuthorizationPolicy", name: "lockout" });
+      for (let i = 0; i < 100 && (await refused()); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal((await registry.listInstances({ service: "control" })).instances.length, 1, "repaired through the config center");
+    } finally {
+      registry.close();
+      config.close();
     }
   });
 

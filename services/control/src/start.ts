@@ -9,6 +9,7 @@ import type { ControlConfig } from "./config.js";
 import { seedDefaultPolicies } from "./default-policies.js";
 import { identityService } from "./identity-service.js";
 import { JoinTokenStore } from "./identity-store.js";
+import { localPolicySource } from "./local-policy-source.js";
 import { registryService } from "./registry-service.js";
 
 /** The one method control answers without a client certificate: a new workload has none yet. */
@@ -24,15 +25,17 @@ export async function startControl(config: ControlConfig, logger: Logger, local?
   const registry = new MemoryRegistry();
   const ca = await loadOrCreateCa(config.dataDir, config.trustDomain);
   const credentials = await localIdentity(ca, serviceId(config.trustDomain, "control"), { ttlMs: config.certTtlMs, logger });
-  // control serves the policies, so its own runtime does not watch them (it would depend on itself to start).
-  const mesh = await createServiceRuntime({ serviceName: "control", credentials, mode: config.meshMode, env: config.otelEnv, logger, ...(local ? { local } : {}) });
-  const metricsAddress = await mesh.serveMetrics(`unix:${serviceSocketPath(config.dataDir, "control-metrics")}`);
   const configStore = new ConfigStore(db);
   if (await seedDefaultPolicies(configStore, config.trustDomain)) logger.info({}, "new config center: default AuthorizationPolicies written (switchyard mesh get)");
+  // control serves the policies; its own runtime follows them from its own store (not over the mesh: it would
+  // depend on itself to start).
+  const policies = localPolicySource(configStore);
+  const mesh = await createServiceRuntime({ serviceName: "control", credentials, mode: config.meshMode, policySource: policies, env: config.otelEnv, logger, ...(local ? { local } : {}) });
+  const metricsAddress = await mesh.serveMetrics(`unix:${serviceSocketPath(config.dataDir, "control-metrics")}`);
   const identity = identityService({ ca, joinKey: loadOrCreateKey(keyPath(config.dataDir, "join")), tokens: new JoinTokenStore(db), certTtlMs: config.certTtlMs, logger });
-  const server = createServer({ name: "control", ...meshListen(config.listen, config.dataDir, "control"), logger, runtime: mesh.runtime, openMethods: [ENROLL] })
+  const server = createServer({ name: "control", ...meshListen(config.listen, config.dataDir, "control"), logger, runtime: mesh.runtime, openMethods: [ENROLL], authzExempt: ["/switchyard.v1.Identity/", "/switchyard.v1.ConfigCenter/"] })
     .add(Registry, registryService(registry))
-    .add(ConfigCenter, configService(configStore))
+    .add(ConfigCenter, configService(configStore, policies.changed))
     .add(Identity, identity);
   const address = await server.start();
   // control registers itself in its own registry, so `mesh:///control` resolves like any service.
