@@ -1,6 +1,7 @@
 import { Registry as RegistryService } from "@switchyard/api";
 import { noopLogger, sleep, type Logger } from "@switchyard/core";
 import { createClient } from "./client.js";
+import { serviceId } from "./pki.js";
 import type { Instance, Lease, Registry } from "./registry.js";
 import type { MeshRuntime } from "./runtime.js";
 
@@ -14,7 +15,10 @@ export interface RemoteRegistryOptions {
 
 /** The registry client every service uses: the embedded registry in `control`, over gRPC, watch reconnecting. */
 export function createRemoteRegistry(options: RemoteRegistryOptions): Registry {
-  const client = createClient(RegistryService, { target: options.address, defaultTimeoutMs: 5000, ...(options.runtime ? { runtime: options.runtime } : {}) });
+  // With credentials, the server must prove it is control (not merely some platform service at that address).
+  const creds = options.runtime?.credentials;
+  const peer = creds ? { peer: serviceId(creds.trustDomain, "control") } : {};
+  const client = createClient(RegistryService, { target: options.address, defaultTimeoutMs: 5000, ...peer, ...(options.runtime ? { runtime: options.runtime } : {}) });
   const log = options.logger ?? noopLogger;
   const stops = new Set<() => void>();
   const toInstance = (i: { service: string; address: string; labels: Record<string, string>; instanceId: string }): Instance => ({
