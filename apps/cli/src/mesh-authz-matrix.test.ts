@@ -15,7 +15,7 @@ import { ConfigCenter, Identity, Jobs, Queues, Registry, Secrets } from "@switch
 import { Code, noopLogger, SwitchyardError, type RunningService } from "@switchyard/core";
 import { loadControlConfig, startControl } from "@switchyard/control";
 import { loadJobsConfig, startJobs } from "@switchyard/jobs";
-import { CertificateAuthority, createClient, createMeshRuntime, dataDirIdentity, DEFAULT_TRUST_DOMAIN, localIdentity, loadOrCreateCa, serviceId, spiffeId, WorkloadIdentity, type EndUser, type MeshClient, type MeshCredentials } from "@switchyard/mesh";
+import { CertificateAuthority, createClient, createMeshRuntime, dataDirIdentity, DEFAULT_TRUST_DOMAIN, localIdentity, loadOrCreateCa, serviceId, spiffeId, WorkloadIdentity, type EndUser, type MeshCredentials } from "@switchyard/mesh";
 
 type Outcome = "handshake" | "unauthenticated" | "rbac" | "served";
 const TD = DEFAULT_TRUST_DOMAIN;
@@ -68,7 +68,8 @@ describe("the authorization matrix of the mesh: every method of every service, e
   });
 
   async function outcome(service: DescService, address: string, server: string, caller: Caller): Promise<Record<string, Outcome>> {
-    const client = createClient(service, { target: address, peer: serviceId(TD, server), defaultTimeoutMs: 2000, runtime: createMeshRuntime({ serviceName: caller.name.replace(/\W+/g, "-"), ...(caller.credentials ? { credentials: caller.credentials } : {}) }) }) as unknown as MeshClient<DescService> & Record<string, (req: unknown, o: object) => unknown>;
+    const client = createClient(service, { target: address, peer: serviceId(TD, server), defaultTimeoutMs: 2000, runtime: createMeshRuntime({ serviceName: caller.name.replace(/\W+/g, "-"), ...(caller.credentials ? { credentials: caller.credentials } : {}) }) });
+    const call = client as unknown as Record<string, (req: unknown, o: object) => unknown>;
     const o = caller.user ? { user: caller.user } : {};
     const classify = (err: unknown): Outcome => {
       const e = SwitchyardError.from(err);
@@ -80,11 +81,11 @@ describe("the authorization matrix of the mesh: every method of every service, e
     try {
       const entries = await Promise.all(
         service.methods.map(async (m): Promise<[string, Outcome]> => {
-          if (m.methodKind === "unary") return [m.name, await (client[m.localName]!({}, o) as Promise<unknown>).then(() => "served" as const, classify)];
+          if (m.methodKind === "unary") return [m.name, await (call[m.localName]!({}, o) as Promise<unknown>).then(() => "served" as const, classify)];
           // A stream: its first message or its error (every stream here answers at once when it is served: the
           // registry and the config center send their current state, the others NOT_FOUND for an empty request).
           try {
-            for await (const _ of client[m.localName]!({}, { ...o, timeoutMs: 2000 }) as AsyncIterable<unknown>) break;
+            for await (const _ of call[m.localName]!({}, { ...o, timeoutMs: 2000 }) as AsyncIterable<unknown>) break;
             return [m.name, "served"];
           } catch (err) {
             return [m.name, classify(err)];
