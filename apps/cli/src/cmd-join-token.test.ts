@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { keyPath, loadOrCreateKey } from "@switchyard/core";
-import { DEFAULT_TRUST_DOMAIN, loadOrCreateCa, verifyJoinToken } from "@switchyard/mesh";
+import { DEFAULT_TRUST_DOMAIN, verifyJoinToken } from "@switchyard/mesh";
+import { loadOrCreateCa } from "@switchyard/mesh/ca";
 import { cliEnv, runCli } from "./test-platform.js";
 
 describe("switchyard join-token", () => {

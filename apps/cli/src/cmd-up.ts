@@ -242,7 +242,7 @@ function registerEtcdCert(program: Command): void {
       const days = Number(o.days);
       if (!Number.isInteger(days) || days < 1 || days > 3650) throw new CliExit(EXIT.usage, `--days: "${o.days}" is not a whole number of days from 1 to 3650`);
       const dataDir = resolve(o.dataDir ?? defaultDataDir());
-      const { caPaths, loadOrCreateCa, serviceId, DEFAULT_TRUST_DOMAIN } = await import("@switchyard/mesh");
+      const [{ caPaths, serviceId, DEFAULT_TRUST_DOMAIN }, { loadOrCreateCa }] = await Promise.all([import("@switchyard/mesh"), import("@switchyard/mesh/ca")]);
       try {
         readFileSync(caPaths(dataDir).key);
       } catch {

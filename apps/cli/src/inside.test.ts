@@ -6,7 +6,8 @@ import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { probeSandbox } from "@switchyard/executors";
-import { CertificateAuthority, DEFAULT_TRUST_DOMAIN, serviceId } from "@switchyard/mesh";
+import { DEFAULT_TRUST_DOMAIN, serviceId } from "@switchyard/mesh";
+import { CertificateAuthority } from "@switchyard/mesh/ca";
 import { ROOT, asAccount, cliEnv, runCli, spawnUp, type CliResult, type UpProcess } from "./test-platform.js";
 
 // The open inside, closed: every attack of the issue, replayed by an unprivileged local user (`nobody`, through

@@ -15,7 +15,8 @@ import { ConfigCenter, Identity, Jobs, Queues, Registry, Secrets } from "@switch
 import { Code, noopLogger, SwitchyardError, type RunningService } from "@switchyard/core";
 import { loadControlConfig, startControl } from "@switchyard/control";
 import { loadJobsConfig, startJobs } from "@switchyard/jobs";
-import { CertificateAuthority, createClient, createMeshRuntime, dataDirIdentity, DEFAULT_TRUST_DOMAIN, localIdentity, loadOrCreateCa, serviceId, spiffeId, WorkloadIdentity, type EndUser, type MeshCredentials } from "@switchyard/mesh";
+import { CertificateAuthority, loadOrCreateCa } from "@switchyard/mesh/ca";
+import { createClient, createMeshRuntime, dataDirIdentity, DEFAULT_TRUST_DOMAIN, localIdentity, serviceId, spiffeId, WorkloadIdentity, type EndUser, type MeshCredentials } from "@switchyard/mesh";
 
 type Outcome = "handshake" | "unauthenticated" | "rbac" | "served";
 const TD = DEFAULT_TRUST_DOMAIN;

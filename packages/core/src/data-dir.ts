@@ -53,21 +53,31 @@ export function loadOrCreateKey(path: string, bytes = 32): Buffer {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const existing = readKey(path);
   if (existing) return existing;
+  createFileOnce(path, randomBytes(bytes).toString("base64") + "\n", 0o600);
+  return readKey(path)!;
+}
+
+/**
+ * Writes `text` to `path` unless it exists: whole, under a temporary name first, then linked into place, so that
+ * concurrent starters agree on one content and nobody reads a half-written file. Returns false when it existed.
+ */
+export function createFileOnce(path: string, text: string, mode: number): boolean {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  const fd = openSync(tmp, "wx", 0o600);
+  const fd = openSync(tmp, "wx", mode);
   try {
-    writeSync(fd, randomBytes(bytes).toString("base64") + "\n");
+    writeSync(fd, text);
   } finally {
     closeSync(fd);
   }
   try {
     linkSync(tmp, path);
+    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    return false;
   } finally {
     rmSync(tmp, { force: true });
   }
-  return readKey(path)!;
 }
 
 function readKey(path: string): Buffer | undefined {

@@ -5,7 +5,7 @@ import { createClientChain } from "./client-chain.js";
 import { StreamRelay } from "./client-stream.js";
 import type { Cluster, ClusterSource } from "./cluster.js";
 import type { MeshRuntime } from "./runtime.js";
-import { serviceId } from "./pki.js";
+import { serviceId } from "./spiffe.js";
 import { USER_TOKEN_HEADER } from "./user-token.js";
 import { IDENTITY_METADATA, type CallOptions } from "./types.js";
 

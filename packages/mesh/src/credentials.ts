@@ -10,7 +10,8 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { Code, noopLogger, SwitchyardError, type Logger } from "@switchyard/core";
-import { createCsr, generateWorkloadKey, parseSpiffeId, SYSTEM_NAMESPACE, spiffeIdOfSan, type IssuedCertificate } from "./pki.js";
+import { parseSpiffeId, SYSTEM_NAMESPACE, spiffeIdOfSan } from "./spiffe.js";
+import { createCsr, generateWorkloadKey, type IssuedCertificate } from "./workload-key.js";
 
 type CaCertificateUpdateListener = grpc.experimental.CaCertificateUpdateListener;
 type IdentityCertificateUpdateListener = grpc.experimental.IdentityCertificateUpdateListener;
@@ -164,8 +165,8 @@ export class WorkloadIdentity implements MeshCredentials, grpc.experimental.Cert
   /** Rotates now (tests; an operator's forced rotation). */
   async rotate(): Promise<void> {
     if (!this.o.renew) throw new SwitchyardError(Code.FailedPrecondition, `${this.id} has no way to renew its certificate`);
-    const key = await generateWorkloadKey();
-    const issued = await this.o.renew(await createCsr(key, this.id));
+    const key = generateWorkloadKey();
+    const issued = await this.o.renew(createCsr(key, this.id));
     if (this.closed) return;
     const caChanged = issued.caPem !== this.current.caPem;
     this.current = { ...issued, keyPem: key.keyPem };

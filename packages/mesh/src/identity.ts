@@ -6,7 +6,7 @@
  * own. A call with no proven service is refused: nothing inside the mesh is trusted for being inside.
  */
 import { Code, SwitchyardError } from "@switchyard/core";
-import { parseSpiffeId, SYSTEM_NAMESPACE } from "./pki.js";
+import { parseSpiffeId, SYSTEM_NAMESPACE } from "./spiffe.js";
 import type { CallContext } from "./types.js";
 import type { UserRole } from "./user-token.js";
 

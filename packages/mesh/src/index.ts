@@ -24,8 +24,12 @@ export { HealthState, healthService, ServingStatus } from "./health.js";
 export { IDENTITY_METADATA } from "./types.js";
 export { WorkloadIdentity, bootstrapCredentials, peerIdOf } from "./credentials.js";
 export type { MeshCredentials, RenewCertificate } from "./credentials.js";
-export { CertificateAuthority, caPaths, createCsr, selfSignedServerCertificate, DEFAULT_TRUST_DOMAIN, generateWorkloadKey, loadOrCreateCa, parseSpiffeId, serviceId, spiffeId, spiffeIdOfSan, SYSTEM_NAMESPACE } from "./pki.js";
-export type { IssuedCertificate, SpiffeId } from "./pki.js";
+export { DEFAULT_TRUST_DOMAIN, parseSpiffeId, serviceId, spiffeId, spiffeIdOfSan, SYSTEM_NAMESPACE } from "./spiffe.js";
+export type { SpiffeId } from "./spiffe.js";
+export { caPaths, createCsr, generateWorkloadKey } from "./workload-key.js";
+export type { IssuedCertificate, WorkloadKey } from "./workload-key.js";
+// The CA (an X.509 library) is the `./ca` sub-path: loaded by control and tools, never by every importer.
+export type { CertificateAuthority } from "./pki.js";
 export { certificateFingerprint, DEFAULT_JOIN_TOKEN_TTL_MS, mintJoinToken, readJoinToken, verifyJoinToken } from "./join-token.js";
 export type { JoinClaims } from "./join-token.js";
 export { dataDirIdentity, DEFAULT_CERT_TTL_MS, enrollIdentity, identityEnv, localIdentity, parseCertTtl, platformIdentity } from "./platform-identity.js";

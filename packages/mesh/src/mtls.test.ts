@@ -13,7 +13,10 @@ import { peerCertificateReads, WorkloadIdentity } from "./credentials.js";
 import { startEcho, type EchoInstance } from "./echo-fixture.js";
 import { Echo } from "./gen/switchyard/mesh/testing/v1/echo_pb.js";
 import { certificateFingerprint, mintJoinToken, verifyJoinToken } from "./join-token.js";
-import { CertificateAuthority, caPaths, loadOrCreateCa, serviceId, spiffeId } from "./pki.js";
+import { CertificateAuthority, loadOrCreateCa } from "./pki.js";
+import { serviceId, spiffeId } from "./spiffe.js";
+import { caPaths, createCsr, generateWorkloadKey } from "./workload-key.js";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { localIdentity } from "./platform-identity.js";
 import { createMeshRuntime } from "./runtime.js";
 import { runConcurrent } from "./test-support.js";
@@ -131,6 +134,22 @@ describe("mutual TLS between workloads", () => {
     assert.equal(n, 600);
     assert.ok(caller.rotations >= 5, `rotated ${caller.rotations} times`);
     assert.ok(certs.size >= 6, "each rotation made a new certificate");
+  });
+});
+
+describe("certificate requests (written with node:crypto alone, workload-key.ts)", () => {
+  it("are what the CA's X.509 library parses, verifies and signs; a tampered one is refused", async () => {
+    const { ca } = await CertificateAuthority.create(TD);
+    const key = generateWorkloadKey();
+    const id = serviceId(TD, "jobs");
+    const issued = await ca.issue(createCsr(key, id), id, 60_000);
+    const cert = new X509Certificate(issued.certPem);
+    assert.equal(cert.subjectAltName, `URI:${id}`);
+    assert.ok(cert.checkPrivateKey(createPrivateKey(key.keyPem)), "the certificate is for the requesting key");
+    const der = Buffer.from(createCsr(key, id).replace(/-----[^-]+-----|\s/g, ""), "base64");
+    der[der.length - 5] = der[der.length - 5]! ^ 0xff;
+    const tampered = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString("base64")}\n-----END CERTIFICATE REQUEST-----\n`;
+    await assert.rejects(ca.issue(tampered, id, 60_000), (e: unknown) => e instanceof SwitchyardError && /signature does not verify|not a PKCS#10/.test(e.message));
   });
 });
 

@@ -1,18 +1,20 @@
 /**
- * The platform's public-key infrastructure: SPIFFE identities, key pairs and certificate requests for workloads, and
- * the certificate authority `control` runs (`<data>/secrets/ca.pem`). Certificates are X.509 with ECDSA P-256 keys
- * (fast handshakes) made with @peculiar/x509 over Node's WebCrypto; node:crypto can read certificates but not make them.
+ * The certificate authority `control` runs (`<data>/secrets/ca.pem`), and the self-signed certificate of the gateway's
+ * edge. Certificates are X.509 with ECDSA P-256 keys (fast handshakes), made with @peculiar/x509 over Node's
+ * WebCrypto: node:crypto can read certificates but not make them. Only processes that make certificates load this
+ * module (the package's `./ca` sub-path); workloads ask for theirs with node:crypto alone (workload-key.ts).
  *
- * A workload's certificate names it by one URI SAN, `spiffe://<trust-domain>/ns/<namespace>/sa/<account>` (Istio's
- * form): platform services are `ns/system/sa/<service>`; a team's long-running processes `ns/<team>/sa/<name>`.
+ * A workload's certificate names it by one URI SAN, its SPIFFE id (spiffe.ts).
  */
 import "reflect-metadata";
 import { randomBytes, webcrypto } from "node:crypto";
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import * as x509 from "@peculiar/x509";
-import { Code, SwitchyardError } from "@switchyard/core";
+import { Code, createFileOnce, SwitchyardError } from "@switchyard/core";
 import { certificateFingerprint } from "./join-token.js";
+import { DEFAULT_TRUST_DOMAIN, parseSpiffeId } from "./spiffe.js";
+import { caPaths, createCsr, generateWorkloadKey, toPem, type IssuedCertificate } from "./workload-key.js";
 
 x509.cryptoProvider.set(webcrypto as never);
 
@@ -20,84 +22,6 @@ type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
-
-export const DEFAULT_TRUST_DOMAIN = "switchyard.local";
-export const SYSTEM_NAMESPACE = "system";
-
-export interface SpiffeId {
-  readonly trustDomain: string;
-  readonly namespace: string;
-  readonly account: string;
-}
-
-const NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
-
-export function spiffeId(trustDomain: string, namespace: string, account: string): string {
-  for (const [what, v] of [["trust domain", trustDomain], ["namespace", namespace], ["service account", account]] as const) {
-    if (!NAME.test(v)) throw new SwitchyardError(Code.InvalidArgument, `${what} "${v}" is not a valid identity name (lower-case letters, digits, '.', '_' and '-', at most 63)`);
-  }
-  return `spiffe://${trustDomain}/ns/${namespace}/sa/${account}`;
-}
-
-/** The SPIFFE id of a platform service: `spiffe://<td>/ns/system/sa/<service>`. */
-export function serviceId(trustDomain: string, service: string): string {
-  return spiffeId(trustDomain, SYSTEM_NAMESPACE, service);
-}
-
-export function parseSpiffeId(uri: string): SpiffeId | undefined {
-  const m = /^spiffe:\/\/([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(uri);
-  if (!m || !NAME.test(m[1]!) || !NAME.test(m[2]!) || !NAME.test(m[3]!)) return undefined;
-  return { trustDomain: m[1]!, namespace: m[2]!, account: m[3]! };
-}
-
-/**
- * The one SPIFFE id in a certificate's subjectAltName text (Node's `URI:spiffe://…, DNS:…` form); undefined when it
- * has none or more than one (a certificate that names two workloads names none).
- */
-export function spiffeIdOfSan(subjectAltName: string | undefined): string | undefined {
-  if (!subjectAltName) return undefined;
-  let found: string | undefined;
-  for (const part of subjectAltName.split(", ")) {
-    if (!part.startsWith("URI:spiffe://")) continue;
-    if (found !== undefined) return undefined;
-    found = part.slice(4);
-  }
-  return found;
-}
-
-export interface WorkloadKey {
-  readonly keys: CryptoKeyPair;
-  /** The private key as PKCS#8 PEM, for TLS. */
-  readonly keyPem: string;
-}
-
-export async function generateWorkloadKey(): Promise<WorkloadKey> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
-  const der = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
-  return { keys, keyPem: toPem(der, "PRIVATE KEY") };
-}
-
-/** A PKCS#10 request for `id`, signed by the key it asks a certificate for (proof of possession). */
-export async function createCsr(key: WorkloadKey, id: string): Promise<string> {
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: `CN=${parseSpiffeId(id)?.account ?? "workload"}`,
-    keys: key.keys,
-    signingAlgorithm: ALG,
-    extensions: [new x509.SubjectAlternativeNameExtension([{ type: "url", value: id }])],
-  });
-  return csr.toString("pem");
-}
-
-function toPem(der: Buffer, label: string): string {
-  return `-----BEGIN ${label}-----\n${der.toString("base64").replace(/(.{64})/g, "$1\n").replace(/\n$/, "")}\n-----END ${label}-----\n`;
-}
-
-/** What the CA answers a request with: the leaf (PEM), the bundle to trust (root PEM), and when the leaf expires. */
-export interface IssuedCertificate {
-  readonly certPem: string;
-  readonly caPem: string;
-  readonly notAfterMs: number;
-}
 
 const MAX_CSR_BYTES = 8192;
 /** Certificates are valid from a minute ago: clocks of two hosts differ a little. */
@@ -199,8 +123,8 @@ export class CertificateAuthority {
    * CA over the mesh.
    */
   async issueWorkload(id: string, ttlMs: number, hosts: readonly string[] = []): Promise<IssuedCertificate & { keyPem: string }> {
-    const key = await generateWorkloadKey();
-    const issued = await this.issue(await createCsr(key, id), id, ttlMs, hosts);
+    const key = generateWorkloadKey();
+    const issued = await this.issue(createCsr(key, id), id, ttlMs, hosts);
     return { ...issued, keyPem: key.keyPem };
   }
 }
@@ -235,11 +159,6 @@ export async function selfSignedServerCertificate(hosts: readonly string[], vali
   return { certPem: cert.toString("pem") + "\n", keyPem: toPem(Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)), "PRIVATE KEY") };
 }
 
-/** `<data>/secrets/ca.pem`: the CA's certificate and key, 0600. `ca.crt` beside it holds the certificate alone. */
-export function caPaths(dataDir: string): { key: string; cert: string } {
-  return { key: join(dataDir, "secrets", "ca.pem"), cert: join(dataDir, "secrets", "ca.crt") };
-}
-
 /**
  * The platform CA of a data dir, made at the first start. Creation is atomic (a temporary file linked into place), so
  * two processes starting together end up with the same CA. A CA file others can read is refused.
@@ -250,7 +169,7 @@ export async function loadOrCreateCa(dataDir: string, trustDomain = DEFAULT_TRUS
   let text = readPrivate(paths.key);
   if (text === undefined) {
     const made = await CertificateAuthority.create(trustDomain);
-    writeOnce(paths.key, made.pem, 0o600);
+    createFileOnce(paths.key, made.pem, 0o600);
     text = readPrivate(paths.key)!;
   }
   const ca = await CertificateAuthority.fromPem(trustDomain, text);
@@ -262,7 +181,7 @@ export async function loadOrCreateCa(dataDir: string, trustDomain = DEFAULT_TRUS
   }
   if (cert !== ca.caPem) {
     rmSync(paths.cert, { force: true });
-    writeOnce(paths.cert, ca.caPem, 0o644);
+    createFileOnce(paths.cert, ca.caPem, 0o644);
   }
   return ca;
 }
@@ -278,21 +197,4 @@ function readPrivate(path: string): string | undefined {
     throw new SwitchyardError(Code.FailedPrecondition, `the CA file ${path} is readable by other users (mode ${(st.mode & 0o777).toString(8)}): anyone who read it can mint platform identities. Delete ${path} (a new CA is made at the next start and every service enrols again) or run \`chmod 600 ${path}\` if nobody else could have read it`);
   }
   return readFileSync(path, "utf8");
-}
-
-function writeOnce(path: string, text: string, mode: number): void {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  const fd = openSync(tmp, "wx", mode);
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    linkSync(tmp, path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-  } finally {
-    rmSync(tmp, { force: true });
-  }
 }

@@ -13,7 +13,9 @@ import { Code, parseDurationMs, SwitchyardError, type Logger } from "@switchyard
 import { createClient } from "./client.js";
 import { bootstrapCredentials, WorkloadIdentity } from "./credentials.js";
 import { certificateFingerprint, readJoinToken } from "./join-token.js";
-import { caPaths, createCsr, DEFAULT_TRUST_DOMAIN, generateWorkloadKey, loadOrCreateCa, serviceId, spiffeId, type CertificateAuthority } from "./pki.js";
+import type { CertificateAuthority } from "./pki.js";
+import { DEFAULT_TRUST_DOMAIN, serviceId, spiffeId } from "./spiffe.js";
+import { caPaths, createCsr, generateWorkloadKey } from "./workload-key.js";
 import { createMeshRuntime } from "./runtime.js";
 import type { MeshClient } from "./types.js";
 
@@ -79,7 +81,8 @@ export function dataDirIdentity(dataDir: string, service: string, o: { trustDoma
   const trustDomain = o.trustDomain ?? DEFAULT_TRUST_DOMAIN;
   const id = serviceId(trustDomain, service);
   const ttl = o.ttlMs ?? DEFAULT_CERT_TTL_MS;
-  const ca = loadOrCreateCa(dataDir, trustDomain);
+  // The CA module (an X.509 library, several MB) loads only here, in a process that holds the CA file.
+  const ca = import("./pki.js").then((m) => m.loadOrCreateCa(dataDir, trustDomain));
   return new WorkloadIdentity({
     id,
     trustDomain,
@@ -110,11 +113,11 @@ export async function enrollIdentity(o: EnrollOptions): Promise<WorkloadIdentity
   }
   const id = spiffeId(trustDomain, claims.namespace, claims.account);
   const controlId = serviceId(trustDomain, "control");
-  const key = await generateWorkloadKey();
+  const key = generateWorkloadKey();
   const bootstrap = createClient(Identity, { target: o.control, peer: controlId, defaultTimeoutMs: 15_000, runtime: createMeshRuntime({ credentials: bootstrapCredentials(o.caPem, trustDomain), mode: o.meshMode ?? "mesh" }) });
   let first;
   try {
-    first = await bootstrap.enroll({ joinToken: o.joinToken, csrPem: await createCsr(key, id) });
+    first = await bootstrap.enroll({ joinToken: o.joinToken, csrPem: createCsr(key, id) });
   } finally {
     bootstrap.close();
   }

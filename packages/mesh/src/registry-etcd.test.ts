@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WorkloadIdentity } from "./credentials.js";
-import { CertificateAuthority, loadOrCreateCa, serviceId } from "./pki.js";
+import { CertificateAuthority, loadOrCreateCa } from "./pki.js";
+import { serviceId } from "./spiffe.js";
 import type { Registry } from "./registry.js";
 
 // Discovery with a real etcd (Debian's etcd-server): instances started and stopped, leases expiring, traffic follows.

@@ -1,7 +1,7 @@
 import { Registry as RegistryService } from "@switchyard/api";
 import { noopLogger, sleep, type Logger } from "@switchyard/core";
 import { createClient } from "./client.js";
-import { serviceId } from "./pki.js";
+import { serviceId } from "./spiffe.js";
 import type { Instance, Lease, Registry } from "./registry.js";
 import type { MeshRuntime } from "./runtime.js";
 

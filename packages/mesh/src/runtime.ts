@@ -11,7 +11,7 @@ import * as grpcJs from "@grpc/grpc-js";
 import { WorkloadIdentity, type MeshCredentials } from "./credentials.js";
 import { UserTokenMinter, UserTokenVerifier } from "./user-token.js";
 import { standDownStore } from "./policy-stand-down.js";
-import { serviceId } from "./pki.js";
+import { serviceId } from "./spiffe.js";
 
 export interface MeshRuntimeOptions {
   /** This process's service name (spans, metrics, the local peer of co-hosted calls). */

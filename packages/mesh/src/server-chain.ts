@@ -9,7 +9,7 @@ import { newRefusal } from "./status.js";
 import { bindServerContext, endSpan, startServerSpan, withContext } from "./tracing.js";
 import { IDENTITY_METADATA, type CallContext } from "./types.js";
 import { USER_TOKEN_HEADER } from "./user-token.js";
-import { parseSpiffeId, SYSTEM_NAMESPACE } from "./pki.js";
+import { parseSpiffeId, SYSTEM_NAMESPACE } from "./spiffe.js";
 import type { CompiledAuthorization } from "./policy-authz.js";
 
 const HEALTH_SERVICE = "grpc.health.v1.Health";

@@ -13,7 +13,7 @@ import { createClient } from "./client.js";
 import { startEcho, type EchoInstance } from "./echo-fixture.js";
 import { Echo } from "./gen/switchyard/mesh/testing/v1/echo_pb.js";
 import { MemoryRegistry } from "./registry-memory.js";
-import { serviceId } from "./pki.js";
+import { serviceId } from "./spiffe.js";
 import { dataDirIdentity } from "./platform-identity.js";
 import { spiffeIdOfXfcc } from "./policy-stand-down.js";
 import { DR, OWN, testRuntime, VS } from "./test-support.js";

@@ -13,7 +13,7 @@
  */
 import { createPrivateKey, sign, verify, X509Certificate, type KeyObject } from "node:crypto";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { parseSpiffeId, spiffeIdOfSan } from "./pki.js";
+import { parseSpiffeId, spiffeIdOfSan } from "./spiffe.js";
 
 export const USER_TOKEN_HEADER = "x-switchyard-user-token";
 export type UserRole = "admin" | "member" | "viewer";

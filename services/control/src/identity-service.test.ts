@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ConfigCenter, Identity, Registry } from "@switchyard/api";
 import { Code, keyPath, loadOrCreateKey, noopLogger, SwitchyardError, type RunningService } from "@switchyard/core";
-import { bootstrapCredentials, caPaths, certificateFingerprint, CertificateAuthority, createClient, createCsr, createMeshRuntime, DEFAULT_TRUST_DOMAIN, enrollIdentity, generateWorkloadKey, mintJoinToken, serviceId, type WorkloadIdentity } from "@switchyard/mesh";
+import { CertificateAuthority } from "@switchyard/mesh/ca";
+import { bootstrapCredentials, caPaths, certificateFingerprint, createClient, createCsr, createMeshRuntime, DEFAULT_TRUST_DOMAIN, enrollIdentity, generateWorkloadKey, mintJoinToken, serviceId, type WorkloadIdentity } from "@switchyard/mesh";
 import { loadControlConfig } from "./config.js";
 import { startControl } from "./start.js";
 
@@ -68,13 +69,13 @@ describe("control's CA", () => {
     const other = (await CertificateAuthority.create(TD)).ca;
     await assert.rejects(enroll(token("jobs", { caFingerprint: other.fingerprint })), refusedWith(Code.FailedPrecondition, /not the one the join token was minted for/), "the joining host pins the CA");
     // A token for jobs with a request that asks for the gateway's identity.
-    const key = await generateWorkloadKey();
+    const key = generateWorkloadKey();
     const client = createClient(Identity, { target: control.address, peer: serviceId(TD, "control"), runtime: createMeshRuntime({ credentials: bootstrapCredentials(caPem, TD) }) });
     try {
-      await assert.rejects(client.enroll({ joinToken: token("jobs"), csrPem: await createCsr(key, serviceId(TD, "gateway")) }), refusedWith(Code.PermissionDenied, /may have spiffe:\/\/switchyard.local\/ns\/system\/sa\/jobs only/));
+      await assert.rejects(client.enroll({ joinToken: token("jobs"), csrPem: createCsr(key, serviceId(TD, "gateway")) }), refusedWith(Code.PermissionDenied, /may have spiffe:\/\/switchyard.local\/ns\/system\/sa\/jobs only/));
       await assert.rejects(client.enroll({ joinToken: token("jobs"), csrPem: "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n" }), refusedWith(Code.InvalidArgument, /PKCS#10/));
       // Without a certificate, every other method of control is refused.
-      await assert.rejects(client.renew({ csrPem: await createCsr(key, serviceId(TD, "jobs")) }), refusedWith(Code.Unauthenticated, /without a certificate/));
+      await assert.rejects(client.renew({ csrPem: createCsr(key, serviceId(TD, "jobs")) }), refusedWith(Code.Unauthenticated, /without a certificate/));
       const registry = createClient(Registry, { target: control.address, runtime: createMeshRuntime({ credentials: bootstrapCredentials(caPem, TD) }) });
       await assert.rejects(registry.register({ instance: { service: "jobs", address: "127.0.0.1:1" }, ttlMs: 5000n }), refusedWith(Code.Unauthenticated, /without a certificate/), "no rogue registration without a certificate");
       registry.close();
@@ -114,8 +115,8 @@ describe("control's CA", () => {
     // A renewal request naming another identity is refused, even from a valid workload.
     const client = createClient(Identity, { target: control.address, runtime: createMeshRuntime({ credentials: jobs }) });
     try {
-      const key = await generateWorkloadKey();
-      await assert.rejects(client.renew({ csrPem: await createCsr(key, serviceId(TD, "gateway")) }), refusedWith(Code.PermissionDenied, /may have spiffe:\/\/switchyard.local\/ns\/system\/sa\/jobs only/));
+      const key = generateWorkloadKey();
+      await assert.rejects(client.renew({ csrPem: createCsr(key, serviceId(TD, "gateway")) }), refusedWith(Code.PermissionDenied, /may have spiffe:\/\/switchyard.local\/ns\/system\/sa\/jobs only/));
     } finally {
       client.close();
     }

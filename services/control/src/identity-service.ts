@@ -1,6 +1,7 @@
 import { Identity } from "@switchyard/api";
 import { Code, SwitchyardError, type Logger } from "@switchyard/core";
-import { spiffeId, verifyJoinToken, type CertificateAuthority, type ServiceImpl } from "@switchyard/mesh";
+import { spiffeId, verifyJoinToken, type ServiceImpl } from "@switchyard/mesh";
+import type { CertificateAuthority } from "@switchyard/mesh/ca";
 import type { JoinTokenStore } from "./identity-store.js";
 
 export interface IdentityServiceOptions {

@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { ConfigCenter, Identity, Registry } from "@switchyard/api";
 import { ensurePrivateDir, keyPath, loadOrCreateKey, meshListen, serviceSocketPath, type Logger, type RunningService } from "@switchyard/core";
-import { createServer, createServiceRuntime, loadOrCreateCa, localIdentity, MemoryRegistry, serviceId, type LocalTable } from "@switchyard/mesh";
+import { createServer, createServiceRuntime, localIdentity, MemoryRegistry, serviceId, type LocalTable } from "@switchyard/mesh";
+import { loadOrCreateCa } from "@switchyard/mesh/ca";
 import { openStore } from "@switchyard/store";
 import { configService } from "./config-service.js";
 import { ConfigStore, migrations, type ControlDatabase } from "./config-store.js";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { selfSignedServerCertificate } from "@switchyard/mesh";
+import { selfSignedServerCertificate } from "@switchyard/mesh/ca";
 import { loadConfig } from "./config.js";
 import { loadEdgeTls } from "./edge-tls.js";
 

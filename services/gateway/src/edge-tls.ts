@@ -10,7 +10,6 @@ import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { selfSignedServerCertificate } from "@switchyard/mesh";
 import type { EdgeTls } from "./edge-server.js";
 
 export interface LoadedEdgeTls extends EdgeTls {
@@ -59,6 +58,8 @@ export async function loadEdgeTls(tls: { certFile: string; keyFile: string } | "
   if (pem === undefined || !certOf(pem) || !keyOf(pem) || !covers(certOf(pem)!)) {
     // For the host it listens on, this machine's names and loopback: the CLI on this machine reaches it either way.
     const hosts = [...new Set([host === "0.0.0.0" || host === "::" ? hostname() : host, "localhost", "127.0.0.1", hostname()])];
+    // The X.509 library loads only here, when a certificate has to be made.
+    const { selfSignedServerCertificate } = await import("@switchyard/mesh/ca");
     const made = await selfSignedServerCertificate(hosts);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeFileSync(pemFile, made.certPem + made.keyPem, { mode: 0o600 });
