@@ -82,6 +82,14 @@ export interface WorkloadIdentityOptions {
   renew?: RenewCertificate;
   logger?: Logger;
   random?: () => number;
+  /**
+   * Called once when the certificate has expired and renewal still fails (renewal goes over mutual TLS with the
+   * certificate itself, so it cannot succeed any more): a service stops, and its supervisor starts it again with a
+   * fresh join token. Without it, renewal keeps being tried every 5 s.
+   */
+  onExpired?: () => void;
+  /** Called by close() (the renewal client's own close). */
+  onClose?: () => void;
 }
 
 /**
@@ -102,6 +110,7 @@ export class WorkloadIdentity implements MeshCredentials, grpc.experimental.Cert
   private readonly servers = new Map<boolean, grpc.ServerCredentials>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private expiredReported = false;
   private readonly logger: Logger;
   private readonly random: () => number;
 
@@ -177,8 +186,10 @@ export class WorkloadIdentity implements MeshCredentials, grpc.experimental.Cert
   }
 
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    this.o.onClose?.();
   }
 
   private schedule(delayMs?: number): void {
@@ -190,7 +201,16 @@ export class WorkloadIdentity implements MeshCredentials, grpc.experimental.Cert
         () => this.schedule(),
         (err: unknown) => {
           const remaining = this.current.notAfterMs - Date.now();
-          const retry = Math.max(100, Math.min(30_000, remaining / 10));
+          if (remaining <= 0) {
+            this.logger.error({ err: String(err), id: this.id, expiredAt: new Date(this.current.notAfterMs).toISOString() }, "certificate expired and could not be renewed");
+            if (this.o.onExpired && !this.expiredReported) {
+              this.expiredReported = true;
+              this.o.onExpired();
+            }
+            this.schedule(5000);
+            return;
+          }
+          const retry = Math.max(1000, Math.min(30_000, remaining / 10));
           this.logger.warn({ err: String(err), id: this.id, expiresInMs: remaining, retryInMs: Math.round(retry) }, "certificate renewal failed; retrying");
           this.schedule(retry);
         },

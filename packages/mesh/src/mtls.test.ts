@@ -137,6 +137,35 @@ describe("mutual TLS between workloads", () => {
   });
 });
 
+describe("an expired certificate that cannot be renewed", () => {
+  it("is reported once, so the service can stop and be enrolled again", async () => {
+    const { ca } = await CertificateAuthority.create(TD);
+    const issued = await ca.issueWorkload(serviceId(TD, "jobs"), 60_000);
+    let expired = 0;
+    let tries = 0;
+    // notAfter 1.5 s from now: renewal is tried at 40–60% of it, fails, and after expiry the hook runs once.
+    const id = new WorkloadIdentity({
+      id: serviceId(TD, "jobs"),
+      trustDomain: TD,
+      issued: { ...issued, notAfterMs: Date.now() + 1500 },
+      renew: async () => {
+        tries++;
+        throw new Error("control is away");
+      },
+      onExpired: () => expired++,
+    });
+    try {
+      const until = Date.now() + 10_000;
+      while (expired === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(expired, 1);
+      assert.ok(tries >= 2 && tries <= 4, `renewal tried ${tries} times: not a tight loop`);
+    } finally {
+      id.close();
+    }
+  });
+});
+
 describe("certificate requests (written with node:crypto alone, workload-key.ts)", () => {
   it("are what the CA's X.509 library parses, verifies and signs; a tampered one is refused", async () => {
     const { ca } = await CertificateAuthority.create(TD);

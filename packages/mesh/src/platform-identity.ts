@@ -99,6 +99,8 @@ export interface EnrollOptions {
   /** The CA certificate (PEM) the token's fingerprint must match. */
   caPem: string;
   trustDomain?: string;
+  /** What to do when the certificate expired and cannot be renewed (WorkloadIdentityOptions.onExpired). */
+  onExpired?: () => void;
   /** `istio`: the enrolment goes in plaintext to the local sidecar, which does mTLS. */
   meshMode?: "mesh" | "istio";
   logger?: Logger;
@@ -131,6 +133,8 @@ export async function enrollIdentity(o: EnrollOptions): Promise<WorkloadIdentity
       const r = await renewer.renew({ csrPem });
       return { certPem: r.certificatePem, caPem: r.caPem, notAfterMs: Number(r.notAfterMs) };
     },
+    onClose: () => renewer?.close(),
+    ...(o.onExpired ? { onExpired: o.onExpired } : {}),
     ...(o.logger ? { logger: o.logger } : {}),
   });
   return identity;
@@ -139,6 +143,8 @@ export async function enrollIdentity(o: EnrollOptions): Promise<WorkloadIdentity
 export interface PlatformIdentityOptions extends Partial<IdentityEnv> {
   service: string;
   dataDir: string;
+  /** An enrolled identity whose certificate expired unrenewed: what the service does (stop, to be enrolled again). */
+  onExpired?: () => void;
   /** control's address; with a join token, where to enrol. */
   control?: string | undefined;
   logger?: Logger;
@@ -161,7 +167,7 @@ export async function platformIdentity(o: PlatformIdentityOptions): Promise<Work
     const expected = serviceId(trustDomain, o.service);
     const named = spiffeId(trustDomain, claims.namespace, claims.account);
     if (named !== expected) throw new SwitchyardError(Code.FailedPrecondition, `the join token is for ${named}, but this is ${o.service} (${expected}): mint one with \`switchyard join-token --service ${o.service}\``);
-    return enrollIdentity({ control: o.control, joinToken: o.joinToken, caPem, trustDomain, ...(o.meshMode ? { meshMode: o.meshMode } : {}), ...logger });
+    return enrollIdentity({ control: o.control, joinToken: o.joinToken, caPem, trustDomain, ...(o.meshMode ? { meshMode: o.meshMode } : {}), ...(o.onExpired ? { onExpired: o.onExpired } : {}), ...logger });
   }
   const identity = dataDirIdentity(o.dataDir, o.service, { trustDomain, ...(o.certTtlMs !== undefined ? { ttlMs: o.certTtlMs } : {}), ...logger });
   await identity.ready;

@@ -37,7 +37,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
   ensurePrivateDir(config.dataDir);
   // The gateway's certificate proves its calls come from the gateway: the one service whose user identities the others
   // believe. Enrolled with control's CA (a join token from `up`), or issued from the data dir's CA without one.
-  const credentials = await platformIdentity({ service: "gateway", dataDir: config.dataDir, control: config.control, ...config.identity, logger });
+  // Enrolled, its certificate can expire unrenewed (control away for half its lifetime): it then stops as on SIGTERM,
+  // and `up` starts it again with a fresh join token.
+  const credentials = await platformIdentity({ service: "gateway", onExpired: () => process.kill(process.pid, "SIGTERM"), dataDir: config.dataDir, control: config.control, ...config.identity, logger });
   const ownRegistry = registry ? undefined : await openRegistry(config.registry!, logger, createMeshRuntime({ serviceName: "gateway", credentials, mode: config.identity.meshMode, logger }));
   const reg = (registry ?? ownRegistry)!;
   // The mesh runtime: policies hot-reloaded from the config center, metrics, tracing from OTEL_* (off by default).

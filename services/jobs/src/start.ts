@@ -36,7 +36,9 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
   ensurePrivateDir(config.dataDir);
   // The jobs service's workload certificate: enrolled with control's CA (a join token from `up`), or issued from the
   // data dir's CA when it has no token; every mesh connection is mutual TLS with it.
-  const credentials = await platformIdentity({ service: "jobs", dataDir: config.dataDir, control: config.controlAddress, ...config.identity, logger });
+  // Enrolled, its certificate can expire unrenewed (control away for half its lifetime): it then stops as on SIGTERM,
+  // and `up` starts it again with a fresh join token.
+  const credentials = await platformIdentity({ service: "jobs", onExpired: () => process.kill(process.pid, "SIGTERM"), dataDir: config.dataDir, control: config.controlAddress, ...config.identity, logger });
   const opened = await openStore<JobsDatabase>({ driver: config.store, location: join(config.dataDir, "jobs", "jobs.db"), migrations });
   const db = opened.db;
   const store = new JobStore(opened);
