@@ -80,17 +80,25 @@ export function createFileOnce(path: string, text: string, mode: number): boolea
   }
 }
 
-function readKey(path: string): Buffer | undefined {
+/**
+ * The text of a file that must be its owner's alone; undefined when it does not exist. One others can read is refused
+ * (FAILED_PRECONDITION): `the <what> <path> is readable by other users (mode …): <fix>`.
+ */
+export function readPrivateText(path: string, what: string, fix: string): string | undefined {
   let st;
   try {
     st = statSync(path);
   } catch {
     return undefined;
   }
-  if ((st.mode & 0o077) !== 0) {
-    throw new SwitchyardError(Code.FailedPrecondition, `the key file ${path} is readable by other users (mode ${modeText(st.mode)}): delete it (a new key is made at the next start; tokens signed with it stop working) or run \`chmod 600 ${path}\` if nobody else could have read it`);
-  }
-  const key = Buffer.from(readFileSync(path, "utf8").trim(), "base64");
+  if ((st.mode & 0o077) !== 0) throw new SwitchyardError(Code.FailedPrecondition, `the ${what} ${path} is readable by other users (mode ${modeText(st.mode)}): ${fix}`);
+  return readFileSync(path, "utf8");
+}
+
+function readKey(path: string): Buffer | undefined {
+  const text = readPrivateText(path, "key file", `delete it (a new key is made at the next start; tokens signed with it stop working) or run \`chmod 600 ${path}\` if nobody else could have read it`);
+  if (text === undefined) return undefined;
+  const key = Buffer.from(text.trim(), "base64");
   if (key.length < 16) throw new SwitchyardError(Code.FailedPrecondition, `the key file ${path} is damaged (${key.length} bytes): delete it to make a new one`);
   return key;
 }

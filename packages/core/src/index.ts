@@ -7,7 +7,7 @@ export type { Logger, LoggerOptions } from "./logger.js";
 export { newUid, nameSuffix } from "./ids.js";
 export { announceReady, parseReadyLine, onShutdown, READY_PREFIX } from "./service-lifecycle.js";
 export type { ReadyInfo, RunningService } from "./service-lifecycle.js";
-export { setPrivateUmask, ensurePrivateDir, loadOrCreateKey, createFileOnce, keyPath, serviceSocketPath, meshListen, claimSocketPath } from "./data-dir.js";
+export { setPrivateUmask, ensurePrivateDir, loadOrCreateKey, createFileOnce, readPrivateText, keyPath, serviceSocketPath, meshListen, claimSocketPath } from "./data-dir.js";
 export type { MeshListen } from "./data-dir.js";
 export { parseDurationMs, parseSinceMs } from "./durations.js";
 export { checkTextBounds, nestingDepth, tooDeep, DEFAULT_TEXT_BOUNDS } from "./text-bounds.js";

@@ -8,10 +8,10 @@
  */
 import "reflect-metadata";
 import { randomBytes, webcrypto } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import * as x509 from "@peculiar/x509";
-import { Code, createFileOnce, SwitchyardError } from "@switchyard/core";
+import { Code, createFileOnce, readPrivateText, SwitchyardError } from "@switchyard/core";
 import { certificateFingerprint } from "./join-token.js";
 import { DEFAULT_TRUST_DOMAIN, parseSpiffeId } from "./spiffe.js";
 import { caPaths, createCsr, generateWorkloadKey, toPem, type IssuedCertificate } from "./workload-key.js";
@@ -166,11 +166,12 @@ export async function selfSignedServerCertificate(hosts: readonly string[], vali
 export async function loadOrCreateCa(dataDir: string, trustDomain = DEFAULT_TRUST_DOMAIN): Promise<CertificateAuthority> {
   const paths = caPaths(dataDir);
   mkdirSync(dirname(paths.key), { recursive: true, mode: 0o700 });
-  let text = readPrivate(paths.key);
+  const read = () => readPrivateText(paths.key, "CA file", `anyone who read it can mint platform identities. Delete ${paths.key} (a new CA is made at the next start and every service enrols again) or run \`chmod 600 ${paths.key}\` if nobody else could have read it`);
+  let text = read();
   if (text === undefined) {
     const made = await CertificateAuthority.create(trustDomain);
     createFileOnce(paths.key, made.pem, 0o600);
-    text = readPrivate(paths.key)!;
+    text = read()!;
   }
   const ca = await CertificateAuthority.fromPem(trustDomain, text);
   let cert: string | undefined;
@@ -184,17 +185,4 @@ export async function loadOrCreateCa(dataDir: string, trustDomain = DEFAULT_TRUS
     createFileOnce(paths.cert, ca.caPem, 0o644);
   }
   return ca;
-}
-
-function readPrivate(path: string): string | undefined {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    return undefined;
-  }
-  if ((st.mode & 0o077) !== 0) {
-    throw new SwitchyardError(Code.FailedPrecondition, `the CA file ${path} is readable by other users (mode ${(st.mode & 0o777).toString(8)}): anyone who read it can mint platform identities. Delete ${path} (a new CA is made at the next start and every service enrols again) or run \`chmod 600 ${path}\` if nobody else could have read it`);
-  }
-  return readFileSync(path, "utf8");
 }

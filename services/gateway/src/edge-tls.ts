@@ -4,12 +4,12 @@
  * alone in `tls.crt` beside it for clients to trust (`up` points the CLI config at it; remote users compare its
  * SHA-256 fingerprint, which the gateway logs and `up` prints).
  */
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { Code, SwitchyardError } from "@switchyard/core";
+import { Code, readPrivateText, SwitchyardError } from "@switchyard/core";
 import type { EdgeTls } from "./edge-server.js";
 
 export interface LoadedEdgeTls extends EdgeTls {
@@ -29,15 +29,14 @@ export async function loadEdgeTls(tls: { certFile: string; keyFile: string } | "
       }
     };
     const certPem = read(tls.certFile, "certificate (SWITCHYARD_TLS_CERT)");
-    const keyPem = read(tls.keyFile, "key (SWITCHYARD_TLS_KEY)");
+    const keyPem = readPrivateText(tls.keyFile, "edge's TLS key", `run \`chmod 600 ${tls.keyFile}\``);
+    if (keyPem === undefined) throw new SwitchyardError(Code.FailedPrecondition, `cannot read the edge's TLS key ${tls.keyFile} (SWITCHYARD_TLS_KEY): no such file`);
     let cert: X509Certificate;
     try {
       cert = new X509Certificate(certPem);
     } catch (err) {
       throw new SwitchyardError(Code.FailedPrecondition, `${tls.certFile} is not a PEM certificate: ${(err as Error).message}`);
     }
-    const mode = statSync(tls.keyFile).mode;
-    if ((mode & 0o077) !== 0) throw new SwitchyardError(Code.FailedPrecondition, `the edge's TLS key ${tls.keyFile} is readable by other users (mode ${(mode & 0o777).toString(8)}): run \`chmod 600 ${tls.keyFile}\``);
     return { certPem, keyPem, fingerprint: cert.fingerprint256, caFile: undefined };
   }
   const dir = join(dataDir, "gateway");
