@@ -1,6 +1,7 @@
 import { Code, SwitchyardError, noopLogger, type Logger } from "@switchyard/core";
 import type { MeshEvents } from "./events.js";
 import { EMPTY_POLICIES, compileMeshPolicies, type CompiledPolicies } from "./policy-compile.js";
+import { knownDefaultResources } from "./default-authz.js";
 import { parseMeshPolicies, type PolicyResource } from "./policy-parse.js";
 
 /** One versioned policy document of the config center: a name, its YAML (one or more resources), a revision. */
@@ -125,7 +126,7 @@ export function createPolicyStore(options: PolicyStoreOptions = {}): PolicyStore
       for (const d of snap.documents) {
         failing = d.name;
         let p = parsed.get(d.name);
-        if (p === undefined || p.revision !== d.revision) parsed.set(d.name, (p = { revision: d.revision, resources: parseMeshPolicies(d.yaml, { source: d.name }).resources }));
+        if (p === undefined || p.revision !== d.revision) parsed.set(d.name, (p = { revision: d.revision, resources: knownDefaultResources(d.yaml, d.name) ?? parseMeshPolicies(d.yaml, { source: d.name }).resources }));
         resources.push(...p.resources);
       }
       failing = "(the set)";

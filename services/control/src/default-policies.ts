@@ -7,37 +7,12 @@
  * - `users-via-gateway`: a call that names a user is refused unless the gateway sends it — only the edge, which
  *   verified the user's own token, speaks for users (each service's `verifiedCaller` checks this too).
  */
+import { defaultAuthorizationPolicies } from "@switchyard/mesh";
 import type { ConfigStore } from "./config-store.js";
 
+/** The default policies as documents (their text lives in the mesh, which also knows them parsed: default-authz.ts). */
 export function defaultPolicies(trustDomain: string): { kind: string; name: string; content: string }[] {
-  return [
-    {
-      kind: "AuthorizationPolicy",
-      name: "jobs-platform-callers",
-      content: `apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: jobs-platform-callers, namespace: system}
-spec:
-  selector: {matchLabels: {app: jobs}}
-  action: ALLOW
-  rules:
-  - from: [{source: {namespaces: [system]}}]
-`,
-    },
-    {
-      kind: "AuthorizationPolicy",
-      name: "users-via-gateway",
-      content: `apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: users-via-gateway, namespace: system}
-spec:
-  action: DENY
-  rules:
-  - from: [{source: {notPrincipals: ["${trustDomain}/ns/system/sa/gateway"]}}]
-    when: [{key: request.auth.principal, values: ["*"]}]
-`,
-    },
-  ];
+  return defaultAuthorizationPolicies(trustDomain);
 }
 
 /** Writes the defaults into a new config center (revision 0) in one transaction; an existing one is left alone. */
