@@ -130,11 +130,11 @@ describe("a hostile local user against a platform run as root", { skip: NOT_ROOT
     assert.deepEqual(listeningPorts([up.pid, ...Object.values(up.services)]), [Number(new URL(p.url).port)]);
   });
 
-  it("keeps the data dir private: 0700 directories, 0600 files, and nobody reads the signing key, databases, tokens or logs", () => {
+  it("keeps the data dir private: 0700 directories, 0600 files, and nobody reads the signing key, the CA key, databases, tokens or logs", () => {
     const all = walk(dataDir);
     assert.ok(all.length > 15, all.join("\n"));
     for (const f of [dataDir, ...all]) assert.equal(lstatSync(f).mode & 0o077, 0, `${f} is mode ${(lstatSync(f).mode & 0o777).toString(8)}`);
-    const targets = ["admin-token", "up.json", "gateway/gateway.db", "jobs/jobs.db", "jobs/jobs.db-wal", "control/control.db", "secrets/mesh.key", "secrets/jobs-secrets.key", "logs/jobs.log"].map((f) => join(dataDir, f));
+    const targets = ["admin-token", "up.json", "gateway/gateway.db", "jobs/jobs.db", "jobs/jobs.db-wal", "control/control.db", "secrets/ca.pem", "secrets/join.key", "secrets/jobs-secrets.key", "logs/jobs.log"].map((f) => join(dataDir, f));
     for (const a of attack(["read", ...targets])) assert.deepEqual([a.target, a.ok, a.code], [a.target, false, "EACCES"]);
   });
 
@@ -147,7 +147,7 @@ describe("a hostile local user against a platform run as root", { skip: NOT_ROOT
     const admin = runJob(env, dir, "admins-private", 'echo top-secret > "$SWITCHYARD_OUTPUT_DIR/private.txt"; id -u');
     assert.match(admin.log, /^65534$/m, "an unmapped user's job runs as nobody");
     const other = join(jobsDir, admin.uid, "output", "private.txt");
-    const reads = ["admin-token", "gateway/gateway.db", "jobs/jobs.db", "secrets/mesh.key", "secrets/jobs-secrets.key"].map((f) => join(dataDir, f));
+    const reads = ["admin-token", "gateway/gateway.db", "jobs/jobs.db", "secrets/ca.pem", "secrets/join.key", "secrets/jobs-secrets.key"].map((f) => join(dataDir, f));
     const job = runJob(alice, dir, "curious", probeScript([...reads, other, join(dir, "config.yaml")], [dataDir, jobsDir]), { team: "vision" });
     assert.match(job.log, /^uid=40001 gid=40001$/m);
     for (const f of [...reads, other, join(dir, "config.yaml")]) assert.match(job.log, new RegExp(`^DENIED ${f}$`, "m"));

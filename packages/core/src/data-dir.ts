@@ -1,5 +1,5 @@
 /**
- * The platform's data directory is private: it holds the token signing key, the service key, every team's job specs
+ * The platform's data directory is private: it holds the token signing key, the CA key and the join key, every team's job specs
  * and the admin token. Directories are 0700 and files 0600, created that way (a umask set at start, and explicit modes
  * here), never chmod'ed after the fact; a data dir that others can read is refused at start with the fix.
  */

@@ -49,7 +49,7 @@ export function verifiedCaller(ctx: CallContext, o: VerifiedCallerOptions = {}):
   return { kind: "user", user: u.user, teams: [...u.teams], role: u.role, via: service };
 }
 
-/** Platform-wide changes: an admin user, or a platform service (which proved it holds the service key). */
+/** Platform-wide changes: an admin user, or a platform service (proven by its certificate of the platform CA). */
 export function requirePlatformAdmin(c: VerifiedCaller, action: string): void {
   if (c.kind === "user" && c.role !== "admin") throw new SwitchyardError(Code.PermissionDenied, `only admins ${action} (you are ${c.user}, a ${c.role})`);
 }

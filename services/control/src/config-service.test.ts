@@ -81,8 +81,8 @@ describe("config center", () => {
       (e: unknown) => e instanceof SwitchyardError && e.code === Code.InvalidArgument && e.details.some((d) => d.field.includes("mirror")),
     );
     assert.equal((await c.client.listDocuments({ namespace: "mesh" })).documents.length, 0, "nothing stored");
-    // Changes need an admin when the gateway speaks for a user; a call without the service key is refused outright,
-    // whatever identity it claims; identity headers from another service are not believed (it acts as itself).
+    // Changes need an admin when the gateway speaks for a user; a caller without a certificate of this CA is refused
+    // outright, whatever identity it claims; a user named by another service is not believed (it acts as itself).
     const viewer = { user: "v", teams: ["default"], role: "viewer" as const };
     await assert.rejects(c.gateway.putDocuments({ documents: [doc] }, { user: viewer }), (e: unknown) => e instanceof SwitchyardError && e.code === Code.PermissionDenied);
     const admin = { user: "root", teams: ["default"], role: "admin" as const };

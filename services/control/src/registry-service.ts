@@ -7,8 +7,8 @@ const toProto = (i: Instance) => ({ service: i.service, address: i.address, labe
 /**
  * The registry is for platform services only (users never reach it: the gateway does not forward it), so every caller
  * is a service, the gateway included. The calling platform service may register only under its own name and renew or drop only its own leases:
- * a process holding the service key still cannot pose as another service in the registry by accident, and a call
- * without the key never gets here (the mesh refuses it). Users (through the gateway) only read.
+ * a platform workload still cannot pose as another service in the registry, and a call without a certificate of the
+ * platform CA never gets here (the mesh refuses it). Users (through the gateway) only read.
  */
 function callingService(ctx: CallContext): string {
   const c = verifiedCaller(ctx, { delegates: [] });

@@ -55,7 +55,7 @@ export interface GatewayConfig {
   registry: string | undefined;
   host: string;
   port: number;
-  /** The platform's private data directory (the service key, the gateway's database, the admin token). */
+  /** The platform's private data directory (the CA certificate, the gateway's database, the admin token). */
   dataDir: string;
   /** `<data>/gateway/gateway.db`: users, teams, tokens and the signing key. */
   dbPath: string;

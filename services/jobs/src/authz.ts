@@ -6,8 +6,8 @@
  * - a request naming a team the caller is not in is refused (PERMISSION_DENIED) whether or not any job exists there;
  *   a lookup that names no team searches the caller's teams only, so another team's job is as "not found" as a
  *   missing one — neither answer reveals whether it exists;
- * - another platform service (proven by the service key, which only the platform's user can read) acts as itself,
- *   with a service's rights; a call that proves nothing is refused (UNAUTHENTICATED) before any of this.
+ * - another platform service (proven by its certificate of the platform CA, mutual TLS) acts as itself, with a
+ *   service's rights; a call that proves nothing never gets here (the handshake or the mesh refuses it).
  */
 import { Code, SwitchyardError } from "@switchyard/core";
 import { verifiedCaller, type CallContext, type VerifiedCaller } from "@switchyard/mesh";
