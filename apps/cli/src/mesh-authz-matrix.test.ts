@@ -111,9 +111,7 @@ describe("the authorization matrix of the mesh: every method of every service, e
     if (server === "jobs") {
       if (caller === "a team's workload") return "rbac"; // jobs-platform-callers: ns/system only
       if (caller === "jobs, naming a user") return "rbac"; // users-via-gateway
-      // The gateway always names the user, except for the two methods that read nothing of anyone's: validating a
-      // manifest, and the queues' configuration.
-      if (caller === "the gateway, no user") return method === "ValidateJob" || method === "ListQueues" ? "served" : "unauthenticated";
+      if (caller === "the gateway, no user") return "unauthenticated"; // the gateway always names the user
       return "served";
     }
     // control: its CA and config center are never subject to policies (a bad one must stay repairable).

@@ -90,7 +90,8 @@ export function queuesService(d: { store: JobStore; configs: QueueConfigStore; c
       return { version: BigInt(version), queues: await status() };
     },
 
-    async listQueues() {
+    async listQueues(_req, ctx: CallContext) {
+      callerOf(ctx);
       if (version === 0 && controller.queues) version = (await loadQueues(d.configs)).version;
       return { version: BigInt(version), queues: await status() };
     },

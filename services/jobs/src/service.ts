@@ -77,7 +77,9 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
       return { job: await toProto(r.job), warnings: r.warnings, replayed: r.replayed };
     },
 
-    async validateJob(req) {
+    async validateJob(req, ctx: CallContext) {
+      // Nothing of anyone's is read, but like every method it answers a proven caller only (the gateway names its user).
+      callerOf(ctx);
       const { parsed, native } = await d.manifests.read(req.manifest, manifestOptions(req), { native: true });
       return {
         spec: specToProto(parsed.spec),
