@@ -1,4 +1,4 @@
-import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { ConfigCenter, Jobs, Platform, Queues, Secrets } from "@switchyard/api";
 import { errorText, type FieldViolation } from "@switchyard/core";
@@ -28,18 +28,23 @@ import { CliExit, EXIT } from "./exit.js";
 
 export { CliExit, EXIT };
 
-export function connectApi(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Api {
+/** Server, token and CA file as every command resolves them: flag, then environment, then the CLI config. */
+export function resolveTarget(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): { server: string | undefined; token: string | undefined; caFile: string | undefined } {
   const cfg = readCliConfig();
-  const server = opts.server ?? env.SWITCHYARD_URL ?? cfg.server;
-  const token = opts.token ?? env.SWITCHYARD_TOKEN ?? cfg.token;
+  return { server: opts.server ?? env.SWITCHYARD_URL ?? cfg.server, token: opts.token ?? env.SWITCHYARD_TOKEN ?? cfg.token, caFile: opts.caFile ?? env.SWITCHYARD_TLS_CA ?? cfg.ca };
+}
+
+/**
+ * The Connect transport every command talks through: the bearer token on each call, and for an https server the
+ * system's CAs, or the certificate(s) of the CA file (a self-signed gateway is trusted only as that one certificate).
+ */
+export function connectTransport(t: { server: string | undefined; token: string | undefined; caFile: string | undefined }): { server: string; transport: Transport; ca: Buffer | undefined } {
+  const { server, token, caFile } = t;
   if (!server) throw new CliExit(EXIT.unreachable, "no server configured: run `switchyard up`, or pass --server URL (or set SWITCHYARD_URL)");
   const auth: Interceptor = (next) => (req) => {
     if (token) req.header.set("authorization", `Bearer ${token}`);
     return next(req);
   };
-  // An https server is checked against the system's CAs, or against the certificate(s) of --ca-file (SWITCHYARD_TLS_CA,
-  // the CLI config's `ca`): a self-signed gateway is trusted only as that one certificate.
-  const caFile = opts.caFile ?? env.SWITCHYARD_TLS_CA ?? cfg.ca;
   let ca: Buffer | undefined;
   if (server.startsWith("https:") && caFile) {
     try {
@@ -48,7 +53,13 @@ export function connectApi(opts: GlobalOptions, env: NodeJS.ProcessEnv = process
       throw new CliExit(EXIT.usage, `cannot read the CA file ${caFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }
   }
-  const transport = createConnectTransport({ baseUrl: server, httpVersion: "1.1", interceptors: [auth], ...(ca ? { nodeOptions: { ca } } : {}) });
+  return { server, ca, transport: createConnectTransport({ baseUrl: server, httpVersion: "1.1", interceptors: [auth], ...(ca ? { nodeOptions: { ca } } : {}) }) };
+}
+
+export function connectApi(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Api {
+  const target = resolveTarget(opts, env);
+  const { server, ca, transport } = connectTransport(target);
+  const token = target.token;
   return {
     jobs: createClient(Jobs, transport),
     platform: createClient(Platform, transport),

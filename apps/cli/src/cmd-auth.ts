@@ -1,11 +1,10 @@
 import { createInterface } from "node:readline";
 import { toJson } from "@bufbuild/protobuf";
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createClient, type Client } from "@connectrpc/connect";
 import { AuditEventSchema, Auth, Platform, TokenSchema } from "@switchyard/api";
 import type { Command } from "commander";
-import { CliExit, EXIT, explain, type GlobalOptions } from "./api.js";
+import { CliExit, connectTransport, EXIT, explain, resolveTarget, type GlobalOptions } from "./api.js";
 import { configPath, readCliConfig, writeCliConfig } from "./cli-config.js";
 import { parseFormat, table } from "./format.js";
 
@@ -15,19 +14,9 @@ interface AuthApi {
   server: string;
 }
 
-/** Server and token as every command resolves them: flag, then environment, then the CLI config. */
-function resolveTarget(g: GlobalOptions, env: NodeJS.ProcessEnv = process.env): { server: string | undefined; token: string | undefined } {
-  const cfg = readCliConfig();
-  return { server: g.server ?? env.SWITCHYARD_URL ?? cfg.server, token: g.token ?? env.SWITCHYARD_TOKEN ?? cfg.token };
-}
-
-function connect(server: string | undefined, token: string | undefined): AuthApi {
-  if (!server) throw new CliExit(EXIT.unreachable, "no server configured: run `switchyard up`, or pass --server URL (or set SWITCHYARD_URL)");
-  const bearer: Interceptor = (next) => (req) => {
-    if (token) req.header.set("authorization", `Bearer ${token}`);
-    return next(req);
-  };
-  const transport = createConnectTransport({ baseUrl: server, httpVersion: "1.1", interceptors: [bearer] });
+/** The Auth and Platform clients, through the transport every command uses (the CA file included). */
+function connect(t: ReturnType<typeof resolveTarget>): AuthApi {
+  const { server, transport } = connectTransport(t);
   return { auth: createClient(Auth, transport), platform: createClient(Platform, transport), server };
 }
 
@@ -77,7 +66,7 @@ export function registerAuthCommands(program: Command): void {
       const { server } = resolveTarget(g);
       const token = g.token ?? process.env.SWITCHYARD_TOKEN ?? (await readTokenFromStdin());
       if (!token) throw new CliExit(EXIT.usage, "no token: pass --token TOKEN, set SWITCHYARD_TOKEN, or pipe it on stdin (get one from an admin: `switchyard token create`)");
-      const api = connect(server, token);
+      const api = connect({ ...resolveTarget(g), server, token });
       const me = await api.platform.whoAmI({});
       writeCliConfig({ ...readCliConfig(), server: api.server, token });
       if (parseFormat(o.output, ["table", "json"]) === "json") process.stdout.write(JSON.stringify({ server: api.server, user: me.user, role: me.role, teams: me.teams }) + "\n");
@@ -89,7 +78,7 @@ export function registerAuthCommands(program: Command): void {
   whoami.action(
     run(whoami, async (g, o: { output?: string }) => {
       const t = resolveTarget(g);
-      const me = await connect(t.server, t.token).platform.whoAmI({});
+      const me = await connect(t).platform.whoAmI({});
       if (parseFormat(o.output, ["table", "json"]) === "json") process.stdout.write(JSON.stringify({ user: me.user, role: me.role, teams: me.teams }) + "\n");
       else process.stdout.write(`${me.user}\nrole:  ${me.role}\nteams: ${me.teams.join(", ") || "none"}\n`);
     }),
@@ -109,7 +98,7 @@ export function registerAuthCommands(program: Command): void {
       const t = resolveTarget(g);
       // --team is the program's global option (every command takes it), so it arrives with the globals.
       const teams = (g.team ?? "").split(",").map((x) => x.trim()).filter(Boolean);
-      const res = await connect(t.server, t.token).auth.createToken({
+      const res = await connect(t).auth.createToken({
         user: o.user,
         teams,
         role: o.role ?? "",
@@ -136,7 +125,7 @@ export function registerAuthCommands(program: Command): void {
       if (!which && !o.user) throw new CliExit(EXIT.usage, "say which token: `switchyard token revoke ID` (ids from `switchyard token list`), or --user USER");
       const t = resolveTarget(g);
       const isText = which !== undefined && which.split(".").length === 3;
-      const res = await connect(t.server, t.token).auth.revokeToken({ id: !isText ? (which ?? "") : "", token: isText ? which : "", user: o.user ?? "" });
+      const res = await connect(t).auth.revokeToken({ id: !isText ? (which ?? "") : "", token: isText ? which : "", user: o.user ?? "" });
       process.stdout.write(res.revoked.length ? `revoked ${res.revoked.join(", ")}\n` : "nothing to revoke: already revoked\n");
     }),
   );
@@ -150,7 +139,7 @@ export function registerAuthCommands(program: Command): void {
   list.action(
     run(list, async (g, o: { user?: string; all?: boolean; output?: string }) => {
       const t = resolveTarget(g);
-      const res = await connect(t.server, t.token).auth.listTokens({ user: o.user ?? "", includeInactive: Boolean(o.all) });
+      const res = await connect(t).auth.listTokens({ user: o.user ?? "", includeInactive: Boolean(o.all) });
       if (parseFormat(o.output, ["table", "json"]) === "json") {
         process.stdout.write(JSON.stringify({ items: res.tokens.map((x) => toJson(TokenSchema, x)) }, null, 2) + "\n");
         return;
@@ -164,7 +153,7 @@ export function registerAuthCommands(program: Command): void {
   users.action(
     run(users, async (g) => {
       const t = resolveTarget(g);
-      const res = await connect(t.server, t.token).auth.listUsers({});
+      const res = await connect(t).auth.listUsers({});
       process.stdout.write(table(["USER", "ROLE", "TEAMS"], res.users.map((u) => [u.name, u.role, u.teams.join(",")])) + "\n");
     }),
   );
@@ -176,7 +165,7 @@ export function registerAuthCommands(program: Command): void {
   del.action(
     run(del, async (g, user: string) => {
       const t = resolveTarget(g);
-      const res = await connect(t.server, t.token).auth.deleteUser({ user });
+      const res = await connect(t).auth.deleteUser({ user });
       process.stdout.write(`deleted ${user}${res.revoked.length ? `; revoked ${res.revoked.join(", ")}` : ""}\n`);
     }),
   );
@@ -189,7 +178,7 @@ export function registerAuthCommands(program: Command): void {
   leave.action(
     run(leave, async (g, user: string, team: string) => {
       const t = resolveTarget(g);
-      const res = await connect(t.server, t.token).auth.removeMembership({ user, team });
+      const res = await connect(t).auth.removeMembership({ user, team });
       process.stdout.write(`${user} is no longer in ${team} (teams: ${res.teams.join(", ")})${res.revoked.length ? `; revoked ${res.revoked.join(", ")}` : ""}\n`);
     }),
   );
@@ -208,7 +197,7 @@ export function registerAuthCommands(program: Command): void {
       const limit = o.limit === undefined ? 0 : Number(o.limit);
       if (!Number.isSafeInteger(limit) || limit < 0) throw new CliExit(EXIT.usage, `--limit "${o.limit}" is not a number of events`);
       const t = resolveTarget(g);
-      const res = await connect(t.server, t.token).platform.listAuditEvents({ since: o.since ?? "", user: o.user ?? "", method: o.method ?? "", outcome: o.outcome ?? "", limit });
+      const res = await connect(t).platform.listAuditEvents({ since: o.since ?? "", user: o.user ?? "", method: o.method ?? "", outcome: o.outcome ?? "", limit });
       if (parseFormat(o.output, ["table", "json"]) === "json") {
         process.stdout.write(JSON.stringify({ items: res.events.map((e) => toJson(AuditEventSchema, e)) }, null, 2) + "\n");
         return;

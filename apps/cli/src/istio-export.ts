@@ -49,7 +49,8 @@ export async function exportIstio(documents: readonly { kind: string; name: stri
   if (o.outputDir !== undefined) {
     mkdirSync(o.outputDir, { recursive: true });
     for (const r of out.resources) {
-      const file = join(o.outputDir, `${r.kind.toLowerCase()}-${r.metadata.name}.yaml`);
+      // A policy's name is any string: only its safe characters make the file name (never a path out of the folder).
+      const file = join(o.outputDir, `${r.kind.toLowerCase()}-${r.metadata.name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_")}.yaml`);
       writeFileSync(file, stringify(r));
       process.stdout.write(`${file}\n`);
     }

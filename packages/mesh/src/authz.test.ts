@@ -111,6 +111,7 @@ describe("AuthorizationPolicy", () => {
     };
     assert.match(bad("  rules:\n  - from: [{source: {ipBlocks: [10.0.0.0/8]}}]\n"), /authz\.yaml:6:22: .*ipBlocks.*not enforced.*certificates, not their addresses/);
     assert.match(bad("  action: CUSTOM\n  provider: {name: ext}\n"), /action is ALLOW, DENY or AUDIT/);
+    assert.match(bad("  selector: {matchLabels: {app: jobs, version: v1}}\n"), /matchLabels takes app or service only/, "a label that would select nothing is refused, not ignored");
     assert.match(bad("  rules:\n  - when: [{key: \"request.headers[x-user]\", values: [a]}]\n"), /the mesh evaluates source.principal/);
     assert.equal(bad("  selector: {matchLabels: {app: jobs}}\n  rules:\n  - from: [{source: {requestPrincipals: [\"*/alice\"]}}]\n    when: [{key: \"request.auth.claims[teams]\", values: [vision]}]\n"), "accepted");
   });

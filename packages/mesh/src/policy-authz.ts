@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import type * as zod from "zod";
+import type { VerifiedUser } from "./user-token.js";
 
 /**
  * Istio's `security.istio.io/v1` AuthorizationPolicy, enforced per method by every mesh server (server-chain.ts): the
@@ -57,7 +58,10 @@ function build(z: typeof zod) {
   });
   return {
     AuthorizationPolicySpec: z.strictObject({
-      selector: z.strictObject({ matchLabels: z.record(z.string(), z.string()) }).optional(),
+      // A server is selected by its name: `app` or `service` (any other label would select nothing, silently).
+      selector: z
+        .strictObject({ matchLabels: z.record(z.string(), z.string()).refine((m) => Object.keys(m).every((k) => k === "app" || k === "service"), { message: "the mesh selects a server by its name: matchLabels takes app or service only" }) })
+        .optional(),
       action: z.enum(["ALLOW", "DENY", "AUDIT"], { message: "action is ALLOW, DENY or AUDIT (CUSTOM: no external authorizers here)" }).optional(),
       rules: z.array(Rule).optional(),
     }),
@@ -77,7 +81,7 @@ export interface AuthzRequest {
   readonly principal: string | undefined;
   readonly path: string;
   /** The verified user, if the call carries one. */
-  readonly user: { readonly user: string; readonly role: string; readonly teams: readonly string[]; readonly issuer: string } | undefined;
+  readonly user: Pick<VerifiedUser, "user" | "role" | "teams" | "issuer"> | undefined;
 }
 
 export type AuthzDecision =
@@ -104,8 +108,7 @@ function fields(r: AuthzRequest) {
   return { principal, namespace, requestPrincipal };
 }
 
-function ruleMatches(rule: Rule, r: AuthzRequest): boolean {
-  const f = fields(r);
+function ruleMatches(rule: Rule, r: AuthzRequest, f: ReturnType<typeof fields>): boolean {
   const not = (x: boolean | undefined) => (x === undefined ? true : !x);
   const is = (x: boolean | undefined) => x ?? true;
   if (rule.from && !rule.from.some(({ source: s }) =>
@@ -154,6 +157,8 @@ export function authorizationFor(policies: readonly AuthzPolicyRef[], server: st
   return applies.length === 0 ? undefined : new CompiledAuthorization(applies);
 }
 
+const ALLOWED: AuthzDecision = { allowed: true, audit: undefined };
+
 export class CompiledAuthorization {
   private readonly deny: readonly AuthzPolicyRef[];
   private readonly allow: readonly AuthzPolicyRef[];
@@ -166,10 +171,12 @@ export class CompiledAuthorization {
   }
 
   decide(r: AuthzRequest): AuthzDecision {
-    const audit = this.audit.find((p) => p.rules.some((rule) => ruleMatches(rule, r)))?.name;
-    const denied = this.deny.find((p) => p.rules.some((rule) => ruleMatches(rule, r)));
+    const f = fields(r);
+    const matches = (p: AuthzPolicyRef) => p.rules.some((rule) => ruleMatches(rule, r, f));
+    const audit = this.audit.find(matches)?.name;
+    const denied = this.deny.find(matches);
     if (denied) return { allowed: false, policy: denied.name, audit };
-    if (this.allow.length === 0 || this.allow.some((p) => p.rules.some((rule) => ruleMatches(rule, r)))) return { allowed: true, audit };
+    if (this.allow.length === 0 || this.allow.some(matches)) return audit === undefined ? ALLOWED : { allowed: true, audit };
     return { allowed: false, policy: this.allow.map((p) => p.name).join(", "), audit };
   }
 }

@@ -51,12 +51,13 @@ export async function createEtcdRegistry(options: EtcdRegistryOptions): Promise<
   const reopen = new Set<() => void>();
   let nextLease = 1;
   let closed = false;
+  let onRotate: (() => void) | undefined;
   if (id) {
     // etcd3 takes its TLS material once, as buffers: a rotated certificate needs a new client. Leases of the old
     // one are forgotten (the next keepAlive says so and the server registers again, the same key on a new lease);
     // watches move over; the old client closes after in-flight calls had time to end.
     let current = id.certPem;
-    id.addIdentityCertificateListener(() => {
+    onRotate = () => {
       if (closed || id.certPem === current) return;
       current = id.certPem;
       const old = client;
@@ -65,7 +66,8 @@ export async function createEtcdRegistry(options: EtcdRegistryOptions): Promise<
       for (const r of reopen) r();
       setTimeout(() => old.close(), 5000).unref();
       log.info({}, "etcd client remade with the rotated certificate");
-    });
+    };
+    id.addIdentityCertificateListener(onRotate);
   }
 
   async function list(service?: string): Promise<Instance[]> {
@@ -152,6 +154,7 @@ export async function createEtcdRegistry(options: EtcdRegistryOptions): Promise<
     },
     async close() {
       closed = true;
+      if (id && onRotate) id.removeIdentityCertificateListener(onRotate);
       for (const w of watchers) await w.cancel().catch(() => undefined);
       for (const { lease } of leases.values()) lease.release();
       client.close();

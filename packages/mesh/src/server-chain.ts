@@ -9,6 +9,9 @@ import { newRefusal } from "./status.js";
 import { bindServerContext, endSpan, startServerSpan, withContext } from "./tracing.js";
 import { IDENTITY_METADATA, type CallContext } from "./types.js";
 import { USER_TOKEN_HEADER } from "./user-token.js";
+
+/** What names a user in metadata: believed from a verified token only, and never passed to a handler as sent. */
+const USER_HEADERS: readonly string[] = [...IDENTITY_METADATA, USER_TOKEN_HEADER];
 import { parseSpiffeId, SYSTEM_NAMESPACE } from "./spiffe.js";
 import type { CompiledAuthorization } from "./policy-authz.js";
 
@@ -172,7 +175,7 @@ export class ServerCore {
     const id = ctx.peerId;
     if (id === undefined) {
       if (this.openMethods.has(ctx.method)) {
-        for (const k of [...IDENTITY_METADATA, USER_TOKEN_HEADER]) delete (ctx.metadata as Record<string, string>)[k];
+        for (const k of USER_HEADERS) delete (ctx.metadata as Record<string, string>)[k];
         return;
       }
       throw new SwitchyardError(Code.Unauthenticated, `${this.name} answers platform workloads only: the call came without a certificate of this platform's CA; users call the gateway with a token`);
@@ -204,10 +207,9 @@ export class ServerCore {
   /** With credentials a user is a verified user token for this server (user-token.ts); plain user headers are dropped. */
   private verifyUser(ctx: CallContext, audience: string | undefined): void {
     const md = ctx.metadata as Record<string, string>;
-    for (const k of IDENTITY_METADATA) delete md[k];
     const token = md[USER_TOKEN_HEADER];
+    for (const k of USER_HEADERS) delete md[k];
     if (token === undefined) return;
-    delete md[USER_TOKEN_HEADER];
     const verifier = this.rt.userTokenVerifier;
     if (verifier === undefined || audience === undefined) throw new SwitchyardError(Code.Unauthenticated, `${this.name} cannot check user tokens (it has no certificate)`);
     ctx.user = verifier.verify(token, audience);

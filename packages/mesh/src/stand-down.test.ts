@@ -71,7 +71,7 @@ describe("mode: istio (the mesh stands down where a sidecar acts)", () => {
   it("in mesh mode retries, ejects and opens the breaker (what istio mode must not do)", async () => {
     const r = await run("mesh");
     assert.ok(r.events.some((e) => "attempt" in e), "retried");
-    assert.ok(r.events.some((e) => "to" in e || "reason" in e || "ejected" in e || "endpoint" in e), "ejected or opened the breaker");
+    assert.ok(r.events.some((e) => "to" in e || "ejectionMs" in e), "ejected the endpoint or opened the breaker");
   });
 
   it("in istio mode makes one attempt per call, ejects nothing, opens no breaker, and still emits metrics and traces", async () => {

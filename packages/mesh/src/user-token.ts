@@ -92,11 +92,13 @@ export class UserTokenVerifier {
   ) {}
 
   verify(token: string, audience: string, now = Date.now()): VerifiedUser {
-    const hit = this.tokens.get(token);
+    // Keyed by audience and token: a token verified for one audience says nothing about another.
+    const key = `${audience}\u0000${token}`;
+    const hit = this.tokens.get(key);
     if (hit !== undefined && hit.expiresAtMs > now) return hit;
     const v = this.check(token, audience, now);
     if (this.tokens.size >= CACHE_LIMIT) this.tokens.clear();
-    this.tokens.set(token, v);
+    this.tokens.set(key, v);
     return v;
   }
 

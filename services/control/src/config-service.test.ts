@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigCenter } from "@switchyard/api";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { createClient, createMeshRuntime, createServer, dataDirIdentity, DEFAULT_TRUST_DOMAIN, serviceId } from "@switchyard/mesh";
+import { createClient, createMeshRuntime, createServer, dataDirIdentity, DEFAULT_TRUST_DOMAIN, serviceId, WorkloadIdentity } from "@switchyard/mesh";
+import { loadOrCreateCa } from "@switchyard/mesh/ca";
 
 const CONTROL = serviceId(DEFAULT_TRUST_DOMAIN, "control");
 import { openSqlite } from "@switchyard/store";
@@ -25,10 +26,13 @@ async function startControl(dir: string) {
   const server = createServer({ name: "control", runtime: createMeshRuntime({ serviceName: "control", credentials: dataDirIdentity(caDir, "control") }) }).add(ConfigCenter, configService(new ConfigStore(opened.db)));
   const address = await server.start();
   // A platform service (a certificate of the CA), the gateway speaking for users, and a process with a certificate
-  // for "gateway" from another CA.
+  // for "gateway" from another CA — trusting the platform's CA itself, so that a refusal can only come from the server.
+  const [platformCa, otherCa] = await Promise.all([loadOrCreateCa(caDir, DEFAULT_TRUST_DOMAIN), loadOrCreateCa(otherCaDir, DEFAULT_TRUST_DOMAIN)]);
+  const gatewayId = serviceId(DEFAULT_TRUST_DOMAIN, "gateway");
+  const outsiderId = new WorkloadIdentity({ id: gatewayId, trustDomain: DEFAULT_TRUST_DOMAIN, issued: { ...(await otherCa.issueWorkload(gatewayId, 600_000)), caPem: platformCa.caPem } });
   const client = createClient(ConfigCenter, { target: address, peer: CONTROL, runtime: createMeshRuntime({ serviceName: "jobs", credentials: dataDirIdentity(caDir, "jobs") }) });
   const gateway = createClient(ConfigCenter, { target: address, peer: CONTROL, runtime: createMeshRuntime({ serviceName: "gateway", credentials: dataDirIdentity(caDir, "gateway") }) });
-  const outsider = createClient(ConfigCenter, { target: address, peer: CONTROL, defaultTimeoutMs: 1500, runtime: createMeshRuntime({ serviceName: "gateway", credentials: dataDirIdentity(otherCaDir, "gateway") }) });
+  const outsider = createClient(ConfigCenter, { target: address, peer: CONTROL, defaultTimeoutMs: 1500, runtime: createMeshRuntime({ serviceName: "gateway", credentials: outsiderId }) });
   let stopped = false;
   return {
     client,
@@ -87,7 +91,7 @@ describe("config center", () => {
     await assert.rejects(c.gateway.putDocuments({ documents: [doc] }, { user: viewer }), (e: unknown) => e instanceof SwitchyardError && e.code === Code.PermissionDenied);
     const admin = { user: "root", teams: ["default"], role: "admin" as const };
     for (const call of [() => c.outsider.putDocuments({ documents: [doc] }, { user: admin }), () => c.outsider.listDocuments({ namespace: "app" })]) {
-      // Its handshake fails (the server does not know its CA, and it does not know the server's): never served.
+      // The server does not know its CA: the handshake fails, never served.
       await assert.rejects(call(), (e: unknown) => e instanceof SwitchyardError && (e.code === Code.Unavailable || e.code === Code.DeadlineExceeded));
     }
     await assert.rejects(c.gateway.putDocuments({ documents: [doc] }), (e: unknown) => e instanceof SwitchyardError && e.code === Code.Unauthenticated, "the gateway always names the user");

@@ -19,14 +19,15 @@ export interface ControlConfig {
 }
 
 export function loadControlConfig(env: NodeJS.ProcessEnv = process.env): ControlConfig {
+  const identity = identityEnv(env);
   return {
     dataDir: env.SWITCHYARD_DATA_DIR ?? ".switchyard",
     listen: env.SWITCHYARD_MESH_LISTEN,
     logLevel: env.SWITCHYARD_LOG_LEVEL ?? "info",
     otelEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("OTEL_"))),
     store: env.SWITCHYARD_STORE || "sqlite",
-    trustDomain: identityEnv(env).trustDomain,
-    certTtlMs: identityEnv(env).certTtlMs,
-    meshMode: identityEnv(env).meshMode,
+    trustDomain: identity.trustDomain,
+    certTtlMs: identity.certTtlMs,
+    meshMode: identity.meshMode,
   };
 }

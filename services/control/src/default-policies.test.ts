@@ -4,17 +4,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { compileMeshPolicies, DEFAULT_TRUST_DOMAIN, parseMeshPolicies, serviceId, spiffeId } from "@switchyard/mesh";
+import { compileMeshPolicies, DEFAULT_TRUST_DOMAIN, defaultAuthorizationPolicies, parseMeshPolicies, serviceId, spiffeId } from "@switchyard/mesh";
 import { openSqlite } from "@switchyard/store";
 import { ConfigStore, migrations, type ControlDatabase } from "./config-store.js";
-import { defaultPolicies, seedDefaultPolicies } from "./default-policies.js";
+import { seedDefaultPolicies } from "./default-policies.js";
 
 const TD = DEFAULT_TRUST_DOMAIN;
 const GATEWAY = serviceId(TD, "gateway");
-const user = { user: "alice", role: "member", teams: ["vision"], issuer: GATEWAY };
+const user = { user: "alice", role: "member" as const, teams: ["vision"], issuer: GATEWAY };
 
 describe("default AuthorizationPolicies", () => {
-  const compiled = compileMeshPolicies(defaultPolicies(TD).flatMap((d) => parseMeshPolicies(d.content, { source: d.name }).resources));
+  const compiled = compileMeshPolicies(defaultAuthorizationPolicies(TD).flatMap((d) => parseMeshPolicies(d.content, { source: d.name }).resources));
   const jobs = compiled.authorization("jobs")!;
   const control = compiled.authorization("control")!;
   const path = "/switchyard.v1.Jobs/SubmitJob";

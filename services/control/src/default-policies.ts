@@ -10,16 +10,11 @@
 import { defaultAuthorizationPolicies } from "@switchyard/mesh";
 import type { ConfigStore } from "./config-store.js";
 
-/** The default policies as documents (their text lives in the mesh, which also knows them parsed: default-authz.ts). */
-export function defaultPolicies(trustDomain: string): { kind: string; name: string; content: string }[] {
-  return defaultAuthorizationPolicies(trustDomain);
-}
-
 /** Writes the defaults into a new config center (revision 0) in one transaction; an existing one is left alone. */
 export async function seedDefaultPolicies(store: ConfigStore, trustDomain: string, now = Date.now()): Promise<boolean> {
   return store.transaction(async (tx) => {
     if ((await tx.revision()) !== 0) return false;
-    for (const d of defaultPolicies(trustDomain)) await tx.put({ namespace: "mesh", ...d, version: 1, updatedAtMs: now, updatedBy: "control (defaults)" });
+    for (const d of defaultAuthorizationPolicies(trustDomain)) await tx.put({ namespace: "mesh", ...d, version: 1, updatedAtMs: now, updatedBy: "control (defaults)" });
     await tx.bumpRevision();
     return true;
   });

@@ -4,12 +4,12 @@
  * alone in `tls.crt` beside it for clients to trust (`up` points the CLI config at it; remote users compare its
  * SHA-256 fingerprint, which the gateway logs and `up` prints).
  */
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { Code, readPrivateText, SwitchyardError } from "@switchyard/core";
+import { Code, createFileOnce, readPrivateText, SwitchyardError } from "@switchyard/core";
 import type { EdgeTls } from "./edge-server.js";
 
 export interface LoadedEdgeTls extends EdgeTls {
@@ -42,12 +42,7 @@ export async function loadEdgeTls(tls: { certFile: string; keyFile: string } | "
   const dir = join(dataDir, "gateway");
   const pemFile = join(dir, "tls.pem");
   const crtFile = join(dir, "tls.crt");
-  let pem: string | undefined;
-  try {
-    pem = readFileSync(pemFile, "utf8");
-  } catch {
-    pem = undefined;
-  }
+  let pem = readPrivateText(pemFile, "edge's TLS key file", `delete it (a new certificate is made at the next start; clients must trust the new one) or run \`chmod 600 ${pemFile}\``);
   const covers = (certPem: string) => {
     const c = new X509Certificate(certPem);
     return (isIP(host) ? c.checkIP(host) : c.checkHost(host)) !== undefined && Date.parse(c.validTo) > Date.now() + 7 * 86_400_000;
@@ -61,11 +56,17 @@ export async function loadEdgeTls(tls: { certFile: string; keyFile: string } | "
     const { selfSignedServerCertificate } = await import("@switchyard/mesh/ca");
     const made = await selfSignedServerCertificate(hosts);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(pemFile, made.certPem + made.keyPem, { mode: 0o600 });
-    chmodSync(pemFile, 0o600);
-    pem = made.certPem + made.keyPem;
+    rmSync(pemFile, { force: true });
+    createFileOnce(pemFile, made.certPem + made.keyPem, 0o600);
+    pem = readPrivateText(pemFile, "edge's TLS key file", `run \`chmod 600 ${pemFile}\``)!;
   }
   const certPem = certOf(pem)!;
-  writeFileSync(crtFile, certPem, { mode: 0o644 });
+  let written: string | undefined;
+  try {
+    written = readFileSync(crtFile, "utf8");
+  } catch {
+    written = undefined;
+  }
+  if (written !== certPem) writeFileSync(crtFile, certPem, { mode: 0o644 });
   return { certPem, keyPem: keyOf(pem)!, fingerprint: new X509Certificate(certPem).fingerprint256, caFile: crtFile };
 }
