@@ -21,6 +21,7 @@ interface SimulateFlags {
   restartPenalty?: string;
   checkpointInterval?: string;
   fill?: boolean;
+  maxWall?: string;
   output?: string;
 }
 
@@ -60,6 +61,8 @@ export function simulateOptions(f: SimulateFlags): SimulateCommandOptions {
   const ckpt = num("checkpoint-interval", f.checkpointInterval);
   if (ckpt !== undefined) o.checkpointIntervalS = ckpt;
   if (f.fill) o.fill = true;
+  const wall = num("max-wall", f.maxWall);
+  if (wall !== undefined) o.maxWallS = wall;
   return o;
 }
 
@@ -78,17 +81,22 @@ export function registerSimulate(program: Command): void {
     .option("--nodes <n>", "a uniform cluster of N nodes…")
     .option("--gpus-per-node <g>", "…with G GPUs each")
     .option("--queues <file>", "team queues with quotas (queues.yaml)")
-    .option("--policy <policy>", "switchyard | fifo | best-effort-fifo | first-fit", "switchyard")
+    .option("--policy <policy>", "switchyard | fifo | best-effort-fifo | first-fit | tiresias | srtf-oracle (the last two: references)", "switchyard")
     .option("--load <x>", "rescale arrivals so the offered GPU load is X of capacity")
     .option("--teams <n>", "spread jobs over N teams")
     .option("--restart-penalty <s>", "seconds a preempted job loses on restart", "30")
     .option("--checkpoint-interval <s>", "seconds between a job's checkpoints", "600")
     .option("--fill", "the FGD packing experiment: place jobs in trace order until the cluster's GPUs are asked for")
+    .option("--max-wall <s>", "stop a replay after this many seconds of wall time, saying where it stood", "600")
     .option("-o, --output <format>", "table | json", "table")
     .action((f: SimulateFlags) => {
       try {
         const result = simulateFromOptions(simulateOptions(f));
         process.stdout.write(f.output === "json" ? JSON.stringify(result) + "\n" : formatSimTable(result) + "\n");
+        if (f.output !== "json" && result.refused.length > 0) {
+          const list = result.refused.slice(0, 5).map((r) => `  ${r.id}: ${r.reason}`);
+          process.stderr.write(`refused ${result.refused.length} job${result.refused.length === 1 ? "" : "s"} that can never fit on this cluster:\n${list.join("\n")}${result.refused.length > 5 ? "\n  …" : ""}\n`);
+        }
       } catch (err) {
         if (err instanceof CliExit) throw err;
         const e = SwitchyardError.from(err);

@@ -13,6 +13,8 @@ export interface RunningEntry {
   readonly ranMs: number;
   /** GPU-milliseconds of work a preemption throws away (since the last checkpoint, or since the start). */
   readonly lostGpuMs: number;
+  /** GPU-milliseconds of service the job has had, earlier runs and this one. */
+  readonly attainedGpuMs: number;
   /** Already chosen as a victim in this cycle. */
   claimed: boolean;
 }
@@ -29,6 +31,12 @@ export interface PreemptionContext {
   readonly state: ClusterState;
   readonly book: QuotaBook | undefined;
   readonly minRunTimeMs: number;
+  readonly maxPreemptionsPerJob: number;
+  readonly backfillEvictAfterMs: number;
+  readonly maxLostShare: number;
+  readonly nowMs: number;
+  /** Is this job waiting in this cycle? (A job preempted for one that no longer waits frees resources for anyone.) */
+  isWaiting(uid: string): boolean;
   /** Can the preemptor be admitted and placed in the current state? (Leaves the state as it found it.) */
   fits(p: PreemptorView): boolean;
 }
@@ -39,15 +47,32 @@ const RANK: Record<PreemptionKind | "terminating", number> = { terminating: -1, 
 export type VictimKind = PreemptionKind | "terminating";
 
 /**
+ * Is `v` protected by the progress guarantee: preempted `maxPreemptionsPerJob` times already, or preempted before and
+ * not yet run `minRunTimeMs` since? Such a job is never a victim, on any ground.
+ */
+export function isProtected(ctx: Pick<PreemptionContext, "minRunTimeMs" | "maxPreemptionsPerJob">, v: Pick<RunningEntry, "job" | "ranMs">): boolean {
+  const n = v.job.preemptions ?? 0;
+  return n >= ctx.maxPreemptionsPerJob || (n > 0 && v.ranMs < ctx.minRunTimeMs);
+}
+
+/**
  * Whether `v` may give way to `p`, and on which ground (the most preferred one that applies):
  * backfilled work that comes after `p` in the order; quota borrowed from `p`'s cohort while `p` stays within its nominal quota;
  * a higher LAS level at the same priority once the minimum run time is over; a lower user priority.
- * LAS and priority preemption stay inside one queue when queues are configured (Kueue's withinClusterQueue).
+ * LAS and priority preemption stay inside one queue when queues are configured (Kueue's withinClusterQueue). A job
+ * protected by the progress guarantee (`isProtected`) is never a victim.
  */
 export function victimKind(ctx: PreemptionContext, p: PreemptorView, v: RunningEntry): VictimKind | undefined {
   if (v.claimed) return undefined;
-  if (v.job.terminating === true) return "terminating";
-  if (v.job.preemptible === true && comesAfter(v, p)) return "backfill";
+  if (v.job.terminating === true) {
+    // What a victim frees belongs to the job it was stopped for, while that job waits.
+    const owner = v.job.preemptedFor;
+    return owner === undefined || owner === p.job.uid || !ctx.isWaiting(owner) ? "terminating" : undefined;
+  }
+  if (isProtected(ctx, v)) return undefined;
+  // The cost rule needs to know the victim's checkpoints; a caller that does not report them is not held to it.
+  const cheap = v.job.checkpointedAtMs === undefined || v.lostGpuMs <= ctx.maxLostShare * v.attainedGpuMs;
+  if (v.job.preemptible === true && cheap && comesAfter(v, p) && ctx.nowMs - (p.job.queuedAtMs ?? p.job.submittedAtMs) >= ctx.backfillEvictAfterMs) return "backfill";
   const book = ctx.book;
   if (
     book !== undefined &&
@@ -63,7 +88,7 @@ export function victimKind(ctx: PreemptionContext, p: PreemptorView, v: RunningE
   }
   const sameScope = book === undefined || p.queue === v.queue;
   if (!sameScope) return undefined;
-  if (v.job.priority === p.job.priority && v.level > p.level && v.ranMs >= ctx.minRunTimeMs) return "las";
+  if (v.job.priority === p.job.priority && v.level > p.level && v.ranMs >= ctx.minRunTimeMs && cheap) return "las";
   if (v.job.priority < p.job.priority) return "priority";
   return undefined;
 }
@@ -83,12 +108,14 @@ export interface Victim {
   readonly kind: VictimKind;
 }
 
-function take(ctx: PreemptionContext, e: RunningEntry): void {
+/** Frees what a victim holds, in the cycle's state and quotas. */
+export function releaseVictim(ctx: PreemptionContext, e: RunningEntry): void {
   for (const a of e.allocs) ctx.state.release(a);
   if (ctx.book !== undefined && e.queue !== undefined) ctx.book.remove(e.queue, e.vec);
 }
 
-function giveBack(ctx: PreemptionContext, e: RunningEntry): void {
+/** Gives a victim back what `releaseVictim` freed. */
+export function restoreVictim(ctx: PreemptionContext, e: RunningEntry): void {
   for (const a of e.allocs) ctx.state.allocate(a);
   if (ctx.book !== undefined && e.queue !== undefined) ctx.book.add(e.queue, e.vec);
 }
@@ -117,7 +144,7 @@ export function findVictims(ctx: PreemptionContext, p: PreemptorView, running: I
   for (const c of cands) {
     // Reclaiming stops once the other queue no longer borrows.
     if (c.kind === "reclaim" && !(ctx.book!.borrowingAny(c.entry.queue!, p.vec) && ctx.book!.withinNominal(p.queue!, p.vec))) continue;
-    take(ctx, c.entry);
+    releaseVictim(ctx, c.entry);
     taken.push(c);
     if (ctx.fits(p)) {
       ok = true;
@@ -125,18 +152,18 @@ export function findVictims(ctx: PreemptionContext, p: PreemptorView, running: I
     }
   }
   if (!ok) {
-    for (let i = taken.length - 1; i >= 0; i--) giveBack(ctx, taken[i]!.entry);
+    for (let i = taken.length - 1; i >= 0; i--) restoreVictim(ctx, taken[i]!.entry);
     return undefined;
   }
   const needed: Victim[] = [];
   for (let i = taken.length - 1; i >= 0; i--) {
     const v = taken[i]!;
-    giveBack(ctx, v.entry);
+    restoreVictim(ctx, v.entry);
     if (!ctx.fits(p)) {
-      take(ctx, v.entry);
+      releaseVictim(ctx, v.entry);
       needed.push(v);
     }
   }
-  for (const v of needed) giveBack(ctx, v.entry);
+  for (const v of needed) restoreVictim(ctx, v.entry);
   return needed.reverse();
 }

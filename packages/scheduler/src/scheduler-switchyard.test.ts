@@ -114,18 +114,50 @@ describe("switchyard scheduler: order", () => {
 });
 
 describe("switchyard scheduler: backfill and preemption", () => {
-  it("backfills a small job ahead of a blocked one, marked preemptible, and takes it back when the head can start", () => {
+  it("backfills a small job ahead of a blocked one, marked preemptible, and takes it back once the head has waited 30 min", () => {
     const r = run(makeJob("r", [replica(4)]), [on("local", range(0, 4))]);
-    const big = makeJob("big", [replica(8)]);
+    const big = makeJob("big", [replica(8)], { queuedAtMs: NOW });
     const small = makeJob("small", [replica(2)]);
     const d1 = sy.schedule(input({ running: [r], pending: [big, small] }));
     assert.deepEqual(d1.start, [{ uid: "small", placement: [on("local", [4, 5])], preemptible: true }]);
     assert.deepEqual(d1.preempt, []);
     const smallRunning = run(small, d1.start[0]!.placement, NOW, { preemptible: true });
-    const d2 = sy.schedule(input({ nowMs: NOW + 1000, running: [smallRunning], pending: [big] }));
-    assert.deepEqual(d2.preempt.map((p) => [p.uid, p.kind]), [["small", "backfill"]]);
-    const d3 = sy.schedule(input({ nowMs: NOW + 2000, pending: [big, small] }));
+    const early = sy.schedule(input({ nowMs: NOW + 1000, running: [smallRunning], pending: [big] }));
+    assert.deepEqual(early.preempt, [], "the head has waited 1 s: backfilled work runs on");
+    assert.equal(early.nextReviewAtMs, NOW + 30 * 60_000, "comes back when the head has waited 30 min");
+    const late = NOW + 31 * 60_000;
+    const notCheckpointed = sy.schedule(input({ nowMs: late, running: [{ ...smallRunning, checkpointedAtMs: NOW }], pending: [big] }));
+    assert.deepEqual(notCheckpointed.preempt, [], "it would lose all its 31 minutes: it runs on");
+    const d2 = sy.schedule(input({ nowMs: late, running: [{ ...smallRunning, checkpointedAtMs: late - 60_000 }], pending: [big] }));
+    assert.deepEqual(d2.preempt.map((p) => [p.uid, p.kind, p.forUid]), [["small", "backfill", "big"]]);
+    assert.equal(d2.waiting[0]!.cause.kind, "preempting");
+    const d3 = sy.schedule(input({ nowMs: late + 1000, pending: [{ ...small, preemptions: 1 }, { ...big, reserved: true }] }));
     assert.deepEqual(d3.start.map((s) => s.uid), ["big"]);
+  });
+
+  it("holds what a preemption frees for the job it was made for: no one else starts on it", () => {
+    const nodes = makeNodes(1, 8);
+    const bf = run(makeJob("bf", [replica(8)], { submittedAtMs: 5, seq: 5 }), [on("local", range(0, 8))], NOW - H, { preemptible: true });
+    const head = makeJob("head", [replica(4)], { submittedAtMs: 1, seq: 1, queuedAtMs: NOW - H });
+    const other = makeJob("other", [replica(2)], { submittedAtMs: 9, seq: 9 });
+    const d = sy.schedule(input({ nodes, running: [bf], pending: [head, other] }));
+    assert.deepEqual(d.preempt.map((p) => p.uid), ["bf"]);
+    assert.deepEqual(d.start, [], "bf still holds its 8 GPUs while it stops: the 4 head leaves are not given out");
+    // While bf stops (terminating, for head), a job first in the order does not take what it frees.
+    const first = makeJob("first", [replica(8)], { priority: 5 });
+    const d2 = sy.schedule(input({ nodes, running: [{ ...bf, terminating: true, preemptedFor: "head" }], pending: [first, { ...head, reserved: true }] }));
+    assert.deepEqual(d2.preempt, []);
+    assert.equal(d2.waiting.find((w) => w.uid === "head")!.cause.kind, "preempting");
+    assert.equal(d2.waiting.find((w) => w.uid === "first")!.cause.kind, "resources");
+  });
+
+  it("never preempts a job twice without its minimum run time in between, nor more than maxPreemptionsPerJob times", () => {
+    const low = (extra: Partial<RunningJob>, ranMs: number): RunningJob => run(makeJob("low", [replica(8)], extra), [on("local", range(0, 8))], NOW - ranMs);
+    const high = makeJob("high", [replica(8)], { priority: 3 });
+    assert.deepEqual(sy.schedule(input({ running: [low({ preemptions: 1 }, 5 * 60_000)], pending: [high] })).preempt, [], "preempted once, ran 5 min since");
+    assert.deepEqual(sy.schedule(input({ running: [low({ preemptions: 1 }, 11 * 60_000)], pending: [high] })).preempt.map((p) => p.uid), ["low"]);
+    assert.deepEqual(sy.schedule(input({ running: [low({ preemptions: 10 }, 50 * H)], pending: [high] })).preempt, [], "preempted 10 times: runs to its end");
+    assert.deepEqual(sy.schedule(input({ running: [low({}, 1000)], pending: [high] })).preempt.map((p) => p.uid), ["low"], "a first preemption is at once");
   });
 
   it("pauses a long job for a short one only after the minimum run time", () => {
@@ -162,7 +194,7 @@ describe("switchyard scheduler: backfill and preemption", () => {
   it("takes backfilled work before a higher LAS level, even when that loses more", () => {
     const nodes = makeNodes(2, 4);
     const head = makeJob("head", [replica(4)], { submittedAtMs: 1, seq: 1 });
-    const backfilled = run(makeJob("bf", [replica(4)], { submittedAtMs: 2, seq: 2 }), [on("node-0", range(0, 4))], NOW - 5 * H, { preemptible: true });
+    const backfilled = run(makeJob("bf", [replica(4)], { submittedAtMs: 2, seq: 2 }), [on("node-0", range(0, 4))], NOW - 5 * H, { preemptible: true, checkpointedAtMs: NOW - 30 * 60_000 });
     const long = run(makeJob("long", [replica(4)], { attainedGpuMs: 500 * H }), [on("node-1", range(0, 4))], NOW - H, { checkpointedAtMs: NOW - 1000 });
     const d = sy.schedule(input({ nodes, running: [backfilled, long], pending: [head] }));
     assert.deepEqual(d.preempt.map((p) => [p.uid, p.kind]), [["bf", "backfill"]]);

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { formatSimTable, simulateFromOptions } from "./sim-cli.js";
+import { createPolicy } from "./sim/policies.js";
 
 describe("simulateFromOptions", () => {
   it("runs a synthetic workload on N × G nodes and formats a table", () => {
@@ -20,6 +21,30 @@ describe("simulateFromOptions", () => {
     assert.equal(r.allocatedGpus, 1.2);
     assert.equal(r.strandedGpus, 0.8);
     assert.match(formatSimTable(r), /stranded GPUs\s+0.8/);
+  });
+
+  it("packs an openb pod list without time columns (the multigpuNN variants), and refuses to replay it, saying why", () => {
+    const pods = "name,cpu_milli,memory_mib,num_gpu,gpu_milli\nopenb-pod-0,4000,8192,2,1000\nopenb-pod-1,2000,4096,1,500\nopenb-pod-2,2000,4096,1,500\n";
+    const cluster = { nodes: 1, gpusPerNode: 4 };
+    const r = simulateFromOptions({ trace: { text: pods, format: "alibaba-openb", file: "multigpu.csv" }, cluster, fill: true });
+    // In trace order until 4 GPUs are asked for: 2 + 0.5 + 0.5, then the 2-GPU pod again, which no longer fits.
+    assert.equal(r.refusedJobs, 1);
+    assert.equal(r.allocatedGpus, 3);
+    assert.throws(
+      () => simulateFromOptions({ trace: { text: pods, format: "alibaba-openb", file: "multigpu.csv" }, cluster }),
+      (e: unknown) => e instanceof Error && /multigpu.csv has no creation_time, scheduled_time, deletion_time columns: a replay needs arrival and run times/.test(e.message) && /--fill/.test(JSON.stringify(e)),
+    );
+  });
+
+  it("replays with the reference policies, and refuses the oracle outside the simulator", () => {
+    const base = { synthetic: { jobs: 40, seed: 2 }, cluster: { nodes: 1, gpusPerNode: 8 }, load: 1.2 } as const;
+    const oracle = simulateFromOptions({ ...base, policy: "srtf-oracle" });
+    const fifo = simulateFromOptions({ ...base, policy: "fifo" });
+    const tiresias = simulateFromOptions({ ...base, policy: "tiresias" });
+    assert.equal(oracle.jobs, 40);
+    assert.ok(oracle.avgJctS <= fifo.avgJctS, `the oracle (${oracle.avgJctS} s) is not worse than FIFO (${fifo.avgJctS} s)`);
+    assert.equal(tiresias.policy, "tiresias");
+    assert.throws(() => createPolicy("srtf-oracle"), /only the simulator has/);
   });
 
   it("asks for a workload, and reads queues from YAML text", () => {

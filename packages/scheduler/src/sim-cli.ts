@@ -30,6 +30,8 @@ export interface SimulateCommandOptions {
   checkpointIntervalS?: number;
   /** The FGD packing experiment instead of a replay. */
   fill?: boolean;
+  /** Wall-time guard of a replay, seconds (default 600). */
+  maxWallS?: number;
   schedulerOptions?: SwitchyardSchedulerOptions;
 }
 
@@ -43,7 +45,7 @@ function buildCluster(c: SimulateCommandOptions["cluster"]): NodeInfo[] {
   return uniformCluster(c.nodes, c.gpusPerNode, c.gpuType);
 }
 
-function buildWorkload(o: SimulateCommandOptions): { jobs: SimJob[]; all: SimJob[] } {
+function buildWorkload(o: SimulateCommandOptions): { jobs: SimJob[]; all: SimJob[]; missingTimeColumns?: string[] } {
   if ((o.trace === undefined) === (o.synthetic === undefined)) {
     throw invalidArgument("give either a trace or a synthetic workload", [
       { field: o.trace === undefined ? "trace" : "synthetic", message: o.trace === undefined ? "no workload" : "both a trace and a synthetic workload", hint: "e.g. --trace openb_pod_list_default.csv --format alibaba-openb, or --synthetic philly --jobs 4000 --seed 1" },
@@ -54,7 +56,7 @@ function buildWorkload(o: SimulateCommandOptions): { jobs: SimJob[]; all: SimJob
       throw invalidArgument(`unknown trace format "${String(o.trace.format)}"`, [{ field: "trace.format", message: "unknown format", expected: TRACE_FORMATS.join(", "), got: String(o.trace.format) }]);
     }
     const t = parseTrace(o.trace.text, o.trace.format, o.trace.file);
-    return { jobs: t.jobs, all: t.all };
+    return { jobs: t.jobs, all: t.all, ...(t.missingTimeColumns !== undefined ? { missingTimeColumns: t.missingTimeColumns } : {}) };
   }
   const s = o.synthetic!;
   if (s.kind !== undefined && s.kind !== "philly") throw invalidArgument(`unknown synthetic workload "${String(s.kind)}"`, [{ field: "synthetic.kind", message: "unknown", expected: "philly", got: String(s.kind) }]);
@@ -68,7 +70,8 @@ export function simulateFromOptions(o: SimulateCommandOptions): SimResult {
   if (!POLICIES.includes(policy)) throw invalidArgument(`unknown policy "${String(policy)}"`, [{ field: "policy", message: "unknown policy", expected: POLICIES.join(", "), got: String(policy) }]);
   const nodes = buildCluster(o.cluster);
   const totalGpus = nodes.reduce((s, n) => s + n.gpus.length, 0);
-  let { jobs, all } = buildWorkload(o);
+  const workload = buildWorkload(o);
+  let { jobs, all } = workload;
   if (o.teams !== undefined) [jobs, all] = [assignTeams(jobs, o.teams), assignTeams(all, o.teams)];
   if (o.fill === true) {
     const f = simulateFill({ jobs: all, nodes, placement: policyPlacement(policy, o.schedulerOptions) });
@@ -85,6 +88,11 @@ export function simulateFromOptions(o: SimulateCommandOptions): SimResult {
       gpuUtilization: f.allocatedGpus / f.totalGpus,
       jainFairness: NaN,
       preemptions: 0,
+      preemptionsPerJob: 0,
+      maxJobPreemptions: 0,
+      lostGpuHours: 0,
+      lostGpuTimePct: 0,
+      refused: [],
       decisionsPerSec: f.decisionsPerSec,
       cycles: 0,
       schedulerMs: 0,
@@ -93,6 +101,12 @@ export function simulateFromOptions(o: SimulateCommandOptions): SimResult {
       strandedGpus: f.strandedGpus,
       refusedJobs: f.refused,
     };
+  }
+  if (workload.missingTimeColumns !== undefined) {
+    const file = o.trace?.file ?? "the trace";
+    throw invalidArgument(`${file} has no ${workload.missingTimeColumns.join(", ")} column${workload.missingTimeColumns.length === 1 ? "" : "s"}: a replay needs arrival and run times`, [
+      { field: "trace", message: "no time columns", expected: "creation_time, scheduled_time and deletion_time", got: workload.missingTimeColumns.join(", ") + " missing", hint: "this pod list is for the packing experiment: add --fill" },
+    ]);
   }
   const load = o.load ?? (o.synthetic !== undefined ? 1 : undefined);
   if (load !== undefined) jobs = rescaleLoad(jobs, totalGpus, load);
@@ -105,6 +119,7 @@ export function simulateFromOptions(o: SimulateCommandOptions): SimResult {
     ...(queues !== undefined ? { queues } : {}),
     ...(o.restartPenaltyS !== undefined ? { restartPenaltyS: o.restartPenaltyS } : {}),
     ...(o.checkpointIntervalS !== undefined ? { checkpointIntervalS: o.checkpointIntervalS } : {}),
+    ...(o.maxWallS !== undefined ? { maxWallMs: o.maxWallS * 1000 } : {}),
   });
 }
 
@@ -120,6 +135,9 @@ const ROWS: { key: keyof SimResult; label: string; fmt: (x: number) => string }[
   { key: "gpuUtilization", label: "GPU utilization", fmt: (x) => `${(x * 100).toFixed(1)}%` },
   { key: "jainFairness", label: "Jain fairness (teams)", fmt: (x) => x.toFixed(3) },
   { key: "preemptions", label: "preemptions", fmt: (x) => String(x) },
+  { key: "preemptionsPerJob", label: "preemptions per job", fmt: (x) => x.toFixed(2) },
+  { key: "maxJobPreemptions", label: "most of one job", fmt: (x) => String(x) },
+  { key: "lostGpuTimePct", label: "GPU time lost", fmt: (x) => `${x.toFixed(1)}%` },
   { key: "decisionsPerSec", label: "decisions/s", fmt: (x) => Math.round(x).toLocaleString("en-US") },
   { key: "allocatedGpus", label: "allocated GPUs", fmt: (x) => x.toFixed(1) },
   { key: "strandedGpus", label: "stranded GPUs", fmt: (x) => x.toFixed(1) },

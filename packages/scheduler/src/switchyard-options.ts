@@ -8,8 +8,25 @@ export interface SwitchyardSchedulerOptions {
   readonly queues?: QueuesConfig;
   /** GPU-seconds at which a job drops to the next least-attained-service level (increasing). Default [36000, 360000] (10 and 100 GPU-hours). */
   readonly lasThresholdsGpuS?: readonly number[];
-  /** A job runs at least this long before LAS can pause it (nothing thrashes). Default 10 min. */
+  /**
+   * A job runs at least this long before LAS can pause it, and a job preempted once runs at least this long before it
+   * can be preempted again, on any ground (the progress guarantee). Default 10 min.
+   */
   readonly minRunTimeMs?: number;
+  /** A job is preempted at most this many times; after that it runs to its end (default 10). */
+  readonly maxPreemptionsPerJob?: number;
+  /**
+   * A job blocked behind backfilled work makes it give way only once it has waited this long (default 30 min): work
+   * that a preemption throws away is lost for good, and backfilled jobs that end soon free the room anyway. 0: at once.
+   */
+  readonly backfillEvictAfterMs?: number;
+  /**
+   * Backfilled work and higher LAS levels give way only while a preemption would throw away at most this share of
+   * the GPU time the victim has had (work since its last checkpoint, against all its service): a job that has not
+   * checkpointed loses everything, so it runs on (default 0.25; 1: no such limit). Applies to running jobs whose
+   * `checkpointedAtMs` the caller reports.
+   */
+  readonly maxLostShare?: number;
   /** A waiting job climbs back one LAS level per this much waiting. Default 12 h; Infinity turns the guard off. */
   readonly starvationMs?: number;
   /**
@@ -30,6 +47,9 @@ export interface CompiledSwitchyardOptions {
   readonly queues: QueuesConfig | undefined;
   readonly las: LasPolicy;
   readonly minRunTimeMs: number;
+  readonly maxPreemptionsPerJob: number;
+  readonly backfillEvictAfterMs: number;
+  readonly maxLostShare: number;
   readonly backfill: boolean;
   readonly preemption: boolean;
   readonly placement: PlacementStrategy;
@@ -57,6 +77,9 @@ export function compileSwitchyardOptions(o: SwitchyardSchedulerOptions = {}): Co
     queues: o.queues,
     las: { thresholdsGpuMs: thresholds.map((t) => t * 1000), starvationMs },
     minRunTimeMs: nonNegative("minRunTimeMs", o.minRunTimeMs ?? 10 * 60_000),
+    maxPreemptionsPerJob: nonNegative("maxPreemptionsPerJob", o.maxPreemptionsPerJob ?? 10),
+    backfillEvictAfterMs: nonNegative("backfillEvictAfterMs", o.backfillEvictAfterMs ?? 30 * 60_000),
+    maxLostShare: nonNegative("maxLostShare", o.maxLostShare ?? 0.25),
     backfill: o.backfill ?? true,
     preemption: o.preemption ?? true,
     placement: o.placement ?? "fgd",

@@ -43,6 +43,17 @@ export interface PendingJob {
   queuedAtMs?: number;
   /** Who submitted it (accounting and reasons only). */
   user?: string;
+  /**
+   * How often the job was preempted so far. The progress guarantee reads it: a job preempted before is not preempted
+   * again until its current run has lasted the minimum run time, and never more than `maxPreemptionsPerJob` times.
+   */
+  preemptions?: number;
+  /**
+   * Running jobs were preempted to make room for this job (a decision's `preempt[].forUid`): it is considered before
+   * every other waiting job, so that what its victims free goes to it and to nothing else. The caller sets it from the
+   * decisions it acted on and clears it when the job starts.
+   */
+  reserved?: boolean;
 }
 
 export interface ReplicaPlacement {
@@ -63,6 +74,8 @@ export interface RunningJob extends PendingJob {
   checkpointedAtMs?: number;
   /** A preemption was already sent and the job is shutting down: its resources count as being freed. */
   terminating?: boolean;
+  /** With `terminating`: the job it was preempted for (`preempt[].forUid`); what it frees is that job's alone. */
+  preemptedFor?: string;
 }
 
 export interface ScheduleInput {

@@ -43,12 +43,14 @@ describe("simulator", () => {
     assert.equal(r.gpuUtilization, 1, "lost work and restarts still hold the GPU");
   });
 
-  it("backfills ahead of a blocked gang and gives way when it can start", () => {
+  it("backfills ahead of a blocked gang and gives way once the gang has waited 30 min, just after a checkpoint", () => {
     const jobs = [job("r", 0, 1000, 4), job("big", 10, 100, 8), job("small", 20, 5000, 2)];
     const nodes = uniformCluster(1, 8);
     const ours = byId(simulate({ jobs, nodes, details: true }));
-    assert.deepEqual([ours.get("small")!.firstStartS, ours.get("big")!.firstStartS, ours.get("big")!.endS], [20, 1000, 1100]);
-    assert.equal(ours.get("small")!.endS, 1100 + 30 + (5000 - 600), "980 s run, one checkpoint kept");
+    // big has waited 30 min at 1,810 s; the review grid (60 s) runs the cycle at 1,860 s, 40 s after small's
+    // third checkpoint (1,820 s): little is lost, so small gives way and big starts at once on what it frees.
+    assert.deepEqual([ours.get("small")!.firstStartS, ours.get("big")!.firstStartS, ours.get("big")!.endS], [20, 1860, 1960]);
+    assert.equal(ours.get("small")!.endS, 1960 + 30 + (5000 - 1800), "1,840 s run, three checkpoints kept");
     const bestEffort = byId(simulate({ jobs, nodes, policy: "best-effort-fifo", details: true }));
     assert.equal(bestEffort.get("big")!.firstStartS, 5020, "without preemption the gang waits for the backfilled job");
     const fifo = byId(simulate({ jobs, nodes, policy: "fifo", details: true }));
@@ -98,11 +100,15 @@ describe("simulator", () => {
   });
 
   it("refuses a job that can never fit, and a cluster without GPUs", () => {
-    assert.throws(() => simulate({ jobs: [job("huge", 0, 10, 1, { replicas: [{ gpus: 1, cpuMilli: 10_000_000, memoryMb: 1 }] })], nodes: uniformCluster(2, 8) }), (e: unknown) => {
+    const huge = job("huge", 0, 10, 1, { replicas: [{ gpus: 1, cpuMilli: 10_000_000, memoryMb: 1 }] });
+    assert.throws(() => simulate({ jobs: [huge], nodes: uniformCluster(2, 8) }), (e: unknown) => {
       assert.ok(e instanceof SwitchyardError && e.code === Code.InvalidArgument);
-      assert.match(e.message, /1 job can never fit on this cluster:\n {2}huge: can never fit: needs 10000000 cpuMilli on one node/);
+      assert.match(e.message, /no job of the workload can ever fit on this cluster \(first: huge: can never fit: needs 10000000 cpuMilli on one node/);
       return true;
     });
+    const r = simulate({ jobs: [huge, job("small", 1, 10, 1)], nodes: uniformCluster(2, 8) });
+    assert.equal(r.jobs, 1);
+    assert.deepEqual(r.refused.map((x) => x.id), ["huge"]);
     const cpuOnly: NodeInfo[] = [{ name: "c", gpus: [], cpuMilli: 1000, memoryMb: 1000 }];
     assert.throws(() => simulate({ jobs: [job("a", 0, 1, 1)], nodes: cpuOnly }), /the cluster has no GPUs/);
     assert.throws(() => simulate({ jobs: [], nodes: uniformCluster(1, 1) }), /the workload has no jobs/);

@@ -26,6 +26,8 @@ export interface SimulateOptions {
   readonly reviewIntervalS?: number;
   /** Also return one row per job (`SimResult.details`). */
   readonly details?: boolean;
+  /** Wall-time guard: stop after this much real time and throw, saying where the replay stood (default 10 min). */
+  readonly maxWallMs?: number;
 }
 
 /** What happened to one job. */
@@ -38,6 +40,8 @@ export interface SimJobResult {
   jctS: number;
   queueS: number;
   preemptions: number;
+  /** Each run of the job: when it started and ended (simulated seconds), and whether a preemption ended it. */
+  runs: { startS: number; endS: number; preempted: boolean }[];
 }
 
 export interface TeamResult {
@@ -64,6 +68,14 @@ export interface SimResult {
   /** Jain's index over teams of each team's mean run-time/JCT (1 = every team served alike). */
   jainFairness: number;
   preemptions: number;
+  /** Preemptions per job, and the most any one job had. */
+  preemptionsPerJob: number;
+  maxJobPreemptions: number;
+  /** GPU time thrown away by preemptions (work since the last checkpoint, and restart penalties), in GPU-hours and as a percentage of the workload's GPU time. */
+  lostGpuHours: number;
+  lostGpuTimePct: number;
+  /** Jobs left out because they can never fit on the cluster, each with why. */
+  refused: { id: string; reason: string }[];
   /** Jobs placed or found unplaceable per second of scheduler time. */
   decisionsPerSec: number;
   cycles: number;
@@ -91,24 +103,25 @@ interface JobState {
   queuedAtS: number;
   waitS: number;
   allocGpuS: number;
+  lostGpuS: number;
+  runs: { startS: number; endS: number; preempted: boolean }[];
   version: number;
 }
 
-/** Checks that every job could run on the empty cluster; throws InvalidArgument naming those that never can. */
-export function checkFits(jobs: readonly SimJob[], nodes: readonly NodeInfo[]): void {
+/**
+ * The jobs that can never run on the cluster, even empty, each with why (a job larger than the cluster is refused
+ * with a reason, never waited on). Throws InvalidArgument when the cluster has no GPUs.
+ */
+export function checkFits(jobs: readonly SimJob[], nodes: readonly NodeInfo[]): { id: string; reason: string }[] {
   const topo = compileTopology(nodes);
   if (topo.totalGpus === 0) throw invalidArgument("the cluster has no GPUs", [{ field: "cluster", message: "no node has a GPU", hint: "give the nodes GPUs" }]);
   const state = new ClusterState(topo);
-  const bad: string[] = [];
+  const bad: { id: string; reason: string }[] = [];
   for (const j of jobs) {
     const why = neverFits(state, { uid: j.id, name: j.id, team: j.team, queue: j.team, priority: j.priority, submittedAtMs: 0, seq: 0, replicas: [...j.replicas] });
-    if (why !== undefined) bad.push(`${j.id}: ${why}`);
+    if (why !== undefined) bad.push({ id: j.id, reason: why });
   }
-  if (bad.length > 0) {
-    throw invalidArgument(`${bad.length} job${bad.length === 1 ? "" : "s"} can never fit on this cluster:\n  ${bad.slice(0, 5).join("\n  ")}${bad.length > 5 ? "\n  …" : ""}`, [
-      { field: "jobs", message: "can never fit", got: bad[0]!, hint: "use a larger cluster, or leave these jobs out of the trace" },
-    ]);
-  }
+  return bad;
 }
 
 /**
@@ -125,11 +138,25 @@ export function simulate(o: SimulateOptions): SimResult {
   if (!(ckptS > 0)) throw invalidArgument(`checkpointIntervalS must be > 0 (got ${ckptS})`);
   if (!(reviewS > 0)) throw invalidArgument(`reviewIntervalS must be > 0 (got ${reviewS})`);
   if (o.jobs.length === 0) throw invalidArgument("the workload has no jobs", [{ field: "jobs", message: "empty workload", hint: "check the trace file or the synthetic job count" }]);
+  const maxWallMs = o.maxWallMs ?? 10 * 60_000;
   const nodes = o.nodes as NodeInfo[];
   const topo = compileTopology(nodes);
-  const jobs = o.jobs.map((j) => splitOversized(j, topo.maxGpusPerNode));
-  checkFits(jobs, nodes);
-  const scheduler = o.scheduler ?? createPolicy(o.policy ?? "switchyard", o.schedulerOptions);
+  const split = o.jobs.map((j) => splitOversized(j, topo.maxGpusPerNode));
+  const refused = checkFits(split, nodes);
+  const refusedIds = new Set(refused.map((r) => r.id));
+  const jobs = refused.length === 0 ? split : split.filter((j) => !refusedIds.has(j.id));
+  if (jobs.length === 0) {
+    throw invalidArgument(`no job of the workload can ever fit on this cluster (first: ${refused[0]!.id}: ${refused[0]!.reason})`, [
+      { field: "jobs", message: "can never fit", got: `${refused[0]!.id}: ${refused[0]!.reason}`, hint: "use a larger cluster" },
+    ]);
+  }
+  // The oracle reference policy knows each job's remaining run time; nothing else does.
+  const remainingS = (uid: string, nowS: number): number => {
+    const s = states.get(uid)!;
+    const run = s.running === undefined ? 0 : Math.max(0, nowS - s.runStartS - s.runPenaltyS);
+    return Math.max(0, s.sim.durationS - s.doneS - run);
+  };
+  const scheduler = o.scheduler ?? createPolicy(o.policy ?? "switchyard", o.schedulerOptions, { remainingMs: (uid, nowMs) => remainingS(uid, nowMs / 1000) * 1000, restartPenaltyMs: restartPenaltyS * 1000, checkpointIntervalMs: ckptS * 1000 });
 
   const order = jobs.map((j, i) => ({ j, i })).sort((a, b) => a.j.submitS - b.j.submitS || a.i - b.i);
   const states = new Map<string, JobState>();
@@ -150,6 +177,8 @@ export function simulate(o: SimulateOptions): SimResult {
       queuedAtS: j.submitS,
       waitS: 0,
       allocGpuS: 0,
+      lostGpuS: 0,
+      runs: [],
       version: 0,
     };
     states.set(uid, s);
@@ -171,30 +200,50 @@ export function simulate(o: SimulateOptions): SimResult {
   const stop = (s: JobState, t: number): void => {
     const elapsed = t - s.runStartS;
     const progress = Math.max(0, elapsed - s.runPenaltyS);
-    s.doneS += Math.floor(progress / ckptS) * ckptS;
+    const kept = Math.floor(progress / ckptS) * ckptS;
+    s.doneS += kept;
+    s.lostGpuS += s.gpus * (elapsed - kept);
     s.attainedGpuMs += s.gpus * elapsed * 1000;
     s.allocGpuS += s.gpus * elapsed;
+    s.runs.push({ startS: s.runStartS, endS: t, preempted: true });
     s.running = undefined;
     s.version++;
     s.preemptions++;
     s.queuedAtS = t;
-    s.pending = { ...s.pending, attainedGpuMs: s.attainedGpuMs, queuedAtMs: t * 1000 };
+    const { reserved: _r, ...rest } = s.pending;
+    s.pending = { ...rest, attainedGpuMs: s.attainedGpuMs, queuedAtMs: t * 1000, preemptions: s.preemptions };
   };
   const start = (s: JobState, t: number, placement: RunningJob["placement"], preemptible: boolean): void => {
     s.waitS += t - s.queuedAtS;
     if (Number.isNaN(s.firstStartS)) s.firstStartS = t;
     s.runStartS = t;
     s.runPenaltyS = s.preemptions > 0 ? restartPenaltyS : 0;
+    if (s.pending.reserved === true) {
+      const { reserved: _r, ...rest } = s.pending;
+      s.pending = rest;
+    }
     s.running = { ...s.pending, placement, startedAtMs: t * 1000, checkpointedAtMs: t * 1000, ...(preemptible ? { preemptible: true } : {}) };
     s.version++;
     completions.push({ t: t + s.runPenaltyS + Math.max(0, s.sim.durationS - s.doneS), s, version: s.version });
   };
 
+  const wall0 = performance.now();
+  let simT = 0;
   for (;;) {
+    if (performance.now() - wall0 > maxWallMs) {
+      const first = lastDecision?.waiting[0];
+      throw new SwitchyardError(
+        Code.DeadlineExceeded,
+        `the simulation was stopped after ${Math.round((performance.now() - wall0) / 1000)} s of wall time (the guard is ${Math.round(maxWallMs / 1000)} s), at simulated time ${Math.round(simT)} s: ` +
+          `${finished} of ${arrivals.length} jobs finished, ${pending.length} waiting, ${running.length} running, ${preemptions} preemptions so far` +
+          `${first !== undefined ? `; first waiting: ${first.uid}: ${first.reason}` : ""}`,
+      );
+    }
     const top = completions.peek();
     const tArrive = next < arrivals.length ? arrivals[next]!.sim.submitS : Infinity;
     const t = Math.min(tArrive, top?.t ?? Infinity, pending.length > 0 ? wake : Infinity);
     if (t === Infinity) break;
+    simT = t;
     let changed = false;
     for (let c = completions.peek(); c !== undefined && c.t <= t; c = completions.peek()) {
       completions.pop();
@@ -202,6 +251,7 @@ export function simulate(o: SimulateOptions): SimResult {
       const s = c.s;
       s.allocGpuS += s.gpus * (t - s.runStartS);
       s.attainedGpuMs += s.gpus * (t - s.runStartS) * 1000;
+      s.runs.push({ startS: s.runStartS, endS: t, preempted: false });
       s.running = undefined;
       s.endS = t;
       finished++;
@@ -213,7 +263,8 @@ export function simulate(o: SimulateOptions): SimResult {
     if (changed) running = running.filter((r) => states.get(r.uid)!.running === r);
     wake = Infinity;
     if (pending.length === 0) continue;
-    for (let round = 0; round < 4; round++) {
+    // Again at the same instant while a cycle preempts: the jobs it stopped others for start in the next one.
+    for (let round = 0; round < 64; round++) {
       for (const r of running) {
         const s = states.get(r.uid)!;
         const progress = Math.max(0, t - s.runStartS - s.runPenaltyS);
@@ -226,12 +277,21 @@ export function simulate(o: SimulateOptions): SimResult {
       cycles++;
       decisions += d.start.length + d.waiting.length;
       const stopped: PendingJob[] = [];
+      const reservedNow = new Set<string>();
       for (const p of d.preempt) {
         const s = states.get(p.uid);
         if (s?.running === undefined) continue;
         stop(s, t);
         stopped.push(s.pending);
         preemptions++;
+        if (p.forUid !== undefined) reservedNow.add(p.forUid);
+      }
+      // The jobs running jobs were stopped for are considered first until they start (PendingJob.reserved).
+      for (const uid of reservedNow) {
+        const s = states.get(uid);
+        if (s === undefined || s.running !== undefined || !Number.isNaN(s.endS) || s.pending.reserved === true) continue;
+        s.pending = { ...s.pending, reserved: true };
+        pending = pending.map((p) => (p.uid === uid ? s.pending : p));
       }
       const started: RunningJob[] = [];
       for (const st of d.start) {
@@ -257,7 +317,7 @@ export function simulate(o: SimulateOptions): SimResult {
       `the simulation stalled: ${arrivals.length - finished} jobs can never start${stuck !== undefined ? `; first: ${stuck.uid}: ${stuck.reason}` : ""}`,
     );
   }
-  const result = summarize(scheduler.name, arrivals, topo.totalGpus, { cycles, decisions, schedulerMs, preemptions });
+  const result = summarize(scheduler.name, arrivals, topo.totalGpus, { cycles, decisions, schedulerMs, preemptions }, refused);
   if (o.details === true) {
     result.details = arrivals.map((s) => ({
       id: s.sim.id,
@@ -268,12 +328,19 @@ export function simulate(o: SimulateOptions): SimResult {
       jctS: s.endS - s.sim.submitS,
       queueS: s.waitS,
       preemptions: s.preemptions,
+      runs: s.runs,
     }));
   }
   return result;
 }
 
-function summarize(policy: string, states: readonly JobState[], totalGpus: number, c: { cycles: number; decisions: number; schedulerMs: number; preemptions: number }): SimResult {
+function summarize(
+  policy: string,
+  states: readonly JobState[],
+  totalGpus: number,
+  c: { cycles: number; decisions: number; schedulerMs: number; preemptions: number },
+  refused: { id: string; reason: string }[],
+): SimResult {
   const jct = states.map((s) => s.endS - s.sim.submitS);
   const wait = states.map((s) => s.waitS);
   const sortedJct = [...jct].sort((a, b) => a - b);
@@ -281,11 +348,17 @@ function summarize(policy: string, states: readonly JobState[], totalGpus: numbe
   let first = Infinity;
   let last = -Infinity;
   let alloc = 0;
+  let lost = 0;
+  let work = 0;
+  let maxJobPreemptions = 0;
   const teams = new Map<string, { jobs: number; jct: number; wait: number; gpuS: number; speed: number }>();
   states.forEach((s, i) => {
     first = Math.min(first, s.sim.submitS);
     last = Math.max(last, s.endS);
     alloc += s.allocGpuS;
+    lost += s.lostGpuS;
+    work += s.gpus * s.sim.durationS;
+    maxJobPreemptions = Math.max(maxJobPreemptions, s.preemptions);
     let t = teams.get(s.sim.team);
     if (t === undefined) teams.set(s.sim.team, (t = { jobs: 0, jct: 0, wait: 0, gpuS: 0, speed: 0 }));
     t.jobs++;
@@ -311,6 +384,11 @@ function summarize(policy: string, states: readonly JobState[], totalGpus: numbe
     gpuUtilization: makespanS > 0 ? alloc / (totalGpus * makespanS) : 0,
     jainFairness: jain([...teams.values()].map((t) => t.speed / t.jobs)),
     preemptions: c.preemptions,
+    preemptionsPerJob: states.length > 0 ? c.preemptions / states.length : 0,
+    maxJobPreemptions,
+    lostGpuHours: lost / 3600,
+    lostGpuTimePct: work > 0 ? (100 * lost) / work : 0,
+    refused,
     decisionsPerSec: c.schedulerMs > 0 ? c.decisions / (c.schedulerMs / 1000) : 0,
     cycles: c.cycles,
     schedulerMs: c.schedulerMs,

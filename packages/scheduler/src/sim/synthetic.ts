@@ -27,3 +27,35 @@ export function generatePhilly(o: PhillyOptions): SimJob[] {
   }
   return jobs;
 }
+
+export interface ShortJobsOptions {
+  readonly jobs: number;
+  readonly seed: number;
+  /** Run times are log-uniform between these (seconds); default 120 and 1,200 (2 to 20 minutes). */
+  readonly minS?: number;
+  readonly maxS?: number;
+}
+
+/**
+ * Short jobs of minutes, as small busy GPU servers see them (and as the 60-job sample of Tiresias' simulator is):
+ * GPUs per job as in `generatePhilly`, run times log-uniform in [minS, maxS] (default 2–20 min), Poisson arrivals at
+ * one job per second (rescale them with `rescaleLoad`).
+ */
+export function generateShortJobs(o: ShortJobsOptions): SimJob[] {
+  if (!Number.isInteger(o.jobs) || o.jobs < 1) throw invalidArgument(`synthetic jobs must be a positive integer (got ${o.jobs})`, [{ field: "synthetic.jobs", message: "must be ≥ 1", expected: "an integer ≥ 1", got: String(o.jobs) }]);
+  const lo = o.minS ?? 120;
+  const hi = o.maxS ?? 1200;
+  if (!(lo > 0 && hi >= lo)) throw invalidArgument(`run times must satisfy 0 < minS ≤ maxS (got ${lo}, ${hi})`);
+  const rng = mulberry32(o.seed);
+  const jobs: SimJob[] = [];
+  let t = 0;
+  const width = String(o.jobs - 1).length;
+  for (let i = 0; i < o.jobs; i++) {
+    const u = rng();
+    const gpus = u < 0.7 ? 1 : u < 0.8 ? 2 : u < 0.95 ? 4 : 8;
+    const durationS = Math.round(lo * (hi / lo) ** rng());
+    jobs.push({ id: `short-${String(i).padStart(width, "0")}`, submitS: t, durationS, replicas: [defaultReplica(gpus)], team: "default", priority: 0 });
+    t += exponential(rng, 1);
+  }
+  return jobs;
+}

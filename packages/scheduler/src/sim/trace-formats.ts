@@ -6,7 +6,10 @@ import { defaultReplica, type SimJob } from "./workload.js";
 export type TraceFormat = "alibaba-openb" | "tiresias" | "switchyard";
 export const TRACE_FORMATS: readonly TraceFormat[] = ["alibaba-openb", "tiresias", "switchyard"];
 
-const OPENB = ["name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli", "gpu_spec", "qos", "pod_phase", "creation_time", "deletion_time", "scheduled_time"];
+const OPENB_REQUIRED = ["name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli"];
+/** Optional: the workload variants (`multigpuNN`) are pod lists without times, for the packing experiment only. */
+const OPENB_OPTIONAL = ["gpu_spec", "qos", "pod_phase", "creation_time", "deletion_time", "scheduled_time"];
+export const OPENB_TIME_COLUMNS = ["creation_time", "scheduled_time", "deletion_time"];
 
 export interface ParsedTrace {
   /** Jobs that can be replayed (they have a run time), in arrival order. */
@@ -15,15 +18,19 @@ export interface ParsedTrace {
   readonly all: SimJob[];
   /** Rows left out of replays, and why. */
   readonly skipped: number;
+  /** Time columns the file lacks: such a trace can be packed (`--fill`) but not replayed. */
+  readonly missingTimeColumns?: string[];
 }
 
 /**
  * Alibaba GPU trace v2023 (`openb_pod_list_*.csv`). Run time = deletion_time − scheduled_time, arrival =
  * creation_time. `num_gpu` 1 with `gpu_milli` < 1000 is a share of one GPU. `gpu_spec` (models, `|`-separated)
- * becomes the GPU type. Pods never scheduled in the trace have no run time: kept in `all`, left out of `jobs`.
+ * becomes the GPU type. Pods never scheduled in the trace have no run time: kept in `all`, left out of `jobs`. The
+ * time columns are optional (the `multigpuNN` variants have none): without them every pod is in `all` only.
  */
 export function parseOpenbTrace(text: string, file = "openb_pod_list.csv"): ParsedTrace {
-  const t = parseCsv(text, file, OPENB.filter((c) => c !== "gpu_spec" && c !== "qos" && c !== "pod_phase"), ["gpu_spec", "qos", "pod_phase"], "alibaba-openb");
+  const t = parseCsv(text, file, OPENB_REQUIRED, OPENB_OPTIONAL, "alibaba-openb");
+  const missing = OPENB_TIME_COLUMNS.filter((c) => !t.columns.includes(c));
   const r = new CellReader(file);
   const all: SimJob[] = [];
   const jobs: SimJob[] = [];
@@ -33,7 +40,7 @@ export function parseOpenbTrace(text: string, file = "openb_pod_list.csv"): Pars
     const gpuMilli = r.number(row, "gpu_milli", { min: 0, default: numGpu > 0 ? 1000 : 0 });
     const cpu = r.number(row, "cpu_milli", { min: 0 });
     const mem = r.number(row, "memory_mib", { min: 0 });
-    const created = r.number(row, "creation_time", { min: 0 });
+    const created = missing.includes("creation_time") ? 0 : r.number(row, "creation_time", { min: 0 });
     const spec = row.get("gpu_spec");
     const rep: ReplicaRequest =
       numGpu === 1 && gpuMilli > 0 && gpuMilli < 1000 ? { gpus: 0, gpuMilli, cpuMilli: cpu, memoryMb: mem } : { gpus: numGpu, cpuMilli: cpu, memoryMb: mem };
@@ -48,7 +55,7 @@ export function parseOpenbTrace(text: string, file = "openb_pod_list.csv"): Pars
     else skipped++;
   }
   r.done(`cannot read ${file} as alibaba-openb`);
-  return { jobs: byArrival(jobs), all, skipped };
+  return { jobs: byArrival(jobs), all, skipped, ...(missing.length > 0 ? { missingTimeColumns: missing } : {}) };
 }
 
 /**
