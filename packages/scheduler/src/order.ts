@@ -17,6 +17,24 @@ export function shapeKey(replicas: readonly ReplicaRequest[]): string {
   return key;
 }
 
+/**
+ * The switchyard order of two jobs at their service levels: user priority (higher first), level (lower first), then,
+ * with `smallestFirst`, fewer GPUs first, then arrival. Waiting jobs are taken in it, and backfilled work gives way
+ * only to a job before it (two jobs never evict each other by turns).
+ */
+export function compareLevelled(a: { job: PendingJob; level: number }, b: { job: PendingJob; level: number }, smallestFirst: boolean): number {
+  const x = a.job;
+  const y = b.job;
+  return (
+    y.priority - x.priority ||
+    a.level - b.level ||
+    (smallestFirst ? jobGpus(x.replicas) - jobGpus(y.replicas) : 0) ||
+    x.submittedAtMs - y.submittedAtMs ||
+    x.seq - y.seq ||
+    (x.uid < y.uid ? -1 : x.uid > y.uid ? 1 : 0)
+  );
+}
+
 /** GPUs a job holds while it runs, counting shared GPUs by their share. */
 export function jobGpus(replicas: readonly ReplicaRequest[]): number {
   let g = 0;

@@ -1,4 +1,5 @@
 import type { Alloc, ClusterState } from "./cluster-state.js";
+import { compareLevelled } from "./order.js";
 import type { CompiledQueue, QuotaBook, UsageVector } from "./quota.js";
 import type { PendingJob, PreemptionKind, RunningJob } from "./types.js";
 
@@ -31,9 +32,11 @@ export interface PreemptionContext {
   readonly state: ClusterState;
   readonly book: QuotaBook | undefined;
   readonly minRunTimeMs: number;
+  readonly minRunTimeBackoff: number;
   readonly maxPreemptionsPerJob: number;
   readonly backfillEvictAfterMs: number;
   readonly maxLostShare: number;
+  readonly smallestFirst: boolean;
   readonly nowMs: number;
   /** Is this job waiting in this cycle? (A job preempted for one that no longer waits frees resources for anyone.) */
   isWaiting(uid: string): boolean;
@@ -48,11 +51,16 @@ export type VictimKind = PreemptionKind | "terminating";
 
 /**
  * Is `v` protected by the progress guarantee: preempted `maxPreemptionsPerJob` times already, or preempted before and
- * not yet run `minRunTimeMs` since? Such a job is never a victim, on any ground.
+ * not yet run its minimum run since (`protectedUntilMs`)? Such a job is never a victim, on any ground.
  */
-export function isProtected(ctx: Pick<PreemptionContext, "minRunTimeMs" | "maxPreemptionsPerJob">, v: Pick<RunningEntry, "job" | "ranMs">): boolean {
+export function isProtected(ctx: Pick<PreemptionContext, "minRunTimeMs" | "minRunTimeBackoff" | "maxPreemptionsPerJob">, v: Pick<RunningEntry, "job" | "ranMs">): boolean {
   const n = v.job.preemptions ?? 0;
-  return n >= ctx.maxPreemptionsPerJob || (n > 0 && v.ranMs < ctx.minRunTimeMs);
+  return n >= ctx.maxPreemptionsPerJob || (n > 0 && v.ranMs < minRunAfter(ctx, n));
+}
+
+/** The run a job preempted `n` times is owed before the next preemption: minRunTimeMs × backoff^(n−1). */
+export function minRunAfter(ctx: Pick<PreemptionContext, "minRunTimeMs" | "minRunTimeBackoff">, n: number): number {
+  return n <= 0 ? 0 : ctx.minRunTimeMs * ctx.minRunTimeBackoff ** (n - 1);
 }
 
 /**
@@ -72,7 +80,7 @@ export function victimKind(ctx: PreemptionContext, p: PreemptorView, v: RunningE
   if (isProtected(ctx, v)) return undefined;
   // The cost rule needs to know the victim's checkpoints; a caller that does not report them is not held to it.
   const cheap = v.job.checkpointedAtMs === undefined || v.lostGpuMs <= ctx.maxLostShare * v.attainedGpuMs;
-  if (v.job.preemptible === true && cheap && comesAfter(v, p) && ctx.nowMs - (p.job.queuedAtMs ?? p.job.submittedAtMs) >= ctx.backfillEvictAfterMs) return "backfill";
+  if (v.job.preemptible === true && cheap && comesAfter(ctx, v, p) && ctx.nowMs - (p.job.queuedAtMs ?? p.job.submittedAtMs) >= ctx.backfillEvictAfterMs) return "backfill";
   const book = ctx.book;
   if (
     book !== undefined &&
@@ -94,13 +102,8 @@ export function victimKind(ctx: PreemptionContext, p: PreemptorView, v: RunningE
 }
 
 /** Does running `v` come after waiting `p` in the scheduling order (priority, level, arrival)? Only then may it give way as backfill, or two jobs could take turns evicting each other. */
-function comesAfter(v: RunningEntry, p: PreemptorView): boolean {
-  const a = v.job;
-  const b = p.job;
-  if (a.priority !== b.priority) return a.priority < b.priority;
-  if (v.level !== p.level) return v.level > p.level;
-  if (a.submittedAtMs !== b.submittedAtMs) return a.submittedAtMs > b.submittedAtMs;
-  return a.seq > b.seq;
+function comesAfter(ctx: PreemptionContext, v: RunningEntry, p: PreemptorView): boolean {
+  return compareLevelled(v, p, ctx.smallestFirst) > 0;
 }
 
 export interface Victim {
@@ -135,6 +138,7 @@ export function findVictims(ctx: PreemptionContext, p: PreemptorView, running: I
   cands.sort(
     (a, b) =>
       RANK[a.kind] - RANK[b.kind] ||
+      (a.kind === "las" ? b.entry.level - a.entry.level : 0) ||
       a.entry.lostGpuMs - b.entry.lostGpuMs ||
       b.entry.job.startedAtMs - a.entry.job.startedAtMs ||
       (a.entry.job.uid < b.entry.job.uid ? -1 : 1),

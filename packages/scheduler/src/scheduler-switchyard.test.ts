@@ -83,6 +83,18 @@ describe("switchyard scheduler: quotas and cohorts", () => {
     assert.deepEqual(d.start.map((s) => s.uid).sort(), ["x", "z"]);
     assert.match(d.waiting[0]!.reason, /gpus\/A100 quota/);
   });
+
+  it("steers a job that names no GPU type to a type its queue still has quota for", () => {
+    const nodes = [...makeNodes(1, 4, { prefix: "a100", type: "A100" }), ...makeNodes(1, 4, { prefix: "h100", type: "H100" })];
+    const queues: QueuesConfig = { queues: [{ name: "a", team: "a", resources: { "gpus/A100": { nominalQuota: 2 }, "gpus/H100": { nominalQuota: 4 } } }] };
+    const held = run(makeJob("held", [replica(2, { gpuType: "A100" })], { queue: "a" }), [on("a100-0", [0, 1])]);
+    const d = sy.schedule(input({ nodes, queues, running: [held], pending: [makeJob("any", [replica(2)], { queue: "a" })] }));
+    assert.deepEqual(d.start.map((s) => [s.uid, s.placement[0]!.node]), [["any", "h100-0"]], "A100 quota is spent: the job goes to the H100s");
+    const full: QueuesConfig = { queues: [{ name: "a", team: "a", resources: { "gpus/A100": { nominalQuota: 2 }, "gpus/H100": { nominalQuota: 0 } } }] };
+    const none = sy.schedule(input({ nodes, queues: full, running: [held], pending: [makeJob("any", [replica(2)], { queue: "a" })] }));
+    assert.deepEqual(none.start, [], "no type has quota left: it waits");
+    assert.match(none.waiting[0]!.reason, /quota/);
+  });
 });
 
 describe("switchyard scheduler: order", () => {

@@ -3,9 +3,9 @@ import { buildClusterState } from "./cluster-build.js";
 import { shapeClasses } from "./fragmentation.js";
 import { Heap } from "./heap.js";
 import { nextClimbMs, nextLevelMs, pendingLevel, runningAttainedMs, serviceLevel } from "./las.js";
-import { jobGpus, shapeKey } from "./order.js";
+import { compareLevelled, jobGpus, shapeKey } from "./order.js";
 import { placeJob, type PlaceOptions } from "./placement.js";
-import { findVictims, releaseVictim, restoreVictim, type PreemptionContext, type PreemptorView, type RunningEntry, type Victim } from "./preemption.js";
+import { findVictims, minRunAfter, releaseVictim, restoreVictim, type PreemptionContext, type PreemptorView, type RunningEntry, type Victim } from "./preemption.js";
 import { QuotaBook, compileQueues, resolveQueue, usageOf, type CompiledQueue, type CompiledQueues, type QuotaRefusal, type UsageVector } from "./quota.js";
 import { explainUnfit, neverFits } from "./reasons.js";
 import type { CompiledSwitchyardOptions } from "./switchyard-options.js";
@@ -27,13 +27,10 @@ interface Group {
   gpu: number;
   cpu: number;
   mem: number;
+  /** The queue's decayed past usage, as a share of what the cluster could have given. */
+  readonly past: number;
 }
 
-function byJobOrder(a: PendingEntry, b: PendingEntry): number {
-  const x = a.job;
-  const y = b.job;
-  return y.priority - x.priority || a.level - b.level || x.submittedAtMs - y.submittedAtMs || x.seq - y.seq || (x.uid < y.uid ? -1 : x.uid > y.uid ? 1 : 0);
-}
 
 function jobTotals(replicas: readonly ReplicaRequest[]): { gpu: number; cpu: number; mem: number } {
   let cpu = 0;
@@ -60,12 +57,13 @@ export function runCycle(o: CompiledSwitchyardOptions, input: ScheduleInput): Sc
   const decision: ScheduleDecision = { start: [], preempt: [], waiting: [] };
 
   // Dominant-resource shares, per queue (or per `queue` name without a config).
+  const byJobOrder = (a: PendingEntry, b: PendingEntry): number => compareLevelled(a, b, o.smallestFirst);
   const groups = new Map<string, Group>();
   const groupFor = (job: PendingJob, queue: CompiledQueue | undefined): Group => {
     const key = queue?.name ?? (job.queue !== "" ? job.queue : job.team);
     let g = groups.get(key);
     if (g === undefined) {
-      g = { key, weight: queue?.weight ?? 1, jobs: [], next: 0, gpu: 0, cpu: 0, mem: 0 };
+      g = { key, weight: queue?.weight ?? 1, jobs: [], next: 0, gpu: 0, cpu: 0, mem: 0, past: past(key) };
       groups.set(key, g);
     }
     return g;
@@ -76,8 +74,13 @@ export function runCycle(o: CompiledSwitchyardOptions, input: ScheduleInput): Sc
     g.cpu += t.cpu;
     g.mem += t.mem;
   };
+  // Past usage as a share too: decayed GPU time against what the cluster could give over the decay's mean life
+  // (half-life / ln 2), so that a queue that used every GPU all along counts 1, as it would using all of them now.
+  const history = input.usageHistory;
+  const capacityMs = topo.totalGpus * (o.usageHalfLifeMs / Math.LN2);
+  const past = (key: string): number => (history === undefined || !(capacityMs > 0) ? 0 : Math.min(1, (history[key] ?? 0) / capacityMs));
   const share = (g: Group): number =>
-    Math.max(topo.totalGpus > 0 ? g.gpu / topo.totalGpus : 0, topo.totalCpuMilli > 0 ? g.cpu / topo.totalCpuMilli : 0, topo.totalMemoryMb > 0 ? g.mem / topo.totalMemoryMb : 0) / g.weight;
+    (Math.max(topo.totalGpus > 0 ? g.gpu / topo.totalGpus : 0, topo.totalCpuMilli > 0 ? g.cpu / topo.totalCpuMilli : 0, topo.totalMemoryMb > 0 ? g.mem / topo.totalMemoryMb : 0) + g.past) / g.weight;
 
   const running: RunningEntry[] = input.running.map((job) => {
     const a = allocs.get(job.uid) ?? [];
@@ -114,7 +117,7 @@ export function runCycle(o: CompiledSwitchyardOptions, input: ScheduleInput): Sc
     const x = a.jobs[a.next]!;
     const y = b.jobs[b.next]!;
     return (
-      y.job.priority - x.job.priority || x.level - y.level || share(a) - share(b) || byJobOrder(x, y) || (a.key < b.key ? -1 : 1)
+      y.job.priority - x.job.priority || x.level - y.level || shareOrder(share(a) - share(b)) || byJobOrder(x, y) || (a.key < b.key ? -1 : 1)
     ) < 0;
   });
   for (const g of groups.values()) {
@@ -147,6 +150,11 @@ export function runCycle(o: CompiledSwitchyardOptions, input: ScheduleInput): Sc
   return decision;
 }
 
+/** Shares within a millionth are equal (a week-old trace of usage does not outrank arrival order). */
+function shareOrder(diff: number): number {
+  return Math.abs(diff) < 1e-6 ? 0 : diff;
+}
+
 function anyShared(jobs: readonly PendingJob[]): boolean {
   for (const j of jobs) for (const r of j.replicas) if (r.gpus === 0 && (r.gpuMilli ?? 0) > 0) return true;
   return false;
@@ -158,9 +166,11 @@ function* pendingReplicas(pending: readonly PendingJob[]): Iterable<ReplicaReque
 
 class Cycle implements PreemptionContext {
   readonly minRunTimeMs: number;
+  readonly minRunTimeBackoff: number;
   readonly maxPreemptionsPerJob: number;
   readonly backfillEvictAfterMs: number;
   readonly maxLostShare: number;
+  readonly smallestFirst: boolean;
   readonly nowMs: number;
   private readonly neverCache = new Map<string, string | null>();
   private readonly unfit = new Map<string, string | undefined>();
@@ -180,9 +190,11 @@ class Cycle implements PreemptionContext {
     private readonly waitingUids: ReadonlySet<string>,
   ) {
     this.minRunTimeMs = o.minRunTimeMs;
+    this.minRunTimeBackoff = o.minRunTimeBackoff;
     this.maxPreemptionsPerJob = o.maxPreemptionsPerJob;
     this.backfillEvictAfterMs = o.backfillEvictAfterMs;
     this.maxLostShare = o.maxLostShare;
+    this.smallestFirst = o.smallestFirst;
     this.nowMs = now;
   }
 
@@ -208,10 +220,36 @@ class Cycle implements PreemptionContext {
       const quota = this.book.check(p.queue, vec);
       if (quota !== undefined) {
         for (let i = allocs.length - 1; i >= 0; i--) this.state.release(allocs[i]!);
-        return { ok: false, quota };
+        return this.steer(p) ?? { ok: false, quota };
       }
     }
     return { ok: true, allocs, vec };
+  }
+
+  /**
+   * A job asking for GPUs of no particular type, refused by a per-type quota where it landed: placed again on each
+   * GPU type its queue still has quota for (most room first), the first that fits and passes the quotas winning.
+   */
+  private steer(p: PreemptorView): Admission | undefined {
+    const { cq, book, state } = this;
+    const q = p.queue;
+    if (cq === undefined || book === undefined || q === undefined) return undefined;
+    if (!p.job.replicas.some((r) => r.gpus > 0 && r.gpuType === undefined)) return undefined;
+    const topo = state.topo;
+    const room = (t: string): number => {
+      const r = cq.resourceIndex.get(`gpus/${t}`);
+      return r === undefined || q.limited[r] !== 1 ? Infinity : q.ceiling[r]! - book.used(q, r);
+    };
+    const types = topo.typeNames.map((t) => ({ t, room: room(t) })).filter((x) => x.room > 0).sort((a, b) => b.room - a.room || (a.t < b.t ? -1 : 1));
+    for (const { t } of types) {
+      const replicas = p.job.replicas.map((r) => (r.gpus > 0 && r.gpuType === undefined ? { ...r, gpuType: t } : r));
+      const allocs = placeJob(state, replicas, this.placeOpts);
+      if (allocs === undefined) continue;
+      const vec = usageOf(cq, p.job.replicas, allocs, topo);
+      if (book.check(q, vec) === undefined) return { ok: true, allocs, vec };
+      for (let i = allocs.length - 1; i >= 0; i--) state.release(allocs[i]!);
+    }
+    return undefined;
   }
 
   fits(p: PreemptorView): boolean {
@@ -385,7 +423,9 @@ class Cycle implements PreemptionContext {
         if (e.claimed || e.job.terminating === true || e.gpus <= 0 || !waitingPriorities.has(e.job.priority)) continue;
         const t = nextLevelMs(las, e.job, this.now);
         if (t !== undefined && t < next) next = t;
-        if ((e.level > 0 || (e.job.preemptions ?? 0) > 0) && e.ranMs < this.minRunTimeMs && !isProtectedForever(this, e)) next = Math.min(next, e.job.startedAtMs + this.minRunTimeMs);
+        if (isProtectedForever(this, e)) continue;
+        const owed = Math.max(e.level > 0 ? this.minRunTimeMs : 0, minRunAfter(this, e.job.preemptions ?? 0));
+        if (e.ranMs < owed) next = Math.min(next, e.job.startedAtMs + owed);
       }
     }
     const backfilled = this.o.preemption && this.running.some((e) => e.job.preemptible === true && !e.claimed);

@@ -1,4 +1,5 @@
 import { invalidArgument } from "@switchyard/core";
+import { DEFAULT_USAGE_HALF_LIFE_MS } from "./decayed-usage.js";
 import type { LasPolicy } from "./las.js";
 import type { PlacementStrategy } from "./placement.js";
 import type { QueuesConfig } from "./types.js";
@@ -13,6 +14,8 @@ export interface SwitchyardSchedulerOptions {
    * can be preempted again, on any ground (the progress guarantee). Default 10 min.
    */
   readonly minRunTimeMs?: number;
+  /** Each further preemption of a job owes it this many times the run the one before did (default 1: always minRunTimeMs; 2: 10, 20, 40 min …). */
+  readonly minRunTimeBackoff?: number;
   /** A job is preempted at most this many times; after that it runs to its end (default 10). */
   readonly maxPreemptionsPerJob?: number;
   /**
@@ -27,6 +30,10 @@ export interface SwitchyardSchedulerOptions {
    * `checkpointedAtMs` the caller reports.
    */
   readonly maxLostShare?: number;
+  /** Half-life of the usage history in fair share (`ScheduleInput.usageHistory`), default 7 days as Slurm. */
+  readonly usageHalfLifeMs?: number;
+  /** Within one priority and service level, jobs asking for fewer GPUs go first (default false: arrival order). */
+  readonly smallestFirst?: boolean;
   /** A waiting job climbs back one LAS level per this much waiting. Default 12 h; Infinity turns the guard off. */
   readonly starvationMs?: number;
   /**
@@ -47,9 +54,12 @@ export interface CompiledSwitchyardOptions {
   readonly queues: QueuesConfig | undefined;
   readonly las: LasPolicy;
   readonly minRunTimeMs: number;
+  readonly minRunTimeBackoff: number;
   readonly maxPreemptionsPerJob: number;
   readonly backfillEvictAfterMs: number;
   readonly maxLostShare: number;
+  readonly smallestFirst: boolean;
+  readonly usageHalfLifeMs: number;
   readonly backfill: boolean;
   readonly preemption: boolean;
   readonly placement: PlacementStrategy;
@@ -77,9 +87,12 @@ export function compileSwitchyardOptions(o: SwitchyardSchedulerOptions = {}): Co
     queues: o.queues,
     las: { thresholdsGpuMs: thresholds.map((t) => t * 1000), starvationMs },
     minRunTimeMs: nonNegative("minRunTimeMs", o.minRunTimeMs ?? 10 * 60_000),
+    minRunTimeBackoff: Math.max(1, o.minRunTimeBackoff ?? 1),
     maxPreemptionsPerJob: nonNegative("maxPreemptionsPerJob", o.maxPreemptionsPerJob ?? 10),
     backfillEvictAfterMs: nonNegative("backfillEvictAfterMs", o.backfillEvictAfterMs ?? 30 * 60_000),
     maxLostShare: nonNegative("maxLostShare", o.maxLostShare ?? 0.25),
+    smallestFirst: o.smallestFirst ?? false,
+    usageHalfLifeMs: o.usageHalfLifeMs ?? DEFAULT_USAGE_HALF_LIFE_MS,
     backfill: o.backfill ?? true,
     preemption: o.preemption ?? true,
     placement: o.placement ?? "fgd",

@@ -88,6 +88,11 @@ export interface ScheduleInput {
    * the jobs' `queue` names. Pass the same object every cycle: its compiled form is cached by identity.
    */
   queues?: QueuesConfig;
+  /**
+   * Decayed GPU-milliseconds each queue (or, without queues, each `queue` name) used in the past (`DecayedUsage`):
+   * fair share weighs it with current usage, so a queue that had the cluster all week gives way to one that did not.
+   */
+  usageHistory?: Readonly<Record<string, number>>;
 }
 
 /** Why a running job is preempted, in the order of preference in which victims are taken. */

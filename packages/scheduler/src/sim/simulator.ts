@@ -5,6 +5,7 @@ import { neverFits } from "../reasons.js";
 import type { SwitchyardSchedulerOptions } from "../scheduler-switchyard.js";
 import { compileTopology } from "../topology.js";
 import type { NodeInfo, PendingJob, QueuesConfig, RunningJob, ScheduleDecision, Scheduler } from "../types.js";
+import { DecayedUsage, usageKey } from "../decayed-usage.js";
 import { jain, mean, percentile } from "./metrics.js";
 import { createPolicy, type PolicyName } from "./policies.js";
 import { simJobGpus, splitOversized, type SimJob } from "./workload.js";
@@ -197,7 +198,11 @@ export function simulate(o: SimulateOptions): SimResult {
   let finished = 0;
   let lastDecision: ScheduleDecision | undefined;
 
+  // Fair share's memory of past usage, as the jobs service keeps it (each run's GPU time added when it ends).
+  const usage = new DecayedUsage(o.schedulerOptions?.usageHalfLifeMs);
+  const used = (s: JobState, t: number): void => usage.add(usageKey(s.pending, o.queues), s.gpus * (t - s.runStartS) * 1000, t * 1000);
   const stop = (s: JobState, t: number): void => {
+    used(s, t);
     const elapsed = t - s.runStartS;
     const progress = Math.max(0, elapsed - s.runPenaltyS);
     const kept = Math.floor(progress / ckptS) * ckptS;
@@ -249,6 +254,7 @@ export function simulate(o: SimulateOptions): SimResult {
       completions.pop();
       if (c.version !== c.s.version) continue;
       const s = c.s;
+      used(s, t);
       s.allocGpuS += s.gpus * (t - s.runStartS);
       s.attainedGpuMs += s.gpus * (t - s.runStartS) * 1000;
       s.runs.push({ startS: s.runStartS, endS: t, preempted: false });
@@ -271,7 +277,7 @@ export function simulate(o: SimulateOptions): SimResult {
         r.checkpointedAtMs = (s.runStartS + s.runPenaltyS + Math.floor(progress / ckptS) * ckptS) * 1000;
       }
       const t0 = performance.now();
-      const d = scheduler.schedule({ nowMs: t * 1000, nodes, pending, running, ...(o.queues !== undefined ? { queues: o.queues } : {}) });
+      const d = scheduler.schedule({ nowMs: t * 1000, nodes, pending, running, usageHistory: usage.snapshot(t * 1000), ...(o.queues !== undefined ? { queues: o.queues } : {}) });
       schedulerMs += performance.now() - t0;
       lastDecision = d;
       cycles++;
