@@ -11,7 +11,7 @@ import { jobSpecToManifest, parseJobManifest } from "@switchyard/specs";
 import type { Command } from "commander";
 import { stringify } from "yaml";
 import { CliExit, EXIT, connectApi, explain, type Api, type GlobalOptions } from "./api.js";
-import { duration, jobJson, parseFormat, printJobs, table } from "./format.js";
+import { duration, jobJson, parseFormat, printJobs, resourcesLines, table } from "./format.js";
 
 const FINAL = new Set(["Succeeded", "Failed", "Cancelled"]);
 
@@ -131,6 +131,7 @@ export function registerJobCommands(program: Command): void {
         ...(s.message ? [`Message:    ${s.message}`] : []),
         `Command:    ${[...j.spec!.command, ...j.spec!.args].join(" ")}`,
         `Replicas:   ${j.spec!.replicas}    Restart: ${j.spec!.restartPolicy} (backoffLimit ${j.spec!.backoffLimit})    Attempt: ${s.attempt}`,
+        ...resourcesLines(j),
         `Duration:   ${duration(s.startTime, s.completionTime)}`,
         "",
       ];

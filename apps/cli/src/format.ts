@@ -1,6 +1,6 @@
 import { toJson } from "@bufbuild/protobuf";
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { JobSchema, type Job } from "@switchyard/api";
+import { JobSchema, type Job, type Resources } from "@switchyard/api";
 import { stringify } from "yaml";
 
 export type OutputFormat = "table" | "json" | "yaml";
@@ -35,6 +35,29 @@ export function gpusOf(job: Job): string {
   if (!r) return "0";
   const per = r.gpus > 0 ? String(r.gpus) : r.gpuMilli > 0 ? `${r.gpuMilli}m` : "0";
   return job.spec!.replicas > 1 ? `${per}×${job.spec!.replicas}` : per;
+}
+
+/**
+ * What one replica is scheduled by: `cpu 2, memory 4Gi, gpus 1`. A CPU or memory amount of 0 is none requested
+ * (the manifest declared none: Kubernetes' BestEffort), shown as such rather than as a zero to be read as a limit.
+ */
+export function resourcesText(r: Resources | undefined): string {
+  const cpu = Number(r?.cpuMilli ?? 0n);
+  const mem = Number(r?.memoryMb ?? 0n);
+  const gpus = r && r.gpus > 0 ? String(r.gpus) : r && r.gpuMilli > 0 ? `${r.gpuMilli}m` : "0";
+  return [
+    `cpu ${cpu === 0 ? "— (BestEffort)" : cpu % 1000 === 0 ? String(cpu / 1000) : `${cpu}m`}`,
+    `memory ${mem === 0 ? "— (BestEffort)" : mem % 1024 === 0 ? `${mem / 1024}Gi` : `${mem}Mi`}`,
+    `gpus ${gpus}${r?.gpuType ? ` (${r.gpuType})` : ""}`,
+  ].join(", ");
+}
+
+/** `Resources:` lines of `describe`: per role when the roles differ, else per replica. */
+export function resourcesLines(job: Job): string[] {
+  const spec = job.spec;
+  const roles = spec?.roles ?? [];
+  if (roles.length === 0) return [`Resources:  ${resourcesText(spec?.resources)} per replica`];
+  return roles.map((role, i) => `${i === 0 ? "Resources:" : "          "}  ${role.name} ×${role.replicas}: ${resourcesText(role.resources)}`);
 }
 
 export function printJobs(jobs: Job[], format: OutputFormat): string {

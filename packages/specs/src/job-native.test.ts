@@ -19,7 +19,8 @@ describe("native switchyard/v1 Job", () => {
       queue: "default",
       priority: 0,
       replicas: 1,
-      resources: { gpus: 0, gpuMilli: 0, cpuMilli: 1000, memoryMb: 1024 },
+      // No resources declared: nothing requested (Kubernetes' BestEffort), not a made-up 1 CPU / 1 GiB.
+      resources: { gpus: 0, gpuMilli: 0, cpuMilli: 0, memoryMb: 0 },
       command: ["python", "train.py"],
       args: [],
       env: {},
@@ -169,6 +170,13 @@ describe("native switchyard/v1 Job", () => {
     assert.match(d?.message ?? "", /above one GPU/);
   });
 
+  it("reads each native amount as a request, and an amount left out as none of it", () => {
+    const resources = (block: string) => parseJobManifest(job(`  command: [x]\n${block}`)).spec.resources;
+    assert.deepEqual(resources("  resources: {cpu: 2}"), { gpus: 0, gpuMilli: 0, cpuMilli: 2000, memoryMb: 0 });
+    assert.deepEqual(resources("  resources: {memory: 512Mi}"), { gpus: 0, gpuMilli: 0, cpuMilli: 0, memoryMb: 512 });
+    assert.deepEqual(resources("  resources: {gpus: 1}"), { gpus: 1, gpuMilli: 0, cpuMilli: 0, memoryMb: 0 });
+  });
+
   it("refuses negative CPU and memory", () => {
     const details = violationsOf(job("  command: [x]\n  resources: {cpu: -2, memory: '-1Gi'}"));
     assert.deepEqual(details.map((d) => d.message), ["CPU is negative", "memory is negative"]);
@@ -199,7 +207,7 @@ describe("native switchyard/v1 Job", () => {
     );
     const { spec } = parseJobManifest(text);
     assert.equal(spec.replicas, 4);
-    assert.deepEqual(spec.resources, { gpus: 0, gpuMilli: 500, cpuMilli: 1000, memoryMb: 1024 });
+    assert.deepEqual(spec.resources, { gpus: 0, gpuMilli: 500, cpuMilli: 0, memoryMb: 0 });
     assert.deepEqual(spec.roles?.map((r) => [r.name, r.replicas, r.command, r.args, r.resources.gpus]), [
       ["Master", 1, ["torchrun", "train.py"], [], 0],
       ["Worker", 3, ["torchrun", "train.py"], ["--worker"], 1],

@@ -130,6 +130,10 @@ function check(raw: Record<string, unknown>, out: Violations): void {
   }
 }
 
+/**
+ * A native `resources` block: each amount is a request (what the replica is scheduled by; this format has no limits).
+ * An amount left out is none of it: cpu and memory 0 (Kubernetes' BestEffort), gpus 0.
+ */
 export function nativeResources(r: NativeResources | undefined): JobResources {
   const out: JobResources = { gpus: JOB_DEFAULTS.gpus, gpuMilli: 0, cpuMilli: JOB_DEFAULTS.cpuMilli, memoryMb: JOB_DEFAULTS.memoryMb };
   if (r === undefined) return out;

@@ -8,12 +8,17 @@ export type JobManifestSource = "switchyard/v1" | "kubeflow.org/v1/PyTorchJob" |
 
 export type RestartPolicy = "Never" | "OnFailure" | "ExitCode";
 
-/** What one replica asks for. `gpus` whole GPUs, or `gpuMilli` (1..999) of one shared GPU when `gpus` is 0. */
+/**
+ * What one replica asks for: what it is scheduled by (Kubernetes' requests). `gpus` whole GPUs, or `gpuMilli` (1..999)
+ * of one shared GPU when `gpus` is 0. `cpuMilli` or `memoryMb` 0: the manifest asked for none of that resource
+ * (Kubernetes' BestEffort), and placement counts none.
+ */
 export interface JobResources {
   gpus: number;
   gpuMilli: number;
+  /** 0 when the manifest declares no CPU (BestEffort). */
   cpuMilli: number;
-  /** Mebibytes (2^20 bytes), rounded up. */
+  /** Mebibytes (2^20 bytes), rounded up; 0 when the manifest declares no memory (BestEffort). */
   memoryMb: number;
   gpuType?: string;
 }
@@ -100,8 +105,9 @@ export const JOB_DEFAULTS = {
   priority: 0,
   replicas: 1,
   gpus: 0,
-  cpuMilli: 1000,
-  memoryMb: 1024,
+  /** No CPU or memory declared is none requested (Kubernetes' BestEffort), not a made-up amount. */
+  cpuMilli: 0,
+  memoryMb: 0,
   /** Native jobs run once unless asked; Kubeflow's PyTorchJob defaults replicas to OnFailure. */
   nativeRestartPolicy: "Never",
   pytorchJobRestartPolicy: "OnFailure",

@@ -10,8 +10,8 @@ const label = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,14}[a-z0-9])?$/);
 const resources: fc.Arbitrary<JobResources> = fc
   .record({
     gpu: fc.oneof(fc.record({ gpus: fc.integer({ min: 0, max: 8 }), gpuMilli: fc.constant(0) }), fc.record({ gpus: fc.constant(0), gpuMilli: fc.integer({ min: 1, max: 999 }) })),
-    cpuMilli: fc.integer({ min: 1, max: 256_000 }),
-    memoryMb: fc.integer({ min: 1, max: 4_000_000 }),
+    cpuMilli: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 256_000 })),
+    memoryMb: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4_000_000 })),
     gpuType: fc.option(fc.constantFrom("A100", "H100", "rtx-4090"), { nil: undefined }),
   })
   .map(({ gpu, cpuMilli, memoryMb, gpuType }) => (gpuType === undefined ? { ...gpu, cpuMilli, memoryMb } : { ...gpu, cpuMilli, memoryMb, gpuType }));

@@ -31,8 +31,11 @@ function memoryText(mb: number): string {
   return mb % 1024 === 0 ? `${mb / 1024}Gi` : `${mb}Mi`;
 }
 
+/** cpu or memory 0 (none declared: BestEffort) is left out, which reads back as 0. */
 function resourcesToManifest(r: JobResources): NativeResources {
-  const out: NativeResources = { gpus: r.gpuMilli > 0 && r.gpus === 0 ? r.gpuMilli / 1000 : r.gpus, cpu: cpuText(r.cpuMilli), memory: memoryText(r.memoryMb) };
+  const out: NativeResources = { gpus: r.gpuMilli > 0 && r.gpus === 0 ? r.gpuMilli / 1000 : r.gpus };
+  if (r.cpuMilli > 0) out.cpu = cpuText(r.cpuMilli);
+  if (r.memoryMb > 0) out.memory = memoryText(r.memoryMb);
   if (r.gpuType !== undefined) out.gpuType = r.gpuType;
   return out;
 }

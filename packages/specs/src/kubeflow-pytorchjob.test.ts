@@ -186,6 +186,46 @@ describe("Kubeflow PyTorchJob", () => {
     assert.match(warnings[1] ?? "", /resource ephemeral-storage is not managed/);
   });
 
+  it("schedules cpu and memory each by its request, else its limit, else asks for none (Kubernetes' meaning)", () => {
+    const resources = (block: string) => parseJobManifest(pytorchJob(replica("Master", `              command: [x]\n${block}`))).spec.resources;
+    const none = { gpus: 0, gpuMilli: 0, cpuMilli: 0, memoryMb: 0 };
+    assert.deepEqual(resources("              resources: {limits: {cpu: 4, memory: 8Gi}, requests: {cpu: 500m, memory: 2Gi}}\n"), { ...none, cpuMilli: 500, memoryMb: 2048 }, "requests win over limits");
+    assert.deepEqual(resources('              resources: {limits: {cpu: "2"}}\n'), { ...none, cpuMilli: 2000 }, "a limit alone stands in for the request; no memory declared is none");
+    assert.deepEqual(resources("              resources: {limits: {cpu: 3}, requests: {memory: 1Gi}}\n"), { ...none, cpuMilli: 3000, memoryMb: 1024 }, "each resource on its own");
+    assert.deepEqual(resources("              resources: {requests: {nvidia.com/gpu: 1}}\n"), { ...none, gpus: 1 }, "GPUs when asked, and nothing else made up");
+    assert.deepEqual(resources("              resources: {}\n"), none);
+    assert.deepEqual(resources(""), none, "no resources at all: BestEffort");
+  });
+
+  it("reads the upstream sendrecv example's shape (Master + 3 Workers, no resources) as replicas that request nothing", () => {
+    const container = (role: string) => `    ${role}:\n      replicas: ${role === "Master" ? 1 : 3}\n      restartPolicy: OnFailure\n      template:\n        spec:\n          containers:\n            - name: pytorch\n              image: kubeflow/pytorch-dist-sendrecv-test:1.0\n              command: [python, /var/dist_sendrecv.py]\n`;
+    const { spec } = parseJobManifest(pytorchJob(`${container("Master")}${container("Worker")}`));
+    const none = { gpus: 0, gpuMilli: 0, cpuMilli: 0, memoryMb: 0 };
+    assertWholeSpec(spec);
+    assert.equal(spec.replicas, 4);
+    assert.deepEqual(spec.resources, none);
+    assert.deepEqual(spec.roles?.map((r) => [r.name, r.replicas, r.resources]), [["Master", 1, none], ["Worker", 3, none]]);
+  });
+
+  it("checks each request and limit at its own line, and refuses a request above its limit as Kubernetes does", () => {
+    const bad = violationsOf(withLine(89, "                  cpu: -1", withLine(56, '                  cpu: "lots"')));
+    assert.deepEqual(where(bad), [
+      "56:24 spec.pytorchReplicaSpecs.Master.template.spec.containers[0].resources.limits.cpu",
+      "89:24 spec.pytorchReplicaSpecs.Worker.template.spec.containers[0].resources.requests.cpu",
+    ]);
+    assert.deepEqual(bad.map((d) => d.message), ["is not a quantity", "is negative"]);
+    // Limits and requests side by side; every line below keeps its number.
+    const both = (limits: string, requests: string) =>
+      withLine(57, "                # (cpu and memory above)", withLine(56, "                # (limits and requests)", withLine(55, `                requests: ${requests}`, withLine(54, `                limits: ${limits}`))));
+    const above = violationsOf(both('{nvidia.com/gpu: 2, cpu: "8", memory: 64Gi}', '{cpu: "12", memory: 64Gi}'));
+    assert.deepEqual(where(above), ["55:33 spec.pytorchReplicaSpecs.Master.template.spec.containers[0].resources.requests.cpu"]);
+    assert.match(above[0]?.message ?? "", /CPU request is above its limit \("8"\)/);
+    assert.equal(above[0]?.got, '"12"');
+    // A bad request is reported where a limit is given too (it is what the replica would be scheduled by).
+    assert.deepEqual(where(violationsOf(both("{cpu: 2, memory: 4Gi}", "{memory: 4Gj}"))), ["55:36 spec.pytorchReplicaSpecs.Master.template.spec.containers[0].resources.requests.memory"]);
+    assert.deepEqual(parseJobManifest(both("{cpu: 2, memory: 4Gi}", "{cpu: 1500m, memory: 4Gi}")).spec.roles?.[0]?.resources, { gpus: 0, gpuMilli: 0, cpuMilli: 1500, memoryMb: 4096 });
+  });
+
   it("maps priority classes, schedulingPolicy.queue and elastic nProcPerNode", () => {
     const run = (priorityClass: string) =>
       parseJobManifest(

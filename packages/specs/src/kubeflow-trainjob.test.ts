@@ -38,6 +38,13 @@ spec:
 `;
 
 describe("Kubeflow Trainer TrainJob", () => {
+  it("reads resourcesPerNode with Kubernetes' meaning: requests, else limits, else none", () => {
+    const resources = (block: string) => parseJobManifest(TRAINJOB.replace("      limits: {nvidia.com/gpu: 4, cpu: 16, memory: 128Gi}", block)).spec.resources;
+    assert.deepEqual(resources("      limits: {nvidia.com/gpu: 4, cpu: 16, memory: 128Gi}\n      requests: {cpu: 8}"), { gpus: 4, gpuMilli: 0, cpuMilli: 8000, memoryMb: 131072 });
+    assert.deepEqual(resources("      limits: {nvidia.com/gpu: 1}"), { gpus: 1, gpuMilli: 0, cpuMilli: 0, memoryMb: 0 });
+    assert.deepEqual(parseJobManifest(TRAINJOB.replace("    resourcesPerNode:\n      limits: {nvidia.com/gpu: 4, cpu: 16, memory: 128Gi}\n", "")).spec.resources, { gpus: 0, gpuMilli: 0, cpuMilli: 0, memoryMb: 0 });
+  });
+
   it("maps the trainer to replicas, resources and processes per node", () => {
     const { spec, warnings, source } = parseJobManifest(TRAINJOB);
     assert.equal(source, "trainer.kubeflow.org/v1alpha1/TrainJob");

@@ -5,7 +5,7 @@
 import { isAbsolute, resolve } from "node:path";
 import type { JobResources } from "./job-spec.js";
 import { JOB_DEFAULTS } from "./job-spec.js";
-import { checkCpu, checkGpus, checkMemory } from "./quantity.js";
+import { checkCpu, checkGpus, checkMemory, checkQuantity } from "./quantity.js";
 import { formatPath } from "./violations.js";
 import type { Locator, PathSegment, Violations } from "./violations.js";
 
@@ -34,35 +34,69 @@ export interface K8sResources {
 const GPU_KEY = "nvidia.com/gpu";
 const HONOURED_RESOURCES = new Set([GPU_KEY, "cpu", "memory"]);
 
-/** Replica resources from Kubernetes limits (requests where a limit is absent); other resource names are warned. */
+type K8sQuantity = string | number;
+type UnitsCheck = (input: unknown) => { ok: true; value: number } | { ok: false; reason: string };
+
+interface ResourceRules {
+  readonly check: UnitsCheck;
+  readonly what: string;
+  readonly expected: string;
+  readonly hint: string;
+}
+
+const CPU_RULES: ResourceRules = { check: checkCpu, what: "CPU", expected: 'CPU cores such as 2 or "500m"', hint: "e.g. `cpu: 4` or `cpu: 500m`" };
+const MEMORY_RULES: ResourceRules = { check: checkMemory, what: "memory", expected: 'a size such as "4Gi" or "512Mi"', hint: "e.g. `memory: 16Gi`" };
+
+/**
+ * One resource (cpu or memory) as Kubernetes schedules it: the request; the limit where there is no request (Kubernetes
+ * defaults a missing request to its limit); undefined where neither is given. Every value given is checked at its own
+ * position, and a request above its limit is refused, as the Kubernetes API refuses it.
+ */
+function k8sAmount(
+  key: "cpu" | "memory", rules: ResourceRules, limits: Record<string, K8sQuantity>, requests: Record<string, K8sQuantity>,
+  path: readonly PathSegment[], ctx: NormalizeContext,
+): number | undefined {
+  const checked = (kind: "limits" | "requests", value: K8sQuantity | undefined): number | undefined => {
+    if (value === undefined) return undefined;
+    const r = rules.check(value);
+    if (r.ok) return r.value;
+    ctx.violations.add([...path, kind, key], { message: `${rules.what} ${r.reason}`, expected: rules.expected, got: JSON.stringify(value), hint: rules.hint });
+    return undefined;
+  };
+  const limit = checked("limits", limits[key]);
+  const request = checked("requests", requests[key]);
+  if (request !== undefined && limit !== undefined) {
+    // Compared as written (base units, before rounding up to millicores or MiB), as Kubernetes compares quantities.
+    const req = checkQuantity(requests[key]);
+    const lim = checkQuantity(limits[key]);
+    if (req.ok && lim.ok && req.value > lim.value) {
+      ctx.violations.add([...path, "requests", key], {
+        message: `${rules.what} request is above its limit (${JSON.stringify(limits[key])})`, expected: `at most the limit, ${JSON.stringify(limits[key])}`, got: JSON.stringify(requests[key]),
+        hint: `a replica is scheduled by its request and may use up to its limit: lower \`requests.${key}\` or raise \`limits.${key}\``,
+      });
+    }
+  }
+  return request ?? limit;
+}
+
+/**
+ * Replica resources from a Kubernetes container's `resources`, with Kubernetes' meaning: cpu and memory each from
+ * its request, else its limit, else none (0: BestEffort); `nvidia.com/gpu` from limits, else requests, else 0. Other
+ * resource names are warned.
+ */
 export function resourcesFromK8s(res: K8sResources | null | undefined, path: readonly PathSegment[], ctx: NormalizeContext): JobResources {
   const limits = res?.limits ?? {};
   const requests = res?.requests ?? {};
-  const pick = (k: string): { value: string | number; path: PathSegment[] } | undefined => {
-    const l = limits[k];
-    if (l !== undefined) return { value: l, path: [...path, "limits", k] };
-    const r = requests[k];
-    return r === undefined ? undefined : { value: r, path: [...path, "requests", k] };
-  };
   const out: JobResources = { gpus: JOB_DEFAULTS.gpus, gpuMilli: 0, cpuMilli: JOB_DEFAULTS.cpuMilli, memoryMb: JOB_DEFAULTS.memoryMb };
-  const gpu = pick(GPU_KEY);
-  if (gpu !== undefined) {
-    const r = checkGpus(gpu.value);
+  const gpuKind = limits[GPU_KEY] !== undefined ? "limits" : requests[GPU_KEY] !== undefined ? "requests" : undefined;
+  if (gpuKind !== undefined) {
+    const value = (gpuKind === "limits" ? limits : requests)[GPU_KEY]!;
+    const r = checkGpus(value);
     if (r.ok) Object.assign(out, { gpus: r.gpus, gpuMilli: r.gpuMilli });
-    else ctx.violations.add(gpu.path, { message: `GPU count ${r.reason}`, expected: "a whole number ≥ 0, or a fraction of one GPU", got: JSON.stringify(gpu.value), hint: "e.g. `nvidia.com/gpu: 1`" });
+    else ctx.violations.add([...path, gpuKind, GPU_KEY], { message: `GPU count ${r.reason}`, expected: "a whole number ≥ 0, or a fraction of one GPU", got: JSON.stringify(value), hint: "e.g. `nvidia.com/gpu: 1`" });
   }
-  const cpu = pick("cpu");
-  if (cpu !== undefined) {
-    const r = checkCpu(cpu.value);
-    if (r.ok) out.cpuMilli = r.value;
-    else ctx.violations.add(cpu.path, { message: `CPU ${r.reason}`, expected: 'CPU cores such as 2 or "500m"', got: JSON.stringify(cpu.value), hint: "e.g. `cpu: 4` or `cpu: 500m`" });
-  }
-  const mem = pick("memory");
-  if (mem !== undefined) {
-    const r = checkMemory(mem.value);
-    if (r.ok) out.memoryMb = r.value;
-    else ctx.violations.add(mem.path, { message: `memory ${r.reason}`, expected: 'a size such as "4Gi" or "512Mi"', got: JSON.stringify(mem.value), hint: "e.g. `memory: 16Gi`" });
-  }
+  out.cpuMilli = k8sAmount("cpu", CPU_RULES, limits, requests, path, ctx) ?? JOB_DEFAULTS.cpuMilli;
+  out.memoryMb = k8sAmount("memory", MEMORY_RULES, limits, requests, path, ctx) ?? JOB_DEFAULTS.memoryMb;
   for (const [kind, map] of [["limits", limits], ["requests", requests]] as const) {
     for (const k of Object.keys(map)) {
       if (!HONOURED_RESOURCES.has(k)) warnAt(ctx, [...path, kind, k], `resource ${k} is not managed by this engine and is ignored; only nvidia.com/gpu, cpu and memory are`);

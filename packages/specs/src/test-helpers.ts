@@ -26,8 +26,8 @@ function isWholeResources(r: JobResources): boolean {
   return (
     Number.isSafeInteger(r.gpus) && r.gpus >= 0 &&
     Number.isSafeInteger(r.gpuMilli) && r.gpuMilli >= 0 && r.gpuMilli < 1000 && (r.gpuMilli === 0 || r.gpus === 0) &&
-    Number.isSafeInteger(r.cpuMilli) && r.cpuMilli > 0 &&
-    Number.isSafeInteger(r.memoryMb) && r.memoryMb > 0 &&
+    Number.isSafeInteger(r.cpuMilli) && r.cpuMilli >= 0 &&
+    Number.isSafeInteger(r.memoryMb) && r.memoryMb >= 0 &&
     (r.gpuType === undefined || typeof r.gpuType === "string")
   );
 }
