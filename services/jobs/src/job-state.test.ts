@@ -123,8 +123,47 @@ describe("the job state machine", () => {
     const running = replica("Running", { idx: 1, run_id: "u1.a1.r1" });
     const t = transition(job("Running", { spec: { ...spec(), roles: [{ ...spec(), name: "Master", replicas: 1 }, { ...spec(), name: "Worker", replicas: 1 }] as JobSpec["roles"] } }), evaluate([replica("Succeeded"), running]));
     assert.ok(t.ok && t.to === "Succeeded");
-    assert.deepEqual(t.write.job, { phase: "Succeeded", reason: "Completed", message: "all replicas succeeded (attempt 1)", completion_time: NOW, attained_gpu_ms: 2000 + 9000 });
+    assert.deepEqual(t.write.job, { phase: "Succeeded", reason: "Completed", message: "Master succeeded (attempt 1); 1 Worker replica was still running and is being stopped", completion_time: NOW, attained_gpu_ms: 2000 + 9000 });
     assert.deepEqual(t.effects, [{ kind: "disarmDeadline" }, { kind: "terminate", replicas: [running] }, { kind: "schedule" }]);
+  });
+
+  it("lets the Master decide a success, and says the Workers it left running were stopped, not that they succeeded", () => {
+    // Kubeflow's pytorch_job_sendrecv shape: Master + 3 Workers.
+    const roles = [{ ...spec(), name: "Master", replicas: 1 }, { ...spec(), name: "Worker", replicas: 3 }] as JobSpec["roles"];
+    const sendrecv = { spec: { ...spec(), replicas: 4, roles } };
+    const master = replica("Succeeded", { role: "Master" });
+    const worker = (idx: number, state: ReplicaStateName, o: Partial<ReplicaRow> = {}) => replica(state, { idx, run_id: `u1.a1.r${idx}`, ...o });
+    const running = [1, 2, 3].map((i) => worker(i, "Running"));
+
+    const t = transition(job("Running", sendrecv), evaluate([master, ...running]));
+    assert.ok(t.ok && t.to === "Succeeded");
+    const atSuccess = "Master succeeded (attempt 1); 3 Worker replicas were still running and are being stopped";
+    assert.equal(t.write.job?.message, atSuccess);
+    assert.deepEqual(t.write.events, [{ type: "Succeeded", message: atSuccess, attempt: 1 }]);
+    assert.deepEqual(t.effects, [{ kind: "disarmDeadline" }, { kind: "terminate", replicas: running }, { kind: "schedule" }]);
+
+    // Each Worker's exit after our SIGTERM is recorded as Terminated, not as a failure.
+    const done = job("Succeeded", { ...sendrecv, reason: "Completed", message: atSuccess });
+    const exit143 = replicaTransition(done, running[0]!, { type: "ended", state: { kind: "exited", exitCode: 143, signal: null, startedAtMs: 1000, endedAtMs: 3000 }, recovered: false, now: NOW });
+    assert.ok(exit143.ok && exit143.to === "Terminated");
+    assert.deepEqual(exit143.write.replicas?.[0]?.patch, { state: "Terminated", exit_code: 143, end_time: 3000 });
+
+    // While one still stops, nothing is rewritten; once all are gone, the message says how they ended, once.
+    const stopped = [1, 2, 3].map((i) => worker(i, "Terminated", { exit_code: 143 }));
+    assert.deepEqual(transition(done, evaluate([master, ...stopped.slice(0, 2), running[2]!])), { ok: true, from: "Succeeded", to: "Succeeded", write: {}, effects: [{ kind: "terminate", replicas: [running[2]] }] });
+    const settled = transition(done, evaluate([master, ...stopped]));
+    const final = "Master succeeded (attempt 1); 3 Worker replicas were still running and were stopped (exit 143)";
+    assert.deepEqual(settled, { ok: true, from: "Succeeded", to: "Succeeded", write: { job: { message: final } }, effects: [] });
+    assert.deepEqual(transition(job("Succeeded", { ...sendrecv, reason: "Completed", message: final }), evaluate([master, ...stopped])), { ok: true, from: "Succeeded", to: "Succeeded", write: {}, effects: [] });
+    // One Worker that ended on its own with 0 succeeded; the others were stopped, each with its own exit.
+    const mixed = transition(done, evaluate([master, worker(1, "Succeeded"), worker(2, "Terminated", { exit_code: 143 }), worker(3, "Terminated", { exit_code: 137 })]));
+    assert.ok(mixed.ok);
+    assert.equal(mixed.write.job?.message, "Master succeeded (attempt 1); 2 Worker replicas were still running and were stopped (exit 137, 143)");
+
+    // Workers that finished first: a plain success, as before.
+    const all = transition(job("Running", sendrecv), evaluate([master, ...[1, 2, 3].map((i) => worker(i, "Succeeded"))]));
+    assert.ok(all.ok && all.to === "Succeeded");
+    assert.equal(all.write.job?.message, "all replicas succeeded (attempt 1)");
   });
 
   it("cancels a queued job in one write: the cancel asked and the job cancelled", () => {
@@ -162,6 +201,8 @@ describe("the replica state machine", () => {
     { input: exited(0), expect: (s) => (s === "Pending" || s === "Running" ? "Succeeded" : "refused") },
     { input: exited(3), expect: (s) => (s === "Pending" || s === "Running" ? "Failed" : "refused") },
     { input: exited(143), job: { cancel_requested: 1 }, expect: (s) => (s === "Pending" || s === "Running" ? "Terminated" : "refused") },
+    // A Worker still running when its Master succeeded is stopped by us: its exit is no failure.
+    { input: exited(143), job: { phase: "Succeeded", reason: "Completed" }, expect: (s) => (s === "Pending" || s === "Running" ? "Terminated" : "refused") },
     { input: lost, expect: (s) => (s === "Pending" || s === "Running" ? "Lost" : "refused") },
     { input: lost, job: { phase: "Preempting" }, expect: (s) => (s === "Pending" || s === "Running" ? "Terminated" : "refused") },
   ];

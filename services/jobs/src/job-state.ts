@@ -137,7 +137,7 @@ function evaluate(job: JobRow, reps: readonly ReplicaRow[], now: number): Transi
   const spec = job.spec;
   const allEnded = reps.length > 0 && reps.every((r) => isEnded(r.state));
   const stopLive = (): Transition => stay(from, {}, terminate(reps));
-  if (isFinal(from)) return allEnded ? stay(from) : stopLive();
+  if (isFinal(from)) return allEnded ? settled(job, reps) : stopLive();
   // A Queued job's replicas are its previous attempt's, whose outcome was decided and whose GPU time was counted
   // when it was requeued: only a stop asked meanwhile ends it.
   const counted = from === "Queued" ? [] : reps;
@@ -174,10 +174,46 @@ function evaluate(job: JobRow, reps: readonly ReplicaRow[], now: number): Transi
     }
     return finish(job, "Failed", failed.state === "Lost" ? "ReplicaLost" : "ReplicaFailed", `replica ${failed.idx} failed with exit code ${failed.exit_code ?? "unknown"}: ${d.reason}`, reps, now);
   }
-  const masterRole = spec.roles?.[0]?.name === "Master";
-  const succeeded = masterRole ? reps[0]?.state === "Succeeded" : allEnded && reps.every((r) => r.state === "Succeeded");
-  if (succeeded) return finish(job, "Succeeded", "Completed", `all replicas succeeded (attempt ${job.attempt})`, reps, now);
+  const succeeded = masterDecides(spec) ? reps[0]?.state === "Succeeded" : allEnded && reps.every((r) => r.state === "Succeeded");
+  if (succeeded) return finish(job, "Succeeded", "Completed", successMessage(job.attempt, reps), reps, now);
   return stay(from);
+}
+
+/**
+ * Kubeflow's default success policy for a job with a Master role: the job succeeds when the Master does, and the
+ * replicas still running then are stopped. Without one, every replica must succeed.
+ */
+function masterDecides(spec: JobSpec): boolean {
+  return spec.roles?.[0]?.name === "Master";
+}
+
+/**
+ * What a success says. Replicas the Master's success left running are stopped by us (their exits are then recorded as
+ * Terminated, not Failed) and said to have been: "Master succeeded (attempt 1); 3 Worker replicas were still running
+ * and are being stopped", then, once they are gone, "… and were stopped (exit 143)".
+ */
+export function successMessage(attempt: number, reps: readonly ReplicaRow[]): string {
+  const left = reps.filter((r) => r.idx !== 0 && r.state !== "Succeeded");
+  if (left.length === 0) return `all replicas succeeded (attempt ${attempt})`;
+  const roles = new Map<string, number>();
+  for (const r of left) roles.set(r.role, (roles.get(r.role) ?? 0) + 1);
+  const who = [...roles].map(([role, n]) => `${n} ${role} replica${n === 1 ? "" : "s"}`).join(" and ");
+  const were = left.length === 1 ? "was" : "were";
+  if (left.some((r) => !isEnded(r.state))) return `Master succeeded (attempt ${attempt}); ${who} ${were} still running and ${left.length === 1 ? "is" : "are"} being stopped`;
+  const codes = [...new Set(left.flatMap((r) => (r.exit_code === null ? [] : [r.exit_code])))].sort((a, b) => a - b);
+  const without = left.filter((r) => r.exit_code === null).length;
+  const how = [...(codes.length > 0 ? [`exit ${codes.join(", ")}`] : []), ...(without > 0 ? [`${without} without an exit code`] : [])].join("; ");
+  return `Master succeeded (attempt ${attempt}); ${who} ${were} still running and ${were} stopped (${how})`;
+}
+
+/**
+ * A final job whose replicas are all gone. A success under the Master's policy says how the replicas it stopped ended,
+ * once they have (the message written at the success could only say they were being stopped).
+ */
+function settled(job: JobRow, reps: readonly ReplicaRow[]): Transition {
+  if (job.phase !== "Succeeded" || job.reason !== "Completed" || !masterDecides(job.spec)) return stay(job.phase);
+  const message = successMessage(job.attempt, reps);
+  return message === job.message ? stay(job.phase) : stay(job.phase, { job: { message } });
 }
 
 function finish(job: JobRow, phase: "Succeeded" | "Failed" | "Cancelled", reason: string, message: string, reps: readonly ReplicaRow[], now: number): Transition {
