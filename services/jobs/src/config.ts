@@ -21,6 +21,8 @@ export interface JobsConfig {
   /** A job runs at least this long before least-attained-service may pause it. */
   minRunTimeMs: number;
   lasThresholdsGpuS: number[] | undefined;
+  /** Half-life of the past usage fair share weighs (SWITCHYARD_USAGE_HALF_LIFE_MS; default 7 days, as Slurm's PriorityDecayHalfLife). */
+  usageHalfLifeMs: number | undefined;
   /**
    * Where jobs' own directories live (`<jobsDir>/<uid>/{output,checkpoints,home}`, each owned by the job's account):
    * outside the private data dir, on a path the jobs' accounts can enter. Default: /var/lib/switchyard/jobs for root,
@@ -65,6 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
     scheduler: env.SWITCHYARD_SCHEDULER === "fifo" ? "fifo" : "switchyard",
     minRunTimeMs: num(env.SWITCHYARD_MIN_RUN_TIME_MS) ?? 10 * 60_000,
     lasThresholdsGpuS: env.SWITCHYARD_LAS_THRESHOLDS_GPU_S ? env.SWITCHYARD_LAS_THRESHOLDS_GPU_S.split(",").map(Number) : undefined,
+    usageHalfLifeMs: num(env.SWITCHYARD_USAGE_HALF_LIFE_MS),
     jobsDir,
     usersFile: env.SWITCHYARD_USERS_FILE || join(dataDir, "users.yaml"),
     hidePaths: [dataDir, jobsDir, cliConfigDir, ...(env.SWITCHYARD_HIDE_PATHS ?? "").split(":").filter(Boolean).map((p) => resolve(p))],

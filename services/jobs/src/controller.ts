@@ -36,6 +36,8 @@ export interface ControllerOptions {
   metricSeries: MetricsStore;
   /** SIGTERM → SIGKILL grace for cancel, deadlines and failed gangs. */
   graceMs: number;
+  /** Half-life of the past usage fair share weighs (the same the scheduler was made with). */
+  usageHalfLifeMs?: number;
   clock?: Clock;
   logger?: Logger;
   /** Fault injection for crash tests only: called at each named crash point (job-actions.ts). */
@@ -83,6 +85,7 @@ export class JobController {
       logger,
       preempt: (uid, reason) => actions.serial(uid, () => actions.preempt(uid, reason)),
       place: (uid, placement, preemptible) => actions.serial(uid, () => this.launcher.place(uid, placement, preemptible)),
+      ...(o.usageHalfLifeMs !== undefined ? { usageHalfLifeMs: o.usageHalfLifeMs } : {}),
     });
   }
 

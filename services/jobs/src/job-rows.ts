@@ -18,8 +18,8 @@ export type JobSummary = Omit<Selectable<JobsTable>, "spec" | "manifest" | "phas
 /** A job as stored: its spec parsed once, when the row is read. */
 export type JobRow = JobSummary & { spec: JobSpec; manifest: string };
 
-/** What a scheduling cycle reads of each queued job (JobStore.queued): ten columns, not thirty, for every queued job. */
-export type QueuedJob = Pick<JobSummary, "uid" | "name" | "team" | "queue" | "priority" | "created_at" | "seq" | "attained_gpu_ms" | "queued_at" | "user">;
+/** What a scheduling cycle reads of each queued job (JobStore.queued): eleven columns, not thirty, for every queued job. */
+export type QueuedJob = Pick<JobSummary, "uid" | "name" | "team" | "queue" | "priority" | "created_at" | "seq" | "attained_gpu_ms" | "queued_at" | "user" | "preemptions">;
 
 export type ReplicaRow = Omit<Selectable<ReplicasTable>, "state" | "gpus"> & { state: ReplicaStateName; gpus: number[] };
 

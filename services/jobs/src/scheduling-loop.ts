@@ -17,7 +17,7 @@
  * once per job and kept while the job is queued or holds resources: a cycle parses no spec it has seen before.
  */
 import type { Clock, Logger } from "@switchyard/core";
-import type { NodeInfo, PendingJob, QueuesConfig, ReplicaPlacement, ReplicaRequest, RunningJob, Scheduler } from "@switchyard/scheduler";
+import { DEFAULT_USAGE_HALF_LIFE_MS, DecayedUsage, usageKey, type NodeInfo, type PendingJob, type QueuesConfig, type ReplicaPlacement, type ReplicaRequest, type RunningJob, type Scheduler } from "@switchyard/scheduler";
 import type { JobSpec } from "@switchyard/specs";
 import type { JobStore } from "./job-store.js";
 import type { QueuedJob } from "./job-rows.js";
@@ -42,6 +42,10 @@ export interface SchedulingLoopOptions {
   restFactor?: number;
   /** The longest rest after a cycle (default 100 ms). */
   maxRestMs?: number;
+  /** Half-life of the past usage fair share weighs (the scheduler's `usageHalfLifeMs`; default 7 days). */
+  usageHalfLifeMs?: number;
+  /** How long the past usage read from the store is reused before it is read again (default 5 min). */
+  usageRefreshMs?: number;
 }
 
 /** What one replica asks for, from the job's spec (roles expanded). */
@@ -65,6 +69,15 @@ export class SchedulingLoop {
   private closed = false;
   private reviewTimer: ReturnType<Clock["setTimeout"]> | undefined;
   private reviewAtMs = Infinity;
+  /**
+   * Reservations (the scheduler's progress guarantee): jobs that running jobs were preempted for, until they start
+   * (PendingJob.reserved), and each stopping victim's job (RunningJob.preemptedFor). In memory: after a restart the
+   * victims are gone or stopping, and the next preemption decides afresh.
+   */
+  private readonly reservedFor = new Set<string>();
+  private readonly victimFor = new Map<string, string>();
+  /** Decayed past usage per queue, read from the store's replica runs every `usageRefreshMs`. */
+  private history: { atMs: number; queues: QueuesConfig | undefined; usage: DecayedUsage } | undefined;
 
   constructor(private readonly o: SchedulingLoopOptions) {}
 
@@ -129,16 +142,34 @@ export class SchedulingLoop {
     }
     const queues = this.o.queues();
     const queuedUids = new Set(queued.map((j) => j.uid));
+    for (const uid of this.reservedFor) if (!queuedUids.has(uid)) this.reservedFor.delete(uid);
+    for (const [victim, forUid] of this.victimFor) if (!running.get(victim)?.terminating || !queuedUids.has(forUid)) this.victimFor.delete(victim);
+    for (const [uid, job] of running) {
+      const forUid = this.victimFor.get(uid);
+      if (forUid !== undefined) running.set(uid, { ...job, preemptedFor: forUid });
+    }
+    const config = queues && queues.queues.length > 0 ? queues : undefined;
+    const now = clock.now();
     const decision = this.o.scheduler.schedule({
-      nowMs: clock.now(),
+      nowMs: now,
       nodes: [this.o.node],
-      pending: queued.map((row) => this.pending(row)),
+      pending: queued.map((row) => {
+        const p = this.pending(row);
+        return this.reservedFor.has(row.uid) ? { ...p, reserved: true } : p;
+      }),
       running: [...running.values()],
       // A config without queues (only defaults or teams) sets no quotas: one shared pool, as with none.
-      ...(queues && queues.queues.length > 0 ? { queues } : {}),
+      ...(config ? { queues: config } : {}),
+      usageHistory: await this.usageHistory(now, config),
     });
     this.scheduleReview(decision.nextReviewAtMs);
-    for (const p of decision.preempt) await this.o.preempt(p.uid, p.reason);
+    for (const p of decision.preempt) {
+      if (p.forUid !== undefined) {
+        this.reservedFor.add(p.forUid);
+        this.victimFor.set(p.uid, p.forUid);
+      }
+      await this.o.preempt(p.uid, p.reason);
+    }
     const changed: [string, WaitingReason][] = [];
     for (const w of decision.waiting) {
       const reason = waitingReason(w);
@@ -149,6 +180,7 @@ export class SchedulingLoop {
     for (const [uid, reason] of changed) this.waiting.set(uid, reason);
     for (const s of decision.start) {
       this.waiting.delete(s.uid);
+      this.reservedFor.delete(s.uid);
       if (queuedUids.has(s.uid)) await this.o.place(s.uid, s.placement, s.preemptible === true);
     }
   }
@@ -222,9 +254,31 @@ export class SchedulingLoop {
       seq: row.seq,
       attainedGpuMs: row.attained_gpu_ms,
       queuedAtMs: row.queued_at,
+      preemptions: row.preemptions,
       ...(row.user ? { user: row.user } : {}),
       replicas: this.requests.get(row.uid) ?? [],
     };
+  }
+
+  /**
+   * Each queue's decayed GPU time of ended replica runs (fair share's memory), read from the store at most every
+   * `usageRefreshMs` (and when the queues change): eight half-lives back, what is older counts under 0.4%.
+   */
+  private async usageHistory(now: number, queues: QueuesConfig | undefined): Promise<Record<string, number>> {
+    const h = this.history;
+    if (h !== undefined && h.queues === queues && now - h.atMs < (this.o.usageRefreshMs ?? 5 * 60_000)) return h.usage.snapshot(now);
+    const halfLife = this.o.usageHalfLifeMs ?? DEFAULT_USAGE_HALF_LIFE_MS;
+    const since = now - 8 * halfLife;
+    const usage = new DecayedUsage(halfLife);
+    for (const { job, replicas } of await this.o.store.usageRecords(since)) {
+      const key = usageKey(job, queues);
+      for (const r of replicas) {
+        if (r.start_time === null || r.end_time === null || r.end_time < since) continue;
+        usage.add(key, r.gpus.length * (r.gpu_milli ? r.gpu_milli / 1000 : 1) * (r.end_time - r.start_time), r.end_time);
+      }
+    }
+    this.history = { atMs: now, queues, usage };
+    return usage.snapshot(now);
   }
 
   /** Runs a cycle when the scheduler says its decision may change with no event (LAS levels, minimum run time). */

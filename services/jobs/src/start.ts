@@ -58,7 +58,11 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
     scheduler:
       config.scheduler === "fifo"
         ? createPriorityFifoScheduler()
-        : createSwitchyardScheduler({ minRunTimeMs: config.minRunTimeMs, ...(config.lasThresholdsGpuS ? { lasThresholdsGpuS: config.lasThresholdsGpuS } : {}) }),
+        : createSwitchyardScheduler({
+            minRunTimeMs: config.minRunTimeMs,
+            ...(config.lasThresholdsGpuS ? { lasThresholdsGpuS: config.lasThresholdsGpuS } : {}),
+            ...(config.usageHalfLifeMs !== undefined ? { usageHalfLifeMs: config.usageHalfLifeMs } : {}),
+          }),
     gpus,
     node: { name: config.nodeName, cpuMilli: config.cpuMilli, memoryMb: config.memoryMb },
     isolation,
@@ -66,6 +70,7 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
     secretBox,
     metricSeries,
     graceMs: config.graceMs,
+    ...(config.usageHalfLifeMs !== undefined ? { usageHalfLifeMs: config.usageHalfLifeMs } : {}),
     logger,
     ...(hooks.onCrashPoint ? { onCrashPoint: hooks.onCrashPoint } : {}),
   });
