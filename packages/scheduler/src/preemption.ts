@@ -1,5 +1,6 @@
 import type { Alloc, ClusterState } from "./cluster-state.js";
 import { compareLevelled } from "./order.js";
+import type { CompiledSwitchyardOptions } from "./switchyard-options.js";
 import type { CompiledQueue, QuotaBook, UsageVector } from "./quota.js";
 import type { PendingJob, PreemptionKind, RunningJob } from "./types.js";
 
@@ -28,15 +29,13 @@ export interface PreemptorView {
   readonly vec: UsageVector;
 }
 
+/** The options that decide who may be preempted. */
+export type PreemptionPolicy = Pick<CompiledSwitchyardOptions, "minRunTimeMs" | "minRunTimeBackoff" | "maxPreemptionsPerJob" | "backfillEvictAfterMs" | "maxLostShare" | "smallestFirst">;
+
 export interface PreemptionContext {
   readonly state: ClusterState;
   readonly book: QuotaBook | undefined;
-  readonly minRunTimeMs: number;
-  readonly minRunTimeBackoff: number;
-  readonly maxPreemptionsPerJob: number;
-  readonly backfillEvictAfterMs: number;
-  readonly maxLostShare: number;
-  readonly smallestFirst: boolean;
+  readonly policy: PreemptionPolicy;
   readonly nowMs: number;
   /** Is this job waiting in this cycle? (A job preempted for one that no longer waits frees resources for anyone.) */
   isWaiting(uid: string): boolean;
@@ -53,14 +52,14 @@ export type VictimKind = PreemptionKind | "terminating";
  * Is `v` protected by the progress guarantee: preempted `maxPreemptionsPerJob` times already, or preempted before and
  * not yet run its minimum run since (`protectedUntilMs`)? Such a job is never a victim, on any ground.
  */
-export function isProtected(ctx: Pick<PreemptionContext, "minRunTimeMs" | "minRunTimeBackoff" | "maxPreemptionsPerJob">, v: Pick<RunningEntry, "job" | "ranMs">): boolean {
+export function isProtected(policy: PreemptionPolicy, v: Pick<RunningEntry, "job" | "ranMs">): boolean {
   const n = v.job.preemptions ?? 0;
-  return n >= ctx.maxPreemptionsPerJob || (n > 0 && v.ranMs < minRunAfter(ctx, n));
+  return n >= policy.maxPreemptionsPerJob || (n > 0 && v.ranMs < minRunAfter(policy, n));
 }
 
 /** The run a job preempted `n` times is owed before the next preemption: minRunTimeMs × backoff^(n−1). */
-export function minRunAfter(ctx: Pick<PreemptionContext, "minRunTimeMs" | "minRunTimeBackoff">, n: number): number {
-  return n <= 0 ? 0 : ctx.minRunTimeMs * ctx.minRunTimeBackoff ** (n - 1);
+export function minRunAfter(policy: PreemptionPolicy, n: number): number {
+  return n <= 0 ? 0 : policy.minRunTimeMs * policy.minRunTimeBackoff ** (n - 1);
 }
 
 /**
@@ -77,10 +76,10 @@ export function victimKind(ctx: PreemptionContext, p: PreemptorView, v: RunningE
     const owner = v.job.preemptedFor;
     return owner === undefined || owner === p.job.uid || !ctx.isWaiting(owner) ? "terminating" : undefined;
   }
-  if (isProtected(ctx, v)) return undefined;
+  if (isProtected(ctx.policy, v)) return undefined;
   // The cost rule needs to know the victim's checkpoints; a caller that does not report them is not held to it.
-  const cheap = v.job.checkpointedAtMs === undefined || v.lostGpuMs <= ctx.maxLostShare * v.attainedGpuMs;
-  if (v.job.preemptible === true && cheap && comesAfter(ctx, v, p) && ctx.nowMs - (p.job.queuedAtMs ?? p.job.submittedAtMs) >= ctx.backfillEvictAfterMs) return "backfill";
+  const cheap = v.job.checkpointedAtMs === undefined || v.lostGpuMs <= ctx.policy.maxLostShare * v.attainedGpuMs;
+  if (v.job.preemptible === true && cheap && comesAfter(ctx, v, p) && ctx.nowMs - (p.job.queuedAtMs ?? p.job.submittedAtMs) >= ctx.policy.backfillEvictAfterMs) return "backfill";
   const book = ctx.book;
   if (
     book !== undefined &&
@@ -96,14 +95,14 @@ export function victimKind(ctx: PreemptionContext, p: PreemptorView, v: RunningE
   }
   const sameScope = book === undefined || p.queue === v.queue;
   if (!sameScope) return undefined;
-  if (v.job.priority === p.job.priority && v.level > p.level && v.ranMs >= ctx.minRunTimeMs && cheap) return "las";
+  if (v.job.priority === p.job.priority && v.level > p.level && v.ranMs >= ctx.policy.minRunTimeMs && cheap) return "las";
   if (v.job.priority < p.job.priority) return "priority";
   return undefined;
 }
 
 /** Does running `v` come after waiting `p` in the scheduling order (priority, level, arrival)? Only then may it give way as backfill, or two jobs could take turns evicting each other. */
 function comesAfter(ctx: PreemptionContext, v: RunningEntry, p: PreemptorView): boolean {
-  return compareLevelled(v, p, ctx.smallestFirst) > 0;
+  return compareLevelled(v, p, ctx.policy.smallestFirst) > 0;
 }
 
 export interface Victim {

@@ -165,12 +165,7 @@ function* pendingReplicas(pending: readonly PendingJob[]): Iterable<ReplicaReque
 }
 
 class Cycle implements PreemptionContext {
-  readonly minRunTimeMs: number;
-  readonly minRunTimeBackoff: number;
-  readonly maxPreemptionsPerJob: number;
-  readonly backfillEvictAfterMs: number;
-  readonly maxLostShare: number;
-  readonly smallestFirst: boolean;
+  readonly policy: CompiledSwitchyardOptions;
   readonly nowMs: number;
   private readonly neverCache = new Map<string, string | null>();
   private readonly unfit = new Map<string, string | undefined>();
@@ -189,12 +184,7 @@ class Cycle implements PreemptionContext {
     private readonly now: number,
     private readonly waitingUids: ReadonlySet<string>,
   ) {
-    this.minRunTimeMs = o.minRunTimeMs;
-    this.minRunTimeBackoff = o.minRunTimeBackoff;
-    this.maxPreemptionsPerJob = o.maxPreemptionsPerJob;
-    this.backfillEvictAfterMs = o.backfillEvictAfterMs;
-    this.maxLostShare = o.maxLostShare;
-    this.smallestFirst = o.smallestFirst;
+    this.policy = o;
     this.nowMs = now;
   }
 
@@ -423,8 +413,8 @@ class Cycle implements PreemptionContext {
         if (e.claimed || e.job.terminating === true || e.gpus <= 0 || !waitingPriorities.has(e.job.priority)) continue;
         const t = nextLevelMs(las, e.job, this.now);
         if (t !== undefined && t < next) next = t;
-        if (isProtectedForever(this, e)) continue;
-        const owed = Math.max(e.level > 0 ? this.minRunTimeMs : 0, minRunAfter(this, e.job.preemptions ?? 0));
+        if ((e.job.preemptions ?? 0) >= this.o.maxPreemptionsPerJob) continue; // preempted as often as allowed: no waiting changes that
+        const owed = Math.max(e.level > 0 ? this.o.minRunTimeMs : 0, minRunAfter(this.o, e.job.preemptions ?? 0));
         if (e.ranMs < owed) next = Math.min(next, e.job.startedAtMs + owed);
       }
     }
@@ -438,9 +428,4 @@ class Cycle implements PreemptionContext {
     }
     return Number.isFinite(next) && next > this.now ? next : undefined;
   }
-}
-
-/** Preempted as often as allowed: no waiting changes that. */
-function isProtectedForever(ctx: { maxPreemptionsPerJob: number }, e: RunningEntry): boolean {
-  return (e.job.preemptions ?? 0) >= ctx.maxPreemptionsPerJob;
 }

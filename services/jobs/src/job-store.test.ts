@@ -1,27 +1,17 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Code, SwitchyardError } from "@switchyard/core";
 import { parseJobManifest } from "@switchyard/specs";
-import { openStore, type OpenedStore } from "@switchyard/store";
 import type { NewJob } from "./job-rows.js";
-import { JobStore } from "./job-store.js";
-import { migrations, type JobsDatabase } from "./schema.js";
+import type { JobStore } from "./job-store.js";
+import { openTestStore } from "./test-harness.js";
 
-const dir = mkdtempSync(join(tmpdir(), "switchyard-job-store-"));
-let opened: OpenedStore<JobsDatabase>;
 let store: JobStore;
-
+let close: () => Promise<void>;
 before(async () => {
-  opened = await openStore<JobsDatabase>({ driver: "sqlite", location: join(dir, "jobs.db"), migrations });
-  store = new JobStore(opened);
+  ({ store, close } = await openTestStore("job-store"));
 });
-after(async () => {
-  await opened.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => close());
 
 const spec = parseJobManifest("apiVersion: switchyard/v1\nkind: Job\nmetadata: {name: a}\nspec:\n  resources: {gpus: 2}\n  command: [x]\n").spec;
 const newJob = (uid: string, name: string, requestId: string | null = null): NewJob => ({

@@ -1,32 +1,23 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { FakeClock, noopLogger } from "@switchyard/core";
 import type { ScheduleDecision, ScheduleInput, Scheduler } from "@switchyard/scheduler";
 import { parseJobManifest } from "@switchyard/specs";
-import { openStore, type OpenedStore } from "@switchyard/store";
 import type { NewJob } from "./job-rows.js";
-import { JobStore } from "./job-store.js";
+import type { JobStore } from "./job-store.js";
 import { SchedulingLoop } from "./scheduling-loop.js";
-import { migrations, type JobsDatabase } from "./schema.js";
+import { openTestStore } from "./test-harness.js";
 
 // What the loop tells the scheduler besides the store's rows: reservations (the job running jobs were preempted
 // for, until it starts), the job each stopping victim was stopped for, preemption counts, and decayed past usage.
 // The scheduler here is scripted: what is under test is the loop's bookkeeping, the real scheduler has its own tests.
 
-const dir = mkdtempSync(join(tmpdir(), "switchyard-loop-"));
-let opened: OpenedStore<JobsDatabase>;
 let store: JobStore;
+let close: () => Promise<void>;
 before(async () => {
-  opened = await openStore<JobsDatabase>({ driver: "sqlite", location: join(dir, "jobs.db"), migrations });
-  store = new JobStore(opened);
+  ({ store, close } = await openTestStore("loop"));
 });
-after(async () => {
-  await opened.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => close());
 
 const spec = parseJobManifest("apiVersion: switchyard/v1\nkind: Job\nmetadata: {name: a}\nspec:\n  resources: {gpus: 1}\n  command: [x]\n").spec;
 const newJob = (uid: string, team: string, at: number): NewJob => ({

@@ -9,7 +9,10 @@ import { fileURLToPath } from "node:url";
 import type { DescService } from "@bufbuild/protobuf";
 import { Jobs, type Job } from "@switchyard/api";
 import { parseReadyLine } from "@switchyard/core";
+import { openStore } from "@switchyard/store";
 import type { CrashPoint } from "./job-actions.js";
+import { JobStore } from "./job-store.js";
+import { migrations, type JobsDatabase } from "./schema.js";
 import { createClient, createMeshRuntime, dataDirIdentity, type MeshClient, type WorkloadIdentity } from "@switchyard/mesh";
 
 const ENTRY = fileURLToPath(new URL("../dist/main.js", import.meta.url));
@@ -140,4 +143,17 @@ spec:
   resources: {cpu: 10m, memory: 16Mi}
   command: [/bin/sh, -c, ${JSON.stringify(script)}]
 ${extra}`;
+}
+
+/** A JobStore on a fresh SQLite file in a temp directory, for tests of the store and of what reads it; `close()` removes it. */
+export async function openTestStore(prefix: string): Promise<{ store: JobStore; close(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), `switchyard-${prefix}-`));
+  const opened = await openStore<JobsDatabase>({ driver: "sqlite", location: join(dir, "jobs.db"), migrations });
+  return {
+    store: new JobStore(opened),
+    async close() {
+      await opened.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -14,15 +14,19 @@ export interface PhillyOptions {
  */
 export function generatePhilly(o: PhillyOptions): SimJob[] {
   if (!Number.isInteger(o.jobs) || o.jobs < 1) throw invalidArgument(`synthetic jobs must be a positive integer (got ${o.jobs})`, [{ field: "synthetic.jobs", message: "must be ≥ 1", expected: "an integer ≥ 1", got: String(o.jobs) }]);
-  const rng = mulberry32(o.seed);
+  return poissonJobs(o.jobs, o.seed, "philly", (rng) => Math.round(rng() < 0.8 ? 60 * 10 ** (1.5 + 1.5 * rng()) : 60 * 10 ** (3 + rng())));
+}
+
+/** `n` jobs with Philly's GPU mix (1/2/4/8 at 70/10/15/5%), run times from `duration`, Poisson arrivals at 1/s. */
+function poissonJobs(n: number, seed: number, prefix: string, duration: (rng: () => number) => number): SimJob[] {
+  const rng = mulberry32(seed);
   const jobs: SimJob[] = [];
   let t = 0;
-  const width = String(o.jobs - 1).length;
-  for (let i = 0; i < o.jobs; i++) {
+  const width = String(n - 1).length;
+  for (let i = 0; i < n; i++) {
     const u = rng();
     const gpus = u < 0.7 ? 1 : u < 0.8 ? 2 : u < 0.95 ? 4 : 8;
-    const durationS = Math.round(rng() < 0.8 ? 60 * 10 ** (1.5 + 1.5 * rng()) : 60 * 10 ** (3 + rng()));
-    jobs.push({ id: `philly-${String(i).padStart(width, "0")}`, submitS: t, durationS, replicas: [defaultReplica(gpus)], team: "default", priority: 0 });
+    jobs.push({ id: `${prefix}-${String(i).padStart(width, "0")}`, submitS: t, durationS: duration(rng), replicas: [defaultReplica(gpus)], team: "default", priority: 0 });
     t += exponential(rng, 1);
   }
   return jobs;
@@ -46,16 +50,5 @@ export function generateShortJobs(o: ShortJobsOptions): SimJob[] {
   const lo = o.minS ?? 120;
   const hi = o.maxS ?? 1200;
   if (!(lo > 0 && hi >= lo)) throw invalidArgument(`run times must satisfy 0 < minS ≤ maxS (got ${lo}, ${hi})`);
-  const rng = mulberry32(o.seed);
-  const jobs: SimJob[] = [];
-  let t = 0;
-  const width = String(o.jobs - 1).length;
-  for (let i = 0; i < o.jobs; i++) {
-    const u = rng();
-    const gpus = u < 0.7 ? 1 : u < 0.8 ? 2 : u < 0.95 ? 4 : 8;
-    const durationS = Math.round(lo * (hi / lo) ** rng());
-    jobs.push({ id: `short-${String(i).padStart(width, "0")}`, submitS: t, durationS, replicas: [defaultReplica(gpus)], team: "default", priority: 0 });
-    t += exponential(rng, 1);
-  }
-  return jobs;
+  return poissonJobs(o.jobs, o.seed, "short", (rng) => Math.round(lo * (hi / lo) ** rng()));
 }
