@@ -21,9 +21,26 @@ export function describeNeed(job: PendingJob): string {
   let what: string;
   if (r.gpus > 0) what = `${plural(r.gpus, "GPU")}${type}`;
   else if (isFractional(r)) what = `${r.gpuMilli} milli-GPU of one shared GPU${type}`;
-  else what = `${r.cpuMilli} cpuMilli and ${r.memoryMb} MB of memory`;
+  else what = hostNeed(r) ?? "no GPU, CPU or memory (BestEffort)";
   const n = job.replicas.length;
   return n > 1 ? `needs ${what} per replica × ${n} replicas (gang)` : `needs ${what}`;
+}
+
+/** `2000 cpuMilli and 512 MB of memory`, naming only what the replica declares; undefined when it declares neither. */
+function hostNeed(r: ReplicaRequest): string | undefined {
+  const parts = [...(r.cpuMilli > 0 ? [`${r.cpuMilli} cpuMilli`] : []), ...(r.memoryMb > 0 ? [`${r.memoryMb} MB of memory`] : [])];
+  return parts.length > 0 ? parts.join(" and ") : undefined;
+}
+
+/** What is short on the best node among `nodes` for the host part of `r`: `1000 cpuMilli short (1000 of 2000 free)`. */
+function hostShortfall(state: ClusterState, r: ReplicaRequest, nodes: readonly number[]): string {
+  let cpu = 0;
+  let mem = 0;
+  for (const n of nodes) [cpu, mem] = [Math.max(cpu, state.cpuFree[n]!), Math.max(mem, state.memFree[n]!)];
+  const out: string[] = [];
+  if (r.cpuMilli > cpu) out.push(`${r.cpuMilli - Math.max(0, cpu)} cpuMilli short (needs ${r.cpuMilli}, at most ${Math.max(0, cpu)} free on one node)`);
+  if (r.memoryMb > mem) out.push(`${r.memoryMb - Math.max(0, mem)} MB of memory short (needs ${r.memoryMb}, at most ${Math.max(0, mem)} free on one node)`);
+  return out.length > 0 ? out.join("; ") : "CPU and memory are free, but not on one node together";
 }
 
 /**
@@ -83,7 +100,15 @@ export function explainUnfit(state: ClusterState, job: PendingJob): string {
         ? `${freeTotal} of ${total}${typeWord} GPUs free on node ${onlyNode}`
         : `at most ${maxFree} free on one node${maxNode >= 0 ? ` (${topo.nodes[maxNode]!.name})` : ""}; ${freeTotal} of ${total}${typeWord} GPUs free in the cluster`;
     const gangGpus = job.replicas.reduce((sum, x) => sum + x.gpus, 0);
-    if (maxFree >= r.gpus && freeTotal >= gangGpus) return `${need}; ${where}, but not with enough CPU or memory beside them`;
+    if (maxFree >= r.gpus && freeTotal >= gangGpus) {
+      const withGpus: number[] = [];
+      for (let n = 0; n < topo.nodes.length; n++) {
+        let free = 0;
+        for (let s = topo.gpuBase[n]!; s < topo.gpuBase[n + 1]!; s++) if ((types === undefined || types.includes(topo.slotType[s]!)) && state.gpuFree[s] === WHOLE) free++;
+        if (free >= r.gpus) withGpus.push(n);
+      }
+      return `${need}; ${where}, but not with enough CPU or memory beside them: ${hostShortfall(state, r, withGpus)}`;
+    }
     return `${need}; ${where}`;
   }
   if (isFractional(r)) {
@@ -92,8 +117,5 @@ export function explainUnfit(state: ClusterState, job: PendingJob): string {
     if (best >= r.gpuMilli!) return `${need}; a GPU has ${best} milli free but not with enough CPU or memory on its node`;
     return `${need}; the most free on one GPU is ${best} milli`;
   }
-  let cpu = 0;
-  let mem = 0;
-  for (let n = 0; n < topo.nodes.length; n++) [cpu, mem] = [Math.max(cpu, state.cpuFree[n]!), Math.max(mem, state.memFree[n]!)];
-  return `${need}; at most ${cpu} cpuMilli and ${mem} MB of memory free on one node`;
+  return `${need}; ${hostShortfall(state, r, topo.nodes.map((_, n) => n))}`;
 }

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createPriorityFifoScheduler } from "./scheduler-priority-fifo.js";
+import { createSwitchyardScheduler } from "./scheduler-switchyard.js";
 import { makeJob, makeNodes, makeRunning, replica } from "./testing.js";
 import type { ScheduleInput } from "./types.js";
 
@@ -115,7 +116,19 @@ describe("priority FIFO scheduler", () => {
     const pending = [makeJob("a", [replica(1, { cpuMilli: 6000 })]), makeJob("b", [replica(1, { cpuMilli: 6000 })])];
     const d = fifo.schedule(input({ nodes, pending }));
     assert.deepEqual(d.start.map((s) => s.uid), ["a"]);
-    assert.match(d.waiting[0]!.reason, /needs 1 GPU; 3 of 4 GPUs free on node local, but not with enough CPU or memory beside them/);
+    assert.match(d.waiting[0]!.reason, /needs 1 GPU; 3 of 4 GPUs free on node local, but not with enough CPU or memory beside them: 4000 cpuMilli short \(needs 6000, at most 2000 free on one node\)/);
+  });
+
+  it("says how much CPU or memory a CPU job lacks, and never holds back a replica that declares none (BestEffort)", () => {
+    const nodes = makeNodes(1, 0, { cpuMilli: 2000, memoryMb: 1024 });
+    const busy = makeRunning(makeJob("busy", [replica(0, { cpuMilli: 1500, memoryMb: 1024 })]), [{ node: "local", gpuIndices: [], cpuMilli: 1500, memoryMb: 1024 }]);
+    const cpuJob = makeJob("cpu", [replica(0, { cpuMilli: 1000, memoryMb: 0 })]);
+    const bestEffort = makeJob("be", [0, 1, 2, 3].map(() => replica(0, { cpuMilli: 0, memoryMb: 0 })));
+    for (const s of [fifo, createSwitchyardScheduler()]) {
+      const d = s.schedule(input({ nodes, running: [busy], pending: [cpuJob, bestEffort] }));
+      assert.equal(d.waiting[0]!.reason, "needs 1000 cpuMilli; 500 cpuMilli short (needs 1000, at most 500 free on one node)", s.name);
+      if (s.name === "switchyard") assert.deepEqual(d.start.map((x) => x.uid), ["be"], "four replicas that declare nothing start on a full node");
+    }
   });
 
   it("does not give out GPUs that running jobs hold", () => {
