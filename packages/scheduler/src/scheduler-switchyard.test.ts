@@ -126,7 +126,7 @@ describe("switchyard scheduler: order", () => {
 });
 
 describe("switchyard scheduler: backfill and preemption", () => {
-  it("backfills a small job ahead of a blocked one, marked preemptible, and takes it back once the head has waited 30 min", () => {
+  it("backfills a small job ahead of a blocked one, marked preemptible, and takes it back once the head has waited an hour", () => {
     const r = run(makeJob("r", [replica(4)]), [on("local", range(0, 4))]);
     const big = makeJob("big", [replica(8)], { queuedAtMs: NOW });
     const small = makeJob("small", [replica(2)]);
@@ -136,10 +136,10 @@ describe("switchyard scheduler: backfill and preemption", () => {
     const smallRunning = run(small, d1.start[0]!.placement, NOW, { preemptible: true });
     const early = sy.schedule(input({ nowMs: NOW + 1000, running: [smallRunning], pending: [big] }));
     assert.deepEqual(early.preempt, [], "the head has waited 1 s: backfilled work runs on");
-    assert.equal(early.nextReviewAtMs, NOW + 30 * 60_000, "comes back when the head has waited 30 min");
-    const late = NOW + 31 * 60_000;
+    assert.equal(early.nextReviewAtMs, NOW + 60 * 60_000, "comes back when the head has waited an hour");
+    const late = NOW + 61 * 60_000;
     const notCheckpointed = sy.schedule(input({ nowMs: late, running: [{ ...smallRunning, checkpointedAtMs: NOW }], pending: [big] }));
-    assert.deepEqual(notCheckpointed.preempt, [], "it would lose all its 31 minutes: it runs on");
+    assert.deepEqual(notCheckpointed.preempt, [], "it would lose all its 61 minutes: it runs on");
     const d2 = sy.schedule(input({ nowMs: late, running: [{ ...smallRunning, checkpointedAtMs: late - 60_000 }], pending: [big] }));
     assert.deepEqual(d2.preempt.map((p) => [p.uid, p.kind, p.forUid]), [["small", "backfill", "big"]]);
     assert.equal(d2.waiting[0]!.cause.kind, "preempting");

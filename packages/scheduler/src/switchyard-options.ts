@@ -19,7 +19,7 @@ export interface SwitchyardSchedulerOptions {
   /** A job is preempted at most this many times; after that it runs to its end (default 10). */
   readonly maxPreemptionsPerJob?: number;
   /**
-   * A job blocked behind backfilled work makes it give way only once it has waited this long (default 30 min): work
+   * A job blocked behind backfilled work makes it give way only once it has waited this long (default 1 h): work
    * that a preemption throws away is lost for good, and backfilled jobs that end soon free the room anyway. 0: at once.
    */
   readonly backfillEvictAfterMs?: number;
@@ -89,7 +89,7 @@ export function compileSwitchyardOptions(o: SwitchyardSchedulerOptions = {}): Co
     minRunTimeMs: nonNegative("minRunTimeMs", o.minRunTimeMs ?? 10 * 60_000),
     minRunTimeBackoff: Math.max(1, o.minRunTimeBackoff ?? 1),
     maxPreemptionsPerJob: nonNegative("maxPreemptionsPerJob", o.maxPreemptionsPerJob ?? 10),
-    backfillEvictAfterMs: nonNegative("backfillEvictAfterMs", o.backfillEvictAfterMs ?? 30 * 60_000),
+    backfillEvictAfterMs: nonNegative("backfillEvictAfterMs", o.backfillEvictAfterMs ?? 60 * 60_000),
     maxLostShare: nonNegative("maxLostShare", o.maxLostShare ?? 0.25),
     smallestFirst: o.smallestFirst ?? false,
     usageHalfLifeMs: o.usageHalfLifeMs ?? DEFAULT_USAGE_HALF_LIFE_MS,

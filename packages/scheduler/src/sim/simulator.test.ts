@@ -43,14 +43,14 @@ describe("simulator", () => {
     assert.equal(r.gpuUtilization, 1, "lost work and restarts still hold the GPU");
   });
 
-  it("backfills ahead of a blocked gang and gives way once the gang has waited 30 min, just after a checkpoint", () => {
+  it("backfills ahead of a blocked gang and gives way once the gang has waited an hour, just after a checkpoint", () => {
     const jobs = [job("r", 0, 1000, 4), job("big", 10, 100, 8), job("small", 20, 5000, 2)];
     const nodes = uniformCluster(1, 8);
     const ours = byId(simulate({ jobs, nodes, details: true }));
-    // big has waited 30 min at 1,810 s; the review grid (60 s) runs the cycle at 1,860 s, 40 s after small's
-    // third checkpoint (1,820 s): little is lost, so small gives way and big starts at once on what it frees.
-    assert.deepEqual([ours.get("small")!.firstStartS, ours.get("big")!.firstStartS, ours.get("big")!.endS], [20, 1860, 1960]);
-    assert.equal(ours.get("small")!.endS, 1960 + 30 + (5000 - 1800), "1,840 s run, three checkpoints kept");
+    // big has waited an hour at 3,610 s; the review grid (60 s) runs the cycle at 3,660 s, 40 s after small's
+    // sixth checkpoint (3,620 s): little is lost, so small gives way and big starts at once on what it frees.
+    assert.deepEqual([ours.get("small")!.firstStartS, ours.get("big")!.firstStartS, ours.get("big")!.endS], [20, 3660, 3760]);
+    assert.equal(ours.get("small")!.endS, 3760 + 30 + (5000 - 3600), "3,640 s run, six checkpoints kept");
     const bestEffort = byId(simulate({ jobs, nodes, policy: "best-effort-fifo", details: true }));
     assert.equal(bestEffort.get("big")!.firstStartS, 5020, "without preemption the gang waits for the backfilled job");
     const fifo = byId(simulate({ jobs, nodes, policy: "fifo", details: true }));
