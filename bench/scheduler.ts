@@ -144,13 +144,15 @@ interface Cell {
   fifoWaitShare: number;
   shortP95Wait: Record<string, number>;
   preemptionsPerJob: number;
+  tiresiasPreemptionsPerJob: number;
+  tiresiasLostGpuTimePct: number;
   lostGpuTimePct: number;
   maxJobPreemptions: number;
 }
 const cells: Cell[] = [];
 const t0 = performance.now();
 log("\n== JCT matrix: GPUs × load × mix, seeds " + SEEDS.join(",") + "; avg JCT in s (mean of seeds) ==");
-log(`${"cell".padEnd(20)}${POLS.map((p) => p.padStart(17)).join("")}${"fifo wait/run".padStart(15)}${"pre/job".padStart(9)}${"lost%".padStart(7)}`);
+log(`${"cell".padEnd(20)}${POLS.map((p) => p.padStart(17)).join("")}${"fifo wait/run".padStart(15)}${"pre/job".padStart(9)}${"lost%".padStart(7)}${"Tir pre".padStart(9)}${"lost%".padStart(7)}`);
 for (const size of SIZES) {
   const nodesOf = uniformCluster(size.nodes, size.perNode);
   for (const [mix, gen] of Object.entries(MIXES)) {
@@ -162,6 +164,8 @@ for (const size of SIZES) {
       let pre = 0;
       let lost = 0;
       let maxPre = 0;
+      let tPre = 0;
+      let tLost = 0;
       for (const seed of SEEDS) {
         const jobs = rescaleLoad(gen({ jobs: size.jobs, seed }), size.gpus, load);
         const work = new Map(jobs.map((j) => [j.id, j.durationS * j.replicas.reduce((g, r) => g + r.gpus, 0)]));
@@ -171,6 +175,10 @@ for (const size of SIZES) {
           sums[policy] = (sums[policy] ?? 0) + r.avgJctS / SEEDS.length;
           (waits[policy] ??= []).push(...r.details!.filter((d) => (work.get(d.id) ?? Infinity) < SHORT_GPU_S).map((d) => d.queueS));
           if (policy === "fifo") fifoWait += r.avgQueueDelayS / SEEDS.length;
+          if (policy === "tiresias") {
+            tPre += r.preemptionsPerJob / SEEDS.length;
+            tLost += r.lostGpuTimePct / SEEDS.length;
+          }
           if (policy === "switchyard") {
             pre += r.preemptionsPerJob / SEEDS.length;
             lost += r.lostGpuTimePct / SEEDS.length;
@@ -189,10 +197,12 @@ for (const size of SIZES) {
         preemptionsPerJob: pre,
         lostGpuTimePct: lost,
         maxJobPreemptions: maxPre,
+        tiresiasPreemptionsPerJob: tPre,
+        tiresiasLostGpuTimePct: tLost,
       };
       cells.push(cell);
       log(
-        `${(key + (cell.scored ? "" : " (-)")).padEnd(20)}${POLS.map((q) => Math.round(sums[q]!).toString().padStart(17)).join("")}${share.toFixed(2).padStart(15)}${pre.toFixed(2).padStart(9)}${lost.toFixed(1).padStart(7)}`,
+        `${(key + (cell.scored ? "" : " (-)")).padEnd(20)}${POLS.map((q) => Math.round(sums[q]!).toString().padStart(17)).join("")}${share.toFixed(2).padStart(15)}${pre.toFixed(2).padStart(9)}${lost.toFixed(1).padStart(7)}${tPre.toFixed(2).padStart(9)}${tLost.toFixed(1).padStart(7)}`,
       );
     }
   }
@@ -203,38 +213,47 @@ const oracleCells = scored.filter((c) => c.jct["fifo"]! / c.jct["srtf-oracle"]! 
 const gainCaptured = perCell((c) => c.jct["srtf-oracle"]! / c.jct["switchyard"]!, oracleCells);
 const vsTiresias = perCell((c) => c.jct["tiresias"]! / c.jct["switchyard"]!);
 const vsBestEffort = perCell((c) => c.jct["switchyard"]! / c.jct["best-effort-fifo"]!);
+const tiresiasGain = perCell((c) => c.jct["srtf-oracle"]! / c.jct["tiresias"]!, oracleCells);
 const shortWait = perCell((c) => (c.shortP95Wait["switchyard"]! > 0 ? c.shortP95Wait["fifo"]! / c.shortP95Wait["switchyard"]! : c.shortP95Wait["fifo"]! > 0 ? 1e6 : 1));
 const min = (o: Record<string, number>): number => Math.min(...Object.values(o));
 const max = (o: Record<string, number>): number => Math.max(...Object.values(o));
 const med = (o: Record<string, number>): number => median(Object.values(o));
 log(`scored cells: ${scored.length} of ${cells.length}; (-) = FIFO's mean queueing delay under 10% of the mean run time`);
 log(`oracle JCT / ours, where the oracle gains ≥ 1.2× over FIFO (goal ≥ 0.8 each): ${JSON.stringify(gainCaptured)}`);
+log(`the same for Tiresias (the best published policy without run times):       ${JSON.stringify(tiresiasGain)}`);
 log(`Tiresias JCT / ours (goal ≥ 0.98 each, ≥ 1.1 median):                          ${JSON.stringify(vsTiresias)}`);
 log(`ours / best-effort FIFO (goal ≤ 1.05 worst):                                  ${JSON.stringify(vsBestEffort)}`);
 log(`p95 queueing of jobs under 1 GPU-hour, FIFO / ours (goal ≥ 10):               ${JSON.stringify(shortWait)}`);
 log(`(${((performance.now() - t0) / 1000).toFixed(0)} s for ${cells.length * SEEDS.length * POLS.length} simulations)`);
 
 // ---- 3. Packing: openb --fill on its 1,213 GPU nodes -------------------------------------------------------------
-log("\n== Packing (FGD experiment): alibaba-openb pods on the 1,213 GPU nodes ==");
+log("\n== Packing (FGD experiment): alibaba-openb pod lists on the 1,213 GPU nodes ==");
 const dir = join(root, "..", "shared", "data", "traces", "alibaba-openb");
-const podsPath = join(dir, "openb_pod_list_default.csv");
 const nodesPath = join(dir, "openb_node_list_gpu_node.csv");
-let fillStrandedGpus: { ours: number; firstFit: number; bestFit?: number } | null = null;
+const LISTS = ["default", "multigpu20", "gpushare40", "gpuspec10"];
+const fillStrandedGpus: Record<string, { ours: number; firstFit: number; bestFit: number }> = {};
 if (matrixOnly) {
   log("skipped (--matrix)");
-} else if (!existsSync(podsPath) || !existsSync(nodesPath)) {
+} else if (!existsSync(nodesPath)) {
   log(`skipped: the openb trace is not at ${dir} (see shared/data/traces/alibaba-openb/README.md)`);
 } else {
-  const trace = parseOpenbTrace(readFileSync(podsPath, "utf8"), podsPath);
   const gpuNodes = parseOpenbNodes(readFileSync(nodesPath, "utf8"), nodesPath);
-  const fill = (placement: "fgd" | "first-fit" | "best-fit") => simulateFill({ jobs: trace.all, nodes: gpuNodes, placement });
-  const [fgd, ff, bf] = [fill("fgd"), fill("first-fit"), fill("best-fit")];
-  log(`${"placement".padEnd(22)}${"offered".padStart(9)}${"refused".padStart(9)}${"allocated GPUs".padStart(16)}${"stranded GPUs".padStart(15)}`);
-  for (const [name, r] of [["switchyard (fgd)", fgd], ["first-fit", ff], ["best-fit", bf]] as const) {
-    log(`${name.padEnd(22)}${String(r.offered).padStart(9)}${String(r.refused).padStart(9)}${r.allocatedGpus.toFixed(1).padStart(16)}${r.strandedGpus.toFixed(1).padStart(15)}`);
+  log(`${"list".padEnd(12)}${"placement".padEnd(20)}${"offered".padStart(9)}${"refused".padStart(9)}${"allocated GPUs".padStart(16)}${"stranded GPUs".padStart(15)}`);
+  for (const list of LISTS) {
+    const podsPath = join(dir, `openb_pod_list_${list}.csv`);
+    if (!existsSync(podsPath)) {
+      log(`${list.padEnd(12)}skipped: ${podsPath} is absent`);
+      continue;
+    }
+    const trace = parseOpenbTrace(readFileSync(podsPath, "utf8"), podsPath);
+    const fill = (placement: "fgd" | "first-fit" | "best-fit") => simulateFill({ jobs: trace.all, nodes: gpuNodes, placement });
+    const [fgd, ff, bf] = [fill("fgd"), fill("first-fit"), fill("best-fit")];
+    for (const [name, r] of [["switchyard (fgd)", fgd], ["first-fit", ff], ["best-fit", bf]] as const) {
+      log(`${list.padEnd(12)}${name.padEnd(20)}${String(r.offered).padStart(9)}${String(r.refused).padStart(9)}${r.allocatedGpus.toFixed(1).padStart(16)}${r.strandedGpus.toFixed(1).padStart(15)}`);
+    }
+    fillStrandedGpus[list] = { ours: r2(fgd.strandedGpus), firstFit: r2(ff.strandedGpus), bestFit: r2(bf.strandedGpus) };
   }
-  log(`(${fgd.totalGpus} GPUs; stranded = free GPU capacity that no refused job could use)`);
-  fillStrandedGpus = { ours: r2(fgd.strandedGpus), firstFit: r2(ff.strandedGpus), bestFit: r2(bf.strandedGpus) };
+  log("(6,212 GPUs; stranded = free GPU capacity that no refused job could use)");
 }
 
 log(
@@ -247,6 +266,11 @@ log(
     preemptionsPerJob: r2(Math.max(...cells.map((c) => c.preemptionsPerJob))),
     lostGpuTimePct: r2(Math.max(...cells.map((c) => c.lostGpuTimePct))),
     maxJobPreemptions: Math.max(...cells.map((c) => c.maxJobPreemptions)),
+    tiresias: {
+      gainCapturedVsOracle: oracleCells.length > 0 ? r2(min(tiresiasGain)) : null,
+      preemptionsPerJob: r2(Math.max(...cells.map((c) => c.tiresiasPreemptionsPerJob))),
+      lostGpuTimePct: r2(Math.max(...cells.map((c) => c.tiresiasLostGpuTimePct))),
+    },
     fillStrandedGpus,
     cycleP99Ms: r2(ours.cycleP99Ms),
     baselineDecisionsPerSec: Math.round(base.decisionsPerSec),

@@ -46,6 +46,32 @@ describe("switchyard simulate", () => {
     assert.equal(run(["--synthetic", "philly", "--load", "lots"]).code, 2);
   });
 
+  it("refuses a job that can never fit with the reason and replays the rest; stops at the wall-time guard saying where", () => {
+    const dir = mkdtempSync(join(tmpdir(), "switchyard-sim-"));
+    const trace = join(dir, "trace.csv");
+    writeFileSync(trace, "id,submit_s,duration_s,gpus\nsmall,0,100,2\nhuge,5,100,64\nlater,10,50,1\n");
+    const r = run(["--trace", trace, "--nodes", "1", "--gpus-per-node", "4", "--policy", "tiresias"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /refused 1 job that can never fit on this cluster:\n {2}huge: can never fit: the gang needs 64 GPUs in all and the cluster has 4/);
+    assert.match(r.stdout, /^jobs\s+2$/m);
+    assert.match(r.stdout, /^GPU time lost/m);
+    const stopped = run(["--synthetic", "philly", "--jobs", "500", "--nodes", "1", "--gpus-per-node", "4", "--max-wall", "0"]);
+    assert.equal(stopped.code, 1);
+    assert.match(stopped.stderr, /stopped after \d+ s of wall time .* at simulated time \d+ s: \d+ of \d+ jobs finished/);
+  });
+
+  it("packs an openb variant without time columns, and says a replay needs them", { skip: !existsSync(join(OPENB, "openb_pod_list_multigpu20.csv")) && "the openb variants are not beside the repository (../shared/data)" }, () => {
+    const pods = join(OPENB, "openb_pod_list_multigpu20.csv");
+    const nodes = join(OPENB, "openb_node_list_gpu_node.csv");
+    const r = run(["--trace", pods, "--format", "alibaba-openb", "--cluster", nodes, "--fill", "-o", "json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok((JSON.parse(r.stdout) as { allocatedGpus: number }).allocatedGpus > 0);
+    const replay = run(["--trace", pods, "--format", "alibaba-openb", "--cluster", nodes]);
+    assert.equal(replay.code, 2);
+    assert.match(replay.stderr, /has no creation_time, scheduled_time, deletion_time columns: a replay needs arrival and run times/);
+    assert.match(replay.stderr, /--fill/);
+  });
+
   it("runs the FGD packing experiment on the openb trace", { skip: !existsSync(join(OPENB, "openb_pod_list_default.csv")) && "the openb trace is not beside the repository (../shared/data)" }, () => {
     const r = run(["--trace", join(OPENB, "openb_pod_list_default.csv"), "--format", "alibaba-openb", "--cluster", join(OPENB, "openb_node_list_gpu_node.csv"), "--fill", "-o", "json"]);
     assert.equal(r.code, 0, r.stderr);
