@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
@@ -150,6 +151,71 @@ async function startInProcess(o: UpOptions, dataDir: string): Promise<Started> {
   };
 }
 
+/** The pid in a lock file, when that process is alive and is a node or switchyard process (not a reused pid). */
+function livePid(file: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(file, "utf8").trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") return undefined;
+  }
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    if (!/node|switchyard/.test(cmd)) return undefined;
+  } catch {
+    // No /proc here: trust the signal check.
+  }
+  return pid;
+}
+
+/**
+ * One platform per data directory: `<data>/up.lock` holds the supervisor's pid, created exclusively. A lock whose
+ * process is gone (kill -9, a crash) is taken over. Returns a message when another `up` holds it.
+ */
+function lockDataDir(dataDir: string): { release(): void } | string {
+  const file = join(dataDir, "up.lock");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, "wx", 0o600);
+      writeFileSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return { release: () => rmSync(file, { force: true }) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const pid = livePid(file);
+      if (pid !== undefined) {
+        let url = "";
+        try {
+          url = (JSON.parse(readFileSync(join(dataDir, "up.json"), "utf8")) as { url?: string }).url ?? "";
+        } catch {
+          // up.json is written once the platform is ready.
+        }
+        return `a platform already runs on ${dataDir} (pid ${pid}${url ? `, ${url}` : ""}): stop it first (Ctrl-C where it runs, or kill ${pid}), or start another with --data-dir DIR --port N`;
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  return `cannot lock ${file}: another \`switchyard up\` is starting on ${dataDir}`;
+}
+
+/** Whether host:port can be listened on now; the message when it cannot. */
+async function portFree(host: string, port: string): Promise<string | undefined> {
+  if (port === "0") return undefined;
+  return new Promise((done) => {
+    const s = createServer();
+    s.once("error", (err: NodeJS.ErrnoException) =>
+      done(err.code === "EADDRINUSE" ? `port ${port} on ${host} is in use (another platform? \`switchyard up --port N\` picks another)` : `cannot listen on ${host}:${port}: ${err.code ?? err.message}`),
+    );
+    s.listen(Number(port), host, () => s.close(() => done(undefined)));
+  });
+}
+
 /** `switchyard up`: starts control, then jobs and the gateway, and keeps them running until Ctrl-C. */
 export async function up(o: UpOptions): Promise<number> {
   const t0 = Date.now();
@@ -162,6 +228,18 @@ export async function up(o: UpOptions): Promise<number> {
     process.stderr.write(`up: ${(err as Error).message}\n`);
     return EXIT.usage;
   }
+  const lock = lockDataDir(dataDir);
+  if (typeof lock === "string") {
+    process.stderr.write(`up: ${lock}\n`);
+    return EXIT.usage;
+  }
+  const busy = await portFree(o.host ?? "127.0.0.1", o.port ?? "8080");
+  if (busy !== undefined) {
+    lock.release();
+    process.stderr.write(`up: ${busy}\n`);
+    return EXIT.usage;
+  }
+  process.on("exit", () => lock.release());
   let started: Started | undefined;
   let writeState = () => {};
   let stopping = false;
@@ -178,6 +256,7 @@ export async function up(o: UpOptions): Promise<number> {
     started = o.singleProcess ? await startInProcess(o, dataDir) : await startProcesses(o, dataDir, () => writeState());
   } catch (err) {
     process.stderr.write(`up failed: ${err instanceof CliExit ? err.message : (err as Error).message}\n`);
+    lock.release();
     return EXIT.failed;
   }
   const url = started.url;

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { CliExit, EXIT } from "./exit.js";
 import { registerUp } from "./cmd-up.js";
@@ -10,6 +11,7 @@ export async function buildProgram(argv: string[] = process.argv): Promise<Comma
     .option("--token <token>", "bearer token (default: from the CLI config, or SWITCHYARD_TOKEN)")
     .option("--team <team>", "the team whose jobs to act on")
     .option("--ca-file <pem>", "certificate(s) to trust for an https server (default: the CLI config's, or SWITCHYARD_TLS_CA)")
+    .version(version(), "-V, --version", "print the version")
     .exitOverride()
     .showHelpAfterError();
   registerUp(program);
@@ -22,6 +24,12 @@ export async function buildProgram(argv: string[] = process.argv): Promise<Comma
     (await import("./cmd-mesh.js")).registerMeshCommands(program);
   }
   return program;
+}
+
+/** The CLI's version (its package.json), with the Node.js it runs on. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  return `switchyard ${pkg.version} (node ${process.version})`;
 }
 
 export async function run(argv: string[]): Promise<void> {
