@@ -42,10 +42,57 @@ export async function followLogs(api: Api, name: string, team: string, replica: 
   for await (const chunk of api.jobs.getLogs({ name, team, replica, follow: true })) out.write(chunk.data);
 }
 
-export async function waitForJob(api: Api, name: string, team: string): Promise<Job> {
+/** A job Queued this long is said to wait, with why; again each time the reason changes. */
+export const QUIET_WAIT_MS = 3000;
+
+/**
+ * Says why a job waits: nothing during its first `QUIET_WAIT_MS` in the queue (most jobs start by then), then the
+ * waiting reason, and again whenever it changes (a job that is preempted and requeued starts a new quiet period).
+ */
+export class WaitReporter {
+  private queuedSince: number | undefined;
+  private last = "";
+
+  constructor(
+    private readonly name: string,
+    private readonly out: NodeJS.WritableStream | undefined,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  see(job: Job): void {
+    if (job.status?.phase !== "Queued") {
+      this.queuedSince = undefined;
+      this.last = "";
+      return;
+    }
+    const t = this.now();
+    this.queuedSince ??= t;
+    if (this.out === undefined || t - this.queuedSince < QUIET_WAIT_MS) return;
+    const why = job.status.message || job.status.reason || "queued";
+    if (why === this.last) return;
+    this.last = why;
+    this.out.write(`job/${this.name} is waiting: ${why}\n`);
+  }
+}
+
+/** Polls until the job ends; with `report`, says why it waits while it is Queued (WaitReporter). */
+export async function waitForJob(api: Api, name: string, team: string, report?: NodeJS.WritableStream): Promise<Job> {
+  const reporter = new WaitReporter(name, report);
   for (;;) {
     const job = await api.jobs.getJob({ name, team });
     if (FINAL.has(job.status?.phase ?? "")) return job;
+    reporter.see(job);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Polls until the job has left the queue (started or ended), saying why it waits meanwhile. */
+export async function waitUntilStarted(api: Api, name: string, team: string, report: NodeJS.WritableStream): Promise<Job> {
+  const reporter = new WaitReporter(name, report);
+  for (;;) {
+    const job = await api.jobs.getJob({ name, team });
+    if (job.status?.phase !== "Queued") return job;
+    reporter.see(job);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -92,8 +139,11 @@ export function registerJobCommands(program: Command): void {
       if (o.output === "json" || o.output === "yaml") process.stdout.write(printJobs([job], parseFormat(o.output)) + "\n");
       else process.stdout.write(`job/${name} submitted (uid ${job.metadata!.uid}, team ${team})${res.replayed ? " [already submitted]" : ""}\n`);
       if (!o.wait && !o.follow) return EXIT.ok;
-      if (o.follow) await followLogs(api, name, team, 0, process.stdout);
-      const final = await waitForJob(api, name, team);
+      if (o.follow) {
+        await waitUntilStarted(api, name, team, process.stderr);
+        await followLogs(api, name, team, 0, process.stdout);
+      }
+      const final = await waitForJob(api, name, team, process.stderr);
       process.stderr.write(`job/${name} ${final.status?.phase}: ${final.status?.message}\n`);
       return exitFor(final);
     }),
