@@ -11,7 +11,8 @@ import { jobSpecToManifest, parseJobManifest } from "@switchyard/specs";
 import type { Command } from "commander";
 import { stringify } from "yaml";
 import { CliExit, EXIT, connectApi, explain, type Api, type GlobalOptions } from "./api.js";
-import { duration, jobJson, parseFormat, printJobs, resourcesLines, table } from "./format.js";
+import { duration, parseFormat, printJobs, resourcesLines, table } from "./format.js";
+import { jobResource } from "./job-resource.js";
 
 const FINAL = new Set(["Succeeded", "Failed", "Cancelled"]);
 
@@ -162,7 +163,7 @@ export function registerJobCommands(program: Command): void {
     withApi(list, async (api, g, o: { state?: string; output?: string }) => {
       const res = await api.jobs.listJobs({ state: o.state ?? "", team: g.team ?? "" });
       const f = parseFormat(o.output);
-      if (f !== "table") process.stdout.write((f === "json" ? JSON.stringify({ items: res.jobs.map(jobJson) }, null, 2) : stringify({ items: res.jobs.map(jobJson) })) + "\n");
+      if (f !== "table") process.stdout.write((f === "json" ? JSON.stringify({ items: res.jobs.map(jobResource) }, null, 2) : stringify({ items: res.jobs.map(jobResource) })) + "\n");
       else process.stdout.write((res.jobs.length ? printJobs(res.jobs, "table") : "no jobs") + "\n");
     }),
   );

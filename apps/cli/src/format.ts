@@ -1,7 +1,8 @@
-import { toJson } from "@bufbuild/protobuf";
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { JobSchema, type Job, type Resources } from "@switchyard/api";
+import type { Job, Resources } from "@switchyard/api";
 import { stringify } from "yaml";
+import { CliExit, EXIT } from "./exit.js";
+import { jobResource } from "./job-resource.js";
 
 export type OutputFormat = "table" | "json" | "yaml";
 
@@ -9,10 +10,6 @@ export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("   ").trimEnd();
   return [line(headers), ...rows.map(line)].join("\n");
-}
-
-export function jobJson(job: Job): unknown {
-  return toJson(JobSchema, job, { alwaysEmitImplicit: false });
 }
 
 export function age(ts: Timestamp | undefined, now = Date.now()): string {
@@ -61,8 +58,9 @@ export function resourcesLines(job: Job): string[] {
 }
 
 export function printJobs(jobs: Job[], format: OutputFormat): string {
-  if (format === "json") return JSON.stringify(jobs.length === 1 ? jobJson(jobs[0]!) : { items: jobs.map(jobJson) }, null, 2);
-  if (format === "yaml") return stringify(jobs.length === 1 ? jobJson(jobs[0]!) : { items: jobs.map(jobJson) });
+  // One job prints as a manifest that can be submitted again (job-resource.ts); several as a list of them.
+  if (format === "json") return JSON.stringify(jobs.length === 1 ? jobResource(jobs[0]!) : { items: jobs.map(jobResource) }, null, 2);
+  if (format === "yaml") return stringify(jobs.length === 1 ? jobResource(jobs[0]!) : { items: jobs.map(jobResource) });
   return table(
     ["NAME", "TEAM", "PHASE", "REASON", "GPUS", "ATTEMPT", "AGE", "DURATION", "UID"],
     jobs.map((j) => [
@@ -81,6 +79,6 @@ export function printJobs(jobs: Job[], format: OutputFormat): string {
 
 export function parseFormat(v: string | undefined, allowed: OutputFormat[] = ["table", "json", "yaml"]): OutputFormat {
   const f = (v ?? "table") as OutputFormat;
-  if (!allowed.includes(f)) throw new Error(`-o must be one of ${allowed.join(", ")} (got "${v}")`);
+  if (!allowed.includes(f)) throw new CliExit(EXIT.usage, `-o must be one of ${allowed.join(", ")} (got "${v}")`);
   return f;
 }

@@ -119,7 +119,7 @@ export function parseJobManifest(text: string, options: ParseJobManifestOptions 
 }
 
 function parse(text: string, options: ParseJobManifestOptions): ParsedJobManifest {
-  const { file, baseDir } = options;
+  const { file, baseDir, acceptRedacted } = options;
   if (typeof text !== "string") {
     throw new SwitchyardError(Code.InvalidArgument, "a job manifest must be given as text", { details: [{ field: "(document)", message: "is not text", got: typeof text, hint: "pass the file's contents as a string" }] });
   }
@@ -134,7 +134,7 @@ function parse(text: string, options: ParseJobManifestOptions): ParsedJobManifes
   if (format === undefined) out.throwAll("the manifest");
   const what = describeFormat(format);
   const warnings = [...source.warnings];
-  const ctx = (): NormalizeContext => ({ violations: out, locator: source, warnings, raw: root, ...(file !== undefined ? { file } : {}), ...(baseDir !== undefined ? { baseDir } : {}) });
+  const ctx = (): NormalizeContext => ({ violations: out, locator: source, warnings, raw: root, ...(file !== undefined ? { file } : {}), ...(baseDir !== undefined ? { baseDir } : {}), ...(acceptRedacted === true ? { acceptRedacted } : {}) });
   const spec = format.run(root, out, ctx);
   if (spec !== undefined && spec.replicas * (spec.distributed?.nprocPerNode ?? 1) > MAX_PROCESSES) {
     const path: PathSegment[] = format.source === "switchyard/v1" ? ["spec", "replicas"] : format.source === "kubeflow.org/v1/PyTorchJob" ? ["spec", "pytorchReplicaSpecs"] : ["spec", "trainer", "numNodes"];

@@ -55,7 +55,11 @@ export const nativeJobManifestSchema = obj({
     generateName: generateNamePrefix().optional(),
     team: dnsLabel("team name").optional(),
     labels: labelMap().optional(),
+    // What `switchyard get -o yaml` prints besides the manifest: accepted back and ignored (the platform sets them).
+    uid: z.string().optional(),
+    creationTimestamp: z.string().optional(),
   }),
+  status: z.unknown().optional(),
   spec: obj({
     queue: queueName().optional(),
     priority: int().min(-(2 ** 31)).max(2 ** 31 - 1).optional(),

@@ -89,6 +89,11 @@ export interface ParseJobManifestOptions {
   file?: string;
   /** Directory a relative `workingDir` is resolved against (usually the manifest's directory). */
   baseDir?: string;
+  /**
+   * An inline secret value of "(secret)" is what printing a job puts in place of the value; by default such a value is
+   * refused (submitting a printed job back would set it). True: take it as it is (a stored, redacted manifest read back).
+   */
+  acceptRedacted?: boolean;
 }
 
 export interface ParsedJobManifest {

@@ -1,5 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { SwitchyardError } from "@switchyard/core";
 import fc from "fast-check";
 import { stringify } from "yaml";
 import { parseJobManifest } from "./job-manifest.js";
@@ -121,9 +122,14 @@ describe("jobSpecToManifest", () => {
         const withInline: JobSpec = { ...single, env, secretEnv };
         const yaml = stringify(jobSpecToManifest(withInline));
         for (const v of Object.values(inline)) assert.ok(!yaml.includes(v), "an inline value is printed");
-        const back = parseJobManifest(yaml).spec;
+        const back = parseJobManifest(yaml, { acceptRedacted: true }).spec;
         for (const k of Object.keys(inline)) assert.deepEqual(back.secretEnv?.[k], { kind: "inline", value: REDACTED });
         for (const [k, ref] of Object.entries(spec.secretEnv ?? {})) assert.deepEqual(back.secretEnv?.[k], ref);
+        // Submitted back as printed, a hidden value is refused, naming each variable: it would become "(secret)".
+        assert.throws(
+          () => parseJobManifest(yaml),
+          (e: unknown) => e instanceof SwitchyardError && Object.keys(inline).every((k) => e.details.some((d) => d.field === `spec.env.${k}.value` && /hidden when the job was printed/.test(d.message))),
+        );
       }),
       { numRuns: 200 },
     );

@@ -4,12 +4,12 @@
  */
 import type { NativeJobManifest } from "./job-native.js";
 import type { JobResources, JobSpec, SecretEnvSource } from "./job-spec.js";
+import { REDACTED } from "./secret-env.js";
 
 type NativeResources = NonNullable<NativeJobManifest["spec"]["resources"]>;
 type NativeEnvMap = Exclude<NonNullable<NativeJobManifest["spec"]["env"]>, readonly unknown[]>;
 
-/** What an inline secret's value is shown as, wherever a manifest is printed or stored. */
-export const REDACTED = "(secret)";
+export { REDACTED };
 
 /**
  * Plain variables as they are; secret ones as refs (`{secretKeyRef: {name, key}}`) or, when inline, as

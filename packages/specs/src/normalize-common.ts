@@ -17,6 +17,8 @@ export interface NormalizeContext {
   readonly warnings: string[];
   /** The document as read, for listing the fields a format ignores. */
   readonly raw: unknown;
+  /** Take an inline secret value of "(secret)" as it is (a stored, redacted manifest read back) instead of refusing it. */
+  readonly acceptRedacted?: boolean;
 }
 
 /** Adds a warning that names its position: `job.yaml:12:7: spec.x: message`. */

@@ -76,6 +76,9 @@ const envValueObject = () =>
     }
   });
 
+/** What an inline secret's value is shown as, wherever a manifest is printed or stored. */
+export const REDACTED = "(secret)";
+
 /** A list-form env entry: `{name, value}`, `{name, value, secret: true}` or `{name, valueFrom: {secretKeyRef}}`. */
 const envListItem = () =>
   obj({ name: envName(), value: scalar().optional(), secret: z.boolean().optional(), valueFrom: obj({ secretKeyRef: secretKeyRefSchema() }).optional() }).superRefine((v, ctx) => {
@@ -126,6 +129,15 @@ class EnvCollector {
 
   secret(name: string, source: SecretEnvSource, at: PathSegment): void {
     if (this.conflicts(name, "env", at, "secret")) return;
+    // `switchyard get -o yaml` prints inline secret values as "(secret)": submitted back, that would become the value.
+    if (source.kind === "inline" && source.value === REDACTED && this.ctx.acceptRedacted !== true) {
+      this.ctx.violations.add([...this.path, at, "value"], {
+        message: `is "${REDACTED}": the value was hidden when the job was printed`,
+        expected: "the secret's real value",
+        hint: "write the value again, or read it from a team secret: `{secretKeyRef: {name: ..., key: ...}}`",
+      });
+      return;
+    }
     this.out.secretEnv[name] = source;
   }
 
