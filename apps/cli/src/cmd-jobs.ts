@@ -195,10 +195,10 @@ export function registerJobCommands(program: Command): void {
     }),
   );
 
-  const logs = program.command("logs").argument("<job>", "name or uid").description("a replica's output").option("-f, --follow", "keep streaming until the replica ends").option("--replica <n>", "replica index", "0").option("--attempt <n>", "attempt (default: the latest)", "0");
+  const logs = program.command("logs").argument("<job>", "name or uid").description("a replica's output").option("-f, --follow", "keep streaming until the replica ends").option("--replica <n>", "replica index", "0").option("--attempt <n>", "attempt (default: the latest)");
   logs.action(
-    withApi(logs, async (api, g, name: string, o: { follow?: boolean; replica: string; attempt: string }) => {
-      for await (const chunk of api.jobs.getLogs({ name, team: g.team ?? "", replica: Number(o.replica), follow: Boolean(o.follow), attempt: Number(o.attempt) })) process.stdout.write(chunk.data);
+    withApi(logs, async (api, g, name: string, o: { follow?: boolean; replica: string; attempt?: string }) => {
+      for await (const chunk of api.jobs.getLogs({ name, team: g.team ?? "", replica: Number(o.replica), follow: Boolean(o.follow), attempt: o.attempt === undefined ? 0 : Number(o.attempt) })) process.stdout.write(chunk.data);
     }),
   );
 

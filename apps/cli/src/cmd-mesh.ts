@@ -99,16 +99,19 @@ export function registerMeshCommands(program: Command): void {
     }),
   );
 
-  const status = mesh.command("status").description("each service: endpoints and their health as callers see them, calls, errors, breakers, ejections");
+  const status = mesh.command("status").description("every platform process — the gateway (the edge) and each registered service: endpoints and their health as callers see them, calls, errors, breakers, ejections");
   status.action(
     withApi(status, async (api) => {
       const res = await api.platform.getStatus({});
       const text = await api.fetch("/metrics").then((r) => (r.ok ? r.text() : ""), () => "");
       const m = summarizeMetrics(text);
+      // The gateway is not in the registry (nothing inside calls it): it is the edge this command reached.
+      const edge = m.get("gateway");
+      const gatewayRow = ["gateway (edge)", `${api.server} (serving)`, String(edge?.calls ?? 0), String(edge?.errors ?? 0), "-", "0", edge?.policyRevision ?? "-"];
       process.stdout.write(
         table(
           ["SERVICE", "ENDPOINTS", "CALLS", "ERRORS", "BREAKER", "EJECTIONS", "POLICY-REV"],
-          res.services.map((svc) => {
+          [gatewayRow, ...res.services.filter((svc) => svc.service !== "gateway").map((svc) => {
             const s = m.get(svc.service);
             return [
               svc.service,
@@ -119,7 +122,7 @@ export function registerMeshCommands(program: Command): void {
               String(s?.ejections ?? 0),
               s?.policyRevision ?? "-",
             ];
-          }),
+          })],
         ) + "\n",
       );
     }),
@@ -153,6 +156,13 @@ export function summarizeMetrics(text: string): Map<string, ServiceSummary> {
         if (labels.service && !labels.grpc_service?.startsWith("grpc.health")) {
           get(labels.service).calls += value;
           if (labels.grpc_code !== "OK") get(labels.service).errors += value;
+        }
+        break;
+      case "grpc_client_handled_total":
+        // The edge's calls are the ones it forwards inward (nothing inside calls the gateway).
+        if (labels.service === "gateway" && !labels.grpc_service?.startsWith("grpc.health")) {
+          get("gateway").calls += value;
+          if (labels.grpc_code !== "OK") get("gateway").errors += value;
         }
         break;
       case "switchyard_mesh_endpoint_state":

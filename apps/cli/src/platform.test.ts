@@ -165,6 +165,7 @@ describe("switchyard CLI against a running platform", () => {
     assert.match(st.stdout, /^SERVICE\s+ENDPOINTS\s+CALLS\s+ERRORS/);
     assert.match(st.stdout, /\njobs\s+unix:\S+\/jobs\.sock \(serving\)\s+[1-9]\d*\s+[1-9]/, "jobs' calls and the injected faults' errors (jobs listens on a Unix socket in the data dir)");
     assert.match(st.stdout, /\ncontrol\s+unix:\S+\/control\.sock/);
+    assert.match(st.stdout, new RegExp(`\\ngateway \\(edge\\)\\s+${p.url.replace(/[.]/g, "\\.")} \\(serving\\)\\s+[1-9]\\d*`), "the gateway is listed too, with the calls it forwarded inward");
   });
 
   it("answers curl-style Connect JSON on the same port", async () => {
