@@ -168,11 +168,18 @@ export function registerJobCommands(program: Command): void {
     }),
   );
 
-  const describe = program.command("describe").argument("<job>", "name or uid").description("a job with its replicas and events");
+  const describe = program.command("describe").argument("<job>", "name or uid").description("a job with its replicas and events").option("-o, --output <format>", "table|json|yaml", "table");
   describe.action(
-    withApi(describe, async (api, g, name: string) => {
+    withApi(describe, async (api, g, name: string, o: { output?: string }) => {
+      const format = parseFormat(o.output);
       const res = await api.jobs.describeJob({ name, team: g.team ?? "" });
       const j = res.job!;
+      if (format !== "table") {
+        const events = res.events.map((e) => ({ time: e.time ? timestampDate(e.time).toISOString() : null, type: e.type, attempt: e.attempt, ...(e.replica >= 0 ? { replica: e.replica } : {}), message: e.message }));
+        const doc = { job: jobResource(j), events };
+        process.stdout.write((format === "json" ? JSON.stringify(doc, null, 2) : stringify(doc)) + "\n");
+        return;
+      }
       const s = j.status!;
       const lines = [
         `Name:       ${j.metadata!.name}`,
