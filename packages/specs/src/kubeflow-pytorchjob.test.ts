@@ -56,6 +56,7 @@ describe("Kubeflow PyTorchJob", () => {
       "spec.pytorchReplicaSpecs.Master.template.spec.tolerations",
       "spec.pytorchReplicaSpecs.Master.template.spec.volumes",
       "spec.pytorchReplicaSpecs.Master.template.spec.containers[0].imagePullPolicy",
+      "spec.pytorchReplicaSpecs.Master.template.spec.containers[0].image,",
       "spec.pytorchReplicaSpecs.Worker.template.spec.volumes",
       "spec.pytorchReplicaSpecs.Worker.template.spec.containers[0].volumeMounts",
     ]) {

@@ -124,7 +124,8 @@ function restartPolicyOf(role: RoleName, policy: string | null | undefined, ctx:
 
 function containerHonoured(c: unknown): Honoured {
   if (!isRecord(c) || c["name"] !== "pytorch") return false;
-  return { name: true, command: true, args: true, env: true, workingDir: true, image: true, resources: true };
+  // `image` is kept (spec.image, for an engine that runs images) but this one runs processes: listed as ignored.
+  return { name: true, command: true, args: true, env: true, workingDir: true, resources: true };
 }
 
 const replicaHonoured: Honoured = { replicas: true, restartPolicy: true, template: { spec: { containers: { "[]": containerHonoured } } } };

@@ -66,7 +66,13 @@ describe("Kubeflow Trainer TrainJob", () => {
       distributed: { framework: "pytorch", nprocPerNode: 4 },
       image: "docker.io/pytorch/pytorch:2.3",
     });
-    assert.deepEqual(warnings, ["accepted but ignored by this engine, which runs local processes rather than pods: spec.runtimeRef, spec.initializer, spec.podSpecOverrides"]);
+    assert.deepEqual(warnings, ["accepted but ignored by this engine, which runs local processes rather than pods: spec.runtimeRef, spec.initializer, spec.trainer.image, spec.podSpecOverrides"]);
+    assert.equal(spec.workingDir, undefined, "over the API (no base directory) a TrainJob has no working directory");
+  });
+
+  it("runs in the manifest's directory when submitted from a file (a TrainJob has no working directory)", () => {
+    const { spec } = parseJobManifest(TRAINJOB, { file: "examples/ft/trainjob.yaml", baseDir: "/home/ann/examples/ft" });
+    assert.equal(spec.workingDir, "/home/ann/examples/ft");
   });
 
   it("accepts the older modelConfig and datasetConfig fields and the rest of the spec", () => {

@@ -15,7 +15,7 @@ import { volumeSchema } from "./k8s-volume-schema.js";
 import type { JobSpec } from "./job-spec.js";
 import { JOB_DEFAULTS, defaultBackoffLimit } from "./job-spec.js";
 import { honouredTop, kubeflowIdentity, kubeflowPriority, kubeflowQueue } from "./kubeflow-common.js";
-import { resolveNproc, resourcesFromK8s } from "./normalize-common.js";
+import { resolveNproc, resolveWorkingDir, resourcesFromK8s } from "./normalize-common.js";
 import { splitK8sEnv, withSecretEnv } from "./secret-env.js";
 import type { NormalizeContext } from "./normalize-common.js";
 import { bool, int, labelMap, nprocPerNode, obj, opaque, opt, str, strList, strMap } from "./schema-kit.js";
@@ -89,7 +89,8 @@ function check(raw: Record<string, unknown>, out: Violations): void {
 const honoured: Honoured = {
   ...honouredTop,
   spec: {
-    trainer: { image: true, command: true, args: true, env: true, numNodes: true, resourcesPerNode: true, numProcPerNode: true },
+    // `image` is kept (spec.image, for an engine that runs images) but this one runs processes: listed as ignored.
+    trainer: { command: true, args: true, env: true, numNodes: true, resourcesPerNode: true, numProcPerNode: true },
     suspend: true,
   },
 };
@@ -114,6 +115,10 @@ function normalize(doc: TrainJob, ctx: NormalizeContext): JobSpec {
     suspend: doc.spec.suspend ?? false,
     distributed: { framework: "pytorch", nprocPerNode: resolveNproc(t.numProcPerNode ?? "auto", resources) },
   }, env.secretEnv);
+  // A TrainJob has no working directory (its script lives in the image): submitted from a file, it runs in the
+  // manifest's directory, so that `command: [python3, train.py]` beside the manifest works as shipped.
+  const workingDir = resolveWorkingDir(".", ctx.baseDir);
+  if (ctx.baseDir !== undefined && workingDir !== undefined) spec.workingDir = workingDir;
   if (isSet(t.image)) spec.image = t.image as string;
   ctx.warnings.push(...ignoredFieldsWarning(ignoredFields(ctx.raw, honoured)));
   return spec;
