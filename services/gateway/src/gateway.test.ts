@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, statSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConnectError } from "@connectrpc/connect";
 import { FakeClock } from "@switchyard/core";
@@ -9,15 +10,44 @@ import { TestPlatform, suspendedJob } from "./test-harness.js";
 // The gateway as users meet it: a real jobs process behind a gateway on a real port, reached over REST, Connect and
 // gRPC. The gateway's clock is fake, so expiry is tested without waiting.
 
-function sseEvents(text: string): { event: string; data: unknown }[] {
-  return text
-    .split("\n\n")
-    .filter((b) => b.trim() && !b.startsWith(":"))
-    .map((b) => {
-      const event = /^event: (.*)$/m.exec(b)?.[1] ?? "message";
-      const data = /^data: (.*)$/m.exec(b)?.[1];
-      return { event, data: data === undefined ? undefined : JSON.parse(data) };
-    });
+/** Server-sent events as an EventSource reads them (the HTML standard's parsing rules): event type and data. */
+function sseEvents(text: string): { event: string; data: string }[] {
+  const out: { event: string; data: string }[] = [];
+  let event = "";
+  let data: string[] = [];
+  for (const line of text.split(/\r\n|\r|\n/)) {
+    if (line === "") {
+      if (data.length > 0) out.push({ event: event || "message", data: data.join("\n") });
+      event = "";
+      data = [];
+      continue;
+    }
+    if (line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (field === "event") event = value;
+    else if (field === "data") data.push(value);
+  }
+  return out;
+}
+
+/** Reads a streaming response until `until` is true of what arrived, then returns the rest as it comes. */
+async function readUntil(res: Response, until: (text: string) => boolean, then: () => void | Promise<void>): Promise<string> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let fired = false;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text + decoder.decode();
+    text += decoder.decode(value, { stream: true });
+    if (!fired && until(text)) {
+      fired = true;
+      await then();
+    }
+  }
 }
 
 describe("gateway: REST, Connect and gRPC on one port", () => {
@@ -46,9 +76,7 @@ spec:
     assert.equal(logs.status, 200);
     assert.equal(logs.headers.get("content-type"), "text/event-stream");
     const events = sseEvents(logs.text);
-    assert.equal(events.at(-1)?.event, "end");
-    const text = events.filter((e) => e.event === "message").map((e) => Buffer.from((e.data as { data: string }).data, "base64").toString()).join("");
-    assert.match(text, /loss=0\.25/);
+    assert.deepEqual(events, [{ event: "message", data: "loss=0.25" }, { event: "message", data: "accuracy=0.9" }, { event: "end", data: "{}" }]);
     const raw = await p.rest("GET", "/v1/jobs/rest-run/logs?alt=media", { token: t });
     assert.equal(raw.headers.get("content-type"), "application/octet-stream");
     assert.match(raw.text, /^loss=0\.25\naccuracy=0\.9\n/);
@@ -72,6 +100,59 @@ spec:
     assert.equal(file.text, "weights");
     const replay = await p.rest("POST", "/v1/jobs", { token: t, body: { manifest, requestId: "r-1" } });
     assert.equal((replay.json as { replayed: boolean }).replayed, true);
+  });
+
+  it("streams a job's log over REST as its text: an event per line, text/plain as written, JSON and bytes on request", async () => {
+    const t = p.adminToken;
+    // The job writes "caf" and the first byte of "é", then waits for the file `go`, which the test makes once both
+    // streams below have read that far: the character is cut between two reads of the log.
+    const gate = mkdtempSync(join(tmpdir(), "switchyard-gate-"));
+    chmodSync(gate, 0o755);
+    try {
+      const manifest = `apiVersion: switchyard/v1
+kind: Job
+metadata: {name: text-log, team: default}
+spec:
+  resources: {cpu: 10m, memory: 16Mi}
+  command:
+    - /bin/sh
+    - -c
+    - |
+      printf 'step=1 loss=0.5\\nstep=2 loss=0.25\\r\\nbad \\377 byte\\nprogress 10%%\\rprogress 20%%\\n\\n'
+      printf 'first\\ncaf\\303'
+      n=0; while [ ! -e ${gate}/go ] && [ $n -lt 600 ]; do sleep 0.1; n=\`expr $n + 1\`; done
+      printf '\\251 ok\\nno newline at the end'
+`;
+      const s = await p.rest("POST", "/v1/jobs", { token: t, body: { manifest } });
+      assert.equal(s.status, 200, s.text);
+      const follow = (accept: string | undefined) => fetch(`${p.url}/v1/jobs/text-log/logs?follow=true`, { headers: { authorization: `Bearer ${t}`, ...(accept ? { accept } : {}) } });
+      const [sseRes, plainRes] = await Promise.all([follow(undefined), follow("text/plain")]);
+      assert.equal(sseRes.headers.get("content-type"), "text/event-stream");
+      assert.equal(plainRes.headers.get("content-type"), "text/plain; charset=utf-8");
+      let sawEvents!: () => void;
+      let sawText!: () => void;
+      const gone = Promise.all([new Promise<void>((r) => (sawEvents = r)), new Promise<void>((r) => (sawText = r))]).then(() => writeFileSync(join(gate, "go"), ""));
+      const [sse, plain] = await Promise.all([readUntil(sseRes, (x) => x.includes("data: first\n"), () => sawEvents()), readUntil(plainRes, (x) => x.includes("first\ncaf"), () => sawText())]);
+      await gone;
+      const lines = ["step=1 loss=0.5", "step=2 loss=0.25", "bad \uFFFD byte", "progress 10%", "progress 20%", "", "first", "café ok", "no newline at the end"];
+      assert.deepEqual(sseEvents(sse), [...lines.map((data) => ({ event: "message", data })), { event: "end", data: "{}" }]);
+      const text = "step=1 loss=0.5\nstep=2 loss=0.25\r\nbad \uFFFD byte\nprogress 10%\rprogress 20%\n\nfirst\ncafé ok\nno newline at the end";
+      assert.equal(plain, text);
+
+      // What was written, byte for byte: raw with alt=media, base64 in JSON messages on request, and over Connect.
+      const raw = Buffer.from(await (await fetch(`${p.url}/v1/jobs/text-log/logs?alt=media`, { headers: { authorization: `Bearer ${t}` } })).arrayBuffer());
+      assert.equal(raw.toString("latin1"), "step=1 loss=0.5\nstep=2 loss=0.25\r\nbad \xff byte\nprogress 10%\rprogress 20%\n\nfirst\ncaf\xc3\xa9 ok\nno newline at the end");
+      const json = await p.rest("GET", "/v1/jobs/text-log/logs", { token: t, headers: { accept: "application/json" } });
+      assert.equal(json.headers.get("content-type"), "application/json");
+      assert.deepEqual(Buffer.concat((json.json as { data: string }[]).map((c) => Buffer.from(c.data, "base64"))), raw);
+      const viaConnect: Uint8Array[] = [];
+      for await (const c of p.clients(t).jobs.getLogs({ name: "text-log" })) viaConnect.push(c.data);
+      assert.deepEqual(Buffer.concat(viaConnect), raw);
+      const notFollowed = await p.rest("GET", "/v1/jobs/text-log/logs", { token: t, headers: { accept: "text/plain" } });
+      assert.equal(notFollowed.text, text);
+    } finally {
+      rmSync(gate, { recursive: true, force: true });
+    }
   });
 
   it("cancels with a custom verb and answers the same job over REST, Connect and gRPC", async () => {

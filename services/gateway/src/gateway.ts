@@ -19,6 +19,7 @@ import { collectRoutes, RouteTable } from "./http-rule.js";
 import { OidcVerifier, type OidcRule } from "./oidc.js";
 import { openApiDocument } from "./openapi.js";
 import { createRestHandler } from "./rest-handler.js";
+import { StreamForms, TEXT_STREAMS } from "./rest-stream.js";
 import { TOKEN_PREFIX, TokenAuthority } from "./token-authority.js";
 import { migrations, TokenStore, type GatewayDatabase } from "./token-store.js";
 
@@ -95,11 +96,13 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     platformService(o.status ?? (async () => []), GATEWAY_VERSION, audit, clock),
   ].map((s) => audited(s, audit));
   const routes = new RouteTable(collectRoutes(services.map((s) => s.service)).filter((r) => services.some((s) => s.service === r.service && s.handlers.has(r.method.localName))));
+  // The forms server streams take over REST (text streams as text lines): one rule for the handler and the document.
+  const streamForms = new StreamForms(routes.all(), TEXT_STREAMS);
   const openApi = openApiDocument(routes.all(), {
     title: "Switchyard",
     version: GATEWAY_VERSION,
     description: "REST routes transcoded from the gRPC services' google.api.http annotations. The same methods answer gRPC, gRPC-Web and Connect on the same port.",
-  });
+  }, streamForms);
   const openApiJson = JSON.stringify(openApi);
   const limits = compileEdgeLimits(o.limits);
   // Addresses that fail authentication too often have their new connections closed at once for a while.
@@ -121,7 +124,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
         },
       }
     : authority;
-  const rest = createRestHandler({ table: routes, services, verifier, maxBodyBytes: limits.maxBodyBytes, logger, onAuthFailure });
+  const rest = createRestHandler({ table: routes, services, verifier, streamForms, maxBodyBytes: limits.maxBodyBytes, logger, onAuthFailure });
   const connect = createConnectEdge({
     verifier,
     maxBodyBytes: limits.maxBodyBytes,

@@ -72,6 +72,7 @@ describe("the OpenAPI document", () => {
     assert.deepEqual(paths["/v1/secrets"]!["get"]!.parameters.map((p) => `${p.in}:${p.name}`), ["query:team"]);
     const logs = paths["/v1/jobs/{name}/logs"]!["get"]!;
     assert.ok(logs.responses["200"]!.content["text/event-stream"]);
+    assert.ok(logs.responses["200"]!.content["text/plain"], "a log is also served as plain text");
     assert.ok(paths["/v1/jobs/{name}/artifacts/{path}"]!["get"]!.responses["200"]!.content["application/octet-stream"]);
     const ids = Object.values(paths).flatMap((item) => Object.values(item).map((op) => op.operationId));
     assert.equal(new Set(ids).size, ids.length, "operation ids are unique");

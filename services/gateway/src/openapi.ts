@@ -1,7 +1,8 @@
 import { ScalarType, type DescEnum, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { CODE_NAMES } from "./http-errors.js";
 import type { HttpRoute } from "./http-rule.js";
-import { mediaField, queryParamsOf } from "./rest-transcode.js";
+import { queryParamsOf } from "./rest-transcode.js";
+import { StreamForms } from "./rest-stream.js";
 
 type Schema = Record<string, unknown>;
 
@@ -101,7 +102,7 @@ export interface OpenApiInfo {
  * An OpenAPI 3.1 document for the REST routes, generated from the same descriptors and annotations the transcoder
  * routes by: what it says is what the gateway does.
  */
-export function openApiDocument(routes: readonly HttpRoute[], info: OpenApiInfo): Record<string, unknown> {
+export function openApiDocument(routes: readonly HttpRoute[], info: OpenApiInfo, streamForms = new StreamForms(routes)): Record<string, unknown> {
   const schemas = new Schemas();
   const paths: Record<string, Record<string, unknown>> = {};
   const opIds = new Map<string, number>();
@@ -122,22 +123,27 @@ export function openApiDocument(routes: readonly HttpRoute[], info: OpenApiInfo)
       parameters.push({ name: q.path, in: "query", required: false, schema: schemas.field(q.field), ...(q.field.fieldKind === "list" ? { style: "form", explode: true } : {}) });
     }
     const streaming = r.method.methodKind === "server_streaming";
-    if (streaming) {
+    const forms = streaming ? streamForms.of(r) : undefined;
+    if (forms) {
+      const alts = forms.forms.filter((f) => f.alt !== undefined);
       parameters.push({
         name: "alt",
         in: "query",
         required: false,
-        description: "the response's form: sse (server-sent events, one JSON message per `data:` line; the default), json (a JSON array)" + (mediaField(r) ? ", media (the raw bytes)" : ""),
-        schema: { type: "string", enum: mediaField(r) ? ["sse", "json", "media"] : ["sse", "json"] },
+        description: `the response's form (without it, the Accept header chooses among the response's media types; the default is ${forms.fallback.mediaType}): ${alts.map((f) => `${f.alt} (${f.mediaType})`).join(", ")}`,
+        schema: { type: "string", enum: alts.map((f) => f.alt) },
       });
     }
     const out = r.responseBodyField ? schemas.field(r.responseBodyField) : schemas.ref(r.method.output);
-    const content: Record<string, unknown> = streaming
-      ? {
-          "text/event-stream": { schema: { type: "string", description: `server-sent events: each \`data:\` line is a JSON ${r.method.output.name}; a final \`event: end\`, or \`event: error\` with an Error` } },
-          "application/json": { schema: { type: "array", items: schemas.ref(r.method.output) } },
-          ...(mediaField(r) ? { "application/octet-stream": { schema: { type: "string", format: "binary" } } } : {}),
-        }
+    const content: Record<string, unknown> = forms
+      ? Object.fromEntries(
+          forms.forms.map((f) => [
+            f.mediaType,
+            f.mediaType === "application/json"
+              ? { schema: { type: "array", items: schemas.ref(r.method.output), description: f.description } }
+              : { schema: { type: "string", description: f.description, ...(f.mediaType === "application/octet-stream" ? { format: "binary" } : {}) } },
+          ]),
+        )
       : { "application/json": { schema: out } };
     const op: Record<string, unknown> = {
       operationId: n === 0 ? base : `${base}_${n + 1}`,

@@ -1,4 +1,4 @@
-import { create, type DescField, type Message } from "@bufbuild/protobuf";
+import { create, type Message } from "@bufbuild/protobuf";
 import { Code, SwitchyardError, noopLogger, type Logger } from "@switchyard/core";
 import { authenticate, type TokenVerifier } from "./auth.js";
 import type { EdgeCall, EdgeService, StreamHandler, UnaryHandler } from "./edge-service.js";
@@ -6,7 +6,8 @@ import { closeUnread, hasBody, readCappedBody, type EdgeRequest, type EdgeRespon
 import { DEFAULT_EDGE_LIMITS } from "./edge-limits.js";
 import { errorBody, httpStatusOfError, publicError } from "./http-errors.js";
 import type { HttpRoute, RouteTable } from "./http-rule.js";
-import { ALT_PARAM, invalid, mediaField, responseJson, transcodeRequest } from "./rest-transcode.js";
+import { ALT_PARAM, invalid, responseJson, transcodeRequest } from "./rest-transcode.js";
+import { chooseStreamForm, StreamForms, TEXT_STREAMS, type StreamEncoder } from "./rest-stream.js";
 
 type Req = EdgeRequest;
 type Res = EdgeResponse;
@@ -16,7 +17,7 @@ interface StreamSink {
   readonly writableEnded: boolean;
   writeHead(status: number, headers: Record<string, string>): unknown;
   write(chunk: string | Uint8Array): boolean;
-  end(chunk: string): unknown;
+  end(chunk: string | Uint8Array): unknown;
   end(): unknown;
   once(event: "drain", fn: () => void): unknown;
 }
@@ -29,12 +30,12 @@ export interface RestHandlerOptions {
   maxBodyBytes?: number;
   /** Comment lines sent on idle server-sent-event streams, so proxies keep them open (default 15 s). */
   keepAliveMs?: number;
+  /** The streams' REST forms (default: from TEXT_STREAMS over the table's routes). */
+  streamForms?: StreamForms;
   logger?: Logger;
   /** Called with the client's address when a request fails authentication (AuthFailureBudget). */
   onAuthFailure?: (address: string) => void;
 }
-
-type Mode = "json" | "sse" | "media";
 
 /** Writes `err` as `{code, message, details}`; a request body not read (or not all of it) is never read afterwards. */
 export function writeError(req: Req, res: Res, err: SwitchyardError, extraHeaders: Record<string, string> = {}): void {
@@ -45,21 +46,18 @@ export function writeError(req: Req, res: Res, err: SwitchyardError, extraHeader
   res.end(JSON.stringify(errorBody(err)));
 }
 
-function wantsEventStream(req: Req): boolean {
-  const accept = req.headers["accept"];
-  return typeof accept === "string" && accept.includes("text/event-stream");
-}
-
 /**
  * REST at the edge, transcoded generically from the services' `google.api.http` annotations: match the route,
  * authenticate, build the request message from path, query and body, call the same handler Connect and gRPC callers
- * reach, and answer in proto3 JSON — unary as one object, server streams as server-sent events (or raw bytes with
- * `alt=media`). Errors are `{code, message, details}` with the gRPC code mapped to the HTTP status.
+ * reach, and answer in proto3 JSON — unary as one object, server streams in the form `alt` or the Accept header
+ * chooses (rest-stream.ts: server-sent events, a JSON array, raw bytes; lines of text for a stream of text). Errors are
+ * `{code, message, details}` with the gRPC code mapped to the HTTP status.
  */
 export function createRestHandler(o: RestHandlerOptions): (req: Req, res: Res) => Promise<void> {
   const maxBodyBytes = o.maxBodyBytes ?? DEFAULT_EDGE_LIMITS.maxBodyBytes;
   const keepAliveMs = o.keepAliveMs ?? 15_000;
   const log = o.logger ?? noopLogger;
+  const streamForms = o.streamForms ?? new StreamForms(o.table.all(), TEXT_STREAMS);
   const handlers = new Map<string, UnaryHandler | StreamHandler>();
   for (const s of o.services) for (const [name, h] of s.handlers) handlers.set(`${s.service.typeName}/${name}`, h);
 
@@ -75,7 +73,7 @@ export function createRestHandler(o: RestHandlerOptions): (req: Req, res: Res) =
     res.on("close", () => {
       if (!res.writableFinished) ac.abort();
     });
-    let mode: Mode = "json";
+    let encoder: StreamEncoder | undefined;
     try {
       let m;
       try {
@@ -96,84 +94,69 @@ export function createRestHandler(o: RestHandlerOptions): (req: Req, res: Res) =
       // The token before anything else of the request (its query, its body): a caller without one learns nothing more.
       const idPromise = authenticate(o.verifier, req.headers["authorization"]);
       const identity = idPromise instanceof Promise ? await idPromise : idPromise;
-      mode = chooseMode(route, query.get(ALT_PARAM), wantsEventStream(req));
+      const forms = streamForms.of(route);
+      const alt = query.get(ALT_PARAM);
+      if (forms) encoder = chooseStreamForm(route, forms, alt, req.headers["accept"]).open();
+      else if (alt !== null && alt !== "json") throw invalid([{ field: ALT_PARAM, message: `${route.method.name} answers once, as JSON`, expected: "json", got: JSON.stringify(alt), hint: "remove ?alt=" }]);
       const body = route.body !== "" || hasBody(req) ? await readCappedBody(req, maxBodyBytes) : Buffer.alloc(0);
       const message = transcodeRequest(route, vars, query, body, req.headers["content-type"] as string | undefined);
       const call: EdgeCall = { identity, signal: ac.signal, timeoutMs: undefined };
-      if (route.method.methodKind === "unary") {
+      if (!encoder) {
         const out = await (handler as UnaryHandler)(message, call);
         const msg = create(route.method.output, out as never) as Message;
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify(responseJson(route, route.method.output, msg)));
         return;
       }
-      await stream(route, (handler as StreamHandler)(message, call), res, mode, keepAliveMs, ac.signal);
+      await stream(route, (handler as StreamHandler)(message, call), res, encoder, keepAliveMs, ac.signal);
     } catch (err) {
       const e = publicError(err, log, { path: rawPath });
       if (e.code === Code.Unauthenticated) o.onAuthFailure?.(req.socket?.remoteAddress ?? "");
       if (!res.headersSent) {
         writeError(req, res, e);
-      } else if (mode === "sse" && !res.writableEnded) {
-        res.end(`event: error\ndata: ${JSON.stringify(errorBody(e))}\n\n`);
-      } else {
-        // Raw bytes or a JSON array already under way: cut the response short, so the client sees it incomplete.
-        res.destroy();
+      } else if (!res.writableEnded) {
+        // A stream under way ends with its form's error (an `event: error`), or is cut short so its client sees it
+        // incomplete (raw bytes, text, a JSON array).
+        const tail = encoder?.error(errorBody(e));
+        if (tail !== undefined) res.end(tail);
+        else res.destroy();
       }
     }
   };
 }
 
-function chooseMode(route: HttpRoute, alt: string | null, acceptsEvents: boolean): Mode {
-  if (alt !== null && alt !== "json" && alt !== "sse" && alt !== "media") {
-    throw invalid([{ field: ALT_PARAM, message: "is not a response form", expected: "json, sse or media", got: JSON.stringify(alt) }]);
-  }
-  if (route.method.methodKind === "unary") {
-    if (alt !== null && alt !== "json") throw invalid([{ field: ALT_PARAM, message: `${route.method.name} answers once, as JSON`, expected: "json", got: JSON.stringify(alt), hint: "remove ?alt=" }]);
-    return "json";
-  }
-  if (alt === "media" && !mediaField(route)) {
-    throw invalid([{ field: ALT_PARAM, message: `${route.method.output.name} has no raw content to stream`, expected: "json or sse", got: '"media"', hint: "use ?alt=sse" }]);
-  }
-  if (alt !== null) return alt;
-  if (acceptsEvents) return "sse";
-  return route.responseBodyField && mediaField(route) ? "media" : "sse";
-}
-
 /** Writes a server stream: waits for the first message before the status line, so early errors get their HTTP status. */
-async function stream(route: HttpRoute, source: AsyncIterable<unknown>, res: StreamSink, mode: Mode, keepAliveMs: number, signal: AbortSignal): Promise<void> {
+async function stream(route: HttpRoute, source: AsyncIterable<unknown>, res: StreamSink, encoder: StreamEncoder, keepAliveMs: number, signal: AbortSignal): Promise<void> {
   const it = source[Symbol.asyncIterator]();
-  const field: DescField | undefined = mode === "media" ? mediaField(route) : undefined;
   const first = await it.next();
-  const headers: Record<string, string> =
-    mode === "sse"
-      ? { "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no" }
-      : mode === "media"
-        ? { "content-type": "application/octet-stream" }
-        : { "content-type": "application/json" };
-  res.writeHead(200, headers);
-  const keepAlive = mode === "sse" ? setInterval(() => res.write(": keep-alive\n\n"), keepAliveMs) : undefined;
+  res.writeHead(200, { ...encoder.headers });
+  const keepAlive = encoder.keepAlive !== undefined ? setInterval(() => res.write(encoder.keepAlive!), keepAliveMs) : undefined;
   keepAlive?.unref();
   try {
-    if (mode === "json") res.write("[");
-    let n = 0;
     for (let r = first; !r.done; r = await it.next()) {
       if (signal.aborted) break;
-      const msg = create(route.method.output, r.value as never) as Message;
-      if (mode === "media") {
-        const data = (msg as unknown as Record<string, unknown>)[field!.localName] as Uint8Array;
-        if (data.length > 0 && !res.write(data)) await new Promise<void>((resolve) => res.once("drain", () => resolve()));
-      } else {
-        const json = JSON.stringify(responseJson(route, route.method.output, msg));
-        res.write(mode === "sse" ? `data: ${json}\n\n` : `${n > 0 ? "," : ""}${json}`);
-      }
-      n++;
+      const chunk = encoder.message(create(route.method.output, r.value as never) as Message);
+      if (chunk.length > 0 && !res.write(chunk)) await drained(res, signal);
     }
     if (signal.aborted) return;
-    if (mode === "json") res.end("]");
-    else if (mode === "sse") res.end("event: end\ndata: {}\n\n");
+    const last = encoder.end();
+    if (last.length > 0) res.end(last);
     else res.end();
   } finally {
     if (keepAlive) clearInterval(keepAlive);
     if (signal.aborted) await it.return?.();
   }
+}
+
+/** Resolves when the client has taken what was written (or has gone). */
+function drained(res: StreamSink, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    res.once("drain", done);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
