@@ -1,6 +1,7 @@
 import { identityEnv, type IdentityEnv } from "@switchyard/mesh";
 import { cpus, homedir, hostname, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { jobPath } from "./job-env.js";
 
 /** The jobs service's configuration: the one place it reads the environment. */
 export interface JobsConfig {
@@ -29,6 +30,11 @@ export interface JobsConfig {
    * `$XDG_DATA_HOME/switchyard-jobs` (~/.local/share/switchyard-jobs) otherwise.
    */
   jobsDir: string;
+  /**
+   * The PATH every replica starts with: the directory of the node the service runs on (unless it is one of npm's
+   * folders), then the system's (job-env.ts `jobPath`). Never this process's own PATH.
+   */
+  jobPath: string;
   /** users.yaml: platform users → Unix accounts (job-users.ts). Default `<data>/users.yaml`; missing: everyone → nobody. */
   usersFile: string;
   /** Paths jobs must not see (sandboxed jobs get an empty directory there): the data dir, the jobs dir (but their own), the CLI config, and SWITCHYARD_HIDE_PATHS. */
@@ -69,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
     lasThresholdsGpuS: env.SWITCHYARD_LAS_THRESHOLDS_GPU_S ? env.SWITCHYARD_LAS_THRESHOLDS_GPU_S.split(",").map(Number) : undefined,
     usageHalfLifeMs: num(env.SWITCHYARD_USAGE_HALF_LIFE_MS),
     jobsDir,
+    jobPath: jobPath(dirname(process.execPath)),
     usersFile: env.SWITCHYARD_USERS_FILE || join(dataDir, "users.yaml"),
     hidePaths: [dataDir, jobsDir, cliConfigDir, ...(env.SWITCHYARD_HIDE_PATHS ?? "").split(":").filter(Boolean).map((p) => resolve(p))],
     sandbox: env.SWITCHYARD_SANDBOX === "none" ? "none" : "auto",

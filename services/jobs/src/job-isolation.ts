@@ -20,6 +20,8 @@ export type IsolationMode = "switch-user" | "sandbox" | "single-user";
 
 export interface JobIsolationOptions {
   jobsDir: string;
+  /** The PATH every replica starts with (`jobPath`); a job's own `env.PATH` replaces it. */
+  jobPath: string;
   mapping: UsersMapping;
   hidePaths: readonly string[];
   sandbox: "auto" | "none";
@@ -31,7 +33,10 @@ export interface JobPlacement {
   jobDir: string;
   runAs: RunAs | undefined;
   visiblePaths: string[];
-  /** The base environment the platform adds (HOME when the executor does not set it from runAs); the spec's env overrides it. */
+  /**
+   * The base environment the platform adds — PATH, and HOME when the executor does not set it from runAs (which adds
+   * the account's HOME, USER and LOGNAME) — and nothing of the platform's own; the spec's env overrides it.
+   */
   env: Record<string, string>;
 }
 
@@ -114,10 +119,10 @@ export class JobIsolation {
     }
     const visiblePaths = [dir, ...workingDirs.filter((w) => !w.startsWith(dir + "/"))];
     // Without a switch the job runs as the platform's user: its HOME is the job's own, not the platform's.
-    if (this.mode !== "switch-user") return { jobDir: dir, runAs: undefined, visiblePaths, env: { HOME: this.jobDir(uid, "home") } };
+    if (this.mode !== "switch-user") return { jobDir: dir, runAs: undefined, visiblePaths, env: { PATH: this.o.jobPath, HOME: this.jobDir(uid, "home") } };
     // The account's own home when it has one of its own (not `/nonexistent` or a system directory), else the job's.
     const home = account.home && ownsDirectory(account.home, account.uid) ? account.home : this.jobDir(uid, "home");
-    return { jobDir: dir, runAs: { uid: account.uid, gid: account.gid, home, ...(account.name ? { user: account.name } : {}) }, visiblePaths, env: {} };
+    return { jobDir: dir, runAs: { uid: account.uid, gid: account.gid, home, ...(account.name ? { user: account.name } : {}) }, visiblePaths, env: { PATH: this.o.jobPath } };
   }
 }
 

@@ -49,7 +49,7 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
   const metricSeries = new MetricsStore(db);
   // Who runs jobs (root: the submitter's mapped account; otherwise the platform's user in bubblewrap) and where their
   // own directories are: outside the data dir, which jobs never see.
-  const isolation = await JobIsolation.create({ jobsDir: config.jobsDir, mapping: loadUsersMapping(config.usersFile), hidePaths: config.hidePaths, sandbox: config.sandbox, logger });
+  const isolation = await JobIsolation.create({ jobsDir: config.jobsDir, jobPath: config.jobPath, mapping: loadUsersMapping(config.usersFile), hidePaths: config.hidePaths, sandbox: config.sandbox, logger });
   const executor = createExecutor(config.executor, { runsDir: join(config.dataDir, "jobs", "runs"), logger, sandbox: isolation.sandboxOptions });
   const gpus = await detectGpus(config.simulateGpus !== undefined ? { simulate: config.simulateGpus } : {});
   const controller = new JobController({

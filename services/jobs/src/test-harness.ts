@@ -50,8 +50,9 @@ export class Sandbox {
   }
   private identity: WorkloadIdentity | undefined;
 
-  async startJobs(env: Record<string, string> = {}, crashAt?: CrashPoint): Promise<JobsProcess> {
-    const child = spawn(process.execPath, crashAt ? [CRASH_ENTRY, crashAt] : [ENTRY], {
+  /** Starts the service (`node`: the node binary to run it with; default this process's). */
+  async startJobs(env: Record<string, string> = {}, crashAt?: CrashPoint, node = process.execPath): Promise<JobsProcess> {
+    const child = spawn(node, crashAt ? [CRASH_ENTRY, crashAt] : [ENTRY], {
       env: { ...process.env, SWITCHYARD_DATA_DIR: this.dataDir, SWITCHYARD_JOBS_DIR: this.jobsDir, SWITCHYARD_GRACE_MS: "1000", SWITCHYARD_LOG_LEVEL: "warn", ...env },
       stdio: ["ignore", "pipe", "inherit"],
     });
