@@ -23,6 +23,7 @@ export { parseQueuesConfig, validateQueuesConfig } from "./queues-config.js";
 export { DEFAULT_QUEUE_LIMITS, limitsOf, parseBytes } from "./queues-limits.js";
 export type { PlacementStrategy } from "./placement.js";
 export { accountUsage, jobUsage } from "./accounting.js";
+export { neverFitsOn } from "./reasons.js";
 export { DecayedUsage, DEFAULT_USAGE_HALF_LIFE_MS, usageKey } from "./decayed-usage.js";
 export type { JobRecord, UsageReport, UsageRow, UsageWindow } from "./accounting.js";
 export { simulateFromOptions, formatSimTable, duration as formatDurationS } from "./sim-cli.js";

@@ -1,7 +1,7 @@
-import { WHOLE, type ClusterState } from "./cluster-state.js";
+import { ClusterState, WHOLE } from "./cluster-state.js";
 import { isFractional } from "./placement.js";
-import { resolveGpuTypes } from "./topology.js";
-import type { PendingJob, ReplicaRequest } from "./types.js";
+import { compileTopology, resolveGpuTypes } from "./topology.js";
+import type { NodeInfo, PendingJob, ReplicaRequest } from "./types.js";
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
@@ -51,6 +51,9 @@ export function neverFits(state: ClusterState, job: PendingJob): string | undefi
   const topo = state.topo;
   if (job.replicas.length === 0) return "has no replicas to place";
   let gangGpus = 0;
+  let gangCpu = 0;
+  let gangMem = 0;
+  let gangMilli = 0;
   for (const r of job.replicas) {
     const types = resolveGpuTypes(topo, r.gpuType);
     if (types !== undefined && types.length === 0) {
@@ -65,9 +68,24 @@ export function neverFits(state: ClusterState, job: PendingJob): string | undefi
     if (r.cpuMilli > topo.maxCpuMilli) return `can never fit: needs ${r.cpuMilli} cpuMilli on one node and the largest node has ${topo.maxCpuMilli}`;
     if (r.memoryMb > topo.maxMemoryMb) return `can never fit: needs ${r.memoryMb} MB of memory on one node and the largest node has ${topo.maxMemoryMb}`;
     gangGpus += r.gpus;
+    gangCpu += r.cpuMilli;
+    gangMem += r.memoryMb;
+    gangMilli += isFractional(r) ? r.gpuMilli! : 0;
   }
+  const n = job.replicas.length;
   if (gangGpus > topo.totalGpus) return `can never fit: the gang needs ${gangGpus} GPUs in all and the cluster has ${topo.totalGpus}`;
+  if (gangMilli > topo.totalGpus * WHOLE) return `can never fit: the gang needs ${gangMilli} milli-GPU in all (${plural(n, "replica")}) and the cluster's ${plural(topo.totalGpus, "GPU")} have ${topo.totalGpus * WHOLE}`;
+  if (gangCpu > topo.totalCpuMilli) return `can never fit: the gang needs ${gangCpu} cpuMilli in all (${plural(n, "replica")}) and the cluster has ${topo.totalCpuMilli}`;
+  if (gangMem > topo.totalMemoryMb) return `can never fit: the gang needs ${gangMem} MB of memory in all (${plural(n, "replica")}) and the cluster has ${topo.totalMemoryMb}`;
   return undefined;
+}
+
+/**
+ * Why replicas asking for `replicas` can never run on `nodes` even when nothing else runs, counting only what each
+ * declares (0: not requested); `undefined` when they could. For a refusal at submission, before a job waits forever.
+ */
+export function neverFitsOn(nodes: readonly NodeInfo[], replicas: readonly ReplicaRequest[]): string | undefined {
+  return neverFits(new ClusterState(compileTopology(nodes)), { uid: "", name: "", team: "", queue: "", priority: 0, submittedAtMs: 0, seq: 0, replicas: [...replicas] });
 }
 
 /** Why a job does not fit now: the resource that binds, and how much of it is free where. */
