@@ -90,6 +90,13 @@ describe("switchyard login, whoami and token", () => {
     const again = cli(adminEnv, ["users", "delete", "dana"]);
     assert.notEqual(again.code, 0);
     assert.match(again.stderr, /no user dana/);
+    // Errors list the valid values: an unknown role, a revoke for a user that does not exist.
+    const boss = cli(adminEnv, ["token", "create", "--user", "gina", "--team", "nlp", "--role", "boss"]);
+    assert.equal(boss.code, 2);
+    assert.match(boss.stderr, /"boss" is not a role \(one of admin, member, viewer\)/);
+    const nobody = cli(adminEnv, ["token", "revoke", "--user", "nosuch"]);
+    assert.equal(nobody.code, 2, "not 0 with 'nothing to revoke'");
+    assert.match(nobody.stderr, /no user nosuch; users: admin, \S+/);
   });
 
   it("shows the audit log to admins: who changed what, and who was refused", () => {

@@ -124,6 +124,12 @@ export function authService(d: AuthServiceDeps): EdgeService {
       const ids = new Set(named);
       if (req.user) {
         if (!admin && req.user !== me.user) throw new SwitchyardError(Code.PermissionDenied, `only admins revoke another user's tokens (you are ${me.user})`);
+        if (admin && !(await d.store.user(req.user))) {
+          const known = (await d.store.users()).map((u) => u.name);
+          throw new SwitchyardError(Code.NotFound, `no user ${req.user}; users: ${known.join(", ") || "none"}`, {
+            details: [{ field: "user", message: "is not a user", expected: known.join(" | "), got: JSON.stringify(req.user), hint: "`switchyard users` lists them" }],
+          });
+        }
         for (const t of await d.store.tokens({ user: req.user, activeAt: d.authority.now() })) ids.add(t.jti);
       }
       return { revoked: await d.authority.revoke([...ids]) };

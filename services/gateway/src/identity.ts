@@ -42,7 +42,7 @@ export function checkTeamName(name: string, field = "teams"): string {
 
 export function checkRole(role: string, field = "role"): Role {
   if (!isRole(role)) {
-    throw new SwitchyardError(Code.InvalidArgument, `${field}: "${role}" is not a role`, {
+    throw new SwitchyardError(Code.InvalidArgument, `${field}: "${role}" is not a role (one of ${ROLES.join(", ")})`, {
       details: [{ field, message: "is not a role", expected: ROLES.join(" | "), got: JSON.stringify(role), hint: "admins see and do everything, members submit and cancel their teams' jobs, viewers only read" }],
     });
   }
