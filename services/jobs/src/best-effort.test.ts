@@ -1,5 +1,6 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { Code, SwitchyardError } from "@switchyard/core";
 import { Sandbox, waitFor, waitForPhase } from "./test-harness.js";
 
 /**
@@ -91,15 +92,22 @@ describe("jobs service: replicas that declare no resources (BestEffort)", () => 
       assert.match(log, new RegExp(`^worker ${replica} got go$`, "m"));
     }
     // A job that asks for CPU is still held to it: a gang of two replicas with only a CPU limit of 2 each (the limit
-    // stands in for the request) does not fit this 2-CPU node, and waits for CPU.
+    // stands in for the request) can never fit this 2-CPU node: refused at submission, saying what it asks against
+    // what there is — or, accepted for a cluster that will grow, it waits saying so.
     const cpuBound = sendrecvJob("cpu-bound", "              resources: {limits: {cpu: \"2\"}}\n").replace("replicas: 3", "replicas: 1");
-    await jobs.client.submitJob({ requestId: "cpu-bound", manifest: cpuBound });
+    await assert.rejects(jobs.client.submitJob({ requestId: "cpu-bound-refused", manifest: cpuBound }), (e: unknown) => {
+      assert.ok(e instanceof SwitchyardError && e.code === Code.InvalidArgument, String(e));
+      assert.match(e.message, /^the job can never fit on this platform: the gang needs 4000 cpuMilli in all \(2 replicas\) and the cluster has 2000; node small has 0 GPUs, 2000 cpuMilli \(2 CPUs\) and 1024 MB of memory in all/);
+      assert.deepEqual(e.details.map((d) => [d.field, d.got]), [["spec.resources", "1 replica × (2000 cpuMilli) + 1 replica × (2000 cpuMilli)"]]);
+      return true;
+    });
+    await jobs.client.submitJob({ requestId: "cpu-bound", manifest: cpuBound, allowUnschedulable: true });
     const waiting = await waitFor("cpu-bound to wait for CPU", async () => {
       const j = await jobs.client.getJob({ name: "cpu-bound" });
       return j.status?.reason === "Waiting" ? j : undefined;
     });
     assert.equal(waiting.status?.phase, "Queued");
-    assert.match(waiting.status!.message, /needs 2000 cpuMilli/);
+    assert.match(waiting.status!.message, /can never fit: the gang needs 4000 cpuMilli in all \(2 replicas\) and the cluster has 2000/);
     await jobs.client.cancelJob({ name: "cpu-bound" });
     await jobs.stop();
   });

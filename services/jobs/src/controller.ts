@@ -6,11 +6,14 @@
  */
 import { noopLogger, systemClock, type Clock, type Logger } from "@switchyard/core";
 import type { Executor, GpuDevice } from "@switchyard/executors";
-import { limitsOf, type QueuesConfig, type Scheduler } from "@switchyard/scheduler";
+import type { ParsedJobManifest } from "@switchyard/specs";
+import { limitsOf, type NodeInfo, type QueuesConfig, type Scheduler } from "@switchyard/scheduler";
 import { AttemptLauncher } from "./attempt-launcher.js";
 import { JobActions, type CrashPoint } from "./job-actions.js";
 import type { JobIsolation } from "./job-isolation.js";
 import { recoverJobs } from "./job-recovery.js";
+import type { JobRow } from "./job-rows.js";
+import { unsealJobSecrets } from "./job-secrets.js";
 import type { JobStore } from "./job-store.js";
 import { submitJob, type SubmitInput, type SubmitResult } from "./job-submission.js";
 import { MetricsCollector } from "./metrics-sink.js";
@@ -52,6 +55,8 @@ export interface ControllerOptions {
 export class JobController {
   /** The queues in force (newest applied configuration); the same object until the next apply. */
   queues: QueuesConfig | undefined;
+  /** This node as the scheduler sees it (GPUs, CPU, memory): the inventory submissions are checked against. */
+  readonly node: NodeInfo;
   readonly metrics: MetricsCollector;
   private readonly clock: Clock;
   private readonly actions: JobActions;
@@ -62,6 +67,7 @@ export class JobController {
     const clock = (this.clock = o.clock ?? systemClock);
     const logger = o.logger ?? noopLogger;
     const queues = () => this.queues;
+    this.node = { name: o.node.name, gpus: o.gpus.map((g) => ({ index: g.index, type: g.name })), cpuMilli: o.node.cpuMilli, memoryMb: o.node.memoryMb };
     this.metrics = new MetricsCollector(o.store, o.executor, logger, o.metricSeries, (queue) => limitsOf(this.queues, queue).metricPoints);
     this.actions = new JobActions({
       store: o.store,
@@ -79,7 +85,7 @@ export class JobController {
     this.loop = new SchedulingLoop({
       store: o.store,
       scheduler: o.scheduler,
-      node: { name: o.node.name, gpus: o.gpus.map((g) => ({ index: g.index, type: g.name })), cpuMilli: o.node.cpuMilli, memoryMb: o.node.memoryMb },
+      node: this.node,
       queues,
       clock,
       logger,
@@ -94,7 +100,18 @@ export class JobController {
   }
 
   submit(input: SubmitInput): Promise<SubmitResult> {
-    return submitJob({ store: this.o.store, secrets: this.o.secrets, secretBox: this.o.secretBox, clock: this.clock, queues: () => this.queues, schedule: () => this.kick() }, input);
+    return submitJob({ store: this.o.store, secrets: this.o.secrets, secretBox: this.o.secretBox, clock: this.clock, queues: () => this.queues, node: this.node, schedule: () => this.kick() }, input);
+  }
+
+  /**
+   * Submits `job` again from its stored spec (RerunJob): under its own name, replacing it once it has finished, or
+   * under a fresh one (`generateName`). Its inline secret values are opened and sealed again for the new job.
+   */
+  rerun(job: JobRow, input: Omit<SubmitInput, "parsed" | "manifest" | "replace">): Promise<SubmitResult> {
+    const spec = unsealJobSecrets(job.spec, job.uid, this.o.secretBox);
+    const { generateName: _prefix, ...named } = spec;
+    const parsed = input.generateName ? { ...spec, name: job.name } : { ...named, name: job.name };
+    return this.submit({ ...input, parsed: { spec: parsed, warnings: [], source: job.source as ParsedJobManifest["source"] }, manifest: job.manifest, ...(input.generateName ? {} : { replace: "rerun" as const }) });
   }
 
   /** Asks for a scheduling cycle soon; cycles never overlap and coalesce while one runs. */

@@ -37,6 +37,20 @@ export async function sealJobSecrets(spec: JobSpec, uid: string, box: SecretBox)
   return out;
 }
 
+/**
+ * The spec of job `uid` with its sealed values opened back to inline ones, for a new job made from it (RerunJob):
+ * `sealJobSecrets` then binds them to the new job. The plaintext stays in this process, as at a launch.
+ */
+export function unsealJobSecrets(spec: JobSpec, uid: string, box: SecretBox): JobSpec {
+  const open = (env: SecretEnv | undefined): Record<string, SecretEnvSource> | undefined =>
+    env === undefined ? undefined : Object.fromEntries(Object.entries(env).map(([name, s]) => [name, s.kind === "sealed" ? { kind: "inline", value: box.open(s.ciphertext, jobEnvAad(uid, name)) } : s]));
+  const out: JobSpec = { ...spec };
+  const top = open(spec.secretEnv);
+  if (top !== undefined) out.secretEnv = top;
+  if (spec.roles !== undefined) out.roles = spec.roles.map((r) => (r.secretEnv === undefined ? { ...r } : { ...r, secretEnv: open(r.secretEnv)! }));
+  return out;
+}
+
 function createHint(secret: string, key: string, team: string): string {
   return `create it with \`switchyard secrets create ${secret} --team ${team} --from-literal ${key}=…\``;
 }

@@ -14,7 +14,7 @@ import type { JobsDatabase, JobsTable, ReplicasTable } from "./schema.js";
 const SUMMARY_COLUMNS = [
   "uid", "name", "team", "queue", "priority", "phase", "reason", "message", "waiting", "source", "request_id", "seq", "created_at", "start_time",
   "completion_time", "attempt", "cancel_requested", "deadline_exceeded", "master_port", "attained_gpu_ms", "user", "retries", "preemptions",
-  "preemptible", "queued_at", "queued_ms", "collected_at", "disk_bytes", "disk_measured_at",
+  "preemptible", "queued_at", "queued_ms", "collected_at", "disk_bytes", "disk_measured_at", "deleted_at",
 ] as const satisfies readonly (keyof JobsTable)[];
 
 /** The columns of QueuedJob. */
@@ -82,11 +82,11 @@ export class JobStore {
     return new Map(rows.map((r) => [r.uid, JSON.parse(r.spec) as JobSpec]));
   }
 
-  /** A job by uid, or by name within a team (any team when `team` is undefined). */
+  /** A job by uid, or by name within a team (any team when `team` is undefined); never a deleted one. */
   async find(nameOrUid: string, team: string | undefined): Promise<JobRow[]> {
     const byUid = await this.byUid(nameOrUid);
-    if (byUid && (team === undefined || byUid.team === team)) return [byUid];
-    let q = this.db.selectFrom("jobs").selectAll().where("name", "=", nameOrUid);
+    if (byUid && byUid.deleted_at === null && (team === undefined || byUid.team === team)) return [byUid];
+    let q = this.db.selectFrom("jobs").selectAll().where("name", "=", nameOrUid).where("deleted_at", "is", null);
     if (team !== undefined) q = q.where("team", "=", team);
     return (await q.execute()).map(toJob);
   }
@@ -96,8 +96,9 @@ export class JobStore {
     return r && toJob(r);
   }
 
+  /** Jobs that exist (not deleted), in submission order. */
   async list(filter: { phase?: string; team?: string; limit?: number }): Promise<JobRow[]> {
-    let q = this.db.selectFrom("jobs").selectAll();
+    let q = this.db.selectFrom("jobs").selectAll().where("deleted_at", "is", null);
     if (filter.phase) q = q.where("phase", "=", filter.phase);
     if (filter.team) q = q.where("team", "=", filter.team);
     return (await q.orderBy("seq", "asc").limit(filter.limit && filter.limit > 0 ? filter.limit : 10_000).execute()).map(toJob);
@@ -149,11 +150,24 @@ export class JobStore {
 
   /**
    * Stores a submission and its first event, and returns the stored job (one statement: RETURNING, not a read after).
-   * A job of the same name in the team, or the same request id, is ALREADY_EXISTS.
+   * A job of the same name in the team, or the same request id, is ALREADY_EXISTS — unless `replace` is given: then
+   * an existing job of that name is handed to it (with how many of its replicas still hold resources), which throws
+   * to refuse, or returns an event for the new job that says what it replaced: the old job is then deleted
+   * (`deleteJob`) in the same transaction, before the insert.
    */
-  async insertJob(j: NewJob): Promise<JobRow> {
+  async insertJob(j: NewJob, replace?: (old: JobSummary, liveReplicas: number) => JobEventRecord): Promise<JobRow> {
     try {
       return await this.db.transaction().execute(async (tx) => {
+        const events = [j.event];
+        if (replace !== undefined) {
+          const row = await tx.selectFrom("jobs").select(SUMMARY_COLUMNS).where("team", "=", j.team).where("name", "=", j.name).where("deleted_at", "is", null).executeTakeFirst();
+          if (row !== undefined) {
+            const old = toSummary(row);
+            events.push(replace(old, await liveReplicaCount(tx, old.uid)));
+            await softDelete(tx, old, j.at);
+            this.generation++;
+          }
+        }
         const row = await tx
           .insertInto("jobs")
           .values({
@@ -164,7 +178,7 @@ export class JobStore {
           })
           .returning(SUMMARY_COLUMNS)
           .executeTakeFirstOrThrow();
-        await insertEvents(tx, j.uid, [j.event], j.at);
+        await insertEvents(tx, j.uid, events, j.at);
         // The spec and manifest are the ones just written: not read back (or parsed) again.
         return { ...toSummary(row), spec: j.spec, manifest: j.manifest };
       });
@@ -172,6 +186,24 @@ export class JobStore {
       if (this.opened.constraintOf(err) === "unique") throw new SwitchyardError(Code.AlreadyExists, `job "${j.name}" already exists in team "${j.team}"`, { cause: err });
       throw err;
     }
+  }
+
+  /**
+   * Deletes a job: hands it (with how many of its replicas still hold resources) to `check`, which throws to refuse;
+   * then, in the same transaction, its events and metrics are removed and the job is marked deleted — found by no
+   * lookup, its name free, its request id forgotten, its manifest text dropped. Its row and replica runs stay as its
+   * accounting, and for retention to collect its files by. Undefined when it does not exist (or is deleted already).
+   */
+  async deleteJob(uid: string, at: number, check: (job: JobSummary, liveReplicas: number) => void): Promise<JobSummary | undefined> {
+    return this.db.transaction().execute(async (tx) => {
+      const row = await tx.selectFrom("jobs").select(SUMMARY_COLUMNS).where("uid", "=", uid).where("deleted_at", "is", null).executeTakeFirst();
+      if (row === undefined) return undefined;
+      const job = toSummary(row);
+      check(job, await liveReplicaCount(tx, uid));
+      await softDelete(tx, job, at);
+      this.generation++;
+      return job;
+    });
   }
 
   /** Stores one transition's write (job columns, new and changed replicas, events) in one transaction. */
@@ -300,12 +332,13 @@ export class JobStore {
     return (await q.orderBy("completion_time", "asc").execute()).map(toSummary);
   }
 
+  /** Marks a job's files deleted, with a `Collected` event saying so (none for a deleted job: its events are gone). */
   async markCollected(uid: string, at: number, message: string): Promise<void> {
     this.generation++;
     await this.db.transaction().execute(async (tx) => {
       await tx.updateTable("jobs").set({ collected_at: at, disk_bytes: 0, disk_measured_at: at }).where("uid", "=", uid).execute();
-      const job = await tx.selectFrom("jobs").select("attempt").where("uid", "=", uid).executeTakeFirstOrThrow();
-      await insertEvents(tx, uid, [{ type: "Collected", message, attempt: job.attempt }], at);
+      const job = await tx.selectFrom("jobs").select(["attempt", "deleted_at"]).where("uid", "=", uid).executeTakeFirstOrThrow();
+      if (job.deleted_at === null) await insertEvents(tx, uid, [{ type: "Collected", message, attempt: job.attempt }], at);
     });
   }
 
@@ -314,6 +347,18 @@ export class JobStore {
     const rows = await this.db.selectFrom("jobs").select(["team", (eb) => eb.fn.sum<number>("disk_bytes").as("bytes")]).where("collected_at", "is", null).groupBy("team").execute();
     return new Map(rows.map((r) => [r.team, Number(r.bytes)]));
   }
+}
+
+async function liveReplicaCount(tx: Transaction<JobsDatabase>, uid: string): Promise<number> {
+  const r = await tx.selectFrom("replicas").select((eb) => eb.fn.countAll<number>().as("n")).where("job_uid", "=", uid).where("state", "in", LIVE_STATES).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+/** See `deleteJob`: the name `NAME (deleted UID)` is no job name (they are DNS labels), so it frees the real one. */
+async function softDelete(tx: Transaction<JobsDatabase>, job: JobSummary, at: number): Promise<void> {
+  await tx.deleteFrom("events").where("job_uid", "=", job.uid).execute();
+  await tx.deleteFrom("metrics").where("job_uid", "=", job.uid).execute();
+  await tx.updateTable("jobs").set({ deleted_at: at, name: `${job.name} (deleted ${job.uid})`, request_id: null, manifest: "" }).where("uid", "=", job.uid).execute();
 }
 
 async function insertEvents(tx: Transaction<JobsDatabase>, uid: string, events: readonly JobEventRecord[], at: number): Promise<void> {

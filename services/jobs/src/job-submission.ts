@@ -2,12 +2,15 @@
  * Submission: a manifest already read (manifest-parser.ts) becomes a stored Queued job. Idempotent by request id
  * (checked before and after the insert, so two concurrent submissions of one id store one job); the name is unique in
  * its team (the store's unique constraint decides, races included: no read before the insert, and none after it —
- * the insert returns the stored row); with queues in force the job must belong to one; secret
- * refs are checked and inline secret values sealed before anything is stored.
+ * the insert returns the stored row). Before anything is stored it is admitted (job-admission.ts: a queue of its
+ * team, a size this node can ever hold), its secret refs are checked and its inline secret values sealed. With
+ * `replace`, a finished job of the same name is deleted in the transaction that stores the new one (job-deletion.ts).
  */
 import { Code, SwitchyardError, nameSuffix, newUid, type Clock } from "@switchyard/core";
-import type { QueuesConfig } from "@switchyard/scheduler";
+import type { NodeInfo, QueuesConfig } from "@switchyard/scheduler";
 import type { ParsedJobManifest } from "@switchyard/specs";
+import { admitQueue, checkFits } from "./job-admission.js";
+import { requireDeletable } from "./job-deletion.js";
 import type { JobRow } from "./job-rows.js";
 import { checkSecretRefs, sealJobSecrets } from "./job-secrets.js";
 import type { JobStore } from "./job-store.js";
@@ -23,6 +26,13 @@ export interface SubmitInput {
   generateName?: boolean;
   /** The verified user who submits (accounting); empty for internal callers. */
   user?: string;
+  /** Accept a job that can never fit on this node's inventory (it waits until the inventory grows). */
+  allowUnschedulable?: boolean;
+  /**
+   * A finished job of the same name is deleted first, in the same transaction (`replace`: SubmitJob's flag; `rerun`:
+   * RerunJob under the same name — the words of a refusal differ). An unfinished one is FAILED_PRECONDITION.
+   */
+  replace?: "replace" | "rerun";
 }
 
 export interface SubmitResult {
@@ -38,6 +48,8 @@ export interface SubmissionDeps {
   secretBox: SecretBox;
   clock: Clock;
   queues: () => QueuesConfig | undefined;
+  /** This node as the scheduler sees it: a job that can never fit on it is refused (job-admission.ts). */
+  node: NodeInfo;
   /** Asks for a scheduling cycle (a job was queued). */
   schedule: () => void;
 }
@@ -55,26 +67,23 @@ export async function submitJob(d: SubmissionDeps, input: SubmitInput): Promise<
     const prefix = spec.generateName ?? (name ? `${name}-` : "job-");
     name = `${prefix}${nameSuffix()}`;
   }
-  // With queues in force, a job must belong to one (its queue by name, or its team's): said now, not by a job that
-  // waits forever.
-  const queues = d.queues()?.queues ?? [];
-  if (queues.length > 0 && !queues.some((q) => q.name === spec.queue || q.team === spec.team)) {
-    throw new SwitchyardError(Code.InvalidArgument, `spec.queue: no queue "${spec.queue}" for team "${spec.team}": the queues are ${queues.map((q) => `${q.name} (team ${q.team})`).join(", ")}`, {
-      details: [{ field: "spec.queue", message: "is not a queue", expected: queues.map((q) => q.name).join(" | "), got: spec.queue, hint: "set spec.queue to one of the queues (or ask an admin to add one with `switchyard apply -f queues.yaml`)" }],
-    });
-  }
+  // Admission, said now rather than by a job that waits forever: the queue of its team it goes to (stored, so that
+  // get, queues and the scheduler agree on it), and a size this node can ever hold.
+  const queue = admitQueue(d.queues(), spec.team, spec.queue, parsed.source);
+  checkFits(d.node, spec, input.allowUnschedulable === true);
   const uid = newUid();
   // Secret variables: refs must name existing secrets of the job's team; inline values are sealed (bound to this job)
   // before anything is stored, and the stored manifest keeps "(secret)" in their place.
   await checkSecretRefs(spec, spec.team, d.secrets);
-  const stored = await sealJobSecrets(spec, uid, d.secretBox);
+  const stored = { ...(await sealJobSecrets(spec, uid, d.secretBox)), queue };
   let job: JobRow;
+  const replace = input.replace;
   try {
     job = await store.insertJob({
       uid,
       name,
       team: spec.team,
-      queue: spec.queue,
+      queue,
       priority: spec.priority,
       reason: spec.suspend ? "Suspended" : "Submitted",
       message: spec.suspend ? "spec.suspend is true: the job waits until it is resumed" : "",
@@ -84,7 +93,10 @@ export async function submitJob(d: SubmissionDeps, input: SubmitInput): Promise<
       requestId: input.requestId || null,
       user: input.user ?? "",
       at: d.clock.now(),
-      event: { type: "Queued", message: `submitted to queue ${spec.queue} (team ${spec.team}, priority ${spec.priority})`, attempt: 0 },
+      event: { type: "Queued", message: `submitted to queue ${queue} (team ${spec.team}, priority ${spec.priority})`, attempt: 0 },
+    }, replace === undefined ? undefined : (old, live) => {
+      requireDeletable(old, live, replace);
+      return { type: "Replaced", message: `replaces the job of the same name that had finished (${old.phase}, uid ${old.uid}), now deleted`, attempt: 0 };
     });
   } catch (err) {
     // The unique constraints decided (the store says ALREADY_EXISTS): a request id stored meanwhile (two concurrent
@@ -96,7 +108,7 @@ export async function submitJob(d: SubmissionDeps, input: SubmitInput): Promise<
     }
     throw new SwitchyardError(
       Code.AlreadyExists,
-      `job "${name}" already exists in team "${spec.team}": choose another metadata.name, delete or rename the old one, or submit with --generate-name to add a random suffix`,
+      `job "${name}" already exists in team "${spec.team}": choose another metadata.name, delete the old one (switchyard delete ${name}) or replace it (submit --replace) once it has finished, or submit with --generate-name to add a random suffix`,
       { cause: err },
     );
   }

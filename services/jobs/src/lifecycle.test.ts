@@ -78,7 +78,10 @@ describe("jobs service: the lifecycle of a job", () => {
   });
 
   it("keeps a 2-replica gang on a 1-GPU inventory Queued with a reason, never half-started", async () => {
-    await jobs.client.submitJob({ manifest: shellJob("gang", "sleep 30", "  replicas: 2\n").replace("cpu: 10m", "gpus: 1, cpu: 10m"), requestId: "gang" });
+    // It can never fit: refused at submission, unless accepted for a cluster that will grow.
+    const manifest = shellJob("gang", "sleep 30", "  replicas: 2\n").replace("cpu: 10m", "gpus: 1, cpu: 10m");
+    await assert.rejects(jobs.client.submitJob({ manifest, requestId: "gang-refused" }), (e: unknown) => e instanceof SwitchyardError && e.code === Code.InvalidArgument && /^the job can never fit on this platform: the gang needs 2 GPUs in all and the cluster has 1/.test(e.message));
+    await jobs.client.submitJob({ manifest, requestId: "gang", allowUnschedulable: true });
     const j = await waitFor("a waiting reason", async () => {
       const j = await jobs.client.getJob({ name: "gang" });
       return j.status?.reason === "Waiting" ? j : undefined;

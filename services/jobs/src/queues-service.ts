@@ -1,17 +1,51 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { Queues, QueueStatusSchema } from "@switchyard/api";
-import { parseSinceMs } from "@switchyard/core";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { Queues, QueuedJobSchema, QueueStatusSchema } from "@switchyard/api";
+import { invalidArgument, parseSinceMs } from "@switchyard/core";
 import type { GpuDevice } from "@switchyard/executors";
 import type { CallContext, ServiceImpl } from "@switchyard/mesh";
 import { parseQueuesConfig, type QueuesConfig } from "@switchyard/scheduler";
-import { callerOf, inScope, readScope, requireAdmin } from "./authz.js";
+import { callerOf, inScope, readScope, requireAdmin, seesJobOf, type Caller } from "./authz.js";
 import type { JobController } from "./controller.js";
 import type { JobSummary, ReplicaRow } from "./job-rows.js";
 import type { JobStore } from "./job-store.js";
 import type { QueueConfigStore } from "./queue-config-store.js";
+import { statusMessage } from "./to-proto.js";
 import { usageLines } from "./usage.js";
 
 type QueueStatusInit = MessageInitShape<typeof QueueStatusSchema>;
+type QueuedJobInit = MessageInitShape<typeof QueuedJobSchema>;
+
+/** Pending jobs listed per queue unless the request asks for another number. */
+const DEFAULT_MAX_PENDING_JOBS = 100;
+
+/**
+ * A queue's pending jobs, next first: in the order of the scheduler's last cycle (the waiting reason's position),
+ * then the jobs it has not considered yet by priority and submission; suspended ones last, not in line (position 0).
+ */
+function pendingInOrder(jobs: readonly JobSummary[]): { job: JobSummary; position: number }[] {
+  const suspended = (j: JobSummary) => j.reason === "Suspended";
+  const considered = (j: JobSummary) => (j.reason === "Waiting" && j.waiting !== null ? j.waiting.position : Infinity);
+  const sorted = [...jobs].sort((a, b) => Number(suspended(a)) - Number(suspended(b)) || considered(a) - considered(b) || b.priority - a.priority || a.seq - b.seq);
+  let next = 0;
+  return sorted.map((job) => ({ job, position: suspended(job) ? 0 : ++next }));
+}
+
+/** A pending job as `caller` may see it: another team's without its name, uid and user. */
+function queuedJobToProto(caller: Caller, job: JobSummary, position: number): QueuedJobInit {
+  const sees = seesJobOf(caller, job.team);
+  return {
+    name: sees ? job.name : "(another team's job)",
+    team: job.team,
+    uid: sees ? job.uid : "",
+    user: sees ? job.user : "",
+    priority: job.priority,
+    position,
+    reason: job.reason,
+    message: statusMessage(job),
+    queuedTime: timestampFromMs(job.queued_at),
+  };
+}
 
 /** Loads the newest applied queues configuration (none: one shared pool without quotas). */
 export async function loadQueues(configs: QueueConfigStore): Promise<{ config: QueuesConfig | undefined; version: number }> {
@@ -40,7 +74,7 @@ export function queuesService(d: { store: JobStore; configs: QueueConfigStore; c
   const { store, controller } = d;
   let version = 0;
 
-  async function status(): Promise<QueueStatusInit[]> {
+  async function status(caller: Caller, maxPendingJobs = DEFAULT_MAX_PENDING_JOBS): Promise<QueueStatusInit[]> {
     const config = controller.queues;
     const active = await store.active();
     const live = await store.liveReplicas();
@@ -60,8 +94,13 @@ export function queuesService(d: { store: JobStore; configs: QueueConfigStore; c
       used.set(q, u);
       running.set(q, (running.get(q) ?? new Set()).add(job.uid));
     }
-    const pending = new Map<string, number>();
-    for (const j of active) if (j.phase === "Queued") pending.set(queueOf(j) ?? "", (pending.get(queueOf(j) ?? "") ?? 0) + 1);
+    const pending = new Map<string, JobSummary[]>();
+    for (const j of active) {
+      // A cancel asked of a queued job ends it at once: it is no longer in line.
+      if (j.phase !== "Queued" || j.cancel_requested === 1) continue;
+      const q = queueOf(j) ?? "";
+      pending.set(q, [...(pending.get(q) ?? []), j]);
+    }
     return names.map((name) => {
       const spec = config?.queues.find((q) => q.name === name);
       const u = used.get(name) ?? {};
@@ -75,7 +114,17 @@ export function queuesService(d: { store: JobStore; configs: QueueConfigStore; c
             borrowed: Math.max(0, (u[res] ?? 0) - quota.nominalQuota),
           }))
         : Object.entries(u).map(([res, v]) => ({ name: res, nominalQuota: 0, used: v, borrowed: 0 }));
-      return { name, team: spec?.team ?? "", cohort: spec?.cohort ?? "", weight: spec?.weight ?? 1, resources, pending: pending.get(name) ?? 0, running: running.get(name)?.size ?? 0 };
+      const waiting = pendingInOrder(pending.get(name) ?? []);
+      return {
+        name,
+        team: spec?.team ?? "",
+        cohort: spec?.cohort ?? "",
+        weight: spec?.weight ?? 1,
+        resources,
+        pending: waiting.length,
+        running: running.get(name)?.size ?? 0,
+        pendingJobs: waiting.slice(0, maxPendingJobs).map((w) => queuedJobToProto(caller, w.job, w.position)),
+      };
     });
   }
 
@@ -87,13 +136,16 @@ export function queuesService(d: { store: JobStore; configs: QueueConfigStore; c
       version = await d.configs.append(req.yaml, caller.kind === "user" ? caller.user : caller.service, Date.now());
       controller.queues = config;
       controller.kick();
-      return { version: BigInt(version), queues: await status() };
+      return { version: BigInt(version), queues: await status(caller) };
     },
 
-    async listQueues(_req, ctx: CallContext) {
-      callerOf(ctx);
+    async listQueues(req, ctx: CallContext) {
+      const caller = callerOf(ctx);
+      if (req.maxPendingJobs < 0 || req.maxPendingJobs > 10_000) {
+        throw invalidArgument(`maxPendingJobs: ${req.maxPendingJobs} is out of range`, [{ field: "maxPendingJobs", message: "is out of range", expected: "1 to 10000, or 0 for the default (100)", got: String(req.maxPendingJobs) }]);
+      }
       if (version === 0 && controller.queues) version = (await loadQueues(d.configs)).version;
-      return { version: BigInt(version), queues: await status() };
+      return { version: BigInt(version), queues: await status(caller, req.maxPendingJobs || DEFAULT_MAX_PENDING_JOBS) };
     },
 
     async getUsage(req, ctx: CallContext) {

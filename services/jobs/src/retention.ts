@@ -128,6 +128,20 @@ export class JobRetention {
     return out;
   }
 
+  /**
+   * Deletes a finished job's files now (DeleteJob with purge): its directory (outputs, checkpoints, home) and its
+   * replicas' logs; the bytes freed. Nothing for a job whose files retention already collected.
+   */
+  async purge(row: JobSummary): Promise<number> {
+    if (row.collected_at !== null) return 0;
+    const bytes = await this.bytesOf(row);
+    await rm(this.o.jobDir(row.uid), { recursive: true, force: true });
+    for (const r of await this.o.store.allReplicas(row.uid)) await this.o.executor.remove(r.run_id);
+    await this.o.store.markCollected(row.uid, this.clock.now(), `logs, artifacts and checkpoints deleted (${size(bytes)}) with the job (switchyard delete --purge)`);
+    this.o.logger.info({ uid: row.uid, bytes }, "job files purged");
+    return bytes;
+  }
+
   /** Each team's usage (files of its uncollected jobs) and quota. */
   async usage(): Promise<Map<string, { bytes: number; quotaBytes: number }>> {
     const config = this.o.queues();

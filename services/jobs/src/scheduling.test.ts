@@ -65,8 +65,8 @@ describe("jobs service: scheduling with priorities, preemption and quotas", () =
     const applied = await queues.applyQueues({ yaml: "queues:\n  - name: vision\n    team: vision\n    resources:\n      gpus: {nominalQuota: 1}\n", fileName: "queues.yaml" });
     assert.equal(applied.version, 1n);
     const sleep = ["/bin/sh", "-c", "sleep 30"];
-    // With queues in force, a job that belongs to none is refused at once, naming the queues (it would wait forever).
-    await assert.rejects(jobs.client.submitJob({ requestId: "nq", manifest: job("nq", { team: "nlp", queue: "nlp", command: sleep }) }), (e: unknown) => e instanceof SwitchyardError && e.code === Code.InvalidArgument && /no queue "nlp" for team "nlp": the queues are vision \(team vision\)/.test(e.message));
+    // With queues in force, a job of a team without a queue is refused at once, naming the queues (it would wait forever).
+    await assert.rejects(jobs.client.submitJob({ requestId: "nq", manifest: job("nq", { team: "nlp", queue: "nlp", command: sleep }) }), (e: unknown) => e instanceof SwitchyardError && e.code === Code.InvalidArgument && /team "nlp" has no queue, so its jobs cannot be admitted: the queues are vision \(team vision\)/.test(e.message));
     await jobs.client.submitJob({ requestId: "v1", manifest: job("v1", { team: "vision", queue: "vision", command: sleep }) });
     await waitForPhase(jobs.client, "v1", ["Running"]);
     await jobs.client.submitJob({ requestId: "v2", manifest: job("v2", { team: "vision", queue: "vision", command: sleep }) });

@@ -49,6 +49,12 @@ export interface JobsTable {
   /** Bytes of the job's files (its directory and its logs) when last measured (retention.ts). */
   disk_bytes: Generated<number>;
   disk_measured_at: number | null;
+  /**
+   * When the job was deleted (DeleteJob, a replacing submission); null while it exists. A deleted job is found by no
+   * lookup and its name is free (the row's name becomes `NAME (deleted UID)`), but its row and its replica runs stay:
+   * they are its accounting (usage, fair share's memory) and what retention collects its files by.
+   */
+  deleted_at: number | null;
 }
 
 /** Applied queue configurations, newest last (the scheduler uses the newest). */
@@ -263,5 +269,11 @@ migrations["0005_retention"] = {
 migrations["0006_waiting_reason"] = {
   async up(db: Kysely<unknown>) {
     await db.schema.alterTable("jobs").addColumn("waiting", "text").execute();
+  },
+};
+
+migrations["0007_deleted_jobs"] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable("jobs").addColumn("deleted_at", "integer").execute();
   },
 };

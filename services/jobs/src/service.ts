@@ -1,12 +1,14 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ArtifactChunkSchema, Jobs, LogChunkSchema } from "@switchyard/api";
-import { Code, SwitchyardError } from "@switchyard/core";
+import { Code, SwitchyardError, systemClock } from "@switchyard/core";
 import type { Executor, GpuDevice } from "@switchyard/executors";
 import type { CallContext, ServiceImpl } from "@switchyard/mesh";
 import { listArtifacts, readArtifact } from "./artifacts.js";
 import { authorizeSubmit, callerOf, inScope, readScope, requireWriter, scopeText, seesJobOf } from "./authz.js";
 import type { JobController } from "./controller.js";
+import { checkBaseDir, checkWorkingDirs } from "./job-admission.js";
+import { deleteJob } from "./job-deletion.js";
 import type { JobIsolation } from "./job-isolation.js";
 import type { ManifestParser } from "./manifest-parser.js";
 import type { MetricsStore } from "./metrics-store.js";
@@ -14,6 +16,7 @@ import type { JobRetention } from "./retention.js";
 import { streamLogs } from "./job-logs.js";
 import type { JobRow } from "./job-rows.js";
 import type { JobStore } from "./job-store.js";
+import { isFinal } from "./phases.js";
 import { eventToProto, jobToProto, specToProto } from "./to-proto.js";
 
 export interface JobsServiceDeps {
@@ -35,10 +38,10 @@ const manifestOptions = (req: { fileName: string; baseDir: string }) => ({ ...(r
 export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
   const { store, controller, executor } = d;
 
-  /** The job a call names, among those the caller may see (authz.ts); `write` for changes viewers may not make. */
-  async function resolveJob(name: string, team: string, ctx: CallContext, write = false): Promise<JobRow> {
+  /** The job a call names, among those the caller may see (authz.ts); `write`: the change, which viewers may not make. */
+  async function resolveJob(name: string, team: string, ctx: CallContext, write?: string): Promise<JobRow> {
     const caller = callerOf(ctx);
-    if (write) requireWriter(caller, "cancel jobs");
+    if (write !== undefined) requireWriter(caller, write);
     const scope = readScope(caller, team);
     if (!name) throw new SwitchyardError(Code.InvalidArgument, "name: a job name or uid is required", { details: [{ field: "name", message: "required" }] });
     const found = (await store.find(name, team || undefined)).filter((j) => inScope(scope, j.team));
@@ -65,14 +68,25 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
       const caller = callerOf(ctx);
       // Viewers are refused before their manifest is read; then it is read once, in bounded time (manifest-parser.ts).
       if (caller.kind === "user") requireWriter(caller, "submit jobs");
+      checkBaseDir(req.baseDir);
       const { parsed, redacted } = await d.manifests.read(req.manifest, manifestOptions(req));
       authorizeSubmit(caller, parsed.spec.team);
+      // A relative working directory with nothing to resolve it against (REST): refused now, not failed at launch.
+      checkWorkingDirs(parsed.spec, parsed.source, req.baseDir);
       // A team over its disk quota gets no new work until it frees space (retention.ts).
       await d.retention.checkQuota(parsed.spec.team);
       const user = caller.kind === "user" ? caller.user : "";
       // Who would run it: refused now (with the fix) rather than at launch when no account may run this user's jobs.
       d.isolation.checkSubmitter(user, caller.kind === "user" ? caller.role : undefined);
-      const r = await controller.submit({ parsed, manifest: redacted, requestId: req.requestId, generateName: req.generateName, user });
+      const r = await controller.submit({
+        parsed,
+        manifest: redacted,
+        requestId: req.requestId,
+        generateName: req.generateName,
+        user,
+        allowUnschedulable: req.allowUnschedulable,
+        ...(req.replace ? { replace: "replace" as const } : {}),
+      });
       if (r.replayed && !inScope(readScope(caller, ""), r.job.team)) throw new SwitchyardError(Code.PermissionDenied, "request_id belongs to another team's submission: use a new request id");
       return { job: await toProto(r.job), warnings: r.warnings, replayed: r.replayed };
     },
@@ -80,7 +94,9 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
     async validateJob(req, ctx: CallContext) {
       // Nothing of anyone's is read, but like every method it answers a proven caller only (the gateway names its user).
       callerOf(ctx);
+      checkBaseDir(req.baseDir);
       const { parsed, native } = await d.manifests.read(req.manifest, manifestOptions(req), { native: true });
+      checkWorkingDirs(parsed.spec, parsed.source, req.baseDir);
       return {
         spec: specToProto(parsed.spec),
         name: parsed.spec.name ?? "",
@@ -109,9 +125,35 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
     },
 
     async cancelJob(req, ctx) {
-      const row = await resolveJob(req.name, req.team, ctx, true);
+      const row = await resolveJob(req.name, req.team, ctx, "cancel jobs");
+      // Cancelled already: answered as it is, so that a retried cancel (CancelJob is IDEMPOTENT) succeeds.
+      if (isFinal(row.phase) && row.phase !== "Cancelled") {
+        const when = row.completion_time !== null ? ` at ${new Date(row.completion_time).toISOString()}` : "";
+        throw new SwitchyardError(Code.FailedPrecondition, `job "${row.name}" has already finished (${row.phase}${when}): there is nothing to cancel; delete it with \`switchyard delete ${row.name}\`, or run it again with \`switchyard rerun ${row.name}\``);
+      }
       await controller.cancel(row.uid);
       return toProto((await store.byUid(row.uid))!);
+    },
+
+    async deleteJob(req, ctx) {
+      const row = await resolveJob(req.name, req.team, ctx, "delete jobs");
+      const job = await toProto(row);
+      const r = await deleteJob({ store, retention: d.retention, clock: systemClock }, row.uid, req.purge);
+      if (r === undefined) throw new SwitchyardError(Code.NotFound, `job "${req.name}" not found: it was deleted meanwhile`);
+      return { job, purged: r.purged, freedBytes: BigInt(r.freedBytes), outputDir: r.purged ? "" : controller.jobDir(row.uid, "output") };
+    },
+
+    async rerunJob(req, ctx) {
+      const caller = callerOf(ctx);
+      const row = await resolveJob(req.name, req.team, ctx, "rerun jobs");
+      // As a submission by the caller: to one of their teams, within its disk quota, run by their account.
+      authorizeSubmit(caller, row.team);
+      await d.retention.checkQuota(row.team);
+      const user = caller.kind === "user" ? caller.user : "";
+      d.isolation.checkSubmitter(user, caller.kind === "user" ? caller.role : undefined);
+      const r = await controller.rerun(row, { requestId: req.requestId, generateName: req.generateName, user, allowUnschedulable: req.allowUnschedulable });
+      if (r.replayed && !inScope(readScope(caller, ""), r.job.team)) throw new SwitchyardError(Code.PermissionDenied, "request_id belongs to another team's submission: use a new request id");
+      return { job: await toProto(r.job), warnings: r.warnings, replayed: r.replayed };
     },
 
     async *getLogs(req, ctx: CallContext): AsyncIterable<MessageInitShape<typeof LogChunkSchema>> {

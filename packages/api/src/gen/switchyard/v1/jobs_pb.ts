@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/jobs.proto.
  */
 export const file_switchyard_v1_jobs: GenFile = /*@__PURE__*/
-  fileDesc("Chhzd2l0Y2h5YXJkL3YxL2pvYnMucHJvdG8SDXN3aXRjaHlhcmQudjEi0wEKCk9iamVjdE1ldGESDAoEbmFtZRgBIAEoCRILCgN1aWQYAiABKAkSDAoEdGVhbRgDIAEoCRI2ChJjcmVhdGlvbl90aW1lc3RhbXAYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKBmxhYmVscxgFIAMoCzIlLnN3aXRjaHlhcmQudjEuT2JqZWN0TWV0YS5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImQKCVJlc291cmNlcxIMCgRncHVzGAEgASgFEhEKCWdwdV9taWxsaRgCIAEoBRIRCgljcHVfbWlsbGkYAyABKAMSEQoJbWVtb3J5X21iGAQgASgDEhAKCGdwdV90eXBlGAUgASgJIjgKC0Rpc3RyaWJ1dGVkEhEKCWZyYW1ld29yaxgBIAEoCRIWCg5ucHJvY19wZXJfbm9kZRgCIAEoBSI9CgxTZWNyZXRFbnZSZWYSDgoGc2VjcmV0GAEgASgJEgsKA2tleRgCIAEoCRIQCghvcHRpb25hbBgDIAEoCCL6AgoLUmVwbGljYVJvbGUSDAoEbmFtZRgBIAEoCRIQCghyZXBsaWNhcxgCIAEoBRIPCgdjb21tYW5kGAMgAygJEgwKBGFyZ3MYBCADKAkSMAoDZW52GAUgAygLMiMuc3dpdGNoeWFyZC52MS5SZXBsaWNhUm9sZS5FbnZFbnRyeRITCgt3b3JraW5nX2RpchgGIAEoCRIrCglyZXNvdXJjZXMYByABKAsyGC5zd2l0Y2h5YXJkLnYxLlJlc291cmNlcxI9CgpzZWNyZXRfZW52GAggAygLMikuc3dpdGNoeWFyZC52MS5SZXBsaWNhUm9sZS5TZWNyZXRFbnZFbnRyeRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGk0KDlNlY3JldEVudkVudHJ5EgsKA2tleRgBIAEoCRIqCgV2YWx1ZRgCIAEoCzIbLnN3aXRjaHlhcmQudjEuU2VjcmV0RW52UmVmOgI4ASLxBAoHSm9iU3BlYxINCgVxdWV1ZRgBIAEoCRIQCghwcmlvcml0eRgCIAEoBRIQCghyZXBsaWNhcxgDIAEoBRIrCglyZXNvdXJjZXMYBCABKAsyGC5zd2l0Y2h5YXJkLnYxLlJlc291cmNlcxIPCgdjb21tYW5kGAUgAygJEgwKBGFyZ3MYBiADKAkSEwoLd29ya2luZ19kaXIYByABKAkSLAoDZW52GAggAygLMh8uc3dpdGNoeWFyZC52MS5Kb2JTcGVjLkVudkVudHJ5EhYKDnJlc3RhcnRfcG9saWN5GAkgASgJEhUKDWJhY2tvZmZfbGltaXQYCiABKAUSHwoXYWN0aXZlX2RlYWRsaW5lX3NlY29uZHMYCyABKAMSLwoLZGlzdHJpYnV0ZWQYDCABKAsyGi5zd2l0Y2h5YXJkLnYxLkRpc3RyaWJ1dGVkEg0KBWltYWdlGA0gASgJEikKBXJvbGVzGA4gAygLMhouc3dpdGNoeWFyZC52MS5SZXBsaWNhUm9sZRIiChp0dGxfc2Vjb25kc19hZnRlcl9maW5pc2hlZBgPIAEoAxIPCgdzdXNwZW5kGBAgASgIEjkKCnNlY3JldF9lbnYYESADKAsyJS5zd2l0Y2h5YXJkLnYxLkpvYlNwZWMuU2VjcmV0RW52RW50cnkaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARpNCg5TZWNyZXRFbnZFbnRyeRILCgNrZXkYASABKAkSKgoFdmFsdWUYAiABKAsyGy5zd2l0Y2h5YXJkLnYxLlNlY3JldEVudlJlZjoCOAEi6AEKDVJlcGxpY2FTdGF0dXMSDQoFaW5kZXgYASABKAUSDAoEcm9sZRgCIAEoCRINCgVzdGF0ZRgDIAEoCRIMCgRncHVzGAQgAygFEhYKCWV4aXRfY29kZRgFIAEoBUgAiAEBEgsKA3BpZBgGIAEoBRIuCgpzdGFydF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm9kZRgJIAEoCUIMCgpfZXhpdF9jb2RlIuEBCglKb2JTdGF0dXMSDQoFcGhhc2UYASABKAkSDgoGcmVhc29uGAIgASgJEg8KB21lc3NhZ2UYAyABKAkSLgoKc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPY29tcGxldGlvbl90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCghyZXBsaWNhcxgGIAMoCzIcLnN3aXRjaHlhcmQudjEuUmVwbGljYVN0YXR1cxIPCgdhdHRlbXB0GAcgASgFIqUBCgNKb2ISEwoLYXBpX3ZlcnNpb24YASABKAkSDAoEa2luZBgCIAEoCRIrCghtZXRhZGF0YRgDIAEoCzIZLnN3aXRjaHlhcmQudjEuT2JqZWN0TWV0YRIkCgRzcGVjGAQgASgLMhYuc3dpdGNoeWFyZC52MS5Kb2JTcGVjEigKBnN0YXR1cxgFIAEoCzIYLnN3aXRjaHlhcmQudjEuSm9iU3RhdHVzInQKEFN1Ym1pdEpvYlJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCghtYW5pZmVzdBgCIAEoCRIRCglmaWxlX25hbWUYAyABKAkSFQoNZ2VuZXJhdGVfbmFtZRgEIAEoCBIQCghiYXNlX2RpchgFIAEoCSJYChFTdWJtaXRKb2JSZXNwb25zZRIfCgNqb2IYASABKAsyEi5zd2l0Y2h5YXJkLnYxLkpvYhIQCgh3YXJuaW5ncxgCIAMoCRIQCghyZXBsYXllZBgDIAEoCCJLChJWYWxpZGF0ZUpvYlJlcXVlc3QSEAoIbWFuaWZlc3QYASABKAkSEQoJZmlsZV9uYW1lGAIgASgJEhAKCGJhc2VfZGlyGAMgASgJIoIBChNWYWxpZGF0ZUpvYlJlc3BvbnNlEiQKBHNwZWMYASABKAsyFi5zd2l0Y2h5YXJkLnYxLkpvYlNwZWMSDAoEbmFtZRgCIAEoCRIMCgR0ZWFtGAMgASgJEhAKCHdhcm5pbmdzGAQgAygJEhcKD25hdGl2ZV9tYW5pZmVzdBgFIAEoCSIrCg1HZXRKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCSI9Cg9MaXN0Sm9ic1JlcXVlc3QSDQoFc3RhdGUYASABKAkSDAoEdGVhbRgCIAEoCRINCgVsaW1pdBgDIAEoBSI0ChBMaXN0Sm9ic1Jlc3BvbnNlEiAKBGpvYnMYASADKAsyEi5zd2l0Y2h5YXJkLnYxLkpvYiJ1CghKb2JFdmVudBIoCgR0aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgR0eXBlGAIgASgJEg8KB21lc3NhZ2UYAyABKAkSDwoHYXR0ZW1wdBgEIAEoBRIPCgdyZXBsaWNhGAUgASgFIjAKEkRlc2NyaWJlSm9iUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBHRlYW0YAiABKAkiXwoTRGVzY3JpYmVKb2JSZXNwb25zZRIfCgNqb2IYASABKAsyEi5zd2l0Y2h5YXJkLnYxLkpvYhInCgZldmVudHMYAiADKAsyFy5zd2l0Y2h5YXJkLnYxLkpvYkV2ZW50Ii4KEENhbmNlbEpvYlJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgR0ZWFtGAIgASgJIl4KDkdldExvZ3NSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCRIPCgdyZXBsaWNhGAMgASgFEg4KBmZvbGxvdxgEIAEoCBIPCgdhdHRlbXB0GAUgASgFIjoKCExvZ0NodW5rEgwKBGRhdGEYASABKAwSDwoHcmVwbGljYRgCIAEoBRIPCgdhdHRlbXB0GAMgASgFIo4BCgtNZXRyaWNQb2ludBIMCgRzdGVwGAEgASgDEg0KBXZhbHVlGAIgASgBEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3N0ZXBfdG8YBCABKAMSCwoDbWluGAUgASgBEgsKA21heBgGIAEoARINCgVjb3VudBgHIAEoAyKIAQoMTWV0cmljU2VyaWVzEgwKBG5hbWUYASABKAkSKgoGcG9pbnRzGAIgAygLMhouc3dpdGNoeWFyZC52MS5NZXRyaWNQb2ludBIOCgZsYXRlc3QYAyABKAESCwoDbWluGAQgASgBEgsKA21heBgFIAEoARIUCgx0b3RhbF9wb2ludHMYBiABKAMiUgoRR2V0TWV0cmljc1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgR0ZWFtGAIgASgJEg0KBW5hbWVzGAMgAygJEhIKCm1heF9wb2ludHMYBCABKAUiQQoSR2V0TWV0cmljc1Jlc3BvbnNlEisKBnNlcmllcxgBIAMoCzIbLnN3aXRjaHlhcmQudjEuTWV0cmljU2VyaWVzImsKCEFydGlmYWN0EgwKBHBhdGgYASABKAkSEgoKc2l6ZV9ieXRlcxgCIAEoAxIsCghtb2RpZmllZBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHc3ltbGluaxgEIAEoCCIyChRMaXN0QXJ0aWZhY3RzUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBHRlYW0YAiABKAkiVwoVTGlzdEFydGlmYWN0c1Jlc3BvbnNlEioKCWFydGlmYWN0cxgBIAMoCzIXLnN3aXRjaHlhcmQudjEuQXJ0aWZhY3QSEgoKb3V0cHV0X2RpchgCIAEoCSI/ChNSZWFkQXJ0aWZhY3RSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCRIMCgRwYXRoGAMgASgJIisKDUFydGlmYWN0Q2h1bmsSDAoEZGF0YRgBIAEoDBIMCgRwYXRoGAIgASgJIhEKD0xpc3RHcHVzUmVxdWVzdCKJAQoDR3B1Eg0KBWluZGV4GAEgASgFEgwKBHV1aWQYAiABKAkSDAoEbmFtZRgDIAEoCRIRCgltZW1vcnlfbWIYBCABKAMSEQoJc2ltdWxhdGVkGAUgASgIEgsKA2pvYhgGIAEoCRIMCgR0ZWFtGAcgASgJEhYKDmdwdV9taWxsaV91c2VkGAggASgFIkIKEExpc3RHcHVzUmVzcG9uc2USIAoEZ3B1cxgBIAMoCzISLnN3aXRjaHlhcmQudjEuR3B1EgwKBG5vZGUYAiABKAkiUgoVQ29sbGVjdEdhcmJhZ2VSZXF1ZXN0EgwKBHRlYW0YASABKAkSGgoSb2xkZXJfdGhhbl9zZWNvbmRzGAIgASgDEg8KB2RyeV9ydW4YAyABKAgiewoMQ29sbGVjdGVkSm9iEgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCRILCgN1aWQYAyABKAkSDQoFYnl0ZXMYBCABKAMSMwoPY29tcGxldGlvbl90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJBCg1UZWFtRGlza1VzYWdlEgwKBHRlYW0YASABKAkSDQoFYnl0ZXMYAiABKAMSEwoLcXVvdGFfYnl0ZXMYAyABKAMilgEKFkNvbGxlY3RHYXJiYWdlUmVzcG9uc2USKQoEam9icxgBIAMoCzIbLnN3aXRjaHlhcmQudjEuQ29sbGVjdGVkSm9iEhMKC2ZyZWVkX2J5dGVzGAIgASgDEisKBXVzYWdlGAMgAygLMhwuc3dpdGNoeWFyZC52MS5UZWFtRGlza1VzYWdlEg8KB2RyeV9ydW4YBCABKAgyyQoKBEpvYnMSYwoJU3VibWl0Sm9iEh8uc3dpdGNoeWFyZC52MS5TdWJtaXRKb2JSZXF1ZXN0GiAuc3dpdGNoeWFyZC52MS5TdWJtaXRKb2JSZXNwb25zZSITgtPkkwINOgEqIggvdjEvam9icxJ1CgtWYWxpZGF0ZUpvYhIhLnN3aXRjaHlhcmQudjEuVmFsaWRhdGVKb2JSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5WYWxpZGF0ZUpvYlJlc3BvbnNlIh+QAgGC0+STAhY6ASoiES92MS9qb2JzOnZhbGlkYXRlElYKBkdldEpvYhIcLnN3aXRjaHlhcmQudjEuR2V0Sm9iUmVxdWVzdBoSLnN3aXRjaHlhcmQudjEuSm9iIhqQAgGC0+STAhESDy92MS9qb2JzL3tuYW1lfRJgCghMaXN0Sm9icxIeLnN3aXRjaHlhcmQudjEuTGlzdEpvYnNSZXF1ZXN0Gh8uc3dpdGNoeWFyZC52MS5MaXN0Sm9ic1Jlc3BvbnNlIhOQAgGC0+STAgoSCC92MS9qb2JzEncKC0Rlc2NyaWJlSm9iEiEuc3dpdGNoeWFyZC52MS5EZXNjcmliZUpvYlJlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkRlc2NyaWJlSm9iUmVzcG9uc2UiIZACAYLT5JMCGBIWL3YxL2pvYnMve25hbWV9L2V2ZW50cxJmCglDYW5jZWxKb2ISHy5zd2l0Y2h5YXJkLnYxLkNhbmNlbEpvYlJlcXVlc3QaEi5zd2l0Y2h5YXJkLnYxLkpvYiIkkAICgtPkkwIbOgEqIhYvdjEvam9icy97bmFtZX06Y2FuY2VsEmQKB0dldExvZ3MSHS5zd2l0Y2h5YXJkLnYxLkdldExvZ3NSZXF1ZXN0Ghcuc3dpdGNoeWFyZC52MS5Mb2dDaHVuayIfkAIBgtPkkwIWEhQvdjEvam9icy97bmFtZX0vbG9nczABEnUKCkdldE1ldHJpY3MSIC5zd2l0Y2h5YXJkLnYxLkdldE1ldHJpY3NSZXF1ZXN0GiEuc3dpdGNoeWFyZC52MS5HZXRNZXRyaWNzUmVzcG9uc2UiIpACAYLT5JMCGRIXL3YxL2pvYnMve25hbWV9L21ldHJpY3MSgAEKDUxpc3RBcnRpZmFjdHMSIy5zd2l0Y2h5YXJkLnYxLkxpc3RBcnRpZmFjdHNSZXF1ZXN0GiQuc3dpdGNoeWFyZC52MS5MaXN0QXJ0aWZhY3RzUmVzcG9uc2UiJJACAYLT5JMCGxIZL3YxL2pvYnMve25hbWV9L2FydGlmYWN0cxKIAQoMUmVhZEFydGlmYWN0EiIuc3dpdGNoeWFyZC52MS5SZWFkQXJ0aWZhY3RSZXF1ZXN0Ghwuc3dpdGNoeWFyZC52MS5BcnRpZmFjdENodW5rIjSQAgGC0+STAitiBGRhdGESIy92MS9qb2JzL3tuYW1lfS9hcnRpZmFjdHMve3BhdGg9Kip9MAESfQoOQ29sbGVjdEdhcmJhZ2USJC5zd2l0Y2h5YXJkLnYxLkNvbGxlY3RHYXJiYWdlUmVxdWVzdBolLnN3aXRjaHlhcmQudjEuQ29sbGVjdEdhcmJhZ2VSZXNwb25zZSIekAICgtPkkwIVOgEqIhAvdjEvam9iczpjb2xsZWN0EmAKCExpc3RHcHVzEh4uc3dpdGNoeWFyZC52MS5MaXN0R3B1c1JlcXVlc3QaHy5zd2l0Y2h5YXJkLnYxLkxpc3RHcHVzUmVzcG9uc2UiE5ACAYLT5JMCChIIL3YxL2dwdXNiBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("Chhzd2l0Y2h5YXJkL3YxL2pvYnMucHJvdG8SDXN3aXRjaHlhcmQudjEi0wEKCk9iamVjdE1ldGESDAoEbmFtZRgBIAEoCRILCgN1aWQYAiABKAkSDAoEdGVhbRgDIAEoCRI2ChJjcmVhdGlvbl90aW1lc3RhbXAYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKBmxhYmVscxgFIAMoCzIlLnN3aXRjaHlhcmQudjEuT2JqZWN0TWV0YS5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImQKCVJlc291cmNlcxIMCgRncHVzGAEgASgFEhEKCWdwdV9taWxsaRgCIAEoBRIRCgljcHVfbWlsbGkYAyABKAMSEQoJbWVtb3J5X21iGAQgASgDEhAKCGdwdV90eXBlGAUgASgJIjgKC0Rpc3RyaWJ1dGVkEhEKCWZyYW1ld29yaxgBIAEoCRIWCg5ucHJvY19wZXJfbm9kZRgCIAEoBSI9CgxTZWNyZXRFbnZSZWYSDgoGc2VjcmV0GAEgASgJEgsKA2tleRgCIAEoCRIQCghvcHRpb25hbBgDIAEoCCL6AgoLUmVwbGljYVJvbGUSDAoEbmFtZRgBIAEoCRIQCghyZXBsaWNhcxgCIAEoBRIPCgdjb21tYW5kGAMgAygJEgwKBGFyZ3MYBCADKAkSMAoDZW52GAUgAygLMiMuc3dpdGNoeWFyZC52MS5SZXBsaWNhUm9sZS5FbnZFbnRyeRITCgt3b3JraW5nX2RpchgGIAEoCRIrCglyZXNvdXJjZXMYByABKAsyGC5zd2l0Y2h5YXJkLnYxLlJlc291cmNlcxI9CgpzZWNyZXRfZW52GAggAygLMikuc3dpdGNoeWFyZC52MS5SZXBsaWNhUm9sZS5TZWNyZXRFbnZFbnRyeRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGk0KDlNlY3JldEVudkVudHJ5EgsKA2tleRgBIAEoCRIqCgV2YWx1ZRgCIAEoCzIbLnN3aXRjaHlhcmQudjEuU2VjcmV0RW52UmVmOgI4ASLxBAoHSm9iU3BlYxINCgVxdWV1ZRgBIAEoCRIQCghwcmlvcml0eRgCIAEoBRIQCghyZXBsaWNhcxgDIAEoBRIrCglyZXNvdXJjZXMYBCABKAsyGC5zd2l0Y2h5YXJkLnYxLlJlc291cmNlcxIPCgdjb21tYW5kGAUgAygJEgwKBGFyZ3MYBiADKAkSEwoLd29ya2luZ19kaXIYByABKAkSLAoDZW52GAggAygLMh8uc3dpdGNoeWFyZC52MS5Kb2JTcGVjLkVudkVudHJ5EhYKDnJlc3RhcnRfcG9saWN5GAkgASgJEhUKDWJhY2tvZmZfbGltaXQYCiABKAUSHwoXYWN0aXZlX2RlYWRsaW5lX3NlY29uZHMYCyABKAMSLwoLZGlzdHJpYnV0ZWQYDCABKAsyGi5zd2l0Y2h5YXJkLnYxLkRpc3RyaWJ1dGVkEg0KBWltYWdlGA0gASgJEikKBXJvbGVzGA4gAygLMhouc3dpdGNoeWFyZC52MS5SZXBsaWNhUm9sZRIiChp0dGxfc2Vjb25kc19hZnRlcl9maW5pc2hlZBgPIAEoAxIPCgdzdXNwZW5kGBAgASgIEjkKCnNlY3JldF9lbnYYESADKAsyJS5zd2l0Y2h5YXJkLnYxLkpvYlNwZWMuU2VjcmV0RW52RW50cnkaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARpNCg5TZWNyZXRFbnZFbnRyeRILCgNrZXkYASABKAkSKgoFdmFsdWUYAiABKAsyGy5zd2l0Y2h5YXJkLnYxLlNlY3JldEVudlJlZjoCOAEi6AEKDVJlcGxpY2FTdGF0dXMSDQoFaW5kZXgYASABKAUSDAoEcm9sZRgCIAEoCRINCgVzdGF0ZRgDIAEoCRIMCgRncHVzGAQgAygFEhYKCWV4aXRfY29kZRgFIAEoBUgAiAEBEgsKA3BpZBgGIAEoBRIuCgpzdGFydF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm9kZRgJIAEoCUIMCgpfZXhpdF9jb2RlIuEBCglKb2JTdGF0dXMSDQoFcGhhc2UYASABKAkSDgoGcmVhc29uGAIgASgJEg8KB21lc3NhZ2UYAyABKAkSLgoKc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPY29tcGxldGlvbl90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCghyZXBsaWNhcxgGIAMoCzIcLnN3aXRjaHlhcmQudjEuUmVwbGljYVN0YXR1cxIPCgdhdHRlbXB0GAcgASgFIqUBCgNKb2ISEwoLYXBpX3ZlcnNpb24YASABKAkSDAoEa2luZBgCIAEoCRIrCghtZXRhZGF0YRgDIAEoCzIZLnN3aXRjaHlhcmQudjEuT2JqZWN0TWV0YRIkCgRzcGVjGAQgASgLMhYuc3dpdGNoeWFyZC52MS5Kb2JTcGVjEigKBnN0YXR1cxgFIAEoCzIYLnN3aXRjaHlhcmQudjEuSm9iU3RhdHVzIqIBChBTdWJtaXRKb2JSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSEAoIbWFuaWZlc3QYAiABKAkSEQoJZmlsZV9uYW1lGAMgASgJEhUKDWdlbmVyYXRlX25hbWUYBCABKAgSEAoIYmFzZV9kaXIYBSABKAkSDwoHcmVwbGFjZRgGIAEoCBIbChNhbGxvd191bnNjaGVkdWxhYmxlGAcgASgIIlgKEVN1Ym1pdEpvYlJlc3BvbnNlEh8KA2pvYhgBIAEoCzISLnN3aXRjaHlhcmQudjEuSm9iEhAKCHdhcm5pbmdzGAIgAygJEhAKCHJlcGxheWVkGAMgASgIIksKElZhbGlkYXRlSm9iUmVxdWVzdBIQCghtYW5pZmVzdBgBIAEoCRIRCglmaWxlX25hbWUYAiABKAkSEAoIYmFzZV9kaXIYAyABKAkiggEKE1ZhbGlkYXRlSm9iUmVzcG9uc2USJAoEc3BlYxgBIAEoCzIWLnN3aXRjaHlhcmQudjEuSm9iU3BlYxIMCgRuYW1lGAIgASgJEgwKBHRlYW0YAyABKAkSEAoId2FybmluZ3MYBCADKAkSFwoPbmF0aXZlX21hbmlmZXN0GAUgASgJIisKDUdldEpvYlJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgR0ZWFtGAIgASgJIj0KD0xpc3RKb2JzUmVxdWVzdBINCgVzdGF0ZRgBIAEoCRIMCgR0ZWFtGAIgASgJEg0KBWxpbWl0GAMgASgFIjQKEExpc3RKb2JzUmVzcG9uc2USIAoEam9icxgBIAMoCzISLnN3aXRjaHlhcmQudjEuSm9iInUKCEpvYkV2ZW50EigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBHR5cGUYAiABKAkSDwoHbWVzc2FnZRgDIAEoCRIPCgdhdHRlbXB0GAQgASgFEg8KB3JlcGxpY2EYBSABKAUiMAoSRGVzY3JpYmVKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCSJfChNEZXNjcmliZUpvYlJlc3BvbnNlEh8KA2pvYhgBIAEoCzISLnN3aXRjaHlhcmQudjEuSm9iEicKBmV2ZW50cxgCIAMoCzIXLnN3aXRjaHlhcmQudjEuSm9iRXZlbnQiLgoQQ2FuY2VsSm9iUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBHRlYW0YAiABKAkiPQoQRGVsZXRlSm9iUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBHRlYW0YAiABKAkSDQoFcHVyZ2UYAyABKAgibQoRRGVsZXRlSm9iUmVzcG9uc2USHwoDam9iGAEgASgLMhIuc3dpdGNoeWFyZC52MS5Kb2ISDgoGcHVyZ2VkGAIgASgIEhMKC2ZyZWVkX2J5dGVzGAMgASgDEhIKCm91dHB1dF9kaXIYBCABKAkidQoPUmVydW5Kb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCRIVCg1nZW5lcmF0ZV9uYW1lGAMgASgIEhIKCnJlcXVlc3RfaWQYBCABKAkSGwoTYWxsb3dfdW5zY2hlZHVsYWJsZRgFIAEoCCJeCg5HZXRMb2dzUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBHRlYW0YAiABKAkSDwoHcmVwbGljYRgDIAEoBRIOCgZmb2xsb3cYBCABKAgSDwoHYXR0ZW1wdBgFIAEoBSI6CghMb2dDaHVuaxIMCgRkYXRhGAEgASgMEg8KB3JlcGxpY2EYAiABKAUSDwoHYXR0ZW1wdBgDIAEoBSKOAQoLTWV0cmljUG9pbnQSDAoEc3RlcBgBIAEoAxINCgV2YWx1ZRgCIAEoARIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdzdGVwX3RvGAQgASgDEgsKA21pbhgFIAEoARILCgNtYXgYBiABKAESDQoFY291bnQYByABKAMiiAEKDE1ldHJpY1NlcmllcxIMCgRuYW1lGAEgASgJEioKBnBvaW50cxgCIAMoCzIaLnN3aXRjaHlhcmQudjEuTWV0cmljUG9pbnQSDgoGbGF0ZXN0GAMgASgBEgsKA21pbhgEIAEoARILCgNtYXgYBSABKAESFAoMdG90YWxfcG9pbnRzGAYgASgDIlIKEUdldE1ldHJpY3NSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCRINCgVuYW1lcxgDIAMoCRISCgptYXhfcG9pbnRzGAQgASgFIkEKEkdldE1ldHJpY3NSZXNwb25zZRIrCgZzZXJpZXMYASADKAsyGy5zd2l0Y2h5YXJkLnYxLk1ldHJpY1NlcmllcyJrCghBcnRpZmFjdBIMCgRwYXRoGAEgASgJEhIKCnNpemVfYnl0ZXMYAiABKAMSLAoIbW9kaWZpZWQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3N5bWxpbmsYBCABKAgiMgoUTGlzdEFydGlmYWN0c1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgR0ZWFtGAIgASgJIlcKFUxpc3RBcnRpZmFjdHNSZXNwb25zZRIqCglhcnRpZmFjdHMYASADKAsyFy5zd2l0Y2h5YXJkLnYxLkFydGlmYWN0EhIKCm91dHB1dF9kaXIYAiABKAkiPwoTUmVhZEFydGlmYWN0UmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBHRlYW0YAiABKAkSDAoEcGF0aBgDIAEoCSIrCg1BcnRpZmFjdENodW5rEgwKBGRhdGEYASABKAwSDAoEcGF0aBgCIAEoCSIRCg9MaXN0R3B1c1JlcXVlc3QiiQEKA0dwdRINCgVpbmRleBgBIAEoBRIMCgR1dWlkGAIgASgJEgwKBG5hbWUYAyABKAkSEQoJbWVtb3J5X21iGAQgASgDEhEKCXNpbXVsYXRlZBgFIAEoCBILCgNqb2IYBiABKAkSDAoEdGVhbRgHIAEoCRIWCg5ncHVfbWlsbGlfdXNlZBgIIAEoBSJCChBMaXN0R3B1c1Jlc3BvbnNlEiAKBGdwdXMYASADKAsyEi5zd2l0Y2h5YXJkLnYxLkdwdRIMCgRub2RlGAIgASgJIlIKFUNvbGxlY3RHYXJiYWdlUmVxdWVzdBIMCgR0ZWFtGAEgASgJEhoKEm9sZGVyX3RoYW5fc2Vjb25kcxgCIAEoAxIPCgdkcnlfcnVuGAMgASgIInsKDENvbGxlY3RlZEpvYhIMCgRuYW1lGAEgASgJEgwKBHRlYW0YAiABKAkSCwoDdWlkGAMgASgJEg0KBWJ5dGVzGAQgASgDEjMKD2NvbXBsZXRpb25fdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiQQoNVGVhbURpc2tVc2FnZRIMCgR0ZWFtGAEgASgJEg0KBWJ5dGVzGAIgASgDEhMKC3F1b3RhX2J5dGVzGAMgASgDIpYBChZDb2xsZWN0R2FyYmFnZVJlc3BvbnNlEikKBGpvYnMYASADKAsyGy5zd2l0Y2h5YXJkLnYxLkNvbGxlY3RlZEpvYhITCgtmcmVlZF9ieXRlcxgCIAEoAxIrCgV1c2FnZRgDIAMoCzIcLnN3aXRjaHlhcmQudjEuVGVhbURpc2tVc2FnZRIPCgdkcnlfcnVuGAQgASgIMqIMCgRKb2JzEmMKCVN1Ym1pdEpvYhIfLnN3aXRjaHlhcmQudjEuU3VibWl0Sm9iUmVxdWVzdBogLnN3aXRjaHlhcmQudjEuU3VibWl0Sm9iUmVzcG9uc2UiE4LT5JMCDToBKiIIL3YxL2pvYnMSdQoLVmFsaWRhdGVKb2ISIS5zd2l0Y2h5YXJkLnYxLlZhbGlkYXRlSm9iUmVxdWVzdBoiLnN3aXRjaHlhcmQudjEuVmFsaWRhdGVKb2JSZXNwb25zZSIfkAIBgtPkkwIWOgEqIhEvdjEvam9iczp2YWxpZGF0ZRJWCgZHZXRKb2ISHC5zd2l0Y2h5YXJkLnYxLkdldEpvYlJlcXVlc3QaEi5zd2l0Y2h5YXJkLnYxLkpvYiIakAIBgtPkkwIREg8vdjEvam9icy97bmFtZX0SYAoITGlzdEpvYnMSHi5zd2l0Y2h5YXJkLnYxLkxpc3RKb2JzUmVxdWVzdBofLnN3aXRjaHlhcmQudjEuTGlzdEpvYnNSZXNwb25zZSITkAIBgtPkkwIKEggvdjEvam9icxJ3CgtEZXNjcmliZUpvYhIhLnN3aXRjaHlhcmQudjEuRGVzY3JpYmVKb2JSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5EZXNjcmliZUpvYlJlc3BvbnNlIiGQAgGC0+STAhgSFi92MS9qb2JzL3tuYW1lfS9ldmVudHMSZgoJQ2FuY2VsSm9iEh8uc3dpdGNoeWFyZC52MS5DYW5jZWxKb2JSZXF1ZXN0GhIuc3dpdGNoeWFyZC52MS5Kb2IiJJACAoLT5JMCGzoBKiIWL3YxL2pvYnMve25hbWV9OmNhbmNlbBJnCglEZWxldGVKb2ISHy5zd2l0Y2h5YXJkLnYxLkRlbGV0ZUpvYlJlcXVlc3QaIC5zd2l0Y2h5YXJkLnYxLkRlbGV0ZUpvYlJlc3BvbnNlIheC0+STAhEqDy92MS9qb2JzL3tuYW1lfRJuCghSZXJ1bkpvYhIeLnN3aXRjaHlhcmQudjEuUmVydW5Kb2JSZXF1ZXN0GiAuc3dpdGNoeWFyZC52MS5TdWJtaXRKb2JSZXNwb25zZSIggtPkkwIaOgEqIhUvdjEvam9icy97bmFtZX06cmVydW4SZAoHR2V0TG9ncxIdLnN3aXRjaHlhcmQudjEuR2V0TG9nc1JlcXVlc3QaFy5zd2l0Y2h5YXJkLnYxLkxvZ0NodW5rIh+QAgGC0+STAhYSFC92MS9qb2JzL3tuYW1lfS9sb2dzMAESdQoKR2V0TWV0cmljcxIgLnN3aXRjaHlhcmQudjEuR2V0TWV0cmljc1JlcXVlc3QaIS5zd2l0Y2h5YXJkLnYxLkdldE1ldHJpY3NSZXNwb25zZSIikAIBgtPkkwIZEhcvdjEvam9icy97bmFtZX0vbWV0cmljcxKAAQoNTGlzdEFydGlmYWN0cxIjLnN3aXRjaHlhcmQudjEuTGlzdEFydGlmYWN0c1JlcXVlc3QaJC5zd2l0Y2h5YXJkLnYxLkxpc3RBcnRpZmFjdHNSZXNwb25zZSIkkAIBgtPkkwIbEhkvdjEvam9icy97bmFtZX0vYXJ0aWZhY3RzEogBCgxSZWFkQXJ0aWZhY3QSIi5zd2l0Y2h5YXJkLnYxLlJlYWRBcnRpZmFjdFJlcXVlc3QaHC5zd2l0Y2h5YXJkLnYxLkFydGlmYWN0Q2h1bmsiNJACAYLT5JMCK2IEZGF0YRIjL3YxL2pvYnMve25hbWV9L2FydGlmYWN0cy97cGF0aD0qKn0wARJ9Cg5Db2xsZWN0R2FyYmFnZRIkLnN3aXRjaHlhcmQudjEuQ29sbGVjdEdhcmJhZ2VSZXF1ZXN0GiUuc3dpdGNoeWFyZC52MS5Db2xsZWN0R2FyYmFnZVJlc3BvbnNlIh6QAgKC0+STAhU6ASoiEC92MS9qb2JzOmNvbGxlY3QSYAoITGlzdEdwdXMSHi5zd2l0Y2h5YXJkLnYxLkxpc3RHcHVzUmVxdWVzdBofLnN3aXRjaHlhcmQudjEuTGlzdEdwdXNSZXNwb25zZSITkAIBgtPkkwIKEggvdjEvZ3B1c2IGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message switchyard.v1.ObjectMeta
@@ -488,11 +488,30 @@ export type SubmitJobRequest = Message<"switchyard.v1.SubmitJobRequest"> & {
   generateName: boolean;
 
   /**
-   * Directory that relative working directories in the manifest resolve against.
+   * The absolute directory that relative working directories in the manifest resolve against: the CLI sends the
+   * manifest file's directory. Empty (REST, a manifest that is not a file): every workingDir must be absolute, and a
+   * relative one is refused (INVALID_ARGUMENT naming the field) instead of failing at launch.
    *
    * @generated from field: string base_dir = 5;
    */
   baseDir: string;
+
+  /**
+   * A job of the same name in the team that has finished is deleted first (as DeleteJob without purge), in the
+   * same transaction as the new one is stored; one still queued or running is FAILED_PRECONDITION (cancel it first).
+   *
+   * @generated from field: bool replace = 6;
+   */
+  replace: boolean;
+
+  /**
+   * Accept a job that can never fit on the current inventory (this node's GPUs, CPU and memory, counting only what
+   * its replicas request): it waits, saying so, until the inventory grows. Without it such a job is refused
+   * (INVALID_ARGUMENT: what it asks against what exists).
+   *
+   * @generated from field: bool allow_unschedulable = 7;
+   */
+  allowUnschedulable: boolean;
 };
 
 /**
@@ -775,6 +794,122 @@ export const CancelJobRequestSchema: GenMessage<CancelJobRequest> = /*@__PURE__*
   messageDesc(file_switchyard_v1_jobs, 19);
 
 /**
+ * @generated from message switchyard.v1.DeleteJobRequest
+ */
+export type DeleteJobRequest = Message<"switchyard.v1.DeleteJobRequest"> & {
+  /**
+   * The job's name or uid.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string team = 2;
+   */
+  team: string;
+
+  /**
+   * Delete its logs, artifacts and checkpoints now too.
+   *
+   * @generated from field: bool purge = 3;
+   */
+  purge: boolean;
+};
+
+/**
+ * Describes the message switchyard.v1.DeleteJobRequest.
+ * Use `create(DeleteJobRequestSchema)` to create a new message.
+ */
+export const DeleteJobRequestSchema: GenMessage<DeleteJobRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_jobs, 20);
+
+/**
+ * @generated from message switchyard.v1.DeleteJobResponse
+ */
+export type DeleteJobResponse = Message<"switchyard.v1.DeleteJobResponse"> & {
+  /**
+   * The job as it was when deleted.
+   *
+   * @generated from field: switchyard.v1.Job job = 1;
+   */
+  job?: Job | undefined;
+
+  /**
+   * Its files were deleted now (purge), or had been by retention already.
+   *
+   * @generated from field: bool purged = 2;
+   */
+  purged: boolean;
+
+  /**
+   * Bytes the purge freed.
+   *
+   * @generated from field: int64 freed_bytes = 3;
+   */
+  freedBytes: bigint;
+
+  /**
+   * Without purge: where its artifacts stay on the jobs service's machine until retention removes them.
+   *
+   * @generated from field: string output_dir = 4;
+   */
+  outputDir: string;
+};
+
+/**
+ * Describes the message switchyard.v1.DeleteJobResponse.
+ * Use `create(DeleteJobResponseSchema)` to create a new message.
+ */
+export const DeleteJobResponseSchema: GenMessage<DeleteJobResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_jobs, 21);
+
+/**
+ * @generated from message switchyard.v1.RerunJobRequest
+ */
+export type RerunJobRequest = Message<"switchyard.v1.RerunJobRequest"> & {
+  /**
+   * The job to run again: its name or uid.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string team = 2;
+   */
+  team: string;
+
+  /**
+   * A fresh name for the new job, keeping the old one; otherwise the same name, replacing the finished old job.
+   *
+   * @generated from field: bool generate_name = 3;
+   */
+  generateName: boolean;
+
+  /**
+   * As SubmitJobRequest's: the same id returns the first result.
+   *
+   * @generated from field: string request_id = 4;
+   */
+  requestId: string;
+
+  /**
+   * As SubmitJobRequest's.
+   *
+   * @generated from field: bool allow_unschedulable = 5;
+   */
+  allowUnschedulable: boolean;
+};
+
+/**
+ * Describes the message switchyard.v1.RerunJobRequest.
+ * Use `create(RerunJobRequestSchema)` to create a new message.
+ */
+export const RerunJobRequestSchema: GenMessage<RerunJobRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_jobs, 22);
+
+/**
  * @generated from message switchyard.v1.GetLogsRequest
  */
 export type GetLogsRequest = Message<"switchyard.v1.GetLogsRequest"> & {
@@ -811,7 +946,7 @@ export type GetLogsRequest = Message<"switchyard.v1.GetLogsRequest"> & {
  * Use `create(GetLogsRequestSchema)` to create a new message.
  */
 export const GetLogsRequestSchema: GenMessage<GetLogsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 20);
+  messageDesc(file_switchyard_v1_jobs, 23);
 
 /**
  * @generated from message switchyard.v1.LogChunk
@@ -838,7 +973,7 @@ export type LogChunk = Message<"switchyard.v1.LogChunk"> & {
  * Use `create(LogChunkSchema)` to create a new message.
  */
 export const LogChunkSchema: GenMessage<LogChunk> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 21);
+  messageDesc(file_switchyard_v1_jobs, 24);
 
 /**
  * One point, or a bucket of consecutive steps [step, step_to] once a series is downsampled (long series keep their
@@ -894,7 +1029,7 @@ export type MetricPoint = Message<"switchyard.v1.MetricPoint"> & {
  * Use `create(MetricPointSchema)` to create a new message.
  */
 export const MetricPointSchema: GenMessage<MetricPoint> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 22);
+  messageDesc(file_switchyard_v1_jobs, 25);
 
 /**
  * @generated from message switchyard.v1.MetricSeries
@@ -938,7 +1073,7 @@ export type MetricSeries = Message<"switchyard.v1.MetricSeries"> & {
  * Use `create(MetricSeriesSchema)` to create a new message.
  */
 export const MetricSeriesSchema: GenMessage<MetricSeries> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 23);
+  messageDesc(file_switchyard_v1_jobs, 26);
 
 /**
  * @generated from message switchyard.v1.GetMetricsRequest
@@ -974,7 +1109,7 @@ export type GetMetricsRequest = Message<"switchyard.v1.GetMetricsRequest"> & {
  * Use `create(GetMetricsRequestSchema)` to create a new message.
  */
 export const GetMetricsRequestSchema: GenMessage<GetMetricsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 24);
+  messageDesc(file_switchyard_v1_jobs, 27);
 
 /**
  * @generated from message switchyard.v1.GetMetricsResponse
@@ -991,7 +1126,7 @@ export type GetMetricsResponse = Message<"switchyard.v1.GetMetricsResponse"> & {
  * Use `create(GetMetricsResponseSchema)` to create a new message.
  */
 export const GetMetricsResponseSchema: GenMessage<GetMetricsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 25);
+  messageDesc(file_switchyard_v1_jobs, 28);
 
 /**
  * @generated from message switchyard.v1.Artifact
@@ -1026,7 +1161,7 @@ export type Artifact = Message<"switchyard.v1.Artifact"> & {
  * Use `create(ArtifactSchema)` to create a new message.
  */
 export const ArtifactSchema: GenMessage<Artifact> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 26);
+  messageDesc(file_switchyard_v1_jobs, 29);
 
 /**
  * @generated from message switchyard.v1.ListArtifactsRequest
@@ -1048,7 +1183,7 @@ export type ListArtifactsRequest = Message<"switchyard.v1.ListArtifactsRequest">
  * Use `create(ListArtifactsRequestSchema)` to create a new message.
  */
 export const ListArtifactsRequestSchema: GenMessage<ListArtifactsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 27);
+  messageDesc(file_switchyard_v1_jobs, 30);
 
 /**
  * @generated from message switchyard.v1.ListArtifactsResponse
@@ -1072,7 +1207,7 @@ export type ListArtifactsResponse = Message<"switchyard.v1.ListArtifactsResponse
  * Use `create(ListArtifactsResponseSchema)` to create a new message.
  */
 export const ListArtifactsResponseSchema: GenMessage<ListArtifactsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 28);
+  messageDesc(file_switchyard_v1_jobs, 31);
 
 /**
  * @generated from message switchyard.v1.ReadArtifactRequest
@@ -1099,7 +1234,7 @@ export type ReadArtifactRequest = Message<"switchyard.v1.ReadArtifactRequest"> &
  * Use `create(ReadArtifactRequestSchema)` to create a new message.
  */
 export const ReadArtifactRequestSchema: GenMessage<ReadArtifactRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 29);
+  messageDesc(file_switchyard_v1_jobs, 32);
 
 /**
  * @generated from message switchyard.v1.ArtifactChunk
@@ -1121,7 +1256,7 @@ export type ArtifactChunk = Message<"switchyard.v1.ArtifactChunk"> & {
  * Use `create(ArtifactChunkSchema)` to create a new message.
  */
 export const ArtifactChunkSchema: GenMessage<ArtifactChunk> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 30);
+  messageDesc(file_switchyard_v1_jobs, 33);
 
 /**
  * @generated from message switchyard.v1.ListGpusRequest
@@ -1134,7 +1269,7 @@ export type ListGpusRequest = Message<"switchyard.v1.ListGpusRequest"> & {
  * Use `create(ListGpusRequestSchema)` to create a new message.
  */
 export const ListGpusRequestSchema: GenMessage<ListGpusRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 31);
+  messageDesc(file_switchyard_v1_jobs, 34);
 
 /**
  * @generated from message switchyard.v1.Gpu
@@ -1188,7 +1323,7 @@ export type Gpu = Message<"switchyard.v1.Gpu"> & {
  * Use `create(GpuSchema)` to create a new message.
  */
 export const GpuSchema: GenMessage<Gpu> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 32);
+  messageDesc(file_switchyard_v1_jobs, 35);
 
 /**
  * @generated from message switchyard.v1.ListGpusResponse
@@ -1210,7 +1345,7 @@ export type ListGpusResponse = Message<"switchyard.v1.ListGpusResponse"> & {
  * Use `create(ListGpusResponseSchema)` to create a new message.
  */
 export const ListGpusResponseSchema: GenMessage<ListGpusResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 33);
+  messageDesc(file_switchyard_v1_jobs, 36);
 
 /**
  * @generated from message switchyard.v1.CollectGarbageRequest
@@ -1243,7 +1378,7 @@ export type CollectGarbageRequest = Message<"switchyard.v1.CollectGarbageRequest
  * Use `create(CollectGarbageRequestSchema)` to create a new message.
  */
 export const CollectGarbageRequestSchema: GenMessage<CollectGarbageRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 34);
+  messageDesc(file_switchyard_v1_jobs, 37);
 
 /**
  * @generated from message switchyard.v1.CollectedJob
@@ -1280,7 +1415,7 @@ export type CollectedJob = Message<"switchyard.v1.CollectedJob"> & {
  * Use `create(CollectedJobSchema)` to create a new message.
  */
 export const CollectedJobSchema: GenMessage<CollectedJob> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 35);
+  messageDesc(file_switchyard_v1_jobs, 38);
 
 /**
  * @generated from message switchyard.v1.TeamDiskUsage
@@ -1311,7 +1446,7 @@ export type TeamDiskUsage = Message<"switchyard.v1.TeamDiskUsage"> & {
  * Use `create(TeamDiskUsageSchema)` to create a new message.
  */
 export const TeamDiskUsageSchema: GenMessage<TeamDiskUsage> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 36);
+  messageDesc(file_switchyard_v1_jobs, 39);
 
 /**
  * @generated from message switchyard.v1.CollectGarbageResponse
@@ -1343,7 +1478,7 @@ export type CollectGarbageResponse = Message<"switchyard.v1.CollectGarbageRespon
  * Use `create(CollectGarbageResponseSchema)` to create a new message.
  */
 export const CollectGarbageResponseSchema: GenMessage<CollectGarbageResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 37);
+  messageDesc(file_switchyard_v1_jobs, 40);
 
 /**
  * Training jobs: submission, state, logs, metrics and artifacts.
@@ -1400,7 +1535,9 @@ export const Jobs: GenService<{
     output: typeof DescribeJobResponseSchema;
   },
   /**
-   * Cancels a job: every process of every replica gets SIGTERM, then SIGKILL after the grace period.
+   * Cancels a job: every process of every replica gets SIGTERM, then SIGKILL after the grace period. A job that
+   * already Succeeded or Failed is FAILED_PRECONDITION ("has already finished"); one already Cancelled is answered as
+   * it is (a retried cancel succeeds).
    *
    * @generated from rpc switchyard.v1.Jobs.CancelJob
    */
@@ -1408,6 +1545,33 @@ export const Jobs: GenService<{
     methodKind: "unary";
     input: typeof CancelJobRequestSchema;
     output: typeof JobSchema;
+  },
+  /**
+   * Deletes a finished job (Succeeded, Failed or Cancelled; an unfinished one is FAILED_PRECONDITION: cancel it
+   * first): it is gone from get, list, describe, logs, metrics and artifacts, and its name is free for a new job.
+   * Its logs, artifacts and checkpoints are deleted now with purge; otherwise they stay on disk (counted in the
+   * team's disk quota) until its queue's retention or `switchyard gc` removes them. What it used stays in the
+   * accounting (GetUsage, fair share). Authorized as CancelJob: admins, or members of the job's team.
+   *
+   * @generated from rpc switchyard.v1.Jobs.DeleteJob
+   */
+  deleteJob: {
+    methodKind: "unary";
+    input: typeof DeleteJobRequestSchema;
+    output: typeof DeleteJobResponseSchema;
+  },
+  /**
+   * Submits a job again from a job's stored spec (what it ran with: the same command, resources, environment and
+   * secrets). Under the same name the old job must have finished, and it is deleted first (as DeleteJob without
+   * purge); with generate_name the new job gets a fresh name (the old one's generateName prefix, or "<name>-") and
+   * the old one, finished or not, stays.
+   *
+   * @generated from rpc switchyard.v1.Jobs.RerunJob
+   */
+  rerunJob: {
+    methodKind: "unary";
+    input: typeof RerunJobRequestSchema;
+    output: typeof SubmitJobResponseSchema;
   },
   /**
    * A replica's combined stdout and stderr; with follow, streams until the replica ends.

@@ -5,13 +5,15 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file switchyard/v1/queues.proto.
  */
 export const file_switchyard_v1_queues: GenFile = /*@__PURE__*/
-  fileDesc("Chpzd2l0Y2h5YXJkL3YxL3F1ZXVlcy5wcm90bxINc3dpdGNoeWFyZC52MSI1ChJBcHBseVF1ZXVlc1JlcXVlc3QSDAoEeWFtbBgBIAEoCRIRCglmaWxlX25hbWUYAiABKAkiUgoTQXBwbHlRdWV1ZXNSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgDEioKBnF1ZXVlcxgCIAMoCzIaLnN3aXRjaHlhcmQudjEuUXVldWVTdGF0dXMiEwoRTGlzdFF1ZXVlc1JlcXVlc3QitQEKDlJlc291cmNlU3RhdHVzEgwKBG5hbWUYASABKAkSFQoNbm9taW5hbF9xdW90YRgCIAEoARIcCg9ib3Jyb3dpbmdfbGltaXQYAyABKAFIAIgBARIaCg1sZW5kaW5nX2xpbWl0GAQgASgBSAGIAQESDAoEdXNlZBgFIAEoARIQCghib3Jyb3dlZBgGIAEoAUISChBfYm9ycm93aW5nX2xpbWl0QhAKDl9sZW5kaW5nX2xpbWl0Ip0BCgtRdWV1ZVN0YXR1cxIMCgRuYW1lGAEgASgJEgwKBHRlYW0YAiABKAkSDgoGY29ob3J0GAMgASgJEg4KBndlaWdodBgEIAEoARIwCglyZXNvdXJjZXMYBSADKAsyHS5zd2l0Y2h5YXJkLnYxLlJlc291cmNlU3RhdHVzEg8KB3BlbmRpbmcYBiABKAUSDwoHcnVubmluZxgHIAEoBSJRChJMaXN0UXVldWVzUmVzcG9uc2USKgoGcXVldWVzGAEgAygLMhouc3dpdGNoeWFyZC52MS5RdWV1ZVN0YXR1cxIPCgd2ZXJzaW9uGAIgASgDIiAKD0dldFVzYWdlUmVxdWVzdBINCgVzaW5jZRgBIAEoCSKNAQoIVXNhZ2VSb3cSDAoEdGVhbRgBIAEoCRIMCgR1c2VyGAIgASgJEgwKBGpvYnMYAyABKAUSEQoJZ3B1X2hvdXJzGAQgASgBEhQKDHF1ZXVlZF9ob3VycxgFIAEoARIZChFhdmdfcXVldWVfc2Vjb25kcxgGIAEoARITCgtwcmVlbXB0aW9ucxgHIAEoBSI5ChBHZXRVc2FnZVJlc3BvbnNlEiUKBHJvd3MYASADKAsyFy5zd2l0Y2h5YXJkLnYxLlVzYWdlUm93MsgCCgZRdWV1ZXMScQoLQXBwbHlRdWV1ZXMSIS5zd2l0Y2h5YXJkLnYxLkFwcGx5UXVldWVzUmVxdWVzdBoiLnN3aXRjaHlhcmQudjEuQXBwbHlRdWV1ZXNSZXNwb25zZSIbgtPkkwIVOgEqIhAvdjEvcXVldWVzOmFwcGx5EmgKCkxpc3RRdWV1ZXMSIC5zd2l0Y2h5YXJkLnYxLkxpc3RRdWV1ZXNSZXF1ZXN0GiEuc3dpdGNoeWFyZC52MS5MaXN0UXVldWVzUmVzcG9uc2UiFZACAYLT5JMCDBIKL3YxL3F1ZXVlcxJhCghHZXRVc2FnZRIeLnN3aXRjaHlhcmQudjEuR2V0VXNhZ2VSZXF1ZXN0Gh8uc3dpdGNoeWFyZC52MS5HZXRVc2FnZVJlc3BvbnNlIhSQAgGC0+STAgsSCS92MS91c2FnZWIGcHJvdG8z", [file_google_api_annotations]);
+  fileDesc("Chpzd2l0Y2h5YXJkL3YxL3F1ZXVlcy5wcm90bxINc3dpdGNoeWFyZC52MSI1ChJBcHBseVF1ZXVlc1JlcXVlc3QSDAoEeWFtbBgBIAEoCRIRCglmaWxlX25hbWUYAiABKAkiUgoTQXBwbHlRdWV1ZXNSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgDEioKBnF1ZXVlcxgCIAMoCzIaLnN3aXRjaHlhcmQudjEuUXVldWVTdGF0dXMiLQoRTGlzdFF1ZXVlc1JlcXVlc3QSGAoQbWF4X3BlbmRpbmdfam9icxgBIAEoBSK1AQoOUmVzb3VyY2VTdGF0dXMSDAoEbmFtZRgBIAEoCRIVCg1ub21pbmFsX3F1b3RhGAIgASgBEhwKD2JvcnJvd2luZ19saW1pdBgDIAEoAUgAiAEBEhoKDWxlbmRpbmdfbGltaXQYBCABKAFIAYgBARIMCgR1c2VkGAUgASgBEhAKCGJvcnJvd2VkGAYgASgBQhIKEF9ib3Jyb3dpbmdfbGltaXRCEAoOX2xlbmRpbmdfbGltaXQizQEKC1F1ZXVlU3RhdHVzEgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCRIOCgZjb2hvcnQYAyABKAkSDgoGd2VpZ2h0GAQgASgBEjAKCXJlc291cmNlcxgFIAMoCzIdLnN3aXRjaHlhcmQudjEuUmVzb3VyY2VTdGF0dXMSDwoHcGVuZGluZxgGIAEoBRIPCgdydW5uaW5nGAcgASgFEi4KDHBlbmRpbmdfam9icxgIIAMoCzIYLnN3aXRjaHlhcmQudjEuUXVldWVkSm9iIrgBCglRdWV1ZWRKb2ISDAoEbmFtZRgBIAEoCRIMCgR0ZWFtGAIgASgJEgsKA3VpZBgDIAEoCRIMCgR1c2VyGAQgASgJEhAKCHByaW9yaXR5GAUgASgFEhAKCHBvc2l0aW9uGAYgASgFEg4KBnJlYXNvbhgHIAEoCRIPCgdtZXNzYWdlGAggASgJEi8KC3F1ZXVlZF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJRChJMaXN0UXVldWVzUmVzcG9uc2USKgoGcXVldWVzGAEgAygLMhouc3dpdGNoeWFyZC52MS5RdWV1ZVN0YXR1cxIPCgd2ZXJzaW9uGAIgASgDIiAKD0dldFVzYWdlUmVxdWVzdBINCgVzaW5jZRgBIAEoCSKNAQoIVXNhZ2VSb3cSDAoEdGVhbRgBIAEoCRIMCgR1c2VyGAIgASgJEgwKBGpvYnMYAyABKAUSEQoJZ3B1X2hvdXJzGAQgASgBEhQKDHF1ZXVlZF9ob3VycxgFIAEoARIZChFhdmdfcXVldWVfc2Vjb25kcxgGIAEoARITCgtwcmVlbXB0aW9ucxgHIAEoBSI5ChBHZXRVc2FnZVJlc3BvbnNlEiUKBHJvd3MYASADKAsyFy5zd2l0Y2h5YXJkLnYxLlVzYWdlUm93MsgCCgZRdWV1ZXMScQoLQXBwbHlRdWV1ZXMSIS5zd2l0Y2h5YXJkLnYxLkFwcGx5UXVldWVzUmVxdWVzdBoiLnN3aXRjaHlhcmQudjEuQXBwbHlRdWV1ZXNSZXNwb25zZSIbgtPkkwIVOgEqIhAvdjEvcXVldWVzOmFwcGx5EmgKCkxpc3RRdWV1ZXMSIC5zd2l0Y2h5YXJkLnYxLkxpc3RRdWV1ZXNSZXF1ZXN0GiEuc3dpdGNoeWFyZC52MS5MaXN0UXVldWVzUmVzcG9uc2UiFZACAYLT5JMCDBIKL3YxL3F1ZXVlcxJhCghHZXRVc2FnZRIeLnN3aXRjaHlhcmQudjEuR2V0VXNhZ2VSZXF1ZXN0Gh8uc3dpdGNoeWFyZC52MS5HZXRVc2FnZVJlc3BvbnNlIhSQAgGC0+STAgsSCS92MS91c2FnZWIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message switchyard.v1.ApplyQueuesRequest
@@ -63,6 +65,12 @@ export const ApplyQueuesResponseSchema: GenMessage<ApplyQueuesResponse> = /*@__P
  * @generated from message switchyard.v1.ListQueuesRequest
  */
 export type ListQueuesRequest = Message<"switchyard.v1.ListQueuesRequest"> & {
+  /**
+   * Pending jobs listed per queue (default 100, at most 10000); `pending` counts them all.
+   *
+   * @generated from field: int32 max_pending_jobs = 1;
+   */
+  maxPendingJobs: number;
 };
 
 /**
@@ -152,6 +160,8 @@ export type QueueStatus = Message<"switchyard.v1.QueueStatus"> & {
   resources: ResourceStatus[];
 
   /**
+   * Jobs waiting in the queue (Queued), suspended ones included.
+   *
    * @generated from field: int32 pending = 6;
    */
   pending: number;
@@ -160,6 +170,13 @@ export type QueueStatus = Message<"switchyard.v1.QueueStatus"> & {
    * @generated from field: int32 running = 7;
    */
   running: number;
+
+  /**
+   * The pending jobs, next first (at most ListQueuesRequest.max_pending_jobs).
+   *
+   * @generated from field: repeated switchyard.v1.QueuedJob pending_jobs = 8;
+   */
+  pendingJobs: QueuedJob[];
 };
 
 /**
@@ -168,6 +185,76 @@ export type QueueStatus = Message<"switchyard.v1.QueueStatus"> & {
  */
 export const QueueStatusSchema: GenMessage<QueueStatus> = /*@__PURE__*/
   messageDesc(file_switchyard_v1_queues, 4);
+
+/**
+ * A job waiting in a queue. Another team's job is shown without its name, uid and user.
+ *
+ * @generated from message switchyard.v1.QueuedJob
+ */
+export type QueuedJob = Message<"switchyard.v1.QueuedJob"> & {
+  /**
+   * "(another team's job)" when the caller may not see the job.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string team = 2;
+   */
+  team: string;
+
+  /**
+   * @generated from field: string uid = 3;
+   */
+  uid: string;
+
+  /**
+   * @generated from field: string user = 4;
+   */
+  user: string;
+
+  /**
+   * @generated from field: int32 priority = 5;
+   */
+  priority: number;
+
+  /**
+   * Its place among the queue's pending jobs (1 = next), in the order the scheduler considered them at its last
+   * cycle; jobs it has not considered yet follow by priority and submission. 0: suspended (not in line).
+   *
+   * @generated from field: int32 position = 6;
+   */
+  position: number;
+
+  /**
+   * Waiting (the scheduler said why), Submitted (not considered yet), Preempted, Suspended, ...
+   *
+   * @generated from field: string reason = 7;
+   */
+  reason: string;
+
+  /**
+   * Why it waits, as `describe` says it (which resource or quota, what is free).
+   *
+   * @generated from field: string message = 8;
+   */
+  message: string;
+
+  /**
+   * When it last entered the queue (submission, or a requeue after a preemption or retry).
+   *
+   * @generated from field: google.protobuf.Timestamp queued_time = 9;
+   */
+  queuedTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message switchyard.v1.QueuedJob.
+ * Use `create(QueuedJobSchema)` to create a new message.
+ */
+export const QueuedJobSchema: GenMessage<QueuedJob> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_queues, 5);
 
 /**
  * @generated from message switchyard.v1.ListQueuesResponse
@@ -191,7 +278,7 @@ export type ListQueuesResponse = Message<"switchyard.v1.ListQueuesResponse"> & {
  * Use `create(ListQueuesResponseSchema)` to create a new message.
  */
 export const ListQueuesResponseSchema: GenMessage<ListQueuesResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_queues, 5);
+  messageDesc(file_switchyard_v1_queues, 6);
 
 /**
  * @generated from message switchyard.v1.GetUsageRequest
@@ -210,7 +297,7 @@ export type GetUsageRequest = Message<"switchyard.v1.GetUsageRequest"> & {
  * Use `create(GetUsageRequestSchema)` to create a new message.
  */
 export const GetUsageRequestSchema: GenMessage<GetUsageRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_queues, 6);
+  messageDesc(file_switchyard_v1_queues, 7);
 
 /**
  * @generated from message switchyard.v1.UsageRow
@@ -257,7 +344,7 @@ export type UsageRow = Message<"switchyard.v1.UsageRow"> & {
  * Use `create(UsageRowSchema)` to create a new message.
  */
 export const UsageRowSchema: GenMessage<UsageRow> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_queues, 7);
+  messageDesc(file_switchyard_v1_queues, 8);
 
 /**
  * @generated from message switchyard.v1.GetUsageResponse
@@ -274,7 +361,7 @@ export type GetUsageResponse = Message<"switchyard.v1.GetUsageResponse"> & {
  * Use `create(GetUsageResponseSchema)` to create a new message.
  */
 export const GetUsageResponseSchema: GenMessage<GetUsageResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_queues, 8);
+  messageDesc(file_switchyard_v1_queues, 9);
 
 /**
  * Team queues with quotas (Kueue's nominal quota, borrowing and lending limits in cohorts), and accounting.
@@ -294,7 +381,8 @@ export const Queues: GenService<{
     output: typeof ApplyQueuesResponseSchema;
   },
   /**
-   * Quota, usage, borrowed, pending and running per queue.
+   * Quota (nominal, borrowing and lending limits), usage, borrowed, pending and running per queue, and the queue's
+   * pending jobs in the order the scheduler considers them, each with why it waits.
    *
    * @generated from rpc switchyard.v1.Queues.ListQueues
    */
