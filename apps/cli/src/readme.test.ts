@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 
 // Every command of the README, in order, on a fresh machine's state: a new HOME (so a new data directory and CLI
 // config), `switchyard` on the PATH through the README's own install step, a scratch directory to work in (with the
-// repository's examples/ beside it). Each ```sh block runs as one bash script with `set -euo pipefail`: a command that
+// repository's examples/ and clients/ beside it). Each ```sh block runs as one bash script with `set -euo pipefail`: a command that
 // fails fails the test, with the block and its output.
 //
 // What the test does besides running the text, and why:
@@ -51,6 +51,7 @@ describe("README: every command works from a fresh clone, in order", () => {
   mkdirSync(home, { mode: 0o700 });
   mkdirSync(work, { mode: 0o755 });
   symlinkSync(join(ROOT, "examples"), join(work, "examples"));
+  symlinkSync(join(ROOT, "clients"), join(work, "clients"));
   const traces = tracesDir();
   const dataDir = join(home, ".local", "share", "switchyard");
 
