@@ -1489,7 +1489,10 @@ export const CollectGarbageResponseSchema: GenMessage<CollectGarbageResponse> = 
 export const Jobs: GenService<{
   /**
    * Submits a job from a manifest (native switchyard/v1 Job, Kubeflow PyTorchJob or TrainJob; YAML or JSON).
-   * Idempotent by request_id: a retried submission returns the first result.
+   * Idempotent by request_id: a retried submission returns the first result. Refused (INVALID_ARGUMENT) rather than
+   * left to wait or fail: with queues configured, a queue that is not one of the job's team's (a job that names none
+   * goes to its team's first queue), or a team without queues; a job that can never fit on the current inventory
+   * (unless allow_unschedulable); a relative workingDir without base_dir.
    *
    * @generated from rpc switchyard.v1.Jobs.SubmitJob
    */
