@@ -16,6 +16,15 @@ import { jobResource } from "./job-resource.js";
 
 const FINAL = new Set(["Succeeded", "Failed", "Cancelled"]);
 
+interface SubmitFlags {
+  wait?: boolean;
+  follow?: boolean;
+  generateName?: boolean;
+  replace?: boolean;
+  allowUnschedulable?: boolean;
+  output?: string;
+}
+
 export function readManifest(file: string): { text: string; fileName: string; baseDir: string } {
   const path = resolve(file);
   try {
@@ -26,11 +35,11 @@ export function readManifest(file: string): { text: string; fileName: string; ba
 }
 
 /** Submits with a request id, retrying while the platform is unreachable: the same id never creates a second job. */
-export async function submitManifest(api: Api, m: { text: string; fileName: string; baseDir: string }, generateName: boolean) {
+export async function submitManifest(api: Api, m: { text: string; fileName: string; baseDir: string }, generateName: boolean, more: { replace?: boolean; allowUnschedulable?: boolean } = {}) {
   const requestId = randomUUID();
   for (let attempt = 1; ; attempt++) {
     try {
-      return await api.jobs.submitJob({ requestId, manifest: m.text, fileName: m.fileName, baseDir: m.baseDir, generateName });
+      return await api.jobs.submitJob({ requestId, manifest: m.text, fileName: m.fileName, baseDir: m.baseDir, generateName, replace: more.replace === true, allowUnschedulable: more.allowUnschedulable === true });
     } catch (err) {
       const ce = ConnectError.from(err);
       if (ce.code !== Code.Unavailable || attempt >= 4) throw err;
@@ -102,6 +111,24 @@ function exitFor(job: Job): number {
   return job.status?.phase === "Succeeded" ? EXIT.ok : EXIT.failed;
 }
 
+/** Prints what submit or rerun answered, then waits or follows as asked. */
+async function reportSubmitted(api: Api, res: Awaited<ReturnType<Api["jobs"]["submitJob"]>>, o: SubmitFlags): Promise<number> {
+  const job = res.job!;
+  for (const w of res.warnings) process.stderr.write(`warning: ${w}\n`);
+  const name = job.metadata!.name;
+  const team = job.metadata!.team;
+  if (o.output === "json" || o.output === "yaml") process.stdout.write(printJobs([job], parseFormat(o.output)) + "\n");
+  else process.stdout.write(`job/${name} submitted (uid ${job.metadata!.uid}, team ${team})${res.replayed ? " [already submitted]" : ""}\n`);
+  if (!o.wait && !o.follow) return EXIT.ok;
+  if (o.follow) {
+    await waitUntilStarted(api, name, team, process.stderr);
+    await followLogs(api, name, team, 0, process.stdout);
+  }
+  const final = await waitForJob(api, name, team, process.stderr);
+  process.stderr.write(`job/${name} ${final.status?.phase}: ${final.status?.message}\n`);
+  return exitFor(final);
+}
+
 type Action = (api: Api, g: GlobalOptions, ...args: never[]) => Promise<number | void>;
 
 /** Wraps an action: connects, runs, maps errors to messages and exit codes. */
@@ -129,24 +156,43 @@ export function registerJobCommands(program: Command): void {
     .option("--wait", "wait until the job ends; exit 0 if it Succeeded, 1 if it Failed or was Cancelled")
     .option("--follow", "stream replica 0's logs until the job ends (implies --wait)")
     .option("--generate-name", "add a random suffix to the job's name")
+    .option("--replace", "a finished job of the same name is deleted first (its files stay until retention)")
+    .option("--allow-unschedulable", "accept a job that can never fit on the current inventory (a cluster that will grow)")
     .option("-o, --output <format>", "table|json|yaml", "table");
   submit.action(
-    withApi(submit, async (api, _g, file: string, o: { wait?: boolean; follow?: boolean; generateName?: boolean; output?: string }) => {
-      const res = await submitManifest(api, readManifest(file), Boolean(o.generateName));
-      const job = res.job!;
-      for (const w of res.warnings) process.stderr.write(`warning: ${w}\n`);
-      const name = job.metadata!.name;
-      const team = job.metadata!.team;
-      if (o.output === "json" || o.output === "yaml") process.stdout.write(printJobs([job], parseFormat(o.output)) + "\n");
-      else process.stdout.write(`job/${name} submitted (uid ${job.metadata!.uid}, team ${team})${res.replayed ? " [already submitted]" : ""}\n`);
-      if (!o.wait && !o.follow) return EXIT.ok;
-      if (o.follow) {
-        await waitUntilStarted(api, name, team, process.stderr);
-        await followLogs(api, name, team, 0, process.stdout);
-      }
-      const final = await waitForJob(api, name, team, process.stderr);
-      process.stderr.write(`job/${name} ${final.status?.phase}: ${final.status?.message}\n`);
-      return exitFor(final);
+    withApi(submit, async (api, _g, file: string, o: SubmitFlags) => {
+      const res = await submitManifest(api, readManifest(file), Boolean(o.generateName), { replace: Boolean(o.replace), allowUnschedulable: Boolean(o.allowUnschedulable) });
+      return reportSubmitted(api, res, o);
+    }),
+  );
+
+  const rerun = program
+    .command("rerun")
+    .argument("<job>", "name or uid of a job to run again, as it ran (command, resources, environment, secrets)")
+    .description("submit a job again from its stored spec: under the same name (the old job must have finished; it is replaced) or, with --generate-name, beside it")
+    .option("--generate-name", "a fresh name; the old job stays")
+    .option("--allow-unschedulable", "accept it even if it can never fit on the current inventory")
+    .option("--wait", "wait until it ends; exit 0 if it Succeeded, 1 if it Failed or was Cancelled")
+    .option("--follow", "stream replica 0's logs until it ends (implies --wait)")
+    .option("-o, --output <format>", "table|json|yaml", "table");
+  rerun.action(
+    withApi(rerun, async (api, g, name: string, o: SubmitFlags) => {
+      const res = await api.jobs.rerunJob({ name, team: g.team ?? "", generateName: Boolean(o.generateName), requestId: randomUUID(), allowUnschedulable: Boolean(o.allowUnschedulable) });
+      return reportSubmitted(api, res, o);
+    }),
+  );
+
+  const del = program
+    .command("delete")
+    .argument("<job>", "name or uid of a finished job")
+    .description("delete a finished job: gone from get, list and describe, its name free again (cancel a running one first)")
+    .option("--purge", "delete its logs, artifacts and checkpoints now too (otherwise they stay until its queue's retention or `switchyard gc`)");
+  del.action(
+    withApi(del, async (api, g, name: string, o: { purge?: boolean }) => {
+      const res = await api.jobs.deleteJob({ name, team: g.team ?? "", purge: Boolean(o.purge) });
+      const j = res.job!;
+      const files = o.purge ? (res.purged ? `; its files are deleted (${res.freedBytes} bytes freed)` : "") : res.outputDir ? `; its files stay in ${res.outputDir} until retention (or \`switchyard gc\`): --purge deletes them now` : "";
+      process.stdout.write(`job/${j.metadata!.name} deleted (it had ${j.status!.phase})${files}\n`);
     }),
   );
 
@@ -251,8 +297,10 @@ export function registerJobCommands(program: Command): void {
   const cancel = program.command("cancel").argument("<job>", "name or uid").description("stop every process of the job (SIGTERM, grace, SIGKILL)");
   cancel.action(
     withApi(cancel, async (api, g, name: string) => {
+      const asked = Date.now();
       const job = await api.jobs.cancelJob({ name, team: g.team ?? "" });
-      process.stdout.write(`job/${job.metadata!.name} ${job.status!.phase === "Cancelled" ? "cancelled" : "cancelling"}\n`);
+      const done = job.status!.completionTime !== undefined && timestampDate(job.status!.completionTime).getTime() < asked - 1000;
+      process.stdout.write(`job/${job.metadata!.name} ${job.status!.phase === "Cancelled" ? (done ? "was already cancelled" : "cancelled") : "cancelling"}\n`);
     }),
   );
 

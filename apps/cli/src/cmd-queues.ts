@@ -33,10 +33,12 @@ export function registerQueueCommands(program: Command): void {
     }),
   );
 
-  const queues = program.command("queues").description("quota, usage, borrowed, pending and running per queue");
+  const queues = program.command("queues").description("quota, lending and borrowing limits, usage, and the pending jobs of each queue, next first").option("--max-pending <n>", "pending jobs listed per queue", "20");
   queues.action(
-    withApi(queues, async (api) => {
-      const res = await api.queues.listQueues({});
+    withApi(queues, async (api, _g, o: { maxPending: string }) => {
+      const max = Number(o.maxPending);
+      if (!Number.isInteger(max) || max < 0) throw new CliExit(EXIT.usage, `--max-pending must be a whole number (got "${o.maxPending}")`);
+      const res = await api.queues.listQueues({ maxPendingJobs: Math.max(1, max) });
       const rows: string[][] = [];
       for (const q of res.queues) {
         const res0 = q.resources.length ? q.resources : [undefined];
@@ -48,6 +50,7 @@ export function registerQueueCommands(program: Command): void {
             r ? r.name : "-",
             r ? (r.nominalQuota ? fmt(r.nominalQuota) : "-") : "-",
             r ? (r.borrowingLimit === undefined ? "∞" : fmt(r.borrowingLimit)) : "-",
+            r ? (r.lendingLimit === undefined ? "all" : fmt(r.lendingLimit)) : "-",
             r ? fmt(r.used) : "-",
             r ? fmt(r.borrowed) : "-",
             i === 0 ? String(q.pending) : "",
@@ -57,9 +60,19 @@ export function registerQueueCommands(program: Command): void {
       }
       process.stdout.write(
         (res.version === 0n ? "no queues applied: one shared pool (switchyard apply -f queues.yaml sets quotas)\n" : `queues version ${res.version}\n`) +
-          (rows.length ? table(["QUEUE", "TEAM", "COHORT", "RESOURCE", "NOMINAL", "BORROW-LIMIT", "USED", "BORROWED", "PENDING", "RUNNING"], rows) : "") +
+          (rows.length ? table(["QUEUE", "TEAM", "COHORT", "RESOURCE", "NOMINAL", "BORROW-LIMIT", "LEND-LIMIT", "USED", "BORROWED", "PENDING", "RUNNING"], rows) : "") +
           "\n",
       );
+      // The jobs each queue holds back, next first, each with why it waits.
+      const pending = res.queues.filter((q) => q.pendingJobs.length > 0);
+      if (max > 0 && pending.length > 0) {
+        const lines: string[][] = [];
+        for (const q of pending) {
+          for (const j of q.pendingJobs.slice(0, max)) lines.push([q.name, j.position > 0 ? String(j.position) : "-", j.name, j.team, j.reason, j.message]);
+          if (q.pending > Math.min(max, q.pendingJobs.length)) lines.push([q.name, "", `… ${q.pending - Math.min(max, q.pendingJobs.length)} more`, "", "", ""]);
+        }
+        process.stdout.write("\npending jobs:\n" + table(["QUEUE", "#", "JOB", "TEAM", "REASON", "WHY"], lines) + "\n");
+      }
     }),
   );
 
