@@ -114,7 +114,7 @@ describe("switchyard CLI against a running platform", () => {
     assert.match(a.stdout, /queues applied \(version 1\): default/);
     const l = cli(p, ["queues"]);
     assert.equal(l.code, 0, l.stderr);
-    assert.match(l.stdout, /default\s+default\s+-\s+gpus\s+2\s+∞\s+0\s+0/);
+    assert.match(l.stdout, /default\s+default\s+-\s+gpus\s+2\s+∞\s+all\s+0\s+0/);
     assert.match(l.stdout, /cpuMilli\s+4000/);
     const bad = join(dir, "bad-queues.yaml");
     writeFileSync(bad, "queues:\n  - name: default\n    resources:\n      memory: 10\n");
