@@ -1,11 +1,17 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+
+/** A process's start time, as up.lock records it (/proc/PID/stat field 22). */
+function startTime(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]!;
+}
 
 const BIN = fileURLToPath(new URL("../bin/switchyard.js", import.meta.url));
 
@@ -37,13 +43,17 @@ describe("switchyard up, when the place is taken", () => {
   it("refuses a data dir another live `up` holds, naming its pid; takes over a lock whose process is gone", async () => {
     const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60_000)"], { stdio: "ignore" });
     try {
-      writeFileSync(join(dataDir, "up.lock"), `${holder.pid}\n`);
+      writeFileSync(join(dataDir, "up.lock"), `${holder.pid} ${startTime(holder.pid!)}\n`);
       writeFileSync(join(dataDir, "up.json"), JSON.stringify({ url: "http://127.0.0.1:9999", pid: holder.pid }));
       const port = (server!.address() as AddressInfo).port;
       const r = up(dataDir, port);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, new RegExp(`^up: a platform already runs on ${dataDir} \\(pid ${holder.pid}, http://127.0.0.1:9999\\): stop it first`));
       assert.equal(r.stderr.split("\n").length, 2, "one line");
+      // The same pid with another start time is another process (a reused pid): the lock is stale.
+      writeFileSync(join(dataDir, "up.lock"), `${holder.pid} 1\n`);
+      const reused = up(dataDir, port);
+      assert.match(reused.stderr, /^up: port \d+ on 127.0.0.1 is in use/, "taken over, stopped by the port");
     } finally {
       holder.kill("SIGKILL");
       await new Promise((r) => holder.once("exit", r));
@@ -53,6 +63,7 @@ describe("switchyard up, when the place is taken", () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^up: port \d+ on 127.0.0.1 is in use/);
     assert.ok(!existsSync(join(dataDir, "up.lock")));
+    assert.deepEqual(readdirSync(dataDir).filter((f) => f.startsWith("up.lock")), [], "nothing left beside it");
   });
 
   it("prints its version", () => {

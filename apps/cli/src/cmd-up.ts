@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -151,57 +151,103 @@ async function startInProcess(o: UpOptions, dataDir: string): Promise<Started> {
   };
 }
 
-/** The pid in a lock file, when that process is alive and is a node or switchyard process (not a reused pid). */
-function livePid(file: string): number | undefined {
-  let pid: number;
+/** A process's start time (clock ticks since boot, /proc/PID/stat field 22): with the pid, it names one process. */
+function startTime(pid: number): string | undefined {
   try {
-    pid = Number(readFileSync(file, "utf8").trim());
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
   } catch {
     return undefined;
   }
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+}
+
+/** What a lock file says: `PID STARTTIME`. */
+function lockOwner(text: string): { pid: number; start: string } | undefined {
+  const [pid, start] = text.trim().split(/\s+/);
+  const n = Number(pid);
+  return Number.isInteger(n) && n > 0 && start ? { pid: n, start } : undefined;
+}
+
+/** Is the process a lock names still the one that wrote it (not gone, not a reused pid)? */
+function ownerAlive(o: { pid: number; start: string }): boolean {
   try {
-    process.kill(pid, 0);
+    process.kill(o.pid, 0);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EPERM") return undefined;
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
-  try {
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    if (!/node|switchyard/.test(cmd)) return undefined;
-  } catch {
-    // No /proc here: trust the signal check.
-  }
-  return pid;
+  const now = startTime(o.pid);
+  return now === undefined || now === o.start;
 }
 
 /**
- * One platform per data directory: `<data>/up.lock` holds the supervisor's pid, created exclusively. A lock whose
- * process is gone (kill -9, a crash) is taken over. Returns a message when another `up` holds it.
+ * One platform per data directory: `<data>/up.lock` says `PID STARTTIME` of the supervisor. It appears with its
+ * content at once (written aside, then hard-linked into place: the link fails if a lock exists). A lock whose process
+ * is gone (kill -9, a crash) is renamed away — one taker wins the rename — and checked again before it is replaced, so
+ * two `up`s never both hold it; only the holder removes it. Returns a message when another live `up` holds it.
  */
 function lockDataDir(dataDir: string): { release(): void } | string {
   const file = join(dataDir, "up.lock");
-  for (let attempt = 0; attempt < 2; attempt++) {
+  const mine = `${process.pid} ${startTime(process.pid) ?? "0"}\n`;
+  const aside = join(dataDir, `up.lock.${process.pid}`);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    writeFileSync(aside, mine, { mode: 0o600 });
     try {
-      const fd = openSync(file, "wx", 0o600);
-      writeFileSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      return { release: () => rmSync(file, { force: true }) };
+      linkSync(aside, file);
+      rmSync(aside, { force: true });
+      return {
+        release: () => {
+          try {
+            if (readFileSync(file, "utf8") === mine) rmSync(file, { force: true });
+          } catch {
+            // Gone already.
+          }
+        },
+      };
     } catch (err) {
+      rmSync(aside, { force: true });
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      const pid = livePid(file);
-      if (pid !== undefined) {
-        let url = "";
-        try {
-          url = (JSON.parse(readFileSync(join(dataDir, "up.json"), "utf8")) as { url?: string }).url ?? "";
-        } catch {
-          // up.json is written once the platform is ready.
-        }
-        return `a platform already runs on ${dataDir} (pid ${pid}${url ? `, ${url}` : ""}): stop it first (Ctrl-C where it runs, or kill ${pid}), or start another with --data-dir DIR --port N`;
-      }
-      rmSync(file, { force: true });
     }
+    let text = "";
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue; // removed meanwhile: try again
+    }
+    const owner = lockOwner(text);
+    if (owner !== undefined && ownerAlive(owner)) {
+      let url = "";
+      try {
+        url = (JSON.parse(readFileSync(join(dataDir, "up.json"), "utf8")) as { url?: string }).url ?? "";
+      } catch {
+        // up.json is written once the platform is ready.
+      }
+      return `a platform already runs on ${dataDir} (pid ${owner.pid}${url ? `, ${url}` : ""}): stop it first (Ctrl-C where it runs, or kill ${owner.pid}), or start another with --data-dir DIR --port N`;
+    }
+    if (owner === undefined && text.trim() === "" && attempt === 0) continue; // an old-style empty lock: look once more
+    // Stale: take it out of the way; whoever renames it first replaces it, the others look again.
+    const stale = join(dataDir, `up.lock.stale.${process.pid}`);
+    try {
+      renameSync(file, stale);
+    } catch {
+      continue;
+    }
+    let moved = "";
+    try {
+      moved = readFileSync(stale, "utf8");
+    } catch {
+      // Nothing to compare.
+    }
+    if (moved !== text) {
+      // Another up replaced the stale lock between our read and the rename: put its lock back.
+      try {
+        linkSync(stale, file);
+      } catch {
+        // It is gone or replaced again: the next look decides.
+      }
+    }
+    rmSync(stale, { force: true });
   }
-  return `cannot lock ${file}: another \`switchyard up\` is starting on ${dataDir}`;
+  return `cannot lock ${file}: other \`switchyard up\`s are starting on ${dataDir}`;
 }
 
 /** Whether host:port can be listened on now; the message when it cannot. */

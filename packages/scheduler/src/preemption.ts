@@ -113,13 +113,19 @@ export interface Victim {
 /** Frees what a victim holds, in the cycle's state and quotas. */
 export function releaseVictim(ctx: PreemptionContext, e: RunningEntry): void {
   for (const a of e.allocs) ctx.state.release(a);
-  if (ctx.book !== undefined && e.queue !== undefined) ctx.book.remove(e.queue, e.vec);
+  if (ctx.book !== undefined && e.queue !== undefined) {
+    ctx.book.remove(e.queue, e.vec);
+    if (e.job.terminating === true) ctx.book.markLeaving(e.queue, e.vec, -1);
+  }
 }
 
 /** Gives a victim back what `releaseVictim` freed. */
 export function restoreVictim(ctx: PreemptionContext, e: RunningEntry): void {
   for (const a of e.allocs) ctx.state.allocate(a);
-  if (ctx.book !== undefined && e.queue !== undefined) ctx.book.add(e.queue, e.vec);
+  if (ctx.book !== undefined && e.queue !== undefined) {
+    ctx.book.add(e.queue, e.vec);
+    if (e.job.terminating === true) ctx.book.markLeaving(e.queue, e.vec);
+  }
 }
 
 /**
@@ -145,8 +151,8 @@ export function findVictims(ctx: PreemptionContext, p: PreemptorView, running: I
   const taken: Victim[] = [];
   let ok = false;
   for (const c of cands) {
-    // Reclaiming stops once the other queue no longer borrows.
-    if (c.kind === "reclaim" && !(ctx.book!.borrowingAny(c.entry.queue!, p.vec) && ctx.book!.withinNominal(p.queue!, p.vec))) continue;
+    // Reclaiming stops once the other queue no longer borrows, and never takes it below its nominal quota.
+    if (c.kind === "reclaim" && !(ctx.book!.borrowingAny(c.entry.queue!, p.vec) && ctx.book!.withinNominal(p.queue!, p.vec) && ctx.book!.keepsNominalWithout(c.entry.queue!, c.entry.vec))) continue;
     releaseVictim(ctx, c.entry);
     taken.push(c);
     if (ctx.fits(p)) {

@@ -140,10 +140,16 @@ const EPS = 1e-9;
 export class QuotaBook {
   private readonly usage: Float64Array[];
   private readonly poolUsed: Float64Array[];
+  /**
+   * Of `usage`, what jobs already stopping hold (victims chosen in this cycle, or terminating): counted for capacity and
+   * ceilings until they are gone, but not as borrowing a preemption could still reclaim, nor against nominal quota.
+   */
+  private readonly leaving: Float64Array[];
 
   constructor(readonly cq: CompiledQueues) {
     const R = cq.resources.length;
     this.usage = cq.queues.map(() => new Float64Array(R));
+    this.leaving = cq.queues.map(() => new Float64Array(R));
     this.poolUsed = cq.cohorts.map(() => new Float64Array(R));
   }
 
@@ -167,6 +173,17 @@ export class QuotaBook {
 
   remove(q: CompiledQueue, vec: UsageVector): void {
     this.add(q, vec, -1);
+  }
+
+  /** Marks part of `q`'s usage (added already) as held by jobs that are stopping. */
+  markLeaving(q: CompiledQueue, vec: UsageVector, sign = 1): void {
+    const l = this.leaving[q.index]!;
+    for (const { index: r, amount } of vec) l[r]! += sign * amount;
+  }
+
+  /** `q`'s usage once its stopping jobs are gone. */
+  private staying(q: CompiledQueue, r: number): number {
+    return this.usage[q.index]![r]! - this.leaving[q.index]![r]!;
   }
 
   /** Why `vec` cannot be admitted to `q` now (the resource at its limit, and a sentence), or undefined when it can. */
@@ -198,16 +215,20 @@ export class QuotaBook {
 
   /** Would `q` stay within its nominal quota with `vec` added (so that it may reclaim what it lent)? */
   withinNominal(q: CompiledQueue, vec: UsageVector): boolean {
-    const u = this.usage[q.index]!;
-    for (const { index: r, amount } of vec) if (q.limited[r] === 1 && u[r]! + amount > q.nominal[r]! + EPS) return false;
+    for (const { index: r, amount } of vec) if (q.limited[r] === 1 && this.staying(q, r) + amount > q.nominal[r]! + EPS) return false;
     return true;
   }
 
   /** Does `q` use more than its nominal quota of one of the resources in `vec` (borrowed quota that may be reclaimed)? */
   borrowingAny(q: CompiledQueue, vec: UsageVector): boolean {
-    const u = this.usage[q.index]!;
-    for (const { index: r } of vec) if (q.limited[r] === 1 && u[r]! > q.nominal[r]! + EPS) return true;
+    for (const { index: r } of vec) if (q.limited[r] === 1 && this.staying(q, r) > q.nominal[r]! + EPS) return true;
     return false;
+  }
+
+  /** Would `q` keep at least its nominal quota of each resource in `vec` if a job using `vec` left (reclaim's floor)? */
+  keepsNominalWithout(q: CompiledQueue, vec: UsageVector): boolean {
+    for (const { index: r, amount } of vec) if (q.limited[r] === 1 && this.staying(q, r) - amount < q.nominal[r]! - EPS) return false;
+    return true;
   }
 
   /** Is any queue above its ceiling (for tests and invariants)? Returns a description or undefined. */

@@ -84,6 +84,28 @@ describe("switchyard scheduler: quotas and cohorts", () => {
     assert.match(d.waiting[0]!.reason, /gpus\/A100 quota/);
   });
 
+  it("never reclaims a queue below its nominal quota: what it already gives back counts as given", () => {
+    const nodes = makeNodes(1, 8);
+    const queues: QueuesConfig = {
+      queues: [
+        { name: "a", team: "a", cohort: "c", resources: { gpus: { nominalQuota: 6 } } },
+        { name: "b", team: "b", cohort: "c", resources: { gpus: { nominalQuota: 2 } } },
+      ],
+    };
+    const b0 = run(makeJob("b0", [replica(2)], { queue: "b", team: "b" }), [on("local", [0, 1])]);
+    const b1 = run(makeJob("b1", [replica(4)], { queue: "b", team: "b" }), [on("local", [2, 3, 4, 5])]);
+    const pending = [makeJob("a1", [replica(4)], { queue: "a", team: "a", submittedAtMs: 1 }), makeJob("a2", [replica(2)], { queue: "a", team: "a", submittedAtMs: 2 })];
+    const gpusOf = (uids: string[]) => uids.reduce((n, u) => n + (u === "b0" ? 2 : 4), 0);
+    const d = sy.schedule(input({ nodes, queues, running: [b0, b1], pending }));
+    const taken = d.preempt.map((p) => p.uid);
+    assert.ok(taken.length > 0 && d.preempt.every((p) => p.kind === "reclaim"), JSON.stringify(d.preempt));
+    assert.ok(6 - gpusOf(taken) >= 2, `b keeps its nominal 2 GPUs (reclaimed: ${taken.join(", ")})`);
+    // Next cycle, the victims stopping: nothing more is taken from b below its nominal.
+    const running = [b0, b1].map((r) => (taken.includes(r.uid) ? { ...r, terminating: true, preemptedFor: "a1" } : r));
+    const d2 = sy.schedule(input({ nodes, queues, running, pending: [{ ...pending[0]!, reserved: true }, pending[1]!] }));
+    assert.ok(6 - gpusOf([...taken, ...d2.preempt.map((p) => p.uid)]) >= 2, JSON.stringify(d2.preempt));
+  });
+
   it("steers a job that names no GPU type to a type its queue still has quota for", () => {
     const nodes = [...makeNodes(1, 4, { prefix: "a100", type: "A100" }), ...makeNodes(1, 4, { prefix: "h100", type: "H100" })];
     const queues: QueuesConfig = { queues: [{ name: "a", team: "a", resources: { "gpus/A100": { nominalQuota: 2 }, "gpus/H100": { nominalQuota: 4 } } }] };

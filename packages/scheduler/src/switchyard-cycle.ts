@@ -86,7 +86,11 @@ export function runCycle(o: CompiledSwitchyardOptions, input: ScheduleInput): Sc
     const a = allocs.get(job.uid) ?? [];
     const queue = cq === undefined ? undefined : resolveQueue(cq, job);
     const vec = cq === undefined ? [] : usageOf(cq, job.replicas, a, topo);
-    if (book !== undefined && queue !== undefined) book.add(queue, vec);
+    if (book !== undefined && queue !== undefined) {
+      book.add(queue, vec);
+      // A job already stopping is not borrowing anyone can still reclaim (nor its queue's use of its nominal).
+      if (job.terminating === true) book.markLeaving(queue, vec);
+    }
     charge(groupFor(job, queue), job.replicas);
     const gpus = jobGpus(job.replicas);
     const since = Math.max(job.startedAtMs, job.checkpointedAtMs ?? job.startedAtMs);
@@ -363,7 +367,10 @@ class Cycle implements PreemptionContext {
     // quota stays charged too, until they are gone (p's is charged already).
     for (const v of victims) {
       for (const a of v.entry.allocs) this.holdLeftover(a);
-      if (this.book !== undefined && v.entry.queue !== undefined) this.book.add(v.entry.queue, v.entry.vec);
+      if (this.book !== undefined && v.entry.queue !== undefined) {
+        this.book.add(v.entry.queue, v.entry.vec);
+        this.book.markLeaving(v.entry.queue, v.entry.vec);
+      }
     }
     this.preempt(p, victims);
     return true;

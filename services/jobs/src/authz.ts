@@ -11,6 +11,7 @@
  */
 import { Code, SwitchyardError } from "@switchyard/core";
 import { verifiedCaller, type CallContext, type VerifiedCaller } from "@switchyard/mesh";
+import type { JobSpec } from "@switchyard/specs";
 
 export type Caller = VerifiedCaller;
 
@@ -92,4 +93,28 @@ export function oneTeam(c: Caller, team: string): string {
   throw new SwitchyardError(Code.InvalidArgument, `team: give the team (--team)${c.teams.length ? `: you are in ${c.teams.join(", ")}` : ""}`, {
     details: [{ field: "team", message: "is required unless you are in exactly one team", expected: c.teams.join(" | ") || "a team you belong to", hint: "pass --team TEAM" }],
   });
+}
+
+/** The variables of a spec whose values were written in the manifest (inline, sealed at rest), roles included. */
+export function inlineSecretNames(spec: JobSpec): string[] {
+  const names = new Set<string>();
+  for (const env of [spec.secretEnv, ...(spec.roles ?? []).map((r) => r.secretEnv)]) {
+    for (const [name, s] of Object.entries(env ?? {})) if (s.kind !== "ref") names.add(name);
+  }
+  return [...names].sort();
+}
+
+/**
+ * Inline secret values are their submitter's: a job holding some, run again by another user (and so as that user's
+ * account), would let them read the values. Only the submitter or an admin (or a platform service) reruns it.
+ */
+export function authorizeRerunSecrets(c: Caller, job: { name: string; user: string; spec: JobSpec }): void {
+  if (c.kind !== "user" || c.role === "admin" || c.user === job.user) return;
+  const inline = inlineSecretNames(job.spec);
+  if (inline.length === 0) return;
+  throw new SwitchyardError(
+    Code.FailedPrecondition,
+    `job "${job.name}" holds inline secret values of ${job.user || "its submitter"} (${inline.join(", ")}): only they or an admin may run it again; get it (switchyard get ${job.name} -o yaml), write your own values (or a secretKeyRef), and submit it`,
+    { retryable: false },
+  );
 }

@@ -50,6 +50,11 @@ export async function deleteJob(d: { store: JobStore; retention: JobRetention; c
   const job = await d.store.deleteJob(uid, d.clock.now(), (j, live) => requireDeletable(j, live, "delete"));
   if (job === undefined) return undefined;
   if (!purge) return { job, purged: job.collected_at !== null, freedBytes: 0 };
-  // After the row: a purge that fails half-way leaves files retention still collects (collected_at stays null).
-  return { job, purged: true, freedBytes: await d.retention.purge(job) };
+  // After the row: a purge that fails half-way leaves files retention still collects (collected_at stays null), and
+  // the deletion itself stands: answered as deleted, not purged, rather than as an error a retry cannot repeat.
+  try {
+    return { job, purged: true, freedBytes: await d.retention.purge(job) };
+  } catch {
+    return { job, purged: false, freedBytes: 0 };
+  }
 }

@@ -15,12 +15,13 @@ function npmManaged(dir: string): boolean {
 }
 
 /**
- * The PATH a replica starts with: node's own directory first (jobs such as the demo run `node`, and get the node the
- * platform runs on), then the system's — never the PATH the platform itself was started with (npm and npx put their
- * `node_modules/.bin`, `_npx/…` and `node-gyp-bin` folders there). Node's directory is left out when it is one of
- * npm's (a node installed by npx into its cache) or already a system one.
+ * The PATH a replica starts with: the system's, then node's own directory (jobs such as the demo run `node`, and get
+ * the node the platform runs on where the system has none) — never the PATH the platform itself was started with (npm
+ * and npx put their `node_modules/.bin`, `_npx/…` and `node-gyp-bin` folders there). Node's directory comes last, so
+ * nothing in it shadows a system command; it is left out when it is one of npm's (a node installed by npx into its
+ * cache) or already a system one.
  */
 export function jobPath(nodeDir: string): string {
-  const dirs = [...(npmManaged(nodeDir) || SYSTEM_PATH.includes(nodeDir) ? [] : [nodeDir]), ...SYSTEM_PATH];
+  const dirs = [...SYSTEM_PATH, ...(npmManaged(nodeDir) || SYSTEM_PATH.includes(nodeDir) ? [] : [nodeDir])];
   return dirs.join(":");
 }

@@ -42,7 +42,8 @@ function queuedJobToProto(caller: Caller, job: JobSummary, position: number): Qu
     priority: job.priority,
     position,
     reason: job.reason,
-    message: statusMessage(job),
+    // The reason text may name other jobs ("behind job X", "preempting … (names)"): only for jobs the caller sees.
+    message: sees ? statusMessage(job) : "",
     queuedTime: timestampFromMs(job.queued_at),
   };
 }
@@ -99,7 +100,9 @@ export function queuesService(d: { store: JobStore; configs: QueueConfigStore; c
       // A cancel asked of a queued job ends it at once: it is no longer in line.
       if (j.phase !== "Queued" || j.cancel_requested === 1) continue;
       const q = queueOf(j) ?? "";
-      pending.set(q, [...(pending.get(q) ?? []), j]);
+      let list = pending.get(q);
+      if (list === undefined) pending.set(q, (list = []));
+      list.push(j);
     }
     return names.map((name) => {
       const spec = config?.queues.find((q) => q.name === name);

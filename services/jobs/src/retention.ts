@@ -5,11 +5,12 @@
  *   collected.
  * - Retention: a finished job's files are deleted once it has been over for its queue's retention (queues.yaml
  *   `limits.retention`, default 30 days) — by a background sweep, or now with `switchyard gc` (CollectGarbage). The
- *   job's record, events and metrics stay (they are small and bounded), marked collected.
+ *   job's record, events and metrics stay (they are small and bounded), marked collected; DeleteJob removes the events and
+ *   metrics and hides the record (kept for accounting).
  * - Quotas: a team over its disk quota (queues.yaml `teams.<team>.diskQuota`) gets no new job until it frees space:
  *   refused with how much it uses, of what, and how to fix it — instead of a disk that fills up for everyone.
  */
-import { rm } from "node:fs/promises";
+import { spawn } from "node:child_process";
 import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Code, SwitchyardError, systemClock, type Clock, type Logger } from "@switchyard/core";
@@ -118,8 +119,7 @@ export class JobRetention {
       out.jobs.push({ row, bytes });
       out.freedBytes += bytes;
       if (o.dryRun) continue;
-      // The job's account owns its directory and may have put links in it: rm removes links, never their targets.
-      await rm(this.o.jobDir(row.uid), { recursive: true, force: true });
+      await removeTree(this.o.jobDir(row.uid));
       for (const r of await this.o.store.allReplicas(row.uid)) await this.o.executor.remove(r.run_id);
       const why = o.olderThanMs !== undefined ? `more than ${duration(o.olderThanMs)} ago (switchyard gc)` : `more than its queue's retention (${duration(keepMs)}) ago`;
       await this.o.store.markCollected(row.uid, now, `logs, artifacts and checkpoints deleted (${size(bytes)}): the job ended ${why}; its record, events and metrics stay`);
@@ -135,7 +135,7 @@ export class JobRetention {
   async purge(row: JobSummary): Promise<number> {
     if (row.collected_at !== null) return 0;
     const bytes = await this.bytesOf(row);
-    await rm(this.o.jobDir(row.uid), { recursive: true, force: true });
+    await removeTree(this.o.jobDir(row.uid));
     for (const r of await this.o.store.allReplicas(row.uid)) await this.o.executor.remove(r.run_id);
     await this.o.store.markCollected(row.uid, this.clock.now(), `logs, artifacts and checkpoints deleted (${size(bytes)}) with the job (switchyard delete --purge)`);
     this.o.logger.info({ uid: row.uid, bytes }, "job files purged");
@@ -159,8 +159,24 @@ export class JobRetention {
     if (used < quota) return;
     throw new SwitchyardError(
       Code.ResourceExhausted,
-      `team "${team}" uses ${size(used)} of its ${size(quota)} disk quota (its jobs' outputs, checkpoints and logs): free space with \`switchyard gc --team ${team} --older-than 1d\` (or delete what it no longer needs), or ask an admin to raise teams.${team}.diskQuota in queues.yaml`,
+      `team "${team}" uses ${size(used)} of its ${size(quota)} disk quota (its jobs' outputs, checkpoints and logs): free space with \`switchyard gc --team ${team} --older-than 1d\` (or \`switchyard delete JOB --purge\` for a finished job it no longer needs), or ask an admin to raise teams.${team}.diskQuota in queues.yaml`,
       { details: [{ field: "metadata.team", message: "is over its disk quota", expected: `under ${quota} bytes`, got: `${used} bytes`, hint: `switchyard gc --team ${team}` }], retryable: false },
     );
   }
+}
+
+/**
+ * Removes a job's directory tree. The job's account owns it and may change it while it is removed (a directory
+ * swapped for a link to /etc between a check and a listing): Node's recursive rm walks by path names and would follow
+ * such a link as root. GNU rm walks by directory descriptors (fts: openat, O_NOFOLLOW), so a link is removed as a
+ * link, never followed; --one-file-system keeps it off other mounts.
+ */
+export function removeTree(path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn("rm", ["-rf", "--one-file-system", "--", path], { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    p.stderr.on("data", (d: Buffer) => void (err += d.toString()));
+    p.on("error", reject);
+    p.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`could not remove ${path}: ${err.trim() || `rm exited ${code}`}`))));
+  });
 }

@@ -5,7 +5,7 @@ import { Code, SwitchyardError, systemClock } from "@switchyard/core";
 import type { Executor, GpuDevice } from "@switchyard/executors";
 import type { CallContext, ServiceImpl } from "@switchyard/mesh";
 import { listArtifacts, readArtifact } from "./artifacts.js";
-import { authorizeSubmit, callerOf, inScope, readScope, requireWriter, scopeText, seesJobOf } from "./authz.js";
+import { authorizeRerunSecrets, authorizeSubmit, callerOf, inScope, readScope, requireWriter, scopeText, seesJobOf } from "./authz.js";
 import type { JobController } from "./controller.js";
 import { checkBaseDir, checkWorkingDirs } from "./job-admission.js";
 import { deleteJob } from "./job-deletion.js";
@@ -148,6 +148,7 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
       const row = await resolveJob(req.name, req.team, ctx, "rerun jobs");
       // As a submission by the caller: to one of their teams, within its disk quota, run by their account.
       authorizeSubmit(caller, row.team);
+      authorizeRerunSecrets(caller, row);
       await d.retention.checkQuota(row.team);
       const user = caller.kind === "user" ? caller.user : "";
       d.isolation.checkSubmitter(user, caller.kind === "user" ? caller.role : undefined);
@@ -236,3 +237,4 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
     },
   };
 }
+
