@@ -1,7 +1,7 @@
 // Calls every method of every service behind the gateway (Jobs, Queues, Secrets, Auth, Platform, ConfigCenter) with
 // real arguments, over Connect and REST, so the memory measured afterwards is that of a platform whose every code path
 // (its manifest worker, log and artifact streams, metrics store, config watch…) has run at least once.
-import { createClient, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Auth, ConfigCenter, Jobs, Platform, Queues, Secrets } from "@switchyard/api";
 import type { DescService } from "@bufbuild/protobuf";
@@ -41,7 +41,16 @@ export async function warmUpEveryMethod(url: string, token: string): Promise<str
   await step("Jobs.ReadArtifact", () => drain(jobs.readArtifact({ name, path: "model.txt" })));
   await step("Jobs.ListGpus", () => jobs.listGpus({}));
   await step("Jobs.CollectGarbage", () => jobs.collectGarbage({ dryRun: true }));
-  await step("Jobs.CancelJob", () => jobs.cancelJob({ name }));
+  let again = "";
+  await step("Jobs.RerunJob", async () => {
+    again = (await jobs.rerunJob({ name, generateName: true })).job!.metadata!.name;
+  });
+  // The rerun may have finished already: a finished job's cancel is refused (FailedPrecondition), which is fine here.
+  await step("Jobs.CancelJob", () =>
+    jobs.cancelJob({ name: again }).catch((e: unknown) => {
+      if (ConnectError.from(e).code !== Code.FailedPrecondition) throw e;
+    }),
+  );
 
   const queues = client(Queues);
   const current = await queues.listQueues({});
@@ -88,6 +97,9 @@ export async function warmUpEveryMethod(url: string, token: string): Promise<str
     await r.arrayBuffer();
     if (!r.ok) throw new Error(`warm-up: GET ${path} answered ${r.status}`);
   }
+
+  // Last: the warm-up job's end of life.
+  await step("Jobs.DeleteJob", () => jobs.deleteJob({ name }));
 
   const missing = [Jobs, Queues, Secrets, Auth, Platform, ConfigCenter].flatMap((s) => s.methods.map((m) => `${s.name}.${m.name}`)).filter((m) => !called.includes(m));
   if (missing.length) throw new Error(`warm-up did not call ${missing.join(", ")}`);
