@@ -101,8 +101,12 @@ async function memoryAfterGc(dataDir: string): Promise<{ rss: Record<string, num
   return { rss: of(rss), pss: of(pss) };
 }
 
+/** The platform under test, stopped on a failure too (a failed run must not leave `up` running). */
+let running: { stop(): Promise<void> } | undefined;
+
 async function main(): Promise<void> {
   const p = await startPlatform([], { SWITCHYARD_NODE_ARGS: `--expose-gc ${process.env.BENCH_NODE_ARGS ?? ""}`.trim() });
+  running = p;
   const upReadyMs = p.readyMs;
   await new Promise((r) => setTimeout(r, 2000));
   const upIdleRssMb = platformRssMb(p.dataDir);
@@ -182,7 +186,8 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(result));
 }
 
-main().catch((err: unknown) => {
+main().catch(async (err: unknown) => {
   console.error(err);
+  await running?.stop().catch(() => undefined);
   process.exit(1);
 });
