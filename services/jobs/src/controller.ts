@@ -111,7 +111,7 @@ export class JobController {
     const spec = unsealJobSecrets(job.spec, job.uid, this.o.secretBox);
     const { generateName: _prefix, ...named } = spec;
     const parsed = input.generateName ? { ...spec, name: job.name } : { ...named, name: job.name };
-    return this.submit({ ...input, parsed: { spec: parsed, warnings: [], source: job.source as ParsedJobManifest["source"] }, manifest: job.manifest, ...(input.generateName ? {} : { replace: "rerun" as const }) });
+    return this.submit({ ...input, parsed: { spec: parsed, warnings: [], source: job.source as ParsedJobManifest["source"] }, manifest: job.manifest, ...(input.generateName ? {} : { replace: "rerun" as const, replaceUid: job.uid }) });
   }
 
   /** Asks for a scheduling cycle soon; cycles never overlap and coalesce while one runs. */

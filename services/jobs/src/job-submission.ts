@@ -33,6 +33,8 @@ export interface SubmitInput {
    * RerunJob under the same name — the words of a refusal differ). An unfinished one is FAILED_PRECONDITION.
    */
   replace?: "replace" | "rerun";
+  /** With `rerun`: the uid of the job being run again; another job found under its name (it was replaced meanwhile) is refused. */
+  replaceUid?: string;
 }
 
 export interface SubmitResult {
@@ -95,6 +97,9 @@ export async function submitJob(d: SubmissionDeps, input: SubmitInput): Promise<
       at: d.clock.now(),
       event: { type: "Queued", message: `submitted to queue ${queue} (team ${spec.team}, priority ${spec.priority})`, attempt: 0 },
     }, replace === undefined ? undefined : (old, live) => {
+      if (input.replaceUid !== undefined && old.uid !== input.replaceUid) {
+        throw new SwitchyardError(Code.FailedPrecondition, `job "${old.name}" is another job now (uid ${old.uid}): the one asked for was replaced meanwhile; rerun the new one, or use --generate-name`, { retryable: false });
+      }
       requireDeletable(old, live, replace);
       return { type: "Replaced", message: `replaces the job of the same name that had finished (${old.phase}, uid ${old.uid}), now deleted`, attempt: 0 };
     });
