@@ -85,26 +85,25 @@ export class WaitReporter {
   }
 }
 
-/** Polls until the job ends; with `report`, says why it waits while it is Queued (WaitReporter). */
-export async function waitForJob(api: Api, name: string, team: string, report?: NodeJS.WritableStream): Promise<Job> {
+/** Polls the job until `done` says so; with `report`, says why it waits while it is Queued (WaitReporter). */
+async function pollJob(api: Api, name: string, team: string, done: (phase: string) => boolean, report?: NodeJS.WritableStream): Promise<Job> {
   const reporter = new WaitReporter(name, report);
   for (;;) {
     const job = await api.jobs.getJob({ name, team });
-    if (FINAL.has(job.status?.phase ?? "")) return job;
+    if (done(job.status?.phase ?? "")) return job;
     reporter.see(job);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
+/** Polls until the job ends; with `report`, says why it waits while it is Queued. */
+export function waitForJob(api: Api, name: string, team: string, report?: NodeJS.WritableStream): Promise<Job> {
+  return pollJob(api, name, team, (phase) => FINAL.has(phase), report);
+}
+
 /** Polls until the job has left the queue (started or ended), saying why it waits meanwhile. */
-export async function waitUntilStarted(api: Api, name: string, team: string, report: NodeJS.WritableStream): Promise<Job> {
-  const reporter = new WaitReporter(name, report);
-  for (;;) {
-    const job = await api.jobs.getJob({ name, team });
-    if (job.status?.phase !== "Queued") return job;
-    reporter.see(job);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+export function waitUntilStarted(api: Api, name: string, team: string, report: NodeJS.WritableStream): Promise<Job> {
+  return pollJob(api, name, team, (phase) => phase !== "Queued", report);
 }
 
 function exitFor(job: Job): number {
@@ -148,17 +147,24 @@ export function withApi(cmd: Command, action: Action) {
   };
 }
 
-export function registerJobCommands(program: Command): void {
-  const submit = program
-    .command("submit")
-    .argument("<file>", "job manifest: switchyard/v1 Job, Kubeflow PyTorchJob or TrainJob (YAML or JSON)")
-    .description("submit a training job")
+/** The options submit and rerun share: what happens after the job is stored, and the fit check. */
+function runOptions(cmd: Command): Command {
+  return cmd
     .option("--wait", "wait until the job ends; exit 0 if it Succeeded, 1 if it Failed or was Cancelled")
     .option("--follow", "stream replica 0's logs until the job ends (implies --wait)")
-    .option("--generate-name", "add a random suffix to the job's name")
-    .option("--replace", "a finished job of the same name is deleted first (its files stay until retention)")
     .option("--allow-unschedulable", "accept a job that can never fit on the current inventory (a cluster that will grow)")
     .option("-o, --output <format>", "table|json|yaml", "table");
+}
+
+export function registerJobCommands(program: Command): void {
+  const submit = runOptions(
+    program
+      .command("submit")
+      .argument("<file>", "job manifest: switchyard/v1 Job, Kubeflow PyTorchJob or TrainJob (YAML or JSON)")
+      .description("submit a training job")
+      .option("--generate-name", "add a random suffix to the job's name")
+      .option("--replace", "a finished job of the same name is deleted first (its files stay until retention)"),
+  );
   submit.action(
     withApi(submit, async (api, _g, file: string, o: SubmitFlags) => {
       const res = await submitManifest(api, readManifest(file), Boolean(o.generateName), { replace: Boolean(o.replace), allowUnschedulable: Boolean(o.allowUnschedulable) });
@@ -166,15 +172,13 @@ export function registerJobCommands(program: Command): void {
     }),
   );
 
-  const rerun = program
-    .command("rerun")
-    .argument("<job>", "name or uid of a job to run again, as it ran (command, resources, environment, secrets)")
-    .description("submit a job again from its stored spec: under the same name (the old job must have finished; it is replaced) or, with --generate-name, beside it")
-    .option("--generate-name", "a fresh name; the old job stays")
-    .option("--allow-unschedulable", "accept it even if it can never fit on the current inventory")
-    .option("--wait", "wait until it ends; exit 0 if it Succeeded, 1 if it Failed or was Cancelled")
-    .option("--follow", "stream replica 0's logs until it ends (implies --wait)")
-    .option("-o, --output <format>", "table|json|yaml", "table");
+  const rerun = runOptions(
+    program
+      .command("rerun")
+      .argument("<job>", "name or uid of a job to run again, as it ran (command, resources, environment, secrets)")
+      .description("submit a job again from its stored spec: under the same name (the old job must have finished; it is replaced) or, with --generate-name, beside it")
+      .option("--generate-name", "a fresh name; the old job stays"),
+  );
   rerun.action(
     withApi(rerun, async (api, g, name: string, o: SubmitFlags) => {
       const res = await api.jobs.rerunJob({ name, team: g.team ?? "", generateName: Boolean(o.generateName), requestId: randomUUID(), allowUnschedulable: Boolean(o.allowUnschedulable) });

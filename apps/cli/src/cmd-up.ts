@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
-import { ensurePrivateDir, setPrivateUmask } from "@switchyard/core";
+import { createFileOnce, ensurePrivateDir, setPrivateUmask } from "@switchyard/core";
 import { CliExit, EXIT } from "./exit.js";
 import { configPath, defaultDataDir, readCliConfig, writeCliConfig } from "./cli-config.js";
 import { Supervisor, serviceEntry } from "./supervisor.js";
@@ -181,19 +181,16 @@ function ownerAlive(o: { pid: number; start: string }): boolean {
 
 /**
  * One platform per data directory: `<data>/up.lock` says `PID STARTTIME` of the supervisor. It appears with its
- * content at once (written aside, then hard-linked into place: the link fails if a lock exists). A lock whose process
+ * content at once (createFileOnce: written aside, then linked into place). A lock whose process
  * is gone (kill -9, a crash) is renamed away — one taker wins the rename — and checked again before it is replaced, so
  * two `up`s never both hold it; only the holder removes it. Returns a message when another live `up` holds it.
  */
 function lockDataDir(dataDir: string): { release(): void } | string {
   const file = join(dataDir, "up.lock");
   const mine = `${process.pid} ${startTime(process.pid) ?? "0"}\n`;
-  const aside = join(dataDir, `up.lock.${process.pid}`);
   for (let attempt = 0; attempt < 5; attempt++) {
-    writeFileSync(aside, mine, { mode: 0o600 });
-    try {
-      linkSync(aside, file);
-      rmSync(aside, { force: true });
+    // Appears with its content at once (written aside, then linked into place); false when a lock exists.
+    if (createFileOnce(file, mine, 0o600)) {
       return {
         release: () => {
           try {
@@ -203,9 +200,6 @@ function lockDataDir(dataDir: string): { release(): void } | string {
           }
         },
       };
-    } catch (err) {
-      rmSync(aside, { force: true });
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     }
     let text = "";
     try {
@@ -223,7 +217,6 @@ function lockDataDir(dataDir: string): { release(): void } | string {
       }
       return `a platform already runs on ${dataDir} (pid ${owner.pid}${url ? `, ${url}` : ""}): stop it first (Ctrl-C where it runs, or kill ${owner.pid}), or start another with --data-dir DIR --port N`;
     }
-    if (owner === undefined && text.trim() === "" && attempt === 0) continue; // an old-style empty lock: look once more
     // Stale: take it out of the way; whoever renames it first replaces it, the others look again.
     const stale = join(dataDir, `up.lock.stale.${process.pid}`);
     try {
@@ -379,7 +372,9 @@ function registerEtcdCert(program: Command): void {
       mkdirSync(out, { recursive: true, mode: 0o700 });
       writeFileSync(join(out, "ca.crt"), ca.caPem, { mode: 0o644 });
       writeFileSync(join(out, "server.crt"), issued.certPem, { mode: 0o644 });
-      writeFileSync(join(out, "server.key"), issued.keyPem, { mode: 0o600 });
+      // A key file that was there (its mode, or a link planted in a shared directory) is replaced, never written through.
+      rmSync(join(out, "server.key"), { force: true });
+      if (!createFileOnce(join(out, "server.key"), issued.keyPem, 0o600)) throw new CliExit(EXIT.failed, `${join(out, "server.key")} appeared while it was written: run again`);
       process.stdout.write(`etcd --client-cert-auth --trusted-ca-file ${join(out, "ca.crt")} --cert-file ${join(out, "server.crt")} --key-file ${join(out, "server.key")} --listen-client-urls https://${o.host[0]}:2379 --advertise-client-urls https://${o.host[0]}:2379 …\n`);
       process.stderr.write(`services then use SWITCHYARD_REGISTRY=etcd://${o.host[0]}:2379 and reach it with their own certificates\n`);
     });

@@ -70,6 +70,11 @@ const CANCELLED = new SwitchyardError(Code.Canceled, "cancelled by the caller (o
  * emits "cancelled" at the end of every call, and most handlers never look at their signal, so eagerly wiring one per
  * call cost ~5% of the server's CPU.
  */
+/** A peer address (grpc-js `getPeer()`) on this machine's loopback, or a Unix socket: where a sidecar connects from. */
+export function fromLocalPeer(peer: string): boolean {
+  return peer.startsWith("unix:") || /^(ipv4:)?127\./.test(peer) || /^(ipv6:)?\[?(::1|::ffff:127\.)/.test(peer);
+}
+
 class GrpcCallContext implements CallContext {
   readonly metadata: Record<string, string> = {};
   readonly deadlineMs: number | undefined;
@@ -86,8 +91,9 @@ class GrpcCallContext implements CallContext {
   ) {
     const map = call.metadata.getMap();
     for (const k in map) if (typeof map[k] === "string") this.metadata[k] = map[k] as string;
-    // The sidecar's word on the caller counts in istio mode only, and is never passed on.
-    this.xfcc = istio ? (this.metadata[XFCC] ?? "") : undefined;
+    // The sidecar's word on the caller counts in istio mode only, only from the sidecar (it connects over loopback or
+    // a Unix socket: a caller from elsewhere that sends the header is no one), and is never passed on.
+    this.xfcc = istio ? (fromLocalPeer(call.getPeer()) ? (this.metadata[XFCC] ?? "") : "") : undefined;
     delete this.metadata[XFCC];
     const deadline = call.getDeadline();
     this.deadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? Number(deadline) : undefined;

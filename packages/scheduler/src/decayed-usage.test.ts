@@ -21,6 +21,17 @@ describe("decayed usage (fair share's memory)", () => {
     assert.throws(() => new DecayedUsage(0), /half-life must be > 0/);
   });
 
+  it("gives the same value whatever order runs are added in (a store read is not in end-time order)", () => {
+    const inOrder = new DecayedUsage(7 * DAY);
+    inOrder.add("a", 1000, 0);
+    inOrder.add("a", 1000, 7 * DAY);
+    const reversed = new DecayedUsage(7 * DAY);
+    reversed.add("a", 1000, 7 * DAY);
+    reversed.add("a", 1000, 0);
+    assert.equal(reversed.value("a", 14 * DAY), inOrder.value("a", 14 * DAY));
+    assert.equal(reversed.value("a", 7 * DAY), 1500, "the older run counts decayed, not as if it had just ended");
+  });
+
   it("puts the queue that used less in the past first, until its usage has decayed", () => {
     const sy = createSwitchyardScheduler();
     const queues: QueuesConfig = { queues: [{ name: "a", team: "a", resources: {} }, { name: "b", team: "b", resources: {} }] };

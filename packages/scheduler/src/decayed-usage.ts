@@ -17,11 +17,13 @@ export class DecayedUsage {
     if (!(halfLifeMs > 0)) throw invalidArgument(`the usage half-life must be > 0 ms (got ${halfLifeMs})`, [{ field: "halfLifeMs", message: "must be > 0", expected: "a duration such as 7 days", got: String(halfLifeMs) }]);
   }
 
-  /** Adds `gpuMs` used by `key` at `atMs`. */
+  /** Adds `gpuMs` used by `key` at `atMs` (in any order: use older than what is held is decayed to its time). */
   add(key: string, gpuMs: number, atMs: number): void {
     if (!(gpuMs > 0)) return;
     const cur = this.byKey.get(key);
-    this.byKey.set(key, { value: (cur === undefined ? 0 : this.decay(cur, atMs)) + gpuMs, atMs: Math.max(atMs, cur?.atMs ?? atMs) });
+    if (cur === undefined) this.byKey.set(key, { value: gpuMs, atMs });
+    else if (atMs >= cur.atMs) this.byKey.set(key, { value: this.decay(cur, atMs) + gpuMs, atMs });
+    else cur.value += this.decay({ value: gpuMs, atMs }, cur.atMs);
   }
 
   value(key: string, nowMs: number): number {

@@ -34,7 +34,7 @@ export { simulateFill } from "./sim/fill.js";
 export type { FillOptions, FillResult } from "./sim/fill.js";
 export { createPolicy, policyPlacement, POLICIES } from "./sim/policies.js";
 export type { PolicyName } from "./sim/policies.js";
-export { createTiresiasScheduler, createSrtfOracleScheduler, TIRESIAS_QUEUE_LIMITS_GPU_S } from "./sim/reference-policies.js";
+export { createTiresiasScheduler, createSrtfOracleScheduler } from "./sim/reference-policies.js";
 export type { SimOracle } from "./sim/reference-policies.js";
 export { generatePhilly, generateShortJobs } from "./sim/synthetic.js";
 export type { PhillyOptions, ShortJobsOptions } from "./sim/synthetic.js";

@@ -50,11 +50,16 @@ export type VictimKind = PreemptionKind | "terminating";
 
 /**
  * Is `v` protected by the progress guarantee: preempted `maxPreemptionsPerJob` times already, or preempted before and
- * not yet run its minimum run since (`protectedUntilMs`)? Such a job is never a victim, on any ground.
+ * not yet run its minimum run since (`protectedForMs`)? Such a job is never a victim, on any ground.
  */
 export function isProtected(policy: PreemptionPolicy, v: Pick<RunningEntry, "job" | "ranMs">): boolean {
-  const n = v.job.preemptions ?? 0;
-  return n >= policy.maxPreemptionsPerJob || (n > 0 && v.ranMs < minRunAfter(policy, n));
+  return v.ranMs < protectedForMs(policy, v.job);
+}
+
+/** How long into its current run a job is protected by the progress guarantee: Infinity once preempted as often as allowed. */
+export function protectedForMs(policy: PreemptionPolicy, job: { preemptions?: number }): number {
+  const n = job.preemptions ?? 0;
+  return n >= policy.maxPreemptionsPerJob ? Infinity : minRunAfter(policy, n);
 }
 
 /** The run a job preempted `n` times is owed before the next preemption: minRunTimeMs × backoff^(n−1). */

@@ -5,7 +5,7 @@ import { Heap } from "./heap.js";
 import { nextClimbMs, nextLevelMs, pendingLevel, runningAttainedMs, serviceLevel } from "./las.js";
 import { compareLevelled, jobGpus, shapeKey } from "./order.js";
 import { placeJob, type PlaceOptions } from "./placement.js";
-import { findVictims, minRunAfter, releaseVictim, restoreVictim, type PreemptionContext, type PreemptorView, type RunningEntry, type Victim } from "./preemption.js";
+import { findVictims, protectedForMs, releaseVictim, restoreVictim, type PreemptionContext, type PreemptorView, type RunningEntry, type Victim } from "./preemption.js";
 import { QuotaBook, compileQueues, resolveQueue, usageOf, type CompiledQueue, type CompiledQueues, type QuotaRefusal, type UsageVector } from "./quota.js";
 import { explainUnfit, neverFits } from "./reasons.js";
 import type { CompiledSwitchyardOptions } from "./switchyard-options.js";
@@ -94,14 +94,15 @@ export function runCycle(o: CompiledSwitchyardOptions, input: ScheduleInput): Sc
     charge(groupFor(job, queue), job.replicas);
     const gpus = jobGpus(job.replicas);
     const since = Math.max(job.startedAtMs, job.checkpointedAtMs ?? job.startedAtMs);
+    const attainedGpuMs = runningAttainedMs(job, now);
     return {
       job,
       allocs: a,
       queue,
       vec,
       gpus,
-      level: serviceLevel(o.las, runningAttainedMs(job, now)),
-      attainedGpuMs: runningAttainedMs(job, now),
+      level: serviceLevel(o.las, attainedGpuMs),
+      attainedGpuMs,
       ranMs: now - job.startedAtMs,
       lostGpuMs: gpus * Math.max(0, now - since),
       claimed: false,
@@ -169,8 +170,6 @@ function* pendingReplicas(pending: readonly PendingJob[]): Iterable<ReplicaReque
 }
 
 class Cycle implements PreemptionContext {
-  readonly policy: CompiledSwitchyardOptions;
-  readonly nowMs: number;
   private readonly neverCache = new Map<string, string | null>();
   private readonly unfit = new Map<string, string | undefined>();
   private readonly preemptFailed = new Set<string>();
@@ -178,19 +177,16 @@ class Cycle implements PreemptionContext {
   private blocker: PendingJob | undefined;
 
   constructor(
-    private readonly o: CompiledSwitchyardOptions,
+    readonly policy: CompiledSwitchyardOptions,
     readonly state: ClusterState,
     readonly book: QuotaBook | undefined,
     private readonly cq: CompiledQueues | undefined,
     private readonly placeOpts: PlaceOptions,
     private readonly running: RunningEntry[],
     private readonly decision: ScheduleDecision,
-    private readonly now: number,
+    readonly nowMs: number,
     private readonly waitingUids: ReadonlySet<string>,
-  ) {
-    this.policy = o;
-    this.nowMs = now;
-  }
+  ) {}
 
   isWaiting(uid: string): boolean {
     return this.waitingUids.has(uid);
@@ -268,7 +264,7 @@ class Cycle implements PreemptionContext {
       this.wait(job, `queue "${job.queue}" (team ${job.team}) is not in the queues config; queues: ${names || "none"}`, { kind: "noQueue", queue: job.queue });
       return false;
     }
-    if (!this.o.backfill && this.blocker !== undefined) {
+    if (!this.policy.backfill && this.blocker !== undefined) {
       this.wait(job, `behind job ${this.blocker.name} (priority ${this.blocker.priority}), which does not fit yet (strict order, no backfill)`, { kind: "behind", blockedBy: this.blocker.name });
       return false;
     }
@@ -282,9 +278,9 @@ class Cycle implements PreemptionContext {
       if (r.quota !== undefined) quotaReason = r.quota;
       else this.unfit.set(key, undefined);
     }
-    if (this.o.preemption && this.searches < this.o.maxPreemptionSearches) {
+    if (this.policy.preemption && this.searches < this.policy.maxPreemptionSearches) {
       const within = this.book !== undefined && p.queue !== undefined && this.book.withinNominal(p.queue, p.vec);
-      const evicts = this.now - (job.queuedAtMs ?? job.submittedAtMs) >= this.o.backfillEvictAfterMs;
+      const evicts = this.nowMs - (job.queuedAtMs ?? job.submittedAtMs) >= this.policy.backfillEvictAfterMs;
       const pkey = `${key}|${job.priority}|${p.level}|${p.queue?.index ?? -1}|${within}|${evicts}`;
       if (!this.preemptFailed.has(pkey)) {
         this.searches++;
@@ -411,28 +407,29 @@ class Cycle implements PreemptionContext {
   /** The earliest time at which levels, minimum run times or starvation guards change what this cycle decided. */
   nextReview(pending: readonly PendingJob[]): number | undefined {
     let next = Infinity;
-    const las = this.o.las;
-    if (this.o.preemption) {
+    const las = this.policy.las;
+    if (this.policy.preemption) {
       // Only a running job that some waiting job could overtake by LAS (same priority) matters.
       const waitingPriorities = new Set<number>();
       for (const j of pending) waitingPriorities.add(j.priority);
       for (const e of this.running) {
         if (e.claimed || e.job.terminating === true || e.gpus <= 0 || !waitingPriorities.has(e.job.priority)) continue;
-        const t = nextLevelMs(las, e.job, this.now);
+        const t = nextLevelMs(las, e.job, this.nowMs);
         if (t !== undefined && t < next) next = t;
-        if ((e.job.preemptions ?? 0) >= this.o.maxPreemptionsPerJob) continue; // preempted as often as allowed: no waiting changes that
-        const owed = Math.max(e.level > 0 ? this.o.minRunTimeMs : 0, minRunAfter(this.o, e.job.preemptions ?? 0));
+        const guarded = protectedForMs(this.policy, e.job);
+        if (guarded === Infinity) continue; // preempted as often as allowed: no waiting changes that
+        const owed = Math.max(e.level > 0 ? this.policy.minRunTimeMs : 0, guarded);
         if (e.ranMs < owed) next = Math.min(next, e.job.startedAtMs + owed);
       }
     }
-    const backfilled = this.o.preemption && this.running.some((e) => e.job.preemptible === true && !e.claimed);
+    const backfilled = this.policy.preemption && this.running.some((e) => e.job.preemptible === true && !e.claimed);
     for (const j of pending) {
-      const t = nextClimbMs(las, j, this.now);
+      const t = nextClimbMs(las, j, this.nowMs);
       if (t !== undefined && t < next) next = t;
       // A blocked job may make backfilled work give way once it has waited backfillEvictAfterMs.
-      const evictAt = (j.queuedAtMs ?? j.submittedAtMs) + this.o.backfillEvictAfterMs;
-      if (backfilled && evictAt > this.now && evictAt < next) next = evictAt;
+      const evictAt = (j.queuedAtMs ?? j.submittedAtMs) + this.policy.backfillEvictAfterMs;
+      if (backfilled && evictAt > this.nowMs && evictAt < next) next = evictAt;
     }
-    return Number.isFinite(next) && next > this.now ? next : undefined;
+    return Number.isFinite(next) && next > this.nowMs ? next : undefined;
   }
 }

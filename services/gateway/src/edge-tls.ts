@@ -43,15 +43,17 @@ export async function loadEdgeTls(tls: { certFile: string; keyFile: string } | "
   const pemFile = join(dir, "tls.pem");
   const crtFile = join(dir, "tls.crt");
   let pem = readPrivateText(pemFile, "edge's TLS key file", `delete it (a new certificate is made at the next start; clients must trust the new one) or run \`chmod 600 ${pemFile}\``);
+  // A wildcard bind address is not a name a certificate can hold: the one made for it names this machine instead.
+  const named = host === "0.0.0.0" || host === "::" ? hostname() : host;
   const covers = (certPem: string) => {
     const c = new X509Certificate(certPem);
-    return (isIP(host) ? c.checkIP(host) : c.checkHost(host)) !== undefined && Date.parse(c.validTo) > Date.now() + 7 * 86_400_000;
+    return (isIP(named) ? c.checkIP(named) : c.checkHost(named)) !== undefined && Date.parse(c.validTo) > Date.now() + 7 * 86_400_000;
   };
   const certOf = (text: string) => /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/.exec(text)?.[0];
   const keyOf = (text: string) => /-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----\n?/.exec(text)?.[0];
   if (pem === undefined || !certOf(pem) || !keyOf(pem) || !covers(certOf(pem)!)) {
     // For the host it listens on, this machine's names and loopback: the CLI on this machine reaches it either way.
-    const hosts = [...new Set([host === "0.0.0.0" || host === "::" ? hostname() : host, "localhost", "127.0.0.1", hostname()])];
+    const hosts = [...new Set([named, "localhost", "127.0.0.1", hostname()])];
     // The X.509 library loads only here, when a certificate has to be made.
     const { selfSignedServerCertificate } = await import("@switchyard/mesh/ca");
     const made = await selfSignedServerCertificate(hosts);

@@ -80,9 +80,14 @@ function asks(spec: JobSpec): string {
  * Refuses (INVALID_ARGUMENT) a job that can never fit on `node` even when nothing else runs there, counting only what
  * its replicas declare; `allowUnschedulable` accepts it (it waits, saying why, until the inventory grows).
  */
+/** One array per node object: the scheduler caches a compiled topology by the nodes array's identity. */
+const nodeLists = new WeakMap<NodeInfo, readonly NodeInfo[]>();
+
 export function checkFits(node: NodeInfo, spec: JobSpec, allowUnschedulable: boolean): void {
   if (allowUnschedulable) return;
-  const why = neverFitsOn([node], replicaRequests(spec));
+  let nodes = nodeLists.get(node);
+  if (nodes === undefined) nodeLists.set(node, (nodes = [node]));
+  const why = neverFitsOn(nodes, replicaRequests(spec));
   if (why === undefined) return;
   const reason = why.replace(/^can never fit: /, "");
   throw invalidArgument(

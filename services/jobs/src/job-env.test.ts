@@ -67,7 +67,7 @@ describe("jobs service: a job's environment", () => {
     }
   });
 
-  it("puts node's directory first unless it is npm's or the system's", () => {
+  it("puts node's directory after the system's, unless it is npm's or a system one", () => {
     assert.equal(jobPath("/opt/node-20/bin"), "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/node-20/bin", "last: nothing in it shadows a system command");
     assert.equal(jobPath("/usr/bin"), "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     assert.equal(jobPath("/home/a/.npm/_npx/1f2e/node_modules/node/bin"), "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");

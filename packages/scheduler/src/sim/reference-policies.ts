@@ -17,7 +17,6 @@ import type { PendingJob, RunningJob, ScheduleDecision, ScheduleInput, Scheduler
 export interface SimOracle {
   remainingMs(uid: string, nowMs: number): number;
   readonly restartPenaltyMs: number;
-  readonly checkpointIntervalMs: number;
 }
 
 type Entry = { readonly job: PendingJob; readonly running?: RunningJob; allocs: Alloc[] };
@@ -48,9 +47,10 @@ function greedyPreemptive(name: string, key: (e: Entry, nowMs: number) => readon
         let placed = placeJob(state, e.job.replicas, placeOpts);
         if (placed === undefined) {
           // Victims: running jobs after it in the order, the last first, until it fits; then spare the unneeded.
-          const later = entries.slice(i + 1).filter((v) => live.has(v)).reverse();
           const taken: Entry[] = [];
-          for (const v of later) {
+          for (let k = entries.length - 1; k > i; k--) {
+            const v = entries[k]!;
+            if (!live.has(v)) continue;
             for (const a of v.allocs) state.release(a);
             taken.push(v);
             placed = placeJob(state, e.job.replicas, placeOpts);

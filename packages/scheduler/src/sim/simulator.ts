@@ -157,7 +157,7 @@ export function simulate(o: SimulateOptions): SimResult {
     const run = s.running === undefined ? 0 : Math.max(0, nowS - s.runStartS - s.runPenaltyS);
     return Math.max(0, s.sim.durationS - s.doneS - run);
   };
-  const scheduler = o.scheduler ?? createPolicy(o.policy ?? "switchyard", o.schedulerOptions, { remainingMs: (uid, nowMs) => remainingS(uid, nowMs / 1000) * 1000, restartPenaltyMs: restartPenaltyS * 1000, checkpointIntervalMs: ckptS * 1000 });
+  const scheduler = o.scheduler ?? createPolicy(o.policy ?? "switchyard", o.schedulerOptions, { remainingMs: (uid, nowMs) => remainingS(uid, nowMs / 1000) * 1000, restartPenaltyMs: restartPenaltyS * 1000 });
 
   const order = jobs.map((j, i) => ({ j, i })).sort((a, b) => a.j.submitS - b.j.submitS || a.i - b.i);
   const states = new Map<string, JobState>();
@@ -293,12 +293,14 @@ export function simulate(o: SimulateOptions): SimResult {
         if (p.forUid !== undefined) reservedNow.add(p.forUid);
       }
       // The jobs running jobs were stopped for are considered first until they start (PendingJob.reserved).
+      let marked = false;
       for (const uid of reservedNow) {
         const s = states.get(uid);
         if (s === undefined || s.running !== undefined || !Number.isNaN(s.endS) || s.pending.reserved === true) continue;
         s.pending = { ...s.pending, reserved: true };
-        pending = pending.map((p) => (p.uid === uid ? s.pending : p));
+        marked = true;
       }
+      if (marked) pending = pending.map((p) => (reservedNow.has(p.uid) ? states.get(p.uid)!.pending : p));
       const started: RunningJob[] = [];
       for (const st of d.start) {
         const s = states.get(st.uid);

@@ -9,7 +9,7 @@ export const TRACE_FORMATS: readonly TraceFormat[] = ["alibaba-openb", "tiresias
 const OPENB_REQUIRED = ["name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli"];
 /** Optional: the workload variants (`multigpuNN`) are pod lists without times, for the packing experiment only. */
 const OPENB_OPTIONAL = ["gpu_spec", "qos", "pod_phase", "creation_time", "deletion_time", "scheduled_time"];
-export const OPENB_TIME_COLUMNS = ["creation_time", "scheduled_time", "deletion_time"];
+const OPENB_TIME_COLUMNS = ["creation_time", "scheduled_time", "deletion_time"];
 
 export interface ParsedTrace {
   /** Jobs that can be replayed (they have a run time), in arrival order. */
