@@ -8,7 +8,11 @@
  * - `jobs-platform-callers`: jobs answers platform services (`ns/system`) only — a team's workload holds a certificate
  *   of the CA but is no platform service;
  * - `users-via-gateway`: a call that names a user is refused unless the gateway sends it — only the edge, which verified
- *   the user's own token, speaks for users (each service's `verifiedCaller` checks this too).
+ *   the user's own token, speaks for users (each service's `verifiedCaller` checks this too) — or the serving service,
+ *   which acts for a deployment's owner when it runs the deployment's replicas as jobs (USER_DELEGATES).
+ *
+ * A default that changed between versions is replaced in a config center that still holds the old text exactly
+ * (`SUPERSEDED`, control's seeding): an operator's edit is never overwritten.
  */
 import type { PolicyResource } from "./policy-parse.js";
 
@@ -40,12 +44,32 @@ metadata: {name: users-via-gateway, namespace: system}
 spec:
   action: DENY
   rules:
+  - from: [{source: {notPrincipals: ["${td}/ns/system/sa/gateway", "${td}/ns/system/sa/serving"]}}]
+    when: [{key: request.auth.principal, values: ["*"]}]
+`,
+    spec: (td) => ({ action: "DENY", rules: [{ from: [{ source: { notPrincipals: [`${td}/ns/system/sa/gateway`, `${td}/ns/system/sa/serving`] } }], when: [{ key: "request.auth.principal", values: ["*"] }] }] }),
+  },
+];
+
+/** Earlier texts of the defaults, by name: a config center holding one exactly gets the current text. */
+const SUPERSEDED: Readonly<Record<string, readonly ((td: string) => string)[]>> = {
+  "users-via-gateway": [
+    (td) => `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: users-via-gateway, namespace: system}
+spec:
+  action: DENY
+  rules:
   - from: [{source: {notPrincipals: ["${td}/ns/system/sa/gateway"]}}]
     when: [{key: request.auth.principal, values: ["*"]}]
 `,
-    spec: (td) => ({ action: "DENY", rules: [{ from: [{ source: { notPrincipals: [`${td}/ns/system/sa/gateway`] } }], when: [{ key: "request.auth.principal", values: ["*"] }] }] }),
-  },
-];
+  ],
+};
+
+/** Whether `content` is an earlier version of the default policy `name` (to be replaced by the current text). */
+export function isSupersededDefault(name: string, content: string, trustDomain: string): boolean {
+  return (SUPERSEDED[name] ?? []).some((text) => text(trustDomain) === content);
+}
 
 /** The default policies as config-center documents for `trustDomain`. */
 export function defaultAuthorizationPolicies(trustDomain: string): { kind: string; name: string; content: string }[] {
@@ -54,7 +78,11 @@ export function defaultAuthorizationPolicies(trustDomain: string): { kind: strin
 
 const MARK = "\u0000";
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-const MATCHERS = TEMPLATES.map((t) => ({ t, re: new RegExp(`^${escape(t.text(MARK)).replace(MARK, "([a-z0-9._-]{1,63})")}$`) }));
+// The trust domain may appear more than once: the first is captured, the others must repeat it.
+const MATCHERS = TEMPLATES.map((t) => {
+  const [first, ...rest] = escape(t.text(MARK)).split(MARK);
+  return { t, re: new RegExp(`^${first}([a-z0-9._-]{1,63})${rest.join("\\1")}$`) };
+});
 
 /** The parsed resources of a document that is exactly one of the defaults; undefined for any other text. */
 export function knownDefaultResources(yaml: string, source: string): readonly PolicyResource[] | undefined {

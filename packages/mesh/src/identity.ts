@@ -16,8 +16,11 @@ export type VerifiedCaller =
   | { readonly kind: "service"; readonly service: string }
   | { readonly kind: "user"; readonly user: string; readonly teams: readonly string[]; readonly role: UserRole; readonly via: string };
 
-/** The services whose calls carry an end user's identity (the edge). */
-export const USER_DELEGATES: readonly string[] = ["gateway"];
+/**
+ * The services whose calls carry an end user's identity: the edge, and the serving service, which runs a deployment's
+ * replicas as jobs of the deployment's owner (the identity recorded when the owner created it through the edge).
+ */
+export const USER_DELEGATES: readonly string[] = ["gateway", "serving"];
 
 export interface VerifiedCallerOptions {
   /** Services whose calls carry a user's identity (default USER_DELEGATES). */

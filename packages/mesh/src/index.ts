@@ -53,7 +53,7 @@ export { parseMeshPolicies, ISTIO_API_VERSIONS } from "./policy-parse.js";
 export type { MeshPolicies, PolicyResource, PolicyOrigin } from "./policy-parse.js";
 export { compileMeshPolicies } from "./policy-compile.js";
 export { exportToIstio } from "./istio-export.js";
-export { defaultAuthorizationPolicies } from "./default-authz.js";
+export { defaultAuthorizationPolicies, isSupersededDefault } from "./default-authz.js";
 export type { IstioExport, IstioExportOptions, IstioResource, UnmappedPolicy } from "./istio-export.js";
 export type { CompiledPolicies, DestinationPolicy, ServerMethodPolicy } from "./policy-compile.js";
 export { SWITCHYARD_API_VERSION } from "./switchyard-schema.js";

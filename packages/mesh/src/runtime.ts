@@ -42,6 +42,14 @@ export interface MeshRuntimeOptions {
    */
   mode?: "mesh" | "istio";
   /**
+   * Hosts whose endpoints on Unix sockets serve plaintext: model-server replicas (`inference`), which run as a team's
+   * account without a workload certificate yet and are reached on a socket in their job's private directory — the
+   * directory is the protection, as it was for every service before mutual TLS. Only `unix:` addresses: a TCP
+   * endpoint of such a host still needs mutual TLS. Who may put such an endpoint in the registry is the registry's
+   * rule (control's: the serving service alone registers `inference`).
+   */
+  plaintextUnixHosts?: readonly string[];
+  /**
    * How long an endpoint missing from the registry's first list after a reconnect stays in rotation while it is still
    * READY and SERVING (cluster.ts): a restarted `control` is empty until leases are renewed. Default: one lease TTL
    * (DEFAULT_LEASE_TTL_MS, 6 s), by which time every live instance has registered again.
@@ -68,6 +76,7 @@ export class MeshRuntime implements ClusterRuntime, DestinationRuntime {
   readonly tracing: MeshTracing | undefined;
   readonly credentials: MeshCredentials | undefined;
   readonly mode: "mesh" | "istio";
+  readonly plaintextUnixHosts: ReadonlySet<string>;
   readonly registryGraceMs: number;
   readonly logger: Logger;
   /** Mints the user tokens of this workload's calls (credentials with a certificate only). */
@@ -84,6 +93,7 @@ export class MeshRuntime implements ClusterRuntime, DestinationRuntime {
     this.events = o.events ?? new MeshEvents();
     this.logger = o.logger ?? noopLogger;
     this.mode = o.mode ?? "mesh";
+    this.plaintextUnixHosts = new Set(o.plaintextUnixHosts ?? []);
     const policies = o.policies ?? createPolicyStore({ events: this.events, logger: this.logger });
     this.policies = this.mode === "istio" ? standDownStore(policies) : policies;
     this.local = o.local;
@@ -100,9 +110,10 @@ export class MeshRuntime implements ClusterRuntime, DestinationRuntime {
    * and accepts only `peer` (a SPIFFE id), or — when the client named none — the platform service `host` for a mesh
    * target, any platform service for an address; plaintext without credentials.
    */
-  channelCredentials(host: string, byAddress: boolean, peer: string | undefined): grpc.ChannelCredentials {
+  channelCredentials(host: string, byAddress: boolean, peer: string | undefined, address?: string): grpc.ChannelCredentials {
     const creds = this.credentials;
     if (creds === undefined || this.mode === "istio") return grpcJs.credentials.createInsecure();
+    if (address?.startsWith("unix:") && this.plaintextUnixHosts.has(host)) return grpcJs.credentials.createInsecure();
     let expected = peer;
     if (expected === undefined && !byAddress) {
       try {

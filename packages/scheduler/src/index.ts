@@ -29,7 +29,7 @@ export type { JobRecord, UsageReport, UsageRow, UsageWindow } from "./accounting
 export { simulateFromOptions, formatSimTable, duration as formatDurationS } from "./sim-cli.js";
 export type { SimulateCommandOptions } from "./sim-cli.js";
 export { simulate, checkFits } from "./sim/simulator.js";
-export type { SimulateOptions, SimResult, SimJobResult, TeamResult } from "./sim/simulator.js";
+export type { SimulateOptions, SimResult, SimJobResult, TeamResult, ServingResult } from "./sim/simulator.js";
 export { simulateFill } from "./sim/fill.js";
 export type { FillOptions, FillResult } from "./sim/fill.js";
 export { createPolicy, policyPlacement, POLICIES } from "./sim/policies.js";

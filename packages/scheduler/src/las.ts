@@ -24,8 +24,17 @@ export function runningAttainedMs(job: RunningJob, nowMs: number): number {
   return (job.attainedGpuMs ?? 0) + jobGpus(job.replicas) * Math.max(0, nowMs - job.startedAtMs);
 }
 
-/** Level of a waiting job after the starvation guard lifts it. */
+/**
+ * Level of a running job from its service so far. A serving replica is always at level 0: it never finishes, so its
+ * growing service says nothing about how long it has left, and demoting it would make it the first LAS victim.
+ */
+export function runningLevel(p: LasPolicy, job: RunningJob, attainedGpuMs: number): number {
+  return job.serving === true ? 0 : serviceLevel(p, attainedGpuMs);
+}
+
+/** Level of a waiting job after the starvation guard lifts it (0 for a serving replica, as `runningLevel`). */
 export function pendingLevel(p: LasPolicy, job: PendingJob, nowMs: number): number {
+  if (job.serving === true) return 0;
   const natural = serviceLevel(p, job.attainedGpuMs ?? 0);
   if (natural === 0 || !(p.starvationMs > 0) || !Number.isFinite(p.starvationMs)) return natural;
   const waited = nowMs - (job.queuedAtMs ?? job.submittedAtMs);
@@ -40,10 +49,10 @@ export function nextClimbMs(p: LasPolicy, job: PendingJob, nowMs: number): numbe
   return since + k * p.starvationMs;
 }
 
-/** When a running job reaches its next level, or undefined (last level, or no GPUs). */
+/** When a running job reaches its next level, or undefined (last level, no GPUs, or a serving replica). */
 export function nextLevelMs(p: LasPolicy, job: RunningJob, nowMs: number): number | undefined {
   const gpus = jobGpus(job.replicas);
-  if (gpus <= 0) return undefined;
+  if (gpus <= 0 || job.serving === true) return undefined;
   const attained = runningAttainedMs(job, nowMs);
   const level = serviceLevel(p, attained);
   if (level >= p.thresholdsGpuMs.length) return undefined;

@@ -72,7 +72,8 @@ export function minRunAfter(policy: PreemptionPolicy, n: number): number {
  * backfilled work that comes after `p` in the order; quota borrowed from `p`'s cohort while `p` stays within its nominal quota;
  * a higher LAS level at the same priority once the minimum run time is over; a lower user priority.
  * LAS and priority preemption stay inside one queue when queues are configured (Kueue's withinClusterQueue). A job
- * protected by the progress guarantee (`isProtected`) is never a victim.
+ * protected by the progress guarantee (`isProtected`) is never a victim. A serving replica gives way on fewer grounds
+ * (`servingVictimKind`).
  */
 export function victimKind(ctx: PreemptionContext, p: PreemptorView, v: RunningEntry): VictimKind | undefined {
   if (v.claimed) return undefined;
@@ -82,6 +83,7 @@ export function victimKind(ctx: PreemptionContext, p: PreemptorView, v: RunningE
     return owner === undefined || owner === p.job.uid || !ctx.isWaiting(owner) ? "terminating" : undefined;
   }
   if (isProtected(ctx.policy, v)) return undefined;
+  if (v.job.serving === true) return servingVictimKind(ctx, p, v);
   // The cost rule needs to know the victim's checkpoints; a caller that does not report them is not held to it.
   const cheap = v.job.checkpointedAtMs === undefined || v.lostGpuMs <= ctx.policy.maxLostShare * v.attainedGpuMs;
   if (v.job.preemptible === true && cheap && comesAfter(ctx, v, p) && ctx.nowMs - (p.job.queuedAtMs ?? p.job.submittedAtMs) >= ctx.policy.backfillEvictAfterMs) return "backfill";
@@ -105,9 +107,37 @@ export function victimKind(ctx: PreemptionContext, p: PreemptorView, v: RunningE
   return undefined;
 }
 
+/**
+ * The grounds on which a serving replica gives way: never as backfill (whatever `preemptible` says) nor by
+ * least-attained service (it never finishes: its service says nothing), and to work of its own or lower priority only
+ * to reclaim quota: what its queue's serving replicas alone hold beyond the queue's nominal quota, for a cohort queue
+ * within its own nominal (lending stays reclaimable). A higher priority in its queue may preempt it.
+ */
+function servingVictimKind(ctx: PreemptionContext, p: PreemptorView, v: RunningEntry): VictimKind | undefined {
+  const book = ctx.book;
+  if (book === undefined) return v.job.priority < p.job.priority ? "priority" : undefined;
+  if (p.queue === undefined || v.queue === undefined) return undefined;
+  if (p.queue === v.queue) return v.job.priority < p.job.priority ? "priority" : undefined;
+  if (p.queue.cohortIndex >= 0 && v.queue.cohortIndex === p.queue.cohortIndex && book.withinNominal(p.queue, p.vec) && book.servingBorrowingAny(v.queue, p.vec)) return "reclaim";
+  return undefined;
+}
+
+/** May reclaim still take `c` for `p` (checked as victims are taken, since each changes the queues' usage)? */
+function reclaimable(book: QuotaBook, p: PreemptorView, c: RunningEntry): boolean {
+  const q = c.queue!;
+  if (!(book.borrowingAny(q, p.vec) && book.withinNominal(p.queue!, p.vec) && book.keepsNominalWithout(q, c.vec))) return false;
+  // A serving replica only out of what serving holds beyond nominal, and never taking serving below it.
+  return c.job.serving !== true || (book.servingBorrowingAny(q, p.vec) && book.servingKeepsNominalWithout(q, c.vec));
+}
+
 /** Does running `v` come after waiting `p` in the scheduling order (priority, level, arrival)? Only then may it give way as backfill, or two jobs could take turns evicting each other. */
 function comesAfter(ctx: PreemptionContext, v: RunningEntry, p: PreemptorView): boolean {
   return compareLevelled(v, p, ctx.policy.smallestFirst) > 0;
+}
+
+/** Jobs already stopping first, serving replicas last: a training victim is taken whenever one would do. */
+function servingRank(v: Victim): number {
+  return v.kind === "terminating" ? -1 : v.entry.job.serving === true ? 1 : 0;
 }
 
 export interface Victim {
@@ -121,6 +151,7 @@ export function releaseVictim(ctx: PreemptionContext, e: RunningEntry): void {
   if (ctx.book !== undefined && e.queue !== undefined) {
     ctx.book.remove(e.queue, e.vec);
     if (e.job.terminating === true) ctx.book.markLeaving(e.queue, e.vec, -1);
+    else if (e.job.serving === true) ctx.book.markServing(e.queue, e.vec, -1);
   }
 }
 
@@ -130,13 +161,15 @@ export function restoreVictim(ctx: PreemptionContext, e: RunningEntry): void {
   if (ctx.book !== undefined && e.queue !== undefined) {
     ctx.book.add(e.queue, e.vec);
     if (e.job.terminating === true) ctx.book.markLeaving(e.queue, e.vec);
+    else if (e.job.serving === true) ctx.book.markServing(e.queue, e.vec);
   }
 }
 
 /**
- * The victims whose stopping lets `p` start: candidates taken in preference order (kind, then fewest GPU-seconds
- * lost, then most recently started) until `p` fits, then every victim that turns out not to be needed is spared
- * (Kueue's minimal preemption). Leaves state and quotas as it found them; `undefined` when no set of victims helps.
+ * The victims whose stopping lets `p` start: candidates taken in preference order (jobs already stopping, then
+ * training before serving replicas, then kind, then fewest GPU-seconds lost, then most recently started) until `p`
+ * fits, then every victim that turns out not to be needed is spared, the last taken first (Kueue's minimal
+ * preemption). Leaves state and quotas as it found them; `undefined` when no set of victims helps.
  */
 export function findVictims(ctx: PreemptionContext, p: PreemptorView, running: Iterable<RunningEntry>): Victim[] | undefined {
   const cands: Victim[] = [];
@@ -147,6 +180,7 @@ export function findVictims(ctx: PreemptionContext, p: PreemptorView, running: I
   if (cands.length === 0) return undefined;
   cands.sort(
     (a, b) =>
+      servingRank(a) - servingRank(b) ||
       RANK[a.kind] - RANK[b.kind] ||
       (a.kind === "las" ? b.entry.level - a.entry.level : 0) ||
       a.entry.lostGpuMs - b.entry.lostGpuMs ||
@@ -157,7 +191,7 @@ export function findVictims(ctx: PreemptionContext, p: PreemptorView, running: I
   let ok = false;
   for (const c of cands) {
     // Reclaiming stops once the other queue no longer borrows, and never takes it below its nominal quota.
-    if (c.kind === "reclaim" && !(ctx.book!.borrowingAny(c.entry.queue!, p.vec) && ctx.book!.withinNominal(p.queue!, p.vec) && ctx.book!.keepsNominalWithout(c.entry.queue!, c.entry.vec))) continue;
+    if (c.kind === "reclaim" && !reclaimable(ctx.book!, p, c.entry)) continue;
     releaseVictim(ctx, c.entry);
     taken.push(c);
     if (ctx.fits(p)) {

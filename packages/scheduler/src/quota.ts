@@ -145,11 +145,17 @@ export class QuotaBook {
    * ceilings until they are gone, but not as borrowing a preemption could still reclaim, nor against nominal quota.
    */
   private readonly leaving: Float64Array[];
+  /**
+   * Of `usage`, what serving replicas that stay hold (not stopping). Serving counts first against a queue's nominal
+   * quota: reclaim takes from serving replicas only what they alone hold beyond it (`servingBorrowingAny`).
+   */
+  private readonly serving: Float64Array[];
 
   constructor(readonly cq: CompiledQueues) {
     const R = cq.resources.length;
     this.usage = cq.queues.map(() => new Float64Array(R));
     this.leaving = cq.queues.map(() => new Float64Array(R));
+    this.serving = cq.queues.map(() => new Float64Array(R));
     this.poolUsed = cq.cohorts.map(() => new Float64Array(R));
   }
 
@@ -179,6 +185,24 @@ export class QuotaBook {
   markLeaving(q: CompiledQueue, vec: UsageVector, sign = 1): void {
     const l = this.leaving[q.index]!;
     for (const { index: r, amount } of vec) l[r]! += sign * amount;
+  }
+
+  /** Marks part of `q`'s usage (added already) as held by serving replicas that stay; `sign` −1 when one leaves. */
+  markServing(q: CompiledQueue, vec: UsageVector, sign = 1): void {
+    const s = this.serving[q.index]!;
+    for (const { index: r, amount } of vec) s[r]! += sign * amount;
+  }
+
+  /** Do `q`'s serving replicas alone hold more than its nominal quota of one of the resources in `vec`? */
+  servingBorrowingAny(q: CompiledQueue, vec: UsageVector): boolean {
+    for (const { index: r } of vec) if (q.limited[r] === 1 && this.serving[q.index]![r]! > q.nominal[r]! + EPS) return true;
+    return false;
+  }
+
+  /** Would `q`'s serving replicas keep at least its nominal quota of each resource in `vec` if one using `vec` left? */
+  servingKeepsNominalWithout(q: CompiledQueue, vec: UsageVector): boolean {
+    for (const { index: r, amount } of vec) if (q.limited[r] === 1 && this.serving[q.index]![r]! - amount < q.nominal[r]! - EPS) return false;
+    return true;
   }
 
   /** `q`'s usage once its stopping jobs are gone. */

@@ -18,7 +18,8 @@ export interface PriorityFifoOptions {
 
 /**
  * Priority then arrival order; a job starts only when all its replicas fit at once (gang), never partly.
- * No preemption, no quotas: the baseline, and the scheduler of a single machine.
+ * No preemption, no quotas: the baseline, and the scheduler of a single machine. Serving replicas (`serving`) are
+ * placed like any job; as nothing is ever preempted, none is ever stopped for other work.
  */
 export function createPriorityFifoScheduler(options: PriorityFifoOptions = {}): Scheduler {
   const blocking = options.blocking ?? true;

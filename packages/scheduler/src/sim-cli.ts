@@ -123,25 +123,31 @@ export function simulateFromOptions(o: SimulateCommandOptions): SimResult {
   });
 }
 
-const ROWS: { key: keyof SimResult; label: string; fmt: (x: number) => string }[] = [
-  { key: "jobs", label: "jobs", fmt: (x) => String(x) },
-  { key: "avgJctS", label: "avg JCT", fmt: duration },
-  { key: "p50JctS", label: "p50 JCT", fmt: duration },
-  { key: "p95JctS", label: "p95 JCT", fmt: duration },
-  { key: "p99JctS", label: "p99 JCT", fmt: duration },
-  { key: "avgQueueDelayS", label: "avg queueing", fmt: duration },
-  { key: "p95QueueDelayS", label: "p95 queueing", fmt: duration },
-  { key: "makespanS", label: "makespan", fmt: duration },
-  { key: "gpuUtilization", label: "GPU utilization", fmt: (x) => `${(x * 100).toFixed(1)}%` },
-  { key: "jainFairness", label: "Jain fairness (teams)", fmt: (x) => x.toFixed(3) },
-  { key: "preemptions", label: "preemptions", fmt: (x) => String(x) },
-  { key: "preemptionsPerJob", label: "preemptions per job", fmt: (x) => x.toFixed(2) },
-  { key: "maxJobPreemptions", label: "most of one job", fmt: (x) => String(x) },
-  { key: "lostGpuTimePct", label: "GPU time lost", fmt: (x) => `${x.toFixed(1)}%` },
-  { key: "decisionsPerSec", label: "decisions/s", fmt: (x) => Math.round(x).toLocaleString("en-US") },
-  { key: "allocatedGpus", label: "allocated GPUs", fmt: (x) => x.toFixed(1) },
-  { key: "strandedGpus", label: "stranded GPUs", fmt: (x) => x.toFixed(1) },
-  { key: "refusedJobs", label: "refused jobs", fmt: (x) => String(x) },
+/** The table's rows: a figure of a result, or undefined where it has none (a row no result has is left out). */
+const ROWS: { get: (r: SimResult) => number | undefined; label: string; fmt: (x: number) => string }[] = [
+  { get: (r) => r.jobs, label: "jobs", fmt: (x) => String(x) },
+  { get: (r) => r.avgJctS, label: "avg JCT", fmt: duration },
+  { get: (r) => r.p50JctS, label: "p50 JCT", fmt: duration },
+  { get: (r) => r.p95JctS, label: "p95 JCT", fmt: duration },
+  { get: (r) => r.p99JctS, label: "p99 JCT", fmt: duration },
+  { get: (r) => r.avgQueueDelayS, label: "avg queueing", fmt: duration },
+  { get: (r) => r.p95QueueDelayS, label: "p95 queueing", fmt: duration },
+  { get: (r) => r.makespanS, label: "makespan", fmt: duration },
+  { get: (r) => r.gpuUtilization, label: "GPU utilization", fmt: (x) => `${(x * 100).toFixed(1)}%` },
+  { get: (r) => r.jainFairness, label: "Jain fairness (teams)", fmt: (x) => x.toFixed(3) },
+  { get: (r) => r.preemptions, label: "preemptions", fmt: (x) => String(x) },
+  { get: (r) => r.preemptionsPerJob, label: "preemptions per job", fmt: (x) => x.toFixed(2) },
+  { get: (r) => r.maxJobPreemptions, label: "most of one job", fmt: (x) => String(x) },
+  { get: (r) => r.lostGpuTimePct, label: "GPU time lost", fmt: (x) => `${x.toFixed(1)}%` },
+  { get: (r) => r.serving?.replicas, label: "serving replicas", fmt: (x) => String(x) },
+  { get: (r) => r.serving?.stops, label: "serving stops", fmt: (x) => String(x) },
+  { get: (r) => r.serving?.avgWaitS, label: "serving avg wait", fmt: duration },
+  { get: (r) => r.serving?.maxWaitS, label: "serving max wait", fmt: duration },
+  { get: (r) => r.serving?.waitingAtEnd, label: "serving waiting at end", fmt: (x) => String(x) },
+  { get: (r) => r.decisionsPerSec, label: "decisions/s", fmt: (x) => Math.round(x).toLocaleString("en-US") },
+  { get: (r) => r.allocatedGpus, label: "allocated GPUs", fmt: (x) => x.toFixed(1) },
+  { get: (r) => r.strandedGpus, label: "stranded GPUs", fmt: (x) => x.toFixed(1) },
+  { get: (r) => r.refusedJobs, label: "refused jobs", fmt: (x) => String(x) },
 ];
 
 /** Seconds as `1h 02m`, `3m 20s`, `45s` or `2d 04h`. */
@@ -156,8 +162,8 @@ export function duration(s: number): string {
 /** A plain-text table of one result, or of several side by side (one column per policy). */
 export function formatSimTable(results: SimResult | readonly SimResult[]): string {
   const list = Array.isArray(results) ? (results as readonly SimResult[]) : [results as SimResult];
-  const rows = ROWS.filter((r) => list.some((x) => typeof x[r.key] === "number" && Number.isFinite(x[r.key] as number)));
-  const cells = [["", ...list.map((r) => r.policy)], ...rows.map((r) => [r.label, ...list.map((x) => (typeof x[r.key] === "number" ? r.fmt(x[r.key] as number) : "—"))])];
+  const rows = ROWS.filter((r) => list.some((x) => Number.isFinite(r.get(x))));
+  const cells = [["", ...list.map((r) => r.policy)], ...rows.map((r) => [r.label, ...list.map((x) => { const v = r.get(x); return v === undefined ? "—" : r.fmt(v); })])];
   const widths = cells[0]!.map((_, c) => Math.max(...cells.map((row) => row[c]!.length)));
   return cells.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ")).join("\n");
 }

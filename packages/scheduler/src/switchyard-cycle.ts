@@ -2,7 +2,7 @@ import type { Alloc, ClusterState } from "./cluster-state.js";
 import { buildClusterState } from "./cluster-build.js";
 import { shapeClasses } from "./fragmentation.js";
 import { Heap } from "./heap.js";
-import { nextClimbMs, nextLevelMs, pendingLevel, runningAttainedMs, serviceLevel } from "./las.js";
+import { nextClimbMs, nextLevelMs, pendingLevel, runningAttainedMs, runningLevel } from "./las.js";
 import { compareLevelled, jobGpus, shapeKey } from "./order.js";
 import { placeJob, type PlaceOptions } from "./placement.js";
 import { findVictims, protectedForMs, releaseVictim, restoreVictim, type PreemptionContext, type PreemptorView, type RunningEntry, type Victim } from "./preemption.js";
@@ -90,6 +90,7 @@ export function runCycle(o: CompiledSwitchyardOptions, input: ScheduleInput): Sc
       book.add(queue, vec);
       // A job already stopping is not borrowing anyone can still reclaim (nor its queue's use of its nominal).
       if (job.terminating === true) book.markLeaving(queue, vec);
+      else if (job.serving === true) book.markServing(queue, vec);
     }
     charge(groupFor(job, queue), job.replicas);
     const gpus = jobGpus(job.replicas);
@@ -101,7 +102,7 @@ export function runCycle(o: CompiledSwitchyardOptions, input: ScheduleInput): Sc
       queue,
       vec,
       gpus,
-      level: serviceLevel(o.las, attainedGpuMs),
+      level: runningLevel(o.las, job, attainedGpuMs),
       attainedGpuMs,
       ranMs: now - job.startedAtMs,
       lostGpuMs: gpus * Math.max(0, now - since),
@@ -268,6 +269,12 @@ class Cycle implements PreemptionContext {
       this.wait(job, `behind job ${this.blocker.name} (priority ${this.blocker.priority}), which does not fit yet (strict order, no backfill)`, { kind: "behind", blockedBy: this.blocker.name });
       return false;
     }
+    if (job.serving === true && this.blocker !== undefined) {
+      // Never backfilled: a serving replica never ends and never gives way as backfill, so started here it would hold
+      // the blocked job's room for good. It waits its turn (and preempts nothing for it).
+      this.wait(job, `behind job ${this.blocker.name} (priority ${this.blocker.priority}), which does not fit yet (a serving replica is not started ahead of it)`, { kind: "behind", blockedBy: this.blocker.name });
+      return false;
+    }
     let quotaReason = this.book !== undefined && p.queue !== undefined ? this.book.check(p.queue, p.vec) : undefined;
     if (quotaReason === undefined && !this.unfit.has(key)) {
       const r = this.admit(p);
@@ -341,7 +348,10 @@ class Cycle implements PreemptionContext {
     const entry: ScheduleDecision["start"][number] = { uid: p.job.uid, placement: allocs.map((a) => this.state.toPlacement(a)) };
     if (this.blocker !== undefined) entry.preemptible = true;
     this.decision.start.push(entry);
-    if (this.book !== undefined && p.queue !== undefined) this.book.add(p.queue, vec);
+    if (this.book !== undefined && p.queue !== undefined) {
+      this.book.add(p.queue, vec);
+      if (p.job.serving === true) this.book.markServing(p.queue, vec);
+    }
   }
 
   /**

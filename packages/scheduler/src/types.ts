@@ -54,6 +54,15 @@ export interface PendingJob {
    * decisions it acted on and clears it when the job starts.
    */
   reserved?: boolean;
+  /**
+   * A model-serving replica (one long-running model server of a deployment), not training: it never finishes, so the
+   * least-attained-service rules do not apply to it (its level is always 0: never demoted, never a LAS victim), and it
+   * is never preempted by work of equal or lower priority except to reclaim quota that its queue's serving replicas
+   * hold beyond the queue's nominal quota. Higher-priority work may preempt it; training victims are taken first.
+   * It is never backfilled: it waits behind a job before it that does not fit, rather than start where it could
+   * never be made to give way.
+   */
+  serving?: boolean;
 }
 
 export interface ReplicaPlacement {
@@ -68,7 +77,12 @@ export interface ReplicaPlacement {
 export interface RunningJob extends PendingJob {
   placement: ReplicaPlacement[];
   startedAtMs: number;
-  /** Started ahead of a blocked job by backfill: first to give way. Pass back what `start[].preemptible` said. */
+  /** As on the waiting job (`PendingJob.serving`): pass it on every cycle while the replica runs; its protection rests on it. */
+  serving?: boolean;
+  /**
+   * Started ahead of a blocked job by backfill: first to give way. Pass back what `start[].preemptible` said. Ignored
+   * for a serving replica (never backfilled, never evicted as backfill).
+   */
   preemptible?: boolean;
   /** Time of the last checkpoint of this run, when known: work since then is what a preemption loses. */
   checkpointedAtMs?: number;

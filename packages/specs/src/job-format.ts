@@ -1,14 +1,16 @@
 /**
- * The contract each manifest format implements (native, PyTorchJob, TrainJob), and helpers for the cross-field
- * rules that are checked on the raw document so that they are reported together with the schema's violations.
+ * The contract each manifest format implements (jobs: native, PyTorchJob, TrainJob; deployments: native, KServe
+ * InferenceService), and helpers for the cross-field rules that are checked on the raw document so that they are
+ * reported together with the schema's violations.
  */
 import type * as z from "zod";
 import type { JobManifestSource, JobSpec } from "./job-spec.js";
 import type { NormalizeContext } from "./normalize-common.js";
 import type { HintTable, Violations } from "./violations.js";
 
-export interface JobFormat<T> {
-  readonly source: JobManifestSource;
+/** One manifest format (`apiVersion` + `kind`) read into a normalized spec of type `Spec`. */
+export interface ManifestFormat<T, Spec, Source extends string, Ctx extends NormalizeContext = NormalizeContext> {
+  readonly source: Source;
   readonly apiVersion: string;
   readonly kind: string;
   /** Structure and per-field rules. */
@@ -17,9 +19,11 @@ export interface JobFormat<T> {
   readonly hints: HintTable;
   /** Rules across fields, on the raw document: called whether or not the schema passed. */
   check(raw: Record<string, unknown>, out: Violations): void;
-  /** The validated document to a JobSpec; may add violations (meaning, not form: then it may return undefined) and warnings. */
-  normalize(doc: T, ctx: NormalizeContext): JobSpec | undefined;
+  /** The validated document to a spec; may add violations (meaning, not form: then it may return undefined) and warnings. */
+  normalize(doc: T, ctx: Ctx): Spec | undefined;
 }
+
+export type JobFormat<T> = ManifestFormat<T, JobSpec, JobManifestSource>;
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);

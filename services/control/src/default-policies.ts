@@ -7,13 +7,27 @@
  * - `users-via-gateway`: a call that names a user is refused unless the gateway sends it — only the edge, which
  *   verified the user's own token, speaks for users (each service's `verifiedCaller` checks this too).
  */
-import { defaultAuthorizationPolicies } from "@switchyard/mesh";
+import { defaultAuthorizationPolicies, isSupersededDefault } from "@switchyard/mesh";
 import type { ConfigStore } from "./config-store.js";
 
-/** Writes the defaults into a new config center (revision 0) in one transaction; an existing one is left alone. */
+/**
+ * Writes the defaults into a new config center (revision 0) in one transaction. In an existing one, a default still
+ * holding an earlier version's text exactly is brought to the current text (a new revision); anything else is left
+ * alone.
+ */
 export async function seedDefaultPolicies(store: ConfigStore, trustDomain: string, now = Date.now()): Promise<boolean> {
   return store.transaction(async (tx) => {
-    if ((await tx.revision()) !== 0) return false;
+    if ((await tx.revision()) !== 0) {
+      let changed = false;
+      for (const d of defaultAuthorizationPolicies(trustDomain)) {
+        const stored = await tx.get({ namespace: "mesh", kind: d.kind, name: d.name });
+        if (stored === undefined || !isSupersededDefault(d.name, stored.content, trustDomain)) continue;
+        await tx.put({ namespace: "mesh", ...d, version: stored.version + 1, updatedAtMs: now, updatedBy: "control (defaults upgraded)" });
+        changed = true;
+      }
+      if (changed) await tx.bumpRevision();
+      return changed;
+    }
     for (const d of defaultAuthorizationPolicies(trustDomain)) await tx.put({ namespace: "mesh", ...d, version: 1, updatedAtMs: now, updatedBy: "control (defaults)" });
     await tx.bumpRevision();
     return true;

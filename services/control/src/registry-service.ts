@@ -15,6 +15,13 @@ function callingService(ctx: CallContext): string {
   return c.kind === "service" ? c.service : c.via;
 }
 
+/**
+ * Services registered by another platform service on their instances' behalf: model-server replicas (`inference`) are
+ * jobs of a team's account without a workload certificate; the serving service registers each one's socket once it
+ * answers health checks, and removes it before the replica stops.
+ */
+const REGISTERED_BY: Readonly<Record<string, readonly string[]>> = { serving: ["inference"] };
+
 /** The embedded registry served over gRPC: Register/KeepAlive/Deregister with leases, and Watch. */
 export function registryService(registry: MemoryRegistry): ServiceImpl<typeof RegistryService> {
   const owners = new Map<number, string>();
@@ -31,9 +38,9 @@ export function registryService(registry: MemoryRegistry): ServiceImpl<typeof Re
           details: [{ field: "instance", message: "service and address (host:port or unix:path) are required" }],
         });
       }
-      if (i.service !== service) {
+      if (i.service !== service && !REGISTERED_BY[service]?.includes(i.service)) {
         throw new SwitchyardError(Code.PermissionDenied, `${service} cannot register an instance of "${i.service}": a service registers under its own name only`, {
-          details: [{ field: "instance.service", message: "must be the calling service", expected: service, got: i.service }],
+          details: [{ field: "instance.service", message: "must be the calling service", expected: [service, ...(REGISTERED_BY[service] ?? [])].join(" or "), got: i.service }],
         });
       }
       const ttlMs = Number(req.ttlMs) > 0 ? Number(req.ttlMs) : 6000;

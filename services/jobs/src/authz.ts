@@ -118,3 +118,18 @@ export function authorizeRerunSecrets(c: Caller, job: { name: string; user: stri
     { retryable: false },
   );
 }
+
+/**
+ * The workload class a submission asks for: "serving" (never demoted by least-attained-service, not preempted by
+ * training of its priority) only from the serving service, which runs deployments' replicas — a user who could mark
+ * a training job "serving" would make it unpreemptible.
+ */
+export function workloadClassOf(c: Caller, asked: string): "training" | "serving" {
+  if (asked === "" || asked === "training") return "training";
+  if (asked !== "serving") {
+    throw new SwitchyardError(Code.InvalidArgument, `workload_class "${asked}" is not one of: training, serving`, { details: [{ field: "workload_class", message: "unknown class", expected: "training | serving", got: asked }] });
+  }
+  const via = c.kind === "service" ? c.service : c.via;
+  if (via !== "serving") throw new SwitchyardError(Code.PermissionDenied, `only the serving service submits serving replicas (this call came from ${via}): deploy a model with switchyard serve`);
+  return "serving";
+}

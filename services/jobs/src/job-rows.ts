@@ -50,6 +50,8 @@ export interface JobWrite {
 }
 
 /** A new job as a submission stores it. */
+export type WorkloadClass = "training" | "serving";
+
 export interface NewJob {
   uid: string;
   name: string;
@@ -64,6 +66,8 @@ export interface NewJob {
   source: string;
   requestId: string | null;
   user: string;
+  /** "serving" for a model-server replica (only the serving service submits those); default "training". */
+  workloadClass?: WorkloadClass;
   /** Submission time (ms). */
   at: number;
   event: JobEventRecord;

@@ -17,7 +17,7 @@ function job(phase: JobPhase, o: Partial<JobRow> = {}): JobRow {
     uid: "u1", name: "t", team: "default", queue: "default", priority: 0, phase, reason: "", message: "", waiting: null, source: "switchyard/v1",
     request_id: null, seq: 1, created_at: 0, start_time: started ? 1000 : null, completion_time: null, attempt: started ? 1 : 0, cancel_requested: 0,
     deadline_exceeded: 0, master_port: null, attained_gpu_ms: 0, user: "", retries: 0, preemptions: 0, preemptible: 0, queued_at: 0, queued_ms: 0,
-    collected_at: null, disk_bytes: 0, disk_measured_at: null, deleted_at: null, spec: spec(), manifest: "", ...o,
+    collected_at: null, disk_bytes: 0, disk_measured_at: null, deleted_at: null, workload_class: "training", spec: spec(), manifest: "", ...o,
   };
 }
 

@@ -14,7 +14,7 @@ import type { JobsDatabase, JobsTable, ReplicasTable } from "./schema.js";
 const SUMMARY_COLUMNS = [
   "uid", "name", "team", "queue", "priority", "phase", "reason", "message", "waiting", "source", "request_id", "seq", "created_at", "start_time",
   "completion_time", "attempt", "cancel_requested", "deadline_exceeded", "master_port", "attained_gpu_ms", "user", "retries", "preemptions",
-  "preemptible", "queued_at", "queued_ms", "collected_at", "disk_bytes", "disk_measured_at", "deleted_at",
+  "preemptible", "queued_at", "queued_ms", "collected_at", "disk_bytes", "disk_measured_at", "deleted_at", "workload_class",
 ] as const satisfies readonly (keyof JobsTable)[];
 
 /** The columns of QueuedJob. */
@@ -174,7 +174,7 @@ export class JobStore {
             uid: j.uid, name: j.name, team: j.team, queue: j.queue, priority: j.priority, phase: "Queued", reason: j.reason, message: j.message,
             spec: JSON.stringify(j.spec), manifest: j.manifest, source: j.source, request_id: j.requestId, created_at: j.at, start_time: null,
             completion_time: null, attempt: 0, cancel_requested: 0, deadline_exceeded: 0, master_port: null, attained_gpu_ms: 0, user: j.user,
-            retries: 0, preemptions: 0, preemptible: 0, queued_at: j.at, queued_ms: 0,
+            retries: 0, preemptions: 0, preemptible: 0, queued_at: j.at, queued_ms: 0, workload_class: j.workloadClass ?? "training",
           })
           .returning(SUMMARY_COLUMNS)
           .executeTakeFirstOrThrow();

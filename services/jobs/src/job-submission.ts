@@ -11,7 +11,7 @@ import type { NodeInfo, QueuesConfig } from "@switchyard/scheduler";
 import type { ParsedJobManifest } from "@switchyard/specs";
 import { admitQueue, checkFits } from "./job-admission.js";
 import { requireDeletable } from "./job-deletion.js";
-import type { JobRow } from "./job-rows.js";
+import type { JobRow, WorkloadClass } from "./job-rows.js";
 import { checkSecretRefs, sealJobSecrets } from "./job-secrets.js";
 import type { JobStore } from "./job-store.js";
 import type { SecretBox } from "./secret-box.js";
@@ -33,6 +33,8 @@ export interface SubmitInput {
    * RerunJob under the same name — the words of a refusal differ). An unfinished one is FAILED_PRECONDITION.
    */
   replace?: "replace" | "rerun";
+  /** "serving" for a model-server replica (the service checked that the serving service asks); default "training". */
+  workloadClass?: WorkloadClass;
   /** With `rerun`: the uid of the job being run again; another job found under its name (it was replaced meanwhile) is refused. */
   replaceUid?: string;
 }
@@ -94,6 +96,7 @@ export async function submitJob(d: SubmissionDeps, input: SubmitInput): Promise<
       source: parsed.source,
       requestId: input.requestId || null,
       user: input.user ?? "",
+      ...(input.workloadClass ? { workloadClass: input.workloadClass } : {}),
       at: d.clock.now(),
       event: { type: "Queued", message: `submitted to queue ${queue} (team ${spec.team}, priority ${spec.priority})`, attempt: 0 },
     }, replace === undefined ? undefined : (old, live) => {

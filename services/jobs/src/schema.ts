@@ -55,6 +55,11 @@ export interface JobsTable {
    * they are its accounting (usage, fair share's memory) and what retention collects its files by.
    */
   deleted_at: number | null;
+  /**
+   * "training" (everything users submit), or "serving": a model-server replica the serving service runs for a
+   * deployment — never demoted by least-attained-service nor preempted by training of its priority or below.
+   */
+  workload_class: Generated<string>;
 }
 
 /** Applied queue configurations, newest last (the scheduler uses the newest). */
@@ -275,5 +280,11 @@ migrations["0006_waiting_reason"] = {
 migrations["0007_deleted_jobs"] = {
   async up(db: Kysely<unknown>) {
     await db.schema.alterTable("jobs").addColumn("deleted_at", "integer").execute();
+  },
+};
+
+migrations["0008_workload_class"] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable("jobs").addColumn("workload_class", "text", (c) => c.notNull().defaultTo("training")).execute();
   },
 };

@@ -5,7 +5,7 @@ import { Code, SwitchyardError, systemClock } from "@switchyard/core";
 import type { Executor, GpuDevice } from "@switchyard/executors";
 import type { CallContext, ServiceImpl } from "@switchyard/mesh";
 import { listArtifacts, readArtifact } from "./artifacts.js";
-import { authorizeRerunSecrets, authorizeSubmit, callerOf, inScope, readScope, requireWriter, scopeText, seesJobOf } from "./authz.js";
+import { authorizeRerunSecrets, authorizeSubmit, callerOf, inScope, readScope, requireWriter, scopeText, seesJobOf, workloadClassOf, type Caller } from "./authz.js";
 import type { JobController } from "./controller.js";
 import { checkBaseDir, checkWorkingDirs } from "./job-admission.js";
 import { deleteJob } from "./job-deletion.js";
@@ -59,8 +59,8 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
     }
   }
 
-  async function toProto(row: JobRow) {
-    return jobToProto(row, row.attempt > 0 ? await store.replicas(row.uid, row.attempt) : []);
+  async function toProto(row: JobRow, caller?: Caller) {
+    return jobToProto(row, row.attempt > 0 ? await store.replicas(row.uid, row.attempt) : [], caller?.kind === "service" || caller?.via === "serving" ? d.isolation.jobDir(row.uid) : "");
   }
 
   return {
@@ -86,9 +86,10 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
         user,
         allowUnschedulable: req.allowUnschedulable,
         ...(req.replace ? { replace: "replace" as const } : {}),
+        workloadClass: workloadClassOf(caller, req.workloadClass),
       });
       if (r.replayed && !inScope(readScope(caller, ""), r.job.team)) throw new SwitchyardError(Code.PermissionDenied, "request_id belongs to another team's submission: use a new request id");
-      return { job: await toProto(r.job), warnings: r.warnings, replayed: r.replayed };
+      return { job: await toProto(r.job, caller), warnings: r.warnings, replayed: r.replayed };
     },
 
     async validateJob(req, ctx: CallContext) {
@@ -107,7 +108,7 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
     },
 
     async getJob(req, ctx) {
-      return toProto(await resolveJob(req.name, req.team, ctx));
+      return toProto(await resolveJob(req.name, req.team, ctx), callerOf(ctx));
     },
 
     async listJobs(req, ctx) {

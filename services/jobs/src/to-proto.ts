@@ -48,7 +48,8 @@ export function statusMessage(row: Pick<JobRow, "reason" | "message" | "waiting"
   return row.reason === "Waiting" && row.waiting !== null ? renderWaiting(row.waiting) : row.message;
 }
 
-export function jobToProto(row: JobRow, replicas: readonly ReplicaRow[]): Job {
+/** `jobDir`: the job's directory, for platform services only (the serving service finds a replica's socket there). */
+export function jobToProto(row: JobRow, replicas: readonly ReplicaRow[], jobDir = ""): Job {
   const spec = row.spec;
   return create(JobSchema, {
     apiVersion: "switchyard/v1",
@@ -62,6 +63,8 @@ export function jobToProto(row: JobRow, replicas: readonly ReplicaRow[]): Job {
       startTime: ts(row.start_time),
       completionTime: ts(row.completion_time),
       attempt: row.attempt,
+      workloadClass: row.workload_class,
+      jobDir,
       replicas: replicas.map((r) => ({
         index: r.idx,
         role: r.role,

@@ -94,6 +94,15 @@ export class CellReader {
     return x;
   }
 
+  /** A yes/no cell: `1`/`true`/`yes`, `0`/`false`/`no`, or empty (no). */
+  flag(row: { line: number; get(c: string): string }, column: string): boolean {
+    const raw = row.get(column).toLowerCase();
+    if (raw === "" || raw === "0" || raw === "false" || raw === "no") return false;
+    if (raw === "1" || raw === "true" || raw === "yes") return true;
+    this.fail(row.line, column, "is not a valid value", row.get(column), "1, true or yes; 0, false, no or empty");
+    return false;
+  }
+
   private fail(line: number, column: string, message: string, got: string, expected: string): void {
     if (this.v.list.length < 20) this.v.list.push({ field: column, message: `${column} ${message}`, file: this.file, line, expected, got: JSON.stringify(got) });
   }

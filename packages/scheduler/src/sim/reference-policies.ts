@@ -10,7 +10,7 @@ import type { PendingJob, RunningJob, ScheduleDecision, ScheduleInput, Scheduler
  * runs. Both are greedy and preemptive: every cycle they walk all jobs, running and waiting, in their order; a
  * waiting job that does not fit stops running jobs that come after it in the order (the last first) when that lets
  * it start, and starts in the same decision (the simulator stops victims at once, so there is no grace to wait out).
- * Placement is ours (best-fit, gangs whole) so that only the order differs.
+ * Placement is ours (best-fit, gangs whole) so that only the order differs. Neither stops a serving replica.
  */
 
 /** What the simulator tells the oracle: a job's remaining run time, and the cost model of a preemption. */
@@ -47,10 +47,12 @@ function greedyPreemptive(name: string, key: (e: Entry, nowMs: number) => readon
         let placed = placeJob(state, e.job.replicas, placeOpts);
         if (placed === undefined) {
           // Victims: running jobs after it in the order, the last first, until it fits; then spare the unneeded.
+          // Serving replicas are never victims here: the class is the platform's rule, not a policy's choice, and a
+          // reference that stopped them would buy training JCT that ours may not.
           const taken: Entry[] = [];
           for (let k = entries.length - 1; k > i; k--) {
             const v = entries[k]!;
-            if (!live.has(v)) continue;
+            if (!live.has(v) || v.job.serving === true) continue;
             for (const a of v.allocs) state.release(a);
             taken.push(v);
             placed = placeJob(state, e.job.replicas, placeOpts);

@@ -35,6 +35,8 @@ export interface SimulateOptions {
 export interface SimJobResult {
   id: string;
   team: string;
+  /** A serving replica: `endS` is the end of the simulation (it was still running, or waiting), `jctS` NaN. */
+  serving?: true;
   submitS: number;
   firstStartS: number;
   endS: number;
@@ -53,6 +55,23 @@ export interface TeamResult {
   gpuHours: number;
 }
 
+/** Serving replicas of a simulation, apart from the training figures. */
+export interface ServingResult {
+  replicas: number;
+  /** How often a running serving replica was stopped by a preemption (the scheduler should make this 0 but for higher priorities). */
+  stops: number;
+  /** Time each replica waited to start (its first start and every restart after a stop; until the end if it was still waiting). */
+  avgWaitS: number;
+  maxWaitS: number;
+  /** Replicas not running when the simulation ended (never started, or stopped and not started again). */
+  waitingAtEnd: number;
+  gpuHours: number;
+}
+
+/**
+ * The training figures (`jobs`, JCT, queueing, preemptions, lost GPU time, per team) count training jobs only; serving
+ * replicas are in `serving`, and in the makespan and GPU utilization.
+ */
 export interface SimResult {
   policy: string;
   jobs: number;
@@ -82,6 +101,8 @@ export interface SimResult {
   cycles: number;
   schedulerMs: number;
   perTeam: TeamResult[];
+  /** Only when the workload has serving replicas. */
+  serving?: ServingResult;
   /** Packing experiment only. */
   allocatedGpus?: number;
   strandedGpus?: number;
@@ -154,6 +175,7 @@ export function simulate(o: SimulateOptions): SimResult {
   // The oracle reference policy knows each job's remaining run time; nothing else does.
   const remainingS = (uid: string, nowS: number): number => {
     const s = states.get(uid)!;
+    if (s.sim.serving === true) return Infinity;
     const run = s.running === undefined ? 0 : Math.max(0, nowS - s.runStartS - s.runPenaltyS);
     return Math.max(0, s.sim.durationS - s.doneS - run);
   };
@@ -166,7 +188,18 @@ export function simulate(o: SimulateOptions): SimResult {
     const s: JobState = {
       sim: j,
       gpus: simJobGpus(j),
-      pending: { uid, name: j.id, team: j.team, queue: j.team, priority: j.priority, submittedAtMs: j.submitS * 1000, seq: i, replicas: [...j.replicas], ...(j.user !== undefined ? { user: j.user } : {}) },
+      pending: {
+        uid,
+        name: j.id,
+        team: j.team,
+        queue: j.team,
+        priority: j.priority,
+        submittedAtMs: j.submitS * 1000,
+        seq: i,
+        replicas: [...j.replicas],
+        ...(j.user !== undefined ? { user: j.user } : {}),
+        ...(j.serving === true ? { serving: true } : {}),
+      },
       running: undefined,
       doneS: 0,
       attainedGpuMs: 0,
@@ -195,7 +228,9 @@ export function simulate(o: SimulateOptions): SimResult {
   let decisions = 0;
   let schedulerMs = 0;
   let preemptions = 0;
+  let servingStops = 0;
   let finished = 0;
+  const training = arrivals.reduce((n, s) => n + (s.sim.serving === true ? 0 : 1), 0);
   let lastDecision: ScheduleDecision | undefined;
 
   // Fair share's memory of past usage, as the jobs service keeps it (each run's GPU time added when it ends).
@@ -229,7 +264,8 @@ export function simulate(o: SimulateOptions): SimResult {
     }
     s.running = { ...s.pending, placement, startedAtMs: t * 1000, checkpointedAtMs: t * 1000, ...(preemptible ? { preemptible: true } : {}) };
     s.version++;
-    completions.push({ t: t + s.runPenaltyS + Math.max(0, s.sim.durationS - s.doneS), s, version: s.version });
+    // A serving replica never completes: it runs until it is stopped or the simulation ends.
+    if (s.sim.serving !== true) completions.push({ t: t + s.runPenaltyS + Math.max(0, s.sim.durationS - s.doneS), s, version: s.version });
   };
 
   const wall0 = performance.now();
@@ -240,10 +276,12 @@ export function simulate(o: SimulateOptions): SimResult {
       throw new SwitchyardError(
         Code.DeadlineExceeded,
         `the simulation was stopped after ${Math.round((performance.now() - wall0) / 1000)} s of wall time (the guard is ${Math.round(maxWallMs / 1000)} s), at simulated time ${Math.round(simT)} s: ` +
-          `${finished} of ${arrivals.length} jobs finished, ${pending.length} waiting, ${running.length} running, ${preemptions} preemptions so far` +
+          `${finished} of ${training} training jobs finished, ${pending.length} waiting, ${running.length} running, ${preemptions} preemptions so far` +
           `${first !== undefined ? `; first waiting: ${first.uid}: ${first.reason}` : ""}`,
       );
     }
+    // Every job has arrived and all training is done: the end (serving replicas would run on for ever).
+    if (next >= arrivals.length && finished === training) break;
     const top = completions.peek();
     const tArrive = next < arrivals.length ? arrivals[next]!.sim.submitS : Infinity;
     const t = Math.min(tArrive, top?.t ?? Infinity, pending.length > 0 ? wake : Infinity);
@@ -289,7 +327,8 @@ export function simulate(o: SimulateOptions): SimResult {
         if (s?.running === undefined) continue;
         stop(s, t);
         stopped.push(s.pending);
-        preemptions++;
+        if (s.sim.serving === true) servingStops++;
+        else preemptions++;
         if (p.forUid !== undefined) reservedNow.add(p.forUid);
       }
       // The jobs running jobs were stopped for are considered first until they start (PendingJob.reserved).
@@ -318,22 +357,32 @@ export function simulate(o: SimulateOptions): SimResult {
       if (d.preempt.length === 0) break;
     }
   }
-  if (finished < arrivals.length) {
+  if (finished < training) {
     const stuck = lastDecision?.waiting[0];
     throw new SwitchyardError(
       Code.FailedPrecondition,
-      `the simulation stalled: ${arrivals.length - finished} jobs can never start${stuck !== undefined ? `; first: ${stuck.uid}: ${stuck.reason}` : ""}`,
+      `the simulation stalled: ${training - finished} jobs can never start${stuck !== undefined ? `; first: ${stuck.uid}: ${stuck.reason}` : ""}`,
     );
   }
-  const result = summarize(scheduler.name, arrivals, topo.totalGpus, { cycles, decisions, schedulerMs, preemptions }, refused);
+  // The end: serving replicas still running stop here, those still waiting waited until now.
+  for (const s of arrivals) {
+    if (s.sim.serving !== true) continue;
+    if (s.running !== undefined) {
+      s.allocGpuS += s.gpus * (simT - s.runStartS);
+      s.runs.push({ startS: s.runStartS, endS: simT, preempted: false });
+    } else s.waitS += simT - s.queuedAtS;
+    s.endS = simT;
+  }
+  const result = summarize(scheduler.name, arrivals, topo.totalGpus, { cycles, decisions, schedulerMs, preemptions, servingStops }, refused);
   if (o.details === true) {
     result.details = arrivals.map((s) => ({
       id: s.sim.id,
       team: s.sim.team,
+      ...(s.sim.serving === true ? { serving: true as const } : {}),
       submitS: s.sim.submitS,
       firstStartS: s.firstStartS,
       endS: s.endS,
-      jctS: s.endS - s.sim.submitS,
+      jctS: s.sim.serving === true ? NaN : s.endS - s.sim.submitS,
       queueS: s.waitS,
       preemptions: s.preemptions,
       runs: s.runs,
@@ -344,11 +393,15 @@ export function simulate(o: SimulateOptions): SimResult {
 
 function summarize(
   policy: string,
-  states: readonly JobState[],
+  all: readonly JobState[],
   totalGpus: number,
-  c: { cycles: number; decisions: number; schedulerMs: number; preemptions: number },
+  c: { cycles: number; decisions: number; schedulerMs: number; preemptions: number; servingStops: number },
   refused: { id: string; reason: string }[],
 ): SimResult {
+  // Training figures over training jobs; serving replicas have no completion time, so only the span and the
+  // allocation (utilization) count them.
+  const states = all.filter((s) => s.sim.serving !== true);
+  const serving = all.filter((s) => s.sim.serving === true);
   const jct = states.map((s) => s.endS - s.sim.submitS);
   const wait = states.map((s) => s.waitS);
   const sortedJct = [...jct].sort((a, b) => a - b);
@@ -356,14 +409,16 @@ function summarize(
   let first = Infinity;
   let last = -Infinity;
   let alloc = 0;
+  for (const s of all) {
+    first = Math.min(first, s.sim.submitS);
+    last = Math.max(last, s.endS);
+    alloc += s.allocGpuS;
+  }
   let lost = 0;
   let work = 0;
   let maxJobPreemptions = 0;
   const teams = new Map<string, { jobs: number; jct: number; wait: number; gpuS: number; speed: number }>();
   states.forEach((s, i) => {
-    first = Math.min(first, s.sim.submitS);
-    last = Math.max(last, s.endS);
-    alloc += s.allocGpuS;
     lost += s.lostGpuS;
     work += s.gpus * s.sim.durationS;
     maxJobPreemptions = Math.max(maxJobPreemptions, s.preemptions);
@@ -379,7 +434,7 @@ function summarize(
   const perTeam = [...teams.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([team, t]) => ({ team, jobs: t.jobs, avgJctS: t.jct / t.jobs, avgQueueDelayS: t.wait / t.jobs, gpuHours: t.gpuS / 3600 }));
-  return {
+  const result: SimResult = {
     policy,
     jobs: states.length,
     avgJctS: mean(jct),
@@ -402,4 +457,16 @@ function summarize(
     schedulerMs: c.schedulerMs,
     perTeam,
   };
+  if (serving.length > 0) {
+    const waits = serving.map((s) => s.waitS);
+    result.serving = {
+      replicas: serving.length,
+      stops: c.servingStops,
+      avgWaitS: mean(waits),
+      maxWaitS: Math.max(...waits),
+      waitingAtEnd: serving.filter((s) => s.running === undefined).length,
+      gpuHours: serving.reduce((g, s) => g + s.allocGpuS, 0) / 3600,
+    };
+  }
+  return result;
 }

@@ -77,18 +77,20 @@ export function parseTiresiasTrace(text: string, file = "tiresias.csv"): ParsedT
   return { jobs: byArrival(jobs), all: jobs, skipped: 0 };
 }
 
-export const SWITCHYARD_COLUMNS = ["id", "submit_s", "duration_s", "gpus", "replicas", "gpu_milli", "gpu_type", "cpu_milli", "memory_mb", "team", "user", "priority"];
+export const SWITCHYARD_COLUMNS = ["id", "submit_s", "duration_s", "gpus", "replicas", "gpu_milli", "gpu_type", "cpu_milli", "memory_mb", "team", "user", "priority", "serving"];
 
 /**
  * Switchyard's own trace format, a CSV with a header:
  * `id,submit_s,duration_s,gpus` required; `replicas` (default 1: a gang when more), `gpu_milli` (a share of one GPU
  * when gpus is 0), `gpu_type`, `cpu_milli` and `memory_mb` per replica (default 4000 and 16384 per GPU), `team`,
- * `user`, `priority` optional.
+ * `user`, `priority` optional. `serving` (1 or true) makes the row a model-serving replica: it runs until the replay
+ * ends, and its `duration_s` may be empty (it is ignored).
  */
 export function parseSwitchyardTrace(text: string, file = "trace.csv"): ParsedTrace {
   const t = parseCsv(text, file, SWITCHYARD_COLUMNS.slice(0, 4), SWITCHYARD_COLUMNS.slice(4), "switchyard");
   const r = new CellReader(file);
   const jobs: SimJob[] = t.rows.map((row) => {
+    const serving = r.flag(row, "serving");
     const gpus = r.number(row, "gpus", { min: 0, integer: true });
     const milli = r.number(row, "gpu_milli", { min: 0, default: 0 });
     const base = defaultReplica(gpus);
@@ -104,11 +106,12 @@ export function parseSwitchyardTrace(text: string, file = "trace.csv"): ParsedTr
     return {
       id: row.get("id"),
       submitS: r.number(row, "submit_s", { min: 0 }),
-      durationS: r.number(row, "duration_s", { min: 0 }),
+      durationS: r.number(row, "duration_s", serving ? { min: 0, default: 0 } : { min: 0 }),
       replicas: Array.from({ length: n }, () => ({ ...rep })),
       team: row.get("team") || "default",
       ...(user !== "" ? { user } : {}),
       priority: r.number(row, "priority", { integer: true, default: 0 }),
+      ...(serving ? { serving: true } : {}),
     };
   });
   r.done(`cannot read ${file} as switchyard`);

@@ -13,6 +13,12 @@ export interface SimJob {
   readonly team: string;
   readonly user?: string;
   readonly priority: number;
+  /**
+   * A model-serving replica (`PendingJob.serving`): it never finishes, so `durationS` is ignored and it runs until the
+   * simulation ends (when every training job has finished). Left out of JCT and training queueing; reported apart
+   * (`SimResult.serving`).
+   */
+  readonly serving?: boolean;
 }
 
 /** GPUs of a job (shares of shared GPUs by their fraction). */
@@ -24,7 +30,8 @@ export function simJobGpus(j: SimJob): number {
 
 /**
  * Rescales arrival times so that the offered GPU load (GPU-seconds asked per second of arrivals) is `load` of
- * `totalGpus`. Arrivals keep their order and relative spacing.
+ * `totalGpus`. Arrivals keep their order and relative spacing. Serving replicas ask for no run time: they count as
+ * arrivals but not as work.
  */
 export function rescaleLoad(jobs: readonly SimJob[], totalGpus: number, load: number): SimJob[] {
   if (!(load > 0)) throw invalidArgument(`load must be > 0 (got ${load})`, [{ field: "load", message: "must be > 0", expected: "a fraction of capacity such as 0.9", got: String(load) }]);
@@ -35,7 +42,7 @@ export function rescaleLoad(jobs: readonly SimJob[], totalGpus: number, load: nu
   for (const j of jobs) {
     first = Math.min(first, j.submitS);
     last = Math.max(last, j.submitS);
-    work += simJobGpus(j) * j.durationS;
+    if (j.serving !== true) work += simJobGpus(j) * j.durationS;
   }
   const span = last - first;
   if (!(span > 0) || !(work > 0)) return [...jobs];

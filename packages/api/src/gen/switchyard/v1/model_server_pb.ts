@@ -10,7 +10,74 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/model_server.proto.
  */
 export const file_switchyard_v1_model_server: GenFile = /*@__PURE__*/
-  fileDesc("CiBzd2l0Y2h5YXJkL3YxL21vZGVsX3NlcnZlci5wcm90bxINc3dpdGNoeWFyZC52MSIQCg5HZXRMb2FkUmVxdWVzdCJ4Cg9HZXRMb2FkUmVzcG9uc2USEQoJaW5fZmxpZ2h0GAEgASgFEg4KBnF1ZXVlZBgCIAEoBRIRCgljb21wbGV0ZWQYAyABKAMSDgoGZmFpbGVkGAQgASgDEhAKCHJlamVjdGVkGAUgASgDEg0KBXJlYWR5GAYgASgIMlwKC01vZGVsU2VydmVyEk0KB0dldExvYWQSHS5zd2l0Y2h5YXJkLnYxLkdldExvYWRSZXF1ZXN0Gh4uc3dpdGNoeWFyZC52MS5HZXRMb2FkUmVzcG9uc2UiA5ACAWIGcHJvdG8z");
+  fileDesc("CiBzd2l0Y2h5YXJkL3YxL21vZGVsX3NlcnZlci5wcm90bxINc3dpdGNoeWFyZC52MSJlChBMb2FkTW9kZWxSZXF1ZXN0Eg4KBm9mZnNldBgBIAEoAxIMCgRkYXRhGAIgASgMEgwKBGxhc3QYAyABKAgSEAoIY2hlY2tzdW0YBCABKAkSEwoLdG90YWxfYnl0ZXMYBSABKAMiNAoRTG9hZE1vZGVsUmVzcG9uc2USEAoIcmVjZWl2ZWQYASABKAMSDQoFcmVhZHkYAiABKAgiEAoOR2V0TG9hZFJlcXVlc3QieAoPR2V0TG9hZFJlc3BvbnNlEhEKCWluX2ZsaWdodBgBIAEoBRIOCgZxdWV1ZWQYAiABKAUSEQoJY29tcGxldGVkGAMgASgDEg4KBmZhaWxlZBgEIAEoAxIQCghyZWplY3RlZBgFIAEoAxINCgVyZWFkeRgGIAEoCDKuAQoLTW9kZWxTZXJ2ZXISTQoHR2V0TG9hZBIdLnN3aXRjaHlhcmQudjEuR2V0TG9hZFJlcXVlc3QaHi5zd2l0Y2h5YXJkLnYxLkdldExvYWRSZXNwb25zZSIDkAIBElAKCUxvYWRNb2RlbBIfLnN3aXRjaHlhcmQudjEuTG9hZE1vZGVsUmVxdWVzdBogLnN3aXRjaHlhcmQudjEuTG9hZE1vZGVsUmVzcG9uc2UiAGIGcHJvdG8z");
+
+/**
+ * @generated from message switchyard.v1.LoadModelRequest
+ */
+export type LoadModelRequest = Message<"switchyard.v1.LoadModelRequest"> & {
+  /**
+   * @generated from field: int64 offset = 1;
+   */
+  offset: bigint;
+
+  /**
+   * @generated from field: bytes data = 2;
+   */
+  data: Uint8Array;
+
+  /**
+   * @generated from field: bool last = 3;
+   */
+  last: boolean;
+
+  /**
+   * With last: "sha256:<hex>" of the whole file.
+   *
+   * @generated from field: string checksum = 4;
+   */
+  checksum: string;
+
+  /**
+   * The file's total size (every piece says it; the replica refuses more than it announced).
+   *
+   * @generated from field: int64 total_bytes = 5;
+   */
+  totalBytes: bigint;
+};
+
+/**
+ * Describes the message switchyard.v1.LoadModelRequest.
+ * Use `create(LoadModelRequestSchema)` to create a new message.
+ */
+export const LoadModelRequestSchema: GenMessage<LoadModelRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_model_server, 0);
+
+/**
+ * @generated from message switchyard.v1.LoadModelResponse
+ */
+export type LoadModelResponse = Message<"switchyard.v1.LoadModelResponse"> & {
+  /**
+   * Bytes received so far.
+   *
+   * @generated from field: int64 received = 1;
+   */
+  received: bigint;
+
+  /**
+   * The model is loaded and the replica is ready.
+   *
+   * @generated from field: bool ready = 2;
+   */
+  ready: boolean;
+};
+
+/**
+ * Describes the message switchyard.v1.LoadModelResponse.
+ * Use `create(LoadModelResponseSchema)` to create a new message.
+ */
+export const LoadModelResponseSchema: GenMessage<LoadModelResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_model_server, 1);
 
 /**
  * @generated from message switchyard.v1.GetLoadRequest
@@ -23,7 +90,7 @@ export type GetLoadRequest = Message<"switchyard.v1.GetLoadRequest"> & {
  * Use `create(GetLoadRequestSchema)` to create a new message.
  */
 export const GetLoadRequestSchema: GenMessage<GetLoadRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_model_server, 0);
+  messageDesc(file_switchyard_v1_model_server, 2);
 
 /**
  * @generated from message switchyard.v1.GetLoadResponse
@@ -73,11 +140,13 @@ export type GetLoadResponse = Message<"switchyard.v1.GetLoadResponse"> & {
  * Use `create(GetLoadResponseSchema)` to create a new message.
  */
 export const GetLoadResponseSchema: GenMessage<GetLoadResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_model_server, 1);
+  messageDesc(file_switchyard_v1_model_server, 3);
 
 /**
- * Served by each model-server replica beside inference.GRPCInferenceService, for the serving service alone: its load,
- * which the autoscaler reads.
+ * Served by each model-server replica beside inference.GRPCInferenceService, for the serving service alone (only the
+ * platform reaches a replica's socket): its load, which the autoscaler reads, and the model itself when the replica
+ * was started without a file it can read (a job's artifact or a registered model: the serving service keeps those in
+ * its own store and sends them; the replica's sandbox sees no other job's files).
  *
  * @generated from service switchyard.v1.ModelServer
  */
@@ -89,6 +158,17 @@ export const ModelServer: GenService<{
     methodKind: "unary";
     input: typeof GetLoadRequestSchema;
     output: typeof GetLoadResponseSchema;
+  },
+  /**
+   * One piece of the model file, in order from offset 0; the last piece (last = true) carries the file's SHA-256,
+   * and the model is loaded (and warmed up) before the call returns. A replica loads one model once.
+   *
+   * @generated from rpc switchyard.v1.ModelServer.LoadModel
+   */
+  loadModel: {
+    methodKind: "unary";
+    input: typeof LoadModelRequestSchema;
+    output: typeof LoadModelResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_switchyard_v1_model_server, 0);
