@@ -26,6 +26,8 @@ export interface ServiceRuntimeOptions {
   mode?: "mesh" | "istio";
   /** The standard OTEL_* variables (tracing is off unless they ask for an exporter). */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Hosts whose Unix-socket endpoints serve plaintext (runtime.ts `plaintextUnixHosts`: model-server replicas). */
+  plaintextUnixHosts?: readonly string[];
   logger?: Logger;
 }
 
@@ -68,6 +70,7 @@ export async function createServiceRuntime(o: ServiceRuntimeOptions): Promise<Se
     ...creds,
     ...(o.local ? { local: o.local } : {}),
     ...(tracing ? { tracing: tracing.tracing } : {}),
+    ...(o.plaintextUnixHosts ? { plaintextUnixHosts: o.plaintextUnixHosts } : {}),
     ...logger,
   });
   const metrics = createMeshMetrics({ events });
