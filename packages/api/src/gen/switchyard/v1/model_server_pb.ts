@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/model_server.proto.
  */
 export const file_switchyard_v1_model_server: GenFile = /*@__PURE__*/
-  fileDesc("CiBzd2l0Y2h5YXJkL3YxL21vZGVsX3NlcnZlci5wcm90bxINc3dpdGNoeWFyZC52MSJlChBMb2FkTW9kZWxSZXF1ZXN0Eg4KBm9mZnNldBgBIAEoAxIMCgRkYXRhGAIgASgMEgwKBGxhc3QYAyABKAgSEAoIY2hlY2tzdW0YBCABKAkSEwoLdG90YWxfYnl0ZXMYBSABKAMiNAoRTG9hZE1vZGVsUmVzcG9uc2USEAoIcmVjZWl2ZWQYASABKAMSDQoFcmVhZHkYAiABKAgiEAoOR2V0TG9hZFJlcXVlc3QieAoPR2V0TG9hZFJlc3BvbnNlEhEKCWluX2ZsaWdodBgBIAEoBRIOCgZxdWV1ZWQYAiABKAUSEQoJY29tcGxldGVkGAMgASgDEg4KBmZhaWxlZBgEIAEoAxIQCghyZWplY3RlZBgFIAEoAxINCgVyZWFkeRgGIAEoCDKuAQoLTW9kZWxTZXJ2ZXISTQoHR2V0TG9hZBIdLnN3aXRjaHlhcmQudjEuR2V0TG9hZFJlcXVlc3QaHi5zd2l0Y2h5YXJkLnYxLkdldExvYWRSZXNwb25zZSIDkAIBElAKCUxvYWRNb2RlbBIfLnN3aXRjaHlhcmQudjEuTG9hZE1vZGVsUmVxdWVzdBogLnN3aXRjaHlhcmQudjEuTG9hZE1vZGVsUmVzcG9uc2UiAGIGcHJvdG8z");
+  fileDesc("CiBzd2l0Y2h5YXJkL3YxL21vZGVsX3NlcnZlci5wcm90bxINc3dpdGNoeWFyZC52MSJlChBMb2FkTW9kZWxSZXF1ZXN0Eg4KBm9mZnNldBgBIAEoAxIMCgRkYXRhGAIgASgMEgwKBGxhc3QYAyABKAgSEAoIY2hlY2tzdW0YBCABKAkSEwoLdG90YWxfYnl0ZXMYBSABKAMiNAoRTG9hZE1vZGVsUmVzcG9uc2USEAoIcmVjZWl2ZWQYASABKAMSDQoFcmVhZHkYAiABKAgiEAoOR2V0TG9hZFJlcXVlc3QijwEKD0dldExvYWRSZXNwb25zZRIRCglpbl9mbGlnaHQYASABKAUSDgoGcXVldWVkGAIgASgFEhEKCWNvbXBsZXRlZBgDIAEoAxIOCgZmYWlsZWQYBCABKAMSEAoIcmVqZWN0ZWQYBSABKAMSDQoFcmVhZHkYBiABKAgSFQoNYnVzeV9tc190b3RhbBgHIAEoATKuAQoLTW9kZWxTZXJ2ZXISTQoHR2V0TG9hZBIdLnN3aXRjaHlhcmQudjEuR2V0TG9hZFJlcXVlc3QaHi5zd2l0Y2h5YXJkLnYxLkdldExvYWRSZXNwb25zZSIDkAIBElAKCUxvYWRNb2RlbBIfLnN3aXRjaHlhcmQudjEuTG9hZE1vZGVsUmVxdWVzdBogLnN3aXRjaHlhcmQudjEuTG9hZE1vZGVsUmVzcG9uc2UiAGIGcHJvdG8z");
 
 /**
  * @generated from message switchyard.v1.LoadModelRequest
@@ -133,6 +133,15 @@ export type GetLoadResponse = Message<"switchyard.v1.GetLoadResponse"> & {
    * @generated from field: bool ready = 6;
    */
   ready: boolean;
+
+  /**
+   * The time requests have spent in the server, summed (ms, requests in flight counted up to now): its change over
+   * an interval divided by the interval is the average concurrency — what the autoscaler targets (Little's law;
+   * sampling in_flight misses short requests).
+   *
+   * @generated from field: double busy_ms_total = 7;
+   */
+  busyMsTotal: number;
 };
 
 /**
