@@ -24,6 +24,8 @@ const ALLOWED = new Map([
   ["services/gateway/src/audit-store.ts", "the audit log"],
   ["services/control/src/config-store.ts", "the config center's documents"],
   ["services/control/src/identity-store.ts", "the join tokens the CA has accepted"],
+  ["services/serving/src/schema.ts", "the serving service's tables and migrations"],
+  ["services/serving/src/serving-store.ts", "deployments, revisions, replicas, registered models"],
 ]);
 
 const SQL = [

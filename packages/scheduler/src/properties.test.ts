@@ -37,6 +37,7 @@ const jobArb = fc.record({
   queue: fc.constantFrom(...QUEUES),
   attainedH: fc.constantFrom(0, 0, 5, 50, 500),
   waitedH: fc.integer({ min: 0, max: 40 }),
+  serving: fc.constantFrom(false, false, false, true),
 });
 const quotaArb = fc.record({ nominal: fc.integer({ min: 0, max: 12 }), borrow: fc.option(fc.integer({ min: 0, max: 8 })), lend: fc.option(fc.integer({ min: 0, max: 12 })) });
 const queuesArb: fc.Arbitrary<QueuesConfig | undefined> = fc.option(
@@ -52,7 +53,20 @@ const queuesArb: fc.Arbitrary<QueuesConfig | undefined> = fc.option(
 
 const scenarioArb = fc.record({ nodes: clusterArb, first: fc.array(jobArb, { maxLength: 12 }), second: fc.array(jobArb, { maxLength: 12 }), queues: queuesArb, keep: fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }), ranMin: fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 12, maxLength: 12 }) });
 
-type JobSpec = { replicas: ReplicaRequest[]; priority: number; queue: string; attainedH: number; waitedH: number };
+/** Scenarios where serving replicas are common among the running jobs, and queues always configured (for reclaim). */
+const servingScenarioArb = fc.record({
+  nodes: clusterArb,
+  first: fc.array(fc.tuple(jobArb, fc.boolean()).map(([j, serving]) => ({ ...j, serving })), { minLength: 3, maxLength: 12 }),
+  second: fc.array(jobArb, { minLength: 1, maxLength: 12 }),
+  // One cohort with small nominal quotas: queues borrow, and reclaim, often.
+  queues: fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 3, maxLength: 3 }).map((nominal): QueuesConfig => ({
+    queues: QUEUES.map((name, i) => ({ name, team: name, cohort: "co", resources: { gpus: { nominalQuota: nominal[i]! }, gpuMilli: { nominalQuota: 2000 } } })),
+  })),
+  keep: fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
+  ranMin: fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 12, maxLength: 12 }),
+});
+
+type JobSpec = { replicas: ReplicaRequest[]; priority: number; queue: string; attainedH: number; waitedH: number; serving: boolean };
 
 function toPending(specs: readonly JobSpec[], prefix: string, nowMs: number): PendingJob[] {
   return specs.map((s, i) => ({
@@ -65,6 +79,7 @@ function toPending(specs: readonly JobSpec[], prefix: string, nowMs: number): Pe
     seq: i,
     replicas: s.replicas,
     attainedGpuMs: s.attainedH * H,
+    ...(s.serving ? { serving: true } : {}),
   }));
 }
 
@@ -179,6 +194,39 @@ function checkPreemptions(input: ScheduleInput, d: ScheduleDecision): void {
   assert.equal(new Set(d.preempt.map((p) => p.uid)).size, d.preempt.length, "no job preempted twice");
 }
 
+/**
+ * Serving replicas: never started as backfill, never a backfill or LAS victim, and never preempted for work of their
+ * priority or lower but to reclaim what their queue's serving replicas held beyond its nominal quota (so they keep it).
+ */
+function checkServing(input: ScheduleInput, d: ScheduleDecision): void {
+  for (const st of d.start) if (input.pending.find((j) => j.uid === st.uid)!.serving === true) assert.notEqual(st.preemptible, true, `${st.uid}: a serving replica started as backfill`);
+  const reclaimed = new Map<string, RunningJob[]>();
+  for (const p of d.preempt) {
+    const v = input.running.find((r) => r.uid === p.uid)!;
+    if (v.serving !== true) continue;
+    const by = input.pending.find((j) => j.uid === p.forUid)!;
+    assert.ok(p.kind === "priority" || p.kind === "reclaim", `${v.uid}: a serving replica preempted as ${p.kind}`);
+    if (by.priority > v.priority) continue;
+    assert.equal(p.kind, "reclaim", `${v.uid} (priority ${v.priority}) preempted for ${by.uid} (priority ${by.priority})`);
+    reclaimed.set(v.queue, [...(reclaimed.get(v.queue) ?? []), v]);
+  }
+  if (reclaimed.size === 0) return;
+  const cq = compileQueues(input.queues!);
+  const use = (jobs: readonly PendingJob[], resource: "gpus" | "gpuMilli"): number =>
+    jobs.reduce((n, j) => n + j.replicas.reduce((m, r) => m + (resource === "gpus" ? r.gpus : r.gpus === 0 ? (r.gpuMilli ?? 0) : 0), 0), 0);
+  for (const [queue, victims] of reclaimed) {
+    const q = resolveQueue(cq, victims[0]!)!;
+    const mine = (j: PendingJob): boolean => j.serving === true && resolveQueue(cq, j) === q;
+    const held = [...input.running.filter(mine), ...d.start.map((st) => input.pending.find((j) => j.uid === st.uid)!).filter(mine)];
+    const spec = input.queues!.queues.find((x) => x.name === q.name)!;
+    for (const resource of ["gpus", "gpuMilli"] as const) {
+      if (use(victims, resource) === 0) continue;
+      const after = use(held, resource) - use(victims, resource);
+      assert.ok(after >= spec.resources[resource]!.nominalQuota, `queue ${queue}: reclaim left its serving replicas ${after} ${resource}, below nominal ${spec.resources[resource]!.nominalQuota}`);
+    }
+  }
+}
+
 function checkAccounted(input: ScheduleInput, d: ScheduleDecision): void {
   const seen = [...d.start.map((s) => s.uid), ...d.waiting.map((w) => w.uid)].sort();
   assert.deepEqual(seen, input.pending.map((j) => j.uid).sort(), "every waiting job is started or given a reason, once");
@@ -221,6 +269,29 @@ describe("scheduler properties", () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it("never preempts a serving replica for work of its priority or lower, but to reclaim what serving borrowed beyond nominal", () => {
+    const sy = createSwitchyardScheduler();
+    let spared = 0;
+    let reclaimed = 0;
+    fc.assert(
+      fc.property(servingScenarioArb, (s) => {
+        const input = build(s, sy);
+        const d = sy.schedule(input);
+        checkServing(input, d);
+        const serving = (uid: string): RunningJob | undefined => input.running.find((r) => r.uid === uid && r.serving === true);
+        reclaimed += d.preempt.filter((p) => p.kind === "reclaim" && serving(p.uid) !== undefined).length;
+        // The same cycle without the class: how often it was what kept a replica running (else the property says nothing).
+        const bare = sy.schedule({ ...input, running: input.running.map(({ serving: _s, ...r }) => r) });
+        for (const p of bare.preempt) {
+          const v = serving(p.uid);
+          if (v !== undefined && v.priority >= input.pending.find((j) => j.uid === p.forUid)!.priority && !d.preempt.some((x) => x.uid === p.uid)) spared++;
+        }
+      }),
+      { numRuns: 800 },
+    );
+    assert.ok(spared > 0 && reclaimed > 0, `generated cycles where the class kept a replica running (${spared}) and where reclaim took what serving borrowed (${reclaimed})`);
   });
 
   it("decides the same way for the same input", () => {

@@ -12,7 +12,17 @@ describe("simulateFromOptions", () => {
     const table = formatSimTable([r, fifo]);
     assert.match(table.split("\n")[0]!, /switchyard\s+fifo$/);
     assert.match(table, /^avg JCT\s+\S+/m);
-    assert.doesNotMatch(table, /stranded/);
+    assert.doesNotMatch(table, /stranded|serving/);
+  });
+
+  it("replays a trace with serving replicas and reports them apart in the table", () => {
+    const trace = "id,submit_s,duration_s,gpus,serving\nserver,0,,2,1\na,0,100,2,\nb,10,50,2,\n";
+    const r = simulateFromOptions({ trace: { text: trace, format: "switchyard" }, cluster: { nodes: 1, gpusPerNode: 4 } });
+    assert.deepEqual([r.jobs, r.avgJctS, r.serving?.replicas, r.serving?.stops], [2, 120, 1, 0]);
+    const table = formatSimTable(r);
+    assert.match(table, /^jobs\s+2$/m);
+    assert.match(table, /^serving stops\s+0$/m);
+    assert.match(table, /^serving avg wait\s+0s$/m);
   });
 
   it("runs the packing experiment from trace text", () => {

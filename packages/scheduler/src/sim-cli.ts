@@ -163,7 +163,11 @@ export function duration(s: number): string {
 export function formatSimTable(results: SimResult | readonly SimResult[]): string {
   const list = Array.isArray(results) ? (results as readonly SimResult[]) : [results as SimResult];
   const rows = ROWS.filter((r) => list.some((x) => Number.isFinite(r.get(x))));
-  const cells = [["", ...list.map((r) => r.policy)], ...rows.map((r) => [r.label, ...list.map((x) => { const v = r.get(x); return v === undefined ? "—" : r.fmt(v); })])];
+  const cell = (r: (typeof ROWS)[number], x: SimResult): string => {
+    const v = r.get(x);
+    return v === undefined ? "—" : r.fmt(v);
+  };
+  const cells = [["", ...list.map((r) => r.policy)], ...rows.map((r) => [r.label, ...list.map((x) => cell(r, x))])];
   const widths = cells[0]!.map((_, c) => Math.max(...cells.map((row) => row[c]!.length)));
   return cells.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ")).join("\n");
 }

@@ -19,7 +19,7 @@ export type JobSummary = Omit<Selectable<JobsTable>, "spec" | "manifest" | "phas
 export type JobRow = JobSummary & { spec: JobSpec; manifest: string };
 
 /** What a scheduling cycle reads of each queued job (JobStore.queued): eleven columns, not thirty, for every queued job. */
-export type QueuedJob = Pick<JobSummary, "uid" | "name" | "team" | "queue" | "priority" | "created_at" | "seq" | "attained_gpu_ms" | "queued_at" | "user" | "preemptions">;
+export type QueuedJob = Pick<JobSummary, "uid" | "name" | "team" | "queue" | "priority" | "created_at" | "seq" | "attained_gpu_ms" | "queued_at" | "user" | "preemptions" | "workload_class">;
 
 export type ReplicaRow = Omit<Selectable<ReplicasTable>, "state" | "gpus"> & { state: ReplicaStateName; gpus: number[] };
 

@@ -30,7 +30,7 @@ describe("JobStore", () => {
     assert.deepEqual((await store.events("u1")).map((e) => [e.type, e.time, e.replica]), [["Queued", 1000, -1]]);
     assert.equal((await store.byRequestId("r1"))?.uid, "u1");
     assert.deepEqual(await store.queuedKeys(), [{ uid: "u1", seq: job.seq, queued_at: 1000 }]);
-    assert.deepEqual(await store.queuedJobs(["u1"]), [{ uid: "u1", name: "a", team: job.team, queue: job.queue, priority: job.priority, created_at: 1000, seq: job.seq, attained_gpu_ms: 0, queued_at: 1000, user: job.user, preemptions: 0 }]);
+    assert.deepEqual(await store.queuedJobs(["u1"]), [{ uid: "u1", name: "a", team: job.team, queue: job.queue, priority: job.priority, created_at: 1000, seq: job.seq, attained_gpu_ms: 0, queued_at: 1000, user: job.user, preemptions: 0, workload_class: "training" }]);
     assert.deepEqual([...(await store.specs(["u1"])).values()], [spec]);
   });
 

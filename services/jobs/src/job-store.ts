@@ -18,7 +18,7 @@ const SUMMARY_COLUMNS = [
 ] as const satisfies readonly (keyof JobsTable)[];
 
 /** The columns of QueuedJob. */
-const QUEUED_COLUMNS = ["uid", "name", "team", "queue", "priority", "created_at", "seq", "attained_gpu_ms", "queued_at", "user", "preemptions"] as const satisfies readonly (keyof JobsTable)[];
+const QUEUED_COLUMNS = ["uid", "name", "team", "queue", "priority", "created_at", "seq", "attained_gpu_ms", "queued_at", "user", "preemptions", "workload_class"] as const satisfies readonly (keyof JobsTable)[];
 
 type SummaryColumns = Pick<Selectable<JobsTable>, (typeof SUMMARY_COLUMNS)[number]>;
 

@@ -256,6 +256,8 @@ export class SchedulingLoop {
       queuedAtMs: row.queued_at,
       preemptions: row.preemptions,
       ...(row.user ? { user: row.user } : {}),
+      // A model-server replica: never demoted by least-attained-service, not preempted by training of its priority.
+      ...(row.workload_class === "serving" ? { serving: true } : {}),
       replicas: this.requests.get(row.uid) ?? [],
     };
   }

@@ -114,6 +114,31 @@ describe("simulator", () => {
     assert.throws(() => simulate({ jobs: [], nodes: uniformCluster(1, 1) }), /the workload has no jobs/);
   });
 
+  it("leaves serving replicas out of the training figures and reports them apart", () => {
+    const server = job("server", 0, 0, 2, { serving: true });
+    const jobs = [server, job("a", 0, 100, 2), job("b", 10, 50, 2), job("late-server", 20, 0, 2, { serving: true })];
+    for (const policy of ["switchyard", "fifo", "tiresias", "srtf-oracle"] as const) {
+      const r = simulate({ jobs, nodes: uniformCluster(1, 4), policy, details: true });
+      const d = byId(r);
+      // b waits for a; the second server waits for a or b to end and then runs to the end, with the first.
+      assert.deepEqual([r.jobs, r.avgJctS, r.avgQueueDelayS, r.p95JctS, r.makespanS, r.preemptions], [2, (100 + 140) / 2, 45, 140 - 0.05 * 40, 150, 0], policy);
+      assert.deepEqual(r.serving, { replicas: 2, stops: 0, avgWaitS: (0 + 130) / 2, maxWaitS: 130, waitingAtEnd: 0, gpuHours: (2 * 150 + 2 * 0) / 3600 }, policy);
+      assert.deepEqual([d.get("server")!.serving, d.get("server")!.runs, Number.isNaN(d.get("server")!.jctS)], [true, [{ startS: 0, endS: 150, preempted: false }], true]);
+      assert.equal(r.gpuUtilization, (2 * 150 + 2 * 100 + 2 * 50) / (4 * 150), "serving time counts as allocated");
+    }
+  });
+
+  it("ends when the training is done: a serving replica still waiting then, or stopped by a higher priority, is reported so", () => {
+    const full = simulate({ jobs: [job("s1", 0, 0, 3, { serving: true }), job("a", 1, 100, 1), job("s2", 2, 0, 2, { serving: true })], nodes: uniformCluster(1, 4) });
+    assert.deepEqual([full.jobs, full.makespanS], [1, 101]);
+    assert.deepEqual(full.serving, { replicas: 2, stops: 0, avgWaitS: 99 / 2, maxWaitS: 99, waitingAtEnd: 1, gpuHours: (3 * 101) / 3600 });
+    const urgent = simulate({ jobs: [job("s", 0, 0, 4, { serving: true }), job("big", 10, 100, 4, { priority: 1 })], nodes: uniformCluster(1, 4), details: true });
+    assert.deepEqual([urgent.preemptions, urgent.serving!.stops, urgent.serving!.avgWaitS, urgent.avgJctS], [0, 1, 100, 100]);
+    assert.deepEqual(byId(urgent).get("s")!.runs, [{ startS: 0, endS: 10, preempted: true }, { startS: 110, endS: 110, preempted: false }]);
+    // Serving replicas that hold the room for good stall a training job that needs it: the replay says so.
+    assert.throws(() => simulate({ jobs: [job("s", 0, 0, 1, { serving: true }), job("wide", 1, 10, 4)], nodes: uniformCluster(1, 4) }), /the simulation stalled: 1 jobs can never start; first: wide/);
+  });
+
   it("splits a job larger than a node into a gang of node-sized replicas", () => {
     const r = simulate({ jobs: [job("wide", 0, 100, 16)], nodes: uniformCluster(2, 8), details: true });
     assert.equal(r.details![0]!.endS, 100);

@@ -59,6 +59,14 @@ describe("trace formats", () => {
     assert.deepEqual(t.jobs[1]!.replicas[0], { gpus: 0, gpuMilli: 250, cpuMilli: 4000, memoryMb: 16384 });
     assert.match(invalid(() => parseTrace("x", "csv" as never)).message, /unknown trace format "csv"/);
   });
+
+  it("reads serving replicas from switchyard's format: no run time needed, a bad flag named with its line", () => {
+    const t = parseSwitchyardTrace("id,submit_s,duration_s,gpus,serving\nserver,0,,1,true\ntrain,5,60,2,0\nserver-2,9,,1,1\n");
+    assert.deepEqual(t.jobs.map((j) => [j.id, j.serving, j.durationS]), [["server", true, 0], ["train", undefined, 60], ["server-2", true, 0]]);
+    const e = invalid(() => parseSwitchyardTrace("id,submit_s,duration_s,gpus,serving\ntrain,5,,2,0\nserver,0,,1,maybe\n", "mix.csv"));
+    assert.deepEqual(e.details.map((d) => [d.field, d.line]).slice(0, 2), [["duration_s", 2], ["serving", 3]]);
+    assert.match(e.message, /serving is not a valid value \(expected 1, true or yes; 0, false, no or empty, got "maybe"\)/);
+  });
 });
 
 describe("cluster specs", () => {

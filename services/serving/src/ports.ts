@@ -1,0 +1,63 @@
+/**
+ * What the serving service needs from the rest of the platform, as narrow interfaces: the jobs service (replicas are
+ * its jobs), a replica's socket (load, model upload), the registry (replicas as `inference` endpoints) and the config
+ * center (traffic policies). start.ts binds them to mesh clients; tests bind them to real services too.
+ */
+import type { EndUser } from "@switchyard/mesh";
+
+export interface ReplicaJob {
+  uid: string;
+  name: string;
+  /** Queued, Starting, Running, Succeeded, Failed, Cancelled, … */
+  phase: string;
+  message: string;
+  /** The job's directory (its socket is `serve.sock` there). */
+  jobDir: string;
+}
+
+export interface JobsPort {
+  /** Submits a replica job as the deployment's owner; idempotent by `requestId`. */
+  submit(manifest: string, requestId: string, owner: EndUser): Promise<ReplicaJob>;
+  /** undefined when the job is gone. */
+  get(uid: string, team: string): Promise<ReplicaJob | undefined>;
+  /** Cancels (SIGTERM, then SIGKILL after the jobs service's grace); a finished job is fine. */
+  cancel(uid: string, team: string): Promise<void>;
+  /** Deletes a finished job with its files; a missing one is fine. */
+  remove(uid: string, team: string): Promise<void>;
+  /** A job's artifact, read as `user` (the jobs service decides whether they may). */
+  readArtifact(job: string, team: string, path: string, user: EndUser): AsyncIterable<Uint8Array>;
+  /** A job's uid and the last value of each of its metrics, read as `user`. */
+  finalMetrics(job: string, team: string, user: EndUser): Promise<{ uid: string; metrics: Record<string, number> }>;
+}
+
+export interface ReplicaLoad {
+  ready: boolean;
+  inFlight: number;
+  completed: number;
+  busyMsTotal: number;
+}
+
+export interface ReplicaPort {
+  /** The replica's load; throws while its socket does not answer. */
+  load(socket: string): Promise<ReplicaLoad>;
+  /** Sends the model file in pieces; resolves once the replica loaded it. */
+  sendModel(socket: string, pieces: AsyncIterable<Uint8Array>, totalBytes: number, checksum: string): Promise<void>;
+  /** Forgets the connection to a replica that went away. */
+  forget(socket: string): void;
+  close(): void;
+}
+
+export interface EndpointRegistration {
+  /** Removes the endpoint from the registry (idempotent). */
+  remove(): Promise<void>;
+}
+
+export interface RegistryPort {
+  /** Registers a replica as an `inference` endpoint and keeps its lease alive until removed. */
+  register(replicaId: string, address: string, labels: Record<string, string>): Promise<EndpointRegistration>;
+}
+
+export interface PolicyPort {
+  /** Writes the traffic policies (DestinationRule and VirtualService), or removes them (undefined). */
+  write(docs: { destinationRule: string; virtualService: string } | undefined): Promise<void>;
+}
