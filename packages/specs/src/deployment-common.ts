@@ -11,6 +11,7 @@ import { DEPLOYMENT_DEFAULTS, MAX_BATCH_SIZE, MAX_DEPLOYMENT_REPLICAS } from "./
 import { isRecord } from "./job-format.js";
 import { checkExecString } from "./manifest-dispatch.js";
 import { PRIORITY_CLASSES } from "./normalize-common.js";
+import type { NormalizeContext } from "./normalize-common.js";
 import { checkCpu, checkGpus, checkQuantity } from "./quantity.js";
 import { DNS_LABEL, envName, obj } from "./schema-kit.js";
 import { describeValue } from "./violations.js";
@@ -106,13 +107,23 @@ export const priorityClassSchema = () =>
     ctx.addIssue({ code: "custom", message: "is not a known priority class", input: v, params: { expected: `one of ${PRIORITY_NAMES.join(", ")}, or an integer`, hint: near !== undefined ? `did you mean \`${near}\`?` : `use one of ${PRIORITY_NAMES.join(", ")}` } });
   });
 
-const envValue = () => z.union([z.string(), z.number(), z.boolean()]).transform(String);
+/** A variable's value: a string, number or boolean, as a string. A mapping (a secret, in a job's manifest) is refused. */
+const envValue = () =>
+  z.unknown().transform((v, ctx) => {
+    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") return String(v);
+    const secret = typeof v === "object" && v !== null;
+    ctx.addIssue({
+      code: "custom", input: v, message: secret ? "must be a plain value: deployments do not read secrets yet" : "has no value",
+      params: { expected: "a string, a number or true or false", hint: secret ? "write the value itself" : 'write a value, e.g. `value: "1"`, or `""` for an empty one' },
+    });
+    return z.NEVER;
+  });
 
-/** Plain variables only, as a map (`{LR: 0.1}`) or a list (`[{name, value}]`); values become strings. */
-export const deploymentEnvSchema = () => z.union([z.record(envName(), envValue()), z.array(obj({ name: envName(), value: envValue() }))]);
+/** Plain variables only, as a map (`{LR: 0.1}`) or a list (`[{name, value}]`, no value: ""); values become strings. */
+export const deploymentEnvSchema = () => z.union([z.record(envName(), envValue()), z.array(obj({ name: envName(), value: envValue().optional() }))]);
 
-export function envList(env: Record<string, string> | readonly DeploymentEnvVar[]): DeploymentEnvVar[] {
-  return Array.isArray(env) ? env.map((e: DeploymentEnvVar) => ({ name: e.name, value: e.value })) : Object.entries(env).map(([name, value]) => ({ name, value }));
+export function envList(env: Record<string, string> | readonly { name: string; value?: string | undefined }[]): DeploymentEnvVar[] {
+  return Array.isArray(env) ? env.map((e: { name: string; value?: string | undefined }) => ({ name: e.name, value: e.value ?? "" })) : Object.entries(env).map(([name, value]) => ({ name, value }));
 }
 
 /** A variable named twice in list form: the second is refused (a map cannot hold two). */
@@ -128,10 +139,14 @@ export function checkEnvNames(env: unknown, path: readonly PathSegment[], out: V
 }
 
 /** Every argument and `NAME=value` of a custom server short enough to start a process with. */
-export function checkExecStrings(model: { command?: string[]; args?: string[]; env?: DeploymentEnvVar[] }, paths: { command: PathSegment[]; args: PathSegment[]; env: PathSegment[] }, out: Violations): void {
+export function checkExecStrings(
+  model: { command?: string[]; args?: string[]; env?: DeploymentEnvVar[] },
+  paths: { command: PathSegment[]; args: PathSegment[]; env: (i: number, name: string) => PathSegment[] },
+  out: Violations,
+): void {
   model.command?.forEach((a, i) => checkExecString(out, [...paths.command, i], a, "an argument"));
   model.args?.forEach((a, i) => checkExecString(out, [...paths.args, i], a, "an argument"));
-  model.env?.forEach((e, i) => checkExecString(out, [...paths.env, i], `${e.name}=${e.value}`, `environment variable ${e.name}`));
+  model.env?.forEach((e, i) => checkExecString(out, paths.env(i, e.name), `${e.name}=${e.value}`, `environment variable ${e.name}`));
 }
 
 /** Resources in a deployment's units from checked amounts (undefined: not given, the default). */
@@ -165,8 +180,6 @@ export function numberAt(raw: unknown, path: PathSegment[]): Field<number> | und
 export interface DeploymentView {
   minReplicas?: Field<number>;
   maxReplicas?: Field<number>;
-  /** Where `maxReplicas` would go, for errors about the default. */
-  maxReplicasPath: PathSegment[];
   /** KServe's maxReplicas 0 means "not set". */
   maxZeroIsUnset: boolean;
   replicas?: Field<number>;
@@ -178,16 +191,17 @@ export interface DeploymentView {
 
 export function checkReplicas(v: DeploymentView, out: Violations): void {
   if (v.replicas !== undefined && (v.minReplicas !== undefined || v.maxReplicas !== undefined)) {
-    const other = v.minReplicas ?? v.maxReplicas;
-    out.add(other?.path ?? v.replicas.path, {
-      message: "cannot be given with `replicas`", expected: "either `replicas` (a fixed count) or `minReplicas`/`maxReplicas` (autoscaling)", at: "key",
+    out.add(v.replicas.path, {
+      message: "cannot be given with `minReplicas` or `maxReplicas`", expected: "either `replicas` (a fixed count) or `minReplicas`/`maxReplicas` (autoscaling)", at: "key",
       hint: "remove `replicas` to autoscale between minReplicas and maxReplicas, or remove minReplicas and maxReplicas for a fixed count",
     });
     return;
   }
   const min = v.minReplicas?.value ?? DEPLOYMENT_DEFAULTS.minReplicas;
   const max = v.maxReplicas !== undefined && !(v.maxZeroIsUnset && v.maxReplicas.value === 0) ? v.maxReplicas : undefined;
-  if (max !== undefined && Number.isInteger(min) && max.value < min) {
+  // Only between values the schema accepts: an out-of-range value has its own violation already.
+  const inRange = (n: number, low: number) => Number.isInteger(n) && n >= low && n <= MAX_DEPLOYMENT_REPLICAS;
+  if (max !== undefined && inRange(min, 0) && inRange(max.value, 1) && max.value < min) {
     out.add(max.path, {
       message: `is below minReplicas (${min})`, expected: `a whole number from ${Math.max(min, 1)} to ${MAX_DEPLOYMENT_REPLICAS}`, got: String(max.value),
       hint: `raise maxReplicas to at least ${Math.max(min, 1)}, or lower minReplicas`,
@@ -221,4 +235,42 @@ export function parseBatchSizes(text: string): { ok: true; sizes: number[] } | {
   const bad = parts.find((p) => !/^[1-9]\d{0,9}$/.test(p));
   if (bad !== undefined) return { ok: false, got: describeValue(bad) };
   return { ok: true, sizes: parts.map(Number) };
+}
+
+/** What a deployment format's normalize is given: the jobs' context and the team to use when the manifest names none. */
+export interface DeploymentNormalizeContext extends NormalizeContext {
+  readonly defaultTeam: string;
+}
+
+const OIP = "serves the Open Inference Protocol (KServe v2) over HTTP on $PORT";
+
+/** An onnx model with no location. */
+export function requireStorageUri(out: Violations, path: readonly PathSegment[]): void {
+  out.add(path, { message: "is required for an onnx model", expected: STORAGE_URI_FORMS, hint: "e.g. `storageUri: models://resnet@3` or `storageUri: job://resnet-train/model.onnx`", at: "key" });
+}
+
+/** A field only a custom server has (command, args, env, workingDir) given for an onnx model. */
+export function refuseCustomOnly(out: Violations, path: readonly PathSegment[], field: string): void {
+  out.add(path, {
+    message: `goes with a custom server only: an onnx model is served by the platform`, expected: `no \`${field}\` for an onnx model`, at: "key",
+    hint: `remove \`${field}\`, or run your own server: a custom model whose \`command\` ${OIP}`,
+  });
+}
+
+/** A custom server without a program to run. */
+export function requireCommand(out: Violations, path: readonly PathSegment[], hasImage: boolean): void {
+  const example = '`command: ["python", "serve.py"]`';
+  out.add(path, {
+    message: hasImage ? "is required: this platform runs processes, not images" : "is required for a custom server",
+    expected: `a list of strings: a program that ${OIP}`, at: "key",
+    hint: hasImage ? `add \`command\` (the image's entrypoint), e.g. ${example}` : `add the program that ${OIP}, e.g. ${example}`,
+  });
+}
+
+/** scaleMetric cpu or memory: KServe allows them (HPA); this autoscaler counts requests. */
+export function refuseResourceMetric(out: Violations, path: readonly PathSegment[], metric: string): void {
+  out.add(path, {
+    message: `${metric} is not a metric this autoscaler scales on: it works on requests`, expected: "concurrency or rps", got: JSON.stringify(metric),
+    hint: "use `concurrency` (requests in flight per replica) or `rps` (requests per second per replica)",
+  });
 }
