@@ -3,7 +3,8 @@
  * gRPC, gRPC-Web, Connect and REST calls are recorded alike, with the identity their token proved. Recorded: every
  * call of a method with side effects (its descriptor's idempotency is not NO_SIDE_EFFECTS: submit, cancel, garbage
  * collection, queues, secrets, config documents, users, tokens), whatever its outcome; and every call of any method
- * refused with PERMISSION_DENIED. Calls without a valid token never reach a handler; the edge's per-address budget of
+ * refused with PERMISSION_DENIED. Data-plane methods an edge service declares `auditAsReads` (ModelInfer: thousands of
+ * calls a second, each one a row would bury the changes) are treated as reads: recorded when refused. Calls without a valid token never reach a handler; the edge's per-address budget of
  * failed authentications bounds them and the log keeps them out.
  *
  * Rows are written after the call, a turn's events in one transaction (a burst of submissions costs one commit, not
@@ -26,7 +27,7 @@ export interface AuditLogOptions {
 }
 
 /** Request fields that say what a call was about, in the order they are shown. */
-const TARGET_FIELDS = ["name", "team", "user", "id", "namespace", "kind"] as const;
+const TARGET_FIELDS = ["name", "modelName", "team", "user", "id", "namespace", "kind"] as const;
 
 export class AuditLog {
   private pending: NewAuditRow[] = [];
@@ -143,7 +144,7 @@ export function audited(edge: EdgeService, log: AuditLog): EdgeService {
   for (const [name, h] of edge.handlers) {
     const m = byName.get(name)!;
     const method = `${edge.service.typeName}/${m.name}`;
-    const write = changes(m);
+    const write = changes(m) && !edge.auditAsReads?.has(name);
     const note = (call: EdgeCall, req: unknown, res: unknown, err?: unknown) => {
       const o = err === undefined ? undefined : outcomeOf(err);
       if (!write && o?.code !== Code.PermissionDenied) return;
@@ -186,5 +187,5 @@ export function audited(edge: EdgeService, log: AuditLog): EdgeService {
       });
     }
   }
-  return { service: edge.service, handlers };
+  return { service: edge.service, handlers, ...(edge.auditAsReads ? { auditAsReads: edge.auditAsReads } : {}) };
 }

@@ -32,6 +32,11 @@ export type StreamHandler = (req: unknown, call: EdgeCall) => AsyncIterable<unkn
 export interface EdgeService {
   readonly service: DescService;
   readonly handlers: ReadonlyMap<string, UnaryHandler | StreamHandler>;
+  /**
+   * Methods (local names) the audit log treats as reads whatever their descriptor says: data-plane calls made
+   * thousands of times a second (ModelInfer), recorded only when refused (audit.ts).
+   */
+  readonly auditAsReads?: ReadonlySet<string>;
 }
 
 export function edgeService<S extends DescService>(service: S, impl: EdgeImpl<S>): EdgeService {

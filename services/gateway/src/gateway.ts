@@ -1,4 +1,5 @@
 import type { DescService } from "@bufbuild/protobuf";
+import { GRPCInferenceService, type Serving } from "@switchyard/api";
 import { Code, SwitchyardError, noopLogger, systemClock, type Clock, type Logger } from "@switchyard/core";
 import type { MeshClient } from "@switchyard/mesh";
 import { openStore, type Kysely } from "@switchyard/store";
@@ -14,6 +15,9 @@ import { AuthFailureBudget, compileEdgeLimits, type EdgeLimits } from "./edge-li
 import { routeConnect, type EdgeService } from "./edge-service.js";
 import { createEdgeServer, type EdgeHandler, type EdgeStats, type EdgeTls } from "./edge-server.js";
 import { forwardService } from "./forward.js";
+import { inferenceService, type InferenceEdgeOptions } from "./inference-edge.js";
+import { inferenceOpenApi } from "./openapi-inference.js";
+import { createInferenceRest } from "./rest-inference.js";
 import { publicError } from "./http-errors.js";
 import { collectRoutes, RouteTable } from "./http-rule.js";
 import { OidcVerifier, type OidcRule } from "./oidc.js";
@@ -32,6 +36,16 @@ export interface GatewayOptions {
   store?: string;
   /** Services served by forwarding to their owners through the mesh. */
   forwards: readonly { service: DescService; client: MeshClient<DescService> }[];
+  /**
+   * Model inference at the edge (the Open Inference Protocol over gRPC and REST under /v2): the serving service's
+   * client (deployments, activation) and `mesh:///inference` (the model servers). None: inference is not served.
+   */
+  inference?: {
+    serving: MeshClient<typeof Serving>;
+    inference: MeshClient<typeof GRPCInferenceService>;
+    /** Held-request bounds and cache times (inference-edge.ts defaults). */
+    options?: Partial<Omit<InferenceEdgeOptions, "serving" | "inference" | "version" | "clock" | "logger">>;
+  };
   /** Where the bootstrap admin's token is kept (see ensureAdminToken); none: no bootstrap admin. */
   adminTokenFile?: string;
   /** The services running, for Platform.GetStatus. */
@@ -94,6 +108,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     ...o.forwards.map((f) => forwardService(f.service, f.client)),
     authService(deps),
     platformService(o.status ?? (async () => []), GATEWAY_VERSION, audit, clock),
+    ...(o.inference ? [inferenceService({ ...o.inference.options, serving: o.inference.serving, inference: o.inference.inference, version: GATEWAY_VERSION, clock, logger })] : []),
   ].map((s) => audited(s, audit));
   const routes = new RouteTable(collectRoutes(services.map((s) => s.service)).filter((r) => services.some((s) => s.service === r.service && s.handlers.has(r.method.localName))));
   // The forms server streams take over REST (text streams as text lines): one rule for the handler and the document.
@@ -102,7 +117,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     title: "Switchyard",
     version: GATEWAY_VERSION,
     description: "REST routes transcoded from the gRPC services' google.api.http annotations. The same methods answer gRPC, gRPC-Web and Connect on the same port.",
-  }, streamForms);
+  }, streamForms, o.inference ? inferenceOpenApi() : undefined);
   const openApiJson = JSON.stringify(openApi);
   const limits = compileEdgeLimits(o.limits);
   // Addresses that fail authentication too often have their new connections closed at once for a while.
@@ -125,6 +140,8 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       }
     : authority;
   const rest = createRestHandler({ table: routes, services, verifier, streamForms, maxBodyBytes: limits.maxBodyBytes, logger, onAuthFailure });
+  const inference = services.find((s) => s.service === GRPCInferenceService);
+  const oip = inference ? createInferenceRest({ service: inference, verifier, maxBodyBytes: limits.maxBodyBytes, logger, onAuthFailure }) : undefined;
   const connect = createConnectEdge({
     verifier,
     maxBodyBytes: limits.maxBodyBytes,
@@ -170,10 +187,12 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     return true;
   };
 
-  // Connect, gRPC and gRPC-Web methods by path; then the public routes; then REST. Each authenticates before it reads.
+  // Connect, gRPC and gRPC-Web methods by path; then the public routes; then the inference protocol's /v2; then REST.
+  // Each authenticates before it reads.
   const handler: EdgeHandler = (req, res) => {
     if (connect(req, res)) return;
     if (plainRoute(req, res, (req.url ?? "/").split("?", 1)[0]!)) return;
+    if (oip?.(req, res)) return;
     rest(req, res).catch((err: unknown) => refuse(req, res, "rest", publicError(err, logger)));
   };
 

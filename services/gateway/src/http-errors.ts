@@ -1,5 +1,6 @@
 import { Code as ConnectCode, ConnectError } from "@connectrpc/connect";
 import { Code, SwitchyardError, nameSuffix, noopLogger, type FieldViolation, type Logger } from "@switchyard/core";
+import { retryAfterMs } from "@switchyard/mesh";
 import { formatBytes } from "./edge-limits.js";
 
 /** gRPC status → HTTP status, as Google's APIs and grpc-gateway map them. */
@@ -48,6 +49,31 @@ export class BodyTooLargeError extends SwitchyardError {
   }
 }
 
+/**
+ * A refusal of the edge's own that waiting cures (a full queue of held requests): `retryAfterMs` reaches REST callers
+ * as `Retry-After` and gRPC callers as `grpc-retry-pushback-ms`, as a service's pushback does (mesh `retryAfterMs`).
+ */
+export class RetryLaterError extends SwitchyardError {
+  constructor(
+    code: Code,
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(code, message, { retryable: true });
+  }
+}
+
+/** How long the caller is asked to wait before trying again: the edge's own hint, or the one a service sent. */
+export function pushbackMsOf(err: unknown): number | undefined {
+  return err instanceof RetryLaterError ? err.retryAfterMs : retryAfterMs(err);
+}
+
+/** The `Retry-After` header (whole seconds, at least 1) of an error that carries a pushback; none otherwise. */
+export function retryAfterHeader(err: unknown): Record<string, string> {
+  const ms = pushbackMsOf(err);
+  return ms === undefined ? {} : { "retry-after": String(Math.max(1, Math.ceil(ms / 1000))) };
+}
+
 /** The HTTP status of an error at the edge: Google's mapping of its code, 413 for a body over the limit. */
 export function httpStatusOfError(err: SwitchyardError): number {
   return err instanceof BodyTooLargeError ? 413 : httpStatusOf(err.code);
@@ -61,6 +87,8 @@ export interface ErrorBody {
 }
 
 const DETAILS_KEY = "x-switchyard-error-details";
+/** gRPC's retry pushback trailer (A6): how long the server asks the caller to wait. */
+const PUSHBACK_KEY = "grpc-retry-pushback-ms";
 
 /** Whatever was thrown, as a SwitchyardError (a ConnectError keeps its code and the details it carries in metadata). */
 export function toSwitchyardError(err: unknown): SwitchyardError {
@@ -105,5 +133,7 @@ export function toConnectError(err: unknown, log?: Logger, context?: Record<stri
   const e = publicError(err, log, context);
   const metadata = new Headers();
   if (e.details.length > 0) metadata.set(DETAILS_KEY, encodeURIComponent(JSON.stringify(e.details)));
+  const pushback = pushbackMsOf(e);
+  if (pushback !== undefined) metadata.set(PUSHBACK_KEY, String(Math.max(0, Math.round(pushback))));
   return new ConnectError(e.message, e.code as number as ConnectCode, metadata, undefined, err);
 }

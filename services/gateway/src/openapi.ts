@@ -98,11 +98,18 @@ export interface OpenApiInfo {
   description?: string;
 }
 
+/** Routes written by hand (the Open Inference Protocol's /v2): their paths, schemas and tags, added as they are. */
+export interface OpenApiExtra {
+  readonly tags: readonly { name: string; description?: string }[];
+  readonly paths: Readonly<Record<string, Record<string, unknown>>>;
+  readonly schemas: Readonly<Record<string, Record<string, unknown>>>;
+}
+
 /**
  * An OpenAPI 3.1 document for the REST routes, generated from the same descriptors and annotations the transcoder
- * routes by: what it says is what the gateway does.
+ * routes by: what it says is what the gateway does. `extra`: hand-written routes, added beside them.
  */
-export function openApiDocument(routes: readonly HttpRoute[], info: OpenApiInfo, streamForms = new StreamForms(routes)): Record<string, unknown> {
+export function openApiDocument(routes: readonly HttpRoute[], info: OpenApiInfo, streamForms = new StreamForms(routes), extra?: OpenApiExtra): Record<string, unknown> {
   const schemas = new Schemas();
   const paths: Record<string, Record<string, unknown>> = {};
   const opIds = new Map<string, number>();
@@ -166,13 +173,14 @@ export function openApiDocument(routes: readonly HttpRoute[], info: OpenApiInfo,
   return {
     openapi: "3.1.0",
     info: { title: info.title, version: info.version, ...(info.description ? { description: info.description } : {}) },
-    tags: [...tags].map((name) => ({ name })),
+    tags: [...[...tags].map((name) => ({ name })), ...(extra?.tags ?? [])],
     security: [{ bearer: [] }],
-    paths,
+    paths: { ...paths, ...extra?.paths },
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "a token from `switchyard up` (the admin's), `switchyard token create`, or `switchyard login`" } },
       schemas: {
         ...schemas.components,
+        ...extra?.schemas,
         Error: {
           type: "object",
           required: ["code", "message", "details"],

@@ -4,7 +4,7 @@ import { authenticate, type TokenVerifier } from "./auth.js";
 import type { EdgeCall, EdgeService, StreamHandler, UnaryHandler } from "./edge-service.js";
 import { closeUnread, hasBody, readCappedBody, type EdgeRequest, type EdgeResponse } from "./edge-guard.js";
 import { DEFAULT_EDGE_LIMITS } from "./edge-limits.js";
-import { errorBody, httpStatusOfError, publicError } from "./http-errors.js";
+import { errorBody, httpStatusOfError, publicError, retryAfterHeader } from "./http-errors.js";
 import type { HttpRoute, RouteTable } from "./http-rule.js";
 import { ALT_PARAM, invalid, responseJson, transcodeRequest } from "./rest-transcode.js";
 import { chooseStreamForm, StreamForms, TEXT_STREAMS, type StreamEncoder } from "./rest-stream.js";
@@ -37,10 +37,13 @@ export interface RestHandlerOptions {
   onAuthFailure?: (address: string) => void;
 }
 
-/** Writes `err` as `{code, message, details}`; a request body not read (or not all of it) is never read afterwards. */
+/**
+ * Writes `err` as `{code, message, details}` (with `Retry-After` when it asks the caller to wait); a request body not
+ * read (or not all of it) is never read afterwards.
+ */
 export function writeError(req: Req, res: Res, err: SwitchyardError, extraHeaders: Record<string, string> = {}): void {
   if (hasBody(req)) closeUnread(req, res);
-  const headers: Record<string, string> = { "content-type": "application/json", ...extraHeaders };
+  const headers: Record<string, string> = { "content-type": "application/json", ...retryAfterHeader(err), ...extraHeaders };
   if (err.code === Code.Unauthenticated) headers["www-authenticate"] = 'Bearer realm="switchyard"';
   res.writeHead(httpStatusOfError(err), headers);
   res.end(JSON.stringify(errorBody(err)));

@@ -1,6 +1,6 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { loadRequestAuthentication } from "./oidc.js";
-import { ConfigCenter, Jobs, Queues, Secrets } from "@switchyard/api";
+import { ConfigCenter, GRPCInferenceService, Jobs, Queues, Secrets, Serving } from "@switchyard/api";
 import { ensurePrivateDir, type Logger, type RunningService } from "@switchyard/core";
 import { probeSandbox } from "@switchyard/executors";
 import { createClient, createMeshRuntime, createServiceRuntime, fetchMetrics, openRegistry, platformIdentity, type LocalTable, type MeshClient, type Registry } from "@switchyard/mesh";
@@ -18,7 +18,14 @@ const FORWARDED: readonly { service: DescService; target: string }[] = [
   { service: Queues, target: "mesh:///jobs" },
   { service: Secrets, target: "mesh:///jobs" },
   { service: ConfigCenter, target: "mesh:///control" },
+  { service: Serving, target: "mesh:///serving" },
 ];
+
+/**
+ * Where inference goes: the model servers, registered by the serving service as instances of `inference` (labels
+ * model, revision, team) on Unix sockets served in plaintext; the serving service's routes pick the replica.
+ */
+const INFERENCE_HOST = "inference";
 
 export interface RunningGateway extends RunningService {
   url: string;
@@ -43,8 +50,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
   const ownRegistry = registry ? undefined : await openRegistry(config.registry!, logger, createMeshRuntime({ serviceName: "gateway", credentials, mode: config.identity.meshMode, logger }));
   const reg = (registry ?? ownRegistry)!;
   // The mesh runtime: policies hot-reloaded from the config center, metrics, tracing from OTEL_* (off by default).
-  const mesh = await createServiceRuntime({ serviceName: "gateway", mode: config.identity.meshMode, registry: reg, credentials, env: config.otelEnv, logger, ...(local ? { local } : {}) });
+  // Model servers run as a team's account without a workload certificate: their Unix sockets are served in plaintext.
+  const mesh = await createServiceRuntime({ serviceName: "gateway", mode: config.identity.meshMode, registry: reg, credentials, env: config.otelEnv, logger, plaintextUnixHosts: [INFERENCE_HOST], ...(local ? { local } : {}) });
   const forwards = FORWARDED.map((f) => ({ service: f.service, client: createClient(f.service, { target: f.target, registry: reg, runtime: mesh.runtime }) as MeshClient<DescService> }));
+  const serving = forwards.find((f) => f.service === Serving)!.client as unknown as MeshClient<typeof Serving>;
+  const inference = createClient(GRPCInferenceService, { target: `mesh:///${INFERENCE_HOST}`, registry: reg, runtime: mesh.runtime });
   // Jobs run with the platform's own rights when it is neither root nor able to sandbox them: then it is single-user.
   const root = process.getuid?.() === 0;
   const sandbox = root || config.sandbox === "none" ? undefined : await probeSandbox();
@@ -57,6 +67,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
     store: config.store,
     ...(singleUser ? { singleUser } : {}),
     forwards,
+    inference: { serving, inference },
     adminTokenFile: config.adminTokenFile,
     limits: config.limits,
     auditRetentionMs: config.auditRetentionDays * 86_400_000,
@@ -93,6 +104,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
     async stop() {
       await gateway.close();
       for (const f of forwards) f.client.close();
+      inference.close();
       await mesh.close();
       credentials.close();
       await ownRegistry?.close();
