@@ -17,6 +17,9 @@ const SERVICES = {
   gateway: ["main.js"],
   // The manifest worker is started by URL relative to the module that starts it: it sits beside the bundle.
   jobs: ["main.js", "manifest-worker.js"],
+  serving: ["main.js"],
+  // A replica of a deployment, run as a job: ONNX Runtime's native addon stays outside (node_modules).
+  "model-server": ["main.js"],
 };
 
 for (const [name, entries] of Object.entries(SERVICES)) {
@@ -32,7 +35,7 @@ for (const [name, entries] of Object.entries(SERVICES)) {
     // Names stay: stack traces and logs must still say which function failed.
     keepNames: true,
     sourcemap: "linked",
-    external: ["better-sqlite3", "etcd3", "@opentelemetry/sdk-trace-node", "@opentelemetry/sdk-trace-base", "@opentelemetry/resources", "@opentelemetry/exporter-trace-otlp-http"],
+    external: ["better-sqlite3", "onnxruntime-node", "etcd3", "@opentelemetry/sdk-trace-node", "@opentelemetry/sdk-trace-base", "@opentelemetry/resources", "@opentelemetry/exporter-trace-otlp-http"],
     // CommonJS dependencies (grpc-js) call require() for Node's built-ins; an ES module has none of its own.
     banner: { js: "import { createRequire as __switchyardRequire } from 'node:module'; const require = __switchyardRequire(import.meta.url);" },
     logLevel: "warning",

@@ -1,6 +1,6 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { ConfigCenter, Jobs, Platform, Queues, Secrets } from "@switchyard/api";
+import { ConfigCenter, Jobs, Platform, Queues, Secrets, Serving } from "@switchyard/api";
 import { errorText, type FieldViolation } from "@switchyard/core";
 import { readFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
@@ -19,6 +19,8 @@ export interface Api {
   queues: Client<typeof Queues>;
   secrets: Client<typeof Secrets>;
   config: Client<typeof ConfigCenter>;
+  /** Deployments and the model registry (the serving service, through the gateway). */
+  serving: Client<typeof Serving>;
   server: string;
   /** Plain HTTP GETs to the server (`/metrics`), with the token the clients send. */
   fetch(path: string): Promise<Response>;
@@ -66,6 +68,7 @@ export function connectApi(opts: GlobalOptions, env: NodeJS.ProcessEnv = process
     queues: createClient(Queues, transport),
     secrets: createClient(Secrets, transport),
     config: createClient(ConfigCenter, transport),
+    serving: createClient(Serving, transport),
     server,
     fetch: (path) => (ca ? httpsGet(new URL(path, server), token, ca) : fetch(new URL(path, server), token ? { headers: { authorization: `Bearer ${token}` } } : {})),
   };

@@ -13,6 +13,7 @@ import { stringify } from "yaml";
 import { CliExit, EXIT, connectApi, explain, type Api, type GlobalOptions } from "./api.js";
 import { duration, parseFormat, printJobs, resourcesLines, table } from "./format.js";
 import { jobResource } from "./job-resource.js";
+import { pollUntil } from "./poll.js";
 
 const FINAL = new Set(["Succeeded", "Failed", "Cancelled"]);
 
@@ -88,12 +89,8 @@ export class WaitReporter {
 /** Polls the job until `done` says so; with `report`, says why it waits while it is Queued (WaitReporter). */
 async function pollJob(api: Api, name: string, team: string, done: (phase: string) => boolean, report?: NodeJS.WritableStream): Promise<Job> {
   const reporter = new WaitReporter(name, report);
-  for (;;) {
-    const job = await api.jobs.getJob({ name, team });
-    if (done(job.status?.phase ?? "")) return job;
-    reporter.see(job);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const polled = await pollUntil(() => api.jobs.getJob({ name, team }), (job) => done(job.status?.phase ?? ""), { onEach: (job) => reporter.see(job) });
+  return polled.value;
 }
 
 /** Polls until the job ends; with `report`, says why it waits while it is Queued. */
@@ -130,12 +127,16 @@ async function reportSubmitted(api: Api, res: Awaited<ReturnType<Api["jobs"]["su
 
 type Action = (api: Api, g: GlobalOptions, ...args: never[]) => Promise<number | void>;
 
-/** Wraps an action: connects, runs, maps errors to messages and exit codes. */
-export function withApi(cmd: Command, action: Action) {
+/**
+ * Wraps an action: connects, runs, maps errors to messages and exit codes. `check` runs first, before any server is
+ * needed: what is wrong with the arguments is said even where no platform is configured.
+ */
+export function withApi(cmd: Command, action: Action, check?: (g: GlobalOptions, ...args: never[]) => void) {
   return async (...args: unknown[]) => {
     const g = cmd.optsWithGlobals() as GlobalOptions;
     let api: Api | undefined;
     try {
+      (check as ((g: GlobalOptions, ...a: unknown[]) => void) | undefined)?.(g, ...args);
       api = connectApi(g);
       const code = await (action as (api: Api, g: GlobalOptions, ...a: unknown[]) => Promise<number | void>)(api, g, ...args);
       process.exitCode = code ?? 0;

@@ -91,6 +91,9 @@ async function joinTokens(dataDir: string): Promise<(service: string) => string>
   return (service) => mintJoinToken(key, { namespace: "system", account: service, caFingerprint: certificateFingerprint(readFileSync(join(dataDir, "secrets", "ca.crt"), "utf8")) });
 }
 
+/** The order `up` stops the services in. */
+const STOP_ORDER = ["gateway", "serving", "jobs", "control"];
+
 /** Each service in its own process under the supervisor, restarted with backoff when it dies. */
 async function startProcesses(o: UpOptions, dataDir: string, onRestarted: () => void): Promise<Started> {
   const sup = new Supervisor({
@@ -99,7 +102,9 @@ async function startProcesses(o: UpOptions, dataDir: string, onRestarted: () => 
     onRestart: (svc, code, delay) => process.stderr.write(`[up] ${svc} exited (code ${code}); restarting in ${delay} ms\n`),
     onRestarted,
   });
-  const order = ["gateway", "jobs", "control"];
+  // The gateway first (no new requests), control last (the others deregister from it). Stopping serving stops no
+  // replica: they are jobs, which keep running as every job does while the platform is down.
+  const order = STOP_ORDER;
   const env = serviceEnv(o, dataDir);
   try {
     // control listens on a Unix socket in the data dir: a restarted control is found at the same address.
@@ -108,7 +113,8 @@ async function startProcesses(o: UpOptions, dataDir: string, onRestarted: () => 
     // Each child enrols with control's CA with a one-time join token minted for its own identity at each (re)start.
     const joinToken = await joinTokens(dataDir);
     const gatewaySpec = { name: "gateway", entry: serviceEntry("gateway"), env: { ...common, SWITCHYARD_PORT: o.port ?? "8080", SWITCHYARD_HOST: o.host ?? "127.0.0.1" }, freshEnv: () => ({ SWITCHYARD_JOIN_TOKEN: joinToken("gateway") }) };
-    const [, gateway] = await Promise.all([sup.start({ name: "jobs", entry: serviceEntry("jobs"), env: common, freshEnv: () => ({ SWITCHYARD_JOIN_TOKEN: joinToken("jobs") }) }), sup.start(gatewaySpec)]);
+    const service = (name: "jobs" | "serving") => ({ name, entry: serviceEntry(name), env: common, freshEnv: () => ({ SWITCHYARD_JOIN_TOKEN: joinToken(name) }) });
+    const [, , gateway] = await Promise.all([sup.start(service("jobs")), sup.start(service("serving")), sup.start(gatewaySpec)]);
     // Same for the gateway: the URL in the CLI config stays right across its restarts.
     gatewaySpec.env.SWITCHYARD_PORT = gateway.address.split(":").pop()!;
     return { url: String(gateway.url), tls: gateway.tls as Started["tls"], state: () => ({ services: sup.pids(), restarts: { ...sup.restarts } }), stop: () => sup.stop(order) };
@@ -123,11 +129,12 @@ async function startProcesses(o: UpOptions, dataDir: string, onRestarted: () => 
  * co-hosted services short-circuited by the mesh — one code path, a smaller footprint for small machines.
  */
 async function startInProcess(o: UpOptions, dataDir: string): Promise<Started> {
-  const [{ LocalTable }, { createLogger }, { startControl, loadControlConfig }, { startJobs, loadJobsConfig }, { startGateway, loadGatewayConfig }] = await Promise.all([
+  const [{ LocalTable }, { createLogger }, { startControl, loadControlConfig }, { startJobs, loadJobsConfig }, { startServing, loadServingConfig }, { startGateway, loadGatewayConfig }] = await Promise.all([
     import("@switchyard/mesh"),
     import("@switchyard/core"),
     import("@switchyard/control"),
     import("@switchyard/jobs"),
+    import("@switchyard/serving"),
     import("@switchyard/gateway"),
   ]);
   mkdirSync(join(dataDir, "logs"), { recursive: true, mode: 0o700 });
@@ -138,13 +145,16 @@ async function startInProcess(o: UpOptions, dataDir: string): Promise<Started> {
   const local = new LocalTable();
   const control = await startControl(loadControlConfig(env), log("control"), local);
   const jobs = await startJobs(loadJobsConfig(env), log("jobs"), control.registry, local);
+  const serving = await startServing(loadServingConfig(env), log("serving"), control.registry, local);
   const gateway = await startGateway(loadGatewayConfig({ ...env, SWITCHYARD_PORT: o.port ?? "8080", SWITCHYARD_HOST: o.host ?? "127.0.0.1" }), log("gateway"), control.registry, local);
   return {
     url: gateway.url,
     tls: gateway.tls,
     state: () => ({ services: {}, restarts: {} }),
     async stop() {
+      // STOP_ORDER, in this process.
       await gateway.stop();
+      await serving.stop();
       await jobs.stop();
       await control.stop();
     },
@@ -255,7 +265,7 @@ async function portFree(host: string, port: string): Promise<string | undefined>
   });
 }
 
-/** `switchyard up`: starts control, then jobs and the gateway, and keeps them running until Ctrl-C. */
+/** `switchyard up`: starts control, then jobs, serving and the gateway, and keeps them running until Ctrl-C. */
 export async function up(o: UpOptions): Promise<number> {
   const t0 = Date.now();
   // Everything the platform creates is its user's alone; a data dir others can read is refused, with the fix.
@@ -285,7 +295,7 @@ export async function up(o: UpOptions): Promise<number> {
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write("\n[up] stopping: gateway, jobs, control\n");
+    process.stderr.write(`\n[up] stopping: ${STOP_ORDER.join(", ")}\n`);
     await started?.stop();
     process.exit(0);
   };
@@ -325,7 +335,7 @@ function registerJoinToken(program: Command): void {
   program
     .command("join-token")
     .description("mint a one-time token for a service on another host to enrol with this platform's CA (run where control's data dir is)")
-    .requiredOption("--service <name>", "the platform service it is for (jobs, gateway)")
+    .requiredOption("--service <name>", "the platform service it is for (jobs, serving, gateway)")
     .option("--data-dir <dir>", "control's data dir", undefined)
     .option("--ttl <duration>", "how long the token may wait to be used (e.g. 10m, 1h)", "10m")
     .action(async (o: { service: string; dataDir?: string; ttl: string }) => {
@@ -385,7 +395,7 @@ export function registerUp(program: Command): void {
   registerEtcdCert(program);
   program
     .command("up")
-    .description("start the platform on this machine (control, jobs, gateway) and supervise it")
+    .description("start the platform on this machine (control, jobs, serving, gateway) and supervise it")
     .option("--data-dir <dir>", "where state, logs and artifacts live", undefined)
     .option("--port <port>", "the gateway's port (gRPC, gRPC-Web, Connect JSON on one port)", "8080")
     .option("--host <host>", "the gateway's address", "127.0.0.1")

@@ -6,10 +6,10 @@ import { registerUp } from "./cmd-up.js";
 /** Builds the program; `up` (a long-lived supervisor) skips loading the client commands and their libraries. */
 export async function buildProgram(argv: string[] = process.argv): Promise<Command> {
   const program = new Command("switchyard")
-    .description("Switchyard: training jobs, queues and GPUs on one machine or many")
+    .description("Switchyard: training jobs, queues, GPUs and model serving on one machine or many")
     .option("--server <url>", "the gateway URL (default: from `switchyard up`'s CLI config, or SWITCHYARD_URL)")
     .option("--token <token>", "bearer token (default: from the CLI config, or SWITCHYARD_TOKEN)")
-    .option("--team <team>", "the team whose jobs to act on")
+    .option("--team <team>", "the team to act on (its jobs, deployments, models)")
     .option("--ca-file <pem>", "certificate(s) to trust for an https server (default: the CLI config's, or SWITCHYARD_TLS_CA)")
     .version(version(), "-V, --version", "print the version")
     .exitOverride()
@@ -22,6 +22,7 @@ export async function buildProgram(argv: string[] = process.argv): Promise<Comma
     (await import("./cmd-auth.js")).registerAuthCommands(program);
     (await import("./cmd-simulate.js")).registerSimulate(program);
     (await import("./cmd-mesh.js")).registerMeshCommands(program);
+    (await import("./cmd-serving.js")).registerServingCommands(program);
   }
   return program;
 }

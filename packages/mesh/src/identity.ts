@@ -22,6 +22,13 @@ export type VerifiedCaller =
  */
 export const USER_DELEGATES: readonly string[] = ["gateway", "serving"];
 
+/**
+ * Delegates that also act for themselves: a call from one without a user token is the service's own (serving
+ * follows, cancels and deletes its replicas' jobs as itself). The gateway is not one: a call from it naming no user
+ * is refused, so a forwarding mistake never becomes the gateway's service rights.
+ */
+const ACT_AS_THEMSELVES: readonly string[] = ["serving"];
+
 export interface VerifiedCallerOptions {
   /** Services whose calls carry a user's identity (default USER_DELEGATES). */
   delegates?: readonly string[];
@@ -42,7 +49,7 @@ export function verifiedCaller(ctx: CallContext, o: VerifiedCallerOptions = {}):
   if (!delegates.includes(service)) return { kind: "service", service };
   const u = ctx.user;
   if (u === undefined) {
-    if (o.delegateMayActAsItself) return { kind: "service", service };
+    if (o.delegateMayActAsItself || ACT_AS_THEMSELVES.includes(service)) return { kind: "service", service };
     throw new SwitchyardError(Code.Unauthenticated, `the ${service} forwarded a call without a verified user token`);
   }
   const issuer = parseSpiffeId(u.issuer);

@@ -81,9 +81,14 @@ function asModelError(err: unknown, name: string): SwitchyardError {
   return e.code === Code.NotFound ? modelNotFound(name) : e;
 }
 
-/** No endpoint took the call and it did not run (none registered or routable yet, a draining one): worth a retry. */
+/**
+ * No endpoint took the call and it did not run (none registered or routable yet, a draining one): worth a retry. So
+ * is UNIMPLEMENTED: every model server implements the whole service, so from `inference` it means the mesh found no
+ * route for the model yet — the serving service's policy for a new deployment or revision has not reached this
+ * gateway (the registration it follows can arrive first).
+ */
 function noEndpoint(err: unknown): boolean {
-  return err instanceof SwitchyardError && err.code === Code.Unavailable && wasNotExecuted(err);
+  return err instanceof SwitchyardError && ((err.code === Code.Unavailable && wasNotExecuted(err)) || err.code === Code.Unimplemented);
 }
 
 function callerKey(id: Identity, name: string): string {

@@ -1,0 +1,277 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import { cliEnv, ROOT, runCli, spawnUp, type CliResult, type UpProcess } from "./test-platform.js";
+
+// Train → register → serve → infer, as a user meets it: `switchyard up` (supervisor, control, jobs, serving, gateway)
+// as real processes; replicas are real model-server processes run as jobs; requests go through the gateway's one
+// port (REST with fetch, gRPC with a /usr/bin/python3 grpcio client generated from the OIP proto at test time).
+const PYTHON = "/usr/bin/python3";
+const hasGrpcTools = spawnSync(PYTHON, ["-c", "import grpc, grpc_tools"]).status === 0;
+
+interface Platform extends UpProcess {
+  env: NodeJS.ProcessEnv;
+  token: string;
+}
+
+interface InferOutput {
+  name: string;
+  datatype: string;
+  shape: number[];
+  data: number[];
+}
+
+describe("serving: a trained model behind the gateway", () => {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-serving-"));
+  let p: Platform;
+  let reference: ort.InferenceSession;
+  let job = "";
+  const cli = (args: string[]): CliResult => runCli(p.env, args);
+
+  async function rest(method: string, path: string, body?: unknown, token: string | undefined = p.token): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
+    const res = await fetch(new URL(path, p.url), {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers };
+  }
+
+  async function infer(model: string, rows: number[][], version?: string) {
+    const path = `/v2/models/${model}${version ? `/versions/${version}` : ""}/infer`;
+    return rest("POST", path, { inputs: [{ name: "input", shape: [rows.length, 2], datatype: "FP32", data: rows.flat() }] });
+  }
+
+  async function expected(rows: number[][]): Promise<number[]> {
+    const r = await reference.run({ input: new ort.Tensor("float32", new Float32Array(rows.flat()), [rows.length, 2]) });
+    return Array.from(r.probabilities!.data as Float32Array);
+  }
+
+  async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = await probe();
+      if (v !== undefined) return v;
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  const deployment = async (name: string) => (await rest("GET", `/v1/deployments/${name}`)).json as { state: string; readyReplicas: number; revisions: { number: number; state: string; readyReplicas: number; replicas: { job: string }[] }[]; traffic: { revision: number; percent: number }[] };
+
+  async function trainAndRegister(model: string, seed: number): Promise<{ version: number; checksum: string }> {
+    const manifest = readFileSync(join(ROOT, "examples/demo-train/job.yaml"), "utf8").replace('args: [--epochs, "30"]', `args: [--epochs, "3", --seed, "${seed}"]`);
+    const file = join(dir, `train-${seed}.yaml`);
+    writeFileSync(file, manifest.replace("workingDir: .", `workingDir: ${join(ROOT, "examples/demo-train")}`));
+    const s = cli(["submit", file, "--generate-name", "--wait"]);
+    assert.equal(s.code, 0, s.stderr + s.stdout);
+    const name = /job\/(\S+) submitted/.exec(s.stdout)![1]!;
+    const r = await rest("POST", "/v1/models", { name: model, from: `job://${name}/model.onnx` });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    job = name;
+    return { version: r.json.version as number, checksum: r.json.checksum as string };
+  }
+
+  before(async () => {
+    const env = cliEnv(join(dir, "config.yaml"), {
+      SWITCHYARD_SERVING_SCALE_TO_ZERO_GRACE_MS: "2000",
+      SWITCHYARD_SERVING_STABLE_WINDOW_MS: "4000",
+      SWITCHYARD_SERVING_PANIC_WINDOW_MS: "1000",
+      SWITCHYARD_SERVING_SCALE_DOWN_DELAY_MS: "2000",
+      SWITCHYARD_SERVING_DRAIN_MS: "1000",
+      SWITCHYARD_SERVING_POLICY_SETTLE_MS: "500",
+    });
+    const up = await spawnUp(env, ["--data-dir", join(dir, "data"), "--port", "0", "--grace-ms", "1000"]);
+    const token = /token: (sy_\S+)/.exec(readFileSync(join(dir, "config.yaml"), "utf8"))![1]!;
+    p = Object.assign(up, { env, token });
+  });
+  after(async () => {
+    await p?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("registers the demo job's model as a version and serves it: REST answers match ONNX Runtime", async () => {
+    const { version, checksum } = await trainAndRegister("demo", 42);
+    assert.equal(version, 1);
+    const out = join(dir, "download");
+    assert.equal(cli(["artifacts", job, "--download", out]).code, 0);
+    const bytes = readFileSync(join(out, "model.onnx"));
+    assert.equal(checksum, `sha256:${createHash("sha256").update(bytes).digest("hex")}`);
+    reference = await ort.InferenceSession.create(join(out, "model.onnx"));
+    const s = cli(["serve", "demo", "--model", "models://demo@1", "--wait"]);
+    assert.equal(s.code, 0, s.stderr + s.stdout);
+    const rows = [[0.1, 0.2], [-0.5, 0.7], [1, -1]];
+    const r = await infer("demo", rows);
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    const o = (r.json.outputs as InferOutput[])[0]!;
+    assert.equal(o.name, "probabilities");
+    assert.deepEqual(o.shape, [3, 3]);
+    const want = await expected(rows);
+    o.data.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-6, `element ${i}: ${v} vs ${want[i]}`));
+    const meta = await rest("GET", "/v2/models/demo");
+    assert.equal(meta.status, 200);
+    assert.deepEqual((meta.json.inputs as { name: string; datatype: string; shape: number[] }[])[0], { name: "input", datatype: "FP32", shape: [-1, 2] });
+    assert.equal((await rest("GET", "/v2/models/demo/ready")).status, 200);
+  });
+
+  it("answers gRPC ModelInfer (raw_input_contents) from a grpcio client generated at test time", { skip: !hasGrpcTools && "python3-grpc-tools is not installed" }, async () => {
+    const gen = join(dir, "pygen");
+    execFileSync(PYTHON, ["-m", "grpc_tools.protoc", `-I${join(ROOT, "packages/api/proto")}`, `--python_out=${gen}`, `--grpc_python_out=${gen}`, "inference/grpc_predict_v2.proto"], { stdio: "pipe" }).toString();
+    const script = `
+import json, struct, sys
+sys.path.insert(0, ${JSON.stringify(gen)})
+import grpc
+from inference import grpc_predict_v2_pb2 as pb, grpc_predict_v2_pb2_grpc as rpc
+channel = grpc.insecure_channel(${JSON.stringify(new URL(p.url).host)})
+stub = rpc.GRPCInferenceServiceStub(channel)
+md = [("authorization", "Bearer ${p.token}")]
+req = pb.ModelInferRequest(model_name="demo", inputs=[pb.ModelInferRequest.InferInputTensor(name="input", datatype="FP32", shape=[2, 2])])
+req.raw_input_contents.append(struct.pack("<4f", 0.1, 0.2, -0.5, 0.7))
+res = stub.ModelInfer(req, metadata=md, timeout=30)
+out = res.outputs[0]
+vals = struct.unpack("<%df" % (len(res.raw_output_contents[0]) // 4), res.raw_output_contents[0])
+ready = stub.ModelReady(pb.ModelReadyRequest(name="demo"), metadata=md, timeout=10).ready
+try:
+    stub.ModelInfer(pb.ModelInferRequest(model_name="nope"), metadata=md, timeout=10)
+    missing = "answered"
+except grpc.RpcError as e:
+    missing = e.code().name
+print(json.dumps({"name": out.name, "shape": list(out.shape), "data": vals, "ready": ready, "missing": missing}))
+`;
+    const r = spawnSync(PYTHON, ["-c", script], { encoding: "utf8", timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const got = JSON.parse(r.stdout) as { name: string; shape: number[]; data: number[]; ready: boolean; missing: string };
+    assert.equal(got.name, "probabilities");
+    assert.deepEqual(got.shape, [2, 3]);
+    const want = await expected([[0.1, 0.2], [-0.5, 0.7]]);
+    got.data.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-6, `element ${i}`));
+    assert.equal(got.ready, true);
+    assert.equal(got.missing, "NOT_FOUND");
+  });
+
+  it("refuses bad requests with the right code and a message naming the input; nothing crashes", async () => {
+    const shape = await rest("POST", "/v2/models/demo/infer", { inputs: [{ name: "input", shape: [1, 3], datatype: "FP32", data: [1, 2, 3] }] });
+    assert.equal(shape.status, 400);
+    assert.match(String(shape.json.error), /input/);
+    const type = await rest("POST", "/v2/models/demo/infer", { inputs: [{ name: "input", shape: [1, 2], datatype: "INT32", data: [1, 2] }] });
+    assert.equal(type.status, 400);
+    assert.match(String(type.json.error), /input[\s\S]*FP32|FP32[\s\S]*input/);
+    const count = await rest("POST", "/v2/models/demo/infer", { inputs: [{ name: "input", shape: [2, 2], datatype: "FP32", data: [1, 2, 3] }] });
+    assert.equal(count.status, 400);
+    const unknown = await infer("no-such-model", [[0, 0]]);
+    assert.equal(unknown.status, 404);
+    assert.ok(unknown.json.error);
+    const anon = await rest("POST", "/v2/models/demo/infer", { inputs: [] }, undefined);
+    assert.equal(anon.status, 401);
+    const big = await rest("POST", "/v2/models/demo/infer", `{"inputs":[{"name":"input","shape":[1,2],"datatype":"FP32","data":[${"0,".repeat(3_000_000)}0]}]}`);
+    assert.equal(big.status, 413);
+    // Another team's member sees the same answer as for a model that does not exist.
+    const t = cli(["token", "create", "--user", "eve", "--team", "other", "--role", "member"]);
+    assert.equal(t.code, 0, t.stderr);
+    const eve = t.stdout.trim().split("\n").pop()!;
+    const theirs = await rest("POST", "/v2/models/demo/infer", { inputs: [{ name: "input", shape: [1, 2], datatype: "FP32", data: [0, 0] }] }, eve);
+    const none = await rest("POST", "/v2/models/no-such-model/infer", { inputs: [{ name: "input", shape: [1, 2], datatype: "FP32", data: [0, 0] }] }, eve);
+    assert.equal(theirs.status, 404);
+    assert.equal(String(theirs.json.error).replace("demo", "X"), String(none.json.error).replace("no-such-model", "X"));
+    // Still serving after all of that.
+    assert.equal((await infer("demo", [[0.3, 0.3]])).status, 200);
+  });
+
+  it("splits traffic to a canary within ±3% over 2,000 requests, and rolls back and promotes under traffic with no failed request", async () => {
+    await trainAndRegister("demo", 7);
+    const c = await rest("POST", "/v1/deployments", { manifest: "apiVersion: switchyard/v1\nkind: Deployment\nmetadata: {name: demo}\nspec:\n  model: models://demo@2\n", canaryTrafficPercent: 10 });
+    assert.equal(c.status, 200, JSON.stringify(c.json));
+    assert.equal(c.json.outcome, "new-revision");
+    await until("the canary ready", async () => ((await deployment("demo")).revisions.find((r) => r.number === 2)?.readyReplicas ?? 0) > 0 ? true : undefined);
+    // The split is written once both revisions are ready; wait until the canary answers.
+    await until("the canary answering", async () => ((await infer("demo", [[0, 0]], "2")).status === 200 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 1500));
+    const by = new Map<string, number>();
+    for (let i = 0; i < 2000; i += 20) {
+      const batch = await Promise.all(Array.from({ length: 20 }, () => infer("demo", [[0.1, 0.1]])));
+      for (const r of batch) {
+        assert.equal(r.status, 200, JSON.stringify(r.json));
+        const v = String(r.json.model_version);
+        by.set(v, (by.get(v) ?? 0) + 1);
+      }
+    }
+    const canaryPct = ((by.get("2") ?? 0) / 2000) * 100;
+    assert.ok(Math.abs(canaryPct - 10) <= 3, `canary got ${canaryPct}% (${JSON.stringify([...by])})`);
+    // Rollback under traffic: every request answered.
+    const load = steadyLoad(() => infer("demo", [[0.2, 0.2]]));
+    assert.equal((await rest("POST", "/v1/deployments/demo:rollback", {})).status, 200);
+    await until("the canary retired", async () => ((await deployment("demo")).revisions.find((r) => r.number === 2)?.state === "Retired" ? true : undefined));
+    let failures = await load.stop();
+    assert.deepEqual(failures, [], "rollback");
+    // A new canary, promoted under traffic.
+    const again = await rest("POST", "/v1/deployments", { manifest: "apiVersion: switchyard/v1\nkind: Deployment\nmetadata: {name: demo}\nspec:\n  model: models://demo@2\n", canaryTrafficPercent: 20 });
+    assert.equal(again.status, 200, JSON.stringify(again.json));
+    const rev = (await deployment("demo")).revisions.at(-1)!.number;
+    await until("the new canary ready", async () => ((await deployment("demo")).revisions.find((r) => r.number === rev)?.readyReplicas ?? 0) > 0 ? true : undefined);
+    const load2 = steadyLoad(() => infer("demo", [[0.2, 0.2]]));
+    assert.equal((await rest("POST", "/v1/deployments/demo:promote", {})).status, 200);
+    await until("the old revision retired", async () => ((await deployment("demo")).revisions.filter((r) => r.state !== "Retired").length === 1 ? true : undefined));
+    failures = await load2.stop();
+    assert.deepEqual(failures, [], "promote");
+    const d = await deployment("demo");
+    assert.deepEqual(d.traffic.map((t) => [t.revision, t.percent]), [[rev, 100]]);
+  });
+
+  it("scales from zero: no replica while idle, and the first request is held until one answers", async () => {
+    const r = await rest("POST", "/v1/deployments", { manifest: "apiVersion: switchyard/v1\nkind: Deployment\nmetadata: {name: sleepy}\nspec:\n  model: models://demo@1\n  minReplicas: 0\n  maxReplicas: 2\n" });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    await until("a first replica", async () => ((await deployment("sleepy")).readyReplicas > 0 ? true : undefined));
+    await until("scaled to zero", async () => ((await deployment("sleepy")).state === "ScaledToZero" && !modelServerRunning("sleepy") ? true : undefined), 60_000);
+    const first = await infer("sleepy", [[0.1, 0.2]]);
+    assert.equal(first.status, 200, JSON.stringify(first.json));
+    const want = await expected([[0.1, 0.2]]);
+    (first.json.outputs as InferOutput[])[0]!.data.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-6));
+  });
+
+  it("keeps every deployment and revision across a restart of the serving service (kill -9), and serves on", async () => {
+    const before = await deployment("demo");
+    const pid = Number(execFileSync("pgrep", ["-f", "services/serving/dist/bundle/main.js"]).toString().trim().split("\n")[0]);
+    process.kill(pid, "SIGKILL");
+    await until("serving back", async () => {
+      try {
+        const now = execFileSync("pgrep", ["-f", "services/serving/dist/bundle/main.js"]).toString().trim();
+        return now && Number(now.split("\n")[0]) !== pid && (await rest("GET", "/v1/deployments/demo")).status === 200 ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    const after = await deployment("demo");
+    assert.deepEqual(after.revisions.map((r) => [r.number, r.state]), before.revisions.map((r) => [r.number, r.state]));
+    assert.equal((await infer("demo", [[0.4, 0.1]])).status, 200);
+  });
+});
+
+/** Is a model-server process of this deployment running? */
+function modelServerRunning(name: string): boolean {
+  return spawnSync("pgrep", ["-f", `model-server/dist/bundle/main.js --name ${name} `]).status === 0;
+}
+
+/** Requests one after another until stopped; the failures (status and body) it saw. */
+function steadyLoad(send: () => Promise<{ status: number; json: unknown }>): { stop(): Promise<string[]> } {
+  let running = true;
+  const failures: string[] = [];
+  const loops = Array.from({ length: 4 }, async () => {
+    while (running) {
+      const r = await send().catch((err: unknown) => ({ status: 0, json: String(err) }));
+      if (r.status !== 200) failures.push(`${r.status} ${JSON.stringify(r.json)}`);
+    }
+  });
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return failures;
+    },
+  };
+}
