@@ -2,7 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
@@ -92,6 +92,13 @@ describe("serving: a trained model behind the gateway", () => {
     p = Object.assign(up, { env, token });
   });
   after(async () => {
+    // Replicas are jobs, and jobs outlive the platform that started them (the next `up` adopts them): delete the
+    // deployments and wait for their replicas to stop before stopping this platform.
+    if (p) {
+      const list = (await rest("GET", "/v1/deployments")).json as { deployments?: { name: string }[] };
+      for (const d of list.deployments ?? []) await rest("DELETE", `/v1/deployments/${d.name}`);
+      await until("every deployment gone", async () => (((await rest("GET", "/v1/deployments")).json as { deployments?: unknown[] }).deployments?.length ? undefined : true), 60_000).catch(() => undefined);
+    }
     await p?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -122,6 +129,7 @@ describe("serving: a trained model behind the gateway", () => {
 
   it("answers gRPC ModelInfer (raw_input_contents) from a grpcio client generated at test time", { skip: !hasGrpcTools && "python3-grpc-tools is not installed" }, async () => {
     const gen = join(dir, "pygen");
+    mkdirSync(gen);
     execFileSync(PYTHON, ["-m", "grpc_tools.protoc", `-I${join(ROOT, "packages/api/proto")}`, `--python_out=${gen}`, `--grpc_python_out=${gen}`, "inference/grpc_predict_v2.proto"], { stdio: "pipe" }).toString();
     const script = `
 import json, struct, sys
@@ -167,7 +175,7 @@ print(json.dumps({"name": out.name, "shape": list(out.shape), "data": vals, "rea
     const unknown = await infer("no-such-model", [[0, 0]]);
     assert.equal(unknown.status, 404);
     assert.ok(unknown.json.error);
-    const anon = await rest("POST", "/v2/models/demo/infer", { inputs: [] }, undefined);
+    const anon = await rest("POST", "/v2/models/demo/infer", { inputs: [] }, "");
     assert.equal(anon.status, 401);
     const big = await rest("POST", "/v2/models/demo/infer", `{"inputs":[{"name":"input","shape":[1,2],"datatype":"FP32","data":[${"0,".repeat(3_000_000)}0]}]}`);
     assert.equal(big.status, 413);
@@ -223,12 +231,33 @@ print(json.dumps({"name": out.name, "shape": list(out.shape), "data": vals, "rea
     assert.deepEqual(d.traffic.map((t) => [t.revision, t.percent]), [[rev, 100]]);
   });
 
+  it("survives kill -9 of one of three replicas under load: the others answer, the lost one is replaced", async () => {
+    const scaled = await rest("POST", "/v1/deployments", { manifest: (await deployment("demo") as unknown as { manifest: string }).manifest.replace(/minReplicas: \d+\n  maxReplicas: \d+/, "minReplicas: 3\n  maxReplicas: 3") });
+    assert.equal(scaled.status, 200, JSON.stringify(scaled.json));
+    assert.equal(scaled.json.outcome, "scaled");
+    await until("three ready replicas", async () => ((await deployment("demo")).readyReplicas === 3 ? true : undefined));
+    const load = steadyLoad(() => infer("demo", [[0.5, 0.5]]));
+    await new Promise((r) => setTimeout(r, 1000));
+    const victim = Number(execFileSync("pgrep", ["-f", "model-server/dist/bundle/main.js --name demo "]).toString().trim().split("\n")[0]);
+    process.kill(victim, "SIGKILL");
+    await new Promise((r) => setTimeout(r, 1000));
+    await until("three ready replicas again", async () => ((await deployment("demo")).readyReplicas === 3 ? true : undefined));
+    const failures = await load.stop();
+    // Only requests in flight on the killed replica may fail (inference is not retried: it is not marked idempotent).
+    assert.ok(failures.length <= 8, `${failures.length} failed of ${load.total}: ${failures.slice(0, 3).join("; ")}`);
+    assert.ok(load.total > 100, `${load.total} requests`);
+  });
+
   it("scales from zero: no replica while idle, and the first request is held until one answers", async () => {
-    const r = await rest("POST", "/v1/deployments", { manifest: "apiVersion: switchyard/v1\nkind: Deployment\nmetadata: {name: sleepy}\nspec:\n  model: models://demo@1\n  minReplicas: 0\n  maxReplicas: 2\n" });
+    // A name of this run's own: a model server of that name is this platform's.
+    const sleepy = `sleepy-${Date.now().toString(36)}`;
+    const r = await rest("POST", "/v1/deployments", { manifest: `apiVersion: switchyard/v1\nkind: Deployment\nmetadata: {name: ${sleepy}}\nspec:\n  model: models://demo@1\n  minReplicas: 0\n  maxReplicas: 2\n` });
     assert.equal(r.status, 200, JSON.stringify(r.json));
-    await until("a first replica", async () => ((await deployment("sleepy")).readyReplicas > 0 ? true : undefined));
-    await until("scaled to zero", async () => ((await deployment("sleepy")).state === "ScaledToZero" && !modelServerRunning("sleepy") ? true : undefined), 60_000);
-    const first = await infer("sleepy", [[0.1, 0.2]]);
+    await until("a first replica", async () => ((await deployment(sleepy)).readyReplicas > 0 ? true : undefined));
+    await until("scaled to zero", async () => ((await deployment(sleepy)).state === "ScaledToZero" && !modelServerRunning(sleepy) ? true : undefined), 60_000).catch(async (err: unknown) => {
+      throw new Error(`${(err as Error).message}: ${JSON.stringify(await deployment(sleepy))}; processes: ${spawnSync("pgrep", ["-af", sleepy], { encoding: "utf8" }).stdout}`);
+    });
+    const first = await infer(sleepy, [[0.1, 0.2]]);
     assert.equal(first.status, 200, JSON.stringify(first.json));
     const want = await expected([[0.1, 0.2]]);
     (first.json.outputs as InferOutput[])[0]!.data.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-6));
@@ -236,15 +265,14 @@ print(json.dumps({"name": out.name, "shape": list(out.shape), "data": vals, "rea
 
   it("keeps every deployment and revision across a restart of the serving service (kill -9), and serves on", async () => {
     const before = await deployment("demo");
-    const pid = Number(execFileSync("pgrep", ["-f", "services/serving/dist/bundle/main.js"]).toString().trim().split("\n")[0]);
+    const pids = () => spawnSync("pgrep", ["-f", "serving/dist/bundle/main.js"], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean).map(Number);
+    const [pid, ...others] = pids();
+    assert.ok(pid, "the serving process");
+    assert.deepEqual(others, [], "one serving process");
     process.kill(pid, "SIGKILL");
-    await until("serving back", async () => {
-      try {
-        const now = execFileSync("pgrep", ["-f", "services/serving/dist/bundle/main.js"]).toString().trim();
-        return now && Number(now.split("\n")[0]) !== pid && (await rest("GET", "/v1/deployments/demo")).status === 200 ? true : undefined;
-      } catch {
-        return undefined;
-      }
+    await until("serving restarted", async () => {
+      const now = pids();
+      return now.length === 1 && now[0] !== pid && (await rest("GET", "/v1/deployments/demo")).status === 200 ? true : undefined;
     });
     const after = await deployment("demo");
     assert.deepEqual(after.revisions.map((r) => [r.number, r.state]), before.revisions.map((r) => [r.number, r.state]));
@@ -258,16 +286,21 @@ function modelServerRunning(name: string): boolean {
 }
 
 /** Requests one after another until stopped; the failures (status and body) it saw. */
-function steadyLoad(send: () => Promise<{ status: number; json: unknown }>): { stop(): Promise<string[]> } {
+function steadyLoad(send: () => Promise<{ status: number; json: unknown }>): { stop(): Promise<string[]>; readonly total: number } {
   let running = true;
+  let total = 0;
   const failures: string[] = [];
   const loops = Array.from({ length: 4 }, async () => {
     while (running) {
       const r = await send().catch((err: unknown) => ({ status: 0, json: String(err) }));
+      total++;
       if (r.status !== 200) failures.push(`${r.status} ${JSON.stringify(r.json)}`);
     }
   });
   return {
+    get total() {
+      return total;
+    },
     async stop() {
       running = false;
       await Promise.all(loops);

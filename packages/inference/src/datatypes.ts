@@ -59,10 +59,11 @@ function info(
   allocate: (n: number) => TensorData,
   range?: [number | bigint, number | bigint],
 ): DatatypeInfo {
-  return { datatype, elementBytes, contentsField, contentsName: contentsField === undefined ? undefined : PROTO_NAMES[contentsField], onnxType, allocate, ...(range ? { min: range[0], max: range[1] } : {}) };
+  return { datatype, elementBytes, contentsField, contentsName: contentsField === undefined ? undefined : CONTENTS_FIELD_NAMES[contentsField], onnxType, allocate, ...(range ? { min: range[0], max: range[1] } : {}) };
 }
 
-const PROTO_NAMES: Record<ContentsField, string> = {
+/** Each typed contents field's name in the proto, for messages (`fp32Contents` → `fp32_contents`). */
+export const CONTENTS_FIELD_NAMES: Readonly<Record<ContentsField, string>> = {
   boolContents: "bool_contents",
   intContents: "int_contents",
   int64Contents: "int64_contents",

@@ -11,7 +11,7 @@ import {
   type ModelInferResponse_InferOutputTensor,
 } from "@switchyard/api";
 import { Code, SwitchyardError, type FieldViolation } from "@switchyard/core";
-import { DATATYPES, formatShape, unsupportedDatatype, type ContentsField, type Datatype, type FixedSizeData, type Tensor, type TensorData } from "./datatypes.js";
+import { CONTENTS_FIELD_NAMES, DATATYPES, formatShape, unsupportedDatatype, type ContentsField, type Datatype, type FixedSizeData, type Tensor, type TensorData } from "./datatypes.js";
 import { bytesFromRaw, dataToRaw, fixedFromRaw } from "./raw-bytes.js";
 
 /** Which side of a call a tensor list is: errors in inputs are the caller's, errors in outputs the server's. */
@@ -32,17 +32,8 @@ interface ProtoTensor {
   contents?: InferTensorContents | undefined;
 }
 
-const CONTENTS_FIELDS: readonly ContentsField[] = ["boolContents", "intContents", "int64Contents", "uintContents", "uint64Contents", "fp32Contents", "fp64Contents", "bytesContents"];
-const FIELD_NAMES: Record<ContentsField, string> = {
-  boolContents: "bool_contents",
-  intContents: "int_contents",
-  int64Contents: "int64_contents",
-  uintContents: "uint_contents",
-  uint64Contents: "uint64_contents",
-  fp32Contents: "fp32_contents",
-  fp64Contents: "fp64_contents",
-  bytesContents: "bytes_contents",
-};
+const CONTENTS_FIELDS = Object.keys(CONTENTS_FIELD_NAMES) as ContentsField[];
+const FIELD_NAMES = CONTENTS_FIELD_NAMES;
 
 /** `input "x": <problem>`, with the violation; INVALID_ARGUMENT for inputs, INTERNAL for outputs (the server's fault). */
 function tensorError(side: Side, name: string, field: string, problem: string, expected?: string, got?: string): SwitchyardError {
