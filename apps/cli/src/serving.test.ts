@@ -111,7 +111,8 @@ describe("serving: a trained model behind the gateway", () => {
     const bytes = readFileSync(join(out, "model.onnx"));
     assert.equal(checksum, `sha256:${createHash("sha256").update(bytes).digest("hex")}`);
     reference = await ort.InferenceSession.create(join(out, "model.onnx"));
-    const s = cli(["serve", "demo", "--model", "models://demo@1", "--wait"]);
+    // A quarter of a core each: three replicas and more fit on a 2-core machine beside the training jobs.
+    const s = cli(["serve", "demo", "--model", "models://demo@1", "--cpu", "0.25", "--wait"]);
     assert.equal(s.code, 0, s.stderr + s.stdout);
     const rows = [[0.1, 0.2], [-0.5, 0.7], [1, -1]];
     const r = await infer("demo", rows);
@@ -193,7 +194,7 @@ print(json.dumps({"name": out.name, "shape": list(out.shape), "data": vals, "rea
 
   it("splits traffic to a canary within ±3% over 2,000 requests, and rolls back and promotes under traffic with no failed request", async () => {
     await trainAndRegister("demo", 7);
-    const c = await rest("POST", "/v1/deployments", { manifest: "apiVersion: switchyard/v1\nkind: Deployment\nmetadata: {name: demo}\nspec:\n  model: models://demo@2\n", canaryTrafficPercent: 10 });
+    const c = await rest("POST", "/v1/deployments", { manifest: "apiVersion: switchyard/v1\nkind: Deployment\nmetadata: {name: demo}\nspec:\n  model: models://demo@2\n  resources: {cpu: 0.25}\n", canaryTrafficPercent: 10 });
     assert.equal(c.status, 200, JSON.stringify(c.json));
     assert.equal(c.json.outcome, "new-revision");
     await until("the canary ready", async () => ((await deployment("demo")).revisions.find((r) => r.number === 2)?.readyReplicas ?? 0) > 0 ? true : undefined);
@@ -218,7 +219,7 @@ print(json.dumps({"name": out.name, "shape": list(out.shape), "data": vals, "rea
     let failures = await load.stop();
     assert.deepEqual(failures, [], "rollback");
     // A new canary, promoted under traffic.
-    const again = await rest("POST", "/v1/deployments", { manifest: "apiVersion: switchyard/v1\nkind: Deployment\nmetadata: {name: demo}\nspec:\n  model: models://demo@2\n", canaryTrafficPercent: 20 });
+    const again = await rest("POST", "/v1/deployments", { manifest: "apiVersion: switchyard/v1\nkind: Deployment\nmetadata: {name: demo}\nspec:\n  model: models://demo@2\n  resources: {cpu: 0.25}\n", canaryTrafficPercent: 20 });
     assert.equal(again.status, 200, JSON.stringify(again.json));
     const rev = (await deployment("demo")).revisions.at(-1)!.number;
     await until("the new canary ready", async () => ((await deployment("demo")).revisions.find((r) => r.number === rev)?.readyReplicas ?? 0) > 0 ? true : undefined);
@@ -251,7 +252,7 @@ print(json.dumps({"name": out.name, "shape": list(out.shape), "data": vals, "rea
   it("scales from zero: no replica while idle, and the first request is held until one answers", async () => {
     // A name of this run's own: a model server of that name is this platform's.
     const sleepy = `sleepy-${Date.now().toString(36)}`;
-    const r = await rest("POST", "/v1/deployments", { manifest: `apiVersion: switchyard/v1\nkind: Deployment\nmetadata: {name: ${sleepy}}\nspec:\n  model: models://demo@1\n  minReplicas: 0\n  maxReplicas: 2\n` });
+    const r = await rest("POST", "/v1/deployments", { manifest: `apiVersion: switchyard/v1\nkind: Deployment\nmetadata: {name: ${sleepy}}\nspec:\n  model: models://demo@1\n  resources: {cpu: 0.25}\n  minReplicas: 0\n  maxReplicas: 2\n` });
     assert.equal(r.status, 200, JSON.stringify(r.json));
     await until("a first replica", async () => ((await deployment(sleepy)).readyReplicas > 0 ? true : undefined));
     await until("scaled to zero", async () => ((await deployment(sleepy)).state === "ScaledToZero" && !modelServerRunning(sleepy) ? true : undefined), 60_000).catch(async (err: unknown) => {
