@@ -56,6 +56,9 @@ interface Live {
   /** In-flight load of the replica's last reading. */
   load?: { busyMsTotal: number; completed: number; inFlight: number };
   failures: number;
+  /** Its job's phase and message when last read (why it waits, why it ended). */
+  phase?: string;
+  message?: string;
 }
 
 export class Reconciler {
@@ -117,6 +120,12 @@ export class Reconciler {
     return this.live.get(replicaId)?.load?.inFlight ?? 0;
   }
 
+  /** A replica's job phase and its message as last read (undefined before the first read). */
+  jobStatus(replicaId: string): { phase: string; message: string } | undefined {
+    const l = this.live.get(replicaId);
+    return l?.phase === undefined ? undefined : { phase: l.phase, message: l.message ?? "" };
+  }
+
   private readyRows: ReplicaRow[] = [];
 
   /** Waits until a replica of `deploymentUid` is ready, or `ms` passed; true when one is. */
@@ -133,6 +142,12 @@ export class Reconciler {
       const t = setTimeout(() => done(this.readyCount(deploymentUid) > 0), ms);
       this.events.on(`ready:${deploymentUid}`, onReady);
     });
+  }
+
+  /** One pass now, after any pass in progress (tests drive the loop with this instead of its timer). */
+  async reconcileOnce(): Promise<void> {
+    await this.running;
+    await this.pass();
   }
 
   async stop(): Promise<void> {
@@ -241,6 +256,8 @@ export class Reconciler {
       return null;
     });
     if (job === null) return;
+    live.phase = job?.phase;
+    live.message = job?.message;
     if (job === undefined || FINAL.has(job.phase)) {
       logger.warn({ deployment: d.name, revision: r.revision, job: r.job_name, phase: job?.phase ?? "gone", message: job?.message ?? "" }, "replica ended; it is replaced");
       await live.registration?.remove().catch(() => undefined);

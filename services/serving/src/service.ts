@@ -21,7 +21,7 @@ export function servingService(d: ServingServiceDeps): ServiceImpl<typeof Servin
   const { store, deployments, reconciler } = d;
 
   async function toProto(row: DeploymentRow) {
-    return deploymentToProto(row, await store.revisions(row.uid), await store.replicas(row.uid), reconciler, new Map());
+    return deploymentToProto(row, await store.revisions(row.uid), await store.replicas(row.uid), reconciler);
   }
 
   return {

@@ -5,7 +5,7 @@ import type { Reconciler } from "./reconciler.js";
 import type { DeploymentRow, ModelRow, ReplicaRow, RevisionRow } from "./serving-store.js";
 
 /** A deployment as the API shows it: its revisions with their replicas, the traffic split and a state in plain words. */
-export function deploymentToProto(d: DeploymentRow, revisions: readonly RevisionRow[], replicas: readonly ReplicaRow[], rc: Reconciler, phases: ReadonlyMap<string, string>): Deployment {
+export function deploymentToProto(d: DeploymentRow, revisions: readonly RevisionRow[], replicas: readonly ReplicaRow[], rc: Reconciler): Deployment {
   const live = revisions.filter((r) => r.state !== "Retired");
   const latest = live.at(-1) ?? revisions.at(-1);
   const ready = rc.readyCount(d.uid);
@@ -14,7 +14,7 @@ export function deploymentToProto(d: DeploymentRow, revisions: readonly Revision
   const message =
     state === "Deleting" ? "draining its replicas, then it is gone"
     : state === "ScaledToZero" ? "no replicas while idle: the next request starts one and waits for it"
-    : state === "Progressing" ? "waiting for a first replica to start and load the model (switchyard deployments describe shows the replicas' jobs)"
+    : state === "Progressing" ? `waiting for a first replica to start and load the model${waitingWhy(replicas, rc)} (switchyard deployments describe shows the replicas' jobs)`
     : state === "Degraded" ? `${ready} of ${desired} replicas ready`
     : `${ready} replica${ready === 1 ? "" : "s"} ready`;
   const traffic = live.filter((r) => r.traffic > 0).map((r) => ({ revision: r.number, percent: r.traffic, tag: r === latest ? "latest" : "previous" }));
@@ -43,7 +43,7 @@ export function deploymentToProto(d: DeploymentRow, revisions: readonly Revision
         readyReplicas: rc.readyCount(d.uid, r.number),
         createdAt: timestampFromMs(r.created_at),
         format: (JSON.parse(r.spec) as { model: { format: string } }).model.format,
-        replicas: mine.map((x) => ({ job: x.job_name, phase: x.stop_requested_at !== null ? "Stopping" : (phases.get(x.id) ?? x.state), ready: x.state === "Ready", inFlight: rc.inFlight(x.id) })),
+        replicas: mine.map((x) => ({ job: x.job_name, phase: x.stop_requested_at !== null ? "Stopping" : x.state === "Ready" ? "Ready" : (rc.jobStatus(x.id)?.phase ?? "Submitting"), ready: x.state === "Ready", inFlight: rc.inFlight(x.id) })),
       };
     }),
   });
@@ -64,4 +64,14 @@ export function modelToProto(m: ModelRow): ModelVersion {
     description: m.description,
     uri: `models://${m.name}@${m.version}`,
   });
+}
+
+/** ": its job is Queued — <why>" for the first replica still waiting, from its job's own message. */
+function waitingWhy(replicas: readonly ReplicaRow[], rc: Reconciler): string {
+  for (const r of replicas) {
+    if (r.state === "Ready" || r.stop_requested_at !== null) continue;
+    const s = rc.jobStatus(r.id);
+    if (s) return `: replica job ${r.job_name} is ${s.phase}${s.message ? ` — ${s.message}` : ""}`;
+  }
+  return "";
 }

@@ -1,0 +1,251 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, beforeEach, describe, it } from "node:test";
+import { FakeClock, noopLogger } from "@switchyard/core";
+import type { EndUser } from "@switchyard/mesh";
+import { openStore } from "@switchyard/store";
+import { Deployments } from "./deployments.js";
+import { ModelFiles } from "./model-files.js";
+import type { JobsPort, PolicyPort, RegistryPort, ReplicaJob, ReplicaPort } from "./ports.js";
+import { Reconciler } from "./reconciler.js";
+import { migrations, type ServingDatabase } from "./schema.js";
+import { ServingStore } from "./serving-store.js";
+
+// The reconciler against a real SQLite store, with the jobs service, replica sockets, the registry and the config
+// center played in memory: these stand in for the real services, which apps/cli/src/serving.test.ts runs end to end
+// (a real platform); here each step of a replica's life and each crash point is driven one pass at a time.
+
+const admin = { kind: "user", user: "ann", teams: ["vision"], role: "member", via: "gateway" } as const;
+
+class World {
+  jobs = new Map<string, ReplicaJob & { requestId: string; owner: EndUser; manifest: string }>();
+  submissions = 0;
+  private nextUid = 1;
+  failNextSubmit = false;
+  ready = new Set<string>();
+  registered = new Map<string, Record<string, string>>();
+  policies: { destinationRule: string; virtualService: string } | undefined;
+  cancelled: string[] = [];
+
+  jobsPort: JobsPort = {
+    submit: async (manifest, requestId, owner) => {
+      this.submissions++;
+      const seen = [...this.jobs.values()].find((j) => j.requestId === requestId);
+      if (seen) return seen;
+      const uid = `job-${this.nextUid++}`;
+      const job = { uid, name: /name: (\S+)/.exec(manifest)![1]!, phase: "Queued", message: "", jobDir: `/jobs/${uid}`, requestId, owner, manifest };
+      this.jobs.set(uid, job);
+      if (this.failNextSubmit) {
+        // The submission landed, but its answer was lost (a crash, a timeout): the next pass must replay it.
+        this.failNextSubmit = false;
+        throw new Error("connection reset");
+      }
+      return job;
+    },
+    get: async (uid) => this.jobs.get(uid),
+    cancel: async (uid) => {
+      this.cancelled.push(uid);
+      const j = this.jobs.get(uid);
+      if (j) j.phase = "Cancelled";
+    },
+    remove: async (uid) => {
+      this.jobs.delete(uid);
+    },
+    readArtifact: async function* () {
+      yield new Uint8Array([1, 2, 3]);
+    },
+    finalMetrics: async () => ({ uid: "src", metrics: { accuracy: 0.9 } }),
+  };
+
+  replicaPort: ReplicaPort = {
+    load: async (socket) => {
+      const uid = socket.split("/")[2]!;
+      if (this.jobs.get(uid)?.phase !== "Running") throw new Error("no socket");
+      return { ready: this.ready.has(uid), inFlight: 0, completed: 0, busyMsTotal: 0 };
+    },
+    sendModel: async () => undefined,
+    forget: () => undefined,
+    close: () => undefined,
+  };
+
+  registryPort: RegistryPort = {
+    register: async (id, address, labels) => {
+      this.registered.set(id, { address, ...labels });
+      return { remove: async () => void this.registered.delete(id) };
+    },
+  };
+
+  policyPort: PolicyPort = {
+    write: async (docs) => {
+      this.policies = docs;
+    },
+  };
+
+  /** Every job of `revision` runs and answers ready. */
+  start(revision?: number): void {
+    for (const j of this.jobs.values()) {
+      if (revision !== undefined && !j.manifest.includes(`serving.switchyard.io/revision: "${revision}"`)) continue;
+      if (j.phase === "Queued") j.phase = "Running";
+      this.ready.add(j.uid);
+    }
+  }
+}
+
+describe("serving reconciler", () => {
+  const dir = mkdtempSync(join(tmpdir(), "serving-reconciler-"));
+  let n = 0;
+  let world: World;
+  let store: ServingStore;
+  let clock: FakeClock;
+  let rc: Reconciler;
+  let deployments: Deployments;
+
+  beforeEach(async () => {
+    world = new World();
+    clock = new FakeClock(1_000_000);
+    const opened = await openStore<ServingDatabase>({ driver: "sqlite", location: join(dir, `s${n++}.db`), migrations });
+    store = new ServingStore(opened);
+    const files = new ModelFiles(join(dir, `files${n}`));
+    const make = () => new Reconciler({ store, jobs: world.jobsPort, replicas: world.replicaPort, registry: world.registryPort, policies: world.policyPort, files, clock, logger: noopLogger, modelServer: ["node", "ms.js"], policySettleMs: 1000, drainMs: 2000 });
+    rc = make();
+    deployments = new Deployments({ store, files, jobs: world.jobsPort, clock, kick: () => undefined });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const apply = (manifest: string, canary?: number) => deployments.apply({ manifest, dryRun: false, canaryTrafficPercent: canary, baseDir: "" }, admin);
+  const native = (model: string, extra = "") => `apiVersion: switchyard/v1\nkind: Deployment\nmetadata: {name: m, team: vision}\nspec:\n  model: ${model}\n${extra}`;
+
+  it("submits a replica as the owner with the serving class, registers it once it answers ready, and routes to it", async () => {
+    await apply(native("file:///models/a.onnx"));
+    await rc.reconcileOnce();
+    assert.equal(world.jobs.size, 1);
+    const job = [...world.jobs.values()][0]!;
+    assert.deepEqual(job.owner, { user: "ann", teams: ["vision"], role: "member" });
+    assert.match(job.manifest, /--model\n\s+- \/models\/a.onnx/);
+    assert.equal(world.registered.size, 0, "not registered before it answers");
+    assert.equal(world.policies?.virtualService.includes("m-r1"), true, "the intended route exists (the gateway holds requests meanwhile)");
+    world.start();
+    await rc.reconcileOnce();
+    const reg = [...world.registered.values()][0]!;
+    assert.deepEqual(reg, { address: `unix:/jobs/${job.uid}/serve.sock`, model: "m", revision: "1", team: "vision", metrics: `unix:/jobs/${job.uid}/serve.sock.metrics` });
+    assert.equal(rc.readyCount((await store.deployment("m"))!.uid), 1);
+  });
+
+  it("replays a submission whose answer was lost, by its request id: one job, not two", async () => {
+    await apply(native("file:///models/a.onnx"));
+    world.failNextSubmit = true;
+    await rc.reconcileOnce();
+    assert.equal(world.jobs.size, 1);
+    const [row] = await store.replicas();
+    assert.equal(row!.job_uid, "", "the row was stored before the submission");
+    await rc.reconcileOnce();
+    assert.equal(world.submissions, 2);
+    assert.equal(world.jobs.size, 1, "the retry was a replay");
+    assert.equal((await store.replicas())[0]!.job_uid, [...world.jobs.keys()][0]);
+  });
+
+  it("a restarted reconciler (a new process) registers ready replicas again and submits nothing new", async () => {
+    await apply(native("file:///models/a.onnx"));
+    await rc.reconcileOnce();
+    world.start();
+    await rc.reconcileOnce();
+    world.registered.clear();
+    const again = new Reconciler({ store, jobs: world.jobsPort, replicas: world.replicaPort, registry: world.registryPort, policies: world.policyPort, files: new ModelFiles(join(dir, "files-again")), clock, logger: noopLogger, modelServer: ["node", "ms.js"] });
+    await again.reconcileOnce();
+    assert.equal(world.jobs.size, 1);
+    assert.equal(world.registered.size, 1);
+  });
+
+  it("rolls out: the old revision keeps all traffic until the new one is ready, then drains in order (routes, registry, job)", async () => {
+    await apply(native("file:///models/a.onnx"));
+    await rc.reconcileOnce();
+    world.start();
+    await rc.reconcileOnce();
+    const r = await apply(native("file:///models/b.onnx"));
+    assert.equal(r.outcome, "new-revision");
+    await rc.reconcileOnce();
+    assert.match(world.policies!.virtualService, /subset: m-r1\}, weight: 100\}/, "r2 is not ready: r1 serves everything");
+    assert.doesNotMatch(world.policies!.virtualService, /subset: m-r2\}, weight/);
+    world.start(2);
+    await rc.reconcileOnce();
+    await rc.reconcileOnce();
+    assert.match(world.policies!.virtualService, /subset: m-r2\}, weight: 100\}/);
+    const revs = await store.revisions((await store.deployment("m"))!.uid);
+    assert.equal(revs[0]!.state, "Draining");
+    const old = (await store.replicas()).find((x) => x.revision === 1)!;
+    assert.ok(world.registered.has(old.id), "still registered right after the routes moved");
+    clock.advance(1000);
+    await rc.reconcileOnce();
+    assert.ok(!world.registered.has(old.id), "out of the registry once the policy had time to settle");
+    assert.deepEqual(world.cancelled, [], "in-flight requests get the drain time");
+    clock.advance(2000);
+    await rc.reconcileOnce();
+    assert.deepEqual(world.cancelled, [old.job_uid]);
+    await rc.reconcileOnce();
+    assert.equal((await store.revisions(revs[0]!.deployment_uid))[0]!.state, "Retired");
+  });
+
+  it("a canary gets its share only once it is ready; rollback drains it and gives the previous revision everything", async () => {
+    await apply(native("file:///models/a.onnx"));
+    await rc.reconcileOnce();
+    world.start();
+    await rc.reconcileOnce();
+    await apply(native("file:///models/b.onnx"), 10);
+    await rc.reconcileOnce();
+    assert.match(world.policies!.virtualService, /subset: m-r1\}, weight: 100\}/);
+    world.start(2);
+    await rc.reconcileOnce();
+    assert.match(world.policies!.virtualService, /subset: m-r1\}, weight: 90\}, \{destination: \{host: inference, subset: m-r2\}, weight: 10\}/);
+    await deployments.rollback("m", admin);
+    await rc.reconcileOnce();
+    assert.match(world.policies!.virtualService, /subset: m-r1\}, weight: 100\}/);
+    const revs = await store.revisions((await store.deployment("m"))!.uid);
+    assert.deepEqual(revs.map((x) => [x.state, x.traffic]), [["Active", 100], ["Draining", 0]]);
+  });
+
+  it("a change of scale only keeps the revision; promote without a canary is refused", async () => {
+    await apply(native("file:///models/a.onnx"));
+    const r = await apply(native("file:///models/a.onnx", "  replicas: 2\n"));
+    assert.equal(r.outcome, "scaled");
+    assert.equal((await store.revisions(r.deployment.uid)).length, 1);
+    assert.equal((await apply(native("file:///models/a.onnx", "  replicas: 2\n"))).outcome, "unchanged");
+    await assert.rejects(deployments.promote("m", admin), /no canary to promote/);
+  });
+
+  it("replaces a replica whose job ended, and deletes the ended job", async () => {
+    await apply(native("file:///models/a.onnx"));
+    await rc.reconcileOnce();
+    world.start();
+    await rc.reconcileOnce();
+    const first = [...world.jobs.values()][0]!;
+    first.phase = "Failed";
+    await rc.reconcileOnce();
+    assert.ok(!world.jobs.has(first.uid), "the ended job is deleted");
+    assert.equal(world.registered.size, 0);
+    assert.equal(world.jobs.size, 1, "a replacement was submitted");
+  });
+
+  it("delete drains every replica, then forgets the deployment", async () => {
+    await apply(native("file:///models/a.onnx"));
+    await rc.reconcileOnce();
+    world.start();
+    await rc.reconcileOnce();
+    await deployments.delete("m", admin);
+    await rc.reconcileOnce();
+    clock.advance(3000);
+    await rc.reconcileOnce();
+    await rc.reconcileOnce();
+    assert.equal(await store.deployment("m"), undefined);
+    assert.equal(world.policies, undefined, "no deployment left: the policies are removed");
+  });
+
+  it("another team's deployment is not found, exactly as a missing one", async () => {
+    await apply(native("file:///models/a.onnx"));
+    const eve = { kind: "user", user: "eve", teams: ["other"], role: "member", via: "gateway" } as const;
+    const a = await deployments.visible("m", eve).catch((e: Error) => e.message);
+    const b = await deployments.visible("nope", eve).catch((e: Error) => e.message);
+    assert.equal(String(a).replace('"m"', "X"), String(b).replace('"nope"', "X"));
+  });
+});
