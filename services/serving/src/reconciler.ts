@@ -40,6 +40,8 @@ export interface ReconcilerOptions {
   logger: Logger;
   /** `node` and the model server's entry file. */
   modelServer: readonly string[];
+  /** Variables every replica gets besides the spec's (the platform's OTEL_* settings). */
+  replicaEnv?: Readonly<Record<string, string>>;
   /** Time for a policy change to reach every caller before a replica leaves the registry (default 1 s). */
   policySettleMs?: number;
   /** Time in-flight requests get after a replica left the registry, before its job is cancelled (default 5 s). */
@@ -221,7 +223,7 @@ export class Reconciler {
   private async submit(row: ReplicaRow, d: DeploymentRow, rev: RevisionRow): Promise<void> {
     const spec = JSON.parse(rev.spec) as DeploymentSpec;
     const modelPath = spec.model.format === "onnx" && !rev.model_file && spec.model.storageUri?.startsWith("file://") ? decodeURIComponent(spec.model.storageUri.slice(7)) : undefined;
-    const manifest = replicaJobManifest({ jobName: row.job_name, deployment: d.name, revision: rev.number, spec, modelServer: this.o.modelServer, modelPath });
+    const manifest = replicaJobManifest({ jobName: row.job_name, deployment: d.name, revision: rev.number, spec, modelServer: this.o.modelServer, modelPath, env: this.o.replicaEnv ?? {} });
     try {
       const job = await this.o.jobs.submit(manifest, row.id, ownerOf(d));
       await this.o.store.updateReplica(row.id, { job_uid: job.uid });

@@ -20,6 +20,8 @@ export interface ReplicaJobInput {
   modelServer: readonly string[];
   /** The model file the replica reads itself (file:// models); undefined when the serving service sends it. */
   modelPath: string | undefined;
+  /** Platform variables (OTEL_*) every replica gets; the spec's own win. */
+  env?: Readonly<Record<string, string>>;
 }
 
 const mib = (bytes: number) => `${Math.max(1, Math.ceil(bytes / 1024 ** 2))}Mi`;
@@ -39,7 +41,8 @@ export function replicaJobManifest(i: ReplicaJobInput): string {
   } else if (i.modelPath !== undefined) {
     args.push("--model", i.modelPath);
   }
-  const env = [...(s.model.env ?? [])];
+  const own = new Set((s.model.env ?? []).map((e) => e.name));
+  const env = [...Object.entries(i.env ?? {}).filter(([k]) => !own.has(k)).map(([name, value]) => ({ name, value })), ...(s.model.env ?? [])];
   if (s.model.storageUri) env.push({ name: "STORAGE_URI", value: s.model.storageUri });
   const doc = {
     apiVersion: "switchyard/v1",

@@ -10,6 +10,7 @@ import { ModelFiles } from "./model-files.js";
 import { Reconciler } from "./reconciler.js";
 import { migrations, type ServingDatabase } from "./schema.js";
 import { ServingStore } from "./serving-store.js";
+import { registerServingMetrics } from "./serving-metrics.js";
 import { servingService } from "./service.js";
 
 /**
@@ -42,6 +43,8 @@ export async function startServing(config: ServingConfig, logger: Logger, regist
     clock: systemClock,
     logger,
     modelServer: config.modelServer,
+    // Tracing in the replicas as in the platform: the model servers get the same OTEL_* settings.
+    replicaEnv: Object.fromEntries(Object.entries(config.otelEnv).filter((e): e is [string, string] => e[1] !== undefined)),
     ...(config.drainMs !== undefined ? { drainMs: config.drainMs } : {}),
     ...(config.policySettleMs !== undefined ? { policySettleMs: config.policySettleMs } : {}),
     scaling: {
@@ -52,6 +55,7 @@ export async function startServing(config: ServingConfig, logger: Logger, regist
     },
   });
   const deployments = new Deployments({ store, files, jobs, clock: systemClock, kick: () => reconciler.kick() });
+  registerServingMetrics(mesh.metrics.registry, store, reconciler);
   const server = createServer({ name: "serving", ...meshListen(config.listen, config.dataDir, "serving"), logger, runtime: mesh.runtime, labels: { metrics: metricsAddress }, registry: reg });
   server.add(Serving, servingService({ store, deployments, reconciler }));
   const address = await server.start();
