@@ -81,7 +81,7 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 // The trust domain may appear more than once: the first is captured, the others must repeat it.
 const MATCHERS = TEMPLATES.map((t) => {
   const [first, ...rest] = escape(t.text(MARK)).split(MARK);
-  return { t, re: new RegExp(`^${first}([a-z0-9._-]{1,63})${rest.join("\\1")}$`) };
+  return { t, re: new RegExp(rest.length === 0 ? `^${first}$` : `^${first}([a-z0-9._-]{1,63})${rest.join("\\1")}$`) };
 });
 
 /** The parsed resources of a document that is exactly one of the defaults; undefined for any other text. */
