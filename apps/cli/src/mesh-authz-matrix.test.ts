@@ -1,4 +1,4 @@
-// The authorization matrix inside the mesh: every method of every service control and jobs serve, called by every
+// The authorization matrix inside the mesh: every method of every service control, jobs and serving serve, called by every
 // kind of caller a hostile or mistaken process could be, against the real services (in this process, on their real
 // Unix sockets, mutual TLS, the default AuthorizationPolicies). Each cell says how far a call gets:
 //   handshake — never reaches the server (no certificate of the platform CA);
@@ -11,10 +11,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { DescService } from "@bufbuild/protobuf";
-import { ConfigCenter, Identity, Jobs, Queues, Registry, Secrets } from "@switchyard/api";
+import { ConfigCenter, Identity, Jobs, Queues, Registry, Secrets, Serving } from "@switchyard/api";
 import { Code, noopLogger, SwitchyardError, type RunningService } from "@switchyard/core";
 import { loadControlConfig, startControl } from "@switchyard/control";
 import { loadJobsConfig, startJobs } from "@switchyard/jobs";
+import { loadServingConfig, startServing } from "@switchyard/serving";
 import { CertificateAuthority, loadOrCreateCa } from "@switchyard/mesh/ca";
 import { createClient, createMeshRuntime, dataDirIdentity, DEFAULT_TRUST_DOMAIN, localIdentity, serviceId, spiffeId, WorkloadIdentity, type EndUser, type MeshCredentials } from "@switchyard/mesh";
 
@@ -33,6 +34,7 @@ describe("the authorization matrix of the mesh: every method of every service, e
   const dataDir = join(dir, "data");
   let control: RunningService & { registry: { close(): Promise<void> } };
   let jobs: RunningService;
+  let serving: RunningService;
   const callers: Caller[] = [];
   const identities: WorkloadIdentity[] = [];
 
@@ -41,6 +43,7 @@ describe("the authorization matrix of the mesh: every method of every service, e
     const env = { SWITCHYARD_DATA_DIR: dataDir, SWITCHYARD_JOBS_DIR: join(dir, "jobs"), SWITCHYARD_LOG_LEVEL: "error", SWITCHYARD_SIMULATE_GPUS: "1" };
     control = await startControl(loadControlConfig(env), noopLogger);
     jobs = await startJobs(loadJobsConfig(env), noopLogger, (control as unknown as { registry: never }).registry);
+    serving = await startServing(loadServingConfig(env), noopLogger, (control as unknown as { registry: never }).registry);
     const id = async (service: string) => {
       const i = dataDirIdentity(dataDir, service);
       identities.push(i);
@@ -63,6 +66,7 @@ describe("the authorization matrix of the mesh: every method of every service, e
   });
   after(async () => {
     for (const i of identities) i.close();
+    await serving?.stop();
     await jobs?.stop();
     await control?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -100,17 +104,23 @@ describe("the authorization matrix of the mesh: every method of every service, e
   }
 
   /** What each caller must get from each method. */
-  function expected(caller: string, server: "control" | "jobs", service: string, method: string): Outcome {
+  function expected(caller: string, server: "control" | "jobs" | "serving", service: string, method: string): Outcome {
     if (caller === "plaintext") return "handshake";
     if (caller === "another CA's gateway") {
       // jobs requires a certificate of the CA in the handshake; control asks for one without requiring it (a new
       // workload enrols without one), so the call gets in and only Enroll takes it (and refuses its empty token).
-      if (server === "jobs") return "handshake";
+      if (server !== "control") return "handshake";
       return method === "Enroll" ? "served" : "unauthenticated";
     }
     if (server === "jobs") {
       if (caller === "a team's workload") return "rbac"; // jobs-platform-callers: ns/system only
       if (caller === "jobs, naming a user") return "rbac"; // users-via-gateway
+      if (caller === "the gateway, no user") return "unauthenticated"; // the gateway always names the user
+      return "served";
+    }
+    if (server === "serving") {
+      if (caller === "a team's workload") return "unauthenticated"; // no platform service
+      if (caller === "jobs, naming a user") return "rbac"; // users-via-gateway: only the gateway and serving name users
       if (caller === "the gateway, no user") return "unauthenticated"; // the gateway always names the user
       return "served";
     }
@@ -128,6 +138,7 @@ describe("the authorization matrix of the mesh: every method of every service, e
     const servers = [
       { server: "control" as const, address: control.address, services: [Registry, ConfigCenter, Identity] },
       { server: "jobs" as const, address: jobs.address, services: [Jobs, Queues, Secrets] },
+      { server: "serving" as const, address: serving.address, services: [Serving] },
     ];
     const mismatches: string[] = [];
     let cells = 0;
