@@ -192,6 +192,23 @@ print(json.dumps({"name": out.name, "shape": list(out.shape), "data": vals, "rea
     assert.equal((await infer("demo", [[0.3, 0.3]])).status, 200);
   });
 
+  it("a job of another team cannot reach a replica's socket: the sandbox shows it no other job's directory", { skip: process.getuid?.() !== 0 && "needs root (jobs run as another account in the sandbox)" }, async () => {
+    const replicaJob = (await deployment("demo")).revisions.flatMap((r) => r.replicas).find((r) => r.job)!.job;
+    const uid = ((await rest("GET", `/v1/jobs/${replicaJob}`)).json as { metadata: { uid: string } }).metadata.uid;
+    const socket = `/var/lib/switchyard/jobs/${uid}/serve.sock`;
+    const t = cli(["token", "create", "--user", "mallory", "--team", "other", "--role", "member"]);
+    assert.equal(t.code, 0, t.stderr);
+    const mallory = t.stdout.trim().split("\n").pop()!;
+    const probe = `require("net").connect(${JSON.stringify(socket)}).on("connect", () => { console.log("PROBE connected"); process.exit(0); }).on("error", (e) => { console.log("PROBE " + e.code); process.exit(0); })`;
+    const file = join(dir, "probe.yaml");
+    writeFileSync(file, `apiVersion: switchyard/v1\nkind: Job\nmetadata: {name: probe, team: other}\nspec:\n  command: [node, -e, ${JSON.stringify(probe)}]\n  workingDir: /tmp\n`);
+    const r = runCli({ ...p.env, SWITCHYARD_TOKEN: mallory }, ["submit", file, "--follow"]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /PROBE (ENOENT|EACCES)/);
+    // The replica itself is fine: it answers through the gateway.
+    assert.equal((await infer("demo", [[0.1, 0.1]])).status, 200);
+  });
+
   it("splits traffic to a canary within ±3% over 2,000 requests, and rolls back and promotes under traffic with no failed request", async () => {
     await trainAndRegister("demo", 7);
     const c = await rest("POST", "/v1/deployments", { manifest: "apiVersion: switchyard/v1\nkind: Deployment\nmetadata: {name: demo}\nspec:\n  model: models://demo@2\n  resources: {cpu: 0.25}\n", canaryTrafficPercent: 10 });
