@@ -126,6 +126,11 @@ describe("serving: a trained model behind the gateway", () => {
     assert.equal(meta.status, 200);
     assert.deepEqual((meta.json.inputs as { name: string; datatype: string; shape: number[] }[])[0], { name: "input", datatype: "FP32", shape: [-1, 2] });
     assert.equal((await rest("GET", "/v2/models/demo/ready")).status, 200);
+    // The replicas' and the serving service's series reach the platform's one /metrics.
+    const metrics = await (await fetch(new URL("/metrics", p.url), { headers: { authorization: `Bearer ${p.token}` } })).text();
+    assert.match(metrics, /switchyard_inference_requests_total\{[^}]*model="demo"[^}]*outcome="ok"[^}]*\} [1-9]/);
+    assert.match(metrics, /switchyard_inference_request_duration_seconds_bucket\{[^}]*model="demo"/);
+    assert.match(metrics, /switchyard_serving_replicas\{[^}]*deployment="demo"[^}]*state="ready"[^}]*\} 1/);
   });
 
   it("answers gRPC ModelInfer (raw_input_contents) from a grpcio client generated at test time", { skip: !hasGrpcTools && "python3-grpc-tools is not installed" }, async () => {
