@@ -132,7 +132,7 @@ export function inferenceService(options: InferenceEdgeOptions): EdgeService {
     modelInfer: (req, call) => edge.forward(req.modelName, "model_name", req.modelVersion, call, (opts) => o.inference.modelInfer(req, opts)),
   });
   // Inference is the data plane: not a row per call in the audit log (refusals still are).
-  return { ...service, auditAsReads: new Set(["modelInfer"]) };
+  return { ...service, auditAsReads: new Set(["modelInfer"]), uncompressedAnswers: true };
 }
 
 class InferenceEdge {
