@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { parse as parseYaml, stringify } from "yaml";
 import { Code, SwitchyardError } from "@switchyard/core";
 import { parseDeploymentManifest } from "./deployment-manifest.js";
+import { manifestValues, mutate, pathsOf } from "./fuzz-kit.js";
 import { assertWholeDeployment } from "./test-helpers.js";
 
 /** Either a whole spec or one InvalidArgument SwitchyardError whose every violation says where, what and how to fix. */
@@ -50,14 +51,7 @@ const scalar = fc.oneof(
   fc.constant(null),
   fc.string({ maxLength: 6 }),
 );
-const { value } = fc.letrec<{ value: unknown }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: "small" },
-    scalar,
-    fc.array(tie("value"), { maxLength: 3 }),
-    fc.dictionary(fc.constantFrom(...FIELDS), tie("value"), { maxKeys: 4, noNullPrototype: true }),
-  ),
-}));
+const value = manifestValues(FIELDS, scalar);
 
 const FIXTURES = [
   readFileSync(new URL("./testdata/inferenceservice-full.yaml", import.meta.url), "utf8"),
@@ -65,25 +59,6 @@ const FIXTURES = [
   "apiVersion: switchyard/v1\nkind: Deployment\nmetadata: {name: n, team: t, labels: {a: b}}\nspec:\n  model: {format: custom, command: [x], env: {A: b}, storageUri: models://m}\n  minReplicas: 0\n  maxReplicas: 3\n  resources: {gpus: 0.5, cpu: 2, memory: 1Gi}\n  autoscaling: {metric: rps, target: 5}\n  batching: {maxBatchSize: 8, preferredBatchSizes: [2, 4]}\n  priorityClassName: low\n  queue: q\n",
 ].map((t) => parseYaml(t) as unknown);
 
-type Path = (string | number)[];
-function pathsOf(v: unknown, at: Path = []): Path[] {
-  if (Array.isArray(v)) return [at, ...v.flatMap((x, i) => pathsOf(x, [...at, i]))];
-  if (typeof v === "object" && v !== null) return [at, ...Object.entries(v).flatMap(([k, x]) => pathsOf(x, [...at, k]))];
-  return [at];
-}
-
-/** The fixture with the value at `path` replaced by `next`, or removed. */
-function mutate(doc: unknown, path: Path, next: unknown, remove: boolean): unknown {
-  if (path.length === 0) return remove ? {} : next;
-  const copy = structuredClone(doc) as Record<string | number, unknown>;
-  let parent: Record<string | number, unknown> = copy;
-  for (const seg of path.slice(0, -1)) parent = parent[seg] as Record<string | number, unknown>;
-  const last = path[path.length - 1] as string | number;
-  if (remove && Array.isArray(parent) && typeof last === "number") parent.splice(last, 1);
-  else if (remove) delete parent[last];
-  else parent[last] = next;
-  return copy;
-}
 
 describe("parseDeploymentManifest on arbitrary input", () => {
   it("never throws anything but InvalidArgument for random text and JSON", () => {

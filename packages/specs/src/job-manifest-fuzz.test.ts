@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { parse as parseYaml, stringify } from "yaml";
 import { Code, SwitchyardError } from "@switchyard/core";
 import { parseJobManifest } from "./job-manifest.js";
+import { manifestValues, mutate, pathsOf } from "./fuzz-kit.js";
 import { assertWholeSpec } from "./test-helpers.js";
 
 /** Either a whole spec or one InvalidArgument SwitchyardError whose every violation says where, what and how to fix. */
@@ -43,14 +44,7 @@ const scalar = fc.oneof(
   fc.constant(null),
   fc.string({ maxLength: 6 }),
 );
-const { value } = fc.letrec<{ value: unknown }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: "small" },
-    scalar,
-    fc.array(tie("value"), { maxLength: 3 }),
-    fc.dictionary(fc.constantFrom(...FIELDS), tie("value"), { maxKeys: 4, noNullPrototype: true }),
-  ),
-}));
+const value = manifestValues(FIELDS, scalar);
 
 const FIXTURES = [
   readFileSync(new URL("./testdata/pytorchjob-full.yaml", import.meta.url), "utf8"),
@@ -59,25 +53,6 @@ const FIXTURES = [
   "apiVersion: switchyard/v1\nkind: Job\nmetadata: {name: s}\nspec:\n  command: [x]\n  env: {A: b, R: {secretKeyRef: {name: wandb, key: api-key}}, I: {value: v, secret: true}}\n  roles:\n    - {name: Master, replicas: 1}\n    - {name: Worker, replicas: 1, env: [{name: R, valueFrom: {secretKeyRef: {name: s, key: k}}}, {name: I, value: v, secret: true}]}\n",
 ].map((t) => parseYaml(t) as unknown);
 
-type Path = (string | number)[];
-function pathsOf(v: unknown, at: Path = []): Path[] {
-  if (Array.isArray(v)) return [at, ...v.flatMap((x, i) => pathsOf(x, [...at, i]))];
-  if (typeof v === "object" && v !== null) return [at, ...Object.entries(v).flatMap(([k, x]) => pathsOf(x, [...at, k]))];
-  return [at];
-}
-
-/** The fixture with the value at `path` replaced by `next`, or removed. */
-function mutate(doc: unknown, path: Path, next: unknown, remove: boolean): unknown {
-  if (path.length === 0) return remove ? {} : next;
-  const copy = structuredClone(doc) as Record<string | number, unknown>;
-  let parent: Record<string | number, unknown> = copy;
-  for (const seg of path.slice(0, -1)) parent = parent[seg] as Record<string | number, unknown>;
-  const last = path[path.length - 1] as string | number;
-  if (remove && Array.isArray(parent) && typeof last === "number") parent.splice(last, 1);
-  else if (remove) delete parent[last];
-  else parent[last] = next;
-  return copy;
-}
 
 describe("parseJobManifest on arbitrary input", () => {
   it("never throws anything but InvalidArgument for random text", () => {
