@@ -51,6 +51,9 @@ async function runDemo(url: string, token: string): Promise<void> {
   const arts = await api.jobs.listArtifacts({ name, team });
   process.stdout.write(`demo: job/${name} ${final.status?.phase}; artifacts in ${arts.outputDir}: ${arts.artifacts.map((a) => a.path).join(", ")}\n`);
   process.stdout.write(`      try: switchyard describe ${name} · switchyard metrics ${name} · switchyard artifacts ${name} --download ./model\n`);
+  if (final.status?.phase === "Succeeded") {
+    process.stdout.write(`      serve it: switchyard models register demo --from job://${name}/model.onnx && switchyard serve demo --model models://demo --wait\n`);
+  }
 }
 
 /** The environment every service reads its configuration from (the same for one process or several). */
