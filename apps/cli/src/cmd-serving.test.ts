@@ -73,6 +73,10 @@ describe("switchyard serve, deployments and models against the Serving API", () 
           requests.push({ method: "register", request: { name: req.name, from: req.from, team: req.team, description: req.description } });
           return create(ModelVersionSchema, { name: req.name, version: 2, team: req.team || "default", source: req.from, checksum: "sha256:feed", sizeBytes: 2048n, metrics: { accuracy: 0.95 }, uri: `models://${req.name}@2`, createdAt: timestampNow() });
         },
+        deleteModel: (req) => {
+          requests.push({ method: "delete-model", request: { name: req.name, version: req.version, team: req.team } });
+          return create(ModelVersionSchema, { name: req.name, version: req.version, team: "default", checksum: "sha256:feed" });
+        },
         listModels: (req) => {
           requests.push({ method: "models", request: { name: req.name, team: req.team } });
           return { versions: [create(ModelVersionSchema, { name: "demo", version: 1, team: "default", source: "job://demo-train/model.onnx", sizeBytes: 100n, metrics: { loss: 0.1 }, createdAt: timestampNow() })] };
@@ -160,6 +164,13 @@ describe("switchyard serve, deployments and models against the Serving API", () 
     assert.equal(list.code, 0, list.stderr);
     assert.deepEqual(seen("models"), [{ name: "demo", team: "" }]);
     assert.match(list.stdout, /^demo\s+1\s+default\s+job:\/\/demo-train\/model\.onnx\s+loss=0\.1\s+100 B\s+\d+s$/m);
+    const del = await cli(env, ["models", "delete", "demo@1"], dir);
+    assert.equal(del.code, 0, del.stderr);
+    assert.deepEqual(seen("delete-model"), [{ name: "demo", version: 1, team: "" }]);
+    assert.equal(del.stdout, "deleted models://demo@1 (sha256:feed)\n");
+    const bad = await cli(env, ["models", "delete", "demo"], dir);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /NAME@VERSION/);
   });
 
   it("says what is wrong with the arguments before looking for a platform, exit 2", async () => {

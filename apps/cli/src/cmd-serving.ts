@@ -193,7 +193,7 @@ function registerDeployments(program: Command): void {
 }
 
 function registerModels(program: Command): void {
-  const models = program.command("models").alias("model").description("the model registry: versioned models of a team, from jobs' artifacts — list (the default), register");
+  const models = program.command("models").alias("model").description("the model registry: versioned models of a team, from jobs' artifacts — list (the default), register, delete");
 
   const register = models
     .command("register")
@@ -223,6 +223,23 @@ function registerModels(program: Command): void {
       else process.stdout.write((res.versions.length ? modelsTable(res.versions) : name ? `no versions of model ${name}` : "no models (switchyard models register NAME --from job://JOB/model.onnx adds one)") + "\n");
     }, (_g, _name: string | undefined, o: { output?: string }) => void parseFormat(o.output, ["table", "json"])),
   );
+
+  const del = models.command("delete").alias("rm").argument("<name@version>", "the version to delete, e.g. demo@2").description("delete one version of a model and its file (refused while a deployment's revision serves it)");
+  const checkDelete = (_g: GlobalOptions, ref: string) => void modelRef(ref);
+  del.action(
+    withApi(del, async (api, g, ref: string) => {
+      const { name, version } = modelRef(ref);
+      const v = await api.serving.deleteModel({ name, version, team: g.team ?? "" });
+      process.stdout.write(`deleted models://${v.name}@${v.version} (${v.checksum})\n`);
+    }, checkDelete),
+  );
+}
+
+/** NAME@VERSION, as `models delete` takes it. */
+function modelRef(ref: string): { name: string; version: number } {
+  const m = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)@([1-9]\d{0,8})$/.exec(ref);
+  if (!m) throw new CliExit(EXIT.usage, `${ref}: name a version as NAME@VERSION, e.g. demo@2 (switchyard models NAME lists the versions)`);
+  return { name: m[1]!, version: Number(m[3]) };
 }
 
 export function registerServingCommands(program: Command): void {

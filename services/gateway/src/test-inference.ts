@@ -118,6 +118,7 @@ export class ServingStandIn {
       rollbackDeployment: unimplemented,
       registerModel: unimplemented,
       listModels: unimplemented,
+      deleteModel: unimplemented,
       getDeployment: async (req, ctx) => {
         const { d, user } = this.visible(req.name, ctx);
         this.calls.push({ method: "GetDeployment", name: req.name, user });

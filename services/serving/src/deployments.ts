@@ -218,6 +218,25 @@ export class Deployments {
     return m;
   }
 
+  /** Deletes a registered version and its file; refused while a revision that is not retired serves it. */
+  async deleteModel(req: { name: string; version: number; team: string }, caller: Caller): Promise<ModelRow> {
+    const team = req.team || (caller.kind === "user" ? caller.teams[0] ?? "" : "");
+    const scope = readScope(caller, req.team);
+    const m = inScope(scope, team) ? await this.d.store.model(team, req.name, req.version) : undefined;
+    if (!m || m.version !== req.version) throw new SwitchyardError(Code.NotFound, `model ${req.name}@${req.version} is not registered in team "${team}": switchyard models ${req.name} lists its versions`);
+    requireWriter(caller, team, "delete models");
+    const uri = `models://${m.name}@${m.version}`;
+    const users: string[] = [];
+    for (const d of await this.d.store.deployments()) {
+      if (d.team !== team) continue;
+      for (const r of await this.d.store.revisions(d.uid)) if (r.state !== "Retired" && r.model_uri === uri) users.push(`${d.name} r${r.number}`);
+    }
+    if (users.length) throw new SwitchyardError(Code.FailedPrecondition, `${uri} is served by ${users.join(", ")}: apply another model to ${users.length === 1 ? "that deployment" : "those deployments"} (or delete ${users.length === 1 ? "it" : "them"}) first`);
+    await this.d.store.removeModel(team, m.name, m.version);
+    this.d.files.remove(m.file);
+    return m;
+  }
+
   async registerModel(req: { name: string; from: string; team: string; description: string }, caller: Caller): Promise<ModelRow> {
     const user = userOf(caller, "register a model");
     const team = req.team || user.teams[0] || "";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, beforeEach, describe, it } from "node:test";
@@ -239,6 +239,27 @@ describe("serving reconciler", () => {
     await rc.reconcileOnce();
     assert.equal(await store.deployment("m"), undefined);
     assert.equal(world.policies, undefined, "no deployment left: the policies are removed");
+  });
+
+  it("registers a model version from a job's artifact, refuses to delete it while a revision serves it, then deletes it and its file", async () => {
+    const m = await deployments.registerModel({ name: "mm", from: "job://train-1/model.onnx", team: "", description: "first" }, admin);
+    assert.equal(m.version, 1);
+    assert.equal(m.team, "vision");
+    assert.match(m.checksum, /^sha256:[0-9a-f]{64}$/);
+    assert.deepEqual(JSON.parse(m.metrics), { accuracy: 0.9 });
+    assert.ok(existsSync(m.file));
+    await apply(native("models://mm@1"));
+    await assert.rejects(deployments.deleteModel({ name: "mm", version: 1, team: "" }, admin), /models:\/\/mm@1 is served by m r1/);
+    const eve = { kind: "user", user: "eve", teams: ["other"], role: "member", via: "gateway" } as const;
+    await assert.rejects(deployments.deleteModel({ name: "mm", version: 1, team: "" }, eve), /not registered in team "other"/);
+    await deployments.delete("m", admin);
+    await rc.reconcileOnce();
+    clock.advance(3000);
+    await rc.reconcileOnce();
+    await rc.reconcileOnce();
+    await deployments.deleteModel({ name: "mm", version: 1, team: "" }, admin);
+    assert.ok(!existsSync(m.file), "the file is gone");
+    assert.deepEqual(await store.models("all", "mm"), []);
   });
 
   it("another team's deployment is not found, exactly as a missing one", async () => {

@@ -65,6 +65,10 @@ export function servingService(d: ServingServiceDeps): ServiceImpl<typeof Servin
       return modelToProto(await deployments.registerModel(req, callerOf(ctx)));
     },
 
+    async deleteModel(req, ctx: CallContext) {
+      return modelToProto(await deployments.deleteModel(req, callerOf(ctx)));
+    },
+
     async listModels(req, ctx: CallContext) {
       const scope = readScope(callerOf(ctx), req.team);
       return { versions: (await store.models(scope, req.name)).map(modelToProto) };

@@ -120,6 +120,10 @@ export class ServingStore {
     return Number(r?.v ?? 0) + 1;
   }
 
+  async removeModel(team: string, name: string, version: number): Promise<void> {
+    await this.db.deleteFrom("models").where("team", "=", team).where("name", "=", name).where("version", "=", version).execute();
+  }
+
   async insertModel(m: ModelRow): Promise<void> {
     try {
       await this.db.insertInto("models").values(m).execute();

@@ -13,7 +13,34 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/serving.proto.
  */
 export const file_switchyard_v1_serving: GenFile = /*@__PURE__*/
-  fileDesc("Chtzd2l0Y2h5YXJkL3YxL3NlcnZpbmcucHJvdG8SDXN3aXRjaHlhcmQudjEijQEKFkFwcGx5RGVwbG95bWVudFJlcXVlc3QSEAoIbWFuaWZlc3QYASABKAkSDwoHZHJ5X3J1bhgCIAEoCBIjChZjYW5hcnlfdHJhZmZpY19wZXJjZW50GAMgASgFSACIAQESEAoIYmFzZV9kaXIYBCABKAlCGQoXX2NhbmFyeV90cmFmZmljX3BlcmNlbnQiawoXQXBwbHlEZXBsb3ltZW50UmVzcG9uc2USLQoKZGVwbG95bWVudBgBIAEoCzIZLnN3aXRjaHlhcmQudjEuRGVwbG95bWVudBIPCgdvdXRjb21lGAIgASgJEhAKCHdhcm5pbmdzGAMgAygJIiQKFEdldERlcGxveW1lbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkiJgoWTGlzdERlcGxveW1lbnRzUmVxdWVzdBIMCgR0ZWFtGAEgASgJIkkKF0xpc3REZXBsb3ltZW50c1Jlc3BvbnNlEi4KC2RlcGxveW1lbnRzGAEgAygLMhkuc3dpdGNoeWFyZC52MS5EZXBsb3ltZW50IicKF0RlbGV0ZURlcGxveW1lbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkiKAoYUHJvbW90ZURlcGxveW1lbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkiKQoZUm9sbGJhY2tEZXBsb3ltZW50UmVxdWVzdBIMCgRuYW1lGAEgASgJIjoKGUFjdGl2YXRlRGVwbG95bWVudFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgd3YWl0X21zGAIgASgDIloKGkFjdGl2YXRlRGVwbG95bWVudFJlc3BvbnNlEg0KBXJlYWR5GAEgASgIEi0KCmRlcGxveW1lbnQYAiABKAsyGS5zd2l0Y2h5YXJkLnYxLkRlcGxveW1lbnQi0AIKCkRlcGxveW1lbnQSDAoEbmFtZRgBIAEoCRIMCgR0ZWFtGAIgASgJEg0KBW93bmVyGAMgASgJEgsKA3VpZBgEIAEoCRIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghtYW5pZmVzdBgGIAEoCRIqCglyZXZpc2lvbnMYByADKAsyFy5zd2l0Y2h5YXJkLnYxLlJldmlzaW9uEi0KB3RyYWZmaWMYCCADKAsyHC5zd2l0Y2h5YXJkLnYxLlRyYWZmaWNUYXJnZXQSFgoOcmVhZHlfcmVwbGljYXMYCSABKAUSGAoQZGVzaXJlZF9yZXBsaWNhcxgKIAEoBRINCgVzdGF0ZRgLIAEoCRIPCgdtZXNzYWdlGAwgASgJEgsKA3VybBgNIAEoCRIOCgZzb3VyY2UYDiABKAki8AEKCFJldmlzaW9uEg4KBm51bWJlchgBIAEoBRIRCgltb2RlbF91cmkYAiABKAkSFgoObW9kZWxfY2hlY2tzdW0YAyABKAkSDQoFc3RhdGUYBCABKAkSGAoQZGVzaXJlZF9yZXBsaWNhcxgFIAEoBRIWCg5yZWFkeV9yZXBsaWNhcxgGIAEoBRIoCghyZXBsaWNhcxgHIAMoCzIWLnN3aXRjaHlhcmQudjEuUmVwbGljYRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZmb3JtYXQYCSABKAkiRwoHUmVwbGljYRILCgNqb2IYASABKAkSDQoFcGhhc2UYAiABKAkSDQoFcmVhZHkYAyABKAgSEQoJaW5fZmxpZ2h0GAQgASgFIj8KDVRyYWZmaWNUYXJnZXQSEAoIcmV2aXNpb24YASABKAUSDwoHcGVyY2VudBgCIAEoBRILCgN0YWcYAyABKAkiVQoUUmVnaXN0ZXJNb2RlbFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgRmcm9tGAIgASgJEgwKBHRlYW0YAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAki3QIKDE1vZGVsVmVyc2lvbhIMCgRuYW1lGAEgASgJEg8KB3ZlcnNpb24YAiABKAUSDAoEdGVhbRgDIAEoCRIOCgZzb3VyY2UYBCABKAkSFgoOc291cmNlX2pvYl91aWQYBSABKAkSEAoIY2hlY2tzdW0YBiABKAkSEgoKc2l6ZV9ieXRlcxgHIAEoAxI5CgdtZXRyaWNzGAggAygLMiguc3dpdGNoeWFyZC52MS5Nb2RlbFZlcnNpb24uTWV0cmljc0VudHJ5Ei4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXJlZ2lzdGVyZWRfYnkYCiABKAkSEwoLZGVzY3JpcHRpb24YCyABKAkSCwoDdXJpGAwgASgJGi4KDE1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBIi8KEUxpc3RNb2RlbHNSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCSJDChJMaXN0TW9kZWxzUmVzcG9uc2USLQoIdmVyc2lvbnMYASADKAsyGy5zd2l0Y2h5YXJkLnYxLk1vZGVsVmVyc2lvbjLvCAoHU2VydmluZxJ8Cg9BcHBseURlcGxveW1lbnQSJS5zd2l0Y2h5YXJkLnYxLkFwcGx5RGVwbG95bWVudFJlcXVlc3QaJi5zd2l0Y2h5YXJkLnYxLkFwcGx5RGVwbG95bWVudFJlc3BvbnNlIhqC0+STAhQ6ASoiDy92MS9kZXBsb3ltZW50cxJyCg1HZXREZXBsb3ltZW50EiMuc3dpdGNoeWFyZC52MS5HZXREZXBsb3ltZW50UmVxdWVzdBoZLnN3aXRjaHlhcmQudjEuRGVwbG95bWVudCIhkAIBgtPkkwIYEhYvdjEvZGVwbG95bWVudHMve25hbWV9EnwKD0xpc3REZXBsb3ltZW50cxIlLnN3aXRjaHlhcmQudjEuTGlzdERlcGxveW1lbnRzUmVxdWVzdBomLnN3aXRjaHlhcmQudjEuTGlzdERlcGxveW1lbnRzUmVzcG9uc2UiGpACAYLT5JMCERIPL3YxL2RlcGxveW1lbnRzEngKEERlbGV0ZURlcGxveW1lbnQSJi5zd2l0Y2h5YXJkLnYxLkRlbGV0ZURlcGxveW1lbnRSZXF1ZXN0Ghkuc3dpdGNoeWFyZC52MS5EZXBsb3ltZW50IiGQAgKC0+STAhgqFi92MS9kZXBsb3ltZW50cy97bmFtZX0SggEKEVByb21vdGVEZXBsb3ltZW50Eicuc3dpdGNoeWFyZC52MS5Qcm9tb3RlRGVwbG95bWVudFJlcXVlc3QaGS5zd2l0Y2h5YXJkLnYxLkRlcGxveW1lbnQiKYLT5JMCIzoBKiIeL3YxL2RlcGxveW1lbnRzL3tuYW1lfTpwcm9tb3RlEoUBChJSb2xsYmFja0RlcGxveW1lbnQSKC5zd2l0Y2h5YXJkLnYxLlJvbGxiYWNrRGVwbG95bWVudFJlcXVlc3QaGS5zd2l0Y2h5YXJkLnYxLkRlcGxveW1lbnQiKoLT5JMCJDoBKiIfL3YxL2RlcGxveW1lbnRzL3tuYW1lfTpyb2xsYmFjaxKYAQoSQWN0aXZhdGVEZXBsb3ltZW50Eiguc3dpdGNoeWFyZC52MS5BY3RpdmF0ZURlcGxveW1lbnRSZXF1ZXN0Gikuc3dpdGNoeWFyZC52MS5BY3RpdmF0ZURlcGxveW1lbnRSZXNwb25zZSItkAICgtPkkwIkOgEqIh8vdjEvZGVwbG95bWVudHMve25hbWV9OmFjdGl2YXRlEmgKDVJlZ2lzdGVyTW9kZWwSIy5zd2l0Y2h5YXJkLnYxLlJlZ2lzdGVyTW9kZWxSZXF1ZXN0Ghsuc3dpdGNoeWFyZC52MS5Nb2RlbFZlcnNpb24iFYLT5JMCDzoBKiIKL3YxL21vZGVscxJoCgpMaXN0TW9kZWxzEiAuc3dpdGNoeWFyZC52MS5MaXN0TW9kZWxzUmVxdWVzdBohLnN3aXRjaHlhcmQudjEuTGlzdE1vZGVsc1Jlc3BvbnNlIhWQAgGC0+STAgwSCi92MS9tb2RlbHNiBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("Chtzd2l0Y2h5YXJkL3YxL3NlcnZpbmcucHJvdG8SDXN3aXRjaHlhcmQudjEiQQoSRGVsZXRlTW9kZWxSZXF1ZXN0EgwKBG5hbWUYASABKAkSDwoHdmVyc2lvbhgCIAEoBRIMCgR0ZWFtGAMgASgJIo0BChZBcHBseURlcGxveW1lbnRSZXF1ZXN0EhAKCG1hbmlmZXN0GAEgASgJEg8KB2RyeV9ydW4YAiABKAgSIwoWY2FuYXJ5X3RyYWZmaWNfcGVyY2VudBgDIAEoBUgAiAEBEhAKCGJhc2VfZGlyGAQgASgJQhkKF19jYW5hcnlfdHJhZmZpY19wZXJjZW50ImsKF0FwcGx5RGVwbG95bWVudFJlc3BvbnNlEi0KCmRlcGxveW1lbnQYASABKAsyGS5zd2l0Y2h5YXJkLnYxLkRlcGxveW1lbnQSDwoHb3V0Y29tZRgCIAEoCRIQCgh3YXJuaW5ncxgDIAMoCSIkChRHZXREZXBsb3ltZW50UmVxdWVzdBIMCgRuYW1lGAEgASgJIiYKFkxpc3REZXBsb3ltZW50c1JlcXVlc3QSDAoEdGVhbRgBIAEoCSJJChdMaXN0RGVwbG95bWVudHNSZXNwb25zZRIuCgtkZXBsb3ltZW50cxgBIAMoCzIZLnN3aXRjaHlhcmQudjEuRGVwbG95bWVudCInChdEZWxldGVEZXBsb3ltZW50UmVxdWVzdBIMCgRuYW1lGAEgASgJIigKGFByb21vdGVEZXBsb3ltZW50UmVxdWVzdBIMCgRuYW1lGAEgASgJIikKGVJvbGxiYWNrRGVwbG95bWVudFJlcXVlc3QSDAoEbmFtZRgBIAEoCSI6ChlBY3RpdmF0ZURlcGxveW1lbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkSDwoHd2FpdF9tcxgCIAEoAyJaChpBY3RpdmF0ZURlcGxveW1lbnRSZXNwb25zZRINCgVyZWFkeRgBIAEoCBItCgpkZXBsb3ltZW50GAIgASgLMhkuc3dpdGNoeWFyZC52MS5EZXBsb3ltZW50ItACCgpEZXBsb3ltZW50EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCRINCgVvd25lchgDIAEoCRILCgN1aWQYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIbWFuaWZlc3QYBiABKAkSKgoJcmV2aXNpb25zGAcgAygLMhcuc3dpdGNoeWFyZC52MS5SZXZpc2lvbhItCgd0cmFmZmljGAggAygLMhwuc3dpdGNoeWFyZC52MS5UcmFmZmljVGFyZ2V0EhYKDnJlYWR5X3JlcGxpY2FzGAkgASgFEhgKEGRlc2lyZWRfcmVwbGljYXMYCiABKAUSDQoFc3RhdGUYCyABKAkSDwoHbWVzc2FnZRgMIAEoCRILCgN1cmwYDSABKAkSDgoGc291cmNlGA4gASgJIvABCghSZXZpc2lvbhIOCgZudW1iZXIYASABKAUSEQoJbW9kZWxfdXJpGAIgASgJEhYKDm1vZGVsX2NoZWNrc3VtGAMgASgJEg0KBXN0YXRlGAQgASgJEhgKEGRlc2lyZWRfcmVwbGljYXMYBSABKAUSFgoOcmVhZHlfcmVwbGljYXMYBiABKAUSKAoIcmVwbGljYXMYByADKAsyFi5zd2l0Y2h5YXJkLnYxLlJlcGxpY2ESLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGZm9ybWF0GAkgASgJIkcKB1JlcGxpY2ESCwoDam9iGAEgASgJEg0KBXBoYXNlGAIgASgJEg0KBXJlYWR5GAMgASgIEhEKCWluX2ZsaWdodBgEIAEoBSI/Cg1UcmFmZmljVGFyZ2V0EhAKCHJldmlzaW9uGAEgASgFEg8KB3BlcmNlbnQYAiABKAUSCwoDdGFnGAMgASgJIlUKFFJlZ2lzdGVyTW9kZWxSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEZnJvbRgCIAEoCRIMCgR0ZWFtGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJIt0CCgxNb2RlbFZlcnNpb24SDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgFEgwKBHRlYW0YAyABKAkSDgoGc291cmNlGAQgASgJEhYKDnNvdXJjZV9qb2JfdWlkGAUgASgJEhAKCGNoZWNrc3VtGAYgASgJEhIKCnNpemVfYnl0ZXMYByABKAMSOQoHbWV0cmljcxgIIAMoCzIoLnN3aXRjaHlhcmQudjEuTW9kZWxWZXJzaW9uLk1ldHJpY3NFbnRyeRIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1yZWdpc3RlcmVkX2J5GAogASgJEhMKC2Rlc2NyaXB0aW9uGAsgASgJEgsKA3VyaRgMIAEoCRouCgxNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASIvChFMaXN0TW9kZWxzUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBHRlYW0YAiABKAkiQwoSTGlzdE1vZGVsc1Jlc3BvbnNlEi0KCHZlcnNpb25zGAEgAygLMhsuc3dpdGNoeWFyZC52MS5Nb2RlbFZlcnNpb24y7AkKB1NlcnZpbmcSfAoPQXBwbHlEZXBsb3ltZW50EiUuc3dpdGNoeWFyZC52MS5BcHBseURlcGxveW1lbnRSZXF1ZXN0GiYuc3dpdGNoeWFyZC52MS5BcHBseURlcGxveW1lbnRSZXNwb25zZSIagtPkkwIUOgEqIg8vdjEvZGVwbG95bWVudHMScgoNR2V0RGVwbG95bWVudBIjLnN3aXRjaHlhcmQudjEuR2V0RGVwbG95bWVudFJlcXVlc3QaGS5zd2l0Y2h5YXJkLnYxLkRlcGxveW1lbnQiIZACAYLT5JMCGBIWL3YxL2RlcGxveW1lbnRzL3tuYW1lfRJ8Cg9MaXN0RGVwbG95bWVudHMSJS5zd2l0Y2h5YXJkLnYxLkxpc3REZXBsb3ltZW50c1JlcXVlc3QaJi5zd2l0Y2h5YXJkLnYxLkxpc3REZXBsb3ltZW50c1Jlc3BvbnNlIhqQAgGC0+STAhESDy92MS9kZXBsb3ltZW50cxJ4ChBEZWxldGVEZXBsb3ltZW50EiYuc3dpdGNoeWFyZC52MS5EZWxldGVEZXBsb3ltZW50UmVxdWVzdBoZLnN3aXRjaHlhcmQudjEuRGVwbG95bWVudCIhkAICgtPkkwIYKhYvdjEvZGVwbG95bWVudHMve25hbWV9EoIBChFQcm9tb3RlRGVwbG95bWVudBInLnN3aXRjaHlhcmQudjEuUHJvbW90ZURlcGxveW1lbnRSZXF1ZXN0Ghkuc3dpdGNoeWFyZC52MS5EZXBsb3ltZW50IimC0+STAiM6ASoiHi92MS9kZXBsb3ltZW50cy97bmFtZX06cHJvbW90ZRKFAQoSUm9sbGJhY2tEZXBsb3ltZW50Eiguc3dpdGNoeWFyZC52MS5Sb2xsYmFja0RlcGxveW1lbnRSZXF1ZXN0Ghkuc3dpdGNoeWFyZC52MS5EZXBsb3ltZW50IiqC0+STAiQ6ASoiHy92MS9kZXBsb3ltZW50cy97bmFtZX06cm9sbGJhY2sSmAEKEkFjdGl2YXRlRGVwbG95bWVudBIoLnN3aXRjaHlhcmQudjEuQWN0aXZhdGVEZXBsb3ltZW50UmVxdWVzdBopLnN3aXRjaHlhcmQudjEuQWN0aXZhdGVEZXBsb3ltZW50UmVzcG9uc2UiLZACAoLT5JMCJDoBKiIfL3YxL2RlcGxveW1lbnRzL3tuYW1lfTphY3RpdmF0ZRJoCg1SZWdpc3Rlck1vZGVsEiMuc3dpdGNoeWFyZC52MS5SZWdpc3Rlck1vZGVsUmVxdWVzdBobLnN3aXRjaHlhcmQudjEuTW9kZWxWZXJzaW9uIhWC0+STAg86ASoiCi92MS9tb2RlbHMSaAoKTGlzdE1vZGVscxIgLnN3aXRjaHlhcmQudjEuTGlzdE1vZGVsc1JlcXVlc3QaIS5zd2l0Y2h5YXJkLnYxLkxpc3RNb2RlbHNSZXNwb25zZSIVkAIBgtPkkwIMEgovdjEvbW9kZWxzEnsKC0RlbGV0ZU1vZGVsEiEuc3dpdGNoeWFyZC52MS5EZWxldGVNb2RlbFJlcXVlc3QaGy5zd2l0Y2h5YXJkLnYxLk1vZGVsVmVyc2lvbiIsgtPkkwImKiQvdjEvbW9kZWxzL3tuYW1lfS92ZXJzaW9ucy97dmVyc2lvbn1iBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_timestamp]);
+
+/**
+ * @generated from message switchyard.v1.DeleteModelRequest
+ */
+export type DeleteModelRequest = Message<"switchyard.v1.DeleteModelRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: int32 version = 2;
+   */
+  version: number;
+
+  /**
+   * @generated from field: string team = 3;
+   */
+  team: string;
+};
+
+/**
+ * Describes the message switchyard.v1.DeleteModelRequest.
+ * Use `create(DeleteModelRequestSchema)` to create a new message.
+ */
+export const DeleteModelRequestSchema: GenMessage<DeleteModelRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_serving, 0);
 
 /**
  * @generated from message switchyard.v1.ApplyDeploymentRequest
@@ -53,7 +80,7 @@ export type ApplyDeploymentRequest = Message<"switchyard.v1.ApplyDeploymentReque
  * Use `create(ApplyDeploymentRequestSchema)` to create a new message.
  */
 export const ApplyDeploymentRequestSchema: GenMessage<ApplyDeploymentRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_serving, 0);
+  messageDesc(file_switchyard_v1_serving, 1);
 
 /**
  * @generated from message switchyard.v1.ApplyDeploymentResponse
@@ -84,7 +111,7 @@ export type ApplyDeploymentResponse = Message<"switchyard.v1.ApplyDeploymentResp
  * Use `create(ApplyDeploymentResponseSchema)` to create a new message.
  */
 export const ApplyDeploymentResponseSchema: GenMessage<ApplyDeploymentResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_serving, 1);
+  messageDesc(file_switchyard_v1_serving, 2);
 
 /**
  * @generated from message switchyard.v1.GetDeploymentRequest
@@ -101,7 +128,7 @@ export type GetDeploymentRequest = Message<"switchyard.v1.GetDeploymentRequest">
  * Use `create(GetDeploymentRequestSchema)` to create a new message.
  */
 export const GetDeploymentRequestSchema: GenMessage<GetDeploymentRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_serving, 2);
+  messageDesc(file_switchyard_v1_serving, 3);
 
 /**
  * @generated from message switchyard.v1.ListDeploymentsRequest
@@ -120,7 +147,7 @@ export type ListDeploymentsRequest = Message<"switchyard.v1.ListDeploymentsReque
  * Use `create(ListDeploymentsRequestSchema)` to create a new message.
  */
 export const ListDeploymentsRequestSchema: GenMessage<ListDeploymentsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_serving, 3);
+  messageDesc(file_switchyard_v1_serving, 4);
 
 /**
  * @generated from message switchyard.v1.ListDeploymentsResponse
@@ -137,7 +164,7 @@ export type ListDeploymentsResponse = Message<"switchyard.v1.ListDeploymentsResp
  * Use `create(ListDeploymentsResponseSchema)` to create a new message.
  */
 export const ListDeploymentsResponseSchema: GenMessage<ListDeploymentsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_serving, 4);
+  messageDesc(file_switchyard_v1_serving, 5);
 
 /**
  * @generated from message switchyard.v1.DeleteDeploymentRequest
@@ -154,7 +181,7 @@ export type DeleteDeploymentRequest = Message<"switchyard.v1.DeleteDeploymentReq
  * Use `create(DeleteDeploymentRequestSchema)` to create a new message.
  */
 export const DeleteDeploymentRequestSchema: GenMessage<DeleteDeploymentRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_serving, 5);
+  messageDesc(file_switchyard_v1_serving, 6);
 
 /**
  * @generated from message switchyard.v1.PromoteDeploymentRequest
@@ -171,7 +198,7 @@ export type PromoteDeploymentRequest = Message<"switchyard.v1.PromoteDeploymentR
  * Use `create(PromoteDeploymentRequestSchema)` to create a new message.
  */
 export const PromoteDeploymentRequestSchema: GenMessage<PromoteDeploymentRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_serving, 6);
+  messageDesc(file_switchyard_v1_serving, 7);
 
 /**
  * @generated from message switchyard.v1.RollbackDeploymentRequest
@@ -188,7 +215,7 @@ export type RollbackDeploymentRequest = Message<"switchyard.v1.RollbackDeploymen
  * Use `create(RollbackDeploymentRequestSchema)` to create a new message.
  */
 export const RollbackDeploymentRequestSchema: GenMessage<RollbackDeploymentRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_serving, 7);
+  messageDesc(file_switchyard_v1_serving, 8);
 
 /**
  * @generated from message switchyard.v1.ActivateDeploymentRequest
@@ -212,7 +239,7 @@ export type ActivateDeploymentRequest = Message<"switchyard.v1.ActivateDeploymen
  * Use `create(ActivateDeploymentRequestSchema)` to create a new message.
  */
 export const ActivateDeploymentRequestSchema: GenMessage<ActivateDeploymentRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_serving, 8);
+  messageDesc(file_switchyard_v1_serving, 9);
 
 /**
  * @generated from message switchyard.v1.ActivateDeploymentResponse
@@ -234,7 +261,7 @@ export type ActivateDeploymentResponse = Message<"switchyard.v1.ActivateDeployme
  * Use `create(ActivateDeploymentResponseSchema)` to create a new message.
  */
 export const ActivateDeploymentResponseSchema: GenMessage<ActivateDeploymentResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_serving, 9);
+  messageDesc(file_switchyard_v1_serving, 10);
 
 /**
  * A deployment: a named model endpoint (/v2/models/{name}) with its revisions and how traffic is split among them.
@@ -330,7 +357,7 @@ export type Deployment = Message<"switchyard.v1.Deployment"> & {
  * Use `create(DeploymentSchema)` to create a new message.
  */
 export const DeploymentSchema: GenMessage<Deployment> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_serving, 10);
+  messageDesc(file_switchyard_v1_serving, 11);
 
 /**
  * @generated from message switchyard.v1.Revision
@@ -393,7 +420,7 @@ export type Revision = Message<"switchyard.v1.Revision"> & {
  * Use `create(RevisionSchema)` to create a new message.
  */
 export const RevisionSchema: GenMessage<Revision> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_serving, 11);
+  messageDesc(file_switchyard_v1_serving, 12);
 
 /**
  * @generated from message switchyard.v1.Replica
@@ -431,7 +458,7 @@ export type Replica = Message<"switchyard.v1.Replica"> & {
  * Use `create(ReplicaSchema)` to create a new message.
  */
 export const ReplicaSchema: GenMessage<Replica> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_serving, 12);
+  messageDesc(file_switchyard_v1_serving, 13);
 
 /**
  * @generated from message switchyard.v1.TrafficTarget
@@ -460,7 +487,7 @@ export type TrafficTarget = Message<"switchyard.v1.TrafficTarget"> & {
  * Use `create(TrafficTargetSchema)` to create a new message.
  */
 export const TrafficTargetSchema: GenMessage<TrafficTarget> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_serving, 13);
+  messageDesc(file_switchyard_v1_serving, 14);
 
 /**
  * @generated from message switchyard.v1.RegisterModelRequest
@@ -496,7 +523,7 @@ export type RegisterModelRequest = Message<"switchyard.v1.RegisterModelRequest">
  * Use `create(RegisterModelRequestSchema)` to create a new message.
  */
 export const RegisterModelRequestSchema: GenMessage<RegisterModelRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_serving, 14);
+  messageDesc(file_switchyard_v1_serving, 15);
 
 /**
  * @generated from message switchyard.v1.ModelVersion
@@ -576,7 +603,7 @@ export type ModelVersion = Message<"switchyard.v1.ModelVersion"> & {
  * Use `create(ModelVersionSchema)` to create a new message.
  */
 export const ModelVersionSchema: GenMessage<ModelVersion> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_serving, 15);
+  messageDesc(file_switchyard_v1_serving, 16);
 
 /**
  * @generated from message switchyard.v1.ListModelsRequest
@@ -600,7 +627,7 @@ export type ListModelsRequest = Message<"switchyard.v1.ListModelsRequest"> & {
  * Use `create(ListModelsRequestSchema)` to create a new message.
  */
 export const ListModelsRequestSchema: GenMessage<ListModelsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_serving, 16);
+  messageDesc(file_switchyard_v1_serving, 17);
 
 /**
  * @generated from message switchyard.v1.ListModelsResponse
@@ -617,7 +644,7 @@ export type ListModelsResponse = Message<"switchyard.v1.ListModelsResponse"> & {
  * Use `create(ListModelsResponseSchema)` to create a new message.
  */
 export const ListModelsResponseSchema: GenMessage<ListModelsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_serving, 17);
+  messageDesc(file_switchyard_v1_serving, 18);
 
 /**
  * Model serving: deployments (KServe InferenceService or the native Deployment), their revisions, traffic split and
@@ -715,6 +742,17 @@ export const Serving: GenService<{
     methodKind: "unary";
     input: typeof ListModelsRequestSchema;
     output: typeof ListModelsResponseSchema;
+  },
+  /**
+   * Deletes one version of a team's model and its file. Refused (FAILED_PRECONDITION) while a revision that is not
+   * retired serves it: roll the deployment to another model first.
+   *
+   * @generated from rpc switchyard.v1.Serving.DeleteModel
+   */
+  deleteModel: {
+    methodKind: "unary";
+    input: typeof DeleteModelRequestSchema;
+    output: typeof ModelVersionSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_switchyard_v1_serving, 0);
