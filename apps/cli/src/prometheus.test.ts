@@ -52,7 +52,10 @@ describe("metrics scraped by Prometheus", () => {
     let result: { metric: { service: string }; value: [number, string] }[] = [];
     for (let i = 0; i < 150 && result.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 200));
-      const body = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${q}`).then((r) => r.json() as Promise<{ data?: { result: typeof result } }>, () => undefined);
+      // Not up yet (refused) or still starting (503, a text body): ask again.
+      const body = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${q}`)
+        .then((r) => (r.ok ? (r.json() as Promise<{ data?: { result: typeof result } }>) : undefined))
+        .catch(() => undefined);
       result = body?.data?.result ?? [];
     }
     assert.deepEqual(result.map((r) => r.metric.service), ["jobs"]);

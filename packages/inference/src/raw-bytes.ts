@@ -62,7 +62,9 @@ export function bytesFromRaw(raw: Uint8Array, count: number): Uint8Array[] | { p
     if (at + 4 + n > raw.length) {
       return { problem: `raw BYTES element ${i} claims ${n} bytes but only ${raw.length - at - 4} remain`, expected: `${n} bytes`, got: `${raw.length - at - 4} bytes` };
     }
-    out.push(new Uint8Array(raw.subarray(at + 4, at + 4 + n)));
+    // A view, not a copy: the request's buffer lives as long as the request (a copy per element was one ArrayBuffer
+    // each — millions of them for a request of many short elements).
+    out.push(raw.subarray(at + 4, at + 4 + n));
     at += 4 + n;
   }
   if (at !== raw.length) {

@@ -6,7 +6,7 @@ export type { MeshServer, ServerOptions } from "./server.js";
 export { createClient } from "./client.js";
 export type { ClientOptions, Fallbacks } from "./client.js";
 export { toGrpcServiceDefinition, methodPath } from "./adapter.js";
-export { toGrpcError, fromGrpcError, retryAfterMs, wasNotExecuted } from "./status.js";
+export { toGrpcError, fromGrpcError, newRefusal, retryAfterMs, wasNotExecuted } from "./status.js";
 export type { CallContext, CallOptions, MeshClient, ServiceImpl } from "./types.js";
 
 // Discovery: registries, chosen by configuration from the back ends registered by scheme.

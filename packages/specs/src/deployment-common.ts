@@ -218,7 +218,7 @@ export function checkBatchSizes(v: DeploymentView, out: Violations): void {
   if (over !== undefined) {
     out.add(sizes.path, {
       message: `has ${over}, above maxBatchSize (${max})${v.maxBatchSize === undefined ? ", its default" : ""}`, expected: `sizes from 1 to ${max}`, got: sizes.value.join(","),
-      hint: `drop the sizes above ${max}, or raise maxBatchSize to ${Math.min(Math.max(...sizes.value), MAX_BATCH_SIZE)}`,
+      hint: `drop the sizes above ${max}, or raise maxBatchSize to ${Math.min(sizes.value.reduce((a, b) => Math.max(a, b), 0), MAX_BATCH_SIZE)}`,
     });
   }
   const i = sizes.value.findIndex((s, k) => k > 0 && s <= (sizes.value[k - 1] ?? 0));
@@ -232,6 +232,8 @@ export function checkBatchSizes(v: DeploymentView, out: Violations): void {
 export function parseBatchSizes(text: string): { ok: true; sizes: number[] } | { ok: false; got: string } {
   if (text.trim() === "") return { ok: true, sizes: [] };
   const parts = text.split(",").map((s) => s.trim());
+  // Ascending, without repeats and at most MAX_BATCH_SIZE each: more sizes than that can never be right.
+  if (parts.length > MAX_BATCH_SIZE) return { ok: false, got: `${parts.length} sizes (at most ${MAX_BATCH_SIZE})` };
   const bad = parts.find((p) => !/^[1-9]\d{0,9}$/.test(p));
   if (bad !== undefined) return { ok: false, got: describeValue(bad) };
   return { ok: true, sizes: parts.map(Number) };

@@ -54,7 +54,7 @@ export const nativeDeploymentManifestSchema = obj({
     batching: obj({
       maxBatchSize: int().min(1).max(MAX_BATCH_SIZE),
       maxQueueDelayMicroseconds: int().min(0).optional(),
-      preferredBatchSizes: z.array(int().min(1)).optional(),
+      preferredBatchSizes: z.array(int().min(1).max(MAX_BATCH_SIZE)).max(MAX_BATCH_SIZE).optional(),
       maxQueueSize: int().min(1).max(INT32_MAX).optional(),
       queueTimeoutMicroseconds: int().min(1).optional(),
     }).optional(),

@@ -114,3 +114,15 @@ describe("audit retention", () => {
     await close();
   });
 });
+
+describe("an audited service", () => {
+  it("keeps what the service says about itself besides its handlers (reads, uncompressed answers)", async () => {
+    const { db, close } = await openSqlite<AuditDatabase>({ path: ":memory:", migrations: auditMigrations });
+    const edge = { ...edgeService(ConfigCenter, {}), auditAsReads: new Set(["putDocuments"]), uncompressedAnswers: true };
+    const wrapped = audited(edge, new AuditLog({ store: new AuditStore(db) }));
+    assert.equal(wrapped.uncompressedAnswers, true);
+    assert.deepEqual([...(wrapped.auditAsReads ?? [])], ["putDocuments"]);
+    assert.notEqual(wrapped.handlers, edge.handlers);
+    await close();
+  });
+});

@@ -187,5 +187,6 @@ export function audited(edge: EdgeService, log: AuditLog): EdgeService {
       });
     }
   }
-  return { service: edge.service, handlers, ...(edge.auditAsReads ? { auditAsReads: edge.auditAsReads } : {}) };
+  // Everything else of the service (auditAsReads, uncompressedAnswers, …) stays as it was; only the handlers change.
+  return { ...edge, handlers };
 }

@@ -3,7 +3,7 @@
 import { Code, SwitchyardError, invalidArgument, type Clock, type TimerHandle } from "@switchyard/core";
 import { batchKey, batchRows, concatBatch, splitBatch, type Tensor } from "@switchyard/inference";
 import type { RunOptions } from "./model-backend.js";
-import { refusal } from "./refusal.js";
+import { newRefusal } from "@switchyard/mesh";
 
 export interface InferQueueOptions {
   clock: Clock;
@@ -74,7 +74,7 @@ export class InferQueue {
    * timeout, draining) are marked not executed and carry a retry-after hint.
    */
   async submit(inputs: Tensor[], options: RunOptions = {}): Promise<Tensor[]> {
-    if (this.draining) throw refusal(Code.Unavailable, "the model server is shutting down: send the request to another replica");
+    if (this.draining) throw newRefusal(Code.Unavailable, "the model server is shutting down: send the request to another replica");
     let rows = 0;
     let key = "";
     if (this.batching) {
@@ -91,7 +91,7 @@ export class InferQueue {
     }
     if (this.queue.length >= this.o.maxQueueSize) {
       const after = this.retryAfterMs();
-      throw refusal(Code.ResourceExhausted, `the model server's queue is full (${this.o.maxQueueSize} requests waiting): retry after ${after} ms, or add replicas`, after);
+      throw newRefusal(Code.ResourceExhausted, `the model server's queue is full (${this.o.maxQueueSize} requests waiting): retry after ${after} ms, or add replicas`, after);
     }
     if (options.signal?.aborted) throw cancelled(options.signal);
     return new Promise<Tensor[]>((resolve, reject) => {
@@ -149,7 +149,7 @@ export class InferQueue {
 
   private expire(w: Waiting, timeoutMs: number): void {
     const after = this.retryAfterMs();
-    this.drop(w, refusal(Code.ResourceExhausted, `the request waited ${timeoutMs} ms in the queue, the most the model server allows (--queue-timeout-us): it is overloaded; retry after ${after} ms, or add replicas`, after));
+    this.drop(w, newRefusal(Code.ResourceExhausted, `the request waited ${timeoutMs} ms in the queue, the most the model server allows (--queue-timeout-us): it is overloaded; retry after ${after} ms, or add replicas`, after));
   }
 
   private pump(): void {

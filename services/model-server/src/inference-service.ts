@@ -4,10 +4,10 @@ import { create } from "@bufbuild/protobuf";
 import { GRPCInferenceService, ModelInferResponseSchema, ModelMetadataResponse_TensorMetadataSchema, ModelServer, type LoadModelRequest } from "@switchyard/api";
 import { Code, SwitchyardError, type Logger } from "@switchyard/core";
 import { decodeInputs, encodeOutputs, type Tensor } from "@switchyard/inference";
-import { wasNotExecuted, type CallContext, type ServiceImpl } from "@switchyard/mesh";
+import { newRefusal, wasNotExecuted, type CallContext, type ServiceImpl } from "@switchyard/mesh";
 import type { InferQueue } from "./infer-queue.js";
 import type { ModelBackend, TensorSpec } from "./model-backend.js";
-import { refusal } from "./refusal.js";
+
 import { checkInputs, checkModel, checkOutputs } from "./request-check.js";
 import type { ServerMetrics } from "./server-metrics.js";
 
@@ -90,7 +90,7 @@ export function inferenceService(d: InferenceDeps): ServiceImpl<typeof GRPCInfer
     async modelMetadata(req, ctx) {
       checkModel(req.name, req.version, d.served);
       const backend = d.backend();
-      if (backend === undefined) throw refusal(Code.Unavailable, "the model is not loaded yet: ask a ready replica");
+      if (backend === undefined) throw newRefusal(Code.Unavailable, "the model is not loaded yet: ask a ready replica");
       const md = await backend.metadata({ signal: ctx.signal, ...deadlineOf(ctx) });
       return { name: d.served.name, versions: [d.served.revision], platform: backend.platform, inputs: md.inputs.map(tensorMetadata), outputs: md.outputs.map(tensorMetadata) };
     },
@@ -98,7 +98,7 @@ export function inferenceService(d: InferenceDeps): ServiceImpl<typeof GRPCInfer
       const t0 = d.load.begin();
       let outcome = "ok";
       try {
-        if (!d.ready()) throw refusal(Code.Unavailable, d.backend() === undefined ? "the model is not loaded yet: send the request to a ready replica" : "the model server is shutting down: send the request to another replica");
+        if (!d.ready()) throw newRefusal(Code.Unavailable, d.backend() === undefined ? "the model is not loaded yet: send the request to a ready replica" : "the model server is shutting down: send the request to another replica");
         checkModel(req.modelName, req.modelVersion, d.served);
         const inputs = decodeInputs(req);
         const requested = req.outputs.map((o) => o.name);

@@ -2,7 +2,10 @@
 // cancellation, bounded responses, and HTTP statuses mapped to gRPC codes.
 import { Agent, request } from "node:http";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { refusal } from "./refusal.js";
+import { newRefusal } from "@switchyard/mesh";
+
+/** How long a call without a deadline may wait for the predictor's answer. */
+const PREDICTOR_TIMEOUT_MS = 120_000;
 
 /** A predictor's answer larger than this is refused (INTERNAL): a bug there must not exhaust this process. */
 export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -36,6 +39,8 @@ export function createPredictorHttp(port: number): PredictorHttp {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
       let settled = false;
+      // Declared before `done` can run (an already-aborted call ends before the timer exists).
+      let timer: NodeJS.Timeout | undefined;
       const done = (err: SwitchyardError | undefined, res?: PredictorResponse) => {
         if (settled) return;
         settled = true;
@@ -83,13 +88,12 @@ export function createPredictorHttp(port: number): PredictorHttp {
       };
       if (call.signal?.aborted) return onAbort();
       call.signal?.addEventListener("abort", onAbort, { once: true });
-      const timer =
-        call.deadlineMs !== undefined
-          ? setTimeout(() => {
-              done(new SwitchyardError(Code.DeadlineExceeded, `the custom predictor did not answer ${method} ${path} before the call's deadline`));
-              req.destroy();
-            }, Math.min(2 ** 31 - 1, Math.max(0, call.deadlineMs - Date.now())))
-          : undefined;
+      // The call's deadline, or a bound of our own when it has none: a predictor that hangs holds nothing forever.
+      const deadlineMs = call.deadlineMs ?? Date.now() + PREDICTOR_TIMEOUT_MS;
+      timer = setTimeout(() => {
+        done(new SwitchyardError(Code.DeadlineExceeded, `the custom predictor did not answer ${method} ${path} ${call.deadlineMs !== undefined ? "before the call's deadline" : `within ${PREDICTOR_TIMEOUT_MS / 1000} s`}`));
+        req.destroy();
+      }, Math.min(2 ** 31 - 1, Math.max(0, deadlineMs - Date.now())));
       req.end(payload);
     });
   }
@@ -107,9 +111,9 @@ export function createPredictorHttp(port: number): PredictorHttp {
         case 404:
           return new SwitchyardError(Code.NotFound, said || `the custom predictor does not know ${what} (404)`);
         case 429:
-          return refusal(Code.ResourceExhausted, `the custom predictor is overloaded (429): ${said}`, retryAfterMs);
+          return newRefusal(Code.ResourceExhausted, `the custom predictor is overloaded (429): ${said}`, retryAfterMs);
         case 503:
-          return refusal(Code.Unavailable, `the custom predictor is unavailable (503): ${said}`, retryAfterMs);
+          return newRefusal(Code.Unavailable, `the custom predictor is unavailable (503): ${said}`, retryAfterMs);
         default:
           return new SwitchyardError(Code.Internal, `the custom predictor failed ${what} (HTTP ${res.status}): ${said}`);
       }

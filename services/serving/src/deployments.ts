@@ -11,7 +11,7 @@ import { deploymentSpecToManifest, parseDeploymentManifest, type DeploymentSpec,
 import { inScope, notFound, readScope, requireWriter, userOf, type Caller } from "./authz.js";
 import type { ModelFiles, StoredFile } from "./model-files.js";
 import type { JobsPort } from "./ports.js";
-import type { DeploymentRow, ModelRow, RevisionRow, ServingStore } from "./serving-store.js";
+import type { DeploymentRow, ModelRow, ServingStore } from "./serving-store.js";
 
 export type ApplyOutcome = "created" | "new-revision" | "scaled" | "unchanged";
 
@@ -31,7 +31,6 @@ export interface ApplyInput {
   manifest: string;
   dryRun: boolean;
   canaryTrafficPercent: number | undefined;
-  baseDir: string;
 }
 
 /** A model source as the spec names it. */
@@ -240,6 +239,8 @@ export class Deployments {
   async registerModel(req: { name: string; from: string; team: string; description: string }, caller: Caller): Promise<ModelRow> {
     const user = userOf(caller, "register a model");
     const team = req.team || user.teams[0] || "";
+    // The team names a directory of the model store: a team name (a DNS label) or nothing.
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(team)) throw new SwitchyardError(Code.InvalidArgument, `team "${team.slice(0, 80)}" is not a team name (a DNS label)`, { details: [{ field: "team", message: "not a DNS label", got: team.slice(0, 80) }] });
     requireWriter(caller, team, "register models");
     if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(req.name)) {
       throw new SwitchyardError(Code.InvalidArgument, `model name "${req.name.slice(0, 80)}" is not a DNS label (lowercase letters, digits and '-', at most 63)`, { details: [{ field: "name", message: "not a DNS label", got: req.name.slice(0, 80) }] });
@@ -270,8 +271,3 @@ const strip = (s: DeploymentSpec) => {
 };
 const sameScale = (a: DeploymentSpec, b: DeploymentSpec) => SCALE_FIELDS.every((f) => a[f] === b[f]);
 const clamp = (n: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, n));
-
-/** Revisions by state, for reading. */
-export function liveRevisions(rows: readonly RevisionRow[]): RevisionRow[] {
-  return rows.filter((r) => r.state !== "Retired");
-}

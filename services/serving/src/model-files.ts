@@ -26,8 +26,12 @@ export class ModelFiles {
     mkdirSync(root, { recursive: true, mode: 0o700 });
   }
 
+  /**
+   * Where a registered version's file goes: its own name (a random part), so two registrations racing for one version
+   * never write or remove each other's file — the store's primary key picks the winner, the loser removes its own.
+   */
   registeredPath(team: string, name: string, version: number): string {
-    return join(this.root, "models", team, name, `${version}.onnx`);
+    return join(this.root, "models", team, name, `${version}-${randomBytes(6).toString("hex")}.onnx`);
   }
 
   revisionPath(deploymentUid: string, revision: number): string {

@@ -114,7 +114,7 @@ describe("serving reconciler", () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const apply = (manifest: string, canary?: number) => deployments.apply({ manifest, dryRun: false, canaryTrafficPercent: canary, baseDir: "" }, admin);
+  const apply = (manifest: string, canary?: number) => deployments.apply({ manifest, dryRun: false, canaryTrafficPercent: canary }, admin);
   const native = (model: string, extra = "") => `apiVersion: switchyard/v1\nkind: Deployment\nmetadata: {name: m, team: vision}\nspec:\n  model: ${model}\n${extra}`;
 
   it("submits a replica as the owner with the serving class, registers it once it answers ready, and routes to it", async () => {

@@ -175,7 +175,7 @@ export class Reconciler {
     for (const rev of revisions) await this.autoscale(rev, deployments.get(rev.deployment_uid), now);
     // 3. Rollout: once the newest revision with traffic serves, active revisions without traffic drain.
     for (const d of deployments.values()) {
-      const revs = (await store.revisions(d.uid)).filter((r) => r.state === "Active");
+      const revs = revisions.filter((r) => r.deployment_uid === d.uid && r.state === "Active");
       const newest = revs.at(-1);
       if (!newest || newest.traffic === 0 || this.readyCount(d.uid, newest.number) === 0) continue;
       for (const r of revs) if (r !== newest && r.traffic === 0) await store.updateRevision(r.deployment_uid, r.number, { state: "Draining", draining_since: now });
@@ -379,8 +379,10 @@ export class Reconciler {
   private async writePolicies(): Promise<void> {
     const { store } = this.o;
     const routed: RoutedDeployment[] = [];
+    // Two queries for the whole set (live revisions, in deployment and number order), not one per deployment.
+    const live = await store.allRevisions();
     for (const d of await store.deployments()) {
-      const revs = (await store.revisions(d.uid)).filter((r) => r.state !== "Retired");
+      const revs = live.filter((r) => r.deployment_uid === d.uid);
       const withReady = revs.filter((r) => r.traffic > 0 && this.readyCount(d.uid, r.number) > 0);
       const sum = withReady.reduce((a, r) => a + r.traffic, 0);
       // Shares go to revisions that can answer; with none ready, as intended (the gateway holds requests meanwhile).

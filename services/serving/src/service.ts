@@ -28,7 +28,7 @@ export function servingService(d: ServingServiceDeps): ServiceImpl<typeof Servin
     async applyDeployment(req, ctx: CallContext) {
       const caller = callerOf(ctx);
       if (req.manifest.length === 0) throw new SwitchyardError(Code.InvalidArgument, "manifest is empty: send an InferenceService or a switchyard/v1 Deployment", { details: [{ field: "manifest", message: "required" }] });
-      const r = await deployments.apply({ manifest: req.manifest, dryRun: req.dryRun, canaryTrafficPercent: req.canaryTrafficPercent, baseDir: req.baseDir }, caller);
+      const r = await deployments.apply({ manifest: req.manifest, dryRun: req.dryRun, canaryTrafficPercent: req.canaryTrafficPercent }, caller);
       return { deployment: await toProto(r.deployment), outcome: r.outcome, warnings: r.warnings };
     },
 

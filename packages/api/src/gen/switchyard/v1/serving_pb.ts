@@ -68,7 +68,8 @@ export type ApplyDeploymentRequest = Message<"switchyard.v1.ApplyDeploymentReque
   canaryTrafficPercent?: number | undefined;
 
   /**
-   * Where relative file paths in the manifest (storageUri file:, workingDir) resolve; absolute, or empty.
+   * The manifest file's directory (the CLI sends it). Not used yet: file: storage URIs must be absolute (the CLI makes
+   * a local path absolute before sending), and a relative one is refused naming the field.
    *
    * @generated from field: string base_dir = 4;
    */
