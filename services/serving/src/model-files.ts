@@ -1,5 +1,5 @@
 /**
- * The serving service's own copies of model files: registered versions (`models/<team>/<name>/<version>.onnx`) and
+ * The serving service's own copies of model files: registered versions (`models/<team>/<name>/<version>-<random>.onnx`) and
  * the models of revisions that named a job's artifact (`revisions/<deployment uid>/<n>.onnx`). Copied, not referred
  * to: the source job's files are collected by its queue's retention, and a replica's sandbox cannot see another
  * job's directory anyway — the reconciler sends the file to the replica over its socket (ModelServer.LoadModel).
