@@ -300,6 +300,43 @@ spec:
     assert.ok(load.total > 100, `${load.total} requests`);
   });
 
+  it("runs a member's deployment under the grant they gave serving: replaced after their token stops working, no more once they are deleted", async () => {
+    const made = cli(["token", "create", "--user", "dora", "--team", "default", "--role", "member"]);
+    assert.equal(made.code, 0, made.stderr);
+    const dora = made.stdout.trim().split("\n").pop()!;
+    const name = `dora-${Date.now().toString(36)}`;
+    const r = await rest("POST", "/v1/deployments", { manifest: `apiVersion: switchyard/v1\nkind: Deployment\nmetadata: {name: ${name}, team: default}\nspec:\n  model: models://demo@1\n  resources: {cpu: 0.25}\n  minReplicas: 1\n  maxReplicas: 1\n` }, dora);
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    await until("dora's replica ready", async () => ((await deployment(name)).readyReplicas === 1 ? true : undefined));
+    // Dora's token stops working (revoked: the shortest token lives a minute): her deployment goes on, and a lost
+    // replica is replaced — as dora, under her grant, with no token of hers.
+    assert.equal(cli(["token", "revoke", "--user", "dora"]).code, 0);
+    assert.equal((await rest("GET", `/v1/deployments/${name}`, undefined, dora)).status, 401);
+    const jobOf = async () => (await deployment(name)).revisions.flatMap((x) => x.replicas).find((x) => x.job)?.job;
+    const first = (await jobOf())!;
+    const kill = async (job: string) => {
+      const uid = ((await rest("GET", `/v1/jobs/${job}?team=default`)).json as { metadata: { uid: string } }).metadata.uid;
+      const pid = modelServerOfJob(uid);
+      assert.ok(pid, `the model server of ${job}`);
+      process.kill(pid, "SIGKILL");
+    };
+    await kill(first);
+    await until("a new replica ready", async () => {
+      const d = await deployment(name);
+      return d.readyReplicas === 1 && (await jobOf()) !== first ? true : undefined;
+    });
+    const second = (await jobOf())!;
+    // Dora is deleted: her grant goes with her, and serving cannot submit for her any more.
+    const del = cli(["users", "delete", "dora"]);
+    assert.equal(del.code, 0, del.stderr);
+    await kill(second);
+    const refused = await until("the replacement refused", async () => {
+      const d = (await rest("GET", `/v1/deployments/${name}`)).json as { message: string };
+      return /none is live/.test(d.message) ? d.message : undefined;
+    });
+    assert.match(refused, /serving acts for dora only under a grant dora gave it/);
+  });
+
   it("scales from zero: no replica while idle, and the first request is held until one answers", async () => {
     // A name of this run's own: a model server of that name is this platform's.
     const sleepy = `sleepy-${Date.now().toString(36)}`;

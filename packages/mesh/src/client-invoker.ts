@@ -102,7 +102,11 @@ export class Invoker implements ClientContext {
         Object.assign(h, { [u]: user.user, [teams]: user.teams.join(","), [role]: user.role });
       } else {
         if (this.audience === undefined) throw new SwitchyardError(Code.FailedPrecondition, `a call for a user to ${this.o.host} needs the server's identity (the client's \`peer\`) to mint the user token for`);
-        h[USER_TOKEN_HEADER] = minter.token(user, this.audience);
+        // A user passed on from the call being handled (`parent`) goes with the token this workload received for
+        // them: the callee then sees the gateway's proof that the user is calling now (user-token.ts, on behalf of).
+        const received = o?.user === undefined ? o?.parent?.user : undefined;
+        const proof = received !== undefined && received.onBehalfOf === undefined && received.delegation === undefined ? received.token : undefined;
+        h[USER_TOKEN_HEADER] = minter.token(user, this.audience, undefined, proof);
       }
     }
     return h;

@@ -8,13 +8,19 @@
  * - `jobs-platform-callers`: jobs answers platform services (`ns/system`) only — a team's workload holds a certificate
  *   of the CA but is no platform service;
  * - `users-via-gateway`: a call that names a user is refused unless the gateway sends it — only the edge, which verified
- *   the user's own token, speaks for users (each service's `verifiedCaller` checks this too) — or the serving service,
- *   which acts for a deployment's owner when it runs the deployment's replicas as jobs (USER_DELEGATES).
+ *   the user's own token, speaks for users (each service's `verifiedCaller` checks this too) — or a service that acts
+ *   for users under their delegation grants (serving for a deployment's owner, experiments for an experiment's:
+ *   grants.ts GRANT_DELEGATES; the callee checks the grant).
  *
  * A default that changed between versions is replaced in a config center that still holds the old text exactly
  * (`SUPERSEDED`, control's seeding): an operator's edit is never overwritten.
  */
+import { GRANT_DELEGATES } from "./grants.js";
+import { USER_DELEGATES } from "./identity.js";
 import type { PolicyResource } from "./policy-parse.js";
+
+/** The services whose calls may name a user: the gateway, and the grant delegates. */
+const USER_SPEAKERS: readonly string[] = [...USER_DELEGATES, ...GRANT_DELEGATES];
 
 interface Template {
   readonly name: string;
@@ -44,10 +50,10 @@ metadata: {name: users-via-gateway, namespace: system}
 spec:
   action: DENY
   rules:
-  - from: [{source: {notPrincipals: ["${td}/ns/system/sa/gateway", "${td}/ns/system/sa/serving"]}}]
+  - from: [{source: {notPrincipals: [${USER_SPEAKERS.map((s) => `"${td}/ns/system/sa/${s}"`).join(", ")}]}}]
     when: [{key: request.auth.principal, values: ["*"]}]
 `,
-    spec: (td) => ({ action: "DENY", rules: [{ from: [{ source: { notPrincipals: [`${td}/ns/system/sa/gateway`, `${td}/ns/system/sa/serving`] } }], when: [{ key: "request.auth.principal", values: ["*"] }] }] }),
+    spec: (td) => ({ action: "DENY", rules: [{ from: [{ source: { notPrincipals: USER_SPEAKERS.map((s) => `${td}/ns/system/sa/${s}`) } }], when: [{ key: "request.auth.principal", values: ["*"] }] }] }),
   },
 ];
 
@@ -61,6 +67,15 @@ spec:
   action: DENY
   rules:
   - from: [{source: {notPrincipals: ["${td}/ns/system/sa/gateway"]}}]
+    when: [{key: request.auth.principal, values: ["*"]}]
+`,
+    (td) => `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: users-via-gateway, namespace: system}
+spec:
+  action: DENY
+  rules:
+  - from: [{source: {notPrincipals: ["${td}/ns/system/sa/gateway", "${td}/ns/system/sa/serving"]}}]
     when: [{key: request.auth.principal, values: ["*"]}]
 `,
   ],

@@ -4,8 +4,14 @@
  * user-token.ts); a user is believed only when the token's issuer and the calling service are both ones that speak
  * for users — the gateway, which mints it from a verified edge token. From any other service the call is the service's
  * own. A call with no proven service is refused: nothing inside the mesh is trusted for being inside.
+ *
+ * Services that act for users after the users' requests are over (serving, experiments: grants.ts GRANT_DELEGATES)
+ * are believed for a user in two cases only: with the gateway's proof that the user is calling right now (the
+ * delegate passes on the token it received, user-token.ts "on behalf of"), or under a live grant the user gave that
+ * delegate — then the caller carries the grants, and the callee checks that the request is inside one of them.
  */
 import { Code, SwitchyardError } from "@switchyard/core";
+import { GRANT_DELEGATES, type Grant } from "./grants.js";
 import { parseSpiffeId, SYSTEM_NAMESPACE } from "./spiffe.js";
 import type { CallContext } from "./types.js";
 import type { UserRole } from "./user-token.js";
@@ -14,20 +20,28 @@ export type { UserRole } from "./user-token.js";
 
 export type VerifiedCaller =
   | { readonly kind: "service"; readonly service: string }
-  | { readonly kind: "user"; readonly user: string; readonly teams: readonly string[]; readonly role: UserRole; readonly via: string };
+  | {
+      readonly kind: "user";
+      readonly user: string;
+      readonly teams: readonly string[];
+      readonly role: UserRole;
+      readonly via: string;
+      /**
+       * Set when the call is a grant delegate's acting under the user's grants (not the user calling now): only what
+       * one of these covers may be done (grantCovers), and only where the callee says grants apply.
+       */
+      readonly grants?: readonly Grant[];
+    };
 
-/**
- * The services whose calls carry an end user's identity: the edge, and the serving service, which runs a deployment's
- * replicas as jobs of the deployment's owner (the identity recorded when the owner created it through the edge).
- */
-export const USER_DELEGATES: readonly string[] = ["gateway", "serving"];
+/** The service whose calls carry an end user's identity: the edge, which verified the user's own token. */
+export const USER_DELEGATES: readonly string[] = ["gateway"];
 
 /**
  * Delegates that also act for themselves: a call from one without a user token is the service's own (serving
  * follows, cancels and deletes its replicas' jobs as itself). The gateway is not one: a call from it naming no user
  * is refused, so a forwarding mistake never becomes the gateway's service rights.
  */
-const ACT_AS_THEMSELVES: readonly string[] = ["serving"];
+const ACT_AS_THEMSELVES: readonly string[] = GRANT_DELEGATES;
 
 export interface VerifiedCallerOptions {
   /** Services whose calls carry a user's identity (default USER_DELEGATES). */
@@ -38,6 +52,11 @@ export interface VerifiedCallerOptions {
    * can never turn into the gateway's service rights.
    */
   delegateMayActAsItself?: boolean;
+  /**
+   * The handler checks a grant delegate's request against the caller's `grants` (grantCovers). Without it a call
+   * under grants is refused: a grant is usable only where its callee knows what it covers.
+   */
+  honoursGrants?: boolean;
 }
 
 export function verifiedCaller(ctx: CallContext, o: VerifiedCallerOptions = {}): VerifiedCaller {
@@ -46,6 +65,7 @@ export function verifiedCaller(ctx: CallContext, o: VerifiedCallerOptions = {}):
   if (service === undefined) {
     throw new SwitchyardError(Code.Unauthenticated, `${ctx.method}: the caller did not prove which platform service it is (no service credential); users call the gateway with a token`);
   }
+  if (o.delegates === undefined && GRANT_DELEGATES.includes(service) && ctx.user !== undefined) return delegatedUser(ctx, service, delegates, o.honoursGrants === true);
   if (!delegates.includes(service)) return { kind: "service", service };
   const u = ctx.user;
   if (u === undefined) {
@@ -57,6 +77,36 @@ export function verifiedCaller(ctx: CallContext, o: VerifiedCallerOptions = {}):
     throw new SwitchyardError(Code.Unauthenticated, `the call's user token was minted by ${u.issuer}, which does not speak for users here`);
   }
   return { kind: "user", user: u.user, teams: [...u.teams], role: u.role, via: service };
+}
+
+/** A grant delegate's call for a user: with the gateway's proof of the user now, or under the user's live grants. */
+function delegatedUser(ctx: CallContext, service: string, userDelegates: readonly string[], honoursGrants: boolean): VerifiedCaller {
+  const u = ctx.user!;
+  const issuer = parseSpiffeId(u.issuer);
+  if (issuer?.namespace !== SYSTEM_NAMESPACE || issuer.account !== service) {
+    throw new SwitchyardError(Code.Unauthenticated, `the ${service}'s call carries a user token minted by ${u.issuer}, not by the ${service}`);
+  }
+  if (u.onBehalfOf !== undefined) {
+    const proof = parseSpiffeId(u.onBehalfOf);
+    if (proof?.namespace !== SYSTEM_NAMESPACE || !userDelegates.includes(proof.account)) {
+      throw new SwitchyardError(Code.Unauthenticated, `the ${service} passed on a user token minted by ${u.onBehalfOf}, which does not speak for users here`);
+    }
+    return { kind: "user", user: u.user, teams: [...u.teams], role: u.role, via: service };
+  }
+  if (!honoursGrants) {
+    throw new SwitchyardError(Code.PermissionDenied, `${ctx.method}: the ${service} acts for ${u.user} here only while ${u.user} is calling (grants cover submitting jobs, nothing else)`);
+  }
+  const d = u.delegation;
+  if (d === undefined || "unavailable" in d) {
+    throw new SwitchyardError(Code.Unavailable, `${ctx.method}: the ${service} acts for ${u.user} under a grant, and ${d === undefined ? "this service does not read grants" : d.unavailable}`);
+  }
+  if (d.grants.length === 0) {
+    throw new SwitchyardError(Code.PermissionDenied, `the ${service} acts for ${u.user} only under a grant ${u.user} gave it, and none is live: the user was deleted or left the team, or what it was given for is gone`);
+  }
+  // The user as the gateway knew them when they gave the grants, never as the delegate's token claims.
+  const g = d.grants[0]!;
+  const teams = [...new Set(d.grants.flatMap((x) => x.teams))];
+  return { kind: "user", user: u.user, teams, role: g.role, via: service, grants: d.grants };
 }
 
 /** Platform-wide changes: an admin user, or a platform service (proven by its certificate of the platform CA). */

@@ -9,6 +9,7 @@ import { DEFAULT_LEASE_TTL_MS, type Registry } from "./registry.js";
 import type { MeshTracing } from "./tracing.js";
 import * as grpcJs from "@grpc/grpc-js";
 import { WorkloadIdentity, type MeshCredentials } from "./credentials.js";
+import type { GrantBook } from "./grants.js";
 import { UserTokenMinter, UserTokenVerifier } from "./user-token.js";
 import { standDownStore } from "./policy-stand-down.js";
 import { serviceId } from "./spiffe.js";
@@ -48,6 +49,8 @@ export interface MeshRuntimeOptions {
    * endpoint of such a host still needs mutual TLS. Who may put such an endpoint in the registry is the registry's
    * rule (control's: the serving service alone registers `inference`).
    */
+  /** The live delegation grants this workload's servers honour (grants.ts); none: calls under grants are UNAVAILABLE. */
+  grants?: GrantBook;
   plaintextUnixHosts?: readonly string[];
   /**
    * How long an endpoint missing from the registry's first list after a reconnect stays in rotation while it is still
@@ -83,6 +86,8 @@ export class MeshRuntime implements ClusterRuntime, DestinationRuntime {
   readonly userTokens: UserTokenMinter | undefined;
   /** Verifies the user tokens of calls to this workload's servers. */
   readonly userTokenVerifier: UserTokenVerifier | undefined;
+  /** The grants of users to delegates, as the config center has them (services that honour grants only). */
+  readonly grants: GrantBook | undefined;
   private readonly clusters = new Map<string, Cluster>();
   private readonly destinations = new Map<string, DestinationState>();
 
@@ -103,6 +108,7 @@ export class MeshRuntime implements ClusterRuntime, DestinationRuntime {
     this.userTokens = workload ? new UserTokenMinter(workload) : undefined;
     this.userTokenVerifier = workload ? new UserTokenVerifier(workload.trustDomain, () => workload.caPem) : undefined;
     this.registryGraceMs = o.registryGraceMs ?? DEFAULT_LEASE_TTL_MS;
+    this.grants = o.grants;
   }
 
   /**

@@ -8,6 +8,7 @@ import type { MeshRuntime } from "./runtime.js";
 import { newRefusal } from "./status.js";
 import { bindServerContext, endSpan, startServerSpan, withContext } from "./tracing.js";
 import { IDENTITY_METADATA, type CallContext } from "./types.js";
+import { GRANT_DELEGATES } from "./grants.js";
 import { USER_TOKEN_HEADER } from "./user-token.js";
 
 /** What names a user in metadata: believed from a verified token only, and never passed to a handler as sent. */
@@ -212,7 +213,18 @@ export class ServerCore {
     if (token === undefined) return;
     const verifier = this.rt.userTokenVerifier;
     if (verifier === undefined || audience === undefined) throw new SwitchyardError(Code.Unauthenticated, `${this.name} cannot check user tokens (it has no certificate)`);
-    ctx.user = verifier.verify(token, audience);
+    const user = verifier.verify(token, audience);
+    const issuer = user.onBehalfOf === undefined ? parseSpiffeId(user.issuer) : undefined;
+    if (issuer === undefined || issuer.namespace !== SYSTEM_NAMESPACE || !GRANT_DELEGATES.includes(issuer.account)) {
+      ctx.user = user;
+      return;
+    }
+    // A grant delegate acting for a user who is not calling now: the user's live grants to it, looked up per call.
+    const book = this.rt.grants;
+    ctx.user = {
+      ...user,
+      delegation: book === undefined ? { unavailable: "this service does not read grants" } : book.loaded ? { grants: book.forUser(issuer.account, user.user) } : { unavailable: "the grants have not been read from control yet: retry" },
+    };
   }
 
   /** Runs a unary call through the chain; resolves with the handler's answer (an init shape or a message). */

@@ -5,6 +5,7 @@ import type { MeshCredentials } from "./credentials.js";
 import { MeshEvents } from "./events.js";
 import type { LocalTable } from "./local-transport.js";
 import type { MeshMetrics } from "./metrics.js";
+import { GrantBook, GRANTS_NAMESPACE } from "./grants.js";
 import { createConfigCenterPolicySource } from "./policy-source-control.js";
 import { createPolicyStore, type PolicySource } from "./policy-source.js";
 import type { Registry } from "./registry.js";
@@ -28,6 +29,11 @@ export interface ServiceRuntimeOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Hosts whose Unix-socket endpoints serve plaintext (runtime.ts `plaintextUnixHosts`: model-server replicas). */
   plaintextUnixHosts?: readonly string[];
+  /**
+   * Honour delegation grants (grants.ts): watch the config center's `grants` namespace (needs `registry`), so that
+   * calls a grant delegate makes under a user's grants are judged against the live ones.
+   */
+  grants?: boolean;
   logger?: Logger;
 }
 
@@ -62,6 +68,14 @@ export async function createServiceRuntime(o: ServiceRuntimeOptions): Promise<Se
   const policySource = o.policySource ?? source;
   const policies = createPolicyStore({ ...(policySource ? { source: policySource } : {}), events, ...logger });
   const tracing = o.env ? await startTracingFromEnv(o.env, { serviceName: o.serviceName }) : undefined;
+  const grantBook = o.grants ? new GrantBook() : undefined;
+  const grantSource = grantBook && o.registry ? createConfigCenterPolicySource({ registry: o.registry, runtime: bootstrap, namespace: GRANTS_NAMESPACE, ...logger }) : undefined;
+  const stopGrants = grantSource?.watch((snap) =>
+    grantBook!.replace(
+      snap.documents.map((d) => ({ name: d.name.slice(d.name.indexOf("/") + 1), content: d.yaml })),
+      (name, why) => o.logger?.warn({ grant: name, why }, "a grant in the config center does not parse; ignored"),
+    ),
+  );
   const runtime = createMeshRuntime({
     serviceName: o.serviceName,
     ...mode,
@@ -71,6 +85,7 @@ export async function createServiceRuntime(o: ServiceRuntimeOptions): Promise<Se
     ...(o.local ? { local: o.local } : {}),
     ...(tracing ? { tracing: tracing.tracing } : {}),
     ...(o.plaintextUnixHosts ? { plaintextUnixHosts: o.plaintextUnixHosts } : {}),
+    ...(grantBook ? { grants: grantBook } : {}),
     ...logger,
   });
   const metrics = createMeshMetrics({ events });
@@ -111,6 +126,8 @@ export async function createServiceRuntime(o: ServiceRuntimeOptions): Promise<Se
     async close() {
       if (http) await new Promise<void>((r) => http!.close(() => r()));
       source?.close();
+      stopGrants?.();
+      grantSource?.close();
       metrics.close();
       await tracing?.shutdown();
     },

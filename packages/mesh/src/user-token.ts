@@ -10,9 +10,15 @@
  * jose's API is asynchronous only, so this small compact-JWS codec is our own. Minted tokens are cached per user and
  * audience until a minute before they expire, verified ones until they expire: a steady caller pays one signature a few
  * minutes, a server one verification per token.
+ *
+ * **On behalf of.** A service that acts for users under grants (grants.ts) may, while it handles a user's call, pass
+ * the user on to another service: its token then carries the gateway's token it received (`obo`, whose audience is
+ * that service), so the callee sees the gateway's proof that the user is calling right now — the user, teams and role
+ * are the gateway's, not the delegate's. One level only: a token inside a token carries none itself.
  */
 import { createPrivateKey, sign, verify, X509Certificate, type KeyObject } from "node:crypto";
 import { Code, SwitchyardError } from "@switchyard/core";
+import type { Grant } from "./grants.js";
 import { parseSpiffeId, spiffeIdOfSan } from "./spiffe.js";
 
 export const USER_TOKEN_HEADER = "x-switchyard-user-token";
@@ -30,6 +36,15 @@ export interface VerifiedUser extends EndUser {
   /** The issuer's SPIFFE id (the gateway's). */
   readonly issuer: string;
   readonly expiresAtMs: number;
+  /** The token itself, to pass on "on behalf of" the user (never logged). */
+  readonly token?: string;
+  /** Set when the token carries the gateway's proof that the user is calling now: the gateway's SPIFFE id. */
+  readonly onBehalfOf?: string;
+  /**
+   * For a token minted by a grant delegate without such a proof (grants.ts): the user's live grants to that
+   * delegate, or why they are not known here. Set by the server chain per call (a grant can be revoked any time).
+   */
+  readonly delegation?: { readonly grants: readonly Grant[] } | { readonly unavailable: string };
 }
 
 const TOKEN_TTL_MS = 5 * 60_000;
@@ -53,9 +68,12 @@ export class UserTokenMinter {
 
   constructor(private readonly workload: SigningWorkload) {}
 
-  /** A token for `user`, audience `audience` (the callee's SPIFFE id). */
-  token(user: EndUser, audience: string, now = Date.now()): string {
-    const cacheKey = `${audience}\u0000${user.user}\u0000${user.role}\u0000${user.teams.join(",")}`;
+  /**
+   * A token for `user`, audience `audience` (the callee's SPIFFE id). `onBehalfOf`: the user token this workload
+   * received in the call it is handling, carried inside as the proof that the user is calling now.
+   */
+  token(user: EndUser, audience: string, now = Date.now(), onBehalfOf?: string): string {
+    const cacheKey = `${audience}\u0000${user.user}\u0000${user.role}\u0000${user.teams.join(",")}\u0000${onBehalfOf ?? ""}`;
     const hit = this.cache.get(cacheKey);
     if (hit !== undefined && hit.renewAtMs > now && this.key?.pem === this.workload.keyPem) return hit.token;
     const issuer = this.workload.id;
@@ -63,7 +81,7 @@ export class UserTokenMinter {
     const k = this.signingKey();
     const header = b64(JSON.stringify({ alg: "ES256", typ: "JWT", x5c: [k.x5c] }));
     const iat = Math.floor(now / 1000);
-    const payload = b64(JSON.stringify({ iss: issuer, sub: user.user, aud: audience, teams: user.teams, role: user.role, iat, exp: iat + TOKEN_TTL_MS / 1000 }));
+    const payload = b64(JSON.stringify({ iss: issuer, sub: user.user, aud: audience, teams: user.teams, role: user.role, iat, exp: iat + TOKEN_TTL_MS / 1000, ...(onBehalfOf !== undefined ? { obo: onBehalfOf } : {}) }));
     const input = `${header}.${payload}`;
     const token = `${input}.${b64(sign("sha256", Buffer.from(input), { key: k.key, dsaEncoding: "ieee-p1363" }))}`;
     if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
@@ -102,14 +120,14 @@ export class UserTokenVerifier {
     return v;
   }
 
-  private check(token: string, audience: string, now: number): VerifiedUser {
-    const bad = (why: string) => new SwitchyardError(Code.Unauthenticated, `the call's user token is not valid: ${why}`);
-    if (token.length > MAX_TOKEN_BYTES) throw bad(`${token.length} bytes`);
+  private check(token: string, audience: string, now: number, inner = false): VerifiedUser {
+    const bad = (why: string) => new SwitchyardError(Code.Unauthenticated, `the call's ${inner ? "on-behalf-of " : ""}user token is not valid: ${why}`);
+    if (token.length > (inner ? MAX_TOKEN_BYTES / 2 : MAX_TOKEN_BYTES)) throw bad(`${token.length} bytes`);
     const parts = token.split(".");
     if (parts.length !== 3) throw bad("not a compact JWT");
     const [h, p, s] = parts as [string, string, string];
     let header: { alg?: unknown; x5c?: unknown };
-    let claims: { iss?: unknown; sub?: unknown; aud?: unknown; teams?: unknown; role?: unknown; iat?: unknown; exp?: unknown };
+    let claims: { iss?: unknown; sub?: unknown; aud?: unknown; teams?: unknown; role?: unknown; iat?: unknown; exp?: unknown; obo?: unknown };
     try {
       header = JSON.parse(Buffer.from(h, "base64url").toString("utf8")) as typeof header;
       claims = JSON.parse(Buffer.from(p, "base64url").toString("utf8")) as typeof claims;
@@ -129,7 +147,16 @@ export class UserTokenVerifier {
     const role = claims.role;
     if (typeof claims.sub !== "string" || claims.sub === "" || (role !== "admin" && role !== "member" && role !== "viewer")) throw bad("no user or role");
     if (!Array.isArray(claims.teams) || !claims.teams.every((t) => typeof t === "string")) throw bad("teams are not a list of names");
-    return { user: claims.sub, teams: claims.teams as string[], role, issuer: cert.id, expiresAtMs: Math.min(expMs, cert.notAfterMs) };
+    const expiresAtMs = Math.min(expMs, cert.notAfterMs);
+    if (claims.obo !== undefined) {
+      if (inner) throw bad("it carries another token inside the one it is carried in (one level only)");
+      if (typeof claims.obo !== "string") throw bad("obo is not a token");
+      // The proof: a token the caller received, for the caller (its audience is this token's issuer), of the same user.
+      const proof = this.check(claims.obo, cert.id, now, true);
+      if (proof.user !== claims.sub) throw bad(`it speaks for ${claims.sub} with a proof for ${proof.user}`);
+      return { user: proof.user, teams: proof.teams, role: proof.role, issuer: cert.id, expiresAtMs: Math.min(expiresAtMs, proof.expiresAtMs), token, onBehalfOf: proof.issuer };
+    }
+    return { user: claims.sub, teams: claims.teams as string[], role, issuer: cert.id, expiresAtMs, token };
   }
 
   /** The issuer's certificate, checked once: signed by the CA, valid now, one SPIFFE id of the trust domain. */

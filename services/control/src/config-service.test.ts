@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigCenter } from "@switchyard/api";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { createClient, createMeshRuntime, createServer, dataDirIdentity, DEFAULT_TRUST_DOMAIN, serviceId, WorkloadIdentity } from "@switchyard/mesh";
+import { createClient, createMeshRuntime, createServer, dataDirIdentity, DEFAULT_TRUST_DOMAIN, grantDocument, GRANTS_NAMESPACE, newGrant, serviceId, UserTokenMinter, UserTokenVerifier, WorkloadIdentity } from "@switchyard/mesh";
 import { loadOrCreateCa } from "@switchyard/mesh/ca";
 
 const CONTROL = serviceId(DEFAULT_TRUST_DOMAIN, "control");
@@ -35,6 +35,7 @@ async function startControl(dir: string) {
   const outsider = createClient(ConfigCenter, { target: address, peer: CONTROL, defaultTimeoutMs: 1500, runtime: createMeshRuntime({ serviceName: "gateway", credentials: outsiderId }) });
   let stopped = false;
   return {
+    address,
     client,
     gateway,
     outsider,
@@ -110,4 +111,37 @@ describe("config center", () => {
     assert.equal((await again.client.listDocuments({ namespace: "app" })).documents.length, 0);
     await again.stop();
   });
+
+  it("records a grant only from the service it is given to, while its user calls through the gateway, and only what the user may give", async (t) => {
+    const c = await startControl(mkdtempSync(join(dir, "grants-")));
+    t.after(() => c.stop().catch(() => undefined));
+    const servingId = dataDirIdentity(caDir, "serving");
+    const gatewayId = dataDirIdentity(caDir, "gateway");
+    await Promise.all([servingId.ready, gatewayId.ready]);
+    const serving = createClient(ConfigCenter, { target: c.address, peer: CONTROL, runtime: createMeshRuntime({ serviceName: "serving", credentials: servingId }) });
+    t.after(() => serving.close());
+    // alice calls serving through the gateway: the token serving received, as its server chain verified it.
+    const alice = { user: "alice", teams: ["vision"], role: "member" } as const;
+    const received = new UserTokenVerifier(DEFAULT_TRUST_DOMAIN, () => servingId.caPem).verify(new UserTokenMinter(gatewayId).token(alice, serviceId(DEFAULT_TRUST_DOMAIN, "serving")), serviceId(DEFAULT_TRUST_DOMAIN, "serving"));
+    const during = { parent: { metadata: {}, signal: new AbortController().signal, deadlineMs: undefined, method: "/switchyard.v1.Serving/ApplyDeployment", peer: "gateway", user: received } };
+    const grant = (over: Partial<Parameters<typeof newGrant>[0]> = {}) => grantDocument(newGrant({ ...alice, teams: ["vision"], delegate: "serving", team: "vision", label: { key: "serving.switchyard.io/deployment", value: "iris" }, ...over }, Date.now()));
+    const denied = (pattern: RegExp) => (e: unknown) => e instanceof SwitchyardError && e.code === Code.PermissionDenied && pattern.test(e.message);
+
+    await serving.putDocuments({ documents: [grant()] }, during);
+    assert.equal((await c.client.listDocuments({ namespace: GRANTS_NAMESPACE })).documents.length, 1, "a platform service reads grants");
+    await assert.rejects(serving.putDocuments({ documents: [grant({ user: "bob" })] }, during), denied(/records a grant of bob while alice is calling/));
+    await assert.rejects(serving.putDocuments({ documents: [grant({ team: "finance" })] }, during), denied(/alice is not in team finance/));
+    await assert.rejects(serving.putDocuments({ documents: [grant({ role: "admin" })] }, during), denied(/not as the gateway knows them/));
+    await assert.rejects(serving.putDocuments({ documents: [grant({ delegate: "experiments" })] }, during), denied(/serving records a grant to experiments/));
+    await assert.rejects(serving.putDocuments({ documents: [grant({ label: { key: "serving.switchyard.io/deployment", value: "other" } })] }, { user: alice }), denied(/acts for alice here only while alice is calling/), "serving's own word for alice (no gateway proof) records nothing");
+    await assert.rejects(serving.putDocuments({ documents: [grant()] }), denied(/while its user calls/), "serving as itself records nothing");
+    await assert.rejects(c.gateway.putDocuments({ documents: [grant()] }, { user: { user: "root", teams: ["vision"], role: "admin" } }), denied(/recorded by the service it is given to/), "not even an admin");
+    await assert.rejects(c.gateway.listDocuments({ namespace: GRANTS_NAMESPACE }, { user: alice }), denied(/only admins read grants/));
+    const doc = grant();
+    await assert.rejects(c.client.deleteDocument({ namespace: GRANTS_NAMESPACE, kind: doc.kind, name: doc.name }), denied(/jobs removes only the grants given to it/));
+    assert.equal((await serving.deleteDocument({ namespace: GRANTS_NAMESPACE, kind: doc.kind, name: doc.name })).found, true, "the delegate removes its own");
+    await serving.putDocuments({ documents: [grant()] }, during);
+    assert.equal((await c.gateway.deleteDocument({ namespace: GRANTS_NAMESPACE, kind: doc.kind, name: doc.name })).found, true, "the gateway removes any (a user deleted)");
+  });
 });
+

@@ -1,6 +1,6 @@
 import type { ConfigCenter, ConfigDocument } from "@switchyard/api";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { requirePlatformAdmin, validatePolicyDocuments, verifiedCaller, type CallContext, type ServiceImpl } from "@switchyard/mesh";
+import { GRANT_DELEGATES, GRANT_KIND, GRANTS_NAMESPACE, parseGrant, requirePlatformAdmin, validatePolicyDocuments, verifiedCaller, type CallContext, type ServiceImpl } from "@switchyard/mesh";
 import type { ConfigStore, StoredDocument } from "./config-store.js";
 
 const toProto = (d: StoredDocument) => ({
@@ -26,6 +26,50 @@ function changedBy(ctx: CallContext): string {
   const caller = verifiedCaller(ctx);
   requirePlatformAdmin(caller, "can change configuration");
   return caller.kind === "user" ? caller.user : caller.service;
+}
+
+/**
+ * The `grants` namespace holds delegation grants (mesh grants.ts): a user's permission for one service to act for
+ * them within one scope after their call is over. Only that service records one, while the user is calling it (its
+ * call carries the gateway's proof of the user, "on behalf of"), and only what the user may give: their own name,
+ * teams and role as the gateway knows them, a team they write in. Nobody else writes grants — not admins either
+ * (an admin needs none: they act through the gateway). Who removes one: the gateway (a user or membership deleted),
+ * the delegate itself (what it covered is gone), an admin. Reading them is for platform services and admins.
+ */
+function checkGrantPut(ctx: CallContext, documents: readonly ConfigDocument[]): string {
+  const caller = verifiedCaller(ctx);
+  const refuse = (why: string) => new SwitchyardError(Code.PermissionDenied, `grants: ${why}`);
+  if (caller.kind !== "user" || !GRANT_DELEGATES.includes(caller.via) || caller.grants !== undefined) {
+    throw refuse("a grant is recorded by the service it is given to, while its user calls that service through the gateway");
+  }
+  for (const d of documents) {
+    if (d.namespace !== GRANTS_NAMESPACE) throw refuse("a change that records grants records nothing else");
+    if (d.kind !== GRANT_KIND) throw new SwitchyardError(Code.InvalidArgument, `grants: kind ${d.kind} is not ${GRANT_KIND}`, { details: [{ field: "kind", message: "not a grant", expected: GRANT_KIND }] });
+    const g = parseGrant(d.name, d.content);
+    if (g.user !== caller.user) throw refuse(`${caller.via} records a grant of ${g.user} while ${caller.user} is calling`);
+    if (g.delegate !== caller.via) throw refuse(`${caller.via} records a grant to ${g.delegate}`);
+    if (caller.role === "viewer") throw refuse(`${caller.user} is a viewer: viewers give no grants`);
+    if (caller.role !== "admin" && !caller.teams.includes(g.team)) throw refuse(`${caller.user} is not in team ${g.team}`);
+    if (g.role !== caller.role || g.teams.length !== caller.teams.length || !g.teams.every((t) => caller.teams.includes(t))) {
+      throw refuse(`the grant names ${g.user} as a ${g.role} of ${g.teams.join(", ")}, not as the gateway knows them (a ${caller.role} of ${caller.teams.join(", ")})`);
+    }
+  }
+  return `${caller.user} via ${caller.via}`;
+}
+
+async function checkGrantDelete(ctx: CallContext, doc: { name: string; content: string } | undefined): Promise<void> {
+  const caller = verifiedCaller(ctx, { delegateMayActAsItself: true });
+  if (caller.kind === "user") return requirePlatformAdmin(caller, "remove other users' grants");
+  if (caller.service === "gateway" || caller.service === "control") return;
+  if (doc === undefined) return;
+  const g = parseGrant(doc.name, doc.content);
+  if (g.delegate !== caller.service) throw new SwitchyardError(Code.PermissionDenied, `grants: ${caller.service} removes only the grants given to it (this one is ${g.delegate}'s)`);
+}
+
+/** Grants name users and what they gave: platform services and admins read them. */
+function checkGrantRead(ctx: CallContext): void {
+  const caller = verifiedCaller(ctx, READS);
+  if (caller.kind === "user") requirePlatformAdmin(caller, "read grants");
 }
 
 /**
@@ -58,7 +102,7 @@ export function configService(store: ConfigStore, onChange?: () => void): Servic
 
   return {
     async putDocuments(req, ctx: CallContext) {
-      const by = changedBy(ctx);
+      const by = req.documents.some((d) => d.namespace === GRANTS_NAMESPACE) ? checkGrantPut(ctx, req.documents) : changedBy(ctx);
       if (req.documents.length > MAX_DOCUMENTS) {
         throw new SwitchyardError(Code.InvalidArgument, `${req.documents.length} documents in one change, more than ${MAX_DOCUMENTS}`, { details: [{ field: "documents", message: "too many", expected: `at most ${MAX_DOCUMENTS}` }] });
       }
@@ -94,7 +138,8 @@ export function configService(store: ConfigStore, onChange?: () => void): Servic
     },
 
     async deleteDocument(req, ctx: CallContext) {
-      changedBy(ctx);
+      if (req.namespace === GRANTS_NAMESPACE) await checkGrantDelete(ctx, await store.get(req));
+      else changedBy(ctx);
       if (req.namespace === "mesh") validateMeshSet(await store.list("mesh"), [], req);
       const found = await store.remove(req);
       if (found) {
@@ -105,12 +150,14 @@ export function configService(store: ConfigStore, onChange?: () => void): Servic
     },
 
     async listDocuments(req, ctx: CallContext) {
-      verifiedCaller(ctx, READS);
+      if (req.namespace === GRANTS_NAMESPACE) checkGrantRead(ctx);
+      else verifiedCaller(ctx, READS);
       return list(req.namespace);
     },
 
     async *watchDocuments(req, ctx: CallContext) {
-      verifiedCaller(ctx, READS);
+      if (req.namespace === GRANTS_NAMESPACE) checkGrantRead(ctx);
+      else verifiedCaller(ctx, READS);
       let dirty = true;
       let wake: (() => void) | undefined;
       const l = () => {

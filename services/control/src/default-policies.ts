@@ -4,9 +4,10 @@
  * policy, and never written again over an operator's choice:
  * - `jobs-platform-callers`: jobs answers platform services (`ns/system`) only — a team's workload (a model server,
  *   later) holds a certificate of the CA but is no platform service;
- * - `users-via-gateway`: a call that names a user is refused unless the gateway or the serving service sends it — the
- *   edge, which verified the user's own token, and serving for deployments' owners (mesh USER_DELEGATES; each
- *   service's `verifiedCaller` checks this too). An unedited copy of an earlier version is brought up to date.
+ * - `users-via-gateway`: a call that names a user is refused unless the gateway, serving or experiments sends it —
+ *   the edge, which verified the user's own token, and the services that act for users under their delegation grants
+ *   (mesh USER_DELEGATES and GRANT_DELEGATES; each service's `verifiedCaller` checks this too). An unedited copy of
+ *   an earlier version is brought up to date.
  */
 import { defaultAuthorizationPolicies, isSupersededDefault } from "@switchyard/mesh";
 import type { ConfigStore } from "./config-store.js";

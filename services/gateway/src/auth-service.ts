@@ -13,6 +13,11 @@ export interface AuthServiceDeps {
   store: TokenStore;
   /** Set (to the reason) on a single-user platform: member tokens are refused. */
   singleUser?: string;
+  /**
+   * Removes a user's delegation grants (all of them, or those for one team): what lets serving and experiments act
+   * for them after their calls. None: the platform records no grants (a gateway without the mesh, in tests).
+   */
+  revokeGrants?: (user: string, team?: string) => Promise<number>;
 }
 
 /** The most teams one user belongs to (their token carries them all). */
@@ -159,6 +164,9 @@ export function authService(d: AuthServiceDeps): EdgeService {
       }
       // Tokens first: from this moment none of theirs is accepted, even if deleting the rows below fails.
       const revoked = await d.authority.revoke((await d.store.tokens({ user: name, activeAt: d.authority.now() })).map((t) => t.jti));
+      // Then their grants: the services they gave them to stop acting for them. Before the user row goes, so a
+      // failure here (control away) leaves a user to delete again, not grants of a user who no longer exists.
+      await d.revokeGrants?.(name);
       await d.store.deleteUser(name);
       return { revoked };
     },
@@ -174,6 +182,7 @@ export function authService(d: AuthServiceDeps): EdgeService {
       // A token names the teams its user had when issued: those naming this team stop working now.
       const carrying = (await d.store.tokens({ user: name, activeAt: d.authority.now() })).filter((t) => (JSON.parse(t.teams) as string[]).includes(team));
       const revoked = await d.authority.revoke(carrying.map((t) => t.jti));
+      await d.revokeGrants?.(name, team);
       await d.store.removeMembership(name, team);
       return { revoked, teams: user.teams.filter((t) => t !== team) };
     },

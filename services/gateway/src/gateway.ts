@@ -65,6 +65,8 @@ export interface GatewayOptions {
   requestAuthentication?: readonly OidcRule[];
   /** TLS at the edge (a certificate and key); none: plaintext, for loopback. */
   tls?: EdgeTls;
+  /** Removes a deleted user's (or membership's) delegation grants (auth-service.ts). */
+  revokeGrants?: (user: string, team?: string) => Promise<number>;
   clock?: Clock;
   logger?: Logger;
 }
@@ -100,7 +102,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
   const audit = new AuditLog({ store: new AuditStore(db as unknown as Kysely<AuditDatabase>), clock, logger, ...(o.auditRetentionMs ? { retentionMs: o.auditRetentionMs } : {}) });
   audit.start();
   const authority = await TokenAuthority.open({ store, clock });
-  const deps = { authority, store, ...(o.singleUser ? { singleUser: o.singleUser } : {}) };
+  const deps = { authority, store, ...(o.singleUser ? { singleUser: o.singleUser } : {}), ...(o.revokeGrants ? { revokeGrants: o.revokeGrants } : {}) };
   const adminToken = o.adminTokenFile ? (await ensureAdminToken(deps, o.adminTokenFile)).token : undefined;
 
   // Every service's calls go through the audit log (audit.ts says which are recorded).

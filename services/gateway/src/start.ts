@@ -3,7 +3,7 @@ import { loadRequestAuthentication } from "./oidc.js";
 import { ConfigCenter, GRPCInferenceService, Jobs, Queues, Secrets, Serving } from "@switchyard/api";
 import { ensurePrivateDir, type Logger, type RunningService } from "@switchyard/core";
 import { probeSandbox } from "@switchyard/executors";
-import { createClient, createMeshRuntime, createServiceRuntime, fetchMetrics, openRegistry, platformIdentity, type LocalTable, type MeshClient, type Registry } from "@switchyard/mesh";
+import { createClient, createMeshRuntime, createServiceRuntime, fetchMetrics, GRANTS_NAMESPACE, openRegistry, parseGrant, platformIdentity, type Grant, type LocalTable, type MeshClient, type Registry } from "@switchyard/mesh";
 import type { GatewayConfig } from "./config.js";
 import { loadEdgeTls } from "./edge-tls.js";
 import { createGateway } from "./gateway.js";
@@ -54,6 +54,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
   const mesh = await createServiceRuntime({ serviceName: "gateway", mode: config.identity.meshMode, registry: reg, credentials, env: config.otelEnv, logger, plaintextUnixHosts: [INFERENCE_HOST], ...(local ? { local } : {}) });
   const forwards = FORWARDED.map((f) => ({ service: f.service, client: createClient(f.service, { target: f.target, registry: reg, runtime: mesh.runtime }) as MeshClient<DescService> }));
   const serving = forwards.find((f) => f.service === Serving)!.client as unknown as MeshClient<typeof Serving>;
+  const configCenter = forwards.find((f) => f.service === ConfigCenter)!.client as unknown as MeshClient<typeof ConfigCenter>;
   const inference = createClient(GRPCInferenceService, { target: `mesh:///${INFERENCE_HOST}`, registry: reg, runtime: mesh.runtime });
   // Jobs run with the platform's own rights when it is neither root nor able to sandbox them: then it is single-user.
   const root = process.getuid?.() === 0;
@@ -68,6 +69,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
     ...(singleUser ? { singleUser } : {}),
     forwards,
     inference: { serving, inference },
+    revokeGrants: (user, team) => revokeGrants(configCenter, user, team),
     adminTokenFile: config.adminTokenFile,
     limits: config.limits,
     auditRetentionMs: config.auditRetentionDays * 86_400_000,
@@ -110,4 +112,22 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
       await ownRegistry?.close();
     },
   };
+}
+
+/** Removes `user`'s delegation grants (those for `team` only, when given) from the config center, as the gateway. */
+async function revokeGrants(client: MeshClient<typeof ConfigCenter>, user: string, team?: string): Promise<number> {
+  const { documents } = await client.listDocuments({ namespace: GRANTS_NAMESPACE }, { timeoutMs: 10_000 });
+  let removed = 0;
+  for (const d of documents) {
+    let g: Grant;
+    try {
+      g = parseGrant(d.name, d.content);
+    } catch {
+      continue;
+    }
+    if (g.user !== user || (team !== undefined && g.team !== team)) continue;
+    await client.deleteDocument({ namespace: GRANTS_NAMESPACE, kind: d.kind, name: d.name }, { timeoutMs: 10_000 });
+    removed++;
+  }
+  return removed;
 }

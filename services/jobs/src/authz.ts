@@ -10,13 +10,17 @@
  *   service's rights; a call that proves nothing never gets here (the handshake or the mesh refuses it).
  */
 import { Code, SwitchyardError } from "@switchyard/core";
-import { verifiedCaller, type CallContext, type VerifiedCaller } from "@switchyard/mesh";
+import { grantCovers, verifiedCaller, type CallContext, type VerifiedCaller, type VerifiedCallerOptions } from "@switchyard/mesh";
 import type { JobSpec } from "@switchyard/specs";
 
 export type Caller = VerifiedCaller;
 
-export function callerOf(ctx: CallContext): Caller {
-  return verifiedCaller(ctx);
+/**
+ * `honoursGrants`: the method checks a delegate's call under grants (only SubmitJob: a job inside a grant's scope).
+ * Everywhere else such a call is refused (the mesh's verifiedCaller): delegates read and cancel as themselves.
+ */
+export function callerOf(ctx: CallContext, o?: Pick<VerifiedCallerOptions, "honoursGrants">): Caller {
+  return verifiedCaller(ctx, o);
 }
 
 function seesAll(c: Caller): boolean {
@@ -50,8 +54,12 @@ export function requireWriter(c: Caller, action: string): void {
  * Checks that the caller may submit a job to `team`: a writer (checked first, before the manifest is even read, by
  * `requireWriter`), in that team (admins: any team).
  */
-export function authorizeSubmit(c: Caller, team: string): void {
+export function authorizeSubmit(c: Caller, team: string, labels: Readonly<Record<string, string>> = {}): void {
   if (c.kind === "service") return;
+  if (c.grants !== undefined && grantCovers(c.grants, team, labels) === undefined) {
+    const given = c.grants.map((g) => `team ${g.team} jobs labelled ${g.label.key}=${g.label.value}`).join("; ");
+    throw new SwitchyardError(Code.PermissionDenied, `the ${c.via} acts for ${c.user} only within what ${c.user} granted it (${given}): this job of team ${team} is not among them`);
+  }
   requireWriter(c, "submit jobs");
   if (c.role === "admin") return;
   if (!c.teams.includes(team)) {

@@ -65,12 +65,12 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
 
   return {
     async submitJob(req, ctx) {
-      const caller = callerOf(ctx);
+      const caller = callerOf(ctx, { honoursGrants: true });
       // Viewers are refused before their manifest is read; then it is read once, in bounded time (manifest-parser.ts).
       if (caller.kind === "user") requireWriter(caller, "submit jobs");
       checkBaseDir(req.baseDir);
       const { parsed, redacted } = await d.manifests.read(req.manifest, manifestOptions(req));
-      authorizeSubmit(caller, parsed.spec.team);
+      authorizeSubmit(caller, parsed.spec.team, parsed.spec.labels);
       // A relative working directory with nothing to resolve it against (REST): refused now, not failed at launch.
       checkWorkingDirs(parsed.spec, parsed.source, req.baseDir);
       // A team over its disk quota gets no new work until it frees space (retention.ts).

@@ -80,7 +80,7 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
   const ownRegistry = !registry && registrySpec ? await openRegistry(registrySpec, logger, createMeshRuntime({ serviceName: "jobs", credentials, mode: config.identity.meshMode, logger })) : undefined;
   const reg = registry ?? ownRegistry;
   // The mesh runtime: server-side policies (rate limits, bulkheads, faults) hot-reloaded from the config center.
-  const mesh = await createServiceRuntime({ serviceName: "jobs", mode: config.identity.meshMode, credentials, env: config.otelEnv, logger, ...(reg ? { registry: reg } : {}), ...(local ? { local } : {}) });
+  const mesh = await createServiceRuntime({ serviceName: "jobs", grants: true, mode: config.identity.meshMode, credentials, env: config.otelEnv, logger, ...(reg ? { registry: reg } : {}), ...(local ? { local } : {}) });
   const metricsAddress = await mesh.serveMetrics(`unix:${serviceSocketPath(config.dataDir, "jobs-metrics")}`);
   const server = createServer({ name: "jobs", ...meshListen(config.listen, config.dataDir, "jobs"), logger, runtime: mesh.runtime, labels: { metrics: metricsAddress }, ...(reg ? { registry: reg } : {}) });
   const manifests = createManifestParser();

@@ -6,11 +6,12 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import { Code, SwitchyardError, newUid, type Clock } from "@switchyard/core";
-import type { EndUser } from "@switchyard/mesh";
+import type { CallContext, EndUser } from "@switchyard/mesh";
 import { deploymentSpecToManifest, parseDeploymentManifest, type DeploymentSpec, type ParsedDeploymentManifest } from "@switchyard/specs";
 import { inScope, notFound, readScope, requireWriter, userOf, type Caller } from "./authz.js";
 import type { ModelFiles, StoredFile } from "./model-files.js";
-import type { JobsPort } from "./ports.js";
+import type { GrantsPort, JobsPort } from "./ports.js";
+import { DEPLOYMENT_LABEL } from "./replica-job.js";
 import type { DeploymentRow, ModelRow, ServingStore } from "./serving-store.js";
 
 export type ApplyOutcome = "created" | "new-revision" | "scaled" | "unchanged";
@@ -22,6 +23,7 @@ export interface DeploymentsDeps {
   store: ServingStore;
   files: ModelFiles;
   jobs: JobsPort;
+  grants: GrantsPort;
   clock: Clock;
   /** Something changed: the reconciler should look now. */
   kick: () => void;
@@ -54,7 +56,8 @@ export class Deployments {
     return parseDeploymentManifest(input.manifest, { ...(defaultTeam ? { defaultTeam } : {}) });
   }
 
-  async apply(input: ApplyInput, caller: Caller): Promise<{ deployment: DeploymentRow; outcome: ApplyOutcome; warnings: string[] }> {
+  /** `call`: the user's call being handled (what is read or granted for the user is asked within it). */
+  async apply(input: ApplyInput, caller: Caller, call: CallContext): Promise<{ deployment: DeploymentRow; outcome: ApplyOutcome; warnings: string[] }> {
     const parsed = this.parse(input, caller);
     const spec: DeploymentSpec = { ...parsed.spec };
     if (input.canaryTrafficPercent !== undefined) {
@@ -93,6 +96,12 @@ export class Deployments {
       const row = existing ?? this.newRow(spec, owner, parsed.source);
       return { deployment: row, outcome, warnings: parsed.warnings };
     }
+    // The owner's grant, recorded before anything it covers exists (and again on each change by the owner, which
+    // brings a deployment made before grants up to date): the replicas are submitted as the owner under it, and it
+    // goes with the owner, their membership of the team, or the deployment.
+    if (!existing || existing.owner === owner.user) {
+      await this.d.grants.record({ user: owner.user, teams: owner.teams, role: owner.role, delegate: "serving", team: spec.team, label: { key: DEPLOYMENT_LABEL, value: spec.name } }, call);
+    }
     if (outcome === "scaled") {
       const now = this.d.clock.now();
       await this.d.store.transaction(async (tx) => {
@@ -107,7 +116,7 @@ export class Deployments {
     const number = (revisions.at(-1)?.number ?? 0) + 1;
     // The model, copied into this service's store before anything is recorded (job artifacts are read as the caller).
     let model: StoredFile | undefined;
-    if (source.kind === "job") model = await this.d.files.write(this.d.files.revisionPath(row.uid, number), this.d.jobs.readArtifact(source.job, spec.team, source.path, owner), `job://${source.job}/${source.path}`);
+    if (source.kind === "job") model = await this.d.files.write(this.d.files.revisionPath(row.uid, number), this.d.jobs.readArtifact(source.job, spec.team, source.path, call), `job://${source.job}/${source.path}`);
     else if (registered) model = { file: registered.file, checksum: registered.checksum, sizeBytes: registered.size_bytes };
     const now = this.d.clock.now();
     const canary = spec.canaryTrafficPercent;
@@ -236,7 +245,7 @@ export class Deployments {
     return m;
   }
 
-  async registerModel(req: { name: string; from: string; team: string; description: string }, caller: Caller): Promise<ModelRow> {
+  async registerModel(req: { name: string; from: string; team: string; description: string }, caller: Caller, call: CallContext): Promise<ModelRow> {
     const user = userOf(caller, "register a model");
     const team = req.team || user.teams[0] || "";
     // The team names a directory of the model store: a team name (a DNS label) or nothing.
@@ -248,10 +257,10 @@ export class Deployments {
     const src = parseModelUri(req.from);
     if (src.kind !== "job") throw new SwitchyardError(Code.InvalidArgument, `--from must name a job's artifact, job://JOB/path/in/its/output (got ${req.from || "nothing"})`, { details: [{ field: "from", message: "not job://JOB/path", got: req.from }] });
     if (req.description.length > 2000) throw new SwitchyardError(Code.InvalidArgument, "description is longer than 2000 characters", { details: [{ field: "description", message: "too long", expected: "at most 2000 characters" }] });
-    const { uid, metrics } = await this.d.jobs.finalMetrics(src.job, team, user);
+    const { uid, metrics } = await this.d.jobs.finalMetrics(src.job, team, call);
     const version = await this.d.store.nextModelVersion(team, req.name);
     const path = this.d.files.registeredPath(team, req.name, version);
-    const stored = await this.d.files.write(path, this.d.jobs.readArtifact(src.job, team, src.path, user), req.from);
+    const stored = await this.d.files.write(path, this.d.jobs.readArtifact(src.job, team, src.path, call), req.from);
     const row: ModelRow = { team, name: req.name, version, source: req.from, source_job_uid: uid, checksum: stored.checksum, size_bytes: stored.sizeBytes, metrics: JSON.stringify(metrics), file: stored.file, created_at: this.d.clock.now(), registered_by: user.user, description: req.description };
     try {
       await this.d.store.insertModel(row);

@@ -6,8 +6,8 @@
  */
 import { ConfigCenter, Jobs, ModelServer } from "@switchyard/api";
 import { Code, SwitchyardError, type Logger } from "@switchyard/core";
-import { createClient, createMeshRuntime, type EndUser, type MeshClient, type MeshRuntime, type Registry } from "@switchyard/mesh";
-import type { EndpointRegistration, JobsPort, PolicyPort, RegistryPort, ReplicaJob, ReplicaLoad, ReplicaPort } from "./ports.js";
+import { createClient, createMeshRuntime, grantDocument, GRANTS_NAMESPACE, newGrant, parseGrant, type MeshClient, type MeshRuntime, type Registry } from "@switchyard/mesh";
+import type { EndpointRegistration, GrantsPort, JobsPort, PolicyPort, RegistryPort, ReplicaJob, ReplicaLoad, ReplicaPort } from "./ports.js";
 import { INFERENCE_HOST, POLICY_NAME } from "./traffic-policy.js";
 
 const isNotFound = (err: unknown) => err instanceof SwitchyardError && err.code === Code.NotFound;
@@ -47,12 +47,12 @@ export function jobsPort(client: MeshClient<typeof Jobs>): JobsPort {
         if (!isNotFound(err)) throw err;
       }
     },
-    async *readArtifact(job, team, path, user) {
-      for await (const c of client.readArtifact({ name: job, team, path }, { user })) yield c.data;
+    async *readArtifact(job, team, path, call) {
+      for await (const c of client.readArtifact({ name: job, team, path }, { parent: call })) yield c.data;
     },
-    async finalMetrics(job, team, user: EndUser) {
-      const j = await client.getJob({ name: job, team }, { user, timeoutMs: 10_000 });
-      const m = await client.getMetrics({ name: job, team, maxPoints: 1 }, { user, timeoutMs: 10_000 });
+    async finalMetrics(job, team, call) {
+      const j = await client.getJob({ name: job, team }, { parent: call, timeoutMs: 10_000 });
+      const m = await client.getMetrics({ name: job, team, maxPoints: 1 }, { parent: call, timeoutMs: 10_000 });
       return { uid: j.metadata?.uid ?? "", metrics: Object.fromEntries(m.series.map((s) => [s.name, s.latest])) };
     },
   };
@@ -141,6 +141,28 @@ export function policyPort(client: MeshClient<typeof ConfigCenter>): PolicyPort 
       // The VirtualService first: it names the rule's subsets.
       await client.deleteDocument({ namespace: "mesh", kind: "VirtualService", name: POLICY_NAME }, { timeoutMs: 10_000 });
       await client.deleteDocument({ namespace: "mesh", kind: "DestinationRule", name: POLICY_NAME }, { timeoutMs: 10_000 });
+    },
+  };
+}
+
+/** Grants as documents of the config center's `grants` namespace (mesh grants.ts). */
+export function grantsPort(client: MeshClient<typeof ConfigCenter>): GrantsPort {
+  return {
+    async record(grant, call) {
+      await client.putDocuments({ documents: [grantDocument(newGrant(grant, Date.now()))] }, { parent: call, timeoutMs: 10_000 });
+    },
+    async revoke(team, key, value) {
+      const { documents } = await client.listDocuments({ namespace: GRANTS_NAMESPACE }, { timeoutMs: 10_000 });
+      for (const d of documents) {
+        let g;
+        try {
+          g = parseGrant(d.name, d.content);
+        } catch {
+          continue;
+        }
+        if (g.delegate !== "serving" || g.team !== team || g.label.key !== key || g.label.value !== value) continue;
+        await client.deleteDocument({ namespace: GRANTS_NAMESPACE, kind: d.kind, name: d.name }, { timeoutMs: 10_000 });
+      }
     },
   };
 }

@@ -3,7 +3,7 @@
  * its jobs), a replica's socket (load, model upload), the registry (replicas as `inference` endpoints) and the config
  * center (traffic policies). start.ts binds them to mesh clients; tests bind them to real services too.
  */
-import type { EndUser } from "@switchyard/mesh";
+import type { CallContext, EndUser, GrantInit } from "@switchyard/mesh";
 
 export interface ReplicaJob {
   uid: string;
@@ -16,7 +16,7 @@ export interface ReplicaJob {
 }
 
 export interface JobsPort {
-  /** Submits a replica job as the deployment's owner; idempotent by `requestId`. */
+  /** Submits a replica job as the deployment's owner (under the owner's grant); idempotent by `requestId`. */
   submit(manifest: string, requestId: string, owner: EndUser): Promise<ReplicaJob>;
   /** undefined when the job is gone. */
   get(uid: string, team: string): Promise<ReplicaJob | undefined>;
@@ -24,10 +24,24 @@ export interface JobsPort {
   cancel(uid: string, team: string): Promise<void>;
   /** Deletes a finished job with its files; a missing one is fine. */
   remove(uid: string, team: string): Promise<void>;
-  /** A job's artifact, read as `user` (the jobs service decides whether they may). */
-  readArtifact(job: string, team: string, path: string, user: EndUser): AsyncIterable<Uint8Array>;
-  /** A job's uid and the last value of each of its metrics, read as `user`. */
-  finalMetrics(job: string, team: string, user: EndUser): Promise<{ uid: string; metrics: Record<string, number> }>;
+  /**
+   * A job's artifact, read for the user of the call being handled (`call`: the jobs service sees the gateway's
+   * proof that they are calling now, and decides whether they may).
+   */
+  readArtifact(job: string, team: string, path: string, call: CallContext): AsyncIterable<Uint8Array>;
+  /** A job's uid and the last value of each of its metrics, read for the user of `call`. */
+  finalMetrics(job: string, team: string, call: CallContext): Promise<{ uid: string; metrics: Record<string, number> }>;
+}
+
+/**
+ * Delegation grants (mesh grants.ts) in the config center: what lets this service submit a deployment's replicas as
+ * its owner after the owner's call is over, and nothing else.
+ */
+export interface GrantsPort {
+  /** Records the grant while its user is calling (`call`; control checks it is theirs to give). Idempotent. */
+  record(grant: GrantInit, call: CallContext): Promise<void>;
+  /** Removes this service's grants for the jobs labelled `key=value` in `team` (as itself). */
+  revoke(team: string, key: string, value: string): Promise<void>;
 }
 
 export interface ReplicaLoad {

@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, beforeEach, describe, it } from "node:test";
 import { FakeClock, noopLogger } from "@switchyard/core";
-import type { EndUser } from "@switchyard/mesh";
+import type { CallContext, EndUser, GrantInit } from "@switchyard/mesh";
 import { openStore } from "@switchyard/store";
 import { Deployments } from "./deployments.js";
 import { ModelFiles } from "./model-files.js";
-import type { JobsPort, PolicyPort, RegistryPort, ReplicaJob, ReplicaPort } from "./ports.js";
+import type { GrantsPort, JobsPort, PolicyPort, RegistryPort, ReplicaJob, ReplicaPort } from "./ports.js";
 import { Reconciler } from "./reconciler.js";
 import { migrations, type ServingDatabase } from "./schema.js";
 import { ServingStore } from "./serving-store.js";
@@ -83,6 +83,17 @@ class World {
     },
   };
 
+  /** Live grants by `team/key=value/user`, and the calls they were recorded in. */
+  grants = new Map<string, { grant: GrantInit; call: CallContext }>();
+  grantsPort: GrantsPort = {
+    record: async (grant, call) => {
+      this.grants.set(`${grant.team}/${grant.label.key}=${grant.label.value}/${grant.user}`, { grant, call });
+    },
+    revoke: async (team, key, value) => {
+      for (const k of [...this.grants.keys()]) if (k.startsWith(`${team}/${key}=${value}/`)) this.grants.delete(k);
+    },
+  };
+
   /** Every job of `revision` runs and answers ready. */
   start(revision?: number): void {
     for (const j of this.jobs.values()) {
@@ -108,13 +119,15 @@ describe("serving reconciler", () => {
     const opened = await openStore<ServingDatabase>({ driver: "sqlite", location: join(dir, `s${n++}.db`), migrations });
     store = new ServingStore(opened);
     const files = new ModelFiles(join(dir, `files${n}`));
-    const make = () => new Reconciler({ store, jobs: world.jobsPort, replicas: world.replicaPort, registry: world.registryPort, policies: world.policyPort, files, clock, logger: noopLogger, modelServer: ["node", "ms.js"], policySettleMs: 1000, drainMs: 2000 });
+    const make = () => new Reconciler({ store, jobs: world.jobsPort, replicas: world.replicaPort, registry: world.registryPort, policies: world.policyPort, grants: world.grantsPort, files, clock, logger: noopLogger, modelServer: ["node", "ms.js"], policySettleMs: 1000, drainMs: 2000 });
     rc = make();
-    deployments = new Deployments({ store, files, jobs: world.jobsPort, clock, kick: () => undefined });
+    deployments = new Deployments({ store, files, jobs: world.jobsPort, grants: world.grantsPort, clock, kick: () => undefined });
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const apply = (manifest: string, canary?: number) => deployments.apply({ manifest, dryRun: false, canaryTrafficPercent: canary }, admin);
+  /** The user's call being handled (a stand-in: the ports here do not call anything). */
+  const call = { method: "/switchyard.v1.Serving/ApplyDeployment" } as CallContext;
+  const apply = (manifest: string, canary?: number) => deployments.apply({ manifest, dryRun: false, canaryTrafficPercent: canary }, admin, call);
   const native = (model: string, extra = "") => `apiVersion: switchyard/v1\nkind: Deployment\nmetadata: {name: m, team: vision}\nspec:\n  model: ${model}\n${extra}`;
 
   it("submits a replica as the owner with the serving class, registers it once it answers ready, and routes to it", async () => {
@@ -152,7 +165,7 @@ describe("serving reconciler", () => {
     world.start();
     await rc.reconcileOnce();
     world.registered.clear();
-    const again = new Reconciler({ store, jobs: world.jobsPort, replicas: world.replicaPort, registry: world.registryPort, policies: world.policyPort, files: new ModelFiles(join(dir, "files-again")), clock, logger: noopLogger, modelServer: ["node", "ms.js"] });
+    const again = new Reconciler({ store, jobs: world.jobsPort, replicas: world.replicaPort, registry: world.registryPort, policies: world.policyPort, grants: world.grantsPort, files: new ModelFiles(join(dir, "files-again")), clock, logger: noopLogger, modelServer: ["node", "ms.js"] });
     await again.reconcileOnce();
     assert.equal(world.jobs.size, 1);
     assert.equal(world.registered.size, 1);
@@ -232,17 +245,22 @@ describe("serving reconciler", () => {
     await rc.reconcileOnce();
     world.start();
     await rc.reconcileOnce();
+    const grant = world.grants.get("vision/serving.switchyard.io/deployment=m/ann");
+    assert.ok(grant, "creating the deployment recorded its owner's grant to serving for its replicas");
+    assert.equal(grant.grant.delegate, "serving");
+    assert.equal(grant.call, call, "recorded within the owner's call");
     await deployments.delete("m", admin);
     await rc.reconcileOnce();
     clock.advance(3000);
     await rc.reconcileOnce();
     await rc.reconcileOnce();
     assert.equal(await store.deployment("m"), undefined);
+    assert.equal(world.grants.size, 0, "the grant went with the deployment");
     assert.equal(world.policies, undefined, "no deployment left: the policies are removed");
   });
 
   it("registers a model version from a job's artifact, refuses to delete it while a revision serves it, then deletes it and its file", async () => {
-    const m = await deployments.registerModel({ name: "mm", from: "job://train-1/model.onnx", team: "", description: "first" }, admin);
+    const m = await deployments.registerModel({ name: "mm", from: "job://train-1/model.onnx", team: "", description: "first" }, admin, call);
     assert.equal(m.version, 1);
     assert.equal(m.team, "vision");
     assert.match(m.checksum, /^sha256:[0-9a-f]{64}$/);

@@ -22,8 +22,8 @@ import type { EndUser, UserRole } from "@switchyard/mesh";
 import type { DeploymentSpec } from "@switchyard/specs";
 import { Autoscaler, type AutoscalerOptions } from "./autoscaler.js";
 import type { ModelFiles } from "./model-files.js";
-import type { EndpointRegistration, JobsPort, PolicyPort, RegistryPort, ReplicaPort } from "./ports.js";
-import { REPLICA_SOCKET, replicaJobManifest } from "./replica-job.js";
+import type { EndpointRegistration, GrantsPort, JobsPort, PolicyPort, RegistryPort, ReplicaPort } from "./ports.js";
+import { DEPLOYMENT_LABEL, REPLICA_SOCKET, replicaJobManifest } from "./replica-job.js";
 import type { DeploymentRow, ReplicaRow, RevisionRow, ServingStore } from "./serving-store.js";
 import { trafficPolicies, type RoutedDeployment } from "./traffic-policy.js";
 
@@ -35,6 +35,7 @@ export interface ReconcilerOptions {
   replicas: ReplicaPort;
   registry: RegistryPort;
   policies: PolicyPort;
+  grants: GrantsPort;
   files: ModelFiles;
   clock: Clock;
   logger: Logger;
@@ -206,6 +207,8 @@ export class Reconciler {
     for (const d of deployments.values()) {
       if (!d.deleting) continue;
       if ((await store.replicas(d.uid)).length > 0) continue;
+      // Its grants first: a crash between the two leaves a deleting deployment, not a grant with nothing to cover.
+      await this.o.grants.revoke(d.team, DEPLOYMENT_LABEL, d.name);
       await store.removeDeployment(d.uid);
       this.o.files.removeDeployment(d.uid);
       this.o.logger.info({ deployment: d.name }, "deployment deleted");
@@ -231,6 +234,11 @@ export class Reconciler {
       this.o.logger.info({ deployment: d.name, revision: rev.number, job: job.name }, "replica submitted");
     } catch (err) {
       this.o.logger.warn({ err, deployment: d.name, revision: rev.number }, "replica submission failed; the next pass tries again");
+      // Shown in the deployment's state (e.g. the owner's grant is gone: their replicas are not submitted any more).
+      let live = this.live.get(row.id);
+      if (!live) this.live.set(row.id, (live = { loaded: false, failures: 0 }));
+      live.phase = "Submitting";
+      live.message = `its submission was refused: ${err instanceof Error ? err.message : String(err)}`;
     }
   }
 

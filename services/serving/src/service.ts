@@ -28,7 +28,7 @@ export function servingService(d: ServingServiceDeps): ServiceImpl<typeof Servin
     async applyDeployment(req, ctx: CallContext) {
       const caller = callerOf(ctx);
       if (req.manifest.length === 0) throw new SwitchyardError(Code.InvalidArgument, "manifest is empty: send an InferenceService or a switchyard/v1 Deployment", { details: [{ field: "manifest", message: "required" }] });
-      const r = await deployments.apply({ manifest: req.manifest, dryRun: req.dryRun, canaryTrafficPercent: req.canaryTrafficPercent }, caller);
+      const r = await deployments.apply({ manifest: req.manifest, dryRun: req.dryRun, canaryTrafficPercent: req.canaryTrafficPercent }, caller, ctx);
       return { deployment: await toProto(r.deployment), outcome: r.outcome, warnings: r.warnings };
     },
 
@@ -62,7 +62,7 @@ export function servingService(d: ServingServiceDeps): ServiceImpl<typeof Servin
     },
 
     async registerModel(req, ctx: CallContext) {
-      return modelToProto(await deployments.registerModel(req, callerOf(ctx)));
+      return modelToProto(await deployments.registerModel(req, callerOf(ctx), ctx));
     },
 
     async deleteModel(req, ctx: CallContext) {

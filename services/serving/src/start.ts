@@ -5,7 +5,7 @@ import { createClient, createMeshRuntime, createServer, createServiceRuntime, op
 import { openStore } from "@switchyard/store";
 import type { ServingConfig } from "./config.js";
 import { Deployments } from "./deployments.js";
-import { jobsPort, policyPort, registryPort, replicaPort } from "./mesh-ports.js";
+import { grantsPort, jobsPort, policyPort, registryPort, replicaPort } from "./mesh-ports.js";
 import { ModelFiles } from "./model-files.js";
 import { Reconciler } from "./reconciler.js";
 import { migrations, type ServingDatabase } from "./schema.js";
@@ -33,12 +33,14 @@ export async function startServing(config: ServingConfig, logger: Logger, regist
   const configClient = createClient(ConfigCenter, { target: "mesh:///control", registry: reg, runtime: mesh.runtime });
   const jobs = jobsPort(jobsClient);
   const replicas = replicaPort(logger);
+  const grants = grantsPort(configClient);
   const reconciler = new Reconciler({
     store,
     jobs,
     replicas,
     registry: registryPort(reg, logger),
     policies: policyPort(configClient),
+    grants,
     files,
     clock: systemClock,
     logger,
@@ -54,7 +56,7 @@ export async function startServing(config: ServingConfig, logger: Logger, regist
       ...(config.scaleToZeroGraceMs !== undefined ? { scaleToZeroGraceMs: config.scaleToZeroGraceMs } : {}),
     },
   });
-  const deployments = new Deployments({ store, files, jobs, clock: systemClock, kick: () => reconciler.kick() });
+  const deployments = new Deployments({ store, files, jobs, grants, clock: systemClock, kick: () => reconciler.kick() });
   registerServingMetrics(mesh.metrics.registry, store, reconciler);
   const server = createServer({ name: "serving", ...meshListen(config.listen, config.dataDir, "serving"), logger, runtime: mesh.runtime, labels: { metrics: metricsAddress }, registry: reg });
   server.add(Serving, servingService({ store, deployments, reconciler }));

@@ -15,7 +15,7 @@ export function deploymentToProto(d: DeploymentRow, revisions: readonly Revision
     state === "Deleting" ? "draining its replicas, then it is gone"
     : state === "ScaledToZero" ? "no replicas while idle: the next request starts one and waits for it"
     : state === "Progressing" ? `waiting for a first replica to start and load the model${waitingWhy(replicas, rc)} (switchyard deployments describe shows the replicas' jobs)`
-    : state === "Degraded" ? `${ready} of ${desired} replicas ready`
+    : state === "Degraded" ? `${ready} of ${desired} replicas ready${waitingWhy(replicas, rc)}`
     : `${ready} replica${ready === 1 ? "" : "s"} ready`;
   const traffic = live.filter((r) => r.traffic > 0).map((r) => ({ revision: r.number, percent: r.traffic, tag: r === latest ? "latest" : "previous" }));
   return create(DeploymentSchema, {
