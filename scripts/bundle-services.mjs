@@ -18,6 +18,7 @@ const SERVICES = {
   // The manifest worker is started by URL relative to the module that starts it: it sits beside the bundle.
   jobs: ["main.js", "manifest-worker.js"],
   serving: ["main.js"],
+  experiments: ["main.js"],
   // A replica of a deployment, run as a job: ONNX Runtime's native addon stays outside (node_modules).
   "model-server": ["main.js"],
 };

@@ -26,6 +26,8 @@ const ALLOWED = new Map([
   ["services/control/src/identity-store.ts", "the join tokens the CA has accepted"],
   ["services/serving/src/schema.ts", "the serving service's tables and migrations"],
   ["services/serving/src/serving-store.ts", "deployments, revisions, replicas, registered models"],
+  ["services/experiments/src/schema.ts", "the experiments service's tables and migrations"],
+  ["services/experiments/src/experiment-store.ts", "experiments and their trials"],
 ]);
 
 const SQL = [

@@ -1,6 +1,6 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { ConfigCenter, Jobs, Platform, Queues, Secrets, Serving } from "@switchyard/api";
+import { ConfigCenter, Experiments, Jobs, Platform, Queues, Secrets, Serving } from "@switchyard/api";
 import { errorText, type FieldViolation } from "@switchyard/core";
 import { readFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
@@ -21,6 +21,8 @@ export interface Api {
   config: Client<typeof ConfigCenter>;
   /** Deployments and the model registry (the serving service, through the gateway). */
   serving: Client<typeof Serving>;
+  /** Hyperparameter experiments and their trials (the experiments service, through the gateway). */
+  experiments: Client<typeof Experiments>;
   server: string;
   /** Plain HTTP GETs to the server (`/metrics`), with the token the clients send. */
   fetch(path: string): Promise<Response>;
@@ -69,6 +71,7 @@ export function connectApi(opts: GlobalOptions, env: NodeJS.ProcessEnv = process
     secrets: createClient(Secrets, transport),
     config: createClient(ConfigCenter, transport),
     serving: createClient(Serving, transport),
+    experiments: createClient(Experiments, transport),
     server,
     fetch: (path) => (ca ? httpsGet(new URL(path, server), token, ca) : fetch(new URL(path, server), token ? { headers: { authorization: `Bearer ${token}` } } : {})),
   };

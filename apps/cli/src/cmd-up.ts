@@ -1,6 +1,6 @@
 import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { createFileOnce, ensurePrivateDir, setPrivateUmask } from "@switchyard/core";
@@ -35,6 +35,13 @@ export function demoManifestPath(): string {
   return fileURLToPath(new URL("../../../examples/demo-train/job.yaml", import.meta.url));
 }
 
+/** The demo's experiment (a search over the demo trainer's --lr and --hidden), as a path to type from here. */
+function demoExperimentPath(): string {
+  const file = fileURLToPath(new URL("../../../examples/demo-train/experiment.yaml", import.meta.url));
+  const rel = relative(process.cwd(), file);
+  return rel.startsWith("..") ? file : rel;
+}
+
 async function runDemo(url: string, token: string): Promise<void> {
   // Loaded only for the demo: the supervisor itself stays small (its RSS counts in the platform's idle footprint).
   const { connectApi } = await import("./api.js");
@@ -53,6 +60,7 @@ async function runDemo(url: string, token: string): Promise<void> {
   process.stdout.write(`      try: switchyard describe ${name} · switchyard metrics ${name} · switchyard artifacts ${name} --download ./model\n`);
   if (final.status?.phase === "Succeeded") {
     process.stdout.write(`      serve it: switchyard models register demo --from job://${name}/model.onnx && switchyard serve demo --model models://demo --wait\n`);
+    process.stdout.write(`      tune it:  switchyard experiments create -f ${demoExperimentPath()} && switchyard experiments describe demo-tune\n`);
   }
 }
 
@@ -95,7 +103,7 @@ async function joinTokens(dataDir: string): Promise<(service: string) => string>
 }
 
 /** The order `up` stops the services in. */
-const STOP_ORDER = ["gateway", "serving", "jobs", "control"];
+const STOP_ORDER = ["gateway", "experiments", "serving", "jobs", "control"];
 
 /** Each service in its own process under the supervisor, restarted with backoff when it dies. */
 async function startProcesses(o: UpOptions, dataDir: string, onRestarted: () => void): Promise<Started> {
@@ -105,8 +113,9 @@ async function startProcesses(o: UpOptions, dataDir: string, onRestarted: () => 
     onRestart: (svc, code, delay) => process.stderr.write(`[up] ${svc} exited (code ${code}); restarting in ${delay} ms\n`),
     onRestarted,
   });
-  // The gateway first (no new requests), control last (the others deregister from it). Stopping serving stops no
-  // replica: they are jobs, which keep running as every job does while the platform is down.
+  // The gateway first (no new requests), control last (the others deregister from it). Experiments before jobs: it
+  // submits to jobs. Stopping serving stops no replica, nor stopping experiments any trial: they are jobs, which keep
+  // running as every job does while the platform is down.
   const order = STOP_ORDER;
   const env = serviceEnv(o, dataDir);
   try {
@@ -116,8 +125,10 @@ async function startProcesses(o: UpOptions, dataDir: string, onRestarted: () => 
     // Each child enrols with control's CA with a one-time join token minted for its own identity at each (re)start.
     const joinToken = await joinTokens(dataDir);
     const gatewaySpec = { name: "gateway", entry: serviceEntry("gateway"), env: { ...common, SWITCHYARD_PORT: o.port ?? "8080", SWITCHYARD_HOST: o.host ?? "127.0.0.1" }, freshEnv: () => ({ SWITCHYARD_JOIN_TOKEN: joinToken("gateway") }) };
-    const service = (name: "jobs" | "serving") => ({ name, entry: serviceEntry(name), env: common, freshEnv: () => ({ SWITCHYARD_JOIN_TOKEN: joinToken(name) }) });
-    const [, , gateway] = await Promise.all([sup.start(service("jobs")), sup.start(service("serving")), sup.start(gatewaySpec)]);
+    const service = (name: "jobs" | "serving" | "experiments") => ({ name, entry: serviceEntry(name), env: common, freshEnv: () => ({ SWITCHYARD_JOIN_TOKEN: joinToken(name) }) });
+    // Every entry is found before any of them starts: a missing bundle stops `up` with its message, not halfway.
+    const services = [service("jobs"), service("serving"), service("experiments")];
+    const [gateway] = await Promise.all([sup.start(gatewaySpec), ...services.map((s) => sup.start(s))]);
     // Same for the gateway: the URL in the CLI config stays right across its restarts.
     gatewaySpec.env.SWITCHYARD_PORT = gateway.address.split(":").pop()!;
     return { url: String(gateway.url), tls: gateway.tls as Started["tls"], state: () => ({ services: sup.pids(), restarts: { ...sup.restarts } }), stop: () => sup.stop(order) };
@@ -132,14 +143,16 @@ async function startProcesses(o: UpOptions, dataDir: string, onRestarted: () => 
  * co-hosted services short-circuited by the mesh — one code path, a smaller footprint for small machines.
  */
 async function startInProcess(o: UpOptions, dataDir: string): Promise<Started> {
-  const [{ LocalTable }, { createLogger }, { startControl, loadControlConfig }, { startJobs, loadJobsConfig }, { startServing, loadServingConfig }, { startGateway, loadGatewayConfig }] = await Promise.all([
-    import("@switchyard/mesh"),
-    import("@switchyard/core"),
-    import("@switchyard/control"),
-    import("@switchyard/jobs"),
-    import("@switchyard/serving"),
-    import("@switchyard/gateway"),
-  ]);
+  const [{ LocalTable }, { createLogger }, { startControl, loadControlConfig }, { startJobs, loadJobsConfig }, { startServing, loadServingConfig }, { startExperiments, loadExperimentsConfig }, { startGateway, loadGatewayConfig }] =
+    await Promise.all([
+      import("@switchyard/mesh"),
+      import("@switchyard/core"),
+      import("@switchyard/control"),
+      import("@switchyard/jobs"),
+      import("@switchyard/serving"),
+      import("@switchyard/experiments"),
+      import("@switchyard/gateway"),
+    ]);
   mkdirSync(join(dataDir, "logs"), { recursive: true, mode: 0o700 });
   const env = { ...process.env, ...serviceEnv(o, dataDir) };
   const level = env.SWITCHYARD_LOG_LEVEL ?? "info";
@@ -149,6 +162,7 @@ async function startInProcess(o: UpOptions, dataDir: string): Promise<Started> {
   const control = await startControl(loadControlConfig(env), log("control"), local);
   const jobs = await startJobs(loadJobsConfig(env), log("jobs"), control.registry, local);
   const serving = await startServing(loadServingConfig(env), log("serving"), control.registry, local);
+  const experiments = await startExperiments(loadExperimentsConfig(env), log("experiments"), control.registry, local);
   const gateway = await startGateway(loadGatewayConfig({ ...env, SWITCHYARD_PORT: o.port ?? "8080", SWITCHYARD_HOST: o.host ?? "127.0.0.1" }), log("gateway"), control.registry, local);
   return {
     url: gateway.url,
@@ -157,6 +171,7 @@ async function startInProcess(o: UpOptions, dataDir: string): Promise<Started> {
     async stop() {
       // STOP_ORDER, in this process.
       await gateway.stop();
+      await experiments.stop();
       await serving.stop();
       await jobs.stop();
       await control.stop();
@@ -268,7 +283,7 @@ async function portFree(host: string, port: string): Promise<string | undefined>
   });
 }
 
-/** `switchyard up`: starts control, then jobs, serving and the gateway, and keeps them running until Ctrl-C. */
+/** `switchyard up`: starts control, then jobs, serving, experiments and the gateway, and keeps them running until Ctrl-C. */
 export async function up(o: UpOptions): Promise<number> {
   const t0 = Date.now();
   // Everything the platform creates is its user's alone; a data dir others can read is refused, with the fix.
@@ -338,7 +353,7 @@ function registerJoinToken(program: Command): void {
   program
     .command("join-token")
     .description("mint a one-time token for a service on another host to enrol with this platform's CA (run where control's data dir is)")
-    .requiredOption("--service <name>", "the platform service it is for (jobs, serving, gateway)")
+    .requiredOption("--service <name>", "the platform service it is for (jobs, serving, experiments, gateway)")
     .option("--data-dir <dir>", "control's data dir", undefined)
     .option("--ttl <duration>", "how long the token may wait to be used (e.g. 10m, 1h)", "10m")
     .action(async (o: { service: string; dataDir?: string; ttl: string }) => {
@@ -398,13 +413,13 @@ export function registerUp(program: Command): void {
   registerEtcdCert(program);
   program
     .command("up")
-    .description("start the platform on this machine (control, jobs, serving, gateway) and supervise it")
+    .description("start the platform on this machine (control, jobs, serving, experiments, gateway) and supervise it")
     .option("--data-dir <dir>", "where state, logs and artifacts live", undefined)
     .option("--port <port>", "the gateway's port (gRPC, gRPC-Web, Connect JSON on one port)", "8080")
     .option("--host <host>", "the gateway's address", "127.0.0.1")
     .option("--gpus <n>", "simulate N GPUs where there are none")
     .option("--grace-ms <ms>", "SIGTERM→SIGKILL grace for cancelled jobs")
-    .option("--demo", "submit the bundled demo training job once the platform is up")
+    .option("--demo", "submit the bundled demo training job once the platform is up (then says how to serve and tune it)")
     .option("--tls", "serve the gateway over TLS with a self-signed certificate made once for --host (its fingerprint is printed)")
     .option("--tls-cert <pem>", "serve the gateway over TLS with this certificate (chain), for a gateway other machines reach")
     .option("--tls-key <pem>", "the key of --tls-cert (mode 600)")

@@ -6,10 +6,10 @@ import { registerUp } from "./cmd-up.js";
 /** Builds the program; `up` (a long-lived supervisor) skips loading the client commands and their libraries. */
 export async function buildProgram(argv: string[] = process.argv): Promise<Command> {
   const program = new Command("switchyard")
-    .description("Switchyard: training jobs, queues, GPUs and model serving on one machine or many")
+    .description("Switchyard: training jobs, queues, GPUs, hyperparameter experiments and model serving on one machine or many")
     .option("--server <url>", "the gateway URL (default: from `switchyard up`'s CLI config, or SWITCHYARD_URL)")
     .option("--token <token>", "bearer token (default: from the CLI config, or SWITCHYARD_TOKEN)")
-    .option("--team <team>", "the team to act on (its jobs, deployments, models)")
+    .option("--team <team>", "the team to act on (its jobs, deployments, models, experiments)")
     .option("--ca-file <pem>", "certificate(s) to trust for an https server (default: the CLI config's, or SWITCHYARD_TLS_CA)")
     .version(version(), "-V, --version", "print the version")
     .exitOverride()
@@ -23,6 +23,7 @@ export async function buildProgram(argv: string[] = process.argv): Promise<Comma
     (await import("./cmd-simulate.js")).registerSimulate(program);
     (await import("./cmd-mesh.js")).registerMeshCommands(program);
     (await import("./cmd-serving.js")).registerServingCommands(program);
+    (await import("./cmd-experiments.js")).registerExperimentCommands(program);
   }
   return program;
 }

@@ -1,4 +1,4 @@
-// The authorization matrix inside the mesh: every method of every service control, jobs and serving serve, called by every
+// The authorization matrix inside the mesh: every method of every service control, jobs, serving and experiments serve, called by every
 // kind of caller a hostile or mistaken process could be, against the real services (in this process, on their real
 // Unix sockets, mutual TLS, the default AuthorizationPolicies). Each cell says how far a call gets:
 //   handshake — never reaches the server (no certificate of the platform CA);
@@ -11,11 +11,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { DescService } from "@bufbuild/protobuf";
-import { ConfigCenter, Identity, Jobs, Queues, Registry, Secrets, Serving } from "@switchyard/api";
+import { ConfigCenter, Experiments, Identity, Jobs, Queues, Registry, Secrets, Serving } from "@switchyard/api";
 import { Code, noopLogger, SwitchyardError, type RunningService } from "@switchyard/core";
 import { loadControlConfig, startControl } from "@switchyard/control";
 import { loadJobsConfig, startJobs } from "@switchyard/jobs";
 import { loadServingConfig, startServing } from "@switchyard/serving";
+import { loadExperimentsConfig, startExperiments } from "@switchyard/experiments";
 import { CertificateAuthority, loadOrCreateCa } from "@switchyard/mesh/ca";
 import { createClient, createMeshRuntime, dataDirIdentity, DEFAULT_TRUST_DOMAIN, localIdentity, serviceId, spiffeId, WorkloadIdentity, type EndUser, type MeshCredentials } from "@switchyard/mesh";
 
@@ -35,6 +36,7 @@ describe("the authorization matrix of the mesh: every method of every service, e
   let control: RunningService & { registry: { close(): Promise<void> } };
   let jobs: RunningService;
   let serving: RunningService;
+  let experiments: RunningService;
   const callers: Caller[] = [];
   const identities: WorkloadIdentity[] = [];
 
@@ -44,6 +46,7 @@ describe("the authorization matrix of the mesh: every method of every service, e
     control = await startControl(loadControlConfig(env), noopLogger);
     jobs = await startJobs(loadJobsConfig(env), noopLogger, (control as unknown as { registry: never }).registry);
     serving = await startServing(loadServingConfig(env), noopLogger, (control as unknown as { registry: never }).registry);
+    experiments = await startExperiments(loadExperimentsConfig(env), noopLogger, (control as unknown as { registry: never }).registry);
     const id = async (service: string) => {
       const i = dataDirIdentity(dataDir, service);
       identities.push(i);
@@ -66,6 +69,7 @@ describe("the authorization matrix of the mesh: every method of every service, e
   });
   after(async () => {
     for (const i of identities) i.close();
+    await experiments?.stop();
     await serving?.stop();
     await jobs?.stop();
     await control?.stop();
@@ -104,7 +108,7 @@ describe("the authorization matrix of the mesh: every method of every service, e
   }
 
   /** What each caller must get from each method. */
-  function expected(caller: string, server: "control" | "jobs" | "serving", service: string, method: string): Outcome {
+  function expected(caller: string, server: "control" | "jobs" | "serving" | "experiments", service: string, method: string): Outcome {
     if (caller === "plaintext") return "handshake";
     if (caller === "another CA's gateway") {
       // jobs requires a certificate of the CA in the handshake; control asks for one without requiring it (a new
@@ -118,9 +122,9 @@ describe("the authorization matrix of the mesh: every method of every service, e
       if (caller === "the gateway, no user") return "unauthenticated"; // the gateway always names the user
       return "served";
     }
-    if (server === "serving") {
+    if (server === "serving" || server === "experiments") {
       if (caller === "a team's workload") return "unauthenticated"; // no platform service
-      if (caller === "jobs, naming a user") return "rbac"; // users-via-gateway: only the gateway and serving name users
+      if (caller === "jobs, naming a user") return "rbac"; // users-via-gateway: only the gateway and the grant delegates name users
       if (caller === "the gateway, no user") return "unauthenticated"; // the gateway always names the user
       return "served";
     }
@@ -139,6 +143,7 @@ describe("the authorization matrix of the mesh: every method of every service, e
       { server: "control" as const, address: control.address, services: [Registry, ConfigCenter, Identity] },
       { server: "jobs" as const, address: jobs.address, services: [Jobs, Queues, Secrets] },
       { server: "serving" as const, address: serving.address, services: [Serving] },
+      { server: "experiments" as const, address: experiments.address, services: [Experiments] },
     ];
     const mismatches: string[] = [];
     let cells = 0;

@@ -23,7 +23,7 @@ describe("switchyard up --single-process", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("runs jobs, answers REST and keeps one process for every service", async () => {
+  it("runs jobs, answers REST, hosts experiments and keeps one process for every service", async () => {
     const state = JSON.parse(readFileSync(join(dir, "data", "up.json"), "utf8")) as { pid: number; mode: string; services: Record<string, number> };
     assert.equal(state.mode, "single-process");
     assert.deepEqual(state.services, {});
@@ -37,6 +37,13 @@ describe("switchyard up --single-process", () => {
     const res = await fetch(`${url}/v1/jobs/one`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(res.status, 200);
     assert.equal(((await res.json()) as { status: { phase: string } }).status.phase, "Succeeded");
+    // The experiments service is hosted here too, reached through the gateway like the others.
+    const experiments = cli(["experiments"]);
+    assert.equal(experiments.code, 0, experiments.stderr);
+    assert.match(experiments.stdout, /^no experiments/);
+    const dry = cli(["experiments", "create", "-f", "examples/demo-train/experiment.yaml", "--dry-run"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /^experiment\/demo-tune is valid \(dry run, nothing stored\)/);
     // No child process other than the replicas' shims: the services live in the `up` process.
     const children = spawnSync("pgrep", ["-P", String(state.pid)], { encoding: "utf8" }).stdout.trim();
     assert.equal(children, "", `unexpected child processes: ${children}`);

@@ -49,7 +49,7 @@ export const SERVICE_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX:
  * The service's bundled entry (`npm run build`). A bundle older than the compiled files it was made from (a plain
  * `tsc -b` since) would run old code: `up` refuses it and says how to rebuild.
  */
-export function serviceEntry(pkg: "control" | "jobs" | "serving" | "gateway"): string {
+export function serviceEntry(pkg: "control" | "jobs" | "serving" | "experiments" | "gateway"): string {
   const bundle = fileURLToPath(import.meta.resolve(`@switchyard/${pkg}/main`));
   const compiled = join(dirname(dirname(bundle)), "main.js");
   const age = (f: string) => statSync(f, { throwIfNoEntry: false })?.mtimeMs;

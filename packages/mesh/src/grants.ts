@@ -12,7 +12,6 @@
  */
 import { createHash } from "node:crypto";
 import { Code, SwitchyardError } from "@switchyard/core";
-import type { UserRole } from "./user-token.js";
 
 /** The config center namespace and document kind of grants. */
 export const GRANTS_NAMESPACE = "grants";
@@ -29,7 +28,7 @@ export interface Grant {
   readonly id: string;
   readonly user: string;
   readonly teams: readonly string[];
-  readonly role: UserRole;
+  readonly role: "admin" | "member" | "viewer";
   /** The service it lets act (a platform service's account, e.g. "serving"). */
   readonly delegate: string;
   /** The team it covers: jobs submitted under it must be of this team. */
@@ -92,7 +91,7 @@ export function parseGrant(name: string, content: string): Grant {
   }
   const createdAtMs = v.createdAtMs;
   if (typeof createdAtMs !== "number" || !Number.isFinite(createdAtMs)) throw bad("createdAtMs is not a time");
-  const g: Grant = { id: name, user, teams: teams as string[], role: role as UserRole, delegate, team, label: { key: label.key, value: label.value }, createdAtMs };
+  const g: Grant = { id: name, user, teams: teams as string[], role: role as Grant["role"], delegate, team, label: { key: label.key, value: label.value }, createdAtMs };
   if (grantName(g) !== name) throw bad(`its name is not the one its content gives (${grantName(g)})`);
   return g;
 }

@@ -37,6 +37,8 @@ export type { EnrollOptions, IdentityEnv, PlatformIdentityOptions } from "./plat
 export { verifiedCaller, requirePlatformAdmin, USER_DELEGATES } from "./identity.js";
 export { GRANT_DELEGATES, GRANT_KIND, GRANTS_NAMESPACE, GrantBook, grantCovers, grantDocument, grantName, newGrant, parseGrant } from "./grants.js";
 export type { Grant, GrantInit } from "./grants.js";
+export { grantRecorder, removeGrants } from "./grants-client.js";
+export type { GrantRecorder } from "./grants-client.js";
 export type { VerifiedCaller, VerifiedCallerOptions, UserRole } from "./identity.js";
 export { USER_TOKEN_HEADER, UserTokenMinter, UserTokenVerifier } from "./user-token.js";
 export type { EndUser, VerifiedUser } from "./user-token.js";

@@ -2,6 +2,7 @@
  * Finds the fields of a manifest that were accepted but mean nothing on this engine (volumes, tolerations, …),
  * so that one warning can list them. A format describes what it honours as a tree; everything else present is listed.
  */
+import type { NormalizeContext } from "./normalize-common.js";
 import { formatPath } from "./violations.js";
 import type { PathSegment } from "./violations.js";
 
@@ -15,25 +16,25 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Paths of the fields present in `value` that `honoured` does not cover; empty values (null, {}, []) are skipped. */
-export function ignoredFields(value: unknown, honoured: Honoured, path: PathSegment[] = []): string[] {
+/** The fields present in `value` that `honoured` does not cover, as paths; empty values (null, {}, []) are skipped. */
+export function ignoredFieldPaths(value: unknown, honoured: Honoured, path: PathSegment[] = []): PathSegment[][] {
   const tree = typeof honoured === "function" ? honoured(value) : honoured;
   if (tree === true) return [];
   if (isEmpty(value)) return [];
-  if (tree === false || typeof tree === "function") return [formatPath(path)];
+  if (tree === false || typeof tree === "function") return [path];
   if (Array.isArray(value)) {
     const item = tree["[]"];
-    if (item === undefined) return [formatPath(path)];
-    return value.flatMap((v, i) => ignoredFields(v, item, [...path, i]));
+    if (item === undefined) return [path];
+    return value.flatMap((v, i) => ignoredFieldPaths(v, item, [...path, i]));
   }
   if (!isRecord(value)) return [];
-  const out: string[] = [];
+  const out: PathSegment[][] = [];
   for (const [k, v] of Object.entries(value)) {
     const sub = tree[k] ?? tree["*"];
     if (sub === undefined) {
-      if (!isEmpty(v)) out.push(formatPath([...path, k]));
+      if (!isEmpty(v)) out.push([...path, k]);
     } else {
-      out.push(...ignoredFields(v, sub, [...path, k]));
+      out.push(...ignoredFieldPaths(v, sub, [...path, k]));
     }
   }
   return out;
@@ -47,4 +48,14 @@ function isEmpty(v: unknown): boolean {
 export function ignoredFieldsWarning(paths: readonly string[]): string[] {
   if (paths.length === 0) return [];
   return [`accepted but ignored by this engine, which runs local processes rather than pods: ${paths.join(", ")}`];
+}
+
+/**
+ * Reports what a format ignores in the document being normalized: the one warning, or, for a document embedded in
+ * another (`ctx.ignored`), its paths as written in the outer document, for the outer one's warning.
+ */
+export function reportIgnored(ctx: NormalizeContext, honoured: Honoured): void {
+  const paths = ignoredFieldPaths(ctx.raw, honoured).map((p) => ctx.sourcePath?.(p) ?? p);
+  if (ctx.ignored !== undefined) ctx.ignored.push(...paths);
+  else ctx.warnings.push(...ignoredFieldsWarning(paths.map(formatPath)));
 }

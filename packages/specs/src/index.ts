@@ -25,3 +25,20 @@ export type {
   ParseDeploymentManifestOptions, ParsedDeploymentManifest,
 } from "./deployment-spec.js";
 export { STORAGE_URI_FORMS, storageUriProblem } from "./deployment-common.js";
+export { batchJobSchema } from "./kubernetes-batchjob.js";
+export { parseExperimentManifest } from "./experiment-manifest.js";
+export { experimentSpecToManifest, experimentSpecToManifestObject } from "./experiment-to-manifest.js";
+export { renderTrialManifest, renderTrialManifestObject } from "./experiment-render.js";
+export { katibExperimentSchema } from "./experiment-katib.js";
+export { nativeExperimentManifestSchema } from "./experiment-native.js";
+export type { NativeExperimentManifest } from "./experiment-native.js";
+export {
+  DEFAULT_METRICS_REGEX, EXPERIMENT_DEFAULTS, MAX_EXPERIMENT_NAME_LENGTH, MAX_EXPERIMENT_PARAMETERS, MAX_PARAMETER_LIST_LENGTH, MAX_PARAMETER_VALUE_LENGTH,
+  MAX_PARALLEL_TRIALS, MAX_TRIAL_COUNT, MAX_METRIC_NAMES, MAX_ALGORITHM_SETTINGS, MAX_METRICS_FILTERS, MAX_METRICS_FILTER_LENGTH, EXPERIMENT_LABEL, TRIAL_LABEL,
+  KATIB_EXPERIMENT_LABEL, KATIB_TRIAL_LABEL,
+} from "./experiment-spec.js";
+export type {
+  ExperimentSpec, ExperimentParameter, ExperimentObjective, ExperimentAlgorithm, ExperimentTrialTemplate, ExperimentManifestSource, TrialParameter, TrialFormat,
+  ParameterType, ObjectiveType, MetricStrategy, MetricsCollector, MetricsFileFormat, ResumePolicy, JsonValue, AlgorithmCheck, AlgorithmCheckContext,
+  AlgorithmProblem, ParseExperimentManifestOptions, ParsedExperimentManifest, RenderTrialOptions,
+} from "./experiment-spec.js";

@@ -4,7 +4,7 @@
  */
 
 /** Where a manifest came from: the `apiVersion` (and kind, for foreign formats) it was read as. */
-export type JobManifestSource = "switchyard/v1" | "kubeflow.org/v1/PyTorchJob" | "trainer.kubeflow.org/v1alpha1/TrainJob";
+export type JobManifestSource = "switchyard/v1" | "kubeflow.org/v1/PyTorchJob" | "trainer.kubeflow.org/v1alpha1/TrainJob" | "batch/v1/Job";
 
 export type RestartPolicy = "Never" | "OnFailure" | "ExitCode";
 
@@ -118,6 +118,10 @@ export const JOB_DEFAULTS = {
   pytorchJobRestartPolicy: "OnFailure",
   /** TrainJob restarts are decided by its runtime on Kubernetes; runtimes are not resolved here. */
   trainJobRestartPolicy: "Never",
+  /** A batch/v1 Job's pod template must say Never or OnFailure on Kubernetes; left out here, Never. */
+  batchJobRestartPolicy: "Never",
+  /** Kubernetes' own default for a batch/v1 Job's backoffLimit. */
+  batchJobBackoffLimit: 6,
   /** backoffLimit when not given: 0 with Never (nothing restarts), 3 with OnFailure or ExitCode. */
   backoffLimitNever: 0,
   backoffLimitRetrying: 3,

@@ -13,7 +13,7 @@ import {
 import type { DeploymentNormalizeContext, DeploymentView } from "./deployment-common.js";
 import type { DeploymentBatching, DeploymentManifestSource, DeploymentModel, DeploymentSpec } from "./deployment-spec.js";
 import { DEPLOYMENT_DEFAULTS, MAX_BATCH_SIZE, MAX_DEPLOYMENT_REPLICAS } from "./deployment-spec.js";
-import { ignoredFields, ignoredFieldsWarning } from "./ignored-fields.js";
+import { reportIgnored } from "./ignored-fields.js";
 import type { Honoured } from "./ignored-fields.js";
 import type { ManifestFormat } from "./job-format.js";
 import { isRecord, isSet, rawAt } from "./job-format.js";
@@ -310,7 +310,7 @@ function normalize(doc: InferenceService, ctx: DeploymentNormalizeContext): Depl
   if (priorityClassName !== undefined) spec.priorityClassName = priorityClassName;
   const queue = labels[KUEUE_QUEUE_LABEL] ?? doc.metadata.annotations?.[KUEUE_QUEUE_LABEL];
   if (queue !== undefined) spec.queue = String(queue);
-  ctx.warnings.push(...ignoredFieldsWarning(ignoredFields(ctx.raw, honoured)));
+  reportIgnored(ctx, honoured);
   return spec;
 }
 

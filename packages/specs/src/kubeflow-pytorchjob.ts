@@ -3,7 +3,7 @@
  * meaning for local processes are honoured, the rest are listed in one warning.
  */
 import * as z from "zod";
-import { ignoredFields, ignoredFieldsWarning } from "./ignored-fields.js";
+import { reportIgnored } from "./ignored-fields.js";
 import type { Honoured } from "./ignored-fields.js";
 import type { JobFormat } from "./job-format.js";
 import { checkNamePresent, isRecord, isSet, rawAt } from "./job-format.js";
@@ -201,7 +201,7 @@ function normalize(doc: PyTorchJob, ctx: NormalizeContext): JobSpec | undefined 
   if (isSet(run.ttlSecondsAfterFinished)) spec.ttlSecondsAfterFinished = run.ttlSecondsAfterFinished as number;
   if (image !== undefined) spec.image = image;
   if (roles.length > 1) spec.roles = roles;
-  ctx.warnings.push(...ignoredFieldsWarning(ignoredFields(ctx.raw, honoured)));
+  reportIgnored(ctx, honoured);
   return spec;
 }
 

@@ -4,7 +4,7 @@
  * and listed in one warning, since this engine neither resolves runtimes nor builds pods.
  */
 import * as z from "zod";
-import { ignoredFields, ignoredFieldsWarning } from "./ignored-fields.js";
+import { reportIgnored } from "./ignored-fields.js";
 import type { Honoured } from "./ignored-fields.js";
 import type { JobFormat } from "./job-format.js";
 import { checkNamePresent, commandHint, isRecord, isSet, rawAt } from "./job-format.js";
@@ -120,7 +120,7 @@ function normalize(doc: TrainJob, ctx: NormalizeContext): JobSpec {
   const workingDir = resolveWorkingDir(".", ctx.baseDir);
   if (ctx.baseDir !== undefined && workingDir !== undefined) spec.workingDir = workingDir;
   if (isSet(t.image)) spec.image = t.image as string;
-  ctx.warnings.push(...ignoredFieldsWarning(ignoredFields(ctx.raw, honoured)));
+  reportIgnored(ctx, honoured);
   return spec;
 }
 

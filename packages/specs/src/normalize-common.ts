@@ -19,13 +19,21 @@ export interface NormalizeContext {
   readonly raw: unknown;
   /** Take an inline secret value of "(secret)" as it is (a stored, redacted manifest read back) instead of refusing it. */
   readonly acceptRedacted?: boolean;
+  /**
+   * Where a path of this document is written in the file, for a document embedded in another (an experiment's trial
+   * template): warnings then name and point at the outer document's path. Identity when absent.
+   */
+  readonly sourcePath?: (path: readonly PathSegment[]) => PathSegment[];
+  /** Collects the paths of the fields a format ignores instead of adding its one warning (an embedding document lists them in its own). */
+  readonly ignored?: PathSegment[][];
 }
 
 /** Adds a warning that names its position: `job.yaml:12:7: spec.x: message`. */
 export function warnAt(ctx: NormalizeContext, path: readonly PathSegment[], message: string): void {
-  const pos = ctx.locator.locate(path);
+  const at = ctx.sourcePath?.(path) ?? path;
+  const pos = ctx.locator.locate(at);
   const where = pos === undefined ? "" : `${ctx.file !== undefined ? `${ctx.file}:` : ""}${pos.line}:${pos.column}: `;
-  ctx.warnings.push(`${where}${formatPath(path)}: ${message}`);
+  ctx.warnings.push(`${where}${formatPath(at)}: ${message}`);
 }
 
 export interface K8sResources {

@@ -6,6 +6,8 @@ import type { JobResources, JobSpec } from "./job-spec.js";
 import { parseJobManifest } from "./job-manifest.js";
 import { parseDeploymentManifest } from "./deployment-manifest.js";
 import type { DeploymentSpec } from "./deployment-spec.js";
+import { parseExperimentManifest } from "./experiment-manifest.js";
+import type { ExperimentSpec, ParseExperimentManifestOptions } from "./experiment-spec.js";
 
 /** The violations of a manifest that must be refused; fails the test if it parses. */
 export function violationsOf(text: string, file = "job.yaml"): readonly FieldViolation[] {
@@ -114,4 +116,49 @@ export function assertWholeDeployment(spec: DeploymentSpec): void {
   }
   if (spec.priorityClassName !== undefined) assert.equal(typeof spec.priorityClassName, "string");
   if (spec.queue !== undefined) assert.equal(typeof spec.queue, "string");
+}
+
+/** The violations of an experiment manifest that must be refused; fails the test if it parses. */
+export function experimentViolationsOf(text: string, options: ParseExperimentManifestOptions = {}): readonly FieldViolation[] {
+  try {
+    parseExperimentManifest(text, { file: "exp.yaml", ...options });
+  } catch (err) {
+    assert.ok(err instanceof SwitchyardError, `expected a SwitchyardError, got ${String(err)}`);
+    assert.equal(err.code, Code.InvalidArgument, err.message);
+    return err.details;
+  }
+  assert.fail("the manifest was accepted");
+}
+
+/** Fails unless `spec` is a whole ExperimentSpec: every required field present, of its type, within its range. */
+export function assertWholeExperiment(spec: ExperimentSpec): void {
+  const int = (n: unknown, min: number, max = Number.MAX_SAFE_INTEGER) => Number.isSafeInteger(n) && (n as number) >= min && (n as number) <= max;
+  assert.ok(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(spec.name) && spec.name.length <= 54, "name");
+  assert.ok(typeof spec.team === "string" && spec.team.length > 0, "team");
+  const o = spec.objective;
+  assert.ok((o.type === "minimize" || o.type === "maximize") && typeof o.metric === "string" && !o.additionalMetrics.includes(o.metric), "objective");
+  assert.deepEqual(Object.keys(o.strategies), [o.metric, ...o.additionalMetrics], "strategies");
+  if (o.goal !== undefined) assert.ok(Number.isFinite(o.goal), "goal");
+  for (const a of [spec.algorithm, ...(spec.earlyStopping !== undefined ? [spec.earlyStopping] : [])]) {
+    assert.ok(typeof a.name === "string" && Object.values(a.settings).every((v) => typeof v === "string"), "algorithm");
+  }
+  assert.ok(spec.parameters.length >= 1 && new Set(spec.parameters.map((p) => p.name)).size === spec.parameters.length, "parameters");
+  for (const p of spec.parameters) {
+    if (p.type === "double" || p.type === "int") {
+      assert.ok(Number.isFinite(p.min) && Number.isFinite(p.max) && (p.min ?? 0) <= (p.max ?? 0) && p.list === undefined, `parameter ${p.name}`);
+      if (p.type === "int") assert.ok(Number.isSafeInteger(p.min) && Number.isSafeInteger(p.max), `int parameter ${p.name}`);
+    } else {
+      assert.ok(p.list !== undefined && p.list.length > 0 && new Set(p.list).size === p.list.length && p.min === undefined, `parameter ${p.name}`);
+      if (p.type === "discrete") assert.ok(p.list.every((v) => String(Number(v)) === v), `discrete parameter ${p.name}`);
+    }
+  }
+  const t = spec.trialTemplate;
+  assert.ok(["pytorchjob", "batchjob", "native"].includes(t.format) && typeof t.spec === "object", "trialTemplate");
+  assert.ok(t.trialParameters.every((tp) => typeof tp.name === "string" && typeof tp.reference === "string"), "trialParameters");
+  assert.ok(int(spec.parallelTrialCount, 1, 64), "parallelTrialCount");
+  if (spec.maxTrialCount !== undefined) assert.ok(int(spec.maxTrialCount, spec.parallelTrialCount, 10_000), "maxTrialCount");
+  if (spec.maxFailedTrialCount !== undefined) assert.ok(int(spec.maxFailedTrialCount, 0, spec.maxTrialCount ?? 10_000), "maxFailedTrialCount");
+  assert.ok(["Never", "LongRunning", "FromVolume"].includes(spec.resumePolicy), "resumePolicy");
+  const mc = spec.metricsCollector;
+  assert.ok(mc.kind === "None" || (mc.kind === "StdOut" && mc.filters.length > 0) || (mc.kind === "File" && mc.path.length > 0 && (mc.format === "JSON" ? mc.filters.length === 0 : mc.filters.length > 0)), "metricsCollector");
 }

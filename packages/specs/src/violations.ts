@@ -185,6 +185,24 @@ export class Violations {
   }
 }
 
+/**
+ * The violations of a document embedded in another (an experiment's trial template): each path is mapped to where the
+ * value is written in the outer document, so that fields and positions name the file the person wrote.
+ */
+export class MappedViolations extends Violations {
+  constructor(
+    locator: Locator | undefined,
+    file: string | undefined,
+    private readonly map: (path: readonly PathSegment[]) => PathSegment[],
+  ) {
+    super(locator, file);
+  }
+
+  override add(path: readonly PathSegment[], v: ViolationInput): void {
+    super.add(this.map(path), v);
+  }
+}
+
 /** The most problems one error lists: a garbage document must not turn into a megabyte of error text. */
 export const MAX_LISTED_VIOLATIONS = 50;
 

@@ -1,9 +1,9 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { loadRequestAuthentication } from "./oidc.js";
-import { ConfigCenter, GRPCInferenceService, Jobs, Queues, Secrets, Serving } from "@switchyard/api";
+import { ConfigCenter, Experiments, GRPCInferenceService, Jobs, Queues, Secrets, Serving } from "@switchyard/api";
 import { ensurePrivateDir, type Logger, type RunningService } from "@switchyard/core";
 import { probeSandbox } from "@switchyard/executors";
-import { createClient, createMeshRuntime, createServiceRuntime, fetchMetrics, GRANTS_NAMESPACE, openRegistry, parseGrant, platformIdentity, type Grant, type LocalTable, type MeshClient, type Registry } from "@switchyard/mesh";
+import { createClient, createMeshRuntime, createServiceRuntime, fetchMetrics, openRegistry, platformIdentity, removeGrants, type LocalTable, type MeshClient, type Registry } from "@switchyard/mesh";
 import type { GatewayConfig } from "./config.js";
 import { loadEdgeTls } from "./edge-tls.js";
 import { createGateway } from "./gateway.js";
@@ -19,6 +19,7 @@ const FORWARDED: readonly { service: DescService; target: string }[] = [
   { service: Secrets, target: "mesh:///jobs" },
   { service: ConfigCenter, target: "mesh:///control" },
   { service: Serving, target: "mesh:///serving" },
+  { service: Experiments, target: "mesh:///experiments" },
 ];
 
 /**
@@ -69,7 +70,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
     ...(singleUser ? { singleUser } : {}),
     forwards,
     inference: { serving, inference },
-    revokeGrants: (user, team) => revokeGrants(configCenter, user, team),
+    revokeGrants: (user, team) => removeGrants(configCenter, (g) => g.user === user && (team === undefined || g.team === team)),
     adminTokenFile: config.adminTokenFile,
     limits: config.limits,
     auditRetentionMs: config.auditRetentionDays * 86_400_000,
@@ -114,20 +115,3 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
   };
 }
 
-/** Removes `user`'s delegation grants (those for `team` only, when given) from the config center, as the gateway. */
-async function revokeGrants(client: MeshClient<typeof ConfigCenter>, user: string, team?: string): Promise<number> {
-  const { documents } = await client.listDocuments({ namespace: GRANTS_NAMESPACE }, { timeoutMs: 10_000 });
-  let removed = 0;
-  for (const d of documents) {
-    let g: Grant;
-    try {
-      g = parseGrant(d.name, d.content);
-    } catch {
-      continue;
-    }
-    if (g.user !== user || (team !== undefined && g.team !== team)) continue;
-    await client.deleteDocument({ namespace: GRANTS_NAMESPACE, kind: d.kind, name: d.name }, { timeoutMs: 10_000 });
-    removed++;
-  }
-  return removed;
-}

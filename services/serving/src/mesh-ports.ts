@@ -6,8 +6,8 @@
  */
 import { ConfigCenter, Jobs, ModelServer } from "@switchyard/api";
 import { Code, SwitchyardError, type Logger } from "@switchyard/core";
-import { createClient, createMeshRuntime, grantDocument, GRANTS_NAMESPACE, newGrant, parseGrant, type MeshClient, type MeshRuntime, type Registry } from "@switchyard/mesh";
-import type { EndpointRegistration, GrantsPort, JobsPort, PolicyPort, RegistryPort, ReplicaJob, ReplicaLoad, ReplicaPort } from "./ports.js";
+import { createClient, createMeshRuntime, type MeshClient, type MeshRuntime, type Registry } from "@switchyard/mesh";
+import type { EndpointRegistration, JobsPort, PolicyPort, RegistryPort, ReplicaJob, ReplicaLoad, ReplicaPort } from "./ports.js";
 import { INFERENCE_HOST, POLICY_NAME } from "./traffic-policy.js";
 
 const isNotFound = (err: unknown) => err instanceof SwitchyardError && err.code === Code.NotFound;
@@ -145,24 +145,3 @@ export function policyPort(client: MeshClient<typeof ConfigCenter>): PolicyPort 
   };
 }
 
-/** Grants as documents of the config center's `grants` namespace (mesh grants.ts). */
-export function grantsPort(client: MeshClient<typeof ConfigCenter>): GrantsPort {
-  return {
-    async record(grant, call) {
-      await client.putDocuments({ documents: [grantDocument(newGrant(grant, Date.now()))] }, { parent: call, timeoutMs: 10_000 });
-    },
-    async revoke(team, key, value) {
-      const { documents } = await client.listDocuments({ namespace: GRANTS_NAMESPACE }, { timeoutMs: 10_000 });
-      for (const d of documents) {
-        let g;
-        try {
-          g = parseGrant(d.name, d.content);
-        } catch {
-          continue;
-        }
-        if (g.delegate !== "serving" || g.team !== team || g.label.key !== key || g.label.value !== value) continue;
-        await client.deleteDocument({ namespace: GRANTS_NAMESPACE, kind: d.kind, name: d.name }, { timeoutMs: 10_000 });
-      }
-    },
-  };
-}

@@ -3,7 +3,7 @@
  * its jobs), a replica's socket (load, model upload), the registry (replicas as `inference` endpoints) and the config
  * center (traffic policies). start.ts binds them to mesh clients; tests bind them to real services too.
  */
-import type { CallContext, EndUser, GrantInit } from "@switchyard/mesh";
+import type { CallContext, EndUser, GrantRecorder } from "@switchyard/mesh";
 
 export interface ReplicaJob {
   uid: string;
@@ -35,14 +35,9 @@ export interface JobsPort {
 
 /**
  * Delegation grants (mesh grants.ts) in the config center: what lets this service submit a deployment's replicas as
- * its owner after the owner's call is over, and nothing else.
+ * its owner after the owner's call is over, and nothing else (mesh grantRecorder).
  */
-export interface GrantsPort {
-  /** Records the grant while its user is calling (`call`; control checks it is theirs to give). Idempotent. */
-  record(grant: GrantInit, call: CallContext): Promise<void>;
-  /** Removes this service's grants for the jobs labelled `key=value` in `team` (as itself). */
-  revoke(team: string, key: string, value: string): Promise<void>;
-}
+export type GrantsPort = GrantRecorder;
 
 export interface ReplicaLoad {
   ready: boolean;

@@ -90,7 +90,9 @@ class World {
       this.grants.set(`${grant.team}/${grant.label.key}=${grant.label.value}/${grant.user}`, { grant, call });
     },
     revoke: async (team, key, value) => {
-      for (const k of [...this.grants.keys()]) if (k.startsWith(`${team}/${key}=${value}/`)) this.grants.delete(k);
+      const gone = [...this.grants.keys()].filter((k) => k.startsWith(`${team}/${key}=${value}/`));
+      for (const k of gone) this.grants.delete(k);
+      return gone.length;
     },
   };
 

@@ -1,11 +1,11 @@
 import { join } from "node:path";
 import { ConfigCenter, Jobs, Serving } from "@switchyard/api";
 import { ensurePrivateDir, meshListen, serviceSocketPath, systemClock, type Logger, type RunningService } from "@switchyard/core";
-import { createClient, createMeshRuntime, createServer, createServiceRuntime, openRegistry, platformIdentity, type LocalTable, type Registry } from "@switchyard/mesh";
+import { createClient, createMeshRuntime, grantRecorder, createServer, createServiceRuntime, openRegistry, platformIdentity, type LocalTable, type Registry } from "@switchyard/mesh";
 import { openStore } from "@switchyard/store";
 import type { ServingConfig } from "./config.js";
 import { Deployments } from "./deployments.js";
-import { grantsPort, jobsPort, policyPort, registryPort, replicaPort } from "./mesh-ports.js";
+import { jobsPort, policyPort, registryPort, replicaPort } from "./mesh-ports.js";
 import { ModelFiles } from "./model-files.js";
 import { Reconciler } from "./reconciler.js";
 import { migrations, type ServingDatabase } from "./schema.js";
@@ -33,7 +33,7 @@ export async function startServing(config: ServingConfig, logger: Logger, regist
   const configClient = createClient(ConfigCenter, { target: "mesh:///control", registry: reg, runtime: mesh.runtime });
   const jobs = jobsPort(jobsClient);
   const replicas = replicaPort(logger);
-  const grants = grantsPort(configClient);
+  const grants = grantRecorder(configClient, "serving");
   const reconciler = new Reconciler({
     store,
     jobs,

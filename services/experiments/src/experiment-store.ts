@@ -1,0 +1,71 @@
+/**
+ * Every query of the experiments service (scripts/check-sql.mjs allows SQL here and in schema.ts only): typed rows in
+ * and out. What the rows mean — suggestions, trials' lifecycle, ends — is controller.ts's and experiments.ts's.
+ */
+import { Code, SwitchyardError } from "@switchyard/core";
+import type { Kysely, OpenedStore, Selectable, Updateable } from "@switchyard/store";
+import type { ExperimentsDatabase, ExperimentsTable, TrialsTable } from "./schema.js";
+
+export type ExperimentRow = Selectable<ExperimentsTable>;
+export type TrialRow = Selectable<TrialsTable>;
+
+export class ExperimentStore {
+  private readonly db: Kysely<ExperimentsDatabase>;
+
+  constructor(private readonly opened: OpenedStore<ExperimentsDatabase>) {
+    this.db = opened.db;
+  }
+
+  /** Runs `fn` in one transaction (its writes commit together or not at all). */
+  transaction<T>(fn: (tx: ExperimentStore) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((tx) => fn(new ExperimentStore({ ...this.opened, db: tx })));
+  }
+
+  async experiments(): Promise<ExperimentRow[]> {
+    return this.db.selectFrom("experiments").selectAll().orderBy("team").orderBy("name").execute();
+  }
+
+  /** Experiments still to be driven: running, ended with trial jobs perhaps still running, or being deleted. */
+  async active(): Promise<ExperimentRow[]> {
+    return this.db.selectFrom("experiments").selectAll().where((e) => e.or([e("settled", "=", 0), e("deleting", "=", 1)])).execute();
+  }
+
+  async experiment(team: string, name: string): Promise<ExperimentRow | undefined> {
+    return this.db.selectFrom("experiments").selectAll().where("team", "=", team).where("name", "=", name).executeTakeFirst();
+  }
+
+  async byUid(uid: string): Promise<ExperimentRow | undefined> {
+    return this.db.selectFrom("experiments").selectAll().where("uid", "=", uid).executeTakeFirst();
+  }
+
+  /** Inserts a new experiment; its name taken in its team is ALREADY_EXISTS. */
+  async insertExperiment(e: ExperimentRow): Promise<void> {
+    try {
+      await this.db.insertInto("experiments").values(e).execute();
+    } catch (err) {
+      if (this.opened.constraintOf(err) === "unique") throw new SwitchyardError(Code.AlreadyExists, `an experiment named "${e.name}" already exists in team ${e.team}: choose another metadata.name, or delete it first (switchyard experiments delete ${e.name})`, { cause: err });
+      throw err;
+    }
+  }
+
+  async updateExperiment(uid: string, change: Updateable<ExperimentsTable>): Promise<void> {
+    await this.db.updateTable("experiments").set(change).where("uid", "=", uid).execute();
+  }
+
+  async removeExperiment(uid: string): Promise<void> {
+    await this.db.deleteFrom("trials").where("experiment_uid", "=", uid).execute();
+    await this.db.deleteFrom("experiments").where("uid", "=", uid).execute();
+  }
+
+  async trials(experimentUid: string): Promise<TrialRow[]> {
+    return this.db.selectFrom("trials").selectAll().where("experiment_uid", "=", experimentUid).orderBy("idx").execute();
+  }
+
+  async insertTrials(rows: readonly TrialRow[]): Promise<void> {
+    if (rows.length) await this.db.insertInto("trials").values([...rows]).execute();
+  }
+
+  async updateTrial(experimentUid: string, idx: number, change: Updateable<TrialsTable>): Promise<void> {
+    await this.db.updateTable("trials").set(change).where("experiment_uid", "=", experimentUid).where("idx", "=", idx).execute();
+  }
+}
