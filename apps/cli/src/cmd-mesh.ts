@@ -68,11 +68,21 @@ export function registerMeshCommands(program: Command): void {
     .option("-o, --output-dir <dir>", "write one YAML file per resource and NOT-EXPORTED.md there (default: the YAML on stdout, the report on stderr)")
     .option("-f, --file <file>", "export this policy file instead of the platform's policies (no platform needed)")
     .option("--namespace <ns>", "the Kubernetes namespace of the resources", "switchyard")
-    .option("--trust-domain <domain>", "the cluster's trust domain, for principals", "cluster.local");
-  type ExportOptions = { outputDir?: string; file?: string; namespace: string; trustDomain: string };
+    .option("--trust-domain <domain>", "the cluster's trust domain, for principals", "cluster.local")
+    .option("--request-authn <file>", "also export the gateway's RequestAuthentication file (SWITCHYARD_REQUEST_AUTHN_FILE; default: that variable when set)");
+  type ExportOptions = { outputDir?: string; file?: string; namespace: string; trustDomain: string; requestAuthn?: string };
   const runExport = async (documents: { kind: string; name: string; content: string }[], o: ExportOptions) => {
     const { exportIstio } = await import("./istio-export.js");
-    await exportIstio(documents, o);
+    const authnFile = o.requestAuthn ?? (process.env.SWITCHYARD_REQUEST_AUTHN_FILE || undefined);
+    let requestAuthentication: { text: string; file: string } | undefined;
+    if (authnFile !== undefined) {
+      try {
+        requestAuthentication = { text: readFileSync(authnFile, "utf8"), file: authnFile };
+      } catch (err) {
+        throw new CliExit(EXIT.usage, `cannot read ${authnFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      }
+    }
+    await exportIstio(documents, { ...o, requestAuthentication });
   };
   exp.action(async (o: ExportOptions) => {
     if (o.file === undefined) return withApi(exp, async (api) => runExport((await api.config.listDocuments({ namespace: NAMESPACE })).documents, o))();

@@ -92,6 +92,28 @@ describe("switchyard mesh export --istio", () => {
     for (const what of [/RateLimitPolicy\/submits: rate limits on jobs \(per team\)/, /BulkheadPolicy\/jobs: per-method server bulkheads on jobs \(SubmitJob\)/, /ResiliencePolicy\/jobs: circuit breaker/, /ResiliencePolicy\/jobs: retry budget/, /\(client code\): fallbacks/, /AuthorizationPolicy\/jobs-from-gateway: conditions on the end user/]) assert.match(report, what);
   });
 
+  it("exports the gateway's RequestAuthentication for the ingress, validated with Istio's schema, and reports the claim mapping", async () => {
+    const { generateKeyPair, exportJWK } = await import("jose");
+    const { publicKey } = await generateKeyPair("ES256");
+    const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" }] });
+    const authn = join(dir, "authn.yaml");
+    writeFileSync(authn, `apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata:\n  name: corp-sso\n  annotations: {switchyard.io/teams-claim: groups, switchyard.io/role-claim: role}\nspec:\n  jwtRules:\n  - issuer: https://sso.example.com\n    audiences: [switchyard]\n    jwks: '${jwks}'\n`, { mode: 0o600 });
+    const out = join(dir, "out-authn");
+    const r = runCli(env, ["mesh", "export", "--istio", "-f", join(dir, "policies.yaml"), "--request-authn", authn, "-o", out]);
+    assert.equal(r.code, 0, r.stderr);
+    const ra = parse(readFileSync(join(out, "requestauthentication-corp-sso.yaml"), "utf8")) as { metadata: { namespace: string }; spec: { selector: { matchLabels: { app: string } }; jwtRules: { issuer: string; audiences: string[]; jwks: string }[] } };
+    assert.equal(ra.metadata.namespace, "switchyard");
+    assert.deepEqual(ra.spec.selector.matchLabels, { app: "gateway" });
+    assert.equal(ra.spec.jwtRules[0]!.issuer, "https://sso.example.com");
+    assert.deepEqual(ra.spec.jwtRules[0]!.audiences, ["switchyard"]);
+    assert.match(readFileSync(join(out, "NOT-EXPORTED.md"), "utf8"), /RequestAuthentication\/corp-sso: the claim mapping \(switchyard.io\/teams-claim, switchyard.io\/role-claim\)/);
+    // What the gateway would refuse is refused here too, with where.
+    writeFileSync(authn, "apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: {name: x}\nspec:\n  jwtRules:\n  - issuer: https://sso.example.com\n    fromHeaders: [{name: x-jwt}]\n    jwks: '{}'\n", { mode: 0o600 });
+    const bad = runCli(env, ["mesh", "export", "--istio", "-f", join(dir, "policies.yaml"), "--request-authn", authn]);
+    assert.equal(bad.code, 2, bad.stdout);
+    assert.match(bad.stderr, /fromHeaders/);
+  });
+
   it("refuses a policy file the mesh would refuse, with where", () => {
     writeFileSync(join(dir, "bad.yaml"), "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: x}\nspec:\n  rules:\n  - from: [{source: {ipBlocks: [10.0.0.0/8]}}]\n");
     const r = runCli(env, ["mesh", "export", "--istio", "-f", join(dir, "bad.yaml")]);

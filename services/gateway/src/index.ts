@@ -14,3 +14,4 @@ export { compileEdgeLimits, DEFAULT_EDGE_LIMITS } from "./edge-limits.js";
 export type { EdgeLimits } from "./edge-limits.js";
 export type { EdgeStats } from "./edge-server.js";
 export type { GatewayConfig } from "./config.js";
+export { parseRequestAuthentication } from "./oidc.js";
