@@ -124,7 +124,7 @@ describe("a hostile local user against a platform run as root", { skip: NOT_ROOT
 
   it("opens no service port to other users: mesh and metrics listen on sockets in the 0700 data dir; only the gateway is on TCP", () => {
     const sockets = readdirSync(join(dataDir, "run")).map((n) => join(dataDir, "run", n));
-    assert.deepEqual(sockets.map((s) => s.split("/").pop()).sort(), ["control-metrics.sock", "control.sock", "jobs-metrics.sock", "jobs.sock", "serving-metrics.sock", "serving.sock"]);
+    assert.deepEqual(sockets.map((s) => s.split("/").pop()).sort(), ["control-metrics.sock", "control.sock", "experiments-metrics.sock", "experiments.sock", "jobs-metrics.sock", "jobs.sock", "serving-metrics.sock", "serving.sock"]);
     for (const a of attack(["connect", ...sockets])) assert.deepEqual([a.target, a.ok, a.code], [a.target, false, "EACCES"]);
     const up = JSON.parse(readFileSync(join(dataDir, "up.json"), "utf8")) as { pid: number; services: Record<string, number> };
     assert.deepEqual(listeningPorts([up.pid, ...Object.values(up.services)]), [Number(new URL(p.url).port)]);

@@ -24,7 +24,7 @@ export interface ClusterRuntime {
   readonly policies: PolicyStore;
   readonly registryGraceMs: number;
   readonly serviceName: string | undefined;
-  channelCredentials(host: string, byAddress: boolean, peer: string | undefined, address?: string): grpc.ChannelCredentials;
+  channelCredentials(host: string, byAddress: boolean, peer: string | undefined, address?: string, labels?: Readonly<Record<string, string>>): grpc.ChannelCredentials;
 }
 
 interface View {
@@ -182,7 +182,7 @@ export class Cluster {
     }
     for (const [key, n] of next) {
       if (this.endpoints.has(key)) continue;
-      this.endpoints.set(key, new Endpoint({ key, ...n, channelOptions: this.channelOptions, credentials: this.rt.channelCredentials(this.host, this.source.address !== undefined, this.source.peer, n.address), healthCheck: this.healthCheck, clock: this.rt.clock, onChange: () => this.changed() }));
+      this.endpoints.set(key, new Endpoint({ key, ...n, channelOptions: this.channelOptions, credentials: this.rt.channelCredentials(this.host, this.source.address !== undefined, this.source.peer, n.address, n.labels), healthCheck: this.healthCheck, clock: this.rt.clock, onChange: () => this.changed() }));
     }
     this.resolved = true;
     for (const w of this.waiters.splice(0)) w();

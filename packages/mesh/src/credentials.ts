@@ -177,11 +177,21 @@ export class WorkloadIdentity implements MeshCredentials, grpc.experimental.Cert
     const key = generateWorkloadKey();
     const issued = await this.o.renew(createCsr(key, this.id));
     if (this.closed) return;
-    const caChanged = issued.caPem !== this.current.caPem;
-    this.current = { ...issued, keyPem: key.keyPem };
+    this.install({ ...issued, keyPem: key.keyPem });
+  }
+
+  /**
+   * Puts a newly issued certificate (and the key it was issued for) in force: connections made from now on use it,
+   * open ones keep theirs. For a workload certified from outside (a model server, which its serving service certifies);
+   * `rotate` does it for one that renews itself.
+   */
+  install(issued: IssuedCertificate & { keyPem: string }): void {
+    if (this.closed) return;
+    const caChanged = issued.caPem !== this.current?.caPem;
+    this.current = issued;
     this.rotations++;
     if (caChanged) for (const l of this.caListeners) l({ caCertificate: Buffer.from(issued.caPem) });
-    for (const l of this.identityListeners) l({ certificate: Buffer.from(issued.certPem), privateKey: Buffer.from(key.keyPem) });
+    for (const l of this.identityListeners) l({ certificate: Buffer.from(issued.certPem), privateKey: Buffer.from(issued.keyPem) });
     this.logger.info({ id: this.id, notAfter: new Date(issued.notAfterMs).toISOString() }, "certificate rotated");
   }
 

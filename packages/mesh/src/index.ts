@@ -44,7 +44,7 @@ export { USER_TOKEN_HEADER, UserTokenMinter, UserTokenVerifier } from "./user-to
 export type { EndUser, VerifiedUser } from "./user-token.js";
 
 // Governance: the runtime a composition root builds once, policies as data, events, balancers, co-hosting.
-export { createMeshRuntime, MeshRuntime } from "./runtime.js";
+export { createMeshRuntime, MeshRuntime, WORKLOAD_LABEL } from "./runtime.js";
 export type { MeshRuntimeOptions } from "./runtime.js";
 export { MeshEvents } from "./events.js";
 export type {

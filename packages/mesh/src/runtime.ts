@@ -12,7 +12,7 @@ import { WorkloadIdentity, type MeshCredentials } from "./credentials.js";
 import type { GrantBook } from "./grants.js";
 import { UserTokenMinter, UserTokenVerifier } from "./user-token.js";
 import { standDownStore } from "./policy-stand-down.js";
-import { serviceId } from "./spiffe.js";
+import { parseSpiffeId, serviceId, SYSTEM_NAMESPACE } from "./spiffe.js";
 
 export interface MeshRuntimeOptions {
   /** This process's service name (spans, metrics, the local peer of co-hosted calls). */
@@ -42,16 +42,15 @@ export interface MeshRuntimeOptions {
    * `mesh`: the in-process layer does it all.
    */
   mode?: "mesh" | "istio";
-  /**
-   * Hosts whose endpoints on Unix sockets serve plaintext: model-server replicas (`inference`), which run as a team's
-   * account without a workload certificate yet and are reached on a socket in their job's private directory — the
-   * directory is the protection, as it was for every service before mutual TLS. Only `unix:` addresses: a TCP
-   * endpoint of such a host still needs mutual TLS. Who may put such an endpoint in the registry is the registry's
-   * rule (control's: the serving service alone registers `inference`).
-   */
   /** The live delegation grants this workload's servers honour (grants.ts); none: calls under grants are UNAVAILABLE. */
   grants?: GrantBook;
-  plaintextUnixHosts?: readonly string[];
+  /**
+   * Hosts whose endpoints are a team's workloads (model servers: `inference`), each with its own identity: the
+   * endpoint's registration names it (label WORKLOAD_LABEL, written by the service that certified it — the registry
+   * takes such hosts from that service alone) and mutual TLS accepts that identity only, of the team the
+   * registration names.
+   */
+  workloadHosts?: readonly string[];
   /**
    * How long an endpoint missing from the registry's first list after a reconnect stays in rotation while it is still
    * READY and SERVING (cluster.ts): a restarted `control` is empty until leases are renewed. Default: one lease TTL
@@ -79,7 +78,7 @@ export class MeshRuntime implements ClusterRuntime, DestinationRuntime {
   readonly tracing: MeshTracing | undefined;
   readonly credentials: MeshCredentials | undefined;
   readonly mode: "mesh" | "istio";
-  readonly plaintextUnixHosts: ReadonlySet<string>;
+  readonly workloadHosts: ReadonlySet<string>;
   readonly registryGraceMs: number;
   readonly logger: Logger;
   /** Mints the user tokens of this workload's calls (credentials with a certificate only). */
@@ -98,7 +97,7 @@ export class MeshRuntime implements ClusterRuntime, DestinationRuntime {
     this.events = o.events ?? new MeshEvents();
     this.logger = o.logger ?? noopLogger;
     this.mode = o.mode ?? "mesh";
-    this.plaintextUnixHosts = new Set(o.plaintextUnixHosts ?? []);
+    this.workloadHosts = new Set(o.workloadHosts ?? []);
     const policies = o.policies ?? createPolicyStore({ events: this.events, logger: this.logger });
     this.policies = this.mode === "istio" ? standDownStore(policies) : policies;
     this.local = o.local;
@@ -114,12 +113,13 @@ export class MeshRuntime implements ClusterRuntime, DestinationRuntime {
   /**
    * The channel credentials for endpoints of `host`: with credentials, TLS that presents this workload's certificate
    * and accepts only `peer` (a SPIFFE id), or — when the client named none — the platform service `host` for a mesh
-   * target, any platform service for an address; plaintext without credentials.
+   * target, any platform service for an address, the identity its registration names for a workload host
+   * (`workloadHosts`); plaintext without credentials.
    */
-  channelCredentials(host: string, byAddress: boolean, peer: string | undefined, address?: string): grpc.ChannelCredentials {
+  channelCredentials(host: string, byAddress: boolean, peer: string | undefined, _address?: string, labels?: Readonly<Record<string, string>>): grpc.ChannelCredentials {
     const creds = this.credentials;
     if (creds === undefined || this.mode === "istio") return grpcJs.credentials.createInsecure();
-    if (address?.startsWith("unix:") && this.plaintextUnixHosts.has(host)) return grpcJs.credentials.createInsecure();
+    if (this.workloadHosts.has(host)) return creds.channelCredentials(workloadPeer(creds.trustDomain, host, labels));
     let expected = peer;
     if (expected === undefined && !byAddress) {
       try {
@@ -187,4 +187,16 @@ let fallbackRuntime: MeshRuntime | undefined;
 /** The runtime of servers and clients created without one: system clock, no policies, no co-hosting, no metrics. */
 export function defaultMeshRuntime(): MeshRuntime {
   return (fallbackRuntime ??= new MeshRuntime());
+}
+
+/** The registry label that names a team workload endpoint's SPIFFE id (runtime `workloadHosts`). */
+export const WORKLOAD_LABEL = "spiffe";
+
+/** The identity a workload endpoint must prove: its registration's, if it is a workload of the team it names. */
+function workloadPeer(trustDomain: string, host: string, labels: Readonly<Record<string, string>> | undefined): string {
+  const id = labels?.[WORKLOAD_LABEL];
+  const p = id === undefined ? undefined : parseSpiffeId(id);
+  // Nothing proves a certificate of "no identity": a registration without a valid one is never connected to.
+  if (p === undefined || p.trustDomain !== trustDomain || p.namespace === SYSTEM_NAMESPACE || p.namespace !== labels?.team) return `spiffe://${trustDomain}/ns/-/sa/no-valid-identity-registered-for-${host}`;
+  return id!;
 }

@@ -27,8 +27,8 @@ export interface ServiceRuntimeOptions {
   mode?: "mesh" | "istio";
   /** The standard OTEL_* variables (tracing is off unless they ask for an exporter). */
   env?: Readonly<Record<string, string | undefined>>;
-  /** Hosts whose Unix-socket endpoints serve plaintext (runtime.ts `plaintextUnixHosts`: model-server replicas). */
-  plaintextUnixHosts?: readonly string[];
+  /** Hosts whose endpoints are team workloads with their own identities (runtime.ts `workloadHosts`: model servers). */
+  workloadHosts?: readonly string[];
   /**
    * Honour delegation grants (grants.ts): watch the config center's `grants` namespace (needs `registry`), so that
    * calls a grant delegate makes under a user's grants are judged against the live ones.
@@ -84,7 +84,7 @@ export async function createServiceRuntime(o: ServiceRuntimeOptions): Promise<Se
     ...creds,
     ...(o.local ? { local: o.local } : {}),
     ...(tracing ? { tracing: tracing.tracing } : {}),
-    ...(o.plaintextUnixHosts ? { plaintextUnixHosts: o.plaintextUnixHosts } : {}),
+    ...(o.workloadHosts ? { workloadHosts: o.workloadHosts } : {}),
     ...(grantBook ? { grants: grantBook } : {}),
     ...logger,
   });

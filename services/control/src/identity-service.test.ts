@@ -121,4 +121,27 @@ describe("control's CA", () => {
       client.close();
     }
   });
+
+  it("certifies a team's model server for the serving service alone, and only as ns/<team>/sa/model-<name>", async () => {
+    const serving = await enroll(token("serving"));
+    const jobs = await enroll(token("jobs"));
+    const as = (who: WorkloadIdentity) => createClient(Identity, { target: control.address, peer: serviceId(TD, "control"), runtime: createMeshRuntime({ credentials: who }) });
+    const viaServing = as(serving);
+    const viaJobs = as(jobs);
+    try {
+      const csr = (id: string) => createCsr(generateWorkloadKey(), id);
+      const model = `spiffe://${TD}/ns/vision/sa/model-iris`;
+      const ok = await viaServing.issueWorkload({ spiffeId: model, csrPem: csr(model) });
+      assert.equal(ok.spiffeId, model);
+      assert.match(new (await import("node:crypto")).X509Certificate(ok.certificatePem).subjectAltName ?? "", /ns\/vision\/sa\/model-iris/);
+      // Another platform service certifies nothing; serving nothing but its model servers, in no namespace but a team's.
+      await assert.rejects(viaJobs.issueWorkload({ spiffeId: model, csrPem: csr(model) }), refusedWith(Code.PermissionDenied, /certifies no team workloads/));
+      for (const id of [serviceId(TD, "gateway"), `spiffe://${TD}/ns/vision/sa/jobs`, `spiffe://other.domain/ns/vision/sa/model-iris`, `spiffe://${TD}/ns/Bad_Team/sa/model-x`]) {
+        await assert.rejects(viaServing.issueWorkload({ spiffeId: id, csrPem: csr(id) }), refusedWith(Code.PermissionDenied, /certifies/), id);
+      }
+    } finally {
+      viaServing.close();
+      viaJobs.close();
+    }
+  });
 });

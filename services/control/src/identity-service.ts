@@ -1,6 +1,6 @@
 import { Identity } from "@switchyard/api";
 import { Code, SwitchyardError, type Logger } from "@switchyard/core";
-import { spiffeId, verifyJoinToken, type ServiceImpl } from "@switchyard/mesh";
+import { parseSpiffeId, spiffeId, SYSTEM_NAMESPACE, verifyJoinToken, type ServiceImpl } from "@switchyard/mesh";
 import type { CertificateAuthority } from "@switchyard/mesh/ca";
 import type { JoinTokenStore } from "./identity-store.js";
 
@@ -13,6 +13,14 @@ export interface IdentityServiceOptions {
   certTtlMs: number;
   logger: Logger;
 }
+
+/**
+ * Which platform service certifies which accounts of a team's namespace: the serving service runs each deployment's
+ * replicas (model servers) and certifies them as `ns/<team>/sa/model-<deployment>`. Another service, or another
+ * account, gets nothing: a team's workload identity is handed out by the one service that runs such workloads.
+ */
+export const WORKLOAD_ISSUERS: Readonly<Record<string, RegExp>> = { serving: /^model-[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/ };
+const TEAM = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /**
  * The CA's service. Enroll is the one method control answers without a client certificate (server.ts openMethods):
@@ -39,6 +47,18 @@ export function identityService(o: IdentityServiceOptions): ServiceImpl<typeof I
       const id = ctx.callerId;
       if (id === undefined) throw new SwitchyardError(Code.Unauthenticated, "renewal needs the caller's current certificate (mutual TLS); a new workload enrols with a join token");
       return answer(await o.ca.issue(req.csrPem, id, o.certTtlMs), id);
+    },
+    async issueWorkload(req, ctx) {
+      const service = ctx.callerService;
+      const accounts = service === undefined ? undefined : WORKLOAD_ISSUERS[service];
+      if (accounts === undefined) throw new SwitchyardError(Code.PermissionDenied, `${ctx.callerId ?? "a caller without a certificate"} certifies no team workloads (only ${Object.keys(WORKLOAD_ISSUERS).join(", ")} does, for the workloads it runs)`);
+      const p = parseSpiffeId(req.spiffeId);
+      if (p === undefined || p.trustDomain !== o.ca.trustDomain || p.namespace === SYSTEM_NAMESPACE || !TEAM.test(p.namespace) || !accounts.test(p.account)) {
+        throw new SwitchyardError(Code.PermissionDenied, `${service} certifies ${accounts.source} accounts of a team's namespace of ${o.ca.trustDomain}, not ${req.spiffeId.slice(0, 200)}`);
+      }
+      const issued = await o.ca.issue(req.csrPem, req.spiffeId, o.certTtlMs);
+      o.logger.info({ id: req.spiffeId, by: service, notAfter: new Date(issued.notAfterMs).toISOString() }, "team workload certified");
+      return answer(issued, req.spiffeId);
     },
   };
 }

@@ -24,7 +24,8 @@ const FORWARDED: readonly { service: DescService; target: string }[] = [
 
 /**
  * Where inference goes: the model servers, registered by the serving service as instances of `inference` (labels
- * model, revision, team) on Unix sockets served in plaintext; the serving service's routes pick the replica.
+ * model, revision, team, spiffe) on Unix sockets with mutual TLS, each as its team's workload (the registration names
+ * the identity, the handshake proves it); the serving service's routes pick the replica.
  */
 const INFERENCE_HOST = "inference";
 
@@ -51,8 +52,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
   const ownRegistry = registry ? undefined : await openRegistry(config.registry!, logger, createMeshRuntime({ serviceName: "gateway", credentials, mode: config.identity.meshMode, logger }));
   const reg = (registry ?? ownRegistry)!;
   // The mesh runtime: policies hot-reloaded from the config center, metrics, tracing from OTEL_* (off by default).
-  // Model servers run as a team's account without a workload certificate: their Unix sockets are served in plaintext.
-  const mesh = await createServiceRuntime({ serviceName: "gateway", mode: config.identity.meshMode, registry: reg, credentials, env: config.otelEnv, logger, plaintextUnixHosts: [INFERENCE_HOST], ...(local ? { local } : {}) });
+  // Model servers are team workloads, each with its team's certificate (spiffe://…/ns/<team>/sa/model-<deployment>,
+  // named by its registration): mutual TLS to each accepts that identity alone.
+  const mesh = await createServiceRuntime({ serviceName: "gateway", mode: config.identity.meshMode, registry: reg, credentials, env: config.otelEnv, logger, workloadHosts: [INFERENCE_HOST], ...(local ? { local } : {}) });
   const forwards = FORWARDED.map((f) => ({ service: f.service, client: createClient(f.service, { target: f.target, registry: reg, runtime: mesh.runtime }) as MeshClient<DescService> }));
   const serving = forwards.find((f) => f.service === Serving)!.client as unknown as MeshClient<typeof Serving>;
   const configCenter = forwards.find((f) => f.service === ConfigCenter)!.client as unknown as MeshClient<typeof ConfigCenter>;

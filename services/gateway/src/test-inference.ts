@@ -15,7 +15,8 @@ import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { createClient as createConnectClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { Auth, DeploymentSchema, GRPCInferenceService, Platform, Serving, type Deployment, type ModelInferRequest } from "@switchyard/api";
+import { Auth, DeploymentSchema, GRPCInferenceService, ModelServer, Platform, Serving, type Deployment, type ModelInferRequest } from "@switchyard/api";
+import { loadOrCreateCa, type CertificateAuthority } from "@switchyard/mesh/ca";
 import { Code, parseReadyLine, SwitchyardError } from "@switchyard/core";
 import { decodeInputs, encodeOutputs } from "@switchyard/inference";
 import {
@@ -24,7 +25,12 @@ import {
   createPolicyStore,
   createServer,
   dataDirIdentity,
+  DEFAULT_TRUST_DOMAIN,
+  localIdentity,
   MemoryPolicySource,
+  spiffeId,
+  WORKLOAD_LABEL,
+  type WorkloadIdentity,
   MemoryRegistry,
   verifiedCaller,
   type CallContext,
@@ -184,6 +190,8 @@ export class InferencePlatform {
   private readonly replicas: { server: MeshServer; leaseId: number | undefined }[] = [];
   private readonly processes: { child: ChildProcess; leaseId: number }[] = [];
   private readonly clients: MeshClient<never>[] = [];
+  private readonly identities: WorkloadIdentity[] = [];
+  private ca!: CertificateAuthority;
 
   static async start(deployments: readonly TestDeployment[], o: { limits?: Partial<EdgeLimits>; inference?: NonNullable<GatewayOptions["inference"]>["options"] } = {}): Promise<InferencePlatform> {
     const p = new InferencePlatform();
@@ -193,14 +201,16 @@ export class InferencePlatform {
     const servingIdentity = dataDirIdentity(dataDir, "serving");
     const gatewayIdentity = dataDirIdentity(dataDir, "gateway");
     await Promise.all([servingIdentity.ready, gatewayIdentity.ready]);
+    p.ca = await loadOrCreateCa(dataDir, DEFAULT_TRUST_DOMAIN);
     p.servingServer = createServer({ name: "serving", host: "127.0.0.1", registry: p.registry, runtime: createMeshRuntime({ serviceName: "serving", credentials: servingIdentity }) }).add(Serving, p.serving.impl());
     await p.servingServer.start();
-    // The gateway's runtime as start.ts builds it: its certificate, the policies in force, plaintext to replicas.
+    // The gateway's runtime as start.ts builds it: its certificate, the policies in force, mutual TLS to each replica as
+    // the team workload its registration names.
     const source = new MemoryPolicySource();
     source.apply(inferencePolicies(deployments));
     const policies = createPolicyStore({ source });
     await policies.ready();
-    const runtime = createMeshRuntime({ serviceName: "gateway", credentials: gatewayIdentity, policies, plaintextUnixHosts: ["inference"] });
+    const runtime = createMeshRuntime({ serviceName: "gateway", credentials: gatewayIdentity, policies, workloadHosts: ["inference"] });
     const serving = createClient(Serving, { target: "mesh:///serving", registry: p.registry, runtime });
     const inference = createClient(GRPCInferenceService, { target: "mesh:///inference", registry: p.registry, runtime });
     p.clients.push(serving as never, inference as never);
@@ -217,12 +227,16 @@ export class InferencePlatform {
   }
 
   /**
-   * Starts a model-server stand-in for revision `revision` of `model` on a Unix socket (plaintext, as replicas serve)
-   * and registers it as an `inference` instance with the serving service's labels. It doubles FP32 inputs.
+   * Starts a model-server stand-in for revision `revision` of `model` on a Unix socket with its team's workload
+   * certificate (mutual TLS, as replicas serve) and registers it as an `inference` instance with the serving service's
+   * labels. It doubles FP32 inputs.
    */
   async startReplica(model: string, revision: number, team: string): Promise<void> {
     const socketPath = join(this.dir, `${model}-${revision}-${this.replicas.length}.sock`);
-    const server = createServer({ name: "inference", socketPath, runtime: createMeshRuntime({ serviceName: "model-server" }) }).add(GRPCInferenceService, {
+    const id = spiffeId(DEFAULT_TRUST_DOMAIN, team, `model-${model}`);
+    const credentials = await localIdentity(this.ca, id);
+    this.identities.push(credentials);
+    const server = createServer({ name: "inference", socketPath, runtime: createMeshRuntime({ serviceName: "model-server", credentials }) }).add(GRPCInferenceService, {
       serverLive: async () => ({ live: true }),
       serverReady: async () => ({ ready: true }),
       serverMetadata: async () => ({ name: "model-server", version: "test", extensions: [] }),
@@ -244,7 +258,7 @@ export class InferencePlatform {
       },
     });
     const address = await server.start();
-    const lease = await this.registry.register({ service: "inference", address, labels: { model, revision: String(revision), team }, instanceId: `${model}-${revision}-${this.replicas.length}` }, 600_000);
+    const lease = await this.registry.register({ service: "inference", address, labels: { model, revision: String(revision), team, [WORKLOAD_LABEL]: id }, instanceId: `${model}-${revision}-${this.replicas.length}` }, 600_000);
     this.replicas.push({ server, leaseId: lease.leaseId });
   }
 
@@ -256,7 +270,7 @@ export class InferencePlatform {
     return join(out, "model.onnx");
   }
 
-  /** Starts the real model server (its dist) on `modelPath` and registers it as the serving service would. */
+  /** Starts the real model server (its dist) on `modelPath`, certifies and registers it as the serving service would. */
   async startModelServer(model: string, revision: number, team: string, modelPath: string): Promise<void> {
     const socket = join(this.dir, `ms-${model}-${revision}.sock`);
     const child = spawn(process.execPath, [MODEL_SERVER_ENTRY, "--name", model, "--revision", String(revision), "--model", modelPath, "--socket", socket, "--grace-ms", "1000"], {
@@ -270,7 +284,18 @@ export class InferencePlatform {
       });
       child.once("exit", (code, sig) => reject(new Error(`model-server exited before ready: ${code} ${sig}`)));
     });
-    const lease = await this.registry.register({ service: "inference", address, labels: { model, revision: String(revision), team }, instanceId: `ms-${model}-${revision}` }, 600_000);
+    // Its team's identity: a certificate request from it, the CA's certificate back (as serving does with control).
+    const id = spiffeId(DEFAULT_TRUST_DOMAIN, team, `model-${model}`);
+    const control = createClient(ModelServer, { target: address, runtime: createMeshRuntime({ serviceName: "serving" }), healthCheck: false });
+    let mtls: string;
+    try {
+      const { csrPem } = await control.requestCertificate({ spiffeId: id });
+      const issued = await this.ca.issue(csrPem, id, 600_000);
+      mtls = (await control.installCertificate({ certificatePem: issued.certPem, caPem: issued.caPem, notAfterMs: BigInt(issued.notAfterMs) })).address;
+    } finally {
+      control.close();
+    }
+    const lease = await this.registry.register({ service: "inference", address: mtls, labels: { model, revision: String(revision), team, [WORKLOAD_LABEL]: id }, instanceId: `ms-${model}-${revision}` }, 600_000);
     this.processes.push({ child, leaseId: lease.leaseId });
   }
 
@@ -323,6 +348,7 @@ export class InferencePlatform {
       }
     }
     await this.servingServer.stop(100);
+    for (const i of this.identities) i.close();
     await this.registry.close();
     rmSync(this.dir, { recursive: true, force: true });
   }

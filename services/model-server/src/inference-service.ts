@@ -7,6 +7,7 @@ import { decodeInputs, encodeOutputs, type Tensor } from "@switchyard/inference"
 import { newRefusal, wasNotExecuted, type CallContext, type ServiceImpl } from "@switchyard/mesh";
 import type { InferQueue } from "./infer-queue.js";
 import type { ModelBackend, TensorSpec } from "./model-backend.js";
+import type { ReplicaIdentity } from "./identity.js";
 
 import { checkInputs, checkModel, checkOutputs } from "./request-check.js";
 import type { ServerMetrics } from "./server-metrics.js";
@@ -132,6 +133,8 @@ export function modelServerService(
   d: Pick<InferenceDeps, "queue" | "load" | "ready"> & {
     /** LoadModel: undefined when the replica was started with its model (--model, --custom). */
     loadModel: ((req: LoadModelRequest) => Promise<{ received: number; ready: boolean }>) | undefined;
+    /** The replica's workload identity (identity.ts). */
+    identity: ReplicaIdentity;
   },
 ): ServiceImpl<typeof ModelServer> {
   return {
@@ -142,6 +145,12 @@ export function modelServerService(
       if (d.loadModel === undefined) throw new SwitchyardError(Code.FailedPrecondition, "this replica was started with its model (--model or --custom): it loads no other");
       const r = await d.loadModel(req);
       return { received: BigInt(r.received), ready: r.ready };
+    },
+    async requestCertificate(req) {
+      return { csrPem: d.identity.request(req.spiffeId) };
+    },
+    async installCertificate(req) {
+      return { address: await d.identity.install({ certPem: req.certificatePem, caPem: req.caPem, notAfterMs: Number(req.notAfterMs) }) };
     },
   };
 }

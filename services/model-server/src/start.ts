@@ -7,6 +7,7 @@ import { UsageError, type ModelServerConfig } from "./config.js";
 import { InferQueue } from "./infer-queue.js";
 import { inferenceService, LoadCounters, modelServerService } from "./inference-service.js";
 import type { ModelBackend } from "./model-backend.js";
+import { onlyFromPlatform, replicaIdentity } from "./identity.js";
 import { ModelReceiver } from "./model-receiver.js";
 import type { PredictorExit } from "./predictor-process.js";
 import { unbatchable } from "./request-check.js";
@@ -92,6 +93,7 @@ export async function startModelServer(config: ModelServerConfig, logger: Logger
     backend = b;
     ready = true;
     server.health.setAll(ServingStatus.SERVING);
+    identity.setServing(true);
     logger.info({ address: server.address, model: config.name, revision: config.revision, platform: b.platform, maxBatchSize: config.maxBatchSize }, "model server ready");
     markReady();
   }
@@ -127,8 +129,11 @@ export async function startModelServer(config: ModelServerConfig, logger: Logger
   }
 
   const deps = { served: { name: config.name, revision: config.revision }, backend: () => backend, queue, load, metrics, ready: () => ready, logger };
-  server.add(GRPCInferenceService, inferenceService(deps));
-  server.add(ModelServer, modelServerService({ ...deps, loadModel }));
+  const inference = inferenceService(deps);
+  // The team's workload identity, certified through the serving service: inference with mutual TLS beside this socket.
+  const identity = replicaIdentity({ socketPath: config.socketPath, logger, maxMessageBytes: config.maxMessageBytes, serve: (s) => s.add(GRPCInferenceService, onlyFromPlatform(inference)) });
+  server.add(GRPCInferenceService, inference);
+  server.add(ModelServer, modelServerService({ ...deps, loadModel, identity }));
   const metricsAddress = await mesh.serveMetrics(`unix:${config.metricsSocketPath}`);
   const address = await server.start();
   // Listening, not serving: GetLoad says ready false, health NOT_SERVING, ModelInfer UNAVAILABLE until activate().
@@ -140,11 +145,13 @@ export async function startModelServer(config: ModelServerConfig, logger: Logger
     stopped = true;
     ready = false;
     server.health.setAll(ServingStatus.NOT_SERVING);
+    identity.setServing(false);
     const t0 = Date.now();
     // Queued requests run now (batches no longer wait to fill); new ones are refused UNAVAILABLE, not executed.
     const drained = await Promise.race([queue.drain().then(() => true), sleep(config.graceMs).then(() => false)]);
     logger.info({ drained, inFlight: load.inFlight, queued: queue.queued, ms: Date.now() - t0 }, drained ? "requests drained" : "grace over with requests still in flight");
     await server.stop(Math.max(0, config.graceMs - (Date.now() - t0)));
+    await identity.close();
     // A custom predictor gets its SIGTERM only now, after the calls it was answering ended.
     await backend?.close();
     await mesh.close();

@@ -2,12 +2,12 @@
  * The ports (ports.ts) on the mesh: the jobs service and the config center through governed clients (mutual TLS,
  * the owner's identity as a user token where a replica is submitted for them), the registry through the service's
  * own registry handle, and each replica's socket through a plaintext client (the socket's directory is the
- * replica's protection: see packages/mesh runtime.ts plaintextUnixHosts).
+ * replica's protection; inference itself goes to each replica's mutual-TLS socket, as its team's certified workload).
  */
-import { ConfigCenter, Jobs, ModelServer } from "@switchyard/api";
+import { ConfigCenter, Identity, Jobs, ModelServer } from "@switchyard/api";
 import { Code, SwitchyardError, type Logger } from "@switchyard/core";
 import { createClient, createMeshRuntime, type MeshClient, type MeshRuntime, type Registry } from "@switchyard/mesh";
-import type { EndpointRegistration, JobsPort, PolicyPort, RegistryPort, ReplicaJob, ReplicaLoad, ReplicaPort } from "./ports.js";
+import type { EndpointRegistration, IdentityPort, JobsPort, PolicyPort, RegistryPort, ReplicaJob, ReplicaLoad, ReplicaPort } from "./ports.js";
 import { INFERENCE_HOST, POLICY_NAME } from "./traffic-policy.js";
 
 const isNotFound = (err: unknown) => err instanceof SwitchyardError && err.code === Code.NotFound;
@@ -86,6 +86,13 @@ export function replicaPort(logger: Logger): ReplicaPort {
       }
       await c.loadModel({ offset: BigInt(offset), data: pending ?? new Uint8Array(), last: true, checksum, totalBytes: BigInt(totalBytes) }, { timeoutMs: 300_000 });
     },
+    async certify(socket, spiffeId, issue) {
+      const c = clientOf(socket);
+      const { csrPem } = await c.requestCertificate({ spiffeId }, { timeoutMs: 10_000 });
+      const issued = await issue(csrPem);
+      const { address } = await c.installCertificate({ certificatePem: issued.certPem, caPem: issued.caPem, notAfterMs: BigInt(issued.notAfterMs) }, { timeoutMs: 10_000 });
+      return { address, notAfterMs: issued.notAfterMs };
+    },
     forget(socket) {
       clients.get(socket)?.close();
       clients.delete(socket);
@@ -145,3 +152,13 @@ export function policyPort(client: MeshClient<typeof ConfigCenter>): PolicyPort 
   };
 }
 
+
+/** Replicas' certificates from control's CA: the serving service may ask for its deployments' identities only. */
+export function identityPort(client: MeshClient<typeof Identity>): IdentityPort {
+  return {
+    async issue(spiffeId, csrPem) {
+      const r = await client.issueWorkload({ spiffeId, csrPem }, { timeoutMs: 10_000 });
+      return { certPem: r.certificatePem, caPem: r.caPem, notAfterMs: Number(r.notAfterMs) };
+    },
+  };
+}

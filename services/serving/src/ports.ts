@@ -46,11 +46,21 @@ export interface ReplicaLoad {
   busyMsTotal: number;
 }
 
+/** Certificates for replicas from control's CA (Identity.IssueWorkload). */
+export interface IdentityPort {
+  issue(spiffeId: string, csrPem: string): Promise<{ certPem: string; caPem: string; notAfterMs: number }>;
+}
+
 export interface ReplicaPort {
   /** The replica's load; throws while its socket does not answer. */
   load(socket: string): Promise<ReplicaLoad>;
   /** Sends the model file in pieces; resolves once the replica loaded it. */
   sendModel(socket: string, pieces: AsyncIterable<Uint8Array>, totalBytes: number, checksum: string): Promise<void>;
+  /**
+   * Gives the replica its workload identity: a certificate request from it, the certificate from `issue`, installed.
+   * Answers where it serves inference with mutual TLS, and until when the certificate holds.
+   */
+  certify(socket: string, spiffeId: string, issue: (csrPem: string) => Promise<{ certPem: string; caPem: string; notAfterMs: number }>): Promise<{ address: string; notAfterMs: number }>;
   /** Forgets the connection to a replica that went away. */
   forget(socket: string): void;
   close(): void;

@@ -8,7 +8,7 @@ import type { CallContext, EndUser, GrantInit } from "@switchyard/mesh";
 import { openStore } from "@switchyard/store";
 import { Deployments } from "./deployments.js";
 import { ModelFiles } from "./model-files.js";
-import type { GrantsPort, JobsPort, PolicyPort, RegistryPort, ReplicaJob, ReplicaPort } from "./ports.js";
+import type { GrantsPort, IdentityPort, JobsPort, PolicyPort, RegistryPort, ReplicaJob, ReplicaPort } from "./ports.js";
 import { Reconciler } from "./reconciler.js";
 import { migrations, type ServingDatabase } from "./schema.js";
 import { ServingStore } from "./serving-store.js";
@@ -66,8 +66,25 @@ class World {
       return { ready: this.ready.has(uid), inFlight: 0, completed: 0, busyMsTotal: 0 };
     },
     sendModel: async () => undefined,
+    certify: async (socket, spiffeId, issue) => {
+      const issued = await issue(`csr for ${spiffeId}`);
+      this.certified.push({ socket, spiffeId, notAfterMs: issued.notAfterMs });
+      return { address: `unix:${socket}-mtls`, notAfterMs: issued.notAfterMs };
+    },
     forget: () => undefined,
     close: () => undefined,
+  };
+
+  /** Certificates given to replicas, and the identities control was asked for. */
+  certified: { socket: string; spiffeId: string; notAfterMs: number }[] = [];
+  issued: string[] = [];
+  certTtlMs = 3_600_000;
+  clockNow: () => number = () => 0;
+  identityPort: IdentityPort = {
+    issue: async (spiffeId) => {
+      this.issued.push(spiffeId);
+      return { certPem: "cert", caPem: "ca", notAfterMs: this.clockNow() + this.certTtlMs };
+    },
   };
 
   registryPort: RegistryPort = {
@@ -118,10 +135,11 @@ describe("serving reconciler", () => {
   beforeEach(async () => {
     world = new World();
     clock = new FakeClock(1_000_000);
+    world.clockNow = () => clock.now();
     const opened = await openStore<ServingDatabase>({ driver: "sqlite", location: join(dir, `s${n++}.db`), migrations });
     store = new ServingStore(opened);
     const files = new ModelFiles(join(dir, `files${n}`));
-    const make = () => new Reconciler({ store, jobs: world.jobsPort, replicas: world.replicaPort, registry: world.registryPort, policies: world.policyPort, grants: world.grantsPort, files, clock, logger: noopLogger, modelServer: ["node", "ms.js"], policySettleMs: 1000, drainMs: 2000 });
+    const make = () => new Reconciler({ store, jobs: world.jobsPort, replicas: world.replicaPort, registry: world.registryPort, policies: world.policyPort, grants: world.grantsPort, identity: world.identityPort, trustDomain: "switchyard.local", files, clock, logger: noopLogger, modelServer: ["node", "ms.js"], policySettleMs: 1000, drainMs: 2000 });
     rc = make();
     deployments = new Deployments({ store, files, jobs: world.jobsPort, grants: world.grantsPort, clock, kick: () => undefined });
   });
@@ -144,8 +162,15 @@ describe("serving reconciler", () => {
     world.start();
     await rc.reconcileOnce();
     const reg = [...world.registered.values()][0]!;
-    assert.deepEqual(reg, { address: `unix:/jobs/${job.uid}/serve.sock`, model: "m", revision: "1", team: "vision", metrics: `unix:/jobs/${job.uid}/serve.sock.metrics` });
+    // Registered where it serves mutual TLS, as its team's workload (the gateway accepts that identity alone).
+    assert.deepEqual(reg, { address: `unix:/jobs/${job.uid}/serve.sock-mtls`, model: "m", revision: "1", team: "vision", metrics: `unix:/jobs/${job.uid}/serve.sock.metrics`, spiffe: "spiffe://switchyard.local/ns/vision/sa/model-m" });
+    assert.deepEqual(world.issued, ["spiffe://switchyard.local/ns/vision/sa/model-m"]);
     assert.equal(rc.readyCount((await store.deployment("m"))!.uid), 1);
+    // Renewed at half-life, without leaving the registry.
+    clock.advance(world.certTtlMs / 2 + 1000);
+    await rc.reconcileOnce();
+    assert.equal(world.certified.length, 2, "a second certificate at half-life");
+    assert.equal(world.registered.size, 1);
   });
 
   it("replays a submission whose answer was lost, by its request id: one job, not two", async () => {
@@ -167,7 +192,7 @@ describe("serving reconciler", () => {
     world.start();
     await rc.reconcileOnce();
     world.registered.clear();
-    const again = new Reconciler({ store, jobs: world.jobsPort, replicas: world.replicaPort, registry: world.registryPort, policies: world.policyPort, grants: world.grantsPort, files: new ModelFiles(join(dir, "files-again")), clock, logger: noopLogger, modelServer: ["node", "ms.js"] });
+    const again = new Reconciler({ store, jobs: world.jobsPort, replicas: world.replicaPort, registry: world.registryPort, policies: world.policyPort, grants: world.grantsPort, identity: world.identityPort, trustDomain: "switchyard.local", files: new ModelFiles(join(dir, "files-again")), clock, logger: noopLogger, modelServer: ["node", "ms.js"] });
     await again.reconcileOnce();
     assert.equal(world.jobs.size, 1);
     assert.equal(world.registered.size, 1);

@@ -22,7 +22,8 @@ import type { EndUser, UserRole } from "@switchyard/mesh";
 import type { DeploymentSpec } from "@switchyard/specs";
 import { Autoscaler, type AutoscalerOptions } from "./autoscaler.js";
 import type { ModelFiles } from "./model-files.js";
-import type { EndpointRegistration, GrantsPort, JobsPort, PolicyPort, RegistryPort, ReplicaPort } from "./ports.js";
+import { WORKLOAD_LABEL, spiffeId } from "@switchyard/mesh";
+import type { EndpointRegistration, GrantsPort, IdentityPort, JobsPort, PolicyPort, RegistryPort, ReplicaPort } from "./ports.js";
 import { DEPLOYMENT_LABEL, REPLICA_SOCKET, replicaJobManifest } from "./replica-job.js";
 import type { DeploymentRow, ReplicaRow, RevisionRow, ServingStore } from "./serving-store.js";
 import { trafficPolicies, type RoutedDeployment } from "./traffic-policy.js";
@@ -36,6 +37,10 @@ export interface ReconcilerOptions {
   registry: RegistryPort;
   policies: PolicyPort;
   grants: GrantsPort;
+  /** Certificates for replicas (control's CA). */
+  identity: IdentityPort;
+  /** The platform's trust domain (the replicas' identities are spiffe://<it>/ns/<team>/sa/model-<deployment>). */
+  trustDomain: string;
   files: ModelFiles;
   clock: Clock;
   logger: Logger;
@@ -59,6 +64,8 @@ interface Live {
   /** In-flight load of the replica's last reading. */
   load?: { busyMsTotal: number; completed: number; inFlight: number };
   failures: number;
+  /** Its certificate: where it serves mutual TLS, as whom, when to renew. */
+  certified?: { address: string; id: string; renewAtMs: number };
   /** Its job's phase and message when last read (why it waits, why it ended). */
   phase?: string;
   message?: string;
@@ -305,8 +312,20 @@ export class Reconciler {
       }
     }
     if (!load.ready) return;
+    // The replica's workload identity (its team's): certified before it is registered, renewed at half-life.
+    if (live.certified === undefined || now >= live.certified.renewAtMs) {
+      try {
+        const id = replicaIdentity(this.o.trustDomain, d.team, d.name);
+        const c = await this.o.replicas.certify(socket, id, (csr) => this.o.identity.issue(id, csr));
+        live.certified = { address: c.address, id, renewAtMs: now + (c.notAfterMs - now) / 2 };
+      } catch (err) {
+        logger.warn({ err, job: r.job_name }, "certifying a replica failed; trying again");
+        if (live.certified === undefined) return;
+      }
+    }
     if (!live.registration) {
-      live.registration = await this.o.registry.register(r.id, `unix:${socket}`, { model: d.name, revision: String(r.revision), team: d.team, metrics: `unix:${socket}.metrics` });
+      const { address, id } = live.certified!;
+      live.registration = await this.o.registry.register(r.id, address, { model: d.name, revision: String(r.revision), team: d.team, metrics: `unix:${socket}.metrics`, [WORKLOAD_LABEL]: id });
       if (r.state !== "Ready") await store.updateReplica(r.id, { state: "Ready" });
       logger.info({ deployment: d.name, revision: r.revision, job: r.job_name }, "replica ready");
       r.state = "Ready";
@@ -420,4 +439,9 @@ export class Reconciler {
 
 function ownerOf(d: DeploymentRow): EndUser {
   return { user: d.owner, teams: JSON.parse(d.owner_teams) as string[], role: d.owner_role as UserRole };
+}
+
+/** A replica's workload identity: its team's, named after its deployment. */
+export function replicaIdentity(trustDomain: string, team: string, deployment: string): string {
+  return spiffeId(trustDomain, team, `model-${deployment}`);
 }

@@ -1,11 +1,11 @@
 import { join } from "node:path";
-import { ConfigCenter, Jobs, Serving } from "@switchyard/api";
+import { ConfigCenter, Identity, Jobs, Serving } from "@switchyard/api";
 import { ensurePrivateDir, meshListen, serviceSocketPath, systemClock, type Logger, type RunningService } from "@switchyard/core";
 import { createClient, createMeshRuntime, grantRecorder, createServer, createServiceRuntime, openRegistry, platformIdentity, type LocalTable, type Registry } from "@switchyard/mesh";
 import { openStore } from "@switchyard/store";
 import type { ServingConfig } from "./config.js";
 import { Deployments } from "./deployments.js";
-import { jobsPort, policyPort, registryPort, replicaPort } from "./mesh-ports.js";
+import { identityPort, jobsPort, policyPort, registryPort, replicaPort } from "./mesh-ports.js";
 import { ModelFiles } from "./model-files.js";
 import { Reconciler } from "./reconciler.js";
 import { migrations, type ServingDatabase } from "./schema.js";
@@ -31,6 +31,7 @@ export async function startServing(config: ServingConfig, logger: Logger, regist
   const metricsAddress = await mesh.serveMetrics(`unix:${serviceSocketPath(config.dataDir, "serving-metrics")}`);
   const jobsClient = createClient(Jobs, { target: "mesh:///jobs", registry: reg, runtime: mesh.runtime });
   const configClient = createClient(ConfigCenter, { target: "mesh:///control", registry: reg, runtime: mesh.runtime });
+  const identityClient = createClient(Identity, { target: "mesh:///control", registry: reg, runtime: mesh.runtime });
   const jobs = jobsPort(jobsClient);
   const replicas = replicaPort(logger);
   const grants = grantRecorder(configClient, "serving");
@@ -41,6 +42,8 @@ export async function startServing(config: ServingConfig, logger: Logger, regist
     registry: registryPort(reg, logger),
     policies: policyPort(configClient),
     grants,
+    identity: identityPort(identityClient),
+    trustDomain: config.identity.trustDomain,
     files,
     clock: systemClock,
     logger,
@@ -71,6 +74,7 @@ export async function startServing(config: ServingConfig, logger: Logger, regist
       replicas.close();
       jobsClient.close();
       configClient.close();
+      identityClient.close();
       await mesh.close();
       credentials.close();
       await ownRegistry?.close();

@@ -10,7 +10,29 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/identity.proto.
  */
 export const file_switchyard_v1_identity: GenFile = /*@__PURE__*/
-  fileDesc("Chxzd2l0Y2h5YXJkL3YxL2lkZW50aXR5LnByb3RvEg1zd2l0Y2h5YXJkLnYxIjQKDUVucm9sbFJlcXVlc3QSEgoKam9pbl90b2tlbhgBIAEoCRIPCgdjc3JfcGVtGAIgASgJIh8KDFJlbmV3UmVxdWVzdBIPCgdjc3JfcGVtGAEgASgJImcKE0NlcnRpZmljYXRlUmVzcG9uc2USFwoPY2VydGlmaWNhdGVfcGVtGAEgASgJEg4KBmNhX3BlbRgCIAEoCRIUCgxub3RfYWZ0ZXJfbXMYAyABKAMSEQoJc3BpZmZlX2lkGAQgASgJMqABCghJZGVudGl0eRJKCgZFbnJvbGwSHC5zd2l0Y2h5YXJkLnYxLkVucm9sbFJlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkNlcnRpZmljYXRlUmVzcG9uc2USSAoFUmVuZXcSGy5zd2l0Y2h5YXJkLnYxLlJlbmV3UmVxdWVzdBoiLnN3aXRjaHlhcmQudjEuQ2VydGlmaWNhdGVSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("Chxzd2l0Y2h5YXJkL3YxL2lkZW50aXR5LnByb3RvEg1zd2l0Y2h5YXJkLnYxIjoKFElzc3VlV29ya2xvYWRSZXF1ZXN0EhEKCXNwaWZmZV9pZBgBIAEoCRIPCgdjc3JfcGVtGAIgASgJIjQKDUVucm9sbFJlcXVlc3QSEgoKam9pbl90b2tlbhgBIAEoCRIPCgdjc3JfcGVtGAIgASgJIh8KDFJlbmV3UmVxdWVzdBIPCgdjc3JfcGVtGAEgASgJImcKE0NlcnRpZmljYXRlUmVzcG9uc2USFwoPY2VydGlmaWNhdGVfcGVtGAEgASgJEg4KBmNhX3BlbRgCIAEoCRIUCgxub3RfYWZ0ZXJfbXMYAyABKAMSEQoJc3BpZmZlX2lkGAQgASgJMvoBCghJZGVudGl0eRJKCgZFbnJvbGwSHC5zd2l0Y2h5YXJkLnYxLkVucm9sbFJlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkNlcnRpZmljYXRlUmVzcG9uc2USSAoFUmVuZXcSGy5zd2l0Y2h5YXJkLnYxLlJlbmV3UmVxdWVzdBoiLnN3aXRjaHlhcmQudjEuQ2VydGlmaWNhdGVSZXNwb25zZRJYCg1Jc3N1ZVdvcmtsb2FkEiMuc3dpdGNoeWFyZC52MS5Jc3N1ZVdvcmtsb2FkUmVxdWVzdBoiLnN3aXRjaHlhcmQudjEuQ2VydGlmaWNhdGVSZXNwb25zZWIGcHJvdG8z");
+
+/**
+ * @generated from message switchyard.v1.IssueWorkloadRequest
+ */
+export type IssueWorkloadRequest = Message<"switchyard.v1.IssueWorkloadRequest"> & {
+  /**
+   * @generated from field: string spiffe_id = 1;
+   */
+  spiffeId: string;
+
+  /**
+   * @generated from field: string csr_pem = 2;
+   */
+  csrPem: string;
+};
+
+/**
+ * Describes the message switchyard.v1.IssueWorkloadRequest.
+ * Use `create(IssueWorkloadRequestSchema)` to create a new message.
+ */
+export const IssueWorkloadRequestSchema: GenMessage<IssueWorkloadRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_identity, 0);
 
 /**
  * @generated from message switchyard.v1.EnrollRequest
@@ -36,7 +58,7 @@ export type EnrollRequest = Message<"switchyard.v1.EnrollRequest"> & {
  * Use `create(EnrollRequestSchema)` to create a new message.
  */
 export const EnrollRequestSchema: GenMessage<EnrollRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_identity, 0);
+  messageDesc(file_switchyard_v1_identity, 1);
 
 /**
  * @generated from message switchyard.v1.RenewRequest
@@ -53,7 +75,7 @@ export type RenewRequest = Message<"switchyard.v1.RenewRequest"> & {
  * Use `create(RenewRequestSchema)` to create a new message.
  */
 export const RenewRequestSchema: GenMessage<RenewRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_identity, 1);
+  messageDesc(file_switchyard_v1_identity, 2);
 
 /**
  * @generated from message switchyard.v1.CertificateResponse
@@ -87,7 +109,7 @@ export type CertificateResponse = Message<"switchyard.v1.CertificateResponse"> &
  * Use `create(CertificateResponseSchema)` to create a new message.
  */
 export const CertificateResponseSchema: GenMessage<CertificateResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_identity, 2);
+  messageDesc(file_switchyard_v1_identity, 3);
 
 /**
  * The platform's certificate authority (in `control`): workloads get short-lived X.509 certificates whose one URI SAN
@@ -117,6 +139,18 @@ export const Identity: GenService<{
   renew: {
     methodKind: "unary";
     input: typeof RenewRequestSchema;
+    output: typeof CertificateResponseSchema;
+  },
+  /**
+   * A certificate for a team's workload that a platform service runs for the team: the serving service certifies each
+   * model-server replica as spiffe://<trust-domain>/ns/<team>/sa/model-<deployment>. Only the service that runs such
+   * workloads, and only for the accounts it runs (WORKLOAD_ISSUERS in control).
+   *
+   * @generated from rpc switchyard.v1.Identity.IssueWorkload
+   */
+  issueWorkload: {
+    methodKind: "unary";
+    input: typeof IssueWorkloadRequestSchema;
     output: typeof CertificateResponseSchema;
   },
 }> = /*@__PURE__*/

@@ -10,7 +10,91 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/model_server.proto.
  */
 export const file_switchyard_v1_model_server: GenFile = /*@__PURE__*/
-  fileDesc("CiBzd2l0Y2h5YXJkL3YxL21vZGVsX3NlcnZlci5wcm90bxINc3dpdGNoeWFyZC52MSJlChBMb2FkTW9kZWxSZXF1ZXN0Eg4KBm9mZnNldBgBIAEoAxIMCgRkYXRhGAIgASgMEgwKBGxhc3QYAyABKAgSEAoIY2hlY2tzdW0YBCABKAkSEwoLdG90YWxfYnl0ZXMYBSABKAMiNAoRTG9hZE1vZGVsUmVzcG9uc2USEAoIcmVjZWl2ZWQYASABKAMSDQoFcmVhZHkYAiABKAgiEAoOR2V0TG9hZFJlcXVlc3QijwEKD0dldExvYWRSZXNwb25zZRIRCglpbl9mbGlnaHQYASABKAUSDgoGcXVldWVkGAIgASgFEhEKCWNvbXBsZXRlZBgDIAEoAxIOCgZmYWlsZWQYBCABKAMSEAoIcmVqZWN0ZWQYBSABKAMSDQoFcmVhZHkYBiABKAgSFQoNYnVzeV9tc190b3RhbBgHIAEoATKuAQoLTW9kZWxTZXJ2ZXISTQoHR2V0TG9hZBIdLnN3aXRjaHlhcmQudjEuR2V0TG9hZFJlcXVlc3QaHi5zd2l0Y2h5YXJkLnYxLkdldExvYWRSZXNwb25zZSIDkAIBElAKCUxvYWRNb2RlbBIfLnN3aXRjaHlhcmQudjEuTG9hZE1vZGVsUmVxdWVzdBogLnN3aXRjaHlhcmQudjEuTG9hZE1vZGVsUmVzcG9uc2UiAGIGcHJvdG8z");
+  fileDesc("CiBzd2l0Y2h5YXJkL3YxL21vZGVsX3NlcnZlci5wcm90bxINc3dpdGNoeWFyZC52MSIuChlSZXF1ZXN0Q2VydGlmaWNhdGVSZXF1ZXN0EhEKCXNwaWZmZV9pZBgBIAEoCSItChpSZXF1ZXN0Q2VydGlmaWNhdGVSZXNwb25zZRIPCgdjc3JfcGVtGAEgASgJIloKGUluc3RhbGxDZXJ0aWZpY2F0ZVJlcXVlc3QSFwoPY2VydGlmaWNhdGVfcGVtGAEgASgJEg4KBmNhX3BlbRgCIAEoCRIUCgxub3RfYWZ0ZXJfbXMYAyABKAMiLQoaSW5zdGFsbENlcnRpZmljYXRlUmVzcG9uc2USDwoHYWRkcmVzcxgBIAEoCSJlChBMb2FkTW9kZWxSZXF1ZXN0Eg4KBm9mZnNldBgBIAEoAxIMCgRkYXRhGAIgASgMEgwKBGxhc3QYAyABKAgSEAoIY2hlY2tzdW0YBCABKAkSEwoLdG90YWxfYnl0ZXMYBSABKAMiNAoRTG9hZE1vZGVsUmVzcG9uc2USEAoIcmVjZWl2ZWQYASABKAMSDQoFcmVhZHkYAiABKAgiEAoOR2V0TG9hZFJlcXVlc3QijwEKD0dldExvYWRSZXNwb25zZRIRCglpbl9mbGlnaHQYASABKAUSDgoGcXVldWVkGAIgASgFEhEKCWNvbXBsZXRlZBgDIAEoAxIOCgZmYWlsZWQYBCABKAMSEAoIcmVqZWN0ZWQYBSABKAMSDQoFcmVhZHkYBiABKAgSFQoNYnVzeV9tc190b3RhbBgHIAEoATKIAwoLTW9kZWxTZXJ2ZXISTQoHR2V0TG9hZBIdLnN3aXRjaHlhcmQudjEuR2V0TG9hZFJlcXVlc3QaHi5zd2l0Y2h5YXJkLnYxLkdldExvYWRSZXNwb25zZSIDkAIBElAKCUxvYWRNb2RlbBIfLnN3aXRjaHlhcmQudjEuTG9hZE1vZGVsUmVxdWVzdBogLnN3aXRjaHlhcmQudjEuTG9hZE1vZGVsUmVzcG9uc2UiABJrChJSZXF1ZXN0Q2VydGlmaWNhdGUSKC5zd2l0Y2h5YXJkLnYxLlJlcXVlc3RDZXJ0aWZpY2F0ZVJlcXVlc3QaKS5zd2l0Y2h5YXJkLnYxLlJlcXVlc3RDZXJ0aWZpY2F0ZVJlc3BvbnNlIgASawoSSW5zdGFsbENlcnRpZmljYXRlEiguc3dpdGNoeWFyZC52MS5JbnN0YWxsQ2VydGlmaWNhdGVSZXF1ZXN0Gikuc3dpdGNoeWFyZC52MS5JbnN0YWxsQ2VydGlmaWNhdGVSZXNwb25zZSIAYgZwcm90bzM");
+
+/**
+ * @generated from message switchyard.v1.RequestCertificateRequest
+ */
+export type RequestCertificateRequest = Message<"switchyard.v1.RequestCertificateRequest"> & {
+  /**
+   * @generated from field: string spiffe_id = 1;
+   */
+  spiffeId: string;
+};
+
+/**
+ * Describes the message switchyard.v1.RequestCertificateRequest.
+ * Use `create(RequestCertificateRequestSchema)` to create a new message.
+ */
+export const RequestCertificateRequestSchema: GenMessage<RequestCertificateRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_model_server, 0);
+
+/**
+ * @generated from message switchyard.v1.RequestCertificateResponse
+ */
+export type RequestCertificateResponse = Message<"switchyard.v1.RequestCertificateResponse"> & {
+  /**
+   * PKCS#10 (PEM), signed by the new key.
+   *
+   * @generated from field: string csr_pem = 1;
+   */
+  csrPem: string;
+};
+
+/**
+ * Describes the message switchyard.v1.RequestCertificateResponse.
+ * Use `create(RequestCertificateResponseSchema)` to create a new message.
+ */
+export const RequestCertificateResponseSchema: GenMessage<RequestCertificateResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_model_server, 1);
+
+/**
+ * @generated from message switchyard.v1.InstallCertificateRequest
+ */
+export type InstallCertificateRequest = Message<"switchyard.v1.InstallCertificateRequest"> & {
+  /**
+   * @generated from field: string certificate_pem = 1;
+   */
+  certificatePem: string;
+
+  /**
+   * The roots to trust (PEM).
+   *
+   * @generated from field: string ca_pem = 2;
+   */
+  caPem: string;
+
+  /**
+   * @generated from field: int64 not_after_ms = 3;
+   */
+  notAfterMs: bigint;
+};
+
+/**
+ * Describes the message switchyard.v1.InstallCertificateRequest.
+ * Use `create(InstallCertificateRequestSchema)` to create a new message.
+ */
+export const InstallCertificateRequestSchema: GenMessage<InstallCertificateRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_model_server, 2);
+
+/**
+ * @generated from message switchyard.v1.InstallCertificateResponse
+ */
+export type InstallCertificateResponse = Message<"switchyard.v1.InstallCertificateResponse"> & {
+  /**
+   * Where inference is served with mutual TLS: unix:<socket>-mtls.
+   *
+   * @generated from field: string address = 1;
+   */
+  address: string;
+};
+
+/**
+ * Describes the message switchyard.v1.InstallCertificateResponse.
+ * Use `create(InstallCertificateResponseSchema)` to create a new message.
+ */
+export const InstallCertificateResponseSchema: GenMessage<InstallCertificateResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_model_server, 3);
 
 /**
  * @generated from message switchyard.v1.LoadModelRequest
@@ -51,7 +135,7 @@ export type LoadModelRequest = Message<"switchyard.v1.LoadModelRequest"> & {
  * Use `create(LoadModelRequestSchema)` to create a new message.
  */
 export const LoadModelRequestSchema: GenMessage<LoadModelRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_model_server, 0);
+  messageDesc(file_switchyard_v1_model_server, 4);
 
 /**
  * @generated from message switchyard.v1.LoadModelResponse
@@ -77,7 +161,7 @@ export type LoadModelResponse = Message<"switchyard.v1.LoadModelResponse"> & {
  * Use `create(LoadModelResponseSchema)` to create a new message.
  */
 export const LoadModelResponseSchema: GenMessage<LoadModelResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_model_server, 1);
+  messageDesc(file_switchyard_v1_model_server, 5);
 
 /**
  * @generated from message switchyard.v1.GetLoadRequest
@@ -90,7 +174,7 @@ export type GetLoadRequest = Message<"switchyard.v1.GetLoadRequest"> & {
  * Use `create(GetLoadRequestSchema)` to create a new message.
  */
 export const GetLoadRequestSchema: GenMessage<GetLoadRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_model_server, 2);
+  messageDesc(file_switchyard_v1_model_server, 6);
 
 /**
  * @generated from message switchyard.v1.GetLoadResponse
@@ -149,7 +233,7 @@ export type GetLoadResponse = Message<"switchyard.v1.GetLoadResponse"> & {
  * Use `create(GetLoadResponseSchema)` to create a new message.
  */
 export const GetLoadResponseSchema: GenMessage<GetLoadResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_model_server, 3);
+  messageDesc(file_switchyard_v1_model_server, 7);
 
 /**
  * Served by each model-server replica beside inference.GRPCInferenceService, for the serving service alone (only the
@@ -178,6 +262,28 @@ export const ModelServer: GenService<{
     methodKind: "unary";
     input: typeof LoadModelRequestSchema;
     output: typeof LoadModelResponseSchema;
+  },
+  /**
+   * The replica's workload identity, of its team (spiffe://<trust-domain>/ns/<team>/sa/model-<deployment>): a new key
+   * and its certificate request. The key stays in the replica's memory until InstallCertificate brings its certificate.
+   *
+   * @generated from rpc switchyard.v1.ModelServer.RequestCertificate
+   */
+  requestCertificate: {
+    methodKind: "unary";
+    input: typeof RequestCertificateRequestSchema;
+    output: typeof RequestCertificateResponseSchema;
+  },
+  /**
+   * The certificate control issued for the last request. From the first one on, the replica serves inference with
+   * mutual TLS on `<socket>-mtls` (to platform services only); a later one replaces it without dropping a call.
+   *
+   * @generated from rpc switchyard.v1.ModelServer.InstallCertificate
+   */
+  installCertificate: {
+    methodKind: "unary";
+    input: typeof InstallCertificateRequestSchema;
+    output: typeof InstallCertificateResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_switchyard_v1_model_server, 0);
