@@ -248,7 +248,8 @@ function percentile(xs: readonly number[], p: number): number {
 }
 
 const round = (v: number, d = 3): number => Number(v.toFixed(d));
-const ratio = (a: number, b: number): number | null => (b > 0 ? round(a / b, 3) : null);
+/** a ÷ b to three significant figures (a GP's 1e-4 ÷ random's 0.5 must not print as 0). */
+const ratio = (a: number, b: number): number | null => (b > 0 ? Number((a / b).toPrecision(3)) : null);
 const fmt = (v: number): string => (Math.abs(v) >= 0.01 ? v.toFixed(4) : v.toExponential(2));
 const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -326,15 +327,17 @@ export async function measureTuneQuality(opts: { seeds?: number; log: (line: str
   const version = optunaVersion();
   checkFormulas();
   const seeds = Array.from({ length: nSeeds }, (_, i) => i);
-  const half = Math.ceil(nSeeds / 2);
+  // The learning-curve runs are cheap and their regrets scatter widely: five times the seeds.
+  const nCurveSeeds = 5 * nSeeds;
+  const curveSeeds = Array.from({ length: nCurveSeeds }, (_, i) => i);
   const range = (a: number, b: number): string => (b < a ? "" : `${a}-${b}`);
-  const halves = [range(0, half - 1), range(half, nSeeds - 1)].filter(Boolean);
-  log(`tune quality: ${nSeeds} seeds; Optuna ${version} on ${PYTHON}, two processes at a time`);
+  const halves = (n: number): string[] => [range(0, Math.ceil(n / 2) - 1), range(Math.ceil(n / 2), n - 1)].filter(Boolean);
+  log(`tune quality: ${nSeeds} seeds (${nCurveSeeds} for the learning curves); Optuna ${version} on ${PYTHON}, two processes at a time`);
 
   // Optuna runs in the background while our side runs here.
   const jobs: (() => Promise<{ key: string; rows: Record<string, unknown>[] }>)[] = [];
-  for (const o of OBJECTIVES) for (const h of halves) jobs.push(async () => ({ key: `${o.name}/tpe`, rows: await optuna(o.name, "tpe", 200, h) }));
-  for (const m of ["asha", "median"]) jobs.push(async () => ({ key: `curves/${m}`, rows: await optuna("curves", m, CURVE_BUDGET, range(0, nSeeds - 1)) }));
+  for (const o of OBJECTIVES) for (const h of halves(nSeeds)) jobs.push(async () => ({ key: `${o.name}/tpe`, rows: await optuna(o.name, "tpe", 200, h) }));
+  for (const m of ["asha", "median"]) for (const h of halves(nCurveSeeds)) jobs.push(async () => ({ key: `curves/${m}`, rows: await optuna("curves", m, CURVE_BUDGET, h) }));
   const optunaDone = pool(jobs, 2);
   optunaDone.catch(() => undefined);
 
@@ -352,7 +355,7 @@ export async function measureTuneQuality(opts: { seeds?: number; log: (line: str
     }
   }
   const curveRuns: Record<string, CurveRun[]> = { asha: [], medianstop: [] };
-  for (const seed of seeds) {
+  for (const seed of curveSeeds) {
     curveRuns["asha"]!.push(runCurves("asha", seed));
     curveRuns["medianstop"]!.push(runCurves("medianstop", seed));
     await yieldToLoop();
@@ -405,6 +408,7 @@ export async function measureTuneQuality(opts: { seeds?: number; log: (line: str
     stoppingP99Ms: cost.stoppingP99Ms,
     medianRegrets: medians,
     seeds: nSeeds,
+    curveSeeds: nCurveSeeds,
     optunaVersion: version,
     qualityMs: Date.now() - started,
   };

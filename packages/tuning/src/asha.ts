@@ -6,10 +6,10 @@
 import { oneAtATime, rngFor, type AlgorithmDefinition, type StoppingRuleDefinition } from "./algorithm.js";
 import type { CompiledSettings, SettingSpec } from "./settings.js";
 import type { CompiledSpace } from "./space.js";
-import { finitePoints, fmt } from "./stopping-median.js";
+import { finitePoints, fmt } from "./curves.js";
 import { sampleAssignment } from "./suggester-random.js";
 import { TPE_SETTINGS, tpeOptions, tpeSuggestOne } from "./suggester-tpe.js";
-import type { CurvePoint, StopDecision, TrialRecord } from "./types.js";
+import type { CurvePoint, StopDecision, Suggestion, TrialRecord } from "./types.js";
 
 export const ASHA_STOPPING_SETTINGS: readonly SettingSpec[] = [
   { name: "min_resource", kind: "number", exclusiveMin: 0, default: 1, description: "the step of the first rung" },
@@ -85,7 +85,7 @@ export const ashaAlgorithm: AlgorithmDefinition = {
   settings: [...ASHA_STOPPING_SETTINGS, { name: "sampler", kind: "enum", values: ["random", "tpe"], default: "random", description: "how configurations are drawn" }, ...TPE_SETTINGS],
   create: ({ space, settings, seed }) => {
     const tpe = settings["sampler"] === "tpe" ? tpeOptions(settings) : undefined;
-    const one = (h: readonly TrialRecord[]): { assignment: ReturnType<typeof sampleAssignment> } => {
+    const one = (h: readonly TrialRecord[]): Suggestion => {
       const rng = rngFor(seed, "asha", h.length);
       return { assignment: tpe === undefined ? sampleAssignment(space, rng) : tpeSuggestOne(space, tpe, h, rng) };
     };

@@ -100,11 +100,3 @@ export function compileSettings(owner: string, specs: readonly SettingSpec[], ra
   }
   return { settings, problems };
 }
-
-export function intSetting(s: CompiledSettings, name: string): number {
-  return s[name] as number;
-}
-
-export function numberSetting(s: CompiledSettings, name: string): number | undefined {
-  return s[name] as number | undefined;
-}

@@ -125,9 +125,9 @@ function compileParameter(p: ParameterSpec): CompiledParameter {
   // The largest value on the step grid from min (max itself when there is no step).
   const top = step === undefined ? p.max! : tidy(min + Math.floor((p.max! - min) / step + 1e-9) * step);
   const quantise = (v: number): number => {
-    let r = step === undefined ? v : min + Math.round((v - min) / step) * step;
-    r = Math.min(top, Math.max(min, r));
-    return isInt ? Math.round(r) : tidy(r);
+    const r = step === undefined ? v : min + Math.round((v - min) / step) * step;
+    // Tidy first, clamp last: rounding to 12 digits must not step past a bound with more digits.
+    return Math.min(top, Math.max(min, isInt ? Math.round(r) : tidy(r)));
   };
   const tol = 1e-9 * Math.max(1, Math.abs(min), Math.abs(top));
   const toInternal = (v: unknown): number | undefined => {

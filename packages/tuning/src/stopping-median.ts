@@ -6,21 +6,13 @@ import type { StoppingRuleDefinition } from "./algorithm.js";
 import { median } from "./numeric.js";
 import type { SettingSpec } from "./settings.js";
 import type { CompiledSpace } from "./space.js";
-import type { CurvePoint, StopDecision, TrialRecord } from "./types.js";
+import { finitePoints, fmt } from "./curves.js";
+import type { StopDecision, TrialRecord } from "./types.js";
 
 export const MEDIAN_STOP_SETTINGS: readonly SettingSpec[] = [
   { name: "min_trials_required", kind: "int", min: 1, max: 1_000_000, default: 3, description: "succeeded trials needed before any trial is stopped" },
   { name: "start_step", kind: "int", min: 1, max: 1_000_000_000, default: 4, description: "values a trial must have reported before it can be stopped" },
 ];
-
-export function finitePoints(t: TrialRecord): CurvePoint[] {
-  return (t.curve ?? []).filter((p) => Number.isFinite(p.step) && Number.isFinite(p.value));
-}
-
-/** "1.2346" — four significant figures for a reason. */
-export function fmt(v: number): string {
-  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
-}
 
 export function medianStopDecision(space: CompiledSpace, minTrials: number, startStep: number, trial: TrialRecord, history: readonly TrialRecord[]): StopDecision {
   const points = finitePoints(trial);

@@ -4,7 +4,7 @@
 // n_initial_points trials (running ones included) are random. Running trials and the earlier suggestions of the same
 // call are pending: a kriging believer (their value is taken to be the posterior mean) pushes the next one elsewhere.
 import { oneAtATime, rngFor, type AlgorithmDefinition } from "./algorithm.js";
-import { GaussianProcess } from "./gp.js";
+import { GaussianProcess, fitHyper } from "./gp.js";
 import { logNormPdf, normCdf, normPdf } from "./numeric.js";
 import { observe, type Observation } from "./observations.js";
 import type { Rng } from "./prng.js";
@@ -12,9 +12,12 @@ import { decodeInternal, type CompiledSpace } from "./space.js";
 import { sampleAssignment } from "./suggester-random.js";
 import type { Assignment, SettingProblem } from "./types.js";
 
-/** The GP is fitted to at most this many trials (cost O(n³) per likelihood evaluation): see `selectModelPoints`. */
+/** The GP's posterior uses at most this many trials (see `selectModelPoints`)… */
 export const GP_MAX_POINTS = 64;
-const RANDOM_CANDIDATES = 1000;
+/** …and its hyperparameters are fitted to at most this many of those. */
+export const GP_FIT_POINTS = 40;
+const GP_FIT_ITERATIONS = 30;
+const RANDOM_CANDIDATES = 768;
 const LOCAL_CANDIDATES = 256;
 const REFINE_STARTS = 5;
 const REFINE_STEPS = 30;
@@ -145,7 +148,18 @@ function fitModel(space: CompiledSpace, observed: readonly Observation[]): Fitte
     xs.push(u);
     ys.push((o.loss - mean) / sd);
   });
-  const base = GaussianProcess.fit(x, n, d, Float64Array.from(ys));
+  // Hyperparameters from at most GP_FIT_POINTS of them (the likelihood's gradient costs O(n³) per evaluation, and a
+  // fit takes some thirty), the posterior from all.
+  const fitSet = selectModelPoints(points, GP_FIT_POINTS);
+  const fx = new Float64Array(fitSet.length * d);
+  const fy = new Float64Array(fitSet.length);
+  fitSet.forEach((o, i) => {
+    const k = points.indexOf(o);
+    fx.set(xs[k]!, i * d);
+    fy[i] = ys[k]!;
+  });
+  const hyper = fitHyper(fx, fitSet.length, d, fy, GP_FIT_ITERATIONS);
+  const base = GaussianProcess.condition(x, n, d, Float64Array.from(ys), hyper);
   if (base === undefined) return undefined;
   const order = ys.map((_, i) => i).sort((a, b) => ys[a]! - ys[b]!);
   return { cube, base, xs, ys, best: ys[order[0]!]!, bestPoints: order.slice(0, 5).map((i) => xs[i]!) };

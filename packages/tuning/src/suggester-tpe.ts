@@ -1,7 +1,8 @@
 // tpe: the Tree-structured Parzen Estimator (Bergstra et al. 2011) as Optuna 3.1's TPESampler runs it: random for the
 // first n_startup_trials, then the trials are ranked (completed by loss, early-stopped after them — a later last
 // step first —, running ones last: the constant liar), the best γ(n) form l(x) and the rest g(x), n_ei_candidates
-// are drawn from l and the one with the largest l(x)/g(x) wins.
+// are drawn from l and the one with the largest l(x)/g(x) wins. Two departures, measured against Optuna (README):
+// one joint kernel over all parameters by default, and l(x)'s kernels half as wide as Optuna's rule gives.
 import { oneAtATime, rngFor, type AlgorithmDefinition } from "./algorithm.js";
 import { compareObservations, observe } from "./observations.js";
 import { ParzenEstimator } from "./parzen.js";
