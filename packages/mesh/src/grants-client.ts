@@ -10,8 +10,8 @@ import type { CallContext, MeshClient } from "./types.js";
 export interface GrantRecorder {
   /** Records the grant while its user is calling (`call`: the gateway's proof goes with it). Idempotent. */
   record(grant: GrantInit, call: CallContext): Promise<void>;
-  /** Removes this delegate's grants for the jobs labelled `key=value` in `team` (as itself). */
-  revoke(team: string, key: string, value: string): Promise<number>;
+  /** Removes this delegate's grants for the jobs labelled `key=value` in `team` (of `user` only, when given; as itself). */
+  revoke(team: string, key: string, value: string, user?: string): Promise<number>;
 }
 
 /** The grants of `delegate` (this service), through its config center client. */
@@ -20,7 +20,7 @@ export function grantRecorder(client: MeshClient<typeof ConfigCenter>, delegate:
     async record(grant, call) {
       await client.putDocuments({ documents: [grantDocument(newGrant(grant, Date.now()))] }, { parent: call, timeoutMs: 10_000 });
     },
-    revoke: (team, key, value) => removeGrants(client, (g) => g.delegate === delegate && g.team === team && g.label.key === key && g.label.value === value),
+    revoke: (team, key, value, user) => removeGrants(client, (g) => g.delegate === delegate && g.team === team && g.label.key === key && g.label.value === value && (user === undefined || g.user === user)),
   };
 }
 

@@ -104,8 +104,10 @@ describe("delegation grants", () => {
     const v = verifier.verify(onward, JOBS);
     assert.equal(v.onBehalfOf, serviceId(TD, "gateway"));
     assert.deepEqual(v.teams, ["vision"], "the user as the gateway vouched, not as the delegate claims");
-    const c = verifiedCaller(ctxOf("serving", v, "/switchyard.v1.Jobs/ReadArtifact"));
+    const c = verifiedCaller(ctxOf("serving", v, "/switchyard.v1.Jobs/ReadArtifact"), { acceptsOnBehalfOf: true });
     assert.ok(c.kind === "user" && c.grants === undefined && c.user === "alice");
+    // Only where the method takes it: the proof is good for minutes, not for everything alice may do.
+    assert.throws(() => verifiedCaller(ctxOf("serving", v, "/switchyard.v1.Jobs/CancelJob")), code(Code.PermissionDenied, /does not act for alice here, even while alice is calling/));
   });
 
   it("refuse a proof replayed from elsewhere, of someone else, nested, or not from the gateway", () => {
@@ -124,6 +126,6 @@ describe("delegation grants", () => {
     // A proof minted by another delegate (not the gateway) speaks for nobody.
     const fromExperiments = new UserTokenMinter(experiments).token(alice, SERVING);
     const v = verifier.verify(minter.token(alice, JOBS, undefined, fromExperiments), JOBS);
-    assert.throws(() => verifiedCaller(ctxOf("serving", v)), code(Code.Unauthenticated, /does not speak for users/));
+    assert.throws(() => verifiedCaller(ctxOf("serving", v), { acceptsOnBehalfOf: true }), code(Code.Unauthenticated, /does not speak for users/));
   });
 });

@@ -57,6 +57,12 @@ export interface VerifiedCallerOptions {
    * under grants is refused: a grant is usable only where its callee knows what it covers.
    */
   honoursGrants?: boolean;
+  /**
+   * The handler may serve a grant delegate passing on the user it is serving now (the gateway's token inside its own:
+   * user-token.ts "on behalf of"). Without it such a call is refused: the proof is good for minutes, so it is
+   * accepted only by the methods a delegate needs within a user's call (reads of the user's jobs, recording a grant).
+   */
+  acceptsOnBehalfOf?: boolean;
 }
 
 export function verifiedCaller(ctx: CallContext, o: VerifiedCallerOptions = {}): VerifiedCaller {
@@ -65,7 +71,7 @@ export function verifiedCaller(ctx: CallContext, o: VerifiedCallerOptions = {}):
   if (service === undefined) {
     throw new SwitchyardError(Code.Unauthenticated, `${ctx.method}: the caller did not prove which platform service it is (no service credential); users call the gateway with a token`);
   }
-  if (o.delegates === undefined && GRANT_DELEGATES.includes(service) && ctx.user !== undefined) return delegatedUser(ctx, service, delegates, o.honoursGrants === true);
+  if (o.delegates === undefined && GRANT_DELEGATES.includes(service) && ctx.user !== undefined) return delegatedUser(ctx, service, delegates, o);
   if (!delegates.includes(service)) return { kind: "service", service };
   const u = ctx.user;
   if (u === undefined) {
@@ -80,7 +86,7 @@ export function verifiedCaller(ctx: CallContext, o: VerifiedCallerOptions = {}):
 }
 
 /** A grant delegate's call for a user: with the gateway's proof of the user now, or under the user's live grants. */
-function delegatedUser(ctx: CallContext, service: string, userDelegates: readonly string[], honoursGrants: boolean): VerifiedCaller {
+function delegatedUser(ctx: CallContext, service: string, userDelegates: readonly string[], o: VerifiedCallerOptions): VerifiedCaller {
   const u = ctx.user!;
   const issuer = parseSpiffeId(u.issuer);
   if (issuer?.namespace !== SYSTEM_NAMESPACE || issuer.account !== service) {
@@ -91,9 +97,10 @@ function delegatedUser(ctx: CallContext, service: string, userDelegates: readonl
     if (proof?.namespace !== SYSTEM_NAMESPACE || !userDelegates.includes(proof.account)) {
       throw new SwitchyardError(Code.Unauthenticated, `the ${service} passed on a user token minted by ${u.onBehalfOf}, which does not speak for users here`);
     }
+    if (!o.acceptsOnBehalfOf) throw new SwitchyardError(Code.PermissionDenied, `${ctx.method}: the ${service} does not act for ${u.user} here, even while ${u.user} is calling it (a delegate reads the user's jobs and records the user's grants for them, nothing else)`);
     return { kind: "user", user: u.user, teams: [...u.teams], role: u.role, via: service };
   }
-  if (!honoursGrants) {
+  if (!o.honoursGrants) {
     throw new SwitchyardError(Code.PermissionDenied, `${ctx.method}: the ${service} acts for ${u.user} here only while ${u.user} is calling (grants cover submitting jobs, nothing else)`);
   }
   const d = u.delegation;
@@ -101,11 +108,15 @@ function delegatedUser(ctx: CallContext, service: string, userDelegates: readonl
     throw new SwitchyardError(Code.Unavailable, `${ctx.method}: the ${service} acts for ${u.user} under a grant, and ${d === undefined ? "this service does not read grants" : d.unavailable}`);
   }
   if (d.grants.length === 0) {
-    throw new SwitchyardError(Code.PermissionDenied, `the ${service} acts for ${u.user} only under a grant ${u.user} gave it, and none is live: the user was deleted or left the team, or what it was given for is gone`);
+    throw new SwitchyardError(Code.PermissionDenied, `the ${service} acts for ${u.user} only under a grant ${u.user} gave it, and none is live: the user was deleted or left the team, or what it was given for is gone`, {
+      details: [{ field: "grant", message: "no live grant", hint: `${u.user} creates it again (or an admin does, as ${u.user} cannot any more)` }],
+    });
   }
-  // The user as the gateway knew them when they gave the grants, never as the delegate's token claims.
+  // The user as the gateway knew them when they gave the grants, never as the delegate's token claims: in the teams
+  // the grants are for (a membership removed since took its grants with it), with the role they were given with (a
+  // role change removes every grant).
   const g = d.grants[0]!;
-  const teams = [...new Set(d.grants.flatMap((x) => x.teams))];
+  const teams = [...new Set(d.grants.map((x) => x.team))];
   return { kind: "user", user: u.user, teams, role: g.role, via: service, grants: d.grants };
 }
 

@@ -81,7 +81,8 @@ export class UserTokenMinter {
     const k = this.signingKey();
     const header = b64(JSON.stringify({ alg: "ES256", typ: "JWT", x5c: [k.x5c] }));
     const iat = Math.floor(now / 1000);
-    const payload = b64(JSON.stringify({ iss: issuer, sub: user.user, aud: audience, teams: user.teams, role: user.role, iat, exp: iat + TOKEN_TTL_MS / 1000, ...(onBehalfOf !== undefined ? { obo: onBehalfOf } : {}) }));
+    // With a proof, the proof's teams are the ones believed: they are not repeated (a user of many teams would not fit).
+    const payload = b64(JSON.stringify({ iss: issuer, sub: user.user, aud: audience, teams: onBehalfOf !== undefined ? [] : user.teams, role: user.role, iat, exp: iat + TOKEN_TTL_MS / 1000, ...(onBehalfOf !== undefined ? { obo: onBehalfOf } : {}) }));
     const input = `${header}.${payload}`;
     const token = `${input}.${b64(sign("sha256", Buffer.from(input), { key: k.key, dsaEncoding: "ieee-p1363" }))}`;
     if (this.cache.size >= CACHE_LIMIT) this.cache.clear();

@@ -64,6 +64,70 @@ function groupCount(source: string): number {
   return (new RegExp(`${source}|`).exec("")?.length ?? 1) - 1;
 }
 
+/**
+ * Why `source` could take exponential time on a line (catastrophic backtracking), or undefined: a group repeated
+ * without bound (`*`, `+`, `{n,}`, `{n,m}` with m > 1) that itself holds an unbounded repetition or an alternation,
+ * like `(a+)+` or `(a|aa)*`. The filters are the user's and run in the experiments service's one thread on every
+ * line a trial prints; bounding the line does not bound such a pattern, so it is refused here. (A bounded `?` is fine:
+ * Katib's default filter has `(\.\d+)?`.)
+ */
+export function nestedRepetition(source: string): string | undefined {
+  interface Frame { repeats: boolean; alternates: boolean; start: number }
+  const stack: Frame[] = [{ repeats: false, alternates: false, start: 0 }];
+  let closed: Frame | undefined;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    let quantified: "unbounded" | "bounded" | undefined;
+    if (c === "\\") {
+      i++;
+      closed = undefined;
+      continue;
+    }
+    if (c === "[") {
+      for (i++; i < source.length && source[i] !== "]"; i++) if (source[i] === "\\") i++;
+      closed = undefined;
+      continue;
+    }
+    if (c === "(") {
+      stack.push({ repeats: false, alternates: false, start: i });
+      closed = undefined;
+      continue;
+    }
+    if (c === ")" && stack.length > 1) {
+      closed = stack.pop()!;
+      const parent = stack.at(-1)!;
+      parent.repeats ||= closed.repeats;
+      continue;
+    }
+    if (c === "|") {
+      stack.at(-1)!.alternates = true;
+      closed = undefined;
+      continue;
+    }
+    if (c === "*" || c === "+") quantified = "unbounded";
+    else if (c === "?") quantified = source[i - 1] === "*" || source[i - 1] === "+" || source[i - 1] === "}" || source[i - 1] === "?" ? undefined : "bounded";
+    else if (c === "{") {
+      const m = /^\{(\d+)(,(\d*))?\}/.exec(source.slice(i));
+      if (m) {
+        quantified = m[2] === undefined ? (Number(m[1]) > 1 ? "unbounded" : "bounded") : m[3] === "" || Number(m[3]) > 1 ? "unbounded" : "bounded";
+        i += m[0].length - 1;
+      }
+    }
+    if (quantified === "unbounded") {
+      if (closed !== undefined && (closed.repeats || closed.alternates)) {
+        return `the group at ${closed.start} (\`${source.slice(closed.start, i + 1).slice(0, 60)}\`) repeats, and ${closed.repeats ? "itself holds a repetition" : "holds alternatives"}: such a pattern can take exponential time on one line`;
+      }
+      stack.at(-1)!.repeats = true;
+    }
+    if (quantified === undefined || quantified === "bounded") {
+      if (quantified === undefined) closed = undefined;
+      continue;
+    }
+    closed = undefined;
+  }
+  return undefined;
+}
+
 /** A metrics filter: a JavaScript regular expression whose first two groups are a metric's name and value (Katib's rule). */
 export const metricsFilter = () =>
   z.string().superRefine((v, ctx) => {
@@ -82,4 +146,6 @@ export const metricsFilter = () =>
       return;
     }
     if (groups < 2) issue(ctx, v, `has ${groups} capture group${groups === 1 ? "" : "s"}: the first two groups are a metric's name and its value`, "two or more groups", example);
+    const slow = nestedRepetition(v);
+    if (slow !== undefined) issue(ctx, v, slow, "no repeated group that itself repeats or alternates", `repeat inside the group only, e.g. \`(a+)\` instead of \`(a+)+\`; ${example}`);
   });

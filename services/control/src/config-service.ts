@@ -37,7 +37,7 @@ function changedBy(ctx: CallContext): string {
  * the delegate itself (what it covered is gone), an admin. Reading them is for platform services and admins.
  */
 function checkGrantPut(ctx: CallContext, documents: readonly ConfigDocument[]): string {
-  const caller = verifiedCaller(ctx);
+  const caller = verifiedCaller(ctx, { acceptsOnBehalfOf: true });
   const refuse = (why: string) => new SwitchyardError(Code.PermissionDenied, `grants: ${why}`);
   if (caller.kind !== "user" || !GRANT_DELEGATES.includes(caller.via) || caller.grants !== undefined) {
     throw refuse("a grant is recorded by the service it is given to, while its user calls that service through the gateway");

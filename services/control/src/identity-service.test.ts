@@ -136,6 +136,17 @@ describe("control's CA", () => {
       assert.match(new (await import("node:crypto")).X509Certificate(ok.certificatePem).subjectAltName ?? "", /ns\/vision\/sa\/model-iris/);
       // Another platform service certifies nothing; serving nothing but its model servers, in no namespace but a team's.
       await assert.rejects(viaJobs.issueWorkload({ spiffeId: model, csrPem: csr(model) }), refusedWith(Code.PermissionDenied, /certifies no team workloads/));
+      // A team workload's certificate does not renew itself (a key taken out of a replica must not outlive it).
+      const { WorkloadIdentity: WI } = await import("@switchyard/mesh");
+      const key = generateWorkloadKey();
+      const replica = new WI({ id: model, trustDomain: TD, issued: { certPem: (await viaServing.issueWorkload({ spiffeId: model, csrPem: createCsr(key, model) })).certificatePem, caPem, notAfterMs: Date.now() + 60_000, keyPem: key.keyPem } });
+      const self = as(replica);
+      try {
+        await assert.rejects(self.renew({ csrPem: csr(model) }), refusedWith(Code.PermissionDenied, /does not renew itself/));
+      } finally {
+        self.close();
+        replica.close();
+      }
       for (const id of [serviceId(TD, "gateway"), `spiffe://${TD}/ns/vision/sa/jobs`, `spiffe://other.domain/ns/vision/sa/model-iris`, `spiffe://${TD}/ns/Bad_Team/sa/model-x`]) {
         await assert.rejects(viaServing.issueWorkload({ spiffeId: id, csrPem: csr(id) }), refusedWith(Code.PermissionDenied, /certifies/), id);
       }

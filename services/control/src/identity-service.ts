@@ -46,6 +46,9 @@ export function identityService(o: IdentityServiceOptions): ServiceImpl<typeof I
     async renew(req, ctx) {
       const id = ctx.callerId;
       if (id === undefined) throw new SwitchyardError(Code.Unauthenticated, "renewal needs the caller's current certificate (mutual TLS); a new workload enrols with a join token");
+      // A team's workload is renewed by the service that certified it (while it still runs it), never by itself: a
+      // certificate taken out of a replica must not outlive the deployment.
+      if (parseSpiffeId(id)?.namespace !== SYSTEM_NAMESPACE) throw new SwitchyardError(Code.PermissionDenied, `${id} is a team's workload: the service that runs it renews its certificate, it does not renew itself`);
       return answer(await o.ca.issue(req.csrPem, id, o.certTtlMs), id);
     },
     async issueWorkload(req, ctx) {

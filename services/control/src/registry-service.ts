@@ -17,8 +17,8 @@ function callingService(ctx: CallContext): string {
 
 /**
  * Services registered by another platform service on their instances' behalf: model-server replicas (`inference`) are
- * jobs of a team's account without a workload certificate; the serving service registers each one's socket once it
- * answers health checks, and removes it before the replica stops.
+ * jobs of a team's account; the serving service certifies each as its team's workload, registers its mutual-TLS
+ * socket (with the identity the gateway must find there) once it answers, and removes it before the replica stops.
  */
 const REGISTERED_BY: Readonly<Record<string, readonly string[]>> = { serving: ["inference"] };
 

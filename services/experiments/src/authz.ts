@@ -1,7 +1,8 @@
 /**
  * Who may do what with experiments — the jobs service's rules (services/jobs/src/authz.ts), for the same reasons:
- * admins everything; members create, cancel and delete their teams' experiments; viewers only read. Another team's
- * experiment answers NOT_FOUND exactly as a missing one. Platform services act as themselves.
+ * admins everything; members create, cancel and delete their teams' experiments; viewers only read. Looked up without
+ * a team, another team's experiment answers NOT_FOUND exactly as a missing one; naming a team one is not in is
+ * PERMISSION_DENIED whether or not anything exists there. Platform services act as themselves.
  */
 import { Code, SwitchyardError } from "@switchyard/core";
 import { verifiedCaller, type CallContext, type EndUser, type VerifiedCaller } from "@switchyard/mesh";

@@ -218,11 +218,37 @@ describe("experiments controller", () => {
     const d = controller();
     await d.reconcileOnce();
     world.finishAll((x) => x);
-    world.refuse = new SwitchyardError(Code.PermissionDenied, "the experiments acts for ann only under a grant ann gave it, and none is live");
+    world.refuse = new SwitchyardError(Code.PermissionDenied, "the experiments acts for ann only under a grant ann gave it, and none is live", { details: [{ field: "grant", message: "no live grant" }] });
     await d.reconcileOnce();
     const e = await state();
     assert.equal(e.condition, "Failed");
     assert.equal(e.reason, "GrantRevoked");
+    assert.equal((await trialRows()).length, 2, "nothing more was suggested in the pass that found the grant gone");
+  });
+
+  it("a cancel that lands while a pass runs keeps its word: killed trials stay killed, the experiment stays cancelled", async () => {
+    await create(manifest({ max: 20, parallel: 2 }));
+    const c = controller();
+    await c.reconcileOnce();
+    for (const j of world.running()) j.phase = "Running";
+    // The jobs service answers slowly: the user cancels between the controller's read of the trials and its writes.
+    const get = world.jobsPort.get;
+    let cancelled = false;
+    world.jobsPort.get = async (uid, team) => {
+      if (!cancelled) {
+        cancelled = true;
+        await experiments.cancel("exp", "", member);
+      }
+      return get(uid, team);
+    };
+    await c.reconcileOnce();
+    world.jobsPort.get = get;
+    const e = await state();
+    assert.equal(e.condition, "Cancelled");
+    assert.deepEqual((await trialRows()).map((t) => t.state), ["Killed", "Killed"]);
+    assert.equal((await trialRows()).length, 2, "nothing new was submitted after the cancel");
+    await c.reconcileOnce();
+    assert.equal(world.running().length, 0, "and their jobs were cancelled");
   });
 
   it("cancel kills the running trials and their jobs; delete removes the jobs, the grant and the rows", async () => {
@@ -240,5 +266,6 @@ describe("experiments controller", () => {
     await c.reconcileOnce();
     assert.equal(await store.experiment("vision", "exp"), undefined);
     assert.equal(world.jobs.size, 0);
+    assert.equal(world.grants.size, 0, "the grant went with it");
   });
 });

@@ -17,14 +17,14 @@
 import { createHash } from "node:crypto";
 import { Code, SwitchyardError, type Clock, type Logger } from "@switchyard/core";
 import type { EndUser, UserRole } from "@switchyard/mesh";
-import { renderTrialManifest, type ExperimentSpec } from "@switchyard/specs";
+import { EXPERIMENT_LABEL, renderTrialManifest, type ExperimentSpec } from "@switchyard/specs";
 import { createStoppingRule, createSuggester, type SearchSpace, type StoppingRule, type TrialRecord, type TrialState } from "@switchyard/tuning";
 import type { ExperimentRow, ExperimentStore, TrialRow } from "./experiment-store.js";
 import type { GrantsPort, JobsPort } from "./ports.js";
 import { objectiveOf, readTrialMetrics } from "./trial-metrics.js";
 
-/** The label every trial's job carries (its experiment's name): what the owner's grant covers. */
-export const EXPERIMENT_LABEL = "experiments.switchyard.io/experiment";
+/** The label every trial's job carries (its experiment's name, set by specs' renderTrialManifest): what the owner's grant covers. */
+export { EXPERIMENT_LABEL };
 
 export interface ControllerOptions {
   store: ExperimentStore;
@@ -46,7 +46,6 @@ export class Controller {
   private stopped = false;
   /** Trials whose job this process cancelled already (after a restart every ended trial's job is cancelled once more). */
   private readonly cancelled = new Set<string>();
-  private readonly waiters = new Set<() => void>();
 
   constructor(private readonly o: ControllerOptions) {}
 
@@ -77,24 +76,11 @@ export class Controller {
       .catch((err: unknown) => this.o.logger.error({ err }, "experiments pass failed; the next one tries again"))
       .finally(() => {
         this.running = undefined;
-        for (const w of this.waiters) w();
         if (this.again && !this.stopped) {
           this.again = false;
           this.kick();
         }
       });
-  }
-
-  /** Resolves after the next pass that starts from now (tests, and callers that want their change acted on). */
-  settled(): Promise<void> {
-    return new Promise((resolve) => {
-      const w = () => {
-        this.waiters.delete(w);
-        resolve();
-      };
-      this.waiters.add(w);
-      this.kick();
-    });
   }
 
   /** One pass over every experiment still to be driven. */
@@ -120,10 +106,13 @@ export class Controller {
     }
     // 1. Trials: submit those stored without a job, follow the others, cancel again what a crash may have left.
     for (const t of trials) {
-      if (ACTIVE.has(t.state) && !t.job_uid) await this.submit(e, spec, t);
-      else if (ACTIVE.has(t.state)) await this.follow(e, spec, t);
+      if (ACTIVE.has(t.state) && !t.job_uid) {
+        if ((await this.submit(e, spec, t)) === "stop") return;
+      } else if (ACTIVE.has(t.state)) await this.follow(e, spec, t);
       else if ((t.state === "EarlyStopped" || t.state === "Killed") && t.job_uid) await this.cancelJob(e, t);
     }
+    // A cancel (or a delete) may have come while this pass ran: it is the user's word, and this pass stops here.
+    if (!(await this.stillRunning(e))) return;
     trials = await store.trials(e.uid);
     // 2. Early stopping.
     const rules = stoppingRules(spec);
@@ -144,7 +133,7 @@ export class Controller {
     }
     // 3. The end of the experiment.
     const done = await this.maybeFinish(e, spec, trials);
-    if (done) return;
+    if (done || !(await this.stillRunning(e))) return;
     // 4. New trials.
     const active = trials.filter((t) => ACTIVE.has(t.state)).length;
     const room = Math.min(spec.parallelTrialCount - active, (spec.maxTrialCount ?? Infinity) - trials.length);
@@ -174,36 +163,48 @@ export class Controller {
       completed_at: null,
     }));
     await store.insertTrials(rows);
-    for (const t of rows) await this.submit(e, spec, t);
+    for (const t of rows) if ((await this.submit(e, spec, t)) === "stop") return;
   }
 
-  /** Submits a stored trial's job as the owner (a replay when a crash lost the answer of an earlier submission). */
-  private async submit(e: ExperimentRow, spec: ExperimentSpec, t: TrialRow): Promise<void> {
+  private async stillRunning(e: ExperimentRow): Promise<boolean> {
+    const now = await this.o.store.byUid(e.uid);
+    return now !== undefined && !now.deleting && (now.condition === "Running" || now.condition === "Created");
+  }
+
+  /**
+   * Submits a stored trial's job as the owner (a replay when a crash lost the answer of an earlier submission).
+   * "stop" when the experiment ended for it (the owner's grant is gone): nothing more is submitted this pass.
+   */
+  private async submit(e: ExperimentRow, spec: ExperimentSpec, t: TrialRow): Promise<"stop" | undefined> {
     let manifest: string;
     try {
       manifest = renderTrialManifest(spec, { trialName: t.name, assignment: JSON.parse(t.assignment) as Record<string, number | string> });
     } catch (err) {
       await this.end(e, t, "Failed", `its job could not be written from the trial template: ${(err as Error).message}`);
-      return;
+      return undefined;
     }
     try {
       const job = await this.o.jobs.submit(manifest, t.request_id, ownerOf(e), e.base_dir);
-      await this.o.store.updateTrial(e.uid, t.idx, { job_uid: job.uid, message: `its job is ${job.phase || "Queued"}` });
+      // Its job is recorded even if a cancel ended the trial meanwhile: the job is then cancelled with the others.
+      await this.o.store.updateTrial(e.uid, t.idx, { job_uid: job.uid });
+      await this.o.store.updateActiveTrial(e.uid, t.idx, { message: `its job is ${job.phase || "Queued"}` });
       this.o.logger.info({ experiment: e.name, trial: t.name, job: job.name }, "trial submitted");
+      return undefined;
     } catch (err) {
       const se = SwitchyardError.from(err);
-      if (se.code === Code.PermissionDenied && /grant/.test(se.message)) {
+      if (se.code === Code.PermissionDenied && se.details.some((d) => d.field === "grant")) {
         // The owner's grant is gone (the owner deleted, or no longer in the team): nothing more runs for them.
         await this.end(e, t, "Failed", `not submitted: ${se.message}`);
         await this.finish(e, "Failed", "GrantRevoked", `trials are not submitted any more: ${se.message}`);
-        return;
+        return "stop";
       }
       if (se.code === Code.InvalidArgument || se.code === Code.PermissionDenied || se.code === Code.FailedPrecondition || se.code === Code.AlreadyExists || se.code === Code.NotFound) {
         await this.end(e, t, "Failed", `its job was refused: ${se.message}`);
-        return;
+        return undefined;
       }
       this.o.logger.warn({ err, experiment: e.name, trial: t.name }, "trial submission failed; the next pass tries again");
-      await this.o.store.updateTrial(e.uid, t.idx, { message: `submitting its job (the last attempt failed: ${se.message})` });
+      await this.o.store.updateActiveTrial(e.uid, t.idx, { message: `submitting its job (the last attempt failed: ${se.message})` });
+      return undefined;
     }
   }
 
@@ -215,17 +216,29 @@ export class Controller {
       return;
     }
     if (job.phase === "Queued" || job.phase === "") {
-      await this.o.store.updateTrial(e.uid, t.idx, { message: `its job is Queued${job.message ? ` — ${job.message}` : ""}` });
+      await this.o.store.updateActiveTrial(e.uid, t.idx, { message: `its job is Queued${job.message ? ` — ${job.message}` : ""}` });
       return;
     }
-    const m = await readTrialMetrics(this.o.jobs, spec, t.job_uid, e.team);
+    let m;
+    try {
+      m = await readTrialMetrics(this.o.jobs, spec, t.job_uid, e.team);
+    } catch (err) {
+      const se = SwitchyardError.from(err);
+      // A metrics file too large, or a path the jobs service refuses: reading again will not help.
+      if (se.code === Code.InvalidArgument || se.code === Code.ResourceExhausted || se.code === Code.PermissionDenied) {
+        await this.end(e, t, "Failed", `its metrics cannot be read (MetricsUnavailable): ${se.message}`);
+        return;
+      }
+      throw err;
+    }
     const objective = objectiveOf(spec, m) ?? null;
-    const observed = { objective, metrics: JSON.stringify(m.metrics), curve: JSON.stringify(m.curve) };
+    const curve = JSON.stringify(m.curve);
+    const observed = { objective, metrics: JSON.stringify(m.metrics), ...(curve !== t.curve ? { curve } : {}) };
     if (!FINAL_JOB.has(job.phase)) {
-      await this.o.store.updateTrial(e.uid, t.idx, { ...observed, state: "Running", message: `its job is ${job.phase}` });
+      await this.o.store.updateActiveTrial(e.uid, t.idx, { ...observed, state: "Running", message: `its job is ${job.phase}` });
       return;
     }
-    await this.o.store.updateTrial(e.uid, t.idx, observed);
+    if (!(await this.o.store.updateActiveTrial(e.uid, t.idx, observed))) return;
     if (job.phase === "Succeeded" && objective === null) {
       await this.end(e, t, "Failed", `it reported no ${spec.objective.metric}: print lines like \`${spec.objective.metric}=0.123\` (MetricsUnavailable)`);
     } else if (job.phase === "Succeeded") {
@@ -237,9 +250,9 @@ export class Controller {
     }
   }
 
-  /** Records a trial's end, then (for a running one) cancels its job. */
+  /** Records a trial's end (unless it ended meanwhile), then (for a running one) cancels its job. */
   private async end(e: ExperimentRow, t: TrialRow, state: "Succeeded" | "Failed" | "EarlyStopped" | "Killed", message: string): Promise<void> {
-    await this.o.store.updateTrial(e.uid, t.idx, { state, message, completed_at: this.o.clock.now() });
+    if (!(await this.o.store.updateActiveTrial(e.uid, t.idx, { state, message, completed_at: this.o.clock.now() }))) return;
     this.o.logger.info({ experiment: e.name, trial: t.name, state, message }, "trial ended");
     if ((state === "EarlyStopped" || state === "Killed") && t.job_uid) await this.cancelJob(e, t);
   }
@@ -279,7 +292,8 @@ export class Controller {
 
   /** Records the experiment's end, then gives back the owner's grant (nothing more is submitted for them). */
   async finish(e: ExperimentRow, condition: "Succeeded" | "Failed" | "Cancelled", reason: string, message: string): Promise<void> {
-    await this.o.store.updateExperiment(e.uid, { condition, reason, message, completed_at: this.o.clock.now() });
+    // Only a running experiment ends here: a cancel that came first keeps its word.
+    if (!(await this.o.store.endExperiment(e.uid, { condition, reason, message, completed_at: this.o.clock.now() }))) return;
     e.condition = condition;
     this.o.logger.info({ experiment: e.name, team: e.team, condition, reason, message }, "experiment ended");
     await this.o.grants.revoke(e.team, EXPERIMENT_LABEL, e.name).catch((err: unknown) => this.o.logger.warn({ err, experiment: e.name }, "giving back the experiment's grant failed (it is removed with its owner or with the experiment)"));
@@ -290,28 +304,39 @@ export class Controller {
     let running = 0;
     for (const t of trials) {
       if (ACTIVE.has(t.state)) await this.end(e, t, "Killed", `the experiment ended (${e.condition})`);
-      if (!t.job_uid) continue;
-      const job = await this.o.jobs.get(t.job_uid, e.team);
+      const job = await this.jobOf(e, t);
       if (job === undefined || FINAL_JOB.has(job.phase)) continue;
       running++;
-      await this.o.jobs.cancel(t.job_uid, e.team);
+      await this.o.jobs.cancel(job.uid, e.team);
     }
-    if (running === 0) await this.o.store.updateExperiment(e.uid, { settled: 1 });
+    if (running === 0) {
+      await this.o.store.updateExperiment(e.uid, { settled: 1 });
+      for (const t of trials) this.cancelled.delete(`${e.uid}/${t.idx}`);
+    }
+  }
+
+  /**
+   * A trial's job: by its uid, or — for one whose submission's answer was lost before the experiment ended — by its
+   * name (the trial's), so that no job runs on in the owner's name for an experiment that is over.
+   */
+  private async jobOf(e: ExperimentRow, t: TrialRow) {
+    if (t.job_uid) return this.o.jobs.get(t.job_uid, e.team);
+    const found = await this.o.jobs.get(t.name, e.team);
+    return found?.name === t.name ? found : undefined;
   }
 
   /** Deletion: cancel what runs, delete the trials' jobs once they ended, give back the grant, then forget it. */
   private async deleteStep(e: ExperimentRow, trials: readonly TrialRow[]): Promise<void> {
     let left = 0;
     for (const t of trials) {
-      if (!t.job_uid) continue;
-      const job = await this.o.jobs.get(t.job_uid, e.team);
+      const job = await this.jobOf(e, t);
       if (job === undefined) continue;
       if (!FINAL_JOB.has(job.phase)) {
-        await this.o.jobs.cancel(t.job_uid, e.team);
+        await this.o.jobs.cancel(job.uid, e.team);
         left++;
         continue;
       }
-      await this.o.jobs.remove(t.job_uid, e.team);
+      await this.o.jobs.remove(job.uid, e.team);
     }
     if (left > 0) return;
     await this.o.grants.revoke(e.team, EXPERIMENT_LABEL, e.name);

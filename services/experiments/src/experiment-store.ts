@@ -16,11 +16,6 @@ export class ExperimentStore {
     this.db = opened.db;
   }
 
-  /** Runs `fn` in one transaction (its writes commit together or not at all). */
-  transaction<T>(fn: (tx: ExperimentStore) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((tx) => fn(new ExperimentStore({ ...this.opened, db: tx })));
-  }
-
   async experiments(): Promise<ExperimentRow[]> {
     return this.db.selectFrom("experiments").selectAll().orderBy("team").orderBy("name").execute();
   }
@@ -52,9 +47,17 @@ export class ExperimentStore {
     await this.db.updateTable("experiments").set(change).where("uid", "=", uid).execute();
   }
 
+  /** Ends a running experiment; false when it had ended already (a cancel, or another end, came first). */
+  async endExperiment(uid: string, change: Updateable<ExperimentsTable>): Promise<boolean> {
+    const r = await this.db.updateTable("experiments").set(change).where("uid", "=", uid).where("condition", "in", ["Created", "Running"]).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
   async removeExperiment(uid: string): Promise<void> {
-    await this.db.deleteFrom("trials").where("experiment_uid", "=", uid).execute();
-    await this.db.deleteFrom("experiments").where("uid", "=", uid).execute();
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom("trials").where("experiment_uid", "=", uid).execute();
+      await tx.deleteFrom("experiments").where("uid", "=", uid).execute();
+    });
   }
 
   async trials(experimentUid: string): Promise<TrialRow[]> {
@@ -67,5 +70,11 @@ export class ExperimentStore {
 
   async updateTrial(experimentUid: string, idx: number, change: Updateable<TrialsTable>): Promise<void> {
     await this.db.updateTable("trials").set(change).where("experiment_uid", "=", experimentUid).where("idx", "=", idx).execute();
+  }
+
+  /** Changes a trial that is still Pending or Running; false when it has ended meanwhile (a cancel killed it). */
+  async updateActiveTrial(experimentUid: string, idx: number, change: Updateable<TrialsTable>): Promise<boolean> {
+    const r = await this.db.updateTable("trials").set(change).where("experiment_uid", "=", experimentUid).where("idx", "=", idx).where("state", "in", ["Pending", "Running"]).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 }

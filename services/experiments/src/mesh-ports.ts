@@ -19,7 +19,7 @@ export function jobsPort(client: MeshClient<typeof Jobs>): JobsPort {
   });
   return {
     async submit(manifest, requestId, owner, baseDir) {
-      const r = await client.submitJob({ manifest, requestId, fileName: "trial.yaml", baseDir, replace: true }, { user: owner, timeoutMs: 30_000 });
+      const r = await client.submitJob({ manifest, requestId, fileName: "trial.yaml", baseDir }, { user: owner, timeoutMs: 30_000 });
       return toJob(r.job!);
     },
     async get(uid, team) {

@@ -16,8 +16,9 @@ export interface TrialMetrics {
 /** The most of a trial's output (or metrics file) read for custom filters: its end. */
 const MAX_READ_BYTES = 4 * 1024 * 1024;
 /**
- * The longest line the filters are applied to: the filters are the user's regular expressions, bounded in length but
- * not in how they backtrack, so the text they run on is bounded instead.
+ * The longest line the filters are applied to. The filters are the user's regular expressions: the manifest parser
+ * refuses those that can backtrack exponentially (specs `nestedRepetition`), and what is left is at worst polynomial
+ * in the line's length, which this bounds.
  */
 const MAX_LINE = 4096;
 /** The most points a series keeps (a trial that prints a metric every step for days). */

@@ -66,6 +66,8 @@ export async function issueUserToken(
   }
   if (existing && input.role && input.role !== existing.role) {
     await d.authority.revoke((await d.store.tokens({ user: input.user, activeAt: d.authority.now() })).map((t) => t.jti));
+    // So do the grants given with the old role (a demoted user's deployments and experiments stop acting with it).
+    await d.revokeGrants?.(input.user);
   }
   await d.store.upsertUser(input.user, input.role, input.teams, d.authority.now());
   const user = (await d.store.user(input.user))!;

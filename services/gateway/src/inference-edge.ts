@@ -16,7 +16,7 @@ export const REVISION_HEADER = "x-switchyard-revision";
 export interface InferenceEdgeOptions {
   /** The serving service: GetDeployment (the team check) and ActivateDeployment (scale from zero), as the caller. */
   serving: Pick<MeshClient<typeof Serving>, "getDeployment" | "activateDeployment">;
-  /** `mesh:///inference`: the model servers (plaintext Unix sockets), called without the user: they trust the edge. */
+  /** `mesh:///inference`: the model servers (mutual TLS, each as its team's workload), called without the user: they trust the edge. */
   inference: Pick<MeshClient<typeof GRPCInferenceService>, "modelMetadata" | "modelInfer">;
   /** ServerMetadata's version (the gateway's). */
   version: string;

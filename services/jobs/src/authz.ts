@@ -1,7 +1,8 @@
 /**
  * Who may do what with jobs. Every call proves which platform service made it (the mesh verifies the service
- * credential); the end user's identity (user, teams, role) is believed only from the gateway, which sets it from a
- * verified token (`verifiedCaller` in the mesh). This file decides with it:
+ * credential); the end user's identity (user, teams, role) is believed from the gateway, which sets it from a verified
+ * token, and from a grant delegate (serving, experiments) only under the user's live grant (SubmitJob, inside the
+ * grant's scope) or with the gateway's proof passed on (reads): `verifiedCaller` in the mesh. This file decides with it:
  * - admins see and do everything; members submit to, see and cancel their teams' jobs; viewers only read theirs;
  * - a request naming a team the caller is not in is refused (PERMISSION_DENIED) whether or not any job exists there;
  *   a lookup that names no team searches the caller's teams only, so another team's job is as "not found" as a
@@ -19,7 +20,7 @@ export type Caller = VerifiedCaller;
  * `honoursGrants`: the method checks a delegate's call under grants (only SubmitJob: a job inside a grant's scope).
  * Everywhere else such a call is refused (the mesh's verifiedCaller): delegates read and cancel as themselves.
  */
-export function callerOf(ctx: CallContext, o?: Pick<VerifiedCallerOptions, "honoursGrants">): Caller {
+export function callerOf(ctx: CallContext, o?: Pick<VerifiedCallerOptions, "honoursGrants" | "acceptsOnBehalfOf">): Caller {
   return verifiedCaller(ctx, o);
 }
 

@@ -40,7 +40,8 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
 
   /** The job a call names, among those the caller may see (authz.ts); `write`: the change, which viewers may not make. */
   async function resolveJob(name: string, team: string, ctx: CallContext, write?: string): Promise<JobRow> {
-    const caller = callerOf(ctx);
+    // A read may come from a grant delegate passing on the user it serves now (serving reading a job's model for them).
+    const caller = callerOf(ctx, write === undefined ? { acceptsOnBehalfOf: true } : {});
     if (write !== undefined) requireWriter(caller, write);
     const scope = readScope(caller, team);
     if (!name) throw new SwitchyardError(Code.InvalidArgument, "name: a job name or uid is required", { details: [{ field: "name", message: "required" }] });
@@ -108,7 +109,7 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
     },
 
     async getJob(req, ctx) {
-      return toProto(await resolveJob(req.name, req.team, ctx), callerOf(ctx));
+      return toProto(await resolveJob(req.name, req.team, ctx), callerOf(ctx, { acceptsOnBehalfOf: true }));
     },
 
     async listJobs(req, ctx) {

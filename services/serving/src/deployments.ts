@@ -96,11 +96,15 @@ export class Deployments {
       const row = existing ?? this.newRow(spec, owner, parsed.source);
       return { deployment: row, outcome, warnings: parsed.warnings };
     }
-    // The owner's grant, recorded before anything it covers exists (and again on each change by the owner, which
-    // brings a deployment made before grants up to date): the replicas are submitted as the owner under it, and it
-    // goes with the owner, their membership of the team, or the deployment.
-    if (!existing || existing.owner === owner.user) {
-      await this.d.grants.record({ user: owner.user, teams: owner.teams, role: owner.role, delegate: "serving", team: spec.team, label: { key: DEPLOYMENT_LABEL, value: spec.name } }, call);
+    // The owner's grant, recorded before anything it covers exists (and again on each change, which brings a
+    // deployment made before grants up to date): the replicas are submitted as the owner under it, and it goes with
+    // the owner, their membership of the team, or the deployment. A change by another member of the team makes them
+    // the owner: what runs is then what they asked for, with their rights — never another user's code or files run
+    // as the user who created the deployment.
+    await this.d.grants.record({ user: owner.user, teams: owner.teams, role: owner.role, delegate: "serving", team: spec.team, label: { key: DEPLOYMENT_LABEL, value: spec.name } }, call);
+    if (existing && existing.owner !== owner.user) {
+      await this.d.store.setOwner(existing.uid, owner);
+      await this.d.grants.revoke(spec.team, DEPLOYMENT_LABEL, spec.name, existing.owner);
     }
     if (outcome === "scaled") {
       const now = this.d.clock.now();

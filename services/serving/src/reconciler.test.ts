@@ -106,8 +106,8 @@ class World {
     record: async (grant, call) => {
       this.grants.set(`${grant.team}/${grant.label.key}=${grant.label.value}/${grant.user}`, { grant, call });
     },
-    revoke: async (team, key, value) => {
-      const gone = [...this.grants.keys()].filter((k) => k.startsWith(`${team}/${key}=${value}/`));
+    revoke: async (team, key, value, user) => {
+      const gone = [...this.grants.keys()].filter((k) => k.startsWith(`${team}/${key}=${value}/`) && (user === undefined || k.endsWith(`/${user}`)));
       for (const k of gone) this.grants.delete(k);
       return gone.length;
     },
@@ -265,6 +265,17 @@ describe("serving reconciler", () => {
     assert.ok(!world.jobs.has(first.uid), "the ended job is deleted");
     assert.equal(world.registered.size, 0);
     assert.equal(world.jobs.size, 1, "a replacement was submitted");
+  });
+
+  it("a change by another member makes them the owner: their grant replaces the creator's, and new replicas run as them", async () => {
+    await apply(native("file:///models/a.onnx"));
+    const bob = { kind: "user", user: "bob", teams: ["vision"], role: "member", via: "gateway" } as const;
+    await deployments.apply({ manifest: native("file:///models/b.onnx"), dryRun: false, canaryTrafficPercent: undefined }, bob, call);
+    assert.equal((await store.deployment("m"))!.owner, "bob");
+    assert.deepEqual([...world.grants.keys()], ["vision/serving.switchyard.io/deployment=m/bob"], "ann's grant is gone, bob's is there");
+    await rc.reconcileOnce();
+    const owners = [...world.jobs.values()].filter((j) => j.manifest.includes("b.onnx")).map((j) => j.owner.user);
+    assert.deepEqual(owners, ["bob"], "bob's model runs as bob, never as ann");
   });
 
   it("delete drains every replica, then forgets the deployment", async () => {

@@ -24,7 +24,7 @@ import { Autoscaler, type AutoscalerOptions } from "./autoscaler.js";
 import type { ModelFiles } from "./model-files.js";
 import { WORKLOAD_LABEL, spiffeId } from "@switchyard/mesh";
 import type { EndpointRegistration, GrantsPort, IdentityPort, JobsPort, PolicyPort, RegistryPort, ReplicaPort } from "./ports.js";
-import { DEPLOYMENT_LABEL, REPLICA_SOCKET, replicaJobManifest } from "./replica-job.js";
+import { DEPLOYMENT_LABEL, MTLS_SUFFIX, REPLICA_SOCKET, replicaJobManifest } from "./replica-job.js";
 import type { DeploymentRow, ReplicaRow, RevisionRow, ServingStore } from "./serving-store.js";
 import { trafficPolicies, type RoutedDeployment } from "./traffic-policy.js";
 
@@ -317,7 +317,8 @@ export class Reconciler {
       try {
         const id = replicaIdentity(this.o.trustDomain, d.team, d.name);
         const c = await this.o.replicas.certify(socket, id, (csr) => this.o.identity.issue(id, csr));
-        live.certified = { address: c.address, id, renewAtMs: now + (c.notAfterMs - now) / 2 };
+        // Where the gateway goes is serving's to say (beside the socket it knows), never the replica's answer.
+        live.certified = { address: `unix:${socket}${MTLS_SUFFIX}`, id, renewAtMs: now + (c.notAfterMs - now) / 2 };
       } catch (err) {
         logger.warn({ err, job: r.job_name }, "certifying a replica failed; trying again");
         if (live.certified === undefined) return;

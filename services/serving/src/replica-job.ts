@@ -10,6 +10,8 @@ import { stringify } from "yaml";
 export const REPLICA_SOCKET = "serve.sock";
 export const DEPLOYMENT_LABEL = "serving.switchyard.io/deployment";
 export const REVISION_LABEL = "serving.switchyard.io/revision";
+/** The replica serves inference with mutual TLS beside its socket, at `<socket>-mtls` (model-server identity.ts). */
+export const MTLS_SUFFIX = "-mtls";
 
 export interface ReplicaJobInput {
   jobName: string;

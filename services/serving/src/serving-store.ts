@@ -45,6 +45,11 @@ export class ServingStore {
     }
   }
 
+  /** The user a deployment's replicas run as from now on (its grant recorded first). */
+  async setOwner(uid: string, owner: { user: string; teams: readonly string[]; role: string }): Promise<void> {
+    await this.db.updateTable("deployments").set({ owner: owner.user, owner_teams: JSON.stringify(owner.teams), owner_role: owner.role }).where("uid", "=", uid).execute();
+  }
+
   async setDeleting(uid: string): Promise<void> {
     await this.db.updateTable("deployments").set({ deleting: 1 }).where("uid", "=", uid).execute();
   }
