@@ -89,6 +89,11 @@ async function main(): Promise<void> {
   log("== trial start on the local executor");
   const start = await trialStart();
   log(`trial start p50 ${start.trialStartP50Ms} ms, p99 ${start.trialStartP99Ms} ms over ${start.trials} trials (goal p50 ≤ 100); the same command as a plain job: p50 ${start.plainJobStartP50Ms} ms`);
+  // BENCH_TUNE_ONLY=start: the trial start alone (the quality half takes minutes and needs Optuna).
+  if (process.env.BENCH_TUNE_ONLY === "start") {
+    process.stdout.write(`${JSON.stringify(start)}\n`);
+    return;
+  }
   log("== the algorithms against Optuna");
   const quality = await measureTuneQuality({ seeds: SEEDS, log });
   process.stdout.write(`${JSON.stringify({ ...quality, trialStartP50Ms: start.trialStartP50Ms, trialStartP99Ms: start.trialStartP99Ms, plainJobStartP50Ms: start.plainJobStartP50Ms })}\n`);

@@ -38,6 +38,8 @@ export { verifiedCaller, requirePlatformAdmin, USER_DELEGATES } from "./identity
 export { GRANT_DELEGATES, GRANT_KIND, GRANTS_NAMESPACE, GrantBook, grantCovers, grantDocument, grantName, newGrant, parseGrant } from "./grants.js";
 export type { Grant, GrantInit } from "./grants.js";
 export { grantRecorder, removeGrants } from "./grants-client.js";
+export { inScope, notFoundIn, ownerOf, readScope, requireTeamWriter } from "./team-access.js";
+export type { TeamScope } from "./team-access.js";
 export type { GrantRecorder } from "./grants-client.js";
 export type { VerifiedCaller, VerifiedCallerOptions, UserRole } from "./identity.js";
 export { USER_TOKEN_HEADER, UserTokenMinter, UserTokenVerifier } from "./user-token.js";

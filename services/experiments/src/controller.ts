@@ -163,7 +163,8 @@ export class Controller {
       completed_at: null,
     }));
     await store.insertTrials(rows);
-    for (const t of rows) if ((await this.submit(e, spec, t)) === "stop") return;
+    // At once: each is its own idempotent submission, and a trial's start should not wait for its siblings'.
+    await Promise.all(rows.map((t) => this.submit(e, spec, t)));
   }
 
   private async stillRunning(e: ExperimentRow): Promise<boolean> {
