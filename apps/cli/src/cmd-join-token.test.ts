@@ -39,7 +39,9 @@ describe("switchyard join-token", () => {
     const cert = new X509Certificate(readFileSync(join(dir, "etcd", "server.crt")));
     assert.equal(cert.checkIP("127.0.0.1"), "127.0.0.1");
     assert.equal(cert.checkHost("etcd.internal"), "etcd.internal");
-    assert.ok(cert.checkIssued(new X509Certificate(readFileSync(join(dir, "etcd", "ca.crt")))), "issued by the platform CA");
+    // server.crt is the chain etcd serves: its certificate, then the intermediate the platform's root signed.
+    const intermediate = new X509Certificate(readFileSync(join(dir, "etcd", "server.crt"), "utf8").split("-----END CERTIFICATE-----")[1]! + "-----END CERTIFICATE-----");
+    assert.ok(cert.checkIssued(intermediate) && intermediate.checkIssued(new X509Certificate(readFileSync(join(dir, "etcd", "ca.crt")))), "issued by the platform CA");
     assert.equal(statSync(join(dir, "etcd", "server.key")).mode & 0o777, 0o600);
   });
 

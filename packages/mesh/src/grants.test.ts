@@ -13,7 +13,7 @@ import { verifiedCaller } from "./identity.js";
 import { dataDirIdentity } from "./platform-identity.js";
 import { serviceId } from "./spiffe.js";
 import type { CallContext } from "./types.js";
-import { UserTokenMinter, UserTokenVerifier, type EndUser, type VerifiedUser } from "./user-token.js";
+import { UserTokenMinter, verifierFor, type EndUser, type UserTokenVerifier, type VerifiedUser } from "./user-token.js";
 
 const TD = "switchyard.local";
 const JOBS = serviceId(TD, "jobs");
@@ -45,7 +45,7 @@ describe("delegation grants", () => {
     jobs = dataDirIdentity(dir, "jobs");
     experiments = dataDirIdentity(dir, "experiments");
     await Promise.all([gateway.ready, serving.ready, jobs.ready, experiments.ready]);
-    verifier = new UserTokenVerifier(TD, () => jobs.caPem);
+    verifier = verifierFor(jobs);
   });
   after(() => {
     for (const i of [gateway, serving, jobs, experiments]) i.close();
@@ -99,7 +99,7 @@ describe("delegation grants", () => {
 
   it("let a delegate pass on the user it is serving now, with the gateway's token as the proof", () => {
     const fromGateway = new UserTokenMinter(gateway).token(alice, SERVING);
-    const received = new UserTokenVerifier(TD, () => serving.caPem).verify(fromGateway, SERVING);
+    const received = verifierFor(serving).verify(fromGateway, SERVING);
     const onward = new UserTokenMinter(serving).token({ ...alice, teams: ["vision", "finance"] }, JOBS, undefined, received.token);
     const v = verifier.verify(onward, JOBS);
     assert.equal(v.onBehalfOf, serviceId(TD, "gateway"));

@@ -42,7 +42,7 @@ export { inScope, notFoundIn, ownerOf, readScope, requireTeamWriter } from "./te
 export type { TeamScope } from "./team-access.js";
 export type { GrantRecorder } from "./grants-client.js";
 export type { VerifiedCaller, VerifiedCallerOptions, UserRole } from "./identity.js";
-export { USER_TOKEN_HEADER, UserTokenMinter, UserTokenVerifier } from "./user-token.js";
+export { USER_TOKEN_HEADER, UserTokenMinter, UserTokenVerifier, verifierFor } from "./user-token.js";
 export type { EndUser, VerifiedUser } from "./user-token.js";
 
 // Governance: the runtime a composition root builds once, policies as data, events, balancers, co-hosting.

@@ -10,7 +10,7 @@ import type { MeshTracing } from "./tracing.js";
 import * as grpcJs from "@grpc/grpc-js";
 import { WorkloadIdentity, type MeshCredentials } from "./credentials.js";
 import type { GrantBook } from "./grants.js";
-import { UserTokenMinter, UserTokenVerifier } from "./user-token.js";
+import { UserTokenMinter, verifierFor, type UserTokenVerifier } from "./user-token.js";
 import { standDownStore } from "./policy-stand-down.js";
 import { parseSpiffeId, serviceId, SYSTEM_NAMESPACE } from "./spiffe.js";
 
@@ -105,7 +105,7 @@ export class MeshRuntime implements ClusterRuntime, DestinationRuntime {
     this.credentials = o.credentials;
     const workload = o.credentials instanceof WorkloadIdentity ? o.credentials : undefined;
     this.userTokens = workload ? new UserTokenMinter(workload) : undefined;
-    this.userTokenVerifier = workload ? new UserTokenVerifier(workload.trustDomain, () => workload.caPem) : undefined;
+    this.userTokenVerifier = workload ? verifierFor(workload) : undefined;
     this.registryGraceMs = o.registryGraceMs ?? DEFAULT_LEASE_TTL_MS;
     this.grants = o.grants;
   }
@@ -200,3 +200,4 @@ function workloadPeer(trustDomain: string, host: string, labels: Readonly<Record
   if (p === undefined || p.trustDomain !== trustDomain || p.namespace === SYSTEM_NAMESPACE || p.namespace !== labels?.team) return `spiffe://${trustDomain}/ns/-/sa/no-valid-identity-registered-for-${host}`;
   return id!;
 }
+

@@ -14,7 +14,7 @@ import { CertificateAuthority } from "./pki.js";
 import { serviceId } from "./spiffe.js";
 import { dataDirIdentity, localIdentity } from "./platform-identity.js";
 import { createMeshRuntime } from "./runtime.js";
-import { USER_TOKEN_HEADER, UserTokenMinter, UserTokenVerifier, type EndUser } from "./user-token.js";
+import { USER_TOKEN_HEADER, UserTokenMinter, verifierFor, type EndUser, type UserTokenVerifier } from "./user-token.js";
 
 const TD = "switchyard.local";
 const JOBS = serviceId(TD, "jobs");
@@ -33,7 +33,7 @@ describe("user tokens", () => {
     const echoId = dataDirIdentity(dir, "echo");
     ids.push(gateway, echoId);
     await Promise.all([gateway.ready, echoId.ready]);
-    verifier = new UserTokenVerifier(TD, () => gateway.caPem);
+    verifier = verifierFor(gateway);
     echo = await startEcho({ id: "e1", runtime: createMeshRuntime({ serviceName: "echo", credentials: echoId }) });
   });
   after(async () => {

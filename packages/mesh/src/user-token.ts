@@ -100,7 +100,12 @@ export class UserTokenMinter {
   }
 }
 
-/** Verifies user tokens for one audience against the CA of `caPem()` (read at each new certificate: it may rotate). */
+/**
+ * Verifies user tokens for one audience against the CA of `caPem()` (read at each new certificate: it may rotate). A
+ * token carries its issuer's certificate alone (x5c: one certificate, so that a token passed on inside another stays
+ * small); one issued by an intermediate of the CA is verified with the intermediates `intermediates()` gives — the
+ * verifier's own chain's, which with one `control` is the intermediate every workload's certificate comes from.
+ */
 export class UserTokenVerifier {
   private readonly tokens = new Map<string, VerifiedUser>();
   private readonly certs = new Map<string, { key: KeyObject; id: string; notAfterMs: number; notBeforeMs: number; caPem: string }>();
@@ -108,6 +113,7 @@ export class UserTokenVerifier {
   constructor(
     private readonly trustDomain: string,
     private readonly caPem: () => string,
+    private readonly intermediates: () => readonly string[] = () => [],
   ) {}
 
   verify(token: string, audience: string, now = Date.now()): VerifiedUser {
@@ -172,9 +178,19 @@ export class UserTokenVerifier {
     } catch {
       throw bad("is not an X.509 certificate");
     }
-    if (!cert.verify(new X509Certificate(caPem).publicKey)) throw bad("was not issued by the platform CA");
+    const root = new X509Certificate(caPem);
+    let issuerNotAfterMs = Infinity;
+    if (cert.ca) throw bad("is a CA's, not a workload's");
+    if (!cert.verify(root.publicKey)) {
+      // Issued by an intermediate: one the root signed, valid now, that signed this certificate.
+      const by = this.intermediates()
+        .map((pem) => new X509Certificate(pem))
+        .find((i) => i.ca && i.verify(root.publicKey) && Date.parse(i.validFrom) <= now && now < Date.parse(i.validTo) && cert.verify(i.publicKey));
+      if (by === undefined) throw bad("was not issued by the platform CA");
+      issuerNotAfterMs = Date.parse(by.validTo);
+    }
     const notBeforeMs = Date.parse(cert.validFrom);
-    const notAfterMs = Date.parse(cert.validTo);
+    const notAfterMs = Math.min(Date.parse(cert.validTo), issuerNotAfterMs);
     if (!(notBeforeMs <= now && now < notAfterMs)) throw bad(`is not valid now (${cert.validFrom} – ${cert.validTo})`);
     const id = spiffeIdOfSan(cert.subjectAltName);
     if (id === undefined || parseSpiffeId(id)?.trustDomain !== this.trustDomain) throw bad(`names no workload of ${this.trustDomain}`);
@@ -183,4 +199,9 @@ export class UserTokenVerifier {
     this.certs.set(x5c, entry);
     return entry;
   }
+}
+
+/** A verifier for the tokens sent to `workload`: its trust bundle, and the intermediates of its own chain. */
+export function verifierFor(workload: { readonly trustDomain: string; readonly caPem: string; readonly certPem: string }): UserTokenVerifier {
+  return new UserTokenVerifier(workload.trustDomain, () => workload.caPem, () => (workload.certPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).slice(1));
 }

@@ -25,8 +25,8 @@ export interface WorkloadKey {
 }
 
 /** `<data>/secrets/ca.pem`: the CA's certificate and key, 0600. `ca.crt` beside it holds the certificate alone. */
-export function caPaths(dataDir: string): { key: string; cert: string } {
-  return { key: join(dataDir, "secrets", "ca.pem"), cert: join(dataDir, "secrets", "ca.crt") };
+export function caPaths(dataDir: string): { key: string; cert: string; intermediate: string } {
+  return { key: join(dataDir, "secrets", "ca.pem"), cert: join(dataDir, "secrets", "ca.crt"), intermediate: join(dataDir, "secrets", "ca-intermediate.pem") };
 }
 
 export function toPem(der: Buffer, label: string): string {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigCenter } from "@switchyard/api";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { createClient, createMeshRuntime, createServer, dataDirIdentity, DEFAULT_TRUST_DOMAIN, grantDocument, GRANTS_NAMESPACE, newGrant, serviceId, UserTokenMinter, UserTokenVerifier, WorkloadIdentity } from "@switchyard/mesh";
+import { createClient, createMeshRuntime, createServer, dataDirIdentity, DEFAULT_TRUST_DOMAIN, grantDocument, GRANTS_NAMESPACE, newGrant, serviceId, UserTokenMinter, verifierFor, WorkloadIdentity } from "@switchyard/mesh";
 import { loadOrCreateCa } from "@switchyard/mesh/ca";
 
 const CONTROL = serviceId(DEFAULT_TRUST_DOMAIN, "control");
@@ -122,7 +122,7 @@ describe("config center", () => {
     t.after(() => serving.close());
     // alice calls serving through the gateway: the token serving received, as its server chain verified it.
     const alice = { user: "alice", teams: ["vision"], role: "member" } as const;
-    const received = new UserTokenVerifier(DEFAULT_TRUST_DOMAIN, () => servingId.caPem).verify(new UserTokenMinter(gatewayId).token(alice, serviceId(DEFAULT_TRUST_DOMAIN, "serving")), serviceId(DEFAULT_TRUST_DOMAIN, "serving"));
+    const received = verifierFor(servingId).verify(new UserTokenMinter(gatewayId).token(alice, serviceId(DEFAULT_TRUST_DOMAIN, "serving")), serviceId(DEFAULT_TRUST_DOMAIN, "serving"));
     const during = { parent: { metadata: {}, signal: new AbortController().signal, deadlineMs: undefined, method: "/switchyard.v1.Serving/ApplyDeployment", peer: "gateway", user: received } };
     const grant = (over: Partial<Parameters<typeof newGrant>[0]> = {}) => grantDocument(newGrant({ ...alice, teams: ["vision"], delegate: "serving", team: "vision", label: { key: "serving.switchyard.io/deployment", value: "iris" }, ...over }, Date.now()));
     const denied = (pattern: RegExp) => (e: unknown) => e instanceof SwitchyardError && e.code === Code.PermissionDenied && pattern.test(e.message);
