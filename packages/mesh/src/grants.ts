@@ -23,6 +23,15 @@ export const GRANT_KIND = "Grant";
  */
 export const GRANT_DELEGATES: readonly string[] = ["serving", "experiments"];
 
+/**
+ * The label each grant delegate puts on the jobs it runs for users: its grants name this key, and acting as itself it
+ * touches only jobs that carry it (the jobs service's rule), not every team's jobs.
+ */
+export const GRANT_DELEGATE_LABELS: Readonly<Record<string, string>> = {
+  serving: "serving.switchyard.io/deployment",
+  experiments: "experiments.switchyard.io/experiment",
+};
+
 export interface Grant {
   /** The document name: derived from the rest (grantName), so recording one twice is one grant. */
   readonly id: string;

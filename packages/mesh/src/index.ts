@@ -35,7 +35,7 @@ export type { JoinClaims } from "./join-token.js";
 export { dataDirIdentity, DEFAULT_CERT_TTL_MS, enrollIdentity, identityEnv, localIdentity, parseCertTtl, platformIdentity } from "./platform-identity.js";
 export type { EnrollOptions, IdentityEnv, PlatformIdentityOptions } from "./platform-identity.js";
 export { verifiedCaller, requirePlatformAdmin, USER_DELEGATES } from "./identity.js";
-export { GRANT_DELEGATES, GRANT_KIND, GRANTS_NAMESPACE, GrantBook, grantCovers, grantDocument, grantName, newGrant, parseGrant } from "./grants.js";
+export { GRANT_DELEGATE_LABELS, GRANT_DELEGATES, GRANT_KIND, GRANTS_NAMESPACE, GrantBook, grantCovers, grantDocument, grantName, newGrant, parseGrant } from "./grants.js";
 export type { Grant, GrantInit } from "./grants.js";
 export { grantRecorder, removeGrants } from "./grants-client.js";
 export { inScope, notFoundIn, ownerOf, readScope, requireTeamWriter } from "./team-access.js";

@@ -133,6 +133,7 @@ describe("config center", () => {
     await assert.rejects(serving.putDocuments({ documents: [grant({ team: "finance" })] }, during), denied(/alice is not in team finance/));
     await assert.rejects(serving.putDocuments({ documents: [grant({ role: "admin" })] }, during), denied(/not as the gateway knows them/));
     await assert.rejects(serving.putDocuments({ documents: [grant({ delegate: "experiments" })] }, during), denied(/serving records a grant to experiments/));
+    await assert.rejects(serving.putDocuments({ documents: [grant({ label: { key: "experiments.switchyard.io/experiment", value: "iris" } })] }, during), denied(/serving's grants cover jobs labelled serving.switchyard.io\/deployment/));
     await assert.rejects(serving.putDocuments({ documents: [grant({ label: { key: "serving.switchyard.io/deployment", value: "other" } })] }, { user: alice }), denied(/acts for alice here only while alice is calling/), "serving's own word for alice (no gateway proof) records nothing");
     await assert.rejects(serving.putDocuments({ documents: [grant()] }), denied(/while its user calls/), "serving as itself records nothing");
     await assert.rejects(c.gateway.putDocuments({ documents: [grant()] }, { user: { user: "root", teams: ["vision"], role: "admin" } }), denied(/recorded by the service it is given to/), "not even an admin");

@@ -1,6 +1,6 @@
 import type { ConfigCenter, ConfigDocument } from "@switchyard/api";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { GRANT_DELEGATES, GRANT_KIND, GRANTS_NAMESPACE, parseGrant, requirePlatformAdmin, validatePolicyDocuments, verifiedCaller, type CallContext, type ServiceImpl } from "@switchyard/mesh";
+import { GRANT_DELEGATE_LABELS, GRANT_DELEGATES, GRANT_KIND, GRANTS_NAMESPACE, parseGrant, requirePlatformAdmin, validatePolicyDocuments, verifiedCaller, type CallContext, type ServiceImpl } from "@switchyard/mesh";
 import type { ConfigStore, StoredDocument } from "./config-store.js";
 
 const toProto = (d: StoredDocument) => ({
@@ -48,6 +48,7 @@ function checkGrantPut(ctx: CallContext, documents: readonly ConfigDocument[]): 
     const g = parseGrant(d.name, d.content);
     if (g.user !== caller.user) throw refuse(`${caller.via} records a grant of ${g.user} while ${caller.user} is calling`);
     if (g.delegate !== caller.via) throw refuse(`${caller.via} records a grant to ${g.delegate}`);
+    if (g.label.key !== GRANT_DELEGATE_LABELS[caller.via]) throw refuse(`${caller.via}'s grants cover jobs labelled ${GRANT_DELEGATE_LABELS[caller.via]}, not ${g.label.key}`);
     if (caller.role === "viewer") throw refuse(`${caller.user} is a viewer: viewers give no grants`);
     if (caller.role !== "admin" && !caller.teams.includes(g.team)) throw refuse(`${caller.user} is not in team ${g.team}`);
     if (g.role !== caller.role || g.teams.length !== caller.teams.length || !g.teams.every((t) => caller.teams.includes(t))) {

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Code, SwitchyardError } from "@switchyard/core";
 import { parseJobManifest } from "@switchyard/specs";
-import { authorizeRerunSecrets, type Caller } from "./authz.js";
+import { authorizeRerunSecrets, serviceReaches, type Caller } from "./authz.js";
 
 // Rerunning a job runs its stored spec as the caller's account: inline secret values (the submitter's) must not reach
 // another member of the team that way.
@@ -25,3 +25,22 @@ describe("who may rerun a job", () => {
     assert.doesNotThrow(() => authorizeRerunSecrets(user("bob"), withRefs), "a team secret is the team's: any writer may use it");
   });
 });
+
+describe("what a grant delegate reaches acting as itself", () => {
+  it("serving and experiments touch only the jobs carrying their own label; other platform services and users are not limited here", () => {
+    const serving: Caller = { kind: "service", service: "serving" };
+    const experiments: Caller = { kind: "service", service: "experiments" };
+    const gateway: Caller = { kind: "service", service: "control" };
+    const replica = { "serving.switchyard.io/deployment": "iris" };
+    const trial = { "experiments.switchyard.io/experiment": "lr-search" };
+    assert.equal(serviceReaches(serving, replica), true);
+    assert.equal(serviceReaches(serving, trial), false, "serving cannot cancel or read an experiment's trial");
+    assert.equal(serviceReaches(serving, {}), false, "nor a team's own job");
+    assert.equal(serviceReaches(experiments, trial), true);
+    assert.equal(serviceReaches(experiments, replica), false);
+    assert.equal(serviceReaches(experiments, undefined), false);
+    assert.equal(serviceReaches(gateway, {}), true);
+    assert.equal(serviceReaches({ kind: "user", user: "ann", teams: ["vision"], role: "member", via: "gateway" }, {}), true, "users are judged by their teams, elsewhere");
+  });
+});
+

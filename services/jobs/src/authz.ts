@@ -11,7 +11,7 @@
  *   service's rights; a call that proves nothing never gets here (the handshake or the mesh refuses it).
  */
 import { Code, SwitchyardError } from "@switchyard/core";
-import { grantCovers, verifiedCaller, type CallContext, type VerifiedCaller, type VerifiedCallerOptions } from "@switchyard/mesh";
+import { GRANT_DELEGATE_LABELS, grantCovers, verifiedCaller, type CallContext, type VerifiedCaller, type VerifiedCallerOptions } from "@switchyard/mesh";
 import type { JobSpec } from "@switchyard/specs";
 
 export type Caller = VerifiedCaller;
@@ -26,6 +26,17 @@ export function callerOf(ctx: CallContext, o?: Pick<VerifiedCallerOptions, "hono
 
 function seesAll(c: Caller): boolean {
   return c.kind === "service" || c.role === "admin";
+}
+
+/**
+ * Whether a platform service acting as itself may touch a job with these labels: a grant delegate (serving,
+ * experiments) only the jobs carrying its own label — the ones it runs for users — never every team's jobs; the other
+ * platform services any.
+ */
+export function serviceReaches(c: Caller, labels: Readonly<Record<string, string>> | undefined): boolean {
+  if (c.kind !== "service") return true;
+  const key = GRANT_DELEGATE_LABELS[c.service];
+  return key === undefined || labels?.[key] !== undefined;
 }
 
 /** Teams a caller may read in: "all", or a list. A named team outside the caller's is refused outright. */

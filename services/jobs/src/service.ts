@@ -5,7 +5,7 @@ import { Code, SwitchyardError, systemClock } from "@switchyard/core";
 import type { Executor, GpuDevice } from "@switchyard/executors";
 import type { CallContext, ServiceImpl } from "@switchyard/mesh";
 import { listArtifacts, readArtifact } from "./artifacts.js";
-import { authorizeRerunSecrets, authorizeSubmit, callerOf, inScope, readScope, requireWriter, scopeText, seesJobOf, workloadClassOf, type Caller } from "./authz.js";
+import { authorizeRerunSecrets, authorizeSubmit, callerOf, serviceReaches, inScope, readScope, requireWriter, scopeText, seesJobOf, workloadClassOf, type Caller } from "./authz.js";
 import type { JobController } from "./controller.js";
 import { checkBaseDir, checkWorkingDirs } from "./job-admission.js";
 import { deleteJob } from "./job-deletion.js";
@@ -45,7 +45,7 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
     if (write !== undefined) requireWriter(caller, write);
     const scope = readScope(caller, team);
     if (!name) throw new SwitchyardError(Code.InvalidArgument, "name: a job name or uid is required", { details: [{ field: "name", message: "required" }] });
-    const found = (await store.find(name, team || undefined)).filter((j) => inScope(scope, j.team));
+    const found = (await store.find(name, team || undefined)).filter((j) => inScope(scope, j.team) && serviceReaches(caller, j.spec.labels));
     if (found.length === 0) throw new SwitchyardError(Code.NotFound, `job "${name}" not found${team ? ` in team "${team}"` : scopeText(scope)}: list jobs with \`switchyard list\``);
     if (found.length > 1) {
       throw new SwitchyardError(Code.FailedPrecondition, `job name "${name}" exists in teams ${found.map((j) => j.team).join(", ")}: give the team (--team) or the uid`);
@@ -113,9 +113,10 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
     },
 
     async listJobs(req, ctx) {
-      const scope = readScope(callerOf(ctx), req.team);
+      const caller = callerOf(ctx);
+      const scope = readScope(caller, req.team);
       const perTeam = scope === "all" ? [req.team] : scope;
-      const rows = (await Promise.all(perTeam.map((team) => store.list({ phase: req.state, team, limit: req.limit })))).flat().sort((a, b) => a.seq - b.seq);
+      const rows = (await Promise.all(perTeam.map((team) => store.list({ phase: req.state, team, limit: req.limit })))).flat().filter((r) => serviceReaches(caller, r.spec.labels)).sort((a, b) => a.seq - b.seq);
       if (perTeam.length > 1 && req.limit > 0) rows.length = Math.min(rows.length, req.limit);
       const replicas = await store.currentReplicas(rows);
       return { jobs: rows.map((r) => jobToProto(r, replicas.get(r.uid) ?? [])) };
