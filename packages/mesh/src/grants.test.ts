@@ -65,6 +65,19 @@ describe("delegation grants", () => {
     assert.throws(() => parseGrant(doc.name, "x".repeat(5000)), /more than 4096/);
   });
 
+  it("count as unknown before the first snapshot and while their watch is broken, until a snapshot comes again", () => {
+    const book = new GrantBook();
+    assert.match(book.unavailable ?? "", /not been read/);
+    const g = servingGrant();
+    book.replace([{ name: g.id, content: grantDocument(g).content }]);
+    assert.equal(book.unavailable, undefined);
+    book.setStale("the grants watch to control is broken");
+    assert.match(book.unavailable ?? "", /watch .* is broken/, "a revocation could be missed meanwhile: calls under grants wait");
+    book.replace([]);
+    assert.equal(book.unavailable, undefined, "the reconnected watch's first snapshot is the current state");
+    assert.deepEqual(book.forUser("serving", "alice"), [], "and it has the revocation");
+  });
+
   it("cover only jobs of their team that carry their label", () => {
     const g = servingGrant();
     assert.equal(grantCovers([g], "vision", { "serving.switchyard.io/deployment": "iris" }), g);
@@ -78,7 +91,8 @@ describe("delegation grants", () => {
     const token = new UserTokenMinter(serving).token({ user: "alice", teams: ["vision", "finance"], role: "admin" }, JOBS);
     const v = verifier.verify(token, JOBS);
     const book = new GrantBook();
-    const under = (b: GrantBook): VerifiedUser => ({ ...v, delegation: b.loaded ? { grants: b.forUser("serving", "alice") } : { unavailable: "the grants have not been read from control yet: retry" } });
+    // As the server chain attaches them (server-chain.ts verifyUser).
+    const under = (b: GrantBook): VerifiedUser => ({ ...v, delegation: b.unavailable === undefined ? { grants: b.forUser("serving", "alice") } : { unavailable: b.unavailable } });
     assert.throws(() => verifiedCaller(ctxOf("serving", under(book)), { honoursGrants: true }), code(Code.Unavailable, /not been read/), "before the first snapshot: retry, not refuse");
     book.replace([]);
     assert.throws(() => verifiedCaller(ctxOf("serving", under(book)), { honoursGrants: true }), code(Code.PermissionDenied, /none is live/));

@@ -117,9 +117,24 @@ export function grantCovers(grants: readonly Grant[], team: string, labels: Read
 export class GrantBook {
   private byDelegateUser = new Map<string, Grant[]>();
   private loadedAt: number | undefined;
+  private staleBecause: string | undefined;
 
   get loaded(): boolean {
     return this.loadedAt !== undefined;
+  }
+
+  /**
+   * Why the book cannot be trusted now, or undefined: not read yet, or its watch broke a while ago (a grant revoked
+   * meanwhile would still be honoured: calls under grants are refused as UNAVAILABLE until the watch is back).
+   */
+  get unavailable(): string | undefined {
+    if (this.loadedAt === undefined) return "the grants have not been read from control yet: retry";
+    return this.staleBecause;
+  }
+
+  /** The watch broke (`why`), or is back (undefined: the next snapshot is the current state). */
+  setStale(why: string | undefined): void {
+    this.staleBecause = why;
   }
 
   /** Replaces the book with a snapshot's documents; a document that does not parse is skipped (reported). */
@@ -138,6 +153,7 @@ export class GrantBook {
     }
     this.byDelegateUser = next;
     this.loadedAt = nowMs;
+    this.staleBecause = undefined;
   }
 
   /** The grants `user` gave `delegate`. */

@@ -13,6 +13,8 @@ export interface ConfigCenterPolicySourceOptions {
   /** The runtime of the config center's client (its service credential; no policies, or it would depend on itself). */
   runtime?: MeshRuntime;
   logger?: Logger;
+  /** Told when the watch delivers (true) and when it breaks (false), for a consumer that must not act on stale state. */
+  onConnection?: (connected: boolean) => void;
 }
 
 /**
@@ -35,6 +37,7 @@ export function createConfigCenterPolicySource(options: ConfigCenterPolicySource
           try {
             for await (const res of client.watchDocuments({ namespace }, { signal: abort.signal })) {
               backoffMs = 100;
+              options.onConnection?.(true);
               onChange({
                 revision: Number(res.revision),
                 documents: res.documents.map((d) => ({ name: `${d.kind}/${d.name}`, revision: Number(d.version), yaml: d.content })),
@@ -44,6 +47,7 @@ export function createConfigCenterPolicySource(options: ConfigCenterPolicySource
             if (abort.signal.aborted) return;
             log.debug({ err: String(err) }, "config center watch broke; reconnecting");
           }
+          options.onConnection?.(false);
           await sleep(backoffMs, abort.signal).catch(() => undefined);
           backoffMs = Math.min(backoffMs * 2, 2000);
         }

@@ -223,7 +223,7 @@ export class ServerCore {
     const book = this.rt.grants;
     ctx.user = {
       ...user,
-      delegation: book === undefined ? { unavailable: "this service does not read grants" } : book.loaded ? { grants: book.forUser(issuer.account, user.user) } : { unavailable: "the grants have not been read from control yet: retry" },
+      delegation: book === undefined ? { unavailable: "this service does not read grants" } : book.unavailable !== undefined ? { unavailable: book.unavailable } : { grants: book.forUser(issuer.account, user.user) },
     };
   }
 

@@ -37,6 +37,9 @@ export interface ServiceRuntimeOptions {
   logger?: Logger;
 }
 
+/** How long a broken grants watch is tolerated before the grants count as unknown (control's restart takes about a second). */
+const GRANTS_STALE_AFTER_MS = 5_000;
+
 export interface ServiceRuntime {
   runtime: MeshRuntime;
   metrics: MeshMetrics;
@@ -69,7 +72,20 @@ export async function createServiceRuntime(o: ServiceRuntimeOptions): Promise<Se
   const policies = createPolicyStore({ ...(policySource ? { source: policySource } : {}), events, ...logger });
   const tracing = o.env ? await startTracingFromEnv(o.env, { serviceName: o.serviceName }) : undefined;
   const grantBook = o.grants ? new GrantBook() : undefined;
-  const grantSource = grantBook && o.registry ? createConfigCenterPolicySource({ registry: o.registry, runtime: bootstrap, namespace: GRANTS_NAMESPACE, ...logger }) : undefined;
+  // A broken watch makes the book stale after a grace (a reconnect within it delivers the current state at once): calls
+  // under grants are then UNAVAILABLE, not judged against grants that may have been revoked meanwhile.
+  let staleTimer: NodeJS.Timeout | undefined;
+  const onConnection = (connected: boolean) => {
+    if (connected) {
+      if (staleTimer) clearTimeout(staleTimer);
+      staleTimer = undefined;
+      return;
+    }
+    if (staleTimer || !grantBook?.loaded) return;
+    staleTimer = setTimeout(() => grantBook.setStale("the grants watch to control is broken (control restarting?): retry"), GRANTS_STALE_AFTER_MS);
+    staleTimer.unref();
+  };
+  const grantSource = grantBook && o.registry ? createConfigCenterPolicySource({ registry: o.registry, runtime: bootstrap, namespace: GRANTS_NAMESPACE, onConnection, ...logger }) : undefined;
   const stopGrants = grantSource?.watch((snap) =>
     grantBook!.replace(
       snap.documents.map((d) => ({ name: d.name.slice(d.name.indexOf("/") + 1), content: d.yaml })),
@@ -127,6 +143,7 @@ export async function createServiceRuntime(o: ServiceRuntimeOptions): Promise<Se
       if (http) await new Promise<void>((r) => http!.close(() => r()));
       source?.close();
       stopGrants?.();
+      if (staleTimer) clearTimeout(staleTimer);
       grantSource?.close();
       metrics.close();
       await tracing?.shutdown();
