@@ -118,12 +118,8 @@ export function nestedRepetition(source: string): string | undefined {
         return `the group at ${closed.start} (\`${source.slice(closed.start, i + 1).slice(0, 60)}\`) repeats, and ${closed.repeats ? "itself holds a repetition" : "holds alternatives"}: such a pattern can take exponential time on one line`;
       }
       stack.at(-1)!.repeats = true;
-    }
-    if (quantified === undefined || quantified === "bounded") {
-      if (quantified === undefined) closed = undefined;
-      continue;
-    }
-    closed = undefined;
+      closed = undefined;
+    } else if (quantified === undefined) closed = undefined;
   }
   return undefined;
 }

@@ -118,18 +118,16 @@ export class Controller {
     const rules = stoppingRules(spec);
     if (rules.length > 0) {
       const history = trials.map(toRecord);
-      for (const t of trials) {
-        if (t.state !== "Running") continue;
-        const record = toRecord(t);
-        if (!record.curve?.length) continue;
-        for (const { name, rule } of rules) {
-          const d = rule.shouldStop(record, history);
-          if (!d.stop) continue;
-          await this.end(e, t, "EarlyStopped", `stopped early by ${name}: ${d.reason ?? "worse than the others at this point"}`);
-          break;
-        }
+      let stopped = false;
+      for (const [i, t] of trials.entries()) {
+        const record = history[i]!;
+        if (t.state !== "Running" || !record.curve?.length) continue;
+        const decision = rules.map(({ name, rule }) => ({ name, d: rule.shouldStop(record, history) })).find((x) => x.d.stop);
+        if (decision === undefined) continue;
+        await this.end(e, t, "EarlyStopped", `stopped early by ${decision.name}: ${decision.d.reason ?? "worse than the others at this point"}`);
+        stopped = true;
       }
-      trials = await store.trials(e.uid);
+      if (stopped) trials = await store.trials(e.uid);
     }
     // 3. The end of the experiment.
     const done = await this.maybeFinish(e, spec, trials);

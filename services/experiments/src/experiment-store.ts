@@ -38,7 +38,7 @@ export class ExperimentStore {
     try {
       await this.db.insertInto("experiments").values(e).execute();
     } catch (err) {
-      if (this.opened.constraintOf(err) === "unique") throw new SwitchyardError(Code.AlreadyExists, `an experiment named "${e.name}" already exists in team ${e.team}: choose another metadata.name, or delete it first (switchyard experiments delete ${e.name})`, { cause: err });
+      if (this.opened.constraintOf(err) === "unique") throw nameTaken(e.team, e.name, err);
       throw err;
     }
   }
@@ -77,4 +77,9 @@ export class ExperimentStore {
     const r = await this.db.updateTable("trials").set(change).where("experiment_uid", "=", experimentUid).where("idx", "=", idx).where("state", "in", ["Pending", "Running"]).executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
+}
+
+/** ALREADY_EXISTS for an experiment name taken in its team. */
+export function nameTaken(team: string, name: string, cause?: unknown): SwitchyardError {
+  return new SwitchyardError(Code.AlreadyExists, `an experiment named "${name}" already exists in team ${team}: choose another metadata.name, or delete it first (switchyard experiments delete ${name})`, cause === undefined ? {} : { cause });
 }

@@ -10,7 +10,7 @@ import { experimentSpecToManifest, parseExperimentManifest, type AlgorithmCheck,
 import { checkAlgorithm, checkEarlyStopping } from "@switchyard/tuning";
 import { notFound, readScope, requireWriter, userOf, type Caller } from "./authz.js";
 import { EXPERIMENT_LABEL } from "./controller.js";
-import type { ExperimentRow, ExperimentStore } from "./experiment-store.js";
+import { nameTaken, type ExperimentRow, type ExperimentStore } from "./experiment-store.js";
 import type { GrantsPort } from "./ports.js";
 
 export interface ExperimentsDeps {
@@ -71,7 +71,8 @@ export class Experiments {
     };
     if (input.dryRun) return { experiment: row, warnings: parsed.warnings };
     const existing = await this.d.store.experiment(spec.team, spec.name);
-    if (existing) await this.d.store.insertExperiment(row); // ALREADY_EXISTS, said the store's way
+    // Refused before the grant is recorded (the insert below refuses a name taken meanwhile).
+    if (existing) throw nameTaken(spec.team, spec.name);
     // The owner's grant first: the trials are submitted as the owner under it, hours after this call if need be.
     await this.d.grants.record({ user: owner.user, teams: owner.teams, role: owner.role, delegate: "experiments", team: spec.team, label: { key: EXPERIMENT_LABEL, value: spec.name } }, call);
     await this.d.store.insertExperiment(row);

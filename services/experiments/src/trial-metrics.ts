@@ -45,7 +45,8 @@ export async function readTrialMetrics(jobs: JobsPort, spec: ExperimentSpec, uid
   const metrics: TrialMetrics["metrics"] = {};
   let curve: [number, number][] = [];
   for (const s of series) {
-    if (!names.includes(s.name) || s.points.length === 0 && !Number.isFinite(s.latest)) continue;
+    const reported = s.points.length > 0 || Number.isFinite(s.latest);
+    if (!names.includes(s.name) || !reported) continue;
     metrics[s.name] = { min: s.min, max: s.max, latest: s.latest };
     if (s.name === spec.objective.metric) curve = s.points.map((p) => [p.step, p.value]);
   }
