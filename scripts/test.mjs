@@ -22,11 +22,20 @@ if (selected.length === 0) {
   console.error("no test files matched", filters);
   process.exit(2);
 }
+// Files that share the one Slurm cluster (.ci/run's, SWITCHYARD_TEST_SLURM_CONF) run one at a time after the rest: two
+// of them at once would each see the other's allocations on the node.
+const shared = selected.filter((f) => /slurm/i.test(f));
+const parallel = selected.filter((f) => !shared.includes(f));
 // --test-force-exit: a file whose tests are done exits even if a failed test left a handle open (a hang would only end at
 // CI's limit); --test-timeout: a test stuck for 5 minutes fails instead of hanging the run.
-const r = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-force-exit", "--test-timeout=300000", "--test-reporter=spec", ...selected], {
-  cwd: root,
-  stdio: "inherit",
-  env: { ...process.env, NODE_OPTIONS: "" },
-});
-process.exit(r.status ?? 1);
+const run = (files, extra = []) =>
+  files.length === 0
+    ? 0
+    : (spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-force-exit", "--test-timeout=300000", "--test-reporter=spec", ...extra, ...files], {
+        cwd: root,
+        stdio: "inherit",
+        env: { ...process.env, NODE_OPTIONS: "" },
+      }).status ?? 1);
+const first = run(parallel);
+const second = run(shared, ["--test-concurrency=1"]);
+process.exit(first !== 0 ? first : second);

@@ -314,10 +314,16 @@ export function registerJobCommands(program: Command): void {
     withApi(gpus, async (api) => {
       const res = await api.jobs.listGpus({});
       if (res.gpus.length === 0) {
-        process.stdout.write(`no GPUs on ${res.node} (start with --gpus N to simulate some)\n`);
+        process.stdout.write(res.node ? `no GPUs on ${res.node} (start with --gpus N to simulate some)\n` : "no GPUs on the cluster's nodes\n");
         return;
       }
-      process.stdout.write(table(["INDEX", "NAME", "MEMORY", "UUID", "JOB", "USED"], res.gpus.map((x) => [String(x.index), x.name + (x.simulated ? " (simulated)" : ""), `${x.memoryMb} MiB`, x.uuid, x.job || "-", x.gpuMilliUsed ? `${x.gpuMilliUsed / 10}%` : "-"])) + "\n");
+      const used = (x: (typeof res.gpus)[number]) => [x.job || "-", x.gpuMilliUsed ? `${x.gpuMilliUsed / 10}%` : "-"];
+      if (!res.node) {
+        // A cluster's GPUs (the Slurm executor): per node, as its GRES say.
+        process.stdout.write(table(["NODE", "INDEX", "TYPE", "JOB", "USED"], res.gpus.map((x) => [x.node, String(x.index), x.name, ...used(x)])) + "\n");
+        return;
+      }
+      process.stdout.write(table(["INDEX", "NAME", "MEMORY", "UUID", "JOB", "USED"], res.gpus.map((x) => [String(x.index), x.name + (x.simulated ? " (simulated)" : ""), `${x.memoryMb} MiB`, x.uuid, ...used(x)])) + "\n");
     }),
   );
 

@@ -21,6 +21,8 @@ export interface UpOptions {
   tls?: boolean;
   tlsCert?: string;
   tlsKey?: string;
+  db?: string;
+  executor?: string;
 }
 
 /**
@@ -74,6 +76,8 @@ function serviceEnv(o: UpOptions, dataDir: string): Record<string, string> {
     ...(o.graceMs ? { SWITCHYARD_GRACE_MS: o.graceMs } : {}),
     ...(o.jobsDir ? { SWITCHYARD_JOBS_DIR: resolve(o.jobsDir) } : {}),
     ...(o.users ? { SWITCHYARD_USERS_FILE: resolve(o.users) } : {}),
+    ...(o.db ? { SWITCHYARD_DB: o.db } : {}),
+    ...(o.executor ? { SWITCHYARD_EXECUTOR: o.executor } : {}),
     // The CLI config holds the admin token: jobs must not see it (sandboxed jobs get an empty directory there).
     SWITCHYARD_CONFIG: configPath(),
     ...(o.tls ? { SWITCHYARD_TLS: "self-signed" } : {}),
@@ -426,6 +430,8 @@ export function registerUp(program: Command): void {
     .option("--single-process", "host every service in this one process (calls between them stay in memory)")
     .option("--jobs-dir <dir>", "where jobs' own directories (outputs, checkpoints) live, outside the data dir (default: /var/lib/switchyard/jobs as root, ~/.local/share/switchyard-jobs otherwise)")
     .option("--users <file>", "users.yaml: which Unix account runs each platform user's jobs when the platform runs as root (default: <data-dir>/users.yaml; without it: nobody)")
+    .option("--db <url>", "where every service keeps its state: postgres://user@host/db (one schema per service) instead of SQLite files in the data dir (also SWITCHYARD_DB)")
+    .option("--executor <name>", "where jobs run: local (this machine, the default) or slurm (sbatch on the Slurm cluster SLURM_CONF names; we place, Slurm runs) (also SWITCHYARD_EXECUTOR)")
     .action(async (o: UpOptions) => {
       if (o.gpus !== undefined && !/^\d+$/.test(o.gpus)) throw new CliExit(EXIT.usage, `--gpus must be a whole number (got "${o.gpus}")`);
       if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new CliExit(EXIT.usage, "--tls-cert and --tls-key go together");

@@ -24,6 +24,7 @@ export async function buildProgram(argv: string[] = process.argv): Promise<Comma
     (await import("./cmd-mesh.js")).registerMeshCommands(program);
     (await import("./cmd-serving.js")).registerServingCommands(program);
     (await import("./cmd-experiments.js")).registerExperimentCommands(program);
+    (await import("./cmd-backup.js")).registerBackupCommands(program);
   }
   return program;
 }

@@ -19,12 +19,13 @@
  */
 import { execFile } from "node:child_process";
 import { constants as fsConstants } from "node:fs";
-import { access, realpath, stat } from "node:fs/promises";
+import { access, realpath } from "node:fs/promises";
 import { isAbsolute, normalize, sep } from "node:path";
 import { Code, SwitchyardError, invalidArgument } from "@switchyard/core";
 import type { FieldViolation } from "@switchyard/core";
 import { checkReachable, lookupAccount, type Account } from "./check-reachable.js";
 import type { ReplicaLaunch, RunAs } from "./executor.js";
+import { launchViolations, requireDirectory } from "./launch-checks.js";
 
 export type SandboxOptions =
   /** Every replica runs in bubblewrap: own pid and IPC namespaces, shared network, each `hide` path an empty tmpfs. */
@@ -38,9 +39,6 @@ const SETPRIV = "/usr/bin/setpriv";
 const ENV = "/usr/bin/env";
 /** Run by the switched user: exports the environment read from fd 3, closes it, restores SIGTERM, execs the argv. */
 const USER_SIDE = `e=$(/bin/cat <&3) || exit 126; exec 3<&-; eval "$e" || exit 126; exec ${ENV} --default-signal=TERM -u PWD -u OLDPWD -- "$@"`;
-export const RUN_ID = /^[A-Za-z0-9._-]{1,200}$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const ACCOUNT_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/;
 
 export function compileSandboxOptions(options: SandboxOptions | undefined): CompiledSandbox {
   if (options === undefined || options.kind === "none") return Object.freeze({ kind: "none" });
@@ -65,56 +63,15 @@ export function compileSandboxOptions(options: SandboxOptions | undefined): Comp
 
 /** Shape checks of a launch spec, all problems at once (no file system access). */
 export function validateLaunch(spec: ReplicaLaunch, sandbox: CompiledSandbox, baseEnv: Readonly<Record<string, string>>): void {
-  const problems: FieldViolation[] = [];
-  if (typeof spec.runId !== "string" || !RUN_ID.test(spec.runId) || spec.runId === "." || spec.runId === "..") {
-    problems.push({ field: "runId", message: "must be usable as a file name", expected: "1-200 characters of [A-Za-z0-9._-]", got: String(spec.runId) });
-  }
-  if (!Array.isArray(spec.command) || spec.command.length === 0 || spec.command[0] === "") {
-    problems.push({ field: "command", message: "must name a program", expected: "a non-empty argv" });
-  } else {
-    spec.command.forEach((arg, i) => {
-      if (typeof arg !== "string" || arg.includes("\0")) problems.push({ field: `command[${i}]`, message: "must be a string without NUL bytes" });
-    });
-  }
-  for (const [key, value] of Object.entries(spec.env ?? {})) {
-    if (!ENV_NAME.test(key)) {
-      problems.push({ field: `env.${key}`, message: "is not a valid environment variable name", expected: "[A-Za-z_][A-Za-z0-9_]*", got: key });
-    } else if (typeof value !== "string" || value.includes("\0")) {
-      problems.push({ field: `env.${key}`, message: "must be a string without NUL bytes" });
-    }
-  }
-  if (!Array.isArray(spec.gpuIndices) || !spec.gpuIndices.every((g) => Number.isSafeInteger(g) && g >= 0)) {
-    problems.push({ field: "gpuIndices", message: "must be a list of GPU indices", expected: "integers >= 0", got: JSON.stringify(spec.gpuIndices) });
-  }
-  if (spec.workingDir !== undefined && (typeof spec.workingDir !== "string" || !isAbsolute(spec.workingDir))) {
-    problems.push({ field: "workingDir", message: "must be an absolute path", got: String(spec.workingDir) });
-  }
-  problems.push(...isolationViolations(spec, sandbox, baseEnv));
+  const problems: FieldViolation[] = [...launchViolations(spec), ...isolationViolations(spec, sandbox, baseEnv)];
   if (problems.length > 0) {
     throw invalidArgument(`cannot launch run "${String(spec.runId)}": ${problems.map((p) => `${p.field} ${p.message}`).join("; ")}`, problems);
   }
 }
 
-/** Shape checks of `runAs`, `visiblePaths` and what the sandbox requires of a launch. */
+/** What the sandbox and the user switch require of a launch (`runAs`'s own shape: launch-checks.ts). */
 function isolationViolations(spec: ReplicaLaunch, sandbox: CompiledSandbox, baseEnv: Readonly<Record<string, string>>): FieldViolation[] {
   const problems: FieldViolation[] = [];
-  const id = (field: string, v: unknown): void => {
-    if (!Number.isSafeInteger(v) || (v as number) < 0) problems.push({ field, message: "must be an integer >= 0", got: String(v) });
-    else if (v === 0) problems.push({ field, message: "must not be 0: a job never runs as root or with root's group", got: "0" });
-  };
-  const r: RunAs | undefined = spec.runAs;
-  if (r !== undefined) {
-    id("runAs.uid", r.uid);
-    id("runAs.gid", r.gid);
-    if (r.user !== undefined && (typeof r.user !== "string" || !ACCOUNT_NAME.test(r.user))) {
-      problems.push({ field: "runAs.user", message: "is not an account name", got: String(r.user) });
-    }
-    if (typeof r.home !== "string" || !isAbsolute(r.home) || r.home.includes("\0")) problems.push({ field: "runAs.home", message: "must be an absolute path", got: String(r.home) });
-    if (r.groups !== undefined) {
-      if (!Array.isArray(r.groups)) problems.push({ field: "runAs.groups", message: "must be a list of group ids" });
-      else r.groups.forEach((g, i) => id(`runAs.groups[${i}]`, g));
-    }
-  }
   if (spec.visiblePaths !== undefined) {
     if (!Array.isArray(spec.visiblePaths)) problems.push({ field: "visiblePaths", message: "must be a list of absolute paths" });
     else {
@@ -123,7 +80,7 @@ function isolationViolations(spec: ReplicaLaunch, sandbox: CompiledSandbox, base
       });
     }
   }
-  if (r !== undefined || sandbox.kind !== "none") {
+  if (spec.runAs !== undefined || sandbox.kind !== "none") {
     if (typeof spec.command?.[0] === "string" && spec.command[0].includes("=")) {
       problems.push({ field: "command[0]", message: "must not contain '=' (env(1) would read it as a variable)", got: spec.command[0] });
     }
@@ -274,17 +231,6 @@ async function mountWords(hide: readonly string[], visible: readonly string[], c
     );
   }
   return ops.flatMap((op) => (op.bind ? ["--bind", op.path, op.path] : ["--tmpfs", op.path]));
-}
-
-export async function requireDirectory(path: string, runId: string): Promise<void> {
-  const s = await stat(path).catch(() => null);
-  if (s === null || !s.isDirectory()) {
-    throw new SwitchyardError(
-      Code.FailedPrecondition,
-      `cannot launch run "${runId}": working directory ${path} ${s === null ? "does not exist" : "is not a directory"}; create it or fix workingDir`,
-      { details: [{ field: "workingDir", message: "must be an existing directory", got: path }] },
-    );
-  }
 }
 
 async function requireExecutable(path: string, fix: string): Promise<void> {

@@ -28,7 +28,7 @@
  * The log writer. The command's stdout and stderr go into a pipe whose only reader is the writer, started by the shim
  * (root, the platform's, never in the sandbox or as the job's account) in a session and process group of its own: a
  * signal to the job's group (terminate, the shim's final SIGKILL) never reaches it, so it writes what the job printed
- * on its way out. It is `sh` around coreutils `split -b chunkBytes --filter`, which hands each chunk to `LOG_FILTER`
+ * on its way out. It is `sh` around coreutils `split -b chunkBytes --filter`, which hands each chunk to `LOG_FILTER` (run-log.ts)
  * (one `sh` and `cat` per chunk, waited for before the next starts): the filter first removes the chunk that just left
  * the tail (index N − tailChunks − 1, unless it is one of the first headChunks), then writes its chunk. So the run
  * directory never holds more than headChunks + tailChunks full chunks plus the one being written, whether or not
@@ -42,10 +42,11 @@
  */
 
 import { rename, rm, writeFile } from "node:fs/promises";
-import { constants as osConstants } from "node:os";
 import { join } from "node:path";
-import type { ReplicaLaunch, ReplicaState } from "./executor.js";
+import type { ReplicaLaunch } from "./executor.js";
 import type { LaunchPlan } from "./executor-local-sandbox.js";
+import { LOG_FILTER, LogFile, type LogLayout } from "./run-log.js";
+import { integers, renderEnvScript, shellQuote } from "./run-status.js";
 
 export const RunFile = {
   launched: "launched",
@@ -56,22 +57,12 @@ export const RunFile = {
   lock: "lock",
   shimPid: "shim.pid",
   pgid: "pgid",
-  log: "output.log",
-  logLimits: "log.limits",
+  log: LogFile.legacy,
+  logLimits: LogFile.limits,
   nice: "nice",
-  logCurrent: "log.current",
+  logCurrent: LogFile.current,
   status: "status",
 } as const;
-
-/**
- * Run by `/bin/sh -c` for each chunk of a run's output, with `FILE` (`<dir>/log.<N>`, from split), `sy_head` and
- * `sy_tail` (chunk counts) in its environment and the chunk on stdin. Always exits 0: split gives up on the whole
- * stream when a filter fails. No single quote: the shim passes it single-quoted.
- */
-export const LOG_FILTER =
-  'n=${FILE##*.}; n=${n#"${n%%[!0]*}"}; old=$((${n:-0} - sy_tail - 1)); ' +
-  'if [ "$old" -ge "$sy_head" ]; then o=000000000000$old; rm -f "${FILE%.*}.${o#"${o%????????????}"}"; fi; ' +
-  'ln -sfn "${FILE##*/}" "${FILE%.*}.current"; cat > "$FILE" || cat > /dev/null; exit 0';
 
 /**
  * How long the shim waits for the writer to drain the pipe after the job's group is gone: 500 × (10 ms + a fork), ~6 s.
@@ -164,11 +155,6 @@ async function writeAtomic(path: string, text: string): Promise<void> {
   await rename(tmp, path);
 }
 
-/** Quotes one word for a POSIX shell: inside single quotes nothing is special except `'` itself. */
-export function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
 /**
  * The replica's script when it runs as the platform's user, unsandboxed: run under `env -i /bin/sh`, it deletes
  * itself, and its environment is exactly `env` (plus the `PWD` the shell sets); `argv` is exec'd verbatim, so nothing
@@ -184,13 +170,6 @@ export function renderCommandScript(runId: string, argv: readonly string[], env:
     `exec ${argv.map(shellQuote).join(" ")}`,
   ].filter((line) => line !== "");
   return `${lines.join("\n")}\n`;
-}
-
-/** `export 'K=V'` lines: read by a shell, they set exactly `env`. */
-export function renderEnvScript(env: Readonly<Record<string, string>>): string {
-  return Object.entries(env)
-    .map(([key, value]) => `export ${shellQuote(`${key}=${value}`)}\n`)
-    .join("");
 }
 
 /**
@@ -228,19 +207,6 @@ export interface GroupRecord {
   leaderStartTicks: number;
 }
 
-export interface StatusRecord {
-  exitCode: number;
-  startedAtMs: number;
-  endedAtMs: number;
-}
-
-function integers(text: string, count: number): number[] | null {
-  const parts = text.trim().split(/\s+/);
-  if (parts.length !== count) return null;
-  const values = parts.map(Number);
-  return values.every((v) => Number.isSafeInteger(v)) ? values : null;
-}
-
 export function parseShimRecord(text: string): ShimRecord | null {
   const v = integers(text, 3);
   return v === null ? null : { pid: v[0]!, startTicks: v[1]!, startedAtMs: v[2]! };
@@ -249,30 +215,4 @@ export function parseShimRecord(text: string): ShimRecord | null {
 export function parseGroupRecord(text: string): GroupRecord | null {
   const v = integers(text, 2);
   return v === null || v[0]! <= 1 ? null : { pgid: v[0]!, leaderStartTicks: v[1]! };
-}
-
-/** How a run's log is stored (`log.limits`): chunks of `chunkBytes`; the first `headChunks` and the latest `tailChunks` are kept. */
-export interface LogLayout {
-  chunkBytes: number;
-  headChunks: number;
-  tailChunks: number;
-}
-
-export function parseLogLayout(text: string): LogLayout | null {
-  const v = integers(text, 3);
-  return v === null || v[0]! <= 0 || v[1]! < 0 || v[2]! < 0 ? null : { chunkBytes: v[0]!, headChunks: v[1]!, tailChunks: v[2]! };
-}
-
-export function parseStatusRecord(text: string): StatusRecord | null {
-  const v = integers(text, 3);
-  return v === null ? null : { exitCode: v[0]!, startedAtMs: v[1]!, endedAtMs: v[2]! };
-}
-
-const SIGNAL_NAMES = new Map<number, string>();
-for (const [name, number] of Object.entries(osConstants.signals)) if (!SIGNAL_NAMES.has(number)) SIGNAL_NAMES.set(number, name);
-
-/** The shell reports death by signal N as 128+N; a program that itself exits 128+N reads the same. */
-export function exitedState(s: StatusRecord): ReplicaState {
-  const signal = s.exitCode > 128 ? (SIGNAL_NAMES.get(s.exitCode - 128) ?? null) : null;
-  return { kind: "exited", exitCode: s.exitCode, signal, startedAtMs: s.startedAtMs, endedAtMs: s.endedAtMs };
 }

@@ -7,36 +7,12 @@ import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
-import type { Executor, ReplicaHandle, ReplicaLaunch, ReplicaState } from "./executor.js";
+import type { Executor, ReplicaHandle, ReplicaLaunch } from "./executor.js";
 import { createLocalExecutor } from "./executor-local.js";
+import { waitFor } from "./executor-test-kit.js";
+
+export { exitOf, logText, waitFor } from "./executor-test-kit.js";
 import { probeSandbox, type SandboxProbe } from "./executor-local-sandbox.js";
-
-export async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-export function exitOf(ex: Executor, runId: string, timeoutMs = 10_000): Promise<ReplicaState> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      stop();
-      reject(new Error(`run ${runId} did not end within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const stop = ex.watch(runId, (state) => {
-      clearTimeout(timer);
-      resolve(state);
-    });
-  });
-}
-
-export async function logText(ex: Executor, runId: string): Promise<string> {
-  return (await ex.readLog(runId)).data.toString("utf8");
-}
 
 /** Pids of every process on the machine, read from /proc. */
 export function allPids(): number[] {

@@ -17,10 +17,12 @@ import { dirname, join, resolve } from "node:path";
 import { Code, SwitchyardError, invalidArgument, noopLogger, notFound, sleep } from "@switchyard/core";
 import type { Logger } from "@switchyard/core";
 import type { Executor, LogChunk, LogLimits, LogReadOptions, ReplicaHandle, ReplicaLaunch, ReplicaState } from "./executor.js";
-import { DEFAULT_LOG_LIMITS, compileLogChunkBytes, compileLogLimits, logLayout, logPathIn, readRunLog } from "./executor-local-log.js";
-import { RunFile, exitedState, parseGroupRecord, parseShimRecord, parseStatusRecord, writeRunFiles } from "./executor-local-shim.js";
-import { RUN_ID, compileSandboxOptions, planLaunch, validateLaunch, type CompiledSandbox, type SandboxOptions } from "./executor-local-sandbox.js";
-import { RunWatches } from "./executor-local-watch.js";
+import { RunFile, parseGroupRecord, parseShimRecord, writeRunFiles } from "./executor-local-shim.js";
+import { compileSandboxOptions, planLaunch, validateLaunch, type CompiledSandbox, type SandboxOptions } from "./executor-local-sandbox.js";
+import { RUN_ID } from "./launch-checks.js";
+import { DEFAULT_LOG_LIMITS, compileLogChunkBytes, compileLogLimits, logLayout, logPathIn, readRunLog } from "./run-log.js";
+import { exitedState, parseStatusRecord } from "./run-status.js";
+import { RunWatches } from "./run-watches.js";
 import { groupAlive, groupMembers, processAlive, signalGroup, type GroupIdentity } from "./proc.js";
 
 export interface LocalExecutorOptions {

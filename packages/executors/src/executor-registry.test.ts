@@ -21,10 +21,22 @@ describe("executors chosen by name", () => {
     }
   });
 
+  it("builds the built-in slurm executor with its own options, without asking Slurm anything", async () => {
+    const ex = createExecutor("slurm", { runsDir: join(dir, "slurm-runs"), slurm: { slurmConf: "/nonexistent/slurm.conf", partition: "debug" } });
+    try {
+      assert.equal(ex.name, "slurm");
+      assert.equal(typeof ex.inventory, "function");
+      assert.deepEqual(await ex.inspect("never-launched"), { kind: "absent" });
+    } finally {
+      await ex.close();
+    }
+    assert.throws(() => createExecutor("slurm", { runsDir: dir, slurm: { slurmConf: "relative.conf" } }), /slurmConf must be an absolute path/);
+  });
+
   it("refuses an executor nobody registered, naming the ones there are", () => {
-    assert.throws(() => createExecutor("slurm", { runsDir: dir }), (e: unknown) => {
+    assert.throws(() => createExecutor("kubernetes", { runsDir: dir }), (e: unknown) => {
       assert.ok(e instanceof SwitchyardError && e.code === Code.InvalidArgument);
-      assert.match(e.message, /no executor "slurm": the executors are local/);
+      assert.match(e.message, /no executor "kubernetes": the executors are local, slurm/);
       return true;
     });
   });
@@ -37,7 +49,7 @@ describe("executors chosen by name", () => {
     });
     assert.equal(createExecutor("recording", { runsDir: "/runs" }).name, "recording");
     assert.deepEqual(seen, [{ runsDir: "/runs" }]);
-    assert.deepEqual(executorNames(), ["local", "recording"]);
+    assert.deepEqual(executorNames(), ["local", "recording", "slurm"]);
     assert.throws(() => registerExecutor("Not A Name", () => ({}) as Executor), /lowercase/);
   });
 });

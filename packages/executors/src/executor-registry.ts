@@ -1,26 +1,38 @@
 /**
- * Executors chosen by name, as grpc-js chooses load balancers: a service's config names an engine (`local`, built
- * in) and `createExecutor` builds it; `slurm` or `kubernetes` are additions (`registerExecutor` in the module that
- * brings them), not edits of the jobs service. The jobs service and the scheduler see only the `Executor` contract.
+ * Executors chosen by name, as grpc-js chooses load balancers: a service's config names an engine (`local` and
+ * `slurm`, built in) and `createExecutor` builds it; `kubernetes` is an addition (`registerExecutor` in the module
+ * that brings it), not an edit of the jobs service. The jobs service and the scheduler see only the `Executor` contract.
  */
 import { Code, SwitchyardError, type Logger } from "@switchyard/core";
 import type { Executor } from "./executor.js";
 import { createLocalExecutor } from "./executor-local.js";
 import type { SandboxOptions } from "./executor-local-sandbox.js";
+import { createSlurmExecutor, type SlurmExecutorOptions } from "./executor-slurm.js";
 
 /** What the platform gives every engine; each takes what it needs. */
 export interface ExecutorOptions {
   /** A private directory the engine keeps its records of runs in (local: one directory per run, logs included). */
   runsDir: string;
   logger?: Logger;
-  /** How replicas are confined, as decided at start (probeSandbox); engines that confine otherwise ignore it. */
+  /** How replicas are confined, as decided at start (probeSandbox); engines that confine otherwise ignore it (slurm). */
   sandbox?: SandboxOptions;
+  /** The `slurm` engine's settings (SLURM_CONF, partition, shared directory, …); other engines ignore them. */
+  slurm?: SlurmExecutorOptions;
 }
 
 export type ExecutorFactory = (options: ExecutorOptions) => Executor;
 
 const factories = new Map<string, ExecutorFactory>([
   ["local", (o) => createLocalExecutor({ runsDir: o.runsDir, ...(o.logger ? { logger: o.logger } : {}), ...(o.sandbox ? { sandbox: o.sandbox } : {}) })],
+  [
+    "slurm",
+    (o) => {
+      if (o.sandbox !== undefined && o.sandbox.kind !== "none") {
+        o.logger?.warn({ sandbox: o.sandbox.kind }, "the slurm executor does not apply the local sandbox: jobs are confined by Slurm's own means (cgroups)");
+      }
+      return createSlurmExecutor({ ...o.slurm, runsDir: o.runsDir, ...(o.logger ? { logger: o.logger } : {}) });
+    },
+  ],
 ]);
 
 /** Makes `create` the engine for `name` (a later registration of the same name replaces it). */

@@ -1,7 +1,8 @@
 /**
  * The executor contract: where a job's replicas run. One interface, engines chosen by name from config
- * (`local` now; `slurm` and `kubernetes` later). Executors never import each other; the jobs service and the
- * scheduler depend on this file only.
+ * (`local`, `slurm`; `kubernetes` later). Executors never import each other; the jobs service and the scheduler
+ * depend on this file only. The platform places and the engine runs: `node`, the requests and `gang` say where and
+ * with what the scheduler placed a replica; an engine with a scheduler of its own (Slurm) pins its allocation to that.
  *
  * Every operation is idempotent by `runId` (one replica of one attempt of one job), so the jobs service can be killed
  * at any instant, restart, and call `launch` again for a run it is unsure about without starting anything twice.
@@ -43,7 +44,11 @@ export interface ReplicaLaunch {
    * LOGNAME). Values may be secrets: engines never put them in argv or leave them on disk after the start.
    */
   env: Record<string, string>;
-  /** GPU indices this replica is pinned to (the executor sets CUDA_VISIBLE_DEVICES from them). */
+  /**
+   * GPU indices this replica is pinned to (local: CUDA_VISIBLE_DEVICES is set from them). Slurm: only their count is
+   * used (`--gpus-per-task`); which GPUs of the node the replica gets is Slurm's choice, and Slurm sets
+   * CUDA_VISIBLE_DEVICES.
+   */
   gpuIndices: number[];
   /** Runs the replica as this account instead of the platform's; engines refuse what they cannot honour. */
   runAs?: RunAs;
@@ -59,6 +64,60 @@ export interface ReplicaLaunch {
    * the executor's `logLimits`, 8 MiB + 56 MiB unless configured).
    */
   logLimits?: LogLimits;
+  /**
+   * The node the platform's scheduler placed the replica on (Slurm: `--nodelist`). Local: ignored (it is the one
+   * node). Absent: the engine chooses.
+   */
+  node?: string;
+  /**
+   * CPU request in thousandths of a CPU (Slurm: `--cpus-per-task`, rounded up to whole CPUs, at least 1). Local: ignored.
+   */
+  cpuMilli?: number;
+  /** Memory request in MiB (Slurm: `--mem-per-cpu` so that each task holds at least this). Local: ignored. */
+  memoryMb?: number;
+  /**
+   * The engine's own time limit for the replica (Slurm: `--time`, whole minutes rounded up; Slurm then ends the
+   * allocation, and a replica killed that way reads `lost` with reason TIMEOUT). A backstop behind the jobs service's
+   * deadline (`activeDeadlineSeconds`). Local: ignored.
+   */
+  timeLimitSeconds?: number;
+  /**
+   * The replicas of one attempt placed together (a gang), launched one `launch` per replica in index order. An engine
+   * with allocations (Slurm) starts them all at once in one allocation when the last is launched; until then a launched
+   * member reads `running` with `shimPid` null. Absent: a gang of one. Local: ignored (each replica starts at once).
+   */
+  gang?: GangMembership;
+}
+
+/** A replica's place in its gang. */
+export interface GangMembership {
+  /** The gang's id, the same for all its members and unique per attempt (e.g. `<jobUid>.a0`); a file name. */
+  id: string;
+  /** How many replicas the gang has (>= 1). */
+  size: number;
+  /** This replica's index, 0 .. size-1; the rank it gets (RANK, SLURM_PROCID). */
+  index: number;
+}
+
+/**
+ * A node of an engine that has its own inventory (Slurm), as the platform's scheduler sees it: capacity whole, and
+ * what allocations made outside the platform hold on it (so that the scheduler does not count it as free).
+ */
+export interface ExecutorNode {
+  name: string;
+  /** CPUs usable by jobs, in thousandths. */
+  cpuMilli: number;
+  /** Memory usable by jobs, MiB. */
+  memoryMb: number;
+  /** The node's GPUs (Slurm: from its GRES `gpu:<type>:<count>`, indices 0..count-1 in the node's order). */
+  gpus: { index: number; type: string }[];
+  /** Held by allocations that this platform did not make (another user's `sbatch`), in the same units; gpus is a count. */
+  busy: { cpuMilli: number; memoryMb: number; gpus: number };
+  /**
+   * Lowercase: `idle`, `mixed`, `allocated`, `completing`, `down`, `drain` (drained or draining), `fail`,
+   * `not_responding`, … Nothing new should be placed on a node that is down, drained, failing or not responding.
+   */
+  state: string;
 }
 
 /**
@@ -78,7 +137,9 @@ export type ReplicaState =
   | { kind: "absent" }
   /**
    * Launched and running; `shimPid` is the shim's pid and `pgid` the command's process group. Both are null for the
-   * moment between the launch and the shim recording itself (then `startedAtMs` is the launch time).
+   * moment between the launch and the shim recording itself (then `startedAtMs` is the launch time), and, with an
+   * engine that allocates (Slurm), while the replica's gang is incomplete or its allocation pending. Slurm: the pids
+   * are the task wrapper's and the command's group on the node that runs it.
    */
   | { kind: "running"; shimPid: number | null; pgid: number | null; startedAtMs: number }
   /**
@@ -126,6 +187,11 @@ export interface LogChunk {
 
 export interface Executor {
   readonly name: string;
+  /**
+   * The unit the engine allocates CPUs in, in thousandths (Slurm: 1000, whole CPUs per task); absent: any amount
+   * (local). The platform rounds CPU requests up to it before placing, so that what it places is what the engine holds.
+   */
+  readonly cpuUnitMilli?: number;
   /** Starts the replica unless a run with this id was already launched; returns its current state. */
   launch(spec: ReplicaLaunch): Promise<ReplicaHandle>;
   /** Current state from durable evidence (files, process table), never from memory alone. */
@@ -135,7 +201,11 @@ export interface Executor {
    * Returns a function that stops watching.
    */
   watch(runId: string, onExit: (state: ReplicaState) => void): () => void;
-  /** SIGTERM to the replica's whole process group, then SIGKILL after `graceMs`. Resolves when no process is left. */
+  /**
+   * SIGTERM to the replica's whole process group, then SIGKILL after `graceMs`. Resolves when no process is left.
+   * An engine that runs a gang as one allocation (Slurm) ends the whole gang: every member gets SIGTERM, and the call
+   * resolves when the allocation is gone.
+   */
   terminate(runId: string, graceMs: number): Promise<void>;
   /**
    * Reads the combined stdout+stderr log of a run from a logical `offset` (see `LogChunk` for gaps). Works while it
@@ -157,6 +227,11 @@ export interface Executor {
   remove(runId: string): Promise<void>;
   /** Stops timers and watchers; leaves every replica running (they are detached). */
   close(): Promise<void>;
+  /**
+   * The nodes this engine can run replicas on, when it has an inventory of its own (Slurm); absent otherwise (local:
+   * the jobs service uses this machine's GPU inventory). Read again by the caller as often as it wants to see changes.
+   */
+  inventory?(): Promise<ExecutorNode[]>;
 }
 
 /** A GPU as the inventory sees it. */

@@ -1,5 +1,7 @@
 export type {
   Executor,
+  ExecutorNode,
+  GangMembership,
   GpuDevice,
   LogChunk,
   LogLimits,
@@ -13,7 +15,9 @@ export { createExecutor, executorNames, registerExecutor } from "./executor-regi
 export type { ExecutorFactory, ExecutorOptions } from "./executor-registry.js";
 export { createLocalExecutor, compileLocalExecutorOptions } from "./executor-local.js";
 export type { CompiledLocalExecutorOptions, LocalExecutorOptions } from "./executor-local.js";
-export { DEFAULT_LOG_CHUNK_BYTES, DEFAULT_LOG_LIMITS } from "./executor-local-log.js";
+export { createSlurmExecutor, compileSlurmExecutorOptions } from "./executor-slurm.js";
+export type { CompiledSlurmExecutorOptions, SlurmCrashPoint, SlurmExecutorConfig, SlurmExecutorOptions } from "./executor-slurm.js";
+export { DEFAULT_LOG_CHUNK_BYTES, DEFAULT_LOG_LIMITS } from "./run-log.js";
 export { probeSandbox } from "./executor-local-sandbox.js";
 export type { SandboxOptions, SandboxProbe } from "./executor-local-sandbox.js";
 export { checkReachable } from "./check-reachable.js";

@@ -1,6 +1,10 @@
 export { openSqlite, openSqliteStore, sqliteConstraintOf } from "./sqlite.js";
 export type { SqliteOptions, OpenedDatabase } from "./sqlite.js";
-export { openStore, registerStoreDriver, storeDrivers } from "./store-registry.js";
-export type { ConstraintKind, OpenedStore, StoreDriver, StoreDriverOptions, StoreOptions } from "./store-types.js";
+export { openPostgresStore, postgresConstraintOf } from "./postgres.js";
+export { redactPostgresUrl } from "./postgres-url.js";
+export { backupStore, openStore, registerStoreDriver, restoreStore, storeDrivers } from "./store-registry.js";
+export { storeOptionsFor, STORE_URL_FORMS } from "./store-url.js";
+export type { StoreLocation } from "./store-url.js";
+export type { ConstraintKind, OpenedStore, StoreDriver, StoreDriverEntry, StoreDriverOptions, StoreOptions, StoreSnapshot, StoreSnapshotOptions } from "./store-types.js";
 export { sql } from "kysely";
 export type { Kysely, Migration, Selectable, Insertable, Updateable, Generated, ColumnType, Transaction } from "kysely";

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, SwitchyardError } from "@switchyard/core";
 import type { Kysely, Migration } from "kysely";
-import { openStore, registerStoreDriver, storeDrivers } from "./store-registry.js";
+import { backupStore, openStore, registerStoreDriver, restoreStore, storeDrivers } from "./store-registry.js";
 import type { OpenedStore } from "./store-types.js";
 
 interface Db {
@@ -51,11 +51,18 @@ describe("store drivers chosen by name", () => {
   });
 
   it("refuses a driver nobody registered, naming the ones there are", async () => {
-    await assert.rejects(openStore<Db>({ driver: "postgres", location: "postgres://db/x", migrations }), (e: unknown) => {
+    await assert.rejects(openStore<Db>({ driver: "oracle", location: "oracle://db/x", migrations }), (e: unknown) => {
       assert.ok(e instanceof SwitchyardError && e.code === Code.InvalidArgument);
-      assert.match(e.message, /no store driver "postgres": the drivers are .*sqlite/);
+      assert.match(e.message, /no store driver "oracle": the drivers are postgres, sqlite/);
       return true;
     });
+  });
+
+  it("has sqlite and postgres built in, and backs up only with a driver that can", async () => {
+    assert.ok(storeDrivers().includes("sqlite") && storeDrivers().includes("postgres"));
+    registerStoreDriver("no-backup", async () => assert.fail("never opened"));
+    await assert.rejects(backupStore({ driver: "no-backup", location: "x", migrations }, join(dir, "x.snap")), (e: unknown) => e instanceof SwitchyardError && e.code === Code.Unimplemented && /cannot back up/.test(e.message));
+    await assert.rejects(restoreStore({ driver: "no-backup", location: "x", migrations }, join(dir, "x.snap")), (e: unknown) => e instanceof SwitchyardError && e.code === Code.Unimplemented && /cannot restore/.test(e.message));
   });
 
   it("opens a registered driver by its name", async () => {

@@ -1,19 +1,15 @@
-import { after, describe, it } from "node:test";
+import { it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openSqlite } from "@switchyard/store";
+import { describeEachStoreBackend } from "@switchyard/store/testing";
 import { ConfigStore, migrations, type ControlDatabase } from "./config-store.js";
 
-describe("config store", () => {
-  const dir = mkdtempSync(join(tmpdir(), "switchyard-config-store-"));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+describeEachStoreBackend("config store", (backend) => {
   const doc = (name: string, content: string, version = 1) => ({ namespace: "app", kind: "K", name, content, version, updatedAtMs: 1, updatedBy: "t" });
 
   it("lists by namespace, kind and name, replaces a document under its key, and counts revisions", async (t) => {
-    const opened = await openSqlite<ControlDatabase>({ path: join(dir, "a.db"), migrations });
-    t.after(() => opened.close());
+    const database = await backend.fresh();
+    t.after(() => database.dispose());
+    const opened = await database.open<ControlDatabase>(migrations);
     const store = new ConfigStore(opened.db);
     assert.equal(await store.revision(), 0);
     await store.put(doc("b", "1"));
@@ -29,8 +25,9 @@ describe("config store", () => {
   });
 
   it("keeps nothing of a transaction that throws", async (t) => {
-    const opened = await openSqlite<ControlDatabase>({ path: join(dir, "b.db"), migrations });
-    t.after(() => opened.close());
+    const database = await backend.fresh();
+    t.after(() => database.dispose());
+    const opened = await database.open<ControlDatabase>(migrations);
     const store = new ConfigStore(opened.db);
     await assert.rejects(
       store.transaction(async (tx) => {

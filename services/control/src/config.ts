@@ -8,8 +8,8 @@ export interface ControlConfig {
   logLevel: string;
   /** OTEL_* (tracing: off unless set), the only part of the environment the mesh runtime sees. */
   otelEnv: Readonly<Record<string, string | undefined>>;
-  /** SWITCHYARD_STORE: the store driver (packages/store's registry; `sqlite` built in). */
-  store: string;
+  /** SWITCHYARD_DB: where the service's store is (packages/store `storeOptionsFor`): unset for its SQLite file in the data dir, a postgres:// URL for its schema in that database. */
+  db: string | undefined;
   /** SWITCHYARD_TRUST_DOMAIN: the SPIFFE trust domain of every workload identity (default switchyard.local). */
   trustDomain: string;
   /** SWITCHYARD_CERT_TTL (`1h`, `30m`): the lifetime of the workload certificates the CA issues (default 1 h). */
@@ -25,7 +25,7 @@ export function loadControlConfig(env: NodeJS.ProcessEnv = process.env): Control
     listen: env.SWITCHYARD_MESH_LISTEN,
     logLevel: env.SWITCHYARD_LOG_LEVEL ?? "info",
     otelEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("OTEL_"))),
-    store: env.SWITCHYARD_STORE || "sqlite",
+    db: env.SWITCHYARD_DB || undefined,
     trustDomain: identity.trustDomain,
     certTtlMs: identity.certTtlMs,
     meshMode: identity.meshMode,

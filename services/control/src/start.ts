@@ -3,7 +3,7 @@ import { ConfigCenter, Identity, Registry } from "@switchyard/api";
 import { ensurePrivateDir, keyPath, loadOrCreateKey, meshListen, serviceSocketPath, type Logger, type RunningService } from "@switchyard/core";
 import { createServer, createServiceRuntime, localIdentity, MemoryRegistry, serviceId, type LocalTable } from "@switchyard/mesh";
 import { loadOrCreateCa } from "@switchyard/mesh/ca";
-import { openStore } from "@switchyard/store";
+import { openStore, storeOptionsFor } from "@switchyard/store";
 import { configService } from "./config-service.js";
 import { ConfigStore, migrations, type ControlDatabase } from "./config-store.js";
 import type { ControlConfig } from "./config.js";
@@ -22,7 +22,7 @@ const ENROLL = "/switchyard.v1.Identity/Enroll";
  */
 export async function startControl(config: ControlConfig, logger: Logger, local?: LocalTable): Promise<RunningService & { registry: MemoryRegistry }> {
   ensurePrivateDir(config.dataDir);
-  const { db, close: closeDb } = await openStore<ControlDatabase>({ driver: config.store, location: join(config.dataDir, "control", "control.db"), migrations });
+  const { db, close: closeDb } = await openStore<ControlDatabase>({ ...storeOptionsFor(config.db, "control", join(config.dataDir, "control", "control.db")), migrations });
   const registry = new MemoryRegistry();
   const ca = await loadOrCreateCa(config.dataDir, config.trustDomain);
   const credentials = await localIdentity(ca, serviceId(config.trustDomain, "control"), { ttlMs: config.certTtlMs, logger });

@@ -10,7 +10,8 @@ export interface ExperimentsConfig {
   /** Where the mesh server listens (SWITCHYARD_MESH_LISTEN; default a Unix socket in the data dir). */
   listen: string | undefined;
   logLevel: string;
-  store: string;
+  /** SWITCHYARD_DB: where the service's store is (packages/store `storeOptionsFor`): unset for its SQLite file in the data dir, a postgres:// URL for its schema in that database. */
+  db: string | undefined;
   otelEnv: Readonly<Record<string, string | undefined>>;
   identity: IdentityEnv;
   /** How often running experiments are looked at when nothing woke the controller (SWITCHYARD_EXPERIMENTS_INTERVAL_MS). */
@@ -25,7 +26,7 @@ export function loadExperimentsConfig(env: NodeJS.ProcessEnv = process.env): Exp
     registry: env.SWITCHYARD_REGISTRY || undefined,
     listen: env.SWITCHYARD_MESH_LISTEN,
     logLevel: env.SWITCHYARD_LOG_LEVEL ?? "info",
-    store: env.SWITCHYARD_STORE || "sqlite",
+    db: env.SWITCHYARD_DB || undefined,
     otelEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("OTEL_"))),
     identity: identityEnv(env),
     intervalMs: num(env.SWITCHYARD_EXPERIMENTS_INTERVAL_MS),

@@ -22,7 +22,8 @@ export class ExperimentStore {
 
   /** Experiments still to be driven: running, ended with trial jobs perhaps still running, or being deleted. */
   async active(): Promise<ExperimentRow[]> {
-    return this.db.selectFrom("experiments").selectAll().where((e) => e.or([e("settled", "=", 0), e("deleting", "=", 1)])).execute();
+    // In creation order on every database (an unordered scan is insertion order on SQLite, heap order on PostgreSQL).
+    return this.db.selectFrom("experiments").selectAll().where((e) => e.or([e("settled", "=", 0), e("deleting", "=", 1)])).orderBy("created_at").orderBy("uid").execute();
   }
 
   async experiment(team: string, name: string): Promise<ExperimentRow | undefined> {
@@ -64,8 +65,16 @@ export class ExperimentStore {
     return this.db.selectFrom("trials").selectAll().where("experiment_uid", "=", experimentUid).orderBy("idx").execute();
   }
 
+  /** Inserts trials in one transaction, 500 a statement (SQLite binds at most 32,766 values a statement, PostgreSQL 65,535). */
   async insertTrials(rows: readonly TrialRow[]): Promise<void> {
-    if (rows.length) await this.db.insertInto("trials").values([...rows]).execute();
+    if (rows.length === 0) return;
+    if (rows.length <= 500) {
+      await this.db.insertInto("trials").values([...rows]).execute();
+      return;
+    }
+    await this.db.transaction().execute(async (tx) => {
+      for (let i = 0; i < rows.length; i += 500) await tx.insertInto("trials").values(rows.slice(i, i + 500)).execute();
+    });
   }
 
   async updateTrial(experimentUid: string, idx: number, change: Updateable<TrialsTable>): Promise<void> {

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { ConfigCenter, Experiments as ExperimentsApi, Jobs } from "@switchyard/api";
 import { ensurePrivateDir, meshListen, serviceSocketPath, systemClock, type Logger, type RunningService } from "@switchyard/core";
 import { createClient, createMeshRuntime, createServer, createServiceRuntime, grantRecorder, openRegistry, platformIdentity, type LocalTable, type Registry } from "@switchyard/mesh";
-import { openStore } from "@switchyard/store";
+import { openStore, storeOptionsFor } from "@switchyard/store";
 import type { ExperimentsConfig } from "./config.js";
 import { Controller } from "./controller.js";
 import { ExperimentStore } from "./experiment-store.js";
@@ -19,7 +19,7 @@ export async function startExperiments(config: ExperimentsConfig, logger: Logger
   ensurePrivateDir(config.dataDir);
   const credentials = await platformIdentity({ service: "experiments", onExpired: () => process.kill(process.pid, "SIGTERM"), dataDir: config.dataDir, control: config.controlAddress, ...config.identity, logger });
   ensurePrivateDir(join(config.dataDir, "experiments"));
-  const opened = await openStore<ExperimentsDatabase>({ driver: config.store, location: join(config.dataDir, "experiments", "experiments.db"), migrations });
+  const opened = await openStore<ExperimentsDatabase>({ ...storeOptionsFor(config.db, "experiments", join(config.dataDir, "experiments", "experiments.db")), migrations });
   const store = new ExperimentStore(opened);
   const registrySpec = config.registry ?? config.controlAddress;
   const ownRegistry = !registry && registrySpec ? await openRegistry(registrySpec, logger, createMeshRuntime({ serviceName: "experiments", credentials, mode: config.identity.meshMode, logger })) : undefined;

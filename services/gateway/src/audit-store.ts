@@ -58,7 +58,10 @@ export const auditMigrations: Record<string, Migration> = {
 export class AuditStore {
   constructor(private readonly db: Kysely<AuditDatabase>) {}
 
-  /** Appends rows: one statement per 500 (SQLite binds at most 32,766 values), all in one transaction. */
+  /**
+   * Appends rows: one statement per 500 (4,000 bound values: SQLite binds at most 32,766 a statement, PostgreSQL
+   * 65,535), all in one transaction.
+   */
   async append(rows: readonly NewAuditRow[]): Promise<void> {
     if (rows.length === 0) return;
     if (rows.length <= 500) {
@@ -74,8 +77,10 @@ export class AuditStore {
     let q = this.db.selectFrom("audit").selectAll().where("at", ">=", f.sinceMs);
     if (f.user) q = q.where("user", "=", f.user);
     if (f.outcome) q = q.where("outcome", "=", f.outcome);
-    // instr, not LIKE: the caller's text is matched as it is, `%` and `_` included.
-    if (f.method) q = q.where((eb) => eb(eb.fn("instr", ["method", eb.val(f.method)]), ">", 0));
+    // A substring test, not LIKE: the caller's text is matched as it is (`%` and `_` included) and case-sensitively
+    // (SQLite's LIKE ignores ASCII case, PostgreSQL's does not). Written with replace and length, which both databases
+    // have (SQLite's instr is PostgreSQL's strpos): removing the text shortens the name only where it occurs.
+    if (f.method) q = q.where((eb) => eb(eb.fn("length", [eb.fn("replace", ["method", eb.val(f.method), eb.val("")])]), "<", eb.fn("length", ["method"])));
     const rows = await q.orderBy("id", "desc").limit(f.limit).execute();
     return rows as AuditRow[];
   }

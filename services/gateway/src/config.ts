@@ -72,8 +72,8 @@ export interface GatewayConfig {
   auditRetentionDays: number;
   /** SWITCHYARD_REQUEST_AUTHN_FILE: Istio RequestAuthentication resources naming other token issuers (oidc.ts). */
   requestAuthnFile: string | undefined;
-  /** SWITCHYARD_STORE: the store driver for gateway.db (packages/store's registry; `sqlite` built in). */
-  store: string;
+  /** SWITCHYARD_DB: where the service's store is (packages/store `storeOptionsFor`): unset for its SQLite file in the data dir, a postgres:// URL for its schema in that database. */
+  db: string | undefined;
   /**
    * TLS at the edge: SWITCHYARD_TLS_CERT and SWITCHYARD_TLS_KEY (PEM files), or SWITCHYARD_TLS=self-signed (a
    * certificate made once for SWITCHYARD_HOST and kept in `<data>/gateway/tls.pem`); none: plaintext (loopback).
@@ -100,7 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     otelEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("OTEL_"))),
     auditRetentionDays: auditRetentionDays(env.SWITCHYARD_AUDIT_RETENTION_DAYS),
     requestAuthnFile: env.SWITCHYARD_REQUEST_AUTHN_FILE || undefined,
-    store: env.SWITCHYARD_STORE || "sqlite",
+    db: env.SWITCHYARD_DB || undefined,
     control: env.SWITCHYARD_CONTROL || undefined,
     tls: tlsOf(env),
     identity: identityEnv(env),

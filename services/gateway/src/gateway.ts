@@ -2,7 +2,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { GRPCInferenceService, type Serving } from "@switchyard/api";
 import { Code, SwitchyardError, noopLogger, systemClock, type Clock, type Logger } from "@switchyard/core";
 import type { MeshClient } from "@switchyard/mesh";
-import { openStore, type Kysely } from "@switchyard/store";
+import { openStore, storeOptionsFor, type Kysely } from "@switchyard/store";
 import { AuditLog, audited } from "./audit.js";
 import { authenticate, type TokenVerifier } from "./auth.js";
 import type { Identity } from "./identity.js";
@@ -30,10 +30,10 @@ import { migrations, TokenStore, type GatewayDatabase } from "./token-store.js";
 export const GATEWAY_VERSION = "0.1.0";
 
 export interface GatewayOptions {
-  /** The gateway's own database (users, teams, tokens, signing key, audit). `:memory:` for a throwaway one. */
+  /** The gateway's own SQLite database (users, teams, tokens, signing key, audit). `:memory:` for a throwaway one. */
   dbPath: string;
-  /** The store driver that opens it (packages/store's registry; default `sqlite`). */
-  store?: string;
+  /** SWITCHYARD_DB: a postgres:// URL puts the gateway's store in that database (schema `gateway`) instead of `dbPath`. */
+  db?: string;
   /** Services served by forwarding to their owners through the mesh. */
   forwards: readonly { service: DescService; client: MeshClient<DescService> }[];
   /**
@@ -96,7 +96,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
   const clock = o.clock ?? systemClock;
   const overlap = Object.keys(auditMigrations).filter((k) => k in migrations);
   if (overlap.length > 0) throw new Error(`gateway migrations named twice: ${overlap.join(", ")}`);
-  const { db, close: closeDb } = await openStore<GatewayDatabase>({ driver: o.store ?? "sqlite", location: o.dbPath, migrations: { ...migrations, ...auditMigrations } });
+  const { db, close: closeDb } = await openStore<GatewayDatabase>({ ...storeOptionsFor(o.db, "gateway", o.dbPath), migrations: { ...migrations, ...auditMigrations } });
   const store = new TokenStore(db);
   // One database, two stores over their own tables (Kysely's types are invariant in the table set, hence the view).
   const audit = new AuditLog({ store: new AuditStore(db as unknown as Kysely<AuditDatabase>), clock, logger, ...(o.auditRetentionMs ? { retentionMs: o.auditRetentionMs } : {}) });

@@ -68,7 +68,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
   const gateway = await createGateway({
     ...(tls ? { tls } : {}),
     dbPath: config.dbPath,
-    store: config.store,
+    ...(config.db ? { db: config.db } : {}),
     ...(singleUser ? { singleUser } : {}),
     forwards,
     inference: { serving, inference },

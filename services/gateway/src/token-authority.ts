@@ -155,6 +155,12 @@ export class TokenAuthority {
     }
     const id: Identity = { user: sub, teams: Object.freeze([...(teams as string[])]), role, tokenId: jti, expiresAtMs: exp * 1000 };
     this.stillValid(token, id);
+    // Signed by our key is not enough: the token must be on record (one read per token text, then cached). A store
+    // restored from a backup older than the token, or a token from before its user was deleted and recreated
+    // elsewhere, is not: its claims (teams, role) would otherwise outlive the records that granted them.
+    const row = await this.store.token(jti);
+    if (row === undefined || row.user !== sub) throw unauthenticated(`token ${jti} is not on record at this platform (its store was restored from a backup older than the token): ask an admin for a new one`);
+    if (row.revoked_at !== null) throw unauthenticated(`token ${jti} has been revoked: ask an admin for a new one`);
     if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(token, id);
     return id;

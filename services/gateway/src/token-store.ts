@@ -56,7 +56,7 @@ export class TokenStore {
   constructor(readonly db: Kysely<GatewayDatabase>) {}
 
   async signingKey(): Promise<{ kid: string; secret: string } | undefined> {
-    return this.db.selectFrom("signing_keys").select(["kid", "secret"]).orderBy("created_at", "desc").executeTakeFirst();
+    return this.db.selectFrom("signing_keys").select(["kid", "secret"]).orderBy("created_at", "desc").orderBy("kid", "desc").executeTakeFirst();
   }
 
   async addSigningKey(kid: string, secret: string, now: number): Promise<void> {
@@ -72,7 +72,7 @@ export class TokenStore {
 
   async users(): Promise<{ name: string; role: Role; teams: string[]; createdAt: number }[]> {
     const users = await this.db.selectFrom("users").selectAll().orderBy("name").execute();
-    const ms = await this.db.selectFrom("memberships").select(["user", "team"]).orderBy("team").execute();
+    const ms = await this.db.selectFrom("memberships").select(["user", "team"]).orderBy("team").orderBy("user").execute();
     return users.map((u) => ({ name: u.name, role: u.role as Role, teams: ms.filter((m) => m.user === u.name).map((m) => m.team), createdAt: u.created_at }));
   }
 
@@ -121,7 +121,7 @@ export class TokenStore {
     let q = this.db.selectFrom("tokens").selectAll();
     if (filter.user) q = q.where("user", "=", filter.user);
     if (filter.activeAt !== undefined) q = q.where("revoked_at", "is", null).where("expires_at", ">", filter.activeAt);
-    return q.orderBy("issued_at", "asc").execute();
+    return q.orderBy("issued_at", "asc").orderBy("jti", "asc").execute();
   }
 
   /** Marks tokens revoked; returns the ids that were not revoked before. */
@@ -135,6 +135,6 @@ export class TokenStore {
 
   /** Ids of revoked tokens that have not expired yet (expired ones are refused anyway). */
   async revokedUnexpired(now: number): Promise<string[]> {
-    return (await this.db.selectFrom("tokens").select("jti").where("revoked_at", "is not", null).where("expires_at", ">", now).execute()).map((r) => r.jti);
+    return (await this.db.selectFrom("tokens").select("jti").where("revoked_at", "is not", null).where("expires_at", ">", now).orderBy("jti").execute()).map((r) => r.jti);
   }
 }

@@ -52,6 +52,11 @@ export class AttemptLauncher {
     const replicas = await store.replicas(uid, job.attempt);
     let placement: JobPlacement | undefined;
     const limits = limitsOf(this.o.queues(), job.queue);
+    // The engine's own time limit, a backstop behind the job's deadline timer (job-deadlines.ts), which fires first and
+    // stops the job with its grace: what is left of activeDeadlineSeconds since the first start, and a minute more.
+    const deadline = spec.activeDeadlineSeconds;
+    const startedAt = job.start_time ?? this.o.clock.now();
+    const timeLimit = deadline === undefined ? undefined : Math.max(60, Math.ceil(deadline - (this.o.clock.now() - startedAt) / 1000) + 60);
     for (const r of replicas) {
       if (r.state !== "Pending") continue;
       const role = spec.roles?.find((x) => x.name === r.role);
@@ -68,6 +73,14 @@ export class AttemptLauncher {
           command,
           env,
           gpuIndices: r.gpus,
+          // Where the scheduler placed it and what it holds there: an engine that runs elsewhere (Slurm) pins the
+          // allocation to exactly that; the local engine is the one node already.
+          node: r.node,
+          cpuMilli: r.cpu_milli,
+          memoryMb: r.memory_mb,
+          // A gang's replicas start together as one allocation where the engine has allocations (Slurm).
+          gang: { id: `${job.uid}.a${job.attempt}`, size: replicas.length, index: r.idx },
+          ...(timeLimit !== undefined ? { timeLimitSeconds: timeLimit } : {}),
           workingDir: workingDir ?? placement.jobDir,
           visiblePaths: placement.visiblePaths,
           // Enforced by the writer between the replica and its log, also while this service is down.

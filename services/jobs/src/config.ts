@@ -1,4 +1,5 @@
 import { identityEnv, type IdentityEnv } from "@switchyard/mesh";
+import { createHash } from "node:crypto";
 import { cpus, homedir, hostname, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { jobPath } from "./job-env.js";
@@ -45,8 +46,17 @@ export interface JobsConfig {
   retentionSweepMs: number;
   /** Where replicas run: a registered executor's name (SWITCHYARD_EXECUTOR, default `local`). */
   executor: string;
-  /** The database: a registered store driver's name (SWITCHYARD_STORE, default `sqlite`: `<data>/jobs/jobs.db`). */
-  store: string;
+  /**
+   * The Slurm engine's settings (SWITCHYARD_EXECUTOR=slurm): the cluster's SLURM_CONF, the partition
+   * (SWITCHYARD_SLURM_PARTITION, default: the cluster's default), and the directory on a file system every node shares
+   * where runs keep their scripts, logs and status files (SWITCHYARD_SLURM_RUNS_DIR, default `<jobsDir>/.slurm-runs`:
+   * jobs' own directories must be shared too, for SWITCHYARD_OUTPUT_DIR and SWITCHYARD_CHECKPOINT_DIR).
+   */
+  slurm: { conf: string | undefined; partition: string | undefined; runsDir: string; jobNamePrefix: string };
+  /** How often an executor's node inventory (Slurm's nodes) is read again (SWITCHYARD_INVENTORY_REFRESH_MS, default 5 s). */
+  inventoryRefreshMs: number | undefined;
+  /** SWITCHYARD_DB: where the service's store is (packages/store `storeOptionsFor`): unset for its SQLite file in the data dir, a postgres:// URL for its schema in that database. */
+  db: string | undefined;
   /** The OpenTelemetry variables (OTEL_*), for the mesh runtime's tracing. */
   otelEnv: Readonly<Record<string, string | undefined>>;
   /** The workload identity: trust domain, join token and CA file (mesh identityEnv). */
@@ -81,7 +91,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
     sandbox: env.SWITCHYARD_SANDBOX === "none" ? "none" : "auto",
     retentionSweepMs: num(env.SWITCHYARD_RETENTION_SWEEP_MS) ?? 60_000,
     executor: env.SWITCHYARD_EXECUTOR || "local",
-    store: env.SWITCHYARD_STORE || "sqlite",
+    slurm: {
+      conf: env.SLURM_CONF || undefined,
+      partition: env.SWITCHYARD_SLURM_PARTITION || undefined,
+      runsDir: resolve(env.SWITCHYARD_SLURM_RUNS_DIR || join(jobsDir, ".slurm-runs")),
+      // Our allocations are told apart from everyone else's by this prefix of their job names, so it names this
+      // platform (its data dir), not just Switchyard: another platform's allocations on the same cluster are busy.
+      jobNamePrefix: env.SWITCHYARD_SLURM_JOB_PREFIX || `switchyard-${createHash("sha256").update(dataDir).digest("hex").slice(0, 8)}-`,
+    },
+    inventoryRefreshMs: num(env.SWITCHYARD_INVENTORY_REFRESH_MS),
+    db: env.SWITCHYARD_DB || undefined,
     otelEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("OTEL_"))),
     identity: identityEnv(env),
   };

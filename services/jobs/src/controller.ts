@@ -9,6 +9,7 @@ import type { Executor, GpuDevice } from "@switchyard/executors";
 import type { ParsedJobManifest } from "@switchyard/specs";
 import { limitsOf, type NodeInfo, type QueuesConfig, type Scheduler } from "@switchyard/scheduler";
 import { AttemptLauncher } from "./attempt-launcher.js";
+import { ClusterNodes } from "./cluster-nodes.js";
 import { JobActions, type CrashPoint } from "./job-actions.js";
 import type { JobIsolation } from "./job-isolation.js";
 import { recoverJobs } from "./job-recovery.js";
@@ -29,7 +30,10 @@ export interface ControllerOptions {
   executor: Executor;
   scheduler: Scheduler;
   gpus: GpuDevice[];
+  /** This machine's name, CPUs and memory: the one node when the executor has no inventory of its own. */
   node: { name: string; cpuMilli: number; memoryMb: number };
+  /** How often an executor's node inventory is read again (cluster-nodes.ts; default 5 s). */
+  inventoryRefreshMs?: number;
   /** Who runs each job and where its own directory is (`<jobsDir>/<uid>/{output,checkpoints,home}`). */
   isolation: JobIsolation;
   /** Teams' secrets (job env `secretKeyRef`s) and the box that seals inline secret values at rest. */
@@ -55,8 +59,8 @@ export interface ControllerOptions {
 export class JobController {
   /** The queues in force (newest applied configuration); the same object until the next apply. */
   queues: QueuesConfig | undefined;
-  /** This node as the scheduler sees it (GPUs, CPU, memory): the inventory submissions are checked against. */
-  readonly node: NodeInfo;
+  /** The nodes the scheduler places on: this machine, or the executor's inventory (Slurm's nodes). */
+  readonly nodes: ClusterNodes;
   readonly metrics: MetricsCollector;
   private readonly clock: Clock;
   private readonly actions: JobActions;
@@ -67,7 +71,9 @@ export class JobController {
     const clock = (this.clock = o.clock ?? systemClock);
     const logger = o.logger ?? noopLogger;
     const queues = () => this.queues;
-    this.node = { name: o.node.name, gpus: o.gpus.map((g) => ({ index: g.index, type: g.name })), cpuMilli: o.node.cpuMilli, memoryMb: o.node.memoryMb };
+    const local: NodeInfo = { name: o.node.name, gpus: o.gpus.map((g) => ({ index: g.index, type: g.name })), cpuMilli: o.node.cpuMilli, memoryMb: o.node.memoryMb };
+    const inventory = o.executor.inventory?.bind(o.executor);
+    this.nodes = new ClusterNodes({ local, clock, logger, onChange: () => this.kick(), ...(inventory ? { inventory } : {}), ...(o.inventoryRefreshMs !== undefined ? { refreshMs: o.inventoryRefreshMs } : {}) });
     this.metrics = new MetricsCollector(o.store, o.executor, logger, o.metricSeries, (queue) => limitsOf(this.queues, queue).metricPoints);
     this.actions = new JobActions({
       store: o.store,
@@ -85,7 +91,8 @@ export class JobController {
     this.loop = new SchedulingLoop({
       store: o.store,
       scheduler: o.scheduler,
-      node: this.node,
+      nodes: () => this.nodes.available(),
+      ...(o.executor.cpuUnitMilli !== undefined ? { cpuUnitMilli: o.executor.cpuUnitMilli } : {}),
       queues,
       clock,
       logger,
@@ -100,7 +107,7 @@ export class JobController {
   }
 
   submit(input: SubmitInput): Promise<SubmitResult> {
-    return submitJob({ store: this.o.store, secrets: this.o.secrets, secretBox: this.o.secretBox, clock: this.clock, queues: () => this.queues, node: this.node, schedule: () => this.kick() }, input);
+    return submitJob({ store: this.o.store, secrets: this.o.secrets, secretBox: this.o.secretBox, clock: this.clock, queues: () => this.queues, nodes: () => this.nodes.capacity(), ...(this.o.executor.cpuUnitMilli !== undefined ? { cpuUnitMilli: this.o.executor.cpuUnitMilli } : {}), schedule: () => this.kick() }, input);
   }
 
   /**
@@ -125,12 +132,14 @@ export class JobController {
 
   /** Reconciles the database with what really runs (job-recovery.ts), then starts collecting metrics and scheduling. */
   async recover(): Promise<void> {
+    await this.nodes.start();
     await recoverJobs({ store: this.o.store, executor: this.o.executor, actions: this.actions, launcher: this.launcher, clock: this.clock });
     this.metrics.start();
     this.kick();
   }
 
   async close(): Promise<void> {
+    this.nodes.stop();
     this.loop.close();
     this.metrics.stop();
     await this.actions.close();

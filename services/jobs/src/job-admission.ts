@@ -76,23 +76,28 @@ function asks(spec: JobSpec): string {
     .join(" + ");
 }
 
-/**
- * Refuses (INVALID_ARGUMENT) a job that can never fit on `node` even when nothing else runs there, counting only what
- * its replicas declare; `allowUnschedulable` accepts it (it waits, saying why, until the inventory grows).
- */
-/** One array per node object: the scheduler caches a compiled topology by the nodes array's identity. */
-const nodeLists = new WeakMap<NodeInfo, readonly NodeInfo[]>();
+/** `node a has …` for one node; `the nodes have: a (…); b (…)` for several (at most 8 named). */
+function inventories(nodes: readonly NodeInfo[]): string {
+  if (nodes.length === 0) return "no node is available (the executor's inventory is empty or could not be read)";
+  if (nodes.length === 1) return `node ${nodes[0]!.name} has ${inventory(nodes[0]!)} in all`;
+  const named = nodes.slice(0, 8).map((n) => `${n.name} (${inventory(n)})`);
+  return `the ${nodes.length} nodes have: ${named.join("; ")}${nodes.length > 8 ? "; …" : ""}`;
+}
 
-export function checkFits(node: NodeInfo, spec: JobSpec, allowUnschedulable: boolean): void {
+/**
+ * Refuses (INVALID_ARGUMENT) a job that can never fit on `nodes` even when nothing else runs there, counting only what
+ * its replicas declare; `allowUnschedulable` accepts it (it waits, saying why, until the inventory grows). Pass the
+ * same array while the nodes stay the same: the scheduler caches a compiled topology by the array's identity.
+ */
+export function checkFits(nodes: readonly NodeInfo[], spec: JobSpec, allowUnschedulable: boolean, cpuUnitMilli?: number): void {
   if (allowUnschedulable) return;
-  let nodes = nodeLists.get(node);
-  if (nodes === undefined) nodeLists.set(node, (nodes = [node]));
-  const why = neverFitsOn(nodes, replicaRequests(spec));
+  const why = nodes.length === 0 ? "can never fit: there is no node" : neverFitsOn(nodes, replicaRequests(spec, cpuUnitMilli));
   if (why === undefined) return;
   const reason = why.replace(/^can never fit: /, "");
+  const has = inventories(nodes);
   throw invalidArgument(
-    `the job can never fit on this platform: ${reason.startsWith("the ") ? reason : `it ${reason}`}; node ${node.name} has ${inventory(node)} in all. Ask for less (spec.resources, spec.replicas), or, if the cluster will grow, submit with --allow-unschedulable (allow_unschedulable) and it waits until then`,
-    [{ field: "spec.resources", message: "can never fit on the current inventory", expected: `at most what node ${node.name} has: ${inventory(node)}`, got: asks(spec), hint: "ask for less, or submit with --allow-unschedulable if the cluster will grow" }],
+    `the job can never fit on this platform: ${reason.startsWith("the ") ? reason : `it ${reason}`}; ${has}. Ask for less (spec.resources, spec.replicas), or, if the cluster will grow, submit with --allow-unschedulable (allow_unschedulable) and it waits until then`,
+    [{ field: "spec.resources", message: "can never fit on the current inventory", expected: `at most what ${has.replace(/ in all$/, "")}`, got: asks(spec), hint: "ask for less, or submit with --allow-unschedulable if the cluster will grow" }],
   );
 }
 

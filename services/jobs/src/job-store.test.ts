@@ -1,17 +1,11 @@
-import { after, before, describe, it } from "node:test";
+import { after, before, it } from "node:test";
 import assert from "node:assert/strict";
 import { Code, SwitchyardError } from "@switchyard/core";
 import { parseJobManifest } from "@switchyard/specs";
+import { describeEachStoreBackend, type TestDatabase } from "@switchyard/store/testing";
 import type { NewJob } from "./job-rows.js";
-import type { JobStore } from "./job-store.js";
-import { openTestStore } from "./test-harness.js";
-
-let store: JobStore;
-let close: () => Promise<void>;
-before(async () => {
-  ({ store, close } = await openTestStore("job-store"));
-});
-after(() => close());
+import { JobStore } from "./job-store.js";
+import { migrations, type JobsDatabase } from "./schema.js";
 
 const spec = parseJobManifest("apiVersion: switchyard/v1\nkind: Job\nmetadata: {name: a}\nspec:\n  resources: {gpus: 2}\n  command: [x]\n").spec;
 const newJob = (uid: string, name: string, requestId: string | null = null): NewJob => ({
@@ -19,7 +13,15 @@ const newJob = (uid: string, name: string, requestId: string | null = null): New
   requestId, user: "ann", at: 1000, event: { type: "Queued", message: "submitted", attempt: 0 },
 });
 
-describe("JobStore", () => {
+describeEachStoreBackend("JobStore", (backend) => {
+  let store: JobStore;
+  let database: TestDatabase;
+  before(async () => {
+    database = await backend.fresh();
+    store = new JobStore(await database.open<JobsDatabase>(migrations));
+  });
+  after(() => database?.dispose());
+
   it("stores a submission with its first event and reads it back typed", async () => {
     const inserted = await store.insertJob(newJob("u1", "a", "r1"));
     const job = (await store.byUid("u1"))!;

@@ -37,7 +37,22 @@ function toReplica(r: Selectable<ReplicasTable>): ReplicaRow {
 
 function jobColumns(patch: JobPatch): Partial<Selectable<JobsTable>> {
   const { waiting, ...rest } = patch;
+  // GPU-ms of a shared GPU are fractional (gpu_milli / 1000 × ms); the column is an integer one: SQLite would keep the
+  // fraction as a REAL, PostgreSQL's bigint refuses it. Stored to the millisecond on both.
+  if (rest.attained_gpu_ms !== undefined) rest.attained_gpu_ms = Math.round(rest.attained_gpu_ms);
   return waiting === undefined ? rest : { ...rest, waiting: waiting === null ? null : JSON.stringify(waiting) };
+}
+
+/**
+ * Values bound per `in (…)` list: SQLite binds at most 32,766 values a statement, PostgreSQL 65,535; a lookup of more
+ * keys runs in slices.
+ */
+const IN_LIST_MAX = 10_000;
+
+function slices<T>(list: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += IN_LIST_MAX) out.push(list.slice(i, i + IN_LIST_MAX));
+  return out;
 }
 
 function replicaColumns(patch: ReplicaPatch): Partial<Selectable<ReplicasTable>> {
@@ -70,16 +85,18 @@ export class JobStore {
   async summaries(uids: Iterable<string>): Promise<Map<string, JobSummary>> {
     const list = [...new Set(uids)];
     if (list.length === 0) return new Map();
-    const rows = await this.db.selectFrom("jobs").select(SUMMARY_COLUMNS).where("uid", "in", list).execute();
-    return new Map(rows.map((r) => [r.uid, toSummary(r)]));
+    const out = new Map<string, JobSummary>();
+    for (const part of slices(list)) for (const r of await this.db.selectFrom("jobs").select(SUMMARY_COLUMNS).where("uid", "in", part).execute()) out.set(r.uid, toSummary(r));
+    return out;
   }
 
   /** The specs of jobs, by uid, in one query. */
   async specs(uids: Iterable<string>): Promise<Map<string, JobSpec>> {
     const list = [...new Set(uids)];
     if (list.length === 0) return new Map();
-    const rows = await this.db.selectFrom("jobs").select(["uid", "spec"]).where("uid", "in", list).execute();
-    return new Map(rows.map((r) => [r.uid, JSON.parse(r.spec) as JobSpec]));
+    const out = new Map<string, JobSpec>();
+    for (const part of slices(list)) for (const r of await this.db.selectFrom("jobs").select(["uid", "spec"]).where("uid", "in", part).execute()) out.set(r.uid, JSON.parse(r.spec) as JobSpec);
+    return out;
   }
 
   /** A job by uid, or by name within a team (any team when `team` is undefined); never a deleted one. */
@@ -88,7 +105,7 @@ export class JobStore {
     if (byUid && byUid.deleted_at === null && (team === undefined || byUid.team === team)) return [byUid];
     let q = this.db.selectFrom("jobs").selectAll().where("name", "=", nameOrUid).where("deleted_at", "is", null);
     if (team !== undefined) q = q.where("team", "=", team);
-    return (await q.execute()).map(toJob);
+    return (await q.orderBy("seq", "asc").execute()).map(toJob);
   }
 
   async byRequestId(requestId: string): Promise<JobRow | undefined> {
@@ -127,14 +144,14 @@ export class JobStore {
   async queuedJobs(uids: readonly string[]): Promise<QueuedJob[]> {
     if (uids.length === 0) return [];
     const out: QueuedJob[] = [];
-    // SQLite allows 32,766 bound parameters; a first cycle over a long queue reads in chunks.
-    for (let i = 0; i < uids.length; i += 10_000) out.push(...(await this.db.selectFrom("jobs").select(QUEUED_COLUMNS).where("uid", "in", uids.slice(i, i + 10_000)).execute()));
+    // A first cycle over a long queue reads in slices (IN_LIST_MAX).
+    for (const part of slices(uids)) out.push(...(await this.db.selectFrom("jobs").select(QUEUED_COLUMNS).where("uid", "in", part).orderBy("seq", "asc").execute()));
     return out;
   }
 
   /** Jobs not in a final phase. */
   async active(): Promise<JobSummary[]> {
-    return (await this.db.selectFrom("jobs").select(SUMMARY_COLUMNS).where("phase", "not in", FINAL_PHASES).execute()).map(toSummary);
+    return (await this.db.selectFrom("jobs").select(SUMMARY_COLUMNS).where("phase", "not in", FINAL_PHASES).orderBy("seq", "asc").execute()).map(toSummary);
   }
 
   /** Jobs that are not final, or that still have replicas that have not ended. */
@@ -262,7 +279,8 @@ export class JobStore {
     const out = new Map<string, ReplicaRow[]>();
     if (started.length === 0) return out;
     const attempt = new Map(started.map((j) => [j.uid, j.attempt]));
-    const rows = await this.db.selectFrom("replicas").selectAll().where("job_uid", "in", [...attempt.keys()]).orderBy("idx", "asc").execute();
+    const rows: Selectable<ReplicasTable>[] = [];
+    for (const part of slices([...attempt.keys()])) rows.push(...(await this.db.selectFrom("replicas").selectAll().where("job_uid", "in", part).orderBy("idx", "asc").execute()));
     for (const r of rows) if (attempt.get(r.job_uid) === r.attempt) out.set(r.job_uid, [...(out.get(r.job_uid) ?? []), toReplica(r)]);
     return out;
   }
@@ -274,28 +292,31 @@ export class JobStore {
 
   /** Replicas holding resources: placed and not yet ended. */
   async liveReplicas(): Promise<ReplicaRow[]> {
-    return (await this.db.selectFrom("replicas").selectAll().where("state", "in", LIVE_STATES).execute()).map(toReplica);
+    return (await this.db.selectFrom("replicas").selectAll().where("state", "in", LIVE_STATES).orderBy("job_uid").orderBy("attempt").orderBy("idx").execute()).map(toReplica);
   }
 
   /** Running replicas 0, whose output the metrics collector reads. */
   async runningPrimaries(): Promise<ReplicaRow[]> {
-    return (await this.db.selectFrom("replicas").selectAll().where("state", "=", "Running").where("idx", "=", 0).execute()).map(toReplica);
+    return (await this.db.selectFrom("replicas").selectAll().where("state", "=", "Running").where("idx", "=", 0).orderBy("job_uid").orderBy("attempt").execute()).map(toReplica);
   }
 
   /** Every replica run of a job, all attempts (their logs count in its disk usage). */
   async allReplicas(uid: string): Promise<ReplicaRow[]> {
-    return (await this.db.selectFrom("replicas").selectAll().where("job_uid", "=", uid).execute()).map(toReplica);
+    return (await this.db.selectFrom("replicas").selectAll().where("job_uid", "=", uid).orderBy("attempt").orderBy("idx").execute()).map(toReplica);
   }
 
   // ---- accounting (usage.ts) --------------------------------------------------------------------------------------
 
   /** Jobs not finished before `sinceMs`, each with every replica run of all its attempts. */
   async usageRecords(sinceMs: number): Promise<{ job: JobSummary; replicas: ReplicaRow[] }[]> {
-    const jobs = await this.db.selectFrom("jobs").select(SUMMARY_COLUMNS).where((eb) => eb.or([eb("completion_time", "is", null), eb("completion_time", ">=", sinceMs)])).execute();
+    const jobs = await this.db.selectFrom("jobs").select(SUMMARY_COLUMNS).where((eb) => eb.or([eb("completion_time", "is", null), eb("completion_time", ">=", sinceMs)])).orderBy("seq", "asc").execute();
     const replicas = await this.db
       .selectFrom("replicas")
       .selectAll()
       .where("job_uid", "in", (eb) => eb.selectFrom("jobs").select("uid").where((w) => w.or([w("completion_time", "is", null), w("completion_time", ">=", sinceMs)])))
+      .orderBy("job_uid")
+      .orderBy("attempt")
+      .orderBy("idx")
       .execute();
     const byJob = new Map<string, ReplicaRow[]>();
     for (const r of replicas) {
@@ -316,6 +337,7 @@ export class JobStore {
       .where("collected_at", "is", null)
       .where("attempt", ">", 0)
       .where((eb) => eb.or([eb("completion_time", "is", null), eb("disk_measured_at", "is", null), eb("disk_measured_at", "<", eb.ref("completion_time"))]))
+      .orderBy("seq", "asc")
       .execute();
     return rows.map(toSummary);
   }
@@ -329,7 +351,8 @@ export class JobStore {
   async collectable(teams?: readonly string[]): Promise<JobSummary[]> {
     let q = this.db.selectFrom("jobs").select(SUMMARY_COLUMNS).where("collected_at", "is", null).where("phase", "in", FINAL_PHASES);
     if (teams !== undefined) q = q.where("team", "in", teams.length > 0 ? [...teams] : [""]);
-    return (await q.orderBy("completion_time", "asc").execute()).map(toSummary);
+    // NULLs first, as SQLite orders them (PostgreSQL puts them last in ascending order); then submission order.
+    return (await q.orderBy("completion_time", (ob) => ob.asc().nullsFirst()).orderBy("seq", "asc").execute()).map(toSummary);
   }
 
   /** Marks a job's files deleted, with a `Collected` event saying so (none for a deleted job: its events are gone). */
@@ -344,7 +367,7 @@ export class JobStore {
 
   /** Bytes of every team's uncollected jobs' files, as last measured. */
   async diskUsageByTeam(): Promise<Map<string, number>> {
-    const rows = await this.db.selectFrom("jobs").select(["team", (eb) => eb.fn.sum<number>("disk_bytes").as("bytes")]).where("collected_at", "is", null).groupBy("team").execute();
+    const rows = await this.db.selectFrom("jobs").select(["team", (eb) => eb.fn.sum<number>("disk_bytes").as("bytes")]).where("collected_at", "is", null).groupBy("team").orderBy("team").execute();
     return new Map(rows.map((r) => [r.team, Number(r.bytes)]));
   }
 }

@@ -52,8 +52,10 @@ export interface SubmissionDeps {
   secretBox: SecretBox;
   clock: Clock;
   queues: () => QueuesConfig | undefined;
-  /** This node as the scheduler sees it: a job that can never fit on it is refused (job-admission.ts). */
-  node: NodeInfo;
+  /** Every node whole: a job that can never fit on them is refused (job-admission.ts). */
+  nodes: () => NodeInfo[];
+  /** The executor's CPU unit: requests are checked rounded up to it. */
+  cpuUnitMilli?: number;
   /** Asks for a scheduling cycle (a job was queued). */
   schedule: () => void;
 }
@@ -74,7 +76,7 @@ export async function submitJob(d: SubmissionDeps, input: SubmitInput): Promise<
   // Admission, said now rather than by a job that waits forever: the queue of its team it goes to (stored, so that
   // get, queues and the scheduler agree on it), and a size this node can ever hold.
   const queue = admitQueue(d.queues(), spec.team, spec.queue, parsed.source);
-  checkFits(d.node, spec, input.allowUnschedulable === true);
+  checkFits(d.nodes(), spec, input.allowUnschedulable === true, d.cpuUnitMilli);
   const uid = newUid();
   // Secret variables: refs must name existing secrets of the job's team; inline values are sealed (bound to this job)
   // before anything is stored, and the stored manifest keeps "(secret)" in their place.

@@ -1,19 +1,13 @@
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import fc from "fast-check";
-import { openSqlite } from "@switchyard/store";
+import { describeEachStoreBackend } from "@switchyard/store/testing";
 import { downsample, MetricsStore, type MetricBucket } from "./metrics-store.js";
 import { migrations, type JobsDatabase } from "./schema.js";
 
 const point = (step: number, v: number): MetricBucket => ({ step, stepTo: step, value: v, min: v, max: v, count: 1, time: step });
 
 describe("metric series bounded by downsampling", () => {
-  const dir = mkdtempSync(join(tmpdir(), "switchyard-metrics-"));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-
   it("keeps the curve's envelope, its last value and its point count through any downsampling", () => {
     fc.assert(
       fc.property(fc.array(fc.double({ noNaN: true, min: -1e6, max: 1e6 }), { minLength: 1, maxLength: 500 }), fc.integer({ min: 1, max: 60 }), (values, target) => {
@@ -30,9 +24,13 @@ describe("metric series bounded by downsampling", () => {
       { numRuns: 300 },
     );
   });
+});
 
-  it("stores two hundred thousand points of a flood in at most twice the budget, and reads them back bounded", async () => {
-    const { db, close } = await openSqlite<JobsDatabase>({ path: join(dir, "jobs.db"), migrations });
+describeEachStoreBackend("stored metric series", (backend) => {
+  it("stores two hundred thousand points of a flood in at most twice the budget, and reads them back bounded", async (t) => {
+    const database = await backend.fresh();
+    t.after(() => database.dispose());
+    const { db, close } = await database.open<JobsDatabase>(migrations);
     try {
       const store = new MetricsStore(db, { maxPoints: 500, maxSeries: 3, maxNameLength: 16 });
       let refused = 0;

@@ -2,9 +2,8 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Queues, QueuedJobSchema, QueueStatusSchema } from "@switchyard/api";
 import { invalidArgument, parseSinceMs } from "@switchyard/core";
-import type { GpuDevice } from "@switchyard/executors";
 import type { CallContext, ServiceImpl } from "@switchyard/mesh";
-import { parseQueuesConfig, type QueuesConfig } from "@switchyard/scheduler";
+import { parseQueuesConfig, type NodeInfo, type QueuesConfig } from "@switchyard/scheduler";
 import { callerOf, inScope, readScope, requireAdmin, seesJobOf, type Caller } from "./authz.js";
 import type { JobController } from "./controller.js";
 import type { JobSummary, ReplicaRow } from "./job-rows.js";
@@ -56,14 +55,14 @@ export async function loadQueues(configs: QueueConfigStore): Promise<{ config: Q
 }
 
 /** Resource amounts one replica row holds, by quota resource name. */
-function holdings(r: ReplicaRow, gpus: GpuDevice[]): Record<string, number> {
+function holdings(r: ReplicaRow, nodes: readonly NodeInfo[]): Record<string, number> {
   const idx = r.gpus;
   const out: Record<string, number> = { cpuMilli: r.cpu_milli, memoryMb: r.memory_mb };
   if (r.gpu_milli > 0) out.gpuMilli = r.gpu_milli;
   else if (idx.length > 0) {
     out.gpus = idx.length;
     for (const i of idx) {
-      const type = gpus.find((g) => g.index === i)?.name;
+      const type = nodes.find((n) => n.name === r.node)?.gpus.find((g) => g.index === i)?.type;
       if (type) out[`gpus/${type}`] = (out[`gpus/${type}`] ?? 0) + 1;
     }
   }
@@ -71,7 +70,7 @@ function holdings(r: ReplicaRow, gpus: GpuDevice[]): Record<string, number> {
 }
 
 /** The Queues gRPC service: apply quotas without a restart, show them with usage, and account GPU-hours. */
-export function queuesService(d: { store: JobStore; configs: QueueConfigStore; controller: JobController; gpus: GpuDevice[] }): ServiceImpl<typeof Queues> {
+export function queuesService(d: { store: JobStore; configs: QueueConfigStore; controller: JobController }): ServiceImpl<typeof Queues> {
   const { store, controller } = d;
   let version = 0;
 
@@ -91,7 +90,7 @@ export function queuesService(d: { store: JobStore; configs: QueueConfigStore; c
       const q = queueOf(job);
       if (!q) continue;
       const u = used.get(q) ?? {};
-      for (const [k, v] of Object.entries(holdings(r, d.gpus))) u[k] = (u[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(holdings(r, controller.nodes.capacity()))) u[k] = (u[k] ?? 0) + v;
       used.set(q, u);
       running.set(q, (running.get(q) ?? new Set()).add(job.uid));
     }

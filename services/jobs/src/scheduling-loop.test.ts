@@ -53,10 +53,11 @@ describe("scheduling loop: what it passes to the scheduler", () => {
     };
     const preempted: string[] = [];
     const placed: string[] = [];
+    const nodes = [{ name: "n", gpus: [{ index: 0, type: "A100" }, { index: 1, type: "A100" }], cpuMilli: 2000, memoryMb: 1024 }];
     const loop = new SchedulingLoop({
       store,
       scheduler,
-      node: { name: "n", gpus: [{ index: 0, type: "A100" }, { index: 1, type: "A100" }], cpuMilli: 2000, memoryMb: 1024 },
+      nodes: () => nodes,
       queues: () => undefined,
       clock,
       logger: noopLogger,

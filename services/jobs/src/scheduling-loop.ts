@@ -28,8 +28,10 @@ import { sameWaiting, waitingReason, type WaitingReason } from "./waiting-reason
 export interface SchedulingLoopOptions {
   store: JobStore;
   scheduler: Scheduler;
-  /** This machine, as the scheduler sees it. */
-  node: NodeInfo;
+  /** The nodes to place on now (cluster-nodes.ts `available`: the same array until they change). */
+  nodes: () => NodeInfo[];
+  /** The executor's CPU unit (`Executor.cpuUnitMilli`): requests are rounded up to it. */
+  cpuUnitMilli?: number;
   /** The queues in force (newest applied configuration). */
   queues: () => QueuesConfig | undefined;
   clock: Clock;
@@ -48,10 +50,14 @@ export interface SchedulingLoopOptions {
   usageRefreshMs?: number;
 }
 
-/** What one replica asks for, from the job's spec (roles expanded). */
-export function replicaRequests(spec: JobSpec): ReplicaRequest[] {
+/**
+ * What one replica asks for, from the job's spec (roles expanded); CPU rounded up to the executor's unit (`cpuUnitMilli`:
+ * Slurm allocates whole CPUs, so a 10m request holds one there and is placed as one).
+ */
+export function replicaRequests(spec: JobSpec, cpuUnitMilli = 1): ReplicaRequest[] {
   const roles = spec.roles && spec.roles.length > 0 ? spec.roles.flatMap((r) => Array.from({ length: r.replicas }, () => r.resources)) : Array.from({ length: spec.replicas }, () => spec.resources);
-  return roles.map((res) => ({ gpus: res.gpus, cpuMilli: res.cpuMilli, memoryMb: res.memoryMb, ...(res.gpuMilli ? { gpuMilli: res.gpuMilli } : {}), ...(res.gpuType ? { gpuType: res.gpuType } : {}) }));
+  const cpu = (m: number) => (cpuUnitMilli > 1 ? Math.ceil(m / cpuUnitMilli) * cpuUnitMilli || cpuUnitMilli : m);
+  return roles.map((res) => ({ gpus: res.gpus, cpuMilli: cpu(res.cpuMilli), memoryMb: res.memoryMb, ...(res.gpuMilli ? { gpuMilli: res.gpuMilli } : {}), ...(res.gpuType ? { gpuType: res.gpuType } : {}) }));
 }
 
 export class SchedulingLoop {
@@ -152,7 +158,7 @@ export class SchedulingLoop {
     const now = clock.now();
     const decision = this.o.scheduler.schedule({
       nowMs: now,
-      nodes: [this.o.node],
+      nodes: this.o.nodes(),
       pending: queued.map((row) => {
         const p = this.pending(row);
         return this.reservedFor.has(row.uid) ? { ...p, reserved: true } : p;
@@ -234,7 +240,7 @@ export class SchedulingLoop {
     const current = new Set(jobs.map((j) => j.uid));
     for (const uid of this.requests.keys()) if (!current.has(uid)) this.requests.delete(uid);
     const missing = [...current].filter((uid) => !this.requests.has(uid));
-    for (const [uid, spec] of await this.o.store.specs(missing)) this.requests.set(uid, replicaRequests(spec));
+    for (const [uid, spec] of await this.o.store.specs(missing)) this.requests.set(uid, replicaRequests(spec, this.o.cpuUnitMilli));
   }
 
   private pending(row: QueuedJob): PendingJob {

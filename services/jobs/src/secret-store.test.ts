@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseJobManifest, redactManifest } from "@switchyard/specs";
-import { openSqlite, type OpenedDatabase } from "@switchyard/store";
+import { openSqlite, type Kysely, type OpenedDatabase } from "@switchyard/store";
+import { describeEachStoreBackend, type TestDatabase } from "@switchyard/store/testing";
 import { migrations, type JobsDatabase } from "./schema.js";
 import { sealJobSecrets } from "./job-secrets.js";
 import { openSecretBox, type SecretBox } from "./secret-box.js";
@@ -12,22 +13,26 @@ import { SecretStore } from "./secret-store.js";
 
 const dir = mkdtempSync(join(tmpdir(), "switchyard-secret-store-"));
 const dbPath = join(dir, "jobs", "jobs.db");
-let opened: OpenedDatabase<JobsDatabase>;
 let box: SecretBox;
-let store: SecretStore;
 let clock = 1_000;
 
-before(async () => {
-  opened = await openSqlite<JobsDatabase>({ path: dbPath, migrations });
+before(() => {
   box = openSecretBox(dir);
-  store = new SecretStore(opened.db, box, { now: () => clock });
 });
-after(async () => {
-  await opened.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => rmSync(dir, { recursive: true, force: true }));
 
-describe("SecretStore", () => {
+describeEachStoreBackend("SecretStore", (backend) => {
+  let database: TestDatabase;
+  let db: Kysely<JobsDatabase>;
+  let store: SecretStore;
+  before(async () => {
+    clock = 1_000;
+    database = await backend.fresh();
+    db = (await database.open<JobsDatabase>(migrations)).db;
+    store = new SecretStore(db, box, { now: () => clock });
+  });
+  after(() => database?.dispose());
+
   it("creates a secret, then replaces all of its keys at once, keeping when it was created", async () => {
     const first = await store.put("vision", "wandb", { "api-key": "k1", "entity": "e1" }, "alice");
     assert.deepEqual(first, { created: true, info: { team: "vision", name: "wandb", keys: ["api-key", "entity"], createdAt: 1_000, updatedAt: 1_000, updatedBy: "alice" } });
@@ -66,13 +71,21 @@ describe("SecretStore", () => {
   it("refuses a stored value moved to another secret's row", async () => {
     await store.put("vision", "a", { k: "value-of-a" }, "alice");
     await store.put("vision", "b", { k: "value-of-b" }, "alice");
-    const row = await opened.db.selectFrom("secrets").select("ciphertext").where("name", "=", "a").executeTakeFirstOrThrow();
-    await opened.db.updateTable("secrets").set({ ciphertext: row.ciphertext }).where("name", "=", "b").execute();
+    const row = await db.selectFrom("secrets").select("ciphertext").where("name", "=", "a").executeTakeFirstOrThrow();
+    await db.updateTable("secrets").set({ ciphertext: row.ciphertext }).where("name", "=", "b").execute();
     await assert.rejects(store.get("vision", "b", "k"), /cannot be decrypted/);
   });
 });
 
 describe("jobs.db at rest", () => {
+  let opened: OpenedDatabase<JobsDatabase>;
+  let store: SecretStore;
+  before(async () => {
+    opened = await openSqlite<JobsDatabase>({ path: dbPath, migrations });
+    store = new SecretStore(opened.db, box, { now: () => clock });
+  });
+  after(() => opened.close());
+
   it("holds no secret value in plain text: not the store's, not a job's inline value, not in the manifest", async () => {
     const storeValue = "STORE-PLAINTEXT-7f3a9c";
     const inlineValue = "INLINE-PLAINTEXT-b41d2e";

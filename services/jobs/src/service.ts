@@ -221,21 +221,32 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
       const caller = callerOf(ctx);
       const live = await store.liveReplicas();
       const jobs = await store.summaries(live.map((r) => r.job_uid));
-      const holders = new Map<number, { job: string; team: string; milli: number }>();
+      // By node and index: with an executor's inventory (Slurm) there are many nodes, each with its own indices.
+      const holders = new Map<string, { job: string; team: string; milli: number }>();
       for (const r of live) {
         const job = jobs.get(r.job_uid);
         for (const g of r.gpus) {
-          const h = holders.get(g) ?? { job: "", team: "", milli: 0 };
+          const key = `${r.node}/${g}`;
+          const h = holders.get(key) ?? { job: "", team: "", milli: 0 };
           const shown = seesJobOf(caller, job?.team ?? "") ? (job?.name ?? r.job_uid) : "(another team's job)";
           h.job = h.job ? `${h.job},${shown}` : shown;
           h.team = job?.team ?? "";
           h.milli += r.gpu_milli || 1000;
-          holders.set(g, h);
+          holders.set(key, h);
         }
+      }
+      const held = (node: string, index: number) => {
+        const h = holders.get(`${node}/${index}`);
+        return { job: h?.job ?? "", team: h?.team ?? "", gpuMilliUsed: h?.milli ?? 0 };
+      };
+      if (d.controller.nodes.fromInventory) {
+        // The engine's nodes (Slurm's GRES): a type per GPU, no device details (those are the node's, not ours to read).
+        const gpus = d.controller.nodes.capacity().flatMap((n) => n.gpus.map((g) => ({ node: n.name, index: g.index, uuid: "", name: g.type, memoryMb: 0n, simulated: false, ...held(n.name, g.index) })));
+        return { node: "", gpus };
       }
       return {
         node: d.nodeName,
-        gpus: d.gpus.map((g) => ({ index: g.index, uuid: g.uuid, name: g.name, memoryMb: BigInt(g.memoryMb), simulated: g.simulated, job: holders.get(g.index)?.job ?? "", team: holders.get(g.index)?.team ?? "", gpuMilliUsed: holders.get(g.index)?.milli ?? 0 })),
+        gpus: d.gpus.map((g) => ({ node: d.nodeName, index: g.index, uuid: g.uuid, name: g.name, memoryMb: BigInt(g.memoryMb), simulated: g.simulated, ...held(d.nodeName, g.index) })),
       };
     },
   };

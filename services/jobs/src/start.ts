@@ -4,7 +4,7 @@ import { ensurePrivateDir, meshListen, serviceSocketPath, type Logger, type Runn
 import { createExecutor, detectGpus } from "@switchyard/executors";
 import { createMeshRuntime, createServer, createServiceRuntime, openRegistry, platformIdentity, type LocalTable, type Registry } from "@switchyard/mesh";
 import { createPriorityFifoScheduler, createSwitchyardScheduler } from "@switchyard/scheduler";
-import { openStore } from "@switchyard/store";
+import { openStore, storeOptionsFor } from "@switchyard/store";
 import type { JobsConfig } from "./config.js";
 import { JobController } from "./controller.js";
 import type { CrashPoint } from "./job-actions.js";
@@ -39,7 +39,7 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
   // Enrolled, its certificate can expire unrenewed (control away for half its lifetime): it then stops as on SIGTERM,
   // and `up` starts it again with a fresh join token.
   const credentials = await platformIdentity({ service: "jobs", onExpired: () => process.kill(process.pid, "SIGTERM"), dataDir: config.dataDir, control: config.controlAddress, ...config.identity, logger });
-  const opened = await openStore<JobsDatabase>({ driver: config.store, location: join(config.dataDir, "jobs", "jobs.db"), migrations });
+  const opened = await openStore<JobsDatabase>({ ...storeOptionsFor(config.db, "jobs", join(config.dataDir, "jobs", "jobs.db")), migrations });
   const db = opened.db;
   const store = new JobStore(opened);
   const queueConfigs = new QueueConfigStore(db);
@@ -50,7 +50,13 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
   // Who runs jobs (root: the submitter's mapped account; otherwise the platform's user in bubblewrap) and where their
   // own directories are: outside the data dir, which jobs never see.
   const isolation = await JobIsolation.create({ jobsDir: config.jobsDir, jobPath: config.jobPath, mapping: loadUsersMapping(config.usersFile), hidePaths: config.hidePaths, sandbox: config.sandbox, logger });
-  const executor = createExecutor(config.executor, { runsDir: join(config.dataDir, "jobs", "runs"), logger, sandbox: isolation.sandboxOptions });
+  const executor = createExecutor(config.executor, {
+    runsDir: join(config.dataDir, "jobs", "runs"),
+    logger,
+    sandbox: isolation.sandboxOptions,
+    // Read by the slurm engine only: its task directories must be where the nodes and the jobs' accounts reach them.
+    slurm: { ...(config.slurm.conf ? { slurmConf: config.slurm.conf } : {}), ...(config.slurm.partition ? { partition: config.slurm.partition } : {}), sharedDir: config.slurm.runsDir, jobNamePrefix: config.slurm.jobNamePrefix },
+  });
   const gpus = await detectGpus(config.simulateGpus !== undefined ? { simulate: config.simulateGpus } : {});
   const controller = new JobController({
     store,
@@ -70,6 +76,7 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
     secretBox,
     metricSeries,
     graceMs: config.graceMs,
+    ...(config.inventoryRefreshMs !== undefined ? { inventoryRefreshMs: config.inventoryRefreshMs } : {}),
     ...(config.usageHalfLifeMs !== undefined ? { usageHalfLifeMs: config.usageHalfLifeMs } : {}),
     logger,
     ...(hooks.onCrashPoint ? { onCrashPoint: hooks.onCrashPoint } : {}),
@@ -88,7 +95,7 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
   const retention = new JobRetention({ store, executor, jobDir: (uid) => isolation.jobDir(uid), queues: () => controller.queues, logger, sweepMs: config.retentionSweepMs });
   retention.start();
   server.add(Jobs, jobsService({ store, controller, executor, gpus, nodeName: config.nodeName, isolation, manifests, metricSeries, retention }));
-  server.add(Queues, queuesService({ store, configs: queueConfigs, controller, gpus }));
+  server.add(Queues, queuesService({ store, configs: queueConfigs, controller }));
   server.add(Secrets, secretsService({ store: secrets }));
   const address = await server.start();
   logger.info({ gpus: gpus.length, simulated: gpus[0]?.simulated ?? false }, "GPU inventory");

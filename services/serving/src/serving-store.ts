@@ -88,7 +88,8 @@ export class ServingStore {
   async replicas(deploymentUid?: string): Promise<ReplicaRow[]> {
     let q = this.db.selectFrom("replicas").selectAll();
     if (deploymentUid !== undefined) q = q.where("deployment_uid", "=", deploymentUid);
-    return q.orderBy("created_at").execute();
+    // Ties of created_at broken by id, so the order is the same on every database.
+    return q.orderBy("created_at").orderBy("id").execute();
   }
 
   async insertReplica(r: ReplicaRow): Promise<void> {

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { ConfigCenter, Identity, Jobs, Serving } from "@switchyard/api";
 import { ensurePrivateDir, meshListen, serviceSocketPath, systemClock, type Logger, type RunningService } from "@switchyard/core";
 import { createClient, createMeshRuntime, grantRecorder, createServer, createServiceRuntime, openRegistry, platformIdentity, type LocalTable, type Registry } from "@switchyard/mesh";
-import { openStore } from "@switchyard/store";
+import { openStore, storeOptionsFor } from "@switchyard/store";
 import type { ServingConfig } from "./config.js";
 import { Deployments } from "./deployments.js";
 import { identityPort, jobsPort, policyPort, registryPort, replicaPort } from "./mesh-ports.js";
@@ -20,7 +20,7 @@ import { servingService } from "./service.js";
 export async function startServing(config: ServingConfig, logger: Logger, registry?: Registry, local?: LocalTable): Promise<RunningService> {
   ensurePrivateDir(config.dataDir);
   const credentials = await platformIdentity({ service: "serving", onExpired: () => process.kill(process.pid, "SIGTERM"), dataDir: config.dataDir, control: config.controlAddress, ...config.identity, logger });
-  const opened = await openStore<ServingDatabase>({ driver: config.store, location: join(config.dataDir, "serving", "serving.db"), migrations });
+  const opened = await openStore<ServingDatabase>({ ...storeOptionsFor(config.db, "serving", join(config.dataDir, "serving", "serving.db")), migrations });
   const store = new ServingStore(opened);
   const files = new ModelFiles(join(config.dataDir, "serving"), config.maxModelBytes);
   const registrySpec = config.registry ?? config.controlAddress;

@@ -1,7 +1,9 @@
 /**
- * Exit notifications for the local executor: one shared, unref'd poll timer for every watched run, plus inotify
+ * Exit notifications for an engine (local, Slurm): one shared, unref'd poll timer for every watched run, plus inotify
  * (`fs.watch`) on each run directory so that an exit is usually seen within milliseconds. The poll stays the source
- * of truth: inotify only triggers an early check, and a run directory that cannot be watched is simply polled.
+ * of truth: inotify only triggers an early check (it sees nothing on a network file system, nor what happens on
+ * another machine), and a run directory that cannot be watched is simply polled. With `maxPollMs` above `pollMs`,
+ * the poll backs off (×1.5 per quiet round) while nothing ends, and starts again at `pollMs` when a run is added.
  */
 import { watch as watchFs, type FSWatcher } from "node:fs";
 import type { Logger } from "@switchyard/core";
@@ -9,6 +11,8 @@ import type { ReplicaState } from "./executor.js";
 
 export interface RunWatchesOptions {
   pollMs: number;
+  /** The longest interval the poll backs off to; default `pollMs` (no backoff). */
+  maxPollMs?: number;
   logger: Logger;
   runDir(runId: string): string;
   inspect(runId: string): Promise<ReplicaState>;
@@ -25,8 +29,11 @@ export class RunWatches {
   private readonly checking = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  private intervalMs: number;
 
-  constructor(private readonly o: RunWatchesOptions) {}
+  constructor(private readonly o: RunWatchesOptions) {
+    this.intervalMs = o.pollMs;
+  }
 
   /** Calls `onExit` once, when the run is `exited` or `lost`; returns the function that stops watching. */
   add(runId: string, onExit: (state: ReplicaState) => void): () => void {
@@ -39,6 +46,11 @@ export class RunWatches {
     }
     set.add(entry);
     void this.check(runId);
+    if (this.timer !== null && this.intervalMs > this.o.pollMs) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.intervalMs = this.o.pollMs;
     this.schedule();
     return () => {
       entry.done = true;
@@ -78,8 +90,9 @@ export class RunWatches {
     if (this.timer !== null || this.closed || this.entries.size === 0) return;
     this.timer = setTimeout(() => {
       this.timer = null;
+      this.intervalMs = Math.min(this.o.maxPollMs ?? this.o.pollMs, this.intervalMs * 1.5);
       void Promise.all([...this.entries.keys()].map((runId) => this.check(runId))).finally(() => this.schedule());
-    }, this.o.pollMs);
+    }, this.intervalMs);
     this.timer.unref();
   }
 

@@ -1,19 +1,56 @@
 /**
- * The local executor's bounded logs, reader side: limits and their defaults, and `readLog` over the chunk files the
- * shim's writer leaves in a run directory (executor-local-shim.ts has the writer and the file protocol).
+ * Bounded run logs, the format every engine writes and one reader reads: the first `headBytes` and the latest
+ * `tailBytes` of what a replica wrote, kept as numbered chunk files in the run's directory while it writes, whether or
+ * not anyone reads. The writer is `LOG_FILTER` under coreutils `split` (the local engine's shim and the Slurm engine's
+ * task wrapper both start it); `log.limits` records the layout for the writer and for readers.
  *
  * Offsets are logical: positions in everything the replica wrote. Chunk N holds bytes [N·C, N·C + size) of it, so
  * what is missing between two chunk files (chunks the writer removed, or the rest of a chunk it could not write) is a
  * gap of known size. A read stops at a gap and ends with one marker line for it; `nextOffset` is then the gap's end.
  * A gap takes the cut lines at its edges with it (the last partial line before it and the first after it, when their
  * ends lie within `EDGE_BYTES`), so a line-by-line consumer (the metrics collector) never sees half a line.
+ *
+ * The directory may belong to the job's account (Slurm): every file is opened without following symlinks, without
+ * blocking on FIFOs, and only when it is a regular file (`SAFE_READ_FLAGS`).
  */
 import { existsSync } from "node:fs";
-import { open, readFile, readdir, stat } from "node:fs/promises";
+import { open, readdir, lstat } from "node:fs/promises";
 import { join } from "node:path";
 import { invalidArgument } from "@switchyard/core";
 import type { LogChunk, LogLimits } from "./executor.js";
-import { RunFile, parseLogLayout, type LogLayout } from "./executor-local-shim.js";
+import { SAFE_READ_FLAGS, integers, readRecord } from "./run-status.js";
+
+/** The log's files in a run directory. */
+export const LogFile = {
+  /** `<chunkBytes> <headChunks> <tailChunks>`: the layout, for the writer and for readers. */
+  limits: "log.limits",
+  /** Symlink to the chunk being written, for `tail -F`. */
+  current: "log.current",
+  /** The whole output, appended, of runs without a layout (earlier versions, or a missing `log.limits`). */
+  legacy: "output.log",
+} as const;
+
+/** How a run's log is stored (`log.limits`): chunks of `chunkBytes`; the first `headChunks` and the latest `tailChunks` are kept. */
+export interface LogLayout {
+  chunkBytes: number;
+  headChunks: number;
+  tailChunks: number;
+}
+
+export function parseLogLayout(text: string): LogLayout | null {
+  const v = integers(text, 3);
+  return v === null || v[0]! <= 0 || v[1]! < 0 || v[2]! < 0 ? null : { chunkBytes: v[0]!, headChunks: v[1]!, tailChunks: v[2]! };
+}
+
+/**
+ * Run by `/bin/sh -c` for each chunk of a run's output, with `FILE` (`<dir>/log.<N>`, from split), `sy_head` and
+ * `sy_tail` (chunk counts) in its environment and the chunk on stdin. Always exits 0: split gives up on the whole
+ * stream when a filter fails. No single quote: the writers pass it single-quoted.
+ */
+export const LOG_FILTER =
+  'n=${FILE##*.}; n=${n#"${n%%[!0]*}"}; old=$((${n:-0} - sy_tail - 1)); ' +
+  'if [ "$old" -ge "$sy_head" ]; then o=000000000000$old; rm -f "${FILE%.*}.${o#"${o%????????????}"}"; fi; ' +
+  'ln -sfn "${FILE##*/}" "${FILE%.*}.current"; cat > "$FILE" || cat > /dev/null; exit 0';
 
 const MiB = 1 << 20;
 /** Per run: the first 8 MiB and the latest 56 MiB, so a run's log takes at most 64 MiB plus one chunk on disk. */
@@ -53,14 +90,14 @@ export function logLayout(limits: Readonly<LogLimits>, chunkBytes: number): LogL
 
 /** `log.current` for runs with a layout; `output.log` for runs of earlier versions (no I/O beyond one existsSync). */
 export function logPathIn(dir: string): string {
-  const legacy = join(dir, RunFile.log);
-  return existsSync(legacy) ? legacy : join(dir, RunFile.logCurrent);
+  const legacy = join(dir, LogFile.legacy);
+  return existsSync(legacy) ? legacy : join(dir, LogFile.current);
 }
 
 /** Reads a run's log from a logical offset; the run directory must exist. */
 export async function readRunLog(dir: string, offset: number, maxBytes: number): Promise<LogChunk> {
-  const layout = parseLogLayout(await readFile(join(dir, RunFile.logLimits), "utf8").catch(() => ""));
-  if (layout === null) return readLegacy(join(dir, RunFile.log), offset, maxBytes);
+  const layout = parseLogLayout((await readRecord(join(dir, LogFile.limits))) ?? "");
+  if (layout === null) return readLegacy(join(dir, LogFile.legacy), offset, maxBytes);
   // A chunk may be removed between listing and reading it: read again against the new listing.
   for (let attempt = 0; ; attempt++) {
     try {
@@ -133,8 +170,8 @@ async function listPieces(dir: string, chunkBytes: number): Promise<Piece[]> {
     indices.map(async (index) => {
       let size = known.get(index);
       if (size === undefined) {
-        size = await stat(chunkPath(dir, index)).then(
-          (s) => Math.min(s.size, chunkBytes),
+        size = await lstat(chunkPath(dir, index)).then(
+          (s) => (s.isFile() ? Math.min(s.size, chunkBytes) : 0),
           () => 0,
         );
         if (index < last) known.set(index, size);
@@ -221,7 +258,7 @@ async function readRange(dir: string, pieces: readonly Piece[], from: number, to
 
 async function readAt(path: string, position: number, length: number): Promise<Buffer> {
   if (length <= 0) return Buffer.alloc(0);
-  const file = await open(path, "r");
+  const file = await openRegular(path);
   try {
     const buffer = Buffer.alloc(length);
     const { bytesRead } = await file.read(buffer, 0, length, position);
@@ -234,7 +271,7 @@ async function readAt(path: string, position: number, length: number): Promise<B
 async function readLegacy(path: string, offset: number, maxBytes: number): Promise<LogChunk> {
   let file;
   try {
-    file = await open(path, "r");
+    file = await openRegular(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return { data: Buffer.alloc(0), nextOffset: offset };
     throw err;
@@ -251,4 +288,14 @@ async function readLegacy(path: string, offset: number, maxBytes: number): Promi
 
 function chunkPath(dir: string, index: number): string {
   return join(dir, `log.${String(index).padStart(12, "0")}`);
+}
+
+/** Opens a log file for reading: never through a symlink, never blocking on a FIFO, regular files only (else ENOENT). */
+async function openRegular(path: string): Promise<Awaited<ReturnType<typeof open>>> {
+  const file = await open(path, SAFE_READ_FLAGS);
+  if (!(await file.stat()).isFile()) {
+    await file.close();
+    throw Object.assign(new Error(`${path} is not a regular file`), { code: "ENOENT" });
+  }
+  return file;
 }
