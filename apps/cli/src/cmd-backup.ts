@@ -11,12 +11,13 @@
  * A restore needs the platform stopped (its `up.json` names a live supervisor → refused) and replaces each store the
  * backup has and the keys; a store the backup lacks is left as it is.
  */
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { Code, SwitchyardError } from "@switchyard/core";
 import { backupStore, restoreStore, storeOptionsFor } from "@switchyard/store";
 import { defaultDataDir } from "./cli-config.js";
+import { refusePasswordInArgv } from "./cmd-up.js";
 import { CliExit, EXIT } from "./exit.js";
 
 /** Each service's SQLite file under the data dir (its start.ts opens the same path); on PostgreSQL, its schema. */
@@ -51,8 +52,9 @@ function platformRunning(dataDir: string): number | undefined {
   try {
     process.kill(pid, 0);
     return pid;
-  } catch {
-    return undefined;
+  } catch (err) {
+    // EPERM: it lives, as another user.
+    return (err as NodeJS.ErrnoException).code === "EPERM" ? pid : undefined;
   }
 }
 
@@ -66,9 +68,17 @@ function keyFiles(dataDir: string): string[] {
 export async function backup(out: string, o: BackupOptions): Promise<BackupManifest> {
   const dataDir = resolve(o.dataDir ?? defaultDataDir());
   const db = o.db ?? process.env.SWITCHYARD_DB;
-  if (existsSync(out) && readdirSync(out).length > 0) throw new CliExit(EXIT.usage, `${out} exists and is not empty: give a new directory for the backup`);
-  mkdirSync(join(out, "stores"), { recursive: true, mode: 0o700 });
-  mkdirSync(join(out, "keys"), { recursive: true, mode: 0o700 });
+  // A new directory, made here 0700: never one that exists (another user may have made it, and could read or swap
+  // what goes in).
+  try {
+    mkdirSync(out, { mode: 0o700 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliExit(EXIT.usage, code === "EEXIST" ? `${out} exists: give a new directory for the backup (it is made private, 0700)` : `cannot make ${out}: ${(err as Error).message}`);
+  }
+  chmodSync(out, 0o700);
+  mkdirSync(join(out, "stores"), { mode: 0o700 });
+  mkdirSync(join(out, "keys"), { mode: 0o700 });
   const manifest: BackupManifest = { format: FORMAT, createdAt: new Date().toISOString(), driver: "sqlite", stores: [], keys: [] };
   for (const s of SERVICE_STORES) {
     const options = storeOptionsFor(db, s.service, join(dataDir, s.file));
@@ -133,6 +143,7 @@ export function registerBackupCommands(program: Command): void {
     .option("--data-dir <dir>", "the platform's data dir (default: SWITCHYARD_DATA_DIR or ~/.local/share/switchyard)")
     .option("--db <url>", "the platform's database when it is not SQLite in the data dir (postgres://…; also SWITCHYARD_DB)")
     .action(async (o: BackupOptions & { out: string }) => {
+      if (o.db !== undefined) refusePasswordInArgv(o.db);
       const m = await backup(resolve(o.out), o);
       process.stdout.write(`backed up ${m.stores.map((s) => s.service).join(", ") || "no store"} (${m.driver}) and ${m.keys.length} key file(s) to ${resolve(o.out)}\n`);
     });
@@ -143,6 +154,7 @@ export function registerBackupCommands(program: Command): void {
     .option("--data-dir <dir>", "the platform's data dir (default: SWITCHYARD_DATA_DIR or ~/.local/share/switchyard)")
     .option("--db <url>", "the platform's database when it is not SQLite in the data dir (postgres://…; also SWITCHYARD_DB)")
     .action(async (o: BackupOptions & { from: string }) => {
+      if (o.db !== undefined) refusePasswordInArgv(o.db);
       const m = await restore(resolve(o.from), o);
       process.stdout.write(`restored ${m.stores.map((s) => s.service).join(", ") || "no store"} (${m.driver}) and ${m.keys.length} key file(s) from ${resolve(o.from)}; start the platform with switchyard up\n`);
     });

@@ -412,6 +412,23 @@ function registerEtcdCert(program: Command): void {
     });
 }
 
+/**
+ * A database URL given as a flag is in the process's argv, which every local user can read (/proc/PID/cmdline) — for
+ * `up`, as long as the platform runs. A password goes in SWITCHYARD_DB (the environment is the owner's alone), or in
+ * libpq's own places (PGPASSWORD, ~/.pgpass), never in --db.
+ */
+export function refusePasswordInArgv(db: string): void {
+  let password = "";
+  try {
+    password = new URL(db).password;
+  } catch {
+    // Not a URL: storeOptionsFor says what is wrong with it.
+  }
+  if (password !== "") {
+    throw new CliExit(EXIT.usage, "--db holds a password, and a command line is readable by every user of this machine: put the URL in SWITCHYARD_DB instead (or the password in PGPASSWORD or ~/.pgpass), and leave --db out");
+  }
+}
+
 export function registerUp(program: Command): void {
   registerJoinToken(program);
   registerEtcdCert(program);
@@ -433,6 +450,7 @@ export function registerUp(program: Command): void {
     .option("--db <url>", "where every service keeps its state: postgres://user@host/db (one schema per service) instead of SQLite files in the data dir (also SWITCHYARD_DB)")
     .option("--executor <name>", "where jobs run: local (this machine, the default) or slurm (sbatch on the Slurm cluster SLURM_CONF names; we place, Slurm runs) (also SWITCHYARD_EXECUTOR)")
     .action(async (o: UpOptions) => {
+      if (o.db !== undefined) refusePasswordInArgv(o.db);
       if (o.gpus !== undefined && !/^\d+$/.test(o.gpus)) throw new CliExit(EXIT.usage, `--gpus must be a whole number (got "${o.gpus}")`);
       if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new CliExit(EXIT.usage, "--tls-cert and --tls-key go together");
       if (o.tls && o.tlsCert) throw new CliExit(EXIT.usage, "--tls makes a self-signed certificate; with --tls-cert you bring your own: pass one or the other");

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, SwitchyardError } from "@switchyard/core";
 import type { Executor } from "./executor.js";
-import { createExecutor, executorNames, registerExecutor, type ExecutorOptions } from "./executor-registry.js";
+import { createExecutor, executorAppliesSandbox, executorNames, registerExecutor, type ExecutorOptions } from "./executor-registry.js";
 
 describe("executors chosen by name", () => {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-executors-"));
@@ -51,5 +51,14 @@ describe("executors chosen by name", () => {
     assert.deepEqual(seen, [{ runsDir: "/runs" }]);
     assert.deepEqual(executorNames(), ["local", "recording", "slurm"]);
     assert.throws(() => registerExecutor("Not A Name", () => ({}) as Executor), /lowercase/);
+  });
+
+  it("says which engines cannot apply the local sandbox (a non-root platform then runs single-user)", () => {
+    assert.equal(executorAppliesSandbox("local"), true);
+    assert.equal(executorAppliesSandbox("slurm"), false, "Slurm runs replicas on its nodes, outside this machine's bubblewrap");
+    registerExecutor("remote", () => ({ name: "remote" }) as Executor, { appliesSandbox: false });
+    assert.equal(executorAppliesSandbox("remote"), false);
+    registerExecutor("remote", () => ({ name: "remote" }) as Executor);
+    assert.equal(executorAppliesSandbox("remote"), true, "a registration that says nothing applies the sandbox");
   });
 });

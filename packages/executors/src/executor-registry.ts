@@ -35,10 +35,27 @@ const factories = new Map<string, ExecutorFactory>([
   ],
 ]);
 
-/** Makes `create` the engine for `name` (a later registration of the same name replaces it). */
-export function registerExecutor(name: string, create: ExecutorFactory): void {
+/**
+ * Engines that run replicas elsewhere and cannot apply this machine's bubblewrap sandbox. A platform that is not root
+ * relies on that sandbox to keep members' jobs from the platform's own files (job-isolation.ts `sandbox` mode): with
+ * such an engine it must run single-user instead (only admins submit), or members' jobs would run with its rights.
+ */
+const withoutSandbox = new Set<string>(["slurm"]);
+
+/**
+ * Makes `create` the engine for `name` (a later registration of the same name replaces it). `appliesSandbox: false`:
+ * the engine ignores `ExecutorOptions.sandbox` (see `executorAppliesSandbox`).
+ */
+export function registerExecutor(name: string, create: ExecutorFactory, o: { appliesSandbox?: boolean } = {}): void {
   if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new SwitchyardError(Code.InvalidArgument, `executor name "${name}": use lowercase letters, digits and '-'`);
   factories.set(name, create);
+  if (o.appliesSandbox === false) withoutSandbox.add(name);
+  else withoutSandbox.delete(name);
+}
+
+/** Whether the engine applies the local sandbox it is given; the jobs service runs single-user when it does not and it is not root. */
+export function executorAppliesSandbox(name: string): boolean {
+  return !withoutSandbox.has(name);
 }
 
 /** The names of the registered engines, sorted. */

@@ -58,9 +58,9 @@ describe("reading Slurm's command-line output", () => {
   });
 
   it("reads squeue's lines, and nothing from anything else", () => {
-    assert.deepEqual(parseSqueue("12|RUNNING|None|switchyard-a.a0\n13|PENDING|Resources|x|y\nslurm_load_jobs error\n"), [
-      { id: "12", state: "RUNNING", reason: "None", name: "switchyard-a.a0" },
-      { id: "13", state: "PENDING", reason: "Resources", name: "x|y" },
+    assert.deepEqual(parseSqueue("12|RUNNING|None|65534|switchyard-a.a0\n13|PENDING|Resources|1000|x|y\nslurm_load_jobs error\n"), [
+      { id: "12", state: "RUNNING", reason: "None", uid: 65534, name: "switchyard-a.a0" },
+      { id: "13", state: "PENDING", reason: "Resources", uid: 1000, name: "x|y" },
     ]);
   });
 });

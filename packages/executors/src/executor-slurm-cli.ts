@@ -27,6 +27,8 @@ export interface SlurmJob {
   /** PENDING, RUNNING, COMPLETING, COMPLETED, CANCELLED, FAILED, TIMEOUT, NODE_FAIL, … */
   state: string;
   reason: string;
+  /** The numeric user id the job runs as (squeue's %U); null when Slurm did not say. */
+  uid: number | null;
 }
 
 /** States in which a job holds (or waits for) an allocation: not over yet. */
@@ -124,18 +126,21 @@ export class SlurmCli {
     for (const [id, waiting] of batch) for (const w of waiting) w(found.get(id) ?? null);
   }
 
-  /** Jobs named exactly `name`, in any state Slurm still remembers; sacct's too when accounting is configured. */
-  async jobsNamed(name: string, sinceMs: number): Promise<string[]> {
-    const ids = new Set((await this.squeue(["--name", name])).filter((j) => j.name === name).map((j) => j.id));
+  /**
+   * Jobs named exactly `name` and, when `uid` is given, running as that user, in any state Slurm still remembers;
+   * sacct's too when accounting is configured. Anyone may name a job anything: the user is what says it is ours.
+   */
+  async jobsNamed(name: string, sinceMs: number, uid?: number): Promise<string[]> {
+    const ids = new Set((await this.squeue(["--name", name])).filter((j) => j.name === name && (uid === undefined || j.uid === uid)).map((j) => j.id));
     if (this.sacctWorks !== false) {
       const since = new Date(sinceMs - 86_400_000).toISOString().slice(0, 19);
-      const r = await this.run("sacct", ["-n", "-X", "-P", "--name", name, "-o", "JobIDRaw,JobName", "-S", since]).catch(() => null);
+      const r = await this.run("sacct", ["-n", "-X", "-P", "--name", name, "-o", "JobIDRaw,JobName,UID", "-S", since]).catch(() => null);
       if (r === null || r.code !== 0) this.sacctWorks = false;
       else {
         this.sacctWorks = true;
         for (const line of r.stdout.split("\n")) {
-          const [id, jobName] = line.split("|");
-          if (id !== undefined && /^\d+$/.test(id) && jobName === name) ids.add(id);
+          const [id, jobName, jobUid] = line.split("|");
+          if (id !== undefined && /^\d+$/.test(id) && jobName === name && (uid === undefined || Number(jobUid) === uid)) ids.add(id);
         }
       }
     }
@@ -143,7 +148,7 @@ export class SlurmCli {
   }
 
   private async squeue(filter: string[]): Promise<SlurmJob[]> {
-    const r = await this.run("squeue", ["--states=all", "-h", "-o", "%i|%T|%r|%j", ...filter]);
+    const r = await this.run("squeue", ["--states=all", "-h", "-o", "%i|%T|%r|%U|%j", ...filter]);
     if (r.code !== 0) {
       // One unknown id alone makes squeue fail ("Invalid job id specified"); with others it just leaves it out.
       if (/Invalid job id/i.test(r.stderr)) return [];
@@ -178,9 +183,9 @@ export class SlurmCli {
 export function parseSqueue(text: string): SlurmJob[] {
   const jobs: SlurmJob[] = [];
   for (const line of text.split("\n")) {
-    const [id, state, reason, ...name] = line.split("|");
+    const [id, state, reason, uid, ...name] = line.split("|");
     if (id === undefined || state === undefined || !/^\d+$/.test(id.trim())) continue;
-    jobs.push({ id: id.trim(), state: state.trim(), reason: (reason ?? "").trim(), name: name.join("|") });
+    jobs.push({ id: id.trim(), state: state.trim(), reason: (reason ?? "").trim(), uid: /^\d+$/.test((uid ?? "").trim()) ? Number(uid) : null, name: name.join("|") });
   }
   return jobs;
 }

@@ -151,14 +151,24 @@ export class SlurmGangs {
     return { sbatchArgs, script };
   }
 
-  /** A submission of the gang that Slurm or the tasks know of: the ids the tasks recorded, then Slurm by job name. */
+  /**
+   * A submission of the gang that Slurm or the tasks know of: the ids the tasks recorded, then Slurm by job name. The
+   * tasks' files are the job's account's to write, and anyone may name a job anything: an id is taken only when Slurm
+   * says it carries the gang's job name and runs as the gang's account, so that a forged `allocation` file or a
+   * look-alike job never makes the platform adopt — and later scancel as root — someone else's job.
+   */
   private async findSubmission(gangId: string, sinceMs: number): Promise<string | null> {
     const members = await this.records.members(gangId);
+    const name = `${this.o.jobNamePrefix}${gangId}`;
+    const uid = members[0] ? ownerOf(members[0])?.uid : undefined;
     for (const m of members) {
       const id = (await this.records.started(m.runId))?.jobId ?? (await this.records.allocation(m.runId));
-      if (id !== null && id !== undefined) return id;
+      if (id === null || id === undefined) continue;
+      const job = await this.cli.job(id);
+      if (job !== null && job.name === name && (uid === undefined || job.uid === uid)) return id;
+      this.o.logger.warn({ gang: gangId, jobId: id }, "a task recorded a Slurm job id that is not the gang's (another name or user): ignored");
     }
-    const ids = await this.cli.jobsNamed(`${this.o.jobNamePrefix}${gangId}`, sinceMs);
+    const ids = await this.cli.jobsNamed(name, sinceMs, uid);
     if (ids.length > 1) this.o.logger.error({ gang: gangId, jobIds: ids }, "Slurm has more than one allocation for one gang");
     return ids[0] ?? null;
   }

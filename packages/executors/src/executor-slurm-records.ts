@@ -15,7 +15,10 @@
  * nothing the job planted there (a symlink, a FIFO) is ever followed or opened by the platform.
  */
 import { randomBytes } from "node:crypto";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { chmod, chown, mkdir, open, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import { join } from "node:path";
 import type { GangMembership } from "./executor.js";
 import { integers, readRecord } from "./run-status.js";
@@ -156,7 +159,7 @@ export class SlurmRecords {
    */
   async prepareTaskDir(runId: string, owner: Owner | null, files: Array<{ name: string; text: string; mode: number; owned: boolean }>): Promise<void> {
     const dir = this.taskDir(runId);
-    await rm(dir, { recursive: true, force: true });
+    await removeTaskTree(dir);
     await mkdir(dir, { mode: 0o700 });
     for (const f of files) {
       await writeFile(join(dir, f.name), f.text, { flag: "wx", mode: f.mode });
@@ -194,4 +197,16 @@ async function writePrivate(path: string, text: string): Promise<void> {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   await writeFile(tmp, text, { mode: 0o600 });
   await rename(tmp, path);
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Removes a task directory, which belongs to the job's account, as root. Not with fs.rm: Node walks by path (lstat,
+ * then readdir, then unlink), so the account could swap a subdirectory for a link to /etc between two steps and have
+ * root empty it. GNU rm walks with openat from descriptors it holds (fts, never following a link), and stays on the
+ * task directory's file system.
+ */
+export async function removeTaskTree(dir: string): Promise<void> {
+  await execFileAsync(existsSync("/bin/rm") ? "/bin/rm" : "rm", ["-rf", "--one-file-system", "--", dir], { timeout: 120_000 });
 }

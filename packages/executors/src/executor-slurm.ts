@@ -27,7 +27,7 @@ import { checkReachable, lookupAccount, type Account } from "./check-reachable.j
 import type { Executor, ExecutorNode, LogChunk, LogLimits, LogReadOptions, ReplicaHandle, ReplicaLaunch, ReplicaState } from "./executor.js";
 import { SlurmCli, jobActive, type SlurmCommand } from "./executor-slurm-cli.js";
 import { SlurmGangs, type SlurmCrashPoint } from "./executor-slurm-gang.js";
-import { SlurmRecords, type MemberRecord, type Owner } from "./executor-slurm-records.js";
+import { SlurmRecords, removeTaskTree, type MemberRecord, type Owner } from "./executor-slurm-records.js";
 import { SLURM_SCRIPT_PATH, renderTaskCommand } from "./executor-slurm-script.js";
 import { launchViolations, requireDirectory, validRunId } from "./launch-checks.js";
 import { DEFAULT_LOG_LIMITS, LogFile, compileLogChunkBytes, compileLogLimits, logLayout, logPathIn, readRunLog } from "./run-log.js";
@@ -213,8 +213,19 @@ class SlurmExecutor implements Executor {
     };
     await this.records.writeMember(rec);
     this.o.logger.info({ runId, gang: gang.id, index: gang.index, size: gang.size, node: rec.node }, "replica recorded");
-    await this.gangs.submitIfReady(gang.id, true);
-    return { runId, state: await this.stateOf(runId, false) };
+    // From here the member is recorded: a refusal by Slurm still fails the launch, but a Slurm that does not answer
+    // (sbatch timed out, squeue failed) must not, since the allocation may exist — the caller would take the replica for
+    // ended and start it again. It reads running until inspect or watch, which submit a complete gang that is not yet
+    // submitted and look for one that may be, can tell.
+    try {
+      await this.gangs.submitIfReady(gang.id, true);
+      return { runId, state: await this.stateOf(runId, false) };
+    } catch (err) {
+      // Only Slurm not answering (UNAVAILABLE, DEADLINE_EXCEEDED) is waited out; anything else fails the launch.
+      if (!(err instanceof SwitchyardError) || (err.code !== Code.Unavailable && err.code !== Code.DeadlineExceeded)) throw err;
+      this.o.logger.warn({ runId, gang: gang.id, err }, "Slurm did not answer after the replica was recorded; its state is read again later");
+      return { runId, state: { kind: "running", shimPid: null, pgid: null, startedAtMs: rec.launchedAtMs } };
+    }
   }
 
   /** Where and as whom the replica runs; checks everything that would otherwise fail on the node. Creates nothing. */
@@ -310,7 +321,9 @@ class SlurmExecutor implements Executor {
     const first = await this.records.memberAt(gangId, 0);
     if (first === null) return "";
     const text = (await readRecord(join(this.taskDir(first.runId), "batch.log"), 1 << 20)) ?? "";
-    const tail = text.trim().split("\n").slice(-3).join(" | ").slice(-400);
+    // The job's account writes this file: no control characters (a NUL is text PostgreSQL refuses to store).
+    // eslint-disable-next-line no-control-regex
+    const tail = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "?").trim().split("\n").slice(-3).join(" | ").slice(-400);
     return tail === "" ? "" : `; the allocation's output ends: ${tail}`;
   }
 
@@ -368,7 +381,7 @@ class SlurmExecutor implements Executor {
     const state = await this.stateOf(runId, false);
     if (state.kind === "running") throw new SwitchyardError(Code.FailedPrecondition, `run "${runId}" is still running: terminate it before removing its files`);
     const p = await this.records.pointer(runId);
-    await rm(this.taskDir(runId), { recursive: true, force: true });
+    await removeTaskTree(this.taskDir(runId));
     if (p !== null) {
       const rec = await this.records.memberAt(p.gangId, p.index);
       if (rec?.runId === runId) await rm(join(this.records.gangDir(p.gangId), `member.${p.index}.json`), { force: true });

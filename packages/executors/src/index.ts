@@ -11,7 +11,7 @@ export type {
   ReplicaState,
   RunAs,
 } from "./executor.js";
-export { createExecutor, executorNames, registerExecutor } from "./executor-registry.js";
+export { createExecutor, executorAppliesSandbox, executorNames, registerExecutor } from "./executor-registry.js";
 export type { ExecutorFactory, ExecutorOptions } from "./executor-registry.js";
 export { createLocalExecutor, compileLocalExecutorOptions } from "./executor-local.js";
 export type { CompiledLocalExecutorOptions, LocalExecutorOptions } from "./executor-local.js";

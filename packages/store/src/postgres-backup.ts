@@ -10,6 +10,7 @@
  * layout; pg_dump must be at least the server's version), else from PATH. The password goes to them as PGPASSWORD,
  * never on a command line.
  */
+import { randomBytes } from "node:crypto";
 import { spawn } from "node:child_process";
 import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,8 +25,9 @@ export async function backupPostgres(options: StoreSnapshotOptions, destPath: st
   const where = parsePostgresLocation(options.location);
   const schema = postgresSchema(options, where.redacted);
   mkdirSync(dirname(destPath), { recursive: true, mode: 0o700 });
-  const tmp = `${destPath}.tmp-${process.pid}-${Date.now()}`;
-  closeSync(openSync(tmp, "w", 0o600));
+  const tmp = `${destPath}.tmp-${randomBytes(8).toString("hex")}`;
+  // "wx": a new file, never one planted under the name beforehand (the destination's directory may be shared).
+  closeSync(openSync(tmp, "wx", 0o600));
   try {
     await run(where, "pg_dump", ["--format=custom", `--schema=${schema}`, "--no-owner", "--no-privileges", `--file=${tmp}`, `--dbname=${where.libpqUrl}`]);
     const snapshot = await readArchive(where, tmp);

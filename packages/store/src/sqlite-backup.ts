@@ -7,6 +7,7 @@
  * the old -wal and -shm files are removed (SQLite would otherwise replay the old log over the new file), and the copy
  * is renamed over the database.
  */
+import { randomBytes } from "node:crypto";
 import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
@@ -21,9 +22,10 @@ export async function backupSqlite(options: StoreSnapshotOptions, destPath: stri
   if (location === ":memory:") throw new SwitchyardError(Code.InvalidArgument, "an in-memory SQLite store (:memory:) has no file to back up");
   if (!existsSync(location)) throw new SwitchyardError(Code.NotFound, `SQLite store ${location} does not exist: nothing to back up`);
   mkdirSync(dirname(destPath), { recursive: true, mode: 0o700 });
-  const tmp = `${destPath}.tmp-${process.pid}-${Date.now()}`;
+  const tmp = `${destPath}.tmp-${randomBytes(8).toString("hex")}`;
   // VACUUM INTO writes into an empty file: created here, so with the mode a snapshot of a 0600 database must have.
-  closeSync(openSync(tmp, "w", 0o600));
+  // "wx": a new file, never one planted under the name beforehand (the destination's directory may be shared).
+  closeSync(openSync(tmp, "wx", 0o600));
   try {
     const src = new Database(location, { readonly: true, fileMustExist: true });
     try {

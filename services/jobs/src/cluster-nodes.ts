@@ -43,7 +43,7 @@ export class ClusterNodes {
     this.logger = o.logger ?? noopLogger;
   }
 
-  /** Every usable node whole (admission: could a job ever fit). */
+  /** Every node whole, in service or not (admission: could a job ever fit). */
   capacity(): NodeInfo[] {
     return this.capacityList;
   }
@@ -52,6 +52,12 @@ export class ClusterNodes {
   available(): NodeInfo[] {
     return this.availableList;
   }
+
+  /** False while an inventory was never read (the engine did not answer yet): nothing can be said about fitting. */
+  get known(): boolean {
+    return this.o.inventory === undefined || this.read;
+  }
+  private read = false;
 
   /** Whether the nodes come from the executor's inventory rather than this machine. */
   get fromInventory(): boolean {
@@ -87,11 +93,15 @@ export class ClusterNodes {
       this.logger.warn({ err }, "reading the executor's node inventory failed; placing on the nodes read last");
       return false;
     }
-    const usable = nodes.filter((n) => !UNUSABLE.test(n.state ?? "")).sort((a, b) => a.name.localeCompare(b.name));
-    const key = JSON.stringify(usable);
+    this.read = true;
+    const all = [...nodes].sort((a, b) => a.name.localeCompare(b.name));
+    const usable = all.filter((n) => !UNUSABLE.test(n.state ?? ""));
+    const key = JSON.stringify(all);
     if (key === this.key) return false;
     this.key = key;
-    this.capacityList = usable.map((n) => ({ name: n.name, gpus: n.gpus.map((g) => ({ index: g.index, type: g.type })), cpuMilli: n.cpuMilli, memoryMb: n.memoryMb }));
+    // Capacity counts every node, drained or powered down too: a job that fits only a node out of service now still
+    // fits the cluster (it waits); what the scheduler places on is the usable nodes only.
+    this.capacityList = all.map((n) => ({ name: n.name, gpus: n.gpus.map((g) => ({ index: g.index, type: g.type })), cpuMilli: n.cpuMilli, memoryMb: n.memoryMb }));
     this.availableList = usable.map((n) => {
       const busyGpus = Math.min(n.busy.gpus, n.gpus.length);
       // Which of a node's GPUs another allocation holds is the engine's to know; the highest indices stand for them.

@@ -4,7 +4,7 @@
  * (attempt-launcher.ts), the job actions that carry out the state machine's decisions (job-actions.ts, over the pure
  * job-state.ts) and recovery (job-recovery.ts). It holds the queues in force and nothing else of its own.
  */
-import { noopLogger, systemClock, type Clock, type Logger } from "@switchyard/core";
+import { Code, noopLogger, SwitchyardError, systemClock, type Clock, type Logger } from "@switchyard/core";
 import type { Executor, GpuDevice } from "@switchyard/executors";
 import type { ParsedJobManifest } from "@switchyard/specs";
 import { limitsOf, type NodeInfo, type QueuesConfig, type Scheduler } from "@switchyard/scheduler";
@@ -107,7 +107,13 @@ export class JobController {
   }
 
   submit(input: SubmitInput): Promise<SubmitResult> {
-    return submitJob({ store: this.o.store, secrets: this.o.secrets, secretBox: this.o.secretBox, clock: this.clock, queues: () => this.queues, nodes: () => this.nodes.capacity(), ...(this.o.executor.cpuUnitMilli !== undefined ? { cpuUnitMilli: this.o.executor.cpuUnitMilli } : {}), schedule: () => this.kick() }, input);
+    return submitJob({ store: this.o.store, secrets: this.o.secrets, secretBox: this.o.secretBox, clock: this.clock, queues: () => this.queues, nodes: () => this.capacityForAdmission(), ...(this.o.executor.cpuUnitMilli !== undefined ? { cpuUnitMilli: this.o.executor.cpuUnitMilli } : {}), schedule: () => this.kick() }, input);
+  }
+
+  /** Every node, for admission; UNAVAILABLE (retryable) while the executor's inventory was never read. */
+  private capacityForAdmission(): NodeInfo[] {
+    if (!this.nodes.known) throw new SwitchyardError(Code.Unavailable, "the executor's node inventory has not been read yet (is its cluster reachable?): try again shortly", { retryable: true });
+    return this.nodes.capacity();
   }
 
   /**

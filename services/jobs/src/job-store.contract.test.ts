@@ -2,6 +2,7 @@ import { describe, it, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Code, type SwitchyardError } from "@switchyard/core";
 import { parseJobManifest } from "@switchyard/specs";
 import { describeEachStoreBackend, openUpgradeFixture, upgradeFixtureName, upgradeFixtures, type TestStoreBackend } from "@switchyard/store/testing";
 import type { OpenedStore } from "@switchyard/store";
@@ -54,6 +55,24 @@ describeEachStoreBackend("jobs store contract", (backend) => {
       { id: 2, job_uid: "u1", time: T + 10, type: "Started", message: "on n1", attempt: 1, replica: 0 },
     ]);
     assert.deepEqual(await store.diskUsageByTeam(), new Map([["vision", 5 * 2 ** 32]]), "a sum is a number too");
+  });
+
+  it("stores a burst of submissions together: a taken name or request id, in the batch or before it, is ALREADY_EXISTS alone", async (t) => {
+    const store = new JobStore(await open(backend, t));
+    await store.insertJob(newJob("u0", "taken", { requestId: "r0" }));
+    const results = await Promise.allSettled([
+      store.insertJob(newJob("u1", "a", { requestId: "r1" })),
+      store.insertJob(newJob("u2", "taken")),
+      store.insertJob(newJob("u3", "b", { requestId: "r0" })),
+      store.insertJob(newJob("u4", "a")),
+      store.insertJob(newJob("u5", "c", { requestId: "r5" })),
+    ]);
+    assert.deepEqual(
+      results.map((r) => (r.status === "fulfilled" ? r.value.uid : (r.reason as SwitchyardError).code)),
+      ["u1", Code.AlreadyExists, Code.AlreadyExists, Code.AlreadyExists, "u5"],
+    );
+    assert.deepEqual((await store.active()).map((j) => j.uid), ["u0", "u1", "u5"]);
+    assert.deepEqual((await store.events("u5")).map((e) => e.type), ["Queued"], "each stored job has its first event, and only its own");
   });
 
   it("lists in submission order, finished jobs with no end time first, replicas by job, attempt and index", async (t) => {

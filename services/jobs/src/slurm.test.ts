@@ -147,9 +147,16 @@ describe("jobs on a real Slurm: we place, Slurm runs", { skip }, () => {
       return j.status?.phase === "Queued" && j.status.reason === "Waiting" ? j : undefined;
     });
     assert.match(waiting.status!.message, /GPU/i);
-    const j = await waitForPhase(jobs.client, "needs-gpu", ["Succeeded", "Failed"], 60_000);
+    // The last moment the outside allocation was seen holding the GPUs: our job must have started after it.
+    let lastSeenOutside = Date.now();
+    const j = await waitFor("the job to finish", async () => {
+      if (squeue().some((l) => l.endsWith(` ${outside}`) && / RUNNING /.test(l))) lastSeenOutside = Date.now();
+      const g = await jobs.client.getJob({ name: "needs-gpu" });
+      return g.status?.phase === "Succeeded" || g.status?.phase === "Failed" ? g : undefined;
+    }, 60_000);
     assert.equal(j.status?.phase, "Succeeded");
-    assert.ok(!squeue().some((l) => l.endsWith(` ${outside}`)), "it ran after the outside allocation ended");
+    const started = Number(j.status!.replicas[0]!.startTime!.seconds) * 1000 + j.status!.replicas[0]!.startTime!.nanos / 1e6;
+    assert.ok(started > lastSeenOutside - 300, `it started (${started}) only once the outside allocation was gone (last seen ${lastSeenOutside})`);
     await jobs.stop();
   });
 

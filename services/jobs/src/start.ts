@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { Jobs, Queues, Secrets } from "@switchyard/api";
 import { ensurePrivateDir, meshListen, serviceSocketPath, type Logger, type RunningService } from "@switchyard/core";
-import { createExecutor, detectGpus } from "@switchyard/executors";
+import { createExecutor, detectGpus, executorAppliesSandbox } from "@switchyard/executors";
 import { createMeshRuntime, createServer, createServiceRuntime, openRegistry, platformIdentity, type LocalTable, type Registry } from "@switchyard/mesh";
 import { createPriorityFifoScheduler, createSwitchyardScheduler } from "@switchyard/scheduler";
 import { openStore, storeOptionsFor } from "@switchyard/store";
@@ -49,7 +49,12 @@ export async function startJobs(config: JobsConfig, logger: Logger, registry?: R
   const metricSeries = new MetricsStore(db);
   // Who runs jobs (root: the submitter's mapped account; otherwise the platform's user in bubblewrap) and where their
   // own directories are: outside the data dir, which jobs never see.
-  const isolation = await JobIsolation.create({ jobsDir: config.jobsDir, jobPath: config.jobPath, mapping: loadUsersMapping(config.usersFile), hidePaths: config.hidePaths, sandbox: config.sandbox, logger });
+  const isolation = await JobIsolation.create({ jobsDir: config.jobsDir, jobPath: config.jobPath, mapping: loadUsersMapping(config.usersFile), hidePaths: config.hidePaths,
+    // An engine that cannot apply this machine's sandbox (Slurm) leaves a platform that is not root single-user: only
+    // admins submit, since members' jobs would otherwise run with the platform's rights.
+    sandbox: executorAppliesSandbox(config.executor) ? config.sandbox : "none",
+    logger,
+  });
   const executor = createExecutor(config.executor, {
     runsDir: join(config.dataDir, "jobs", "runs"),
     logger,
