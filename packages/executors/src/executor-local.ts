@@ -12,15 +12,15 @@
  * adopt all read and write the same run-dir protocol; the shim, logs, sandbox and GPU inventory are already apart.
  */
 import { spawn } from "node:child_process";
-import { lstat, mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { Code, SwitchyardError, invalidArgument, noopLogger, notFound, sleep } from "@switchyard/core";
+import { Code, SwitchyardError, invalidArgument, noopLogger, sleep } from "@switchyard/core";
 import type { Logger } from "@switchyard/core";
 import type { Executor, LogChunk, LogLimits, LogReadOptions, ReplicaHandle, ReplicaLaunch, ReplicaState } from "./executor.js";
 import { RunFile, parseGroupRecord, parseShimRecord, writeRunFiles } from "./executor-local-shim.js";
 import { compileSandboxOptions, planLaunch, validateLaunch, type CompiledSandbox, type SandboxOptions } from "./executor-local-sandbox.js";
 import { RUN_ID } from "./launch-checks.js";
-import { DEFAULT_LOG_LIMITS, compileLogChunkBytes, compileLogLimits, logLayout, logPathIn, readRunLog } from "./run-log.js";
+import { DEFAULT_LOG_LIMITS, compileLogChunkBytes, compileLogLimits, dirDiskBytes, logLayout, logPathIn, readLogOf } from "./run-log.js";
 import { exitedState, parseStatusRecord } from "./run-status.js";
 import { RunWatches } from "./run-watches.js";
 import { groupAlive, groupMembers, processAlive, signalGroup, type GroupIdentity } from "./proc.js";
@@ -76,7 +76,6 @@ export interface CompiledLocalExecutorOptions {
 
 /** The shim's own PATH (for setsid, date, mv, env): fixed, so a replica's PATH cannot break its shim. */
 const SHIM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-const DEFAULT_READ_BYTES = 1 << 20;
 
 export function compileLocalExecutorOptions(options: LocalExecutorOptions): CompiledLocalExecutorOptions {
   const positive = (field: string, value: number | undefined, fallback: number): number => {
@@ -278,22 +277,8 @@ class LocalExecutor implements Executor {
     }
   }
 
-  async readLog(runId: string, options: LogReadOptions = {}): Promise<LogChunk> {
-    const offset = options.offset ?? 0;
-    const maxBytes = options.maxBytes ?? DEFAULT_READ_BYTES;
-    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
-      throw invalidArgument("readLog: offset must be an integer >= 0 and maxBytes an integer > 0", [
-        { field: "offset", message: "must be >= 0", got: String(offset) },
-        { field: "maxBytes", message: "must be > 0", got: String(maxBytes) },
-      ]);
-    }
-    const dir = this.runDir(runId);
-    if ((await mtimeMs(dir)) === null) throw notFound(`no run "${runId}" in ${this.o.runsDir}`);
-    try {
-      return await readRunLog(dir, offset, maxBytes);
-    } catch (err) {
-      throw SwitchyardError.from(err);
-    }
+  readLog(runId: string, options: LogReadOptions = {}): Promise<LogChunk> {
+    return readLogOf(this.runDir(runId), runId, this.o.runsDir, options);
   }
 
   logPath(runId: string): string {
@@ -301,13 +286,7 @@ class LocalExecutor implements Executor {
   }
 
   async diskBytes(runId: string): Promise<number> {
-    const dir = this.runDir(runId);
-    let total = 0;
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
-      const st = await lstat(join(dir, name)).catch(() => undefined);
-      if (st) total += st.blocks * 512;
-    }
-    return total;
+    return dirDiskBytes(this.runDir(runId));
   }
 
   async remove(runId: string): Promise<void> {

@@ -19,9 +19,9 @@
  * Not applied by Slurm: the local engine's bubblewrap sandbox (`ExecutorOptions.sandbox` is ignored; confine jobs
  * with Slurm's own means: cgroups, `task/cgroup`, `ConstrainDevices`), `visiblePaths`, and the replica's niceness.
  */
-import { mkdir, chmod, lstat, readdir, rm, stat } from "node:fs/promises";
+import { mkdir, chmod, lstat, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { Code, SwitchyardError, invalidArgument, noopLogger, notFound } from "@switchyard/core";
+import { Code, SwitchyardError, invalidArgument, noopLogger } from "@switchyard/core";
 import type { Logger } from "@switchyard/core";
 import { checkReachable, lookupAccount, type Account } from "./check-reachable.js";
 import type { Executor, ExecutorNode, LogChunk, LogLimits, LogReadOptions, ReplicaHandle, ReplicaLaunch, ReplicaState } from "./executor.js";
@@ -30,7 +30,7 @@ import { SlurmGangs, type SlurmCrashPoint } from "./executor-slurm-gang.js";
 import { SlurmRecords, removeTaskTree, type MemberRecord, type Owner } from "./executor-slurm-records.js";
 import { SLURM_SCRIPT_PATH, renderTaskCommand } from "./executor-slurm-script.js";
 import { launchViolations, requireDirectory, validRunId } from "./launch-checks.js";
-import { DEFAULT_LOG_LIMITS, LogFile, compileLogChunkBytes, compileLogLimits, logLayout, logPathIn, readRunLog } from "./run-log.js";
+import { DEFAULT_LOG_LIMITS, LogFile, compileLogChunkBytes, compileLogLimits, dirDiskBytes, logLayout, logPathIn, readLogOf } from "./run-log.js";
 import { exitedState, parseStatusRecord, readRecord } from "./run-status.js";
 import { RunWatches } from "./run-watches.js";
 
@@ -96,7 +96,6 @@ export interface CompiledSlurmExecutorOptions {
   readonly crashPoint: ((point: SlurmCrashPoint, gangId: string) => void) | undefined;
 }
 
-const DEFAULT_READ_BYTES = 1 << 20;
 
 export function compileSlurmExecutorOptions(o: SlurmExecutorConfig): CompiledSlurmExecutorOptions {
   const ms = (field: string, value: number | undefined, fallback: number): number => {
@@ -343,22 +342,8 @@ class SlurmExecutor implements Executor {
     await this.gangs.serial(rec.gang.id, () => this.gangs.terminate(rec.gang.id, graceMs));
   }
 
-  async readLog(runId: string, options: LogReadOptions = {}): Promise<LogChunk> {
-    const offset = options.offset ?? 0;
-    const maxBytes = options.maxBytes ?? DEFAULT_READ_BYTES;
-    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
-      throw invalidArgument("readLog: offset must be an integer >= 0 and maxBytes an integer > 0", [
-        { field: "offset", message: "must be >= 0", got: String(offset) },
-        { field: "maxBytes", message: "must be > 0", got: String(maxBytes) },
-      ]);
-    }
-    const dir = this.taskDir(runId);
-    if ((await stat(dir).catch(() => null)) === null) throw notFound(`no run "${runId}" in ${this.o.tasksDir}`);
-    try {
-      return await readRunLog(dir, offset, maxBytes);
-    } catch (err) {
-      throw SwitchyardError.from(err);
-    }
+  readLog(runId: string, options: LogReadOptions = {}): Promise<LogChunk> {
+    return readLogOf(this.taskDir(runId), runId, this.o.tasksDir, options);
   }
 
   logPath(runId: string): string {
@@ -366,12 +351,7 @@ class SlurmExecutor implements Executor {
   }
 
   async diskBytes(runId: string): Promise<number> {
-    const dir = this.taskDir(runId);
-    let total = 0;
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
-      const st = await lstat(join(dir, name)).catch(() => undefined);
-      if (st) total += st.blocks * 512;
-    }
+    let total = await dirDiskBytes(this.taskDir(runId));
     const p = await this.records.pointer(runId);
     if (p !== null) total += ((await lstat(join(this.records.gangDir(p.gangId), `member.${p.index}.json`)).catch(() => undefined))?.blocks ?? 0) * 512;
     return total;

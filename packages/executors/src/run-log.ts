@@ -14,10 +14,10 @@
  * blocking on FIFOs, and only when it is a regular file (`SAFE_READ_FLAGS`).
  */
 import { existsSync } from "node:fs";
-import { open, readdir, lstat } from "node:fs/promises";
+import { open, readdir, lstat, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { invalidArgument } from "@switchyard/core";
-import type { LogChunk, LogLimits } from "./executor.js";
+import { SwitchyardError, invalidArgument, notFound } from "@switchyard/core";
+import type { LogChunk, LogLimits, LogReadOptions } from "./executor.js";
 import { SAFE_READ_FLAGS, integers, readRecord } from "./run-status.js";
 
 /** The log's files in a run directory. */
@@ -298,4 +298,38 @@ async function openRegular(path: string): Promise<Awaited<ReturnType<typeof open
     throw Object.assign(new Error(`${path} is not a regular file`), { code: "ENOENT" });
   }
   return file;
+}
+
+/** How much `readLog` returns when the caller does not say. */
+const DEFAULT_READ_BYTES = 1 << 20;
+
+/**
+ * Both engines' `readLog` over a run directory: the options checked, a missing directory NOT_FOUND (`where` says
+ * where it was looked for), then `readRunLog`.
+ */
+export async function readLogOf(dir: string, runId: string, where: string, options: LogReadOptions = {}): Promise<LogChunk> {
+  const offset = options.offset ?? 0;
+  const maxBytes = options.maxBytes ?? DEFAULT_READ_BYTES;
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
+    throw invalidArgument("readLog: offset must be an integer >= 0 and maxBytes an integer > 0", [
+      { field: "offset", message: "must be >= 0", got: String(offset) },
+      { field: "maxBytes", message: "must be > 0", got: String(maxBytes) },
+    ]);
+  }
+  if ((await stat(dir).catch(() => null)) === null) throw notFound(`no run "${runId}" in ${where}`);
+  try {
+    return await readRunLog(dir, offset, maxBytes);
+  } catch (err) {
+    throw SwitchyardError.from(err);
+  }
+}
+
+/** Bytes the files directly in `dir` take on disk (never following a link); 0 for a directory that is not there. */
+export async function dirDiskBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const st = await lstat(join(dir, name)).catch(() => undefined);
+    if (st) total += st.blocks * 512;
+  }
+  return total;
 }
