@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { expandHostlist, gpuGres, inventoryFrom, nodeState, parseScontrolLine, parseSqueue } from "./executor-slurm-cli.js";
+import { defaultPartitionOf, expandHostlist, gpuGres, inventoryFrom, nodeState, parseScontrolLine, parseSqueue } from "./executor-slurm-cli.js";
 
 // What Slurm 22.05 prints (captured from `scontrol -d -o show node|job` on a one-node cluster, plus a second node).
 const NODES = [
@@ -62,5 +62,11 @@ describe("reading Slurm's command-line output", () => {
       { id: "12", state: "RUNNING", reason: "None", uid: 65534, name: "switchyard-a.a0" },
       { id: "13", state: "PENDING", reason: "Resources", uid: 1000, name: "x|y" },
     ]);
+  });
+
+  it("finds the default partition, where sbatch without --partition goes (the inventory lists its nodes only)", () => {
+    const text = "PartitionName=cpu AllowGroups=ALL Default=YES Nodes=c[01-04] State=UP\nPartitionName=gpu AllowGroups=ALL Default=NO Nodes=gpu[01-02] State=UP\n";
+    assert.equal(defaultPartitionOf(text), "cpu");
+    assert.equal(defaultPartitionOf(text.replace("Default=YES", "Default=NO")), null);
   });
 });

@@ -166,11 +166,13 @@ export class SlurmCli {
   }
 
   /**
-   * The nodes (of `partition` when given) with what allocations other than the platform's (job names not starting
-   * with `ownPrefix`) hold on each: `scontrol -d show node` and `scontrol -d show job`.
+   * The nodes of `partition` (when not given, of the cluster's default partition, where sbatch without --partition
+   * submits) with what allocations other than the platform's (job names not starting with `ownPrefix`) hold on each:
+   * `scontrol -d show node` and `scontrol -d show job`.
    */
   async inventory(partition: string | undefined, ownPrefix: string): Promise<ExecutorNode[]> {
     const [nodes, jobs] = await Promise.all([this.run("scontrol", ["-d", "-o", "show", "node"]), this.run("scontrol", ["-d", "-o", "show", "job"])]);
+    partition ??= (this.defaultPartition ??= await this.readDefaultPartition()) ?? undefined;
     for (const [what, r] of [["nodes", nodes], ["jobs", jobs]] as const) {
       if (r.code !== 0 && !/No (jobs|nodes) in the system/i.test(r.stdout + r.stderr)) {
         throw new SwitchyardError(Code.Unavailable, `scontrol show ${what} failed (exit code ${r.code}): ${r.stderr.trim()}`, { retryable: true });
@@ -178,6 +180,24 @@ export class SlurmCli {
     }
     return inventoryFrom(nodes.stdout, jobs.stdout, partition, ownPrefix);
   }
+
+  /** Read once: the partition marked Default=YES, or null when none is (then every node is listed). */
+  private defaultPartition: string | null | undefined;
+
+  private async readDefaultPartition(): Promise<string | null> {
+    const r = await this.run("scontrol", ["-o", "show", "partition"]);
+    if (r.code !== 0) throw new SwitchyardError(Code.Unavailable, `scontrol show partition failed (exit code ${r.code}): ${r.stderr.trim()}`, { retryable: true });
+    return defaultPartitionOf(r.stdout);
+  }
+}
+
+/** The name of the partition `scontrol -o show partition` marks Default=YES, or null. */
+export function defaultPartitionOf(text: string): string | null {
+  for (const line of text.split("\n")) {
+    const f = new Map(parseScontrolLine(line));
+    if (f.get("Default") === "YES" && f.get("PartitionName")) return f.get("PartitionName")!;
+  }
+  return null;
 }
 
 export function parseSqueue(text: string): SlurmJob[] {

@@ -146,6 +146,8 @@ class SlurmExecutor implements Executor {
   readonly name = "slurm";
   /** `--cpus-per-task` takes whole CPUs. */
   readonly cpuUnitMilli = 1000;
+  /** GRES are whole devices (no MPS or shards here). */
+  readonly wholeGpus = true;
   private readonly cli: SlurmCli;
   private readonly records: SlurmRecords;
   private readonly watches: RunWatches;

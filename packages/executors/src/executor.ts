@@ -192,6 +192,11 @@ export interface Executor {
    * (local). The platform rounds CPU requests up to it before placing, so that what it places is what the engine holds.
    */
   readonly cpuUnitMilli?: number;
+  /**
+   * True when the engine hands out whole GPUs only (Slurm's GRES): a fractional request (`gpuMilli`) is placed as one
+   * whole GPU, as the engine will hold it. Absent: GPUs may be shared (local).
+   */
+  readonly wholeGpus?: boolean;
   /** Starts the replica unless a run with this id was already launched; returns its current state. */
   launch(spec: ReplicaLaunch): Promise<ReplicaHandle>;
   /** Current state from durable evidence (files, process table), never from memory alone. */

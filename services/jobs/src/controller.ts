@@ -92,7 +92,7 @@ export class JobController {
       store: o.store,
       scheduler: o.scheduler,
       nodes: () => this.nodes.available(),
-      ...(o.executor.cpuUnitMilli !== undefined ? { cpuUnitMilli: o.executor.cpuUnitMilli } : {}),
+      units: o.executor,
       queues,
       clock,
       logger,
@@ -107,7 +107,7 @@ export class JobController {
   }
 
   submit(input: SubmitInput): Promise<SubmitResult> {
-    return submitJob({ store: this.o.store, secrets: this.o.secrets, secretBox: this.o.secretBox, clock: this.clock, queues: () => this.queues, nodes: () => this.capacityForAdmission(), ...(this.o.executor.cpuUnitMilli !== undefined ? { cpuUnitMilli: this.o.executor.cpuUnitMilli } : {}), schedule: () => this.kick() }, input);
+    return submitJob({ store: this.o.store, secrets: this.o.secrets, secretBox: this.o.secretBox, clock: this.clock, queues: () => this.queues, nodes: () => this.capacityForAdmission(), units: this.o.executor, schedule: () => this.kick() }, input);
   }
 
   /** Every node, for admission; UNAVAILABLE (retryable) while the executor's inventory was never read. */

@@ -14,7 +14,7 @@ import { isAbsolute } from "node:path";
 import { Code, SwitchyardError, invalidArgument, type FieldViolation } from "@switchyard/core";
 import { neverFitsOn, type NodeInfo, type QueuesConfig } from "@switchyard/scheduler";
 import { JOB_DEFAULTS, type JobManifestSource, type JobSpec } from "@switchyard/specs";
-import { replicaRequests } from "./scheduling-loop.js";
+import { replicaRequests, type EngineUnits } from "./scheduling-loop.js";
 
 /** Where a manifest of `source` names its queue. */
 function queueField(source: string): string {
@@ -89,9 +89,9 @@ function inventories(nodes: readonly NodeInfo[]): string {
  * its replicas declare; `allowUnschedulable` accepts it (it waits, saying why, until the inventory grows). Pass the
  * same array while the nodes stay the same: the scheduler caches a compiled topology by the array's identity.
  */
-export function checkFits(nodes: readonly NodeInfo[], spec: JobSpec, allowUnschedulable: boolean, cpuUnitMilli?: number): void {
+export function checkFits(nodes: readonly NodeInfo[], spec: JobSpec, allowUnschedulable: boolean, units?: EngineUnits): void {
   if (allowUnschedulable) return;
-  const why = nodes.length === 0 ? "can never fit: there is no node" : neverFitsOn(nodes, replicaRequests(spec, cpuUnitMilli));
+  const why = nodes.length === 0 ? "can never fit: there is no node" : neverFitsOn(nodes, replicaRequests(spec, units));
   if (why === undefined) return;
   const reason = why.replace(/^can never fit: /, "");
   const has = inventories(nodes);

@@ -10,6 +10,7 @@ import { Code, SwitchyardError, nameSuffix, newUid, type Clock } from "@switchya
 import type { NodeInfo, QueuesConfig } from "@switchyard/scheduler";
 import type { ParsedJobManifest } from "@switchyard/specs";
 import { admitQueue, checkFits } from "./job-admission.js";
+import type { EngineUnits } from "./scheduling-loop.js";
 import { requireDeletable } from "./job-deletion.js";
 import type { JobRow, WorkloadClass } from "./job-rows.js";
 import { checkSecretRefs, sealJobSecrets } from "./job-secrets.js";
@@ -54,8 +55,8 @@ export interface SubmissionDeps {
   queues: () => QueuesConfig | undefined;
   /** Every node whole: a job that can never fit on them is refused (job-admission.ts). */
   nodes: () => NodeInfo[];
-  /** The executor's CPU unit: requests are checked rounded up to it. */
-  cpuUnitMilli?: number;
+  /** The executor's units: requests are checked rounded up to them. */
+  units?: EngineUnits;
   /** Asks for a scheduling cycle (a job was queued). */
   schedule: () => void;
 }
@@ -76,7 +77,7 @@ export async function submitJob(d: SubmissionDeps, input: SubmitInput): Promise<
   // Admission, said now rather than by a job that waits forever: the queue of its team it goes to (stored, so that
   // get, queues and the scheduler agree on it), and a size this node can ever hold.
   const queue = admitQueue(d.queues(), spec.team, spec.queue, parsed.source);
-  checkFits(d.nodes(), spec, input.allowUnschedulable === true, d.cpuUnitMilli);
+  checkFits(d.nodes(), spec, input.allowUnschedulable === true, d.units);
   const uid = newUid();
   // Secret variables: refs must name existing secrets of the job's team; inline values are sealed (bound to this job)
   // before anything is stored, and the stored manifest keeps "(secret)" in their place.

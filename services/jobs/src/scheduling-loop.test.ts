@@ -5,7 +5,7 @@ import type { ScheduleDecision, ScheduleInput, Scheduler } from "@switchyard/sch
 import { parseJobManifest } from "@switchyard/specs";
 import type { NewJob } from "./job-rows.js";
 import type { JobStore } from "./job-store.js";
-import { SchedulingLoop } from "./scheduling-loop.js";
+import { replicaRequests, SchedulingLoop } from "./scheduling-loop.js";
 import { openTestStore } from "./test-harness.js";
 
 // What the loop tells the scheduler besides the store's rows: reservations (the job running jobs were preempted
@@ -23,6 +23,19 @@ const spec = parseJobManifest("apiVersion: switchyard/v1\nkind: Job\nmetadata: {
 const newJob = (uid: string, team: string, at: number): NewJob => ({
   uid, name: uid, team, queue: team, priority: 0, reason: "Submitted", message: "", spec, manifest: "m", source: "switchyard/v1",
   requestId: null, user: "ann", at, event: { type: "Queued", message: "submitted", attempt: 0 },
+});
+
+describe("replica requests rounded to what the engine allocates", () => {
+  const spec = (resources: string) => parseJobManifest(`apiVersion: switchyard/v1\nkind: Job\nmetadata: {name: a}\nspec:\n  replicas: 2\n  resources: ${resources}\n  command: [x]\n`).spec;
+  it("keeps requests as they are for an engine of any amounts (local)", () => {
+    assert.deepEqual(replicaRequests(spec("{cpu: 10m, memory: 16Mi, gpus: 0.5}")), [0, 1].map(() => ({ gpus: 0, gpuMilli: 500, cpuMilli: 10, memoryMb: 16 })));
+  });
+  it("rounds CPUs up to whole ones and a shared GPU up to a whole one for Slurm, so that what is placed is what Slurm holds", () => {
+    const slurm = { cpuUnitMilli: 1000, wholeGpus: true };
+    assert.deepEqual(replicaRequests(spec("{cpu: 10m, memory: 16Mi, gpus: 0.5}"), slurm), [0, 1].map(() => ({ gpus: 1, cpuMilli: 1000, memoryMb: 16 })));
+    assert.deepEqual(replicaRequests(spec("{cpu: 1500m, gpus: 2}"), slurm).map((r) => [r.cpuMilli, r.gpus]), [[2000, 2], [2000, 2]]);
+    assert.deepEqual(replicaRequests(spec("{memory: 1Gi}"), slurm).map((r) => r.cpuMilli), [1000, 1000], "a task with no CPU request holds one");
+  });
 });
 
 describe("scheduling loop: what it passes to the scheduler", () => {

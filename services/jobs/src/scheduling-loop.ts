@@ -30,8 +30,8 @@ export interface SchedulingLoopOptions {
   scheduler: Scheduler;
   /** The nodes to place on now (cluster-nodes.ts `available`: the same array until they change). */
   nodes: () => NodeInfo[];
-  /** The executor's CPU unit (`Executor.cpuUnitMilli`): requests are rounded up to it. */
-  cpuUnitMilli?: number;
+  /** The executor's units (`Executor.cpuUnitMilli`, `wholeGpus`): requests are rounded up to them. */
+  units?: EngineUnits;
   /** The queues in force (newest applied configuration). */
   queues: () => QueuesConfig | undefined;
   clock: Clock;
@@ -50,14 +50,26 @@ export interface SchedulingLoopOptions {
   usageRefreshMs?: number;
 }
 
+/** What an engine allocates in whole units (executors `Executor.cpuUnitMilli`, `wholeGpus`). */
+export interface EngineUnits {
+  readonly cpuUnitMilli?: number;
+  readonly wholeGpus?: boolean;
+}
+
 /**
- * What one replica asks for, from the job's spec (roles expanded); CPU rounded up to the executor's unit (`cpuUnitMilli`:
- * Slurm allocates whole CPUs, so a 10m request holds one there and is placed as one).
+ * What one replica asks for, from the job's spec (roles expanded), rounded up to what the engine allocates: Slurm
+ * allocates whole CPUs and whole GPUs, so a 10m request holds one CPU there and is placed as one, and a half GPU is
+ * placed as a whole one — so that what the scheduler places is what the engine holds.
  */
-export function replicaRequests(spec: JobSpec, cpuUnitMilli = 1): ReplicaRequest[] {
+export function replicaRequests(spec: JobSpec, units: EngineUnits = {}): ReplicaRequest[] {
   const roles = spec.roles && spec.roles.length > 0 ? spec.roles.flatMap((r) => Array.from({ length: r.replicas }, () => r.resources)) : Array.from({ length: spec.replicas }, () => spec.resources);
-  const cpu = (m: number) => (cpuUnitMilli > 1 ? Math.ceil(m / cpuUnitMilli) * cpuUnitMilli || cpuUnitMilli : m);
-  return roles.map((res) => ({ gpus: res.gpus, cpuMilli: cpu(res.cpuMilli), memoryMb: res.memoryMb, ...(res.gpuMilli ? { gpuMilli: res.gpuMilli } : {}), ...(res.gpuType ? { gpuType: res.gpuType } : {}) }));
+  const unit = units.cpuUnitMilli ?? 1;
+  const cpu = (m: number) => (unit > 1 ? Math.ceil(m / unit) * unit || unit : m);
+  return roles.map((res) => {
+    const shared = res.gpuMilli > 0 && res.gpus === 0;
+    const gpus = shared && units.wholeGpus ? 1 : res.gpus;
+    return { gpus, cpuMilli: cpu(res.cpuMilli), memoryMb: res.memoryMb, ...(shared && !units.wholeGpus ? { gpuMilli: res.gpuMilli } : {}), ...(res.gpuType ? { gpuType: res.gpuType } : {}) };
+  });
 }
 
 export class SchedulingLoop {
@@ -240,7 +252,7 @@ export class SchedulingLoop {
     const current = new Set(jobs.map((j) => j.uid));
     for (const uid of this.requests.keys()) if (!current.has(uid)) this.requests.delete(uid);
     const missing = [...current].filter((uid) => !this.requests.has(uid));
-    for (const [uid, spec] of await this.o.store.specs(missing)) this.requests.set(uid, replicaRequests(spec, this.o.cpuUnitMilli));
+    for (const [uid, spec] of await this.o.store.specs(missing)) this.requests.set(uid, replicaRequests(spec, this.o.units));
   }
 
   private pending(row: QueuedJob): PendingJob {
