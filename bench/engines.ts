@@ -12,12 +12,13 @@ import { randomUUID } from "node:crypto";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { percentile, round, startPlatform, type BenchPlatform } from "./lib-platform.js";
+import { percentile, round, startPlatform, submitAll as submitTo, type BenchPlatform } from "./lib-platform.js";
+
+const submitAll = (p: BenchPlatform, bodies: { name: string; manifest: string }[], onAck?: (n: number) => void) => submitTo(p.url, p.token, bodies, onAck ? { onAck } : {});
 
 const N_RUN = Number(process.env.BENCH_ENGINE_JOBS ?? 30);
 const N_SUBMIT = Number(process.env.BENCH_SUBMISSIONS ?? 2000);
 const N_KILL = Number(process.env.BENCH_KILL_SUBMISSIONS ?? 200);
-const CONCURRENCY = 32;
 const ROOT = new URL("..", import.meta.url).pathname;
 
 function manifest(name: string, script: string, queue = "default"): string {
@@ -27,35 +28,6 @@ function manifest(name: string, script: string, queue = "default"): string {
 /** Runs one of the project's engine scripts (`start DIR` prints what to connect to). */
 function engineScript(script: string, verb: "start" | "stop", dir: string): string {
   return execFileSync(join(ROOT, "scripts", script), [verb, dir], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
-}
-
-/** POSTs submissions from CONCURRENCY callers, retrying each (same request id) while the platform is away or answers 5xx. */
-async function submitAll(p: BenchPlatform, bodies: { name: string; manifest: string }[], onAck?: (n: number) => void): Promise<{ acked: Set<string>; seconds: number; retries: number }> {
-  const acked = new Set<string>();
-  let retries = 0;
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      for (let i = next++; i < bodies.length; i = next++) {
-        const b = bodies[i]!;
-        const body = JSON.stringify({ manifest: b.manifest, requestId: `bench-${b.name}` });
-        for (let attempt = 1; ; attempt++) {
-          const r = await fetch(`${p.url}/v1/jobs`, { method: "POST", headers: { authorization: `Bearer ${p.token}`, "content-type": "application/json" }, body }).then(
-            async (res) => ({ status: res.status, text: await res.text() }),
-            () => ({ status: 0, text: "unreachable" }),
-          );
-          if (r.status >= 200 && r.status < 300) break;
-          if ((r.status >= 400 && r.status < 500) || attempt >= 1000) throw new Error(`submission ${b.name}: ${r.status} ${r.text.slice(0, 300)}`);
-          retries++;
-          await new Promise((res) => setTimeout(res, 20));
-        }
-        acked.add(b.name);
-        onAck?.(acked.size);
-      }
-    }),
-  );
-  return { acked, seconds: (performance.now() - t0) / 1000, retries };
 }
 
 const FULL_QUEUE = "queues:\n  - name: full\n    team: default\n    resources: {cpuMilli: {nominalQuota: 0}}\n  - name: default\n    team: default\n    resources: {cpuMilli: {nominalQuota: 100000}}\n";

@@ -14,7 +14,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { probeSandbox } from "@switchyard/executors";
-import { percentile, platformRssMb, round, startPlatform } from "./lib-platform.js";
+import { percentile, platformRssMb, round, startPlatform, submitAll as submitBodies } from "./lib-platform.js";
 import { warmUpEveryMethod } from "./lib-warmup.js";
 
 const N_RUN = Number(process.env.BENCH_JOBS ?? 100);
@@ -47,35 +47,9 @@ async function directSpawnMs(argv: string[]): Promise<number> {
   return Number(out.trim()) - t0;
 }
 
-/**
- * POSTs submissions from CONCURRENCY callers, retrying each (same request id) while the platform is unreachable or
- * answers 5xx (the kill); a 4xx is the benchmark's own mistake and stops it. At most 1,000 tries a submission.
- */
-async function submitAll(url: string, token: string, names: string[], onAck?: (n: number) => void): Promise<{ acked: Set<string>; seconds: number; retries: number }> {
-  const acked = new Set<string>();
-  let retries = 0;
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      for (let i = next++; i < names.length; i = next++) {
-        const body = JSON.stringify({ manifest: manifest(names[i]!, "full"), requestId: `bench-${names[i]}` });
-        for (let attempt = 1; ; attempt++) {
-          const r = await fetch(`${url}/v1/jobs`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body }).then(
-            async (res) => ({ status: res.status, text: await res.text() }),
-            () => ({ status: 0, text: "unreachable" }),
-          );
-          if (r.status >= 200 && r.status < 300) break;
-          if ((r.status >= 400 && r.status < 500) || attempt >= 1000) throw new Error(`submission ${names[i]}: ${r.status} ${r.text.slice(0, 300)}`);
-          retries++;
-          await new Promise((res) => setTimeout(res, 20));
-        }
-        acked.add(names[i]!);
-        onAck?.(acked.size);
-      }
-    }),
-  );
-  return { acked, seconds: (performance.now() - t0) / 1000, retries };
+/** Ordinary jobs into the full queue (they stay Queued), from CONCURRENCY callers (lib-platform.ts `submitAll`). */
+function submitAll(url: string, token: string, names: string[], onAck?: (n: number) => void): Promise<{ acked: Set<string>; seconds: number; retries: number }> {
+  return submitBodies(url, token, names.map((name) => ({ name, manifest: manifest(name, "full") })), { concurrency: CONCURRENCY, ...(onAck ? { onAck } : {}) });
 }
 
 async function minimalRate(names: string[], dir: string): Promise<number> {

@@ -54,3 +54,41 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 export const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+/**
+ * POSTs submissions (`{name, manifest}`, request id `bench-<name>`) from `concurrency` callers, retrying each with the
+ * same request id while the platform is unreachable or answers 5xx (a kill -9 under test); a 4xx is the benchmark's
+ * own mistake and stops it. At most 1,000 tries a submission. `onAck` sees the count of acknowledged ones.
+ */
+export async function submitAll(
+  url: string,
+  token: string,
+  bodies: { name: string; manifest: string }[],
+  o: { concurrency?: number; onAck?: (n: number) => void } = {},
+): Promise<{ acked: Set<string>; seconds: number; retries: number }> {
+  const acked = new Set<string>();
+  let retries = 0;
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: o.concurrency ?? 32 }, async () => {
+      for (let i = next++; i < bodies.length; i = next++) {
+        const b = bodies[i]!;
+        const body = JSON.stringify({ manifest: b.manifest, requestId: `bench-${b.name}` });
+        for (let attempt = 1; ; attempt++) {
+          const r = await fetch(`${url}/v1/jobs`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body }).then(
+            async (res) => ({ status: res.status, text: await res.text() }),
+            () => ({ status: 0, text: "unreachable" }),
+          );
+          if (r.status >= 200 && r.status < 300) break;
+          if ((r.status >= 400 && r.status < 500) || attempt >= 1000) throw new Error(`submission ${b.name}: ${r.status} ${r.text.slice(0, 300)}`);
+          retries++;
+          await new Promise((res) => setTimeout(res, 20));
+        }
+        acked.add(b.name);
+        o.onAck?.(acked.size);
+      }
+    }),
+  );
+  return { acked, seconds: (performance.now() - t0) / 1000, retries };
+}

@@ -180,7 +180,9 @@ export class SlurmGangs {
     if (error !== null) return { kind: "refused", reason: error };
     if ((await this.records.gangFile(gangId, "cancelled")) !== null) return { kind: "cancelled" };
     const intent = await this.records.gangFile(gangId, "intent");
-    if (intent !== null) return { kind: "intent", sinceMs: Number(intent) || 0 };
+    // An intent that cannot be read as a time (created, but empty after a crash) dates from its file's change time:
+    // it waits out the whole window rather than letting a resubmission through at once.
+    if (intent !== null) return { kind: "intent", sinceMs: Number(intent) || (await this.records.intentCreatedMs(gangId)) };
     const members = await this.records.members(gangId);
     const size = members[0]?.gang.size ?? 0;
     return size > 0 && members.length === size && members.every((m, i) => m.gang.index === i) ? { kind: "ready" } : { kind: "incomplete" };

@@ -17,9 +17,9 @@
 import { randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, chown, mkdir, open, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, open, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { GangMembership } from "./executor.js";
 import { integers, readRecord } from "./run-status.js";
 
@@ -124,12 +124,24 @@ export class SlurmRecords {
   /** The intent: exclusive create. False when one exists already. */
   async claimIntent(gangId: string, nowMs: number): Promise<boolean> {
     try {
-      await writeFile(join(this.gangDir(gangId), "intent"), `${nowMs}\n`, { flag: "wx", mode: 0o600 });
+      const file = await open(join(this.gangDir(gangId), "intent"), "wx", 0o600);
+      try {
+        await file.writeFile(`${nowMs}\n`);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await syncDir(this.gangDir(gangId));
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
       throw err;
     }
+  }
+
+  /** When the intent file was last changed (its creation: it is written once); now when it is gone. */
+  async intentCreatedMs(gangId: string): Promise<number> {
+    return (await stat(join(this.gangDir(gangId), "intent")).catch(() => null))?.mtimeMs ?? Date.now();
   }
 
   async dropIntent(gangId: string): Promise<void> {
@@ -192,11 +204,31 @@ export class SlurmRecords {
   }
 }
 
-/** A private record, written whole: temp + rename, 0600. */
+/**
+ * A private record, written whole and durably: temp, fsync, rename, fsync of the directory (0600). The jobs service
+ * commits "launched" to its database (fsynced) after these records; without the fsyncs a power loss could keep the
+ * commit and lose the record, and the run would read `absent` and be submitted again.
+ */
 async function writePrivate(path: string, text: string): Promise<void> {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  await writeFile(tmp, text, { mode: 0o600 });
+  const file = await open(tmp, "wx", 0o600);
+  try {
+    await file.writeFile(text);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
   await rename(tmp, path);
+  await syncDir(dirname(path));
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const d = await open(dir, "r");
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
 }
 
 const execFileAsync = promisify(execFile);

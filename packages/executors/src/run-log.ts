@@ -293,9 +293,12 @@ function chunkPath(dir: string, index: number): string {
 /** Opens a log file for reading: never through a symlink, never blocking on a FIFO, regular files only (else ENOENT). */
 async function openRegular(path: string): Promise<Awaited<ReturnType<typeof open>>> {
   const file = await open(path, SAFE_READ_FLAGS);
-  if (!(await file.stat()).isFile()) {
+  const st = await file.stat();
+  // A hard link is refused too: on a Slurm node the run directory is the job's account's, which could link a file
+  // only root may read into it.
+  if (!st.isFile() || st.nlink > 1) {
     await file.close();
-    throw Object.assign(new Error(`${path} is not a regular file`), { code: "ENOENT" });
+    throw Object.assign(new Error(`${path} is not a regular file of its own`), { code: "ENOENT" });
   }
   return file;
 }

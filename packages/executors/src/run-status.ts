@@ -68,7 +68,8 @@ export async function readRecord(path: string, maxBytes = 4096): Promise<string 
   }
   try {
     const st = await file.stat();
-    if (!st.isFile()) return null;
+    // Not a hard link either: a job's account could link a file only root may read into its run directory.
+    if (!st.isFile() || st.nlink > 1) return null;
     const buffer = Buffer.alloc(Math.min(maxBytes, Math.max(0, st.size)));
     const { bytesRead } = buffer.length === 0 ? { bytesRead: 0 } : await file.read(buffer, 0, buffer.length, 0);
     return buffer.subarray(0, bytesRead).toString("utf8");
