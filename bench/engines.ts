@@ -2,7 +2,7 @@
 // Starts a one-node Slurm and a PostgreSQL cluster with the project's own scripts (the ones .ci/run uses), then:
 // 1. Slurm submit → running: trivial jobs through the platform with `--executor slurm` (the command prints when it
 //    started), beside the same command submitted to Slurm directly (`sbatch` + `srun`, the way the executor runs a
-//    replica), alternating so drift hits both.
+//    replica), alternating so drift hits both, each submitted once Slurm holds no job (the previous one has ended).
 // 2. PostgreSQL submissions per second: ordinary jobs into a full queue (they stay Queued), each answered after its
 //    commit, from 32 callers over REST, on `--db postgres://…` and on the default SQLite, in the same run.
 // 3. kill -9 of `jobs` during 200 Slurm submissions (the supervisor restarts it, callers retry with the same request
@@ -71,6 +71,17 @@ function directSlurmMs(slurmConf: string, outDir: string, i: number): Promise<nu
   });
 }
 
+/** Waits until Slurm holds no job at all (the last one has ended, epilog included), at most 30 s. */
+async function slurmIdle(slurmConf: string): Promise<void> {
+  const until = Date.now() + 30_000;
+  while (Date.now() < until) {
+    const out = execFileSync("squeue", ["-h", "-o", "%i"], { env: { ...process.env, SLURM_CONF: slurmConf }, encoding: "utf8" }).trim();
+    if (out === "") return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error("Slurm still holds jobs after 30 s");
+}
+
 let running: BenchPlatform | undefined;
 let enginesDir: string | undefined;
 
@@ -95,11 +106,14 @@ async function main(): Promise<void> {
   const direct: number[] = [];
   for (let i = 0; i < N_RUN; i++) {
     const name = `t${i}`;
+    // Each start measured on an idle cluster: the previous allocation (the other path's) has left Slurm.
+    await slurmIdle(slurmConf);
     const r = (await (await fetch(`${p1.url}/v1/jobs`, { method: "POST", headers: auth, body: JSON.stringify({ manifest: manifest(name, "date +%s%3N"), requestId: randomUUID() }) })).json()) as { job: { metadata: { creationTimestamp: string } } };
     const created = Date.parse(r.job.metadata.creationTimestamp);
     let log = "";
     while (!/^\d+$/.test(log.trim())) log = await (await fetch(`${p1.url}/v1/jobs/${name}/logs?follow=true&alt=media`, { headers: auth })).text();
     viaPlatform.push(Number(log.trim()) - created);
+    await slurmIdle(slurmConf);
     direct.push(await directSlurmMs(slurmConf, shared, i));
   }
   viaPlatform.sort((a, b) => a - b);
