@@ -2,7 +2,8 @@
 // Starts a one-node Slurm and a PostgreSQL cluster with the project's own scripts (the ones .ci/run uses), then:
 // 1. Slurm submit → running: trivial jobs through the platform with `--executor slurm` (the command prints when it
 //    started), beside the same command submitted to Slurm directly (`sbatch` + `srun`, the way the executor runs a
-//    replica), alternating so drift hits both, each submitted once Slurm holds no job (the previous one has ended).
+//    replica), alternating so drift hits both, each submitted once Slurm holds no job, after a random 0–1 s (the phase
+//    of slurmctld's launch pass: see slurmIdle).
 // 2. PostgreSQL submissions per second: ordinary jobs into a full queue (they stay Queued), each answered after its
 //    commit, from 32 callers over REST, on `--db postgres://…` and on the default SQLite, in the same run.
 // 3. kill -9 of `jobs` during 200 Slurm submissions (the supervisor restarts it, callers retry with the same request
@@ -71,12 +72,21 @@ function directSlurmMs(slurmConf: string, outDir: string, i: number): Promise<nu
   });
 }
 
-/** Waits until Slurm holds no job at all (the last one has ended, epilog included), at most 30 s. */
+/**
+ * Waits until Slurm holds no job at all (the last one has ended, epilog included; at most 30 s), then a random
+ * 0–1 s more. slurmctld launches batch jobs on its ~1 s background pass, or at once when a submission lands just after
+ * an event that ran the scheduler (a job's end): without the random delay the path submitted right after the other's
+ * job ended rides that event (~0.65 s) and the other waits for the pass (~1 s). With it, both paths meet Slurm's cycle
+ * at the same spread of phases.
+ */
 async function slurmIdle(slurmConf: string): Promise<void> {
   const until = Date.now() + 30_000;
   while (Date.now() < until) {
     const out = execFileSync("squeue", ["-h", "-o", "%i"], { env: { ...process.env, SLURM_CONF: slurmConf }, encoding: "utf8" }).trim();
-    if (out === "") return;
+    if (out === "") {
+      await new Promise((r) => setTimeout(r, Math.random() * 1000));
+      return;
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error("Slurm still holds jobs after 30 s");
