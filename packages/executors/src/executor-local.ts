@@ -19,7 +19,7 @@ import type { Logger } from "@switchyard/core";
 import type { Executor, LogChunk, LogLimits, LogReadOptions, ReplicaHandle, ReplicaLaunch, ReplicaState } from "./executor.js";
 import { RunFile, parseGroupRecord, parseShimRecord, writeRunFiles } from "./executor-local-shim.js";
 import { compileSandboxOptions, planLaunch, validateLaunch, type CompiledSandbox, type SandboxOptions } from "./executor-local-sandbox.js";
-import { RUN_ID } from "./launch-checks.js";
+import { LaunchesInFlight, RUN_ID } from "./launch-checks.js";
 import { DEFAULT_LOG_LIMITS, compileLogChunkBytes, compileLogLimits, dirDiskBytes, logLayout, logPathIn, readLogOf } from "./run-log.js";
 import { exitedState, parseStatusRecord } from "./run-status.js";
 import { RunWatches } from "./run-watches.js";
@@ -118,7 +118,7 @@ export function createLocalExecutor(options: LocalExecutorOptions): Executor {
 
 class LocalExecutor implements Executor {
   readonly name = "local";
-  private readonly launching = new Map<string, Promise<ReplicaHandle>>();
+  private readonly launching = new LaunchesInFlight<ReplicaHandle>();
   private readonly watches: RunWatches;
   private closed = false;
 
@@ -138,11 +138,7 @@ class LocalExecutor implements Executor {
     } catch (err) {
       return Promise.reject(err);
     }
-    const inFlight = this.launching.get(spec.runId);
-    if (inFlight !== undefined) return inFlight;
-    const p = this.launchOnce(spec).finally(() => this.launching.delete(spec.runId));
-    this.launching.set(spec.runId, p);
-    return p;
+    return this.launching.run(spec.runId, () => this.launchOnce(spec));
   }
 
   private async launchOnce(spec: ReplicaLaunch): Promise<ReplicaHandle> {

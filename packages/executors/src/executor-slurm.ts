@@ -29,7 +29,7 @@ import { SlurmCli, jobActive, type SlurmCommand } from "./executor-slurm-cli.js"
 import { SlurmGangs, type SlurmCrashPoint } from "./executor-slurm-gang.js";
 import { SlurmRecords, removeTaskTree, type MemberRecord, type Owner } from "./executor-slurm-records.js";
 import { SLURM_SCRIPT_PATH, renderTaskCommand } from "./executor-slurm-script.js";
-import { launchViolations, requireDirectory, validRunId } from "./launch-checks.js";
+import { LaunchesInFlight, launchViolations, requireDirectory, validRunId } from "./launch-checks.js";
 import { DEFAULT_LOG_LIMITS, LogFile, compileLogChunkBytes, compileLogLimits, dirDiskBytes, logLayout, logPathIn, readLogOf } from "./run-log.js";
 import { exitedState, parseStatusRecord, readRecord } from "./run-status.js";
 import { RunWatches } from "./run-watches.js";
@@ -152,7 +152,7 @@ class SlurmExecutor implements Executor {
   private readonly records: SlurmRecords;
   private readonly watches: RunWatches;
   private readonly gangs: SlurmGangs;
-  private readonly launching = new Map<string, Promise<ReplicaHandle>>();
+  private readonly launching = new LaunchesInFlight<ReplicaHandle>();
   private dirs: Promise<void> | null = null;
   private closed = false;
 
@@ -171,11 +171,7 @@ class SlurmExecutor implements Executor {
     } catch (err) {
       return Promise.reject(err);
     }
-    const inFlight = this.launching.get(spec.runId);
-    if (inFlight !== undefined) return inFlight;
-    const p = this.launchOnce(spec).finally(() => this.launching.delete(spec.runId));
-    this.launching.set(spec.runId, p);
-    return p;
+    return this.launching.run(spec.runId, () => this.launchOnce(spec));
   }
 
   private async launchOnce(spec: ReplicaLaunch): Promise<ReplicaHandle> {

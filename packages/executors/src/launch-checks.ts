@@ -109,3 +109,19 @@ export async function requireDirectory(path: string, runId: string): Promise<voi
     );
   }
 }
+
+/**
+ * Concurrent launches of one run id share one attempt (both engines: a second `launch` while the first is under way
+ * gets the first's answer rather than racing it); the entry goes when it settles.
+ */
+export class LaunchesInFlight<T> {
+  private readonly byRunId = new Map<string, Promise<T>>();
+
+  run(runId: string, launch: () => Promise<T>): Promise<T> {
+    const inFlight = this.byRunId.get(runId);
+    if (inFlight !== undefined) return inFlight;
+    const p = launch().finally(() => this.byRunId.delete(runId));
+    this.byRunId.set(runId, p);
+    return p;
+  }
+}

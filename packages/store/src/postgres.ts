@@ -90,7 +90,15 @@ export function clientConfig(where: PostgresLocation, schema: string): pg.Client
  * do (the pool itself waits as long as a query does), and creates the service's schema when it is missing.
  */
 async function ensureSchema(where: PostgresLocation, schema: string): Promise<void> {
-  const client = new pg.Client({ ...clientConfig(where, schema), connectionTimeoutMillis: 10_000 });
+  await withPostgresClient(where, (client) => createSchemaIfMissing(client, where, schema), clientConfig(where, schema));
+}
+
+/**
+ * One client for a few statements: connected with a deadline (a failure is `connectError`'s message, naming the URL
+ * without its password), always ended. `config` defaults to the location's connection string alone.
+ */
+export async function withPostgresClient<T>(where: PostgresLocation, fn: (client: pg.Client) => Promise<T>, config: pg.ClientConfig = { connectionString: where.connectionString }): Promise<T> {
+  const client = new pg.Client({ ...config, connectionTimeoutMillis: 10_000 });
   client.on("error", () => undefined);
   try {
     await client.connect();
@@ -98,6 +106,14 @@ async function ensureSchema(where: PostgresLocation, schema: string): Promise<vo
     await client.end().catch(() => undefined);
     throw connectError(where, err);
   }
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function createSchemaIfMissing(client: pg.Client, where: PostgresLocation, schema: string): Promise<void> {
   try {
     const found = await client.query("select 1 from pg_namespace where nspname = $1", [schema]);
     if (found.rowCount === 0) await client.query(`create schema if not exists "${schema}"`);
@@ -108,8 +124,6 @@ async function ensureSchema(where: PostgresLocation, schema: string): Promise<vo
       const fix = code === "42501" ? `: grant the user CREATE on the database, or create the schema for it (create schema ${schema} authorization USER)` : "";
       throw new SwitchyardError(code === "42501" ? Code.PermissionDenied : Code.Unavailable, `PostgreSQL ${where.redacted}: cannot create schema ${schema}: ${errorText(err)}${fix}`, { cause: err });
     }
-  } finally {
-    await client.end().catch(() => undefined);
   }
 }
 

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe } from "node:test";
 import pg from "pg";
-import { connectError } from "./postgres.js";
+import { withPostgresClient } from "./postgres.js";
 import { parsePostgresLocation, postgresUrlWithDatabase } from "./postgres-url.js";
 import { openStore } from "./store-registry.js";
 import type { Migration } from "kysely";
@@ -102,21 +102,8 @@ export async function freshPostgresDatabase(url: string): Promise<{ url: string;
   };
 }
 
-async function withServer(url: string, fn: (c: pg.Client) => Promise<void>): Promise<void> {
-  const where = parsePostgresLocation(url);
-  const client = new pg.Client({ connectionString: where.connectionString, connectionTimeoutMillis: 10_000 });
-  client.on("error", () => undefined);
-  try {
-    await client.connect();
-  } catch (err) {
-    await client.end().catch(() => undefined);
-    throw connectError(where, err);
-  }
-  try {
-    await fn(client);
-  } finally {
-    await client.end();
-  }
+function withServer(url: string, fn: (c: pg.Client) => Promise<void>): Promise<void> {
+  return withPostgresClient(parsePostgresLocation(url), fn);
 }
 
 async function freshPostgres(url: string): Promise<TestDatabase> {
