@@ -72,6 +72,8 @@ function serviceEnv(o: UpOptions, dataDir: string): Record<string, string> {
     SWITCHYARD_DATA_DIR: dataDir,
     SWITCHYARD_HOST: "127.0.0.1",
     SWITCHYARD_ADMIN_TOKEN_FILE: adminTokenFile(dataDir),
+    // The dashboard, as `npm run build` left it (the gateway serves it at /; it says so when it is not built).
+    SWITCHYARD_WEB_DIR: fileURLToPath(new URL("../../web/dist", import.meta.url)),
     ...(o.gpus !== undefined ? { SWITCHYARD_SIMULATE_GPUS: o.gpus } : {}),
     ...(o.graceMs ? { SWITCHYARD_GRACE_MS: o.graceMs } : {}),
     ...(o.jobsDir ? { SWITCHYARD_JOBS_DIR: resolve(o.jobsDir) } : {}),
@@ -338,7 +340,7 @@ export async function up(o: UpOptions): Promise<number> {
   const readyMs = Date.now() - t0;
   writeState = () => writeFileSync(join(dataDir, "up.json"), JSON.stringify({ url, pid: process.pid, mode, ...started!.state(), readyMs }, null, 2), { mode: 0o600 });
   writeState();
-  process.stdout.write(`Switchyard is up at ${url} (ready in ${Date.now() - t0} ms, ${mode})\n  data: ${dataDir}\n  CLI config: ${configPath()}\n  Ctrl-C stops it.\n`);
+  process.stdout.write(`Switchyard is up at ${url} (ready in ${Date.now() - t0} ms, ${mode})\n  dashboard: ${url}/ (sign in with a token: the admin's is in the CLI config)\n  data: ${dataDir}\n  CLI config: ${configPath()}\n  Ctrl-C stops it.\n`);
   if (started.tls) process.stdout.write(`  TLS certificate SHA-256 fingerprint: ${started.tls.fingerprint}${started.tls.caFile ? `\n  (self-signed; the CLI trusts ${started.tls.caFile}: give it to remote users with --ca-file, and have them compare the fingerprint)` : ""}\n`);
   if (o.demo) {
     try {

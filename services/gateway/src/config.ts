@@ -72,6 +72,8 @@ export interface GatewayConfig {
   auditRetentionDays: number;
   /** SWITCHYARD_REQUEST_AUTHN_FILE: Istio RequestAuthentication resources naming other token issuers (oidc.ts). */
   requestAuthnFile: string | undefined;
+  /** SWITCHYARD_WEB_DIR: the built dashboard (apps/web/dist) to serve at /; `switchyard up` sets it. */
+  webDir: string | undefined;
   /** SWITCHYARD_DB: where the service's store is (packages/store `storeOptionsFor`): unset for its SQLite file in the data dir, a postgres:// URL for its schema in that database. */
   db: string | undefined;
   /**
@@ -100,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     otelEnv: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("OTEL_"))),
     auditRetentionDays: auditRetentionDays(env.SWITCHYARD_AUDIT_RETENTION_DAYS),
     requestAuthnFile: env.SWITCHYARD_REQUEST_AUTHN_FILE || undefined,
+    webDir: env.SWITCHYARD_WEB_DIR || undefined,
     db: env.SWITCHYARD_DB || undefined,
     control: env.SWITCHYARD_CONTROL || undefined,
     tls: tlsOf(env),

@@ -22,6 +22,7 @@ import { publicError } from "./http-errors.js";
 import { collectRoutes, RouteTable } from "./http-rule.js";
 import { OidcVerifier, type OidcRule } from "./oidc.js";
 import { openApiDocument } from "./openapi.js";
+import { loadWebAssets, notBuilt } from "./web-assets.js";
 import { createRestHandler } from "./rest-handler.js";
 import { StreamForms, TEXT_STREAMS } from "./rest-stream.js";
 import { TOKEN_PREFIX, TokenAuthority } from "./token-authority.js";
@@ -65,6 +66,8 @@ export interface GatewayOptions {
   requestAuthentication?: readonly OidcRule[];
   /** TLS at the edge (a certificate and key); none: plaintext, for loopback. */
   tls?: EdgeTls;
+  /** The built dashboard (apps/web/dist), served at / (web-assets.ts); none: GET / says no dashboard is served. */
+  webDir?: string;
   /** Removes a deleted user's (or membership's) delegation grants (auth-service.ts). */
   revokeGrants?: (user: string, team?: string) => Promise<number>;
   clock?: Clock;
@@ -189,11 +192,17 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     return true;
   };
 
-  // Connect, gRPC and gRPC-Web methods by path; then the public routes; then the inference protocol's /v2; then REST.
-  // Each authenticates before it reads.
+  // The dashboard's files: public (the app asks for a token before it calls anything), read once, here.
+  const web = o.webDir ? loadWebAssets(o.webDir, logger) : undefined;
+  if (o.webDir && !web) logger.warn({ dir: o.webDir }, "the dashboard is not built: GET / says so; run `npm run build`");
+
+  // Connect, gRPC and gRPC-Web methods by path; then the public routes and the dashboard's files; then the inference
+  // protocol's /v2; then REST. Each authenticates before it reads.
   const handler: EdgeHandler = (req, res) => {
     if (connect(req, res)) return;
-    if (plainRoute(req, res, (req.url ?? "/").split("?", 1)[0]!)) return;
+    const path = (req.url ?? "/").split("?", 1)[0]!;
+    if (plainRoute(req, res, path)) return;
+    if (web ? web.handle(req, res, path) : notBuilt(req, res, path, o.webDir)) return;
     if (oip?.(req, res)) return;
     rest(req, res).catch((err: unknown) => refuse(req, res, "rest", publicError(err, logger)));
   };

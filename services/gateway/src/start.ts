@@ -74,6 +74,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, regist
     inference: { serving, inference },
     revokeGrants: (user, team) => removeGrants(configCenter, (g) => g.user === user && (team === undefined || g.team === team)),
     adminTokenFile: config.adminTokenFile,
+    ...(config.webDir ? { webDir: config.webDir } : {}),
     limits: config.limits,
     auditRetentionMs: config.auditRetentionDays * 86_400_000,
     ...(config.requestAuthnFile ? { requestAuthentication: loadRequestAuthentication(config.requestAuthnFile) } : {}),

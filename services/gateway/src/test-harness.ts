@@ -40,7 +40,7 @@ export class TestPlatform {
   adminToken!: string;
   private readonly meshClients: MeshClient<DescService>[] = [];
 
-  static async start(o: { clock?: Clock; gpus?: number; limits?: Partial<EdgeLimits>; logger?: Logger; requestAuthentication?: readonly OidcRule[] } = {}): Promise<TestPlatform> {
+  static async start(o: { clock?: Clock; gpus?: number; limits?: Partial<EdgeLimits>; logger?: Logger; requestAuthentication?: readonly OidcRule[]; webDir?: string } = {}): Promise<TestPlatform> {
     const p = new TestPlatform();
     const child = spawn(process.execPath, [JOBS_ENTRY], {
       env: { ...process.env, SWITCHYARD_DATA_DIR: join(p.dir, "data"), SWITCHYARD_GRACE_MS: "1000", SWITCHYARD_LOG_LEVEL: "warn", SWITCHYARD_SIMULATE_GPUS: String(o.gpus ?? 2), SWITCHYARD_PORT: "0" },
@@ -75,6 +75,7 @@ export class TestPlatform {
       limits: { authFailuresPerSecond: 1_000_000, ...(o.limits ?? {}) },
       ...(o.logger ? { logger: o.logger } : {}),
       ...(o.requestAuthentication ? { requestAuthentication: o.requestAuthentication } : {}),
+      ...(o.webDir ? { webDir: o.webDir } : {}),
     });
     const port = await p.gateway.listen(0, "127.0.0.1");
     p.url = `http://127.0.0.1:${port}`;

@@ -60,6 +60,14 @@ function replicaColumns(patch: ReplicaPatch): Partial<Selectable<ReplicasTable>>
   return gpus === undefined ? rest : { ...rest, gpus: JSON.stringify(gpus) };
 }
 
+/** What ListJobs and WatchJobs filter by (empty or absent: any). */
+export interface JobFilter {
+  phase?: string;
+  team?: string;
+  queue?: string;
+  user?: string;
+}
+
 export class JobStore {
   private readonly db: Kysely<JobsDatabase>;
 
@@ -70,11 +78,36 @@ export class JobStore {
    */
   private generation = 0;
 
+  /** Who hears of committed changes (WatchJobs, job-watch.ts). */
+  private readonly listeners = new Set<(uids: readonly string[]) => void>();
+
   constructor(private readonly opened: OpenedStore<JobsDatabase>) {
     this.db = opened.db;
   }
 
+  /**
+   * Calls `listener` with the uids of the jobs a write changed, once it is committed: submissions, transitions,
+   * replicas, waiting reasons, deletions, collected files (what GetJob would answer differently). Returns the
+   * unsubscribe. A listener must not throw or block: it is called inside the writer's turn.
+   */
+  onChange(listener: (uids: readonly string[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(uids: readonly string[]): void {
+    if (uids.length === 0) return;
+    for (const l of this.listeners) l(uids);
+  }
+
   // ---- jobs -------------------------------------------------------------------------------------------------------
+
+  /** Jobs by uid, deleted ones left out (WatchJobs reads what changed with one query). */
+  async byUids(uids: readonly string[]): Promise<JobRow[]> {
+    const out: JobRow[] = [];
+    for (const part of slices(uids)) out.push(...(await this.db.selectFrom("jobs").selectAll().where("uid", "in", part).where("deleted_at", "is", null).execute()).map(toJob));
+    return out;
+  }
 
   async byUid(uid: string): Promise<JobRow | undefined> {
     const r = await this.db.selectFrom("jobs").selectAll().where("uid", "=", uid).executeTakeFirst();
@@ -114,10 +147,12 @@ export class JobStore {
   }
 
   /** Jobs that exist (not deleted), in submission order. */
-  async list(filter: { phase?: string; team?: string; limit?: number }): Promise<JobRow[]> {
+  async list(filter: JobFilter & { limit?: number }): Promise<JobRow[]> {
     let q = this.db.selectFrom("jobs").selectAll().where("deleted_at", "is", null);
     if (filter.phase) q = q.where("phase", "=", filter.phase);
     if (filter.team) q = q.where("team", "=", filter.team);
+    if (filter.queue) q = q.where("queue", "=", filter.queue);
+    if (filter.user) q = q.where("user", "=", filter.user);
     return (await q.orderBy("seq", "asc").limit(filter.limit && filter.limit > 0 ? filter.limit : 10_000).execute()).map(toJob);
   }
 
@@ -213,6 +248,7 @@ export class JobStore {
           for (const it of items) this.insertOne(it.j).then(it.resolve, it.reject);
           continue;
         }
+        this.changed([...rows.keys()]);
         for (const { j, resolve, reject } of items) {
           const row = rows.get(j.uid);
           if (row === undefined) reject(new SwitchyardError(Code.AlreadyExists, `job "${j.name}" already exists in team "${j.team}"`));
@@ -226,7 +262,8 @@ export class JobStore {
 
   private async insertOne(j: NewJob, replace?: (old: JobSummary, liveReplicas: number) => JobEventRecord): Promise<JobRow> {
     try {
-      return await this.db.transaction().execute(async (tx) => {
+      const replaced: string[] = [];
+      const row = await this.db.transaction().execute(async (tx) => {
         const events = [j.event];
         if (replace !== undefined) {
           const row = await tx.selectFrom("jobs").select(SUMMARY_COLUMNS).where("team", "=", j.team).where("name", "=", j.name).where("deleted_at", "is", null).executeTakeFirst();
@@ -235,6 +272,7 @@ export class JobStore {
             events.push(replace(old, await liveReplicaCount(tx, old.uid)));
             await softDelete(tx, old, j.at);
             this.generation++;
+            replaced.push(old.uid);
           }
         }
         const row = await tx
@@ -246,6 +284,8 @@ export class JobStore {
         // The spec and manifest are the ones just written: not read back (or parsed) again.
         return { ...toSummary(row), spec: j.spec, manifest: j.manifest };
       });
+      this.changed([...replaced, row.uid]);
+      return row;
     } catch (err) {
       if (this.opened.constraintOf(err) === "unique") throw new SwitchyardError(Code.AlreadyExists, `job "${j.name}" already exists in team "${j.team}"`, { cause: err });
       throw err;
@@ -259,7 +299,7 @@ export class JobStore {
    * accounting, and for retention to collect its files by. Undefined when it does not exist (or is deleted already).
    */
   async deleteJob(uid: string, at: number, check: (job: JobSummary, liveReplicas: number) => void): Promise<JobSummary | undefined> {
-    return this.db.transaction().execute(async (tx) => {
+    const deleted = await this.db.transaction().execute(async (tx) => {
       const row = await tx.selectFrom("jobs").select(SUMMARY_COLUMNS).where("uid", "=", uid).where("deleted_at", "is", null).executeTakeFirst();
       if (row === undefined) return undefined;
       const job = toSummary(row);
@@ -268,6 +308,8 @@ export class JobStore {
       this.generation++;
       return job;
     });
+    if (deleted !== undefined) this.changed([uid]);
+    return deleted;
   }
 
   /** Stores one transition's write (job columns, new and changed replicas, events) in one transaction. */
@@ -285,6 +327,7 @@ export class JobStore {
       for (const { runId, patch } of w.replicas ?? []) await tx.updateTable("replicas").set(replicaColumns(patch)).where("run_id", "=", runId).execute();
       await insertEvents(tx, uid, w.events ?? [], at);
     });
+    this.changed([uid]);
   }
 
   /** The scheduler's latest word on a waiting job (the reason Waiting, the why as data). */
@@ -308,6 +351,7 @@ export class JobStore {
           .execute();
       }
     });
+    this.changed(reasons.map(([uid]) => uid));
   }
 
   async events(uid: string) {
@@ -410,6 +454,7 @@ export class JobStore {
       const job = await tx.selectFrom("jobs").select(["attempt", "deleted_at"]).where("uid", "=", uid).executeTakeFirstOrThrow();
       if (job.deleted_at === null) await insertEvents(tx, uid, [{ type: "Collected", message, attempt: job.attempt }], at);
     });
+    this.changed([uid]);
   }
 
   /** Bytes of every team's uncollected jobs' files, as last measured. */

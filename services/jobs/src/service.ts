@@ -14,6 +14,7 @@ import type { ManifestParser } from "./manifest-parser.js";
 import type { MetricsStore } from "./metrics-store.js";
 import type { JobRetention } from "./retention.js";
 import { streamLogs } from "./job-logs.js";
+import { watchJobs } from "./job-watch.js";
 import type { JobRow } from "./job-rows.js";
 import type { JobStore } from "./job-store.js";
 import { isFinal } from "./phases.js";
@@ -29,6 +30,10 @@ export interface JobsServiceDeps {
   manifests: ManifestParser;
   metricSeries: MetricsStore;
   retention: JobRetention;
+  /** WatchJobs streams open at once (default 1000). */
+  maxWatchers?: number;
+  /** How long WatchJobs gathers changes before sending them (default 50 ms). */
+  watchCoalesceMs?: number;
 }
 
 const manifestOptions = (req: { fileName: string; baseDir: string }) => ({ ...(req.fileName ? { file: req.fileName } : {}), ...(req.baseDir ? { baseDir: req.baseDir } : {}) });
@@ -59,6 +64,13 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
       throw new SwitchyardError(Code.FailedPrecondition, `job "${row.name}" ended ${new Date(row.completion_time ?? row.collected_at).toISOString()} and its files were deleted ${new Date(row.collected_at).toISOString()} (its queue's retention, or switchyard gc): its ${what} are gone; its record, events and metrics remain`);
     }
   }
+
+  /** Jobs as ListJobs and WatchJobs answer them: with their current attempt's replicas, no job directory. */
+  async function listed(rows: readonly JobRow[]) {
+    const replicas = await store.currentReplicas(rows);
+    return rows.map((r) => jobToProto(r, replicas.get(r.uid) ?? []));
+  }
+  const watchers = { open: 0 };
 
   async function toProto(row: JobRow, caller?: Caller) {
     return jobToProto(row, row.attempt > 0 ? await store.replicas(row.uid, row.attempt) : [], caller?.kind === "service" || caller?.via === "serving" ? d.isolation.jobDir(row.uid) : "");
@@ -116,10 +128,19 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
       const caller = callerOf(ctx);
       const scope = readScope(caller, req.team);
       const perTeam = scope === "all" ? [req.team] : scope;
-      const rows = (await Promise.all(perTeam.map((team) => store.list({ phase: req.state, team, limit: req.limit })))).flat().filter((r) => serviceReaches(caller, r.spec.labels)).sort((a, b) => a.seq - b.seq);
+      const rows = (await Promise.all(perTeam.map((team) => store.list({ phase: req.state, team, queue: req.queue, user: req.user, limit: req.limit })))).flat().filter((r) => serviceReaches(caller, r.spec.labels)).sort((a, b) => a.seq - b.seq);
       if (perTeam.length > 1 && req.limit > 0) rows.length = Math.min(rows.length, req.limit);
-      const replicas = await store.currentReplicas(rows);
-      return { jobs: rows.map((r) => jobToProto(r, replicas.get(r.uid) ?? [])) };
+      return { jobs: await listed(rows) };
+    },
+
+    watchJobs(req, ctx) {
+      const caller = callerOf(ctx);
+      const scope = readScope(caller, req.team);
+      return watchJobs(
+        { store, toProtos: listed, watchers, maxWatchers: d.maxWatchers ?? 1000, coalesceMs: d.watchCoalesceMs ?? 50 },
+        { scope, caller, phase: req.state, team: req.team, queue: req.queue, user: req.user, limit: req.limit },
+        ctx.signal,
+      );
     },
 
     async describeJob(req, ctx) {

@@ -54,7 +54,7 @@ export function jobToProto(row: JobRow, replicas: readonly ReplicaRow[], jobDir 
   return create(JobSchema, {
     apiVersion: "switchyard/v1",
     kind: "Job",
-    metadata: { name: row.name, uid: row.uid, team: row.team, creationTimestamp: timestampFromMs(row.created_at), labels: spec.labels ?? {} },
+    metadata: { name: row.name, uid: row.uid, team: row.team, creationTimestamp: timestampFromMs(row.created_at), labels: spec.labels ?? {}, user: row.user },
     spec: create(JobSpecSchema, specToProto(spec)),
     status: {
       phase: row.phase,

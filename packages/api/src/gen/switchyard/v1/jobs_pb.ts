@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/jobs.proto.
  */
 export const file_switchyard_v1_jobs: GenFile = /*@__PURE__*/
-  fileDesc("Chhzd2l0Y2h5YXJkL3YxL2pvYnMucHJvdG8SDXN3aXRjaHlhcmQudjEi0wEKCk9iamVjdE1ldGESDAoEbmFtZRgBIAEoCRILCgN1aWQYAiABKAkSDAoEdGVhbRgDIAEoCRI2ChJjcmVhdGlvbl90aW1lc3RhbXAYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKBmxhYmVscxgFIAMoCzIlLnN3aXRjaHlhcmQudjEuT2JqZWN0TWV0YS5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImQKCVJlc291cmNlcxIMCgRncHVzGAEgASgFEhEKCWdwdV9taWxsaRgCIAEoBRIRCgljcHVfbWlsbGkYAyABKAMSEQoJbWVtb3J5X21iGAQgASgDEhAKCGdwdV90eXBlGAUgASgJIjgKC0Rpc3RyaWJ1dGVkEhEKCWZyYW1ld29yaxgBIAEoCRIWCg5ucHJvY19wZXJfbm9kZRgCIAEoBSI9CgxTZWNyZXRFbnZSZWYSDgoGc2VjcmV0GAEgASgJEgsKA2tleRgCIAEoCRIQCghvcHRpb25hbBgDIAEoCCL6AgoLUmVwbGljYVJvbGUSDAoEbmFtZRgBIAEoCRIQCghyZXBsaWNhcxgCIAEoBRIPCgdjb21tYW5kGAMgAygJEgwKBGFyZ3MYBCADKAkSMAoDZW52GAUgAygLMiMuc3dpdGNoeWFyZC52MS5SZXBsaWNhUm9sZS5FbnZFbnRyeRITCgt3b3JraW5nX2RpchgGIAEoCRIrCglyZXNvdXJjZXMYByABKAsyGC5zd2l0Y2h5YXJkLnYxLlJlc291cmNlcxI9CgpzZWNyZXRfZW52GAggAygLMikuc3dpdGNoeWFyZC52MS5SZXBsaWNhUm9sZS5TZWNyZXRFbnZFbnRyeRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGk0KDlNlY3JldEVudkVudHJ5EgsKA2tleRgBIAEoCRIqCgV2YWx1ZRgCIAEoCzIbLnN3aXRjaHlhcmQudjEuU2VjcmV0RW52UmVmOgI4ASLxBAoHSm9iU3BlYxINCgVxdWV1ZRgBIAEoCRIQCghwcmlvcml0eRgCIAEoBRIQCghyZXBsaWNhcxgDIAEoBRIrCglyZXNvdXJjZXMYBCABKAsyGC5zd2l0Y2h5YXJkLnYxLlJlc291cmNlcxIPCgdjb21tYW5kGAUgAygJEgwKBGFyZ3MYBiADKAkSEwoLd29ya2luZ19kaXIYByABKAkSLAoDZW52GAggAygLMh8uc3dpdGNoeWFyZC52MS5Kb2JTcGVjLkVudkVudHJ5EhYKDnJlc3RhcnRfcG9saWN5GAkgASgJEhUKDWJhY2tvZmZfbGltaXQYCiABKAUSHwoXYWN0aXZlX2RlYWRsaW5lX3NlY29uZHMYCyABKAMSLwoLZGlzdHJpYnV0ZWQYDCABKAsyGi5zd2l0Y2h5YXJkLnYxLkRpc3RyaWJ1dGVkEg0KBWltYWdlGA0gASgJEikKBXJvbGVzGA4gAygLMhouc3dpdGNoeWFyZC52MS5SZXBsaWNhUm9sZRIiChp0dGxfc2Vjb25kc19hZnRlcl9maW5pc2hlZBgPIAEoAxIPCgdzdXNwZW5kGBAgASgIEjkKCnNlY3JldF9lbnYYESADKAsyJS5zd2l0Y2h5YXJkLnYxLkpvYlNwZWMuU2VjcmV0RW52RW50cnkaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARpNCg5TZWNyZXRFbnZFbnRyeRILCgNrZXkYASABKAkSKgoFdmFsdWUYAiABKAsyGy5zd2l0Y2h5YXJkLnYxLlNlY3JldEVudlJlZjoCOAEi6AEKDVJlcGxpY2FTdGF0dXMSDQoFaW5kZXgYASABKAUSDAoEcm9sZRgCIAEoCRINCgVzdGF0ZRgDIAEoCRIMCgRncHVzGAQgAygFEhYKCWV4aXRfY29kZRgFIAEoBUgAiAEBEgsKA3BpZBgGIAEoBRIuCgpzdGFydF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm9kZRgJIAEoCUIMCgpfZXhpdF9jb2RlIooCCglKb2JTdGF0dXMSDQoFcGhhc2UYASABKAkSDgoGcmVhc29uGAIgASgJEg8KB21lc3NhZ2UYAyABKAkSLgoKc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPY29tcGxldGlvbl90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCghyZXBsaWNhcxgGIAMoCzIcLnN3aXRjaHlhcmQudjEuUmVwbGljYVN0YXR1cxIPCgdhdHRlbXB0GAcgASgFEhYKDndvcmtsb2FkX2NsYXNzGAggASgJEg8KB2pvYl9kaXIYCSABKAkipQEKA0pvYhITCgthcGlfdmVyc2lvbhgBIAEoCRIMCgRraW5kGAIgASgJEisKCG1ldGFkYXRhGAMgASgLMhkuc3dpdGNoeWFyZC52MS5PYmplY3RNZXRhEiQKBHNwZWMYBCABKAsyFi5zd2l0Y2h5YXJkLnYxLkpvYlNwZWMSKAoGc3RhdHVzGAUgASgLMhguc3dpdGNoeWFyZC52MS5Kb2JTdGF0dXMiugEKEFN1Ym1pdEpvYlJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCghtYW5pZmVzdBgCIAEoCRIRCglmaWxlX25hbWUYAyABKAkSFQoNZ2VuZXJhdGVfbmFtZRgEIAEoCBIQCghiYXNlX2RpchgFIAEoCRIPCgdyZXBsYWNlGAYgASgIEhsKE2FsbG93X3Vuc2NoZWR1bGFibGUYByABKAgSFgoOd29ya2xvYWRfY2xhc3MYCCABKAkiWAoRU3VibWl0Sm9iUmVzcG9uc2USHwoDam9iGAEgASgLMhIuc3dpdGNoeWFyZC52MS5Kb2ISEAoId2FybmluZ3MYAiADKAkSEAoIcmVwbGF5ZWQYAyABKAgiSwoSVmFsaWRhdGVKb2JSZXF1ZXN0EhAKCG1hbmlmZXN0GAEgASgJEhEKCWZpbGVfbmFtZRgCIAEoCRIQCghiYXNlX2RpchgDIAEoCSKCAQoTVmFsaWRhdGVKb2JSZXNwb25zZRIkCgRzcGVjGAEgASgLMhYuc3dpdGNoeWFyZC52MS5Kb2JTcGVjEgwKBG5hbWUYAiABKAkSDAoEdGVhbRgDIAEoCRIQCgh3YXJuaW5ncxgEIAMoCRIXCg9uYXRpdmVfbWFuaWZlc3QYBSABKAkiKwoNR2V0Sm9iUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBHRlYW0YAiABKAkiPQoPTGlzdEpvYnNSZXF1ZXN0Eg0KBXN0YXRlGAEgASgJEgwKBHRlYW0YAiABKAkSDQoFbGltaXQYAyABKAUiNAoQTGlzdEpvYnNSZXNwb25zZRIgCgRqb2JzGAEgAygLMhIuc3dpdGNoeWFyZC52MS5Kb2IidQoISm9iRXZlbnQSKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEdHlwZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEg8KB2F0dGVtcHQYBCABKAUSDwoHcmVwbGljYRgFIAEoBSIwChJEZXNjcmliZUpvYlJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgR0ZWFtGAIgASgJIl8KE0Rlc2NyaWJlSm9iUmVzcG9uc2USHwoDam9iGAEgASgLMhIuc3dpdGNoeWFyZC52MS5Kb2ISJwoGZXZlbnRzGAIgAygLMhcuc3dpdGNoeWFyZC52MS5Kb2JFdmVudCIuChBDYW5jZWxKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCSI9ChBEZWxldGVKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCRINCgVwdXJnZRgDIAEoCCJtChFEZWxldGVKb2JSZXNwb25zZRIfCgNqb2IYASABKAsyEi5zd2l0Y2h5YXJkLnYxLkpvYhIOCgZwdXJnZWQYAiABKAgSEwoLZnJlZWRfYnl0ZXMYAyABKAMSEgoKb3V0cHV0X2RpchgEIAEoCSJ1Cg9SZXJ1bkpvYlJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgR0ZWFtGAIgASgJEhUKDWdlbmVyYXRlX25hbWUYAyABKAgSEgoKcmVxdWVzdF9pZBgEIAEoCRIbChNhbGxvd191bnNjaGVkdWxhYmxlGAUgASgIIl4KDkdldExvZ3NSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCRIPCgdyZXBsaWNhGAMgASgFEg4KBmZvbGxvdxgEIAEoCBIPCgdhdHRlbXB0GAUgASgFIjoKCExvZ0NodW5rEgwKBGRhdGEYASABKAwSDwoHcmVwbGljYRgCIAEoBRIPCgdhdHRlbXB0GAMgASgFIo4BCgtNZXRyaWNQb2ludBIMCgRzdGVwGAEgASgDEg0KBXZhbHVlGAIgASgBEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3N0ZXBfdG8YBCABKAMSCwoDbWluGAUgASgBEgsKA21heBgGIAEoARINCgVjb3VudBgHIAEoAyKIAQoMTWV0cmljU2VyaWVzEgwKBG5hbWUYASABKAkSKgoGcG9pbnRzGAIgAygLMhouc3dpdGNoeWFyZC52MS5NZXRyaWNQb2ludBIOCgZsYXRlc3QYAyABKAESCwoDbWluGAQgASgBEgsKA21heBgFIAEoARIUCgx0b3RhbF9wb2ludHMYBiABKAMiUgoRR2V0TWV0cmljc1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgR0ZWFtGAIgASgJEg0KBW5hbWVzGAMgAygJEhIKCm1heF9wb2ludHMYBCABKAUiQQoSR2V0TWV0cmljc1Jlc3BvbnNlEisKBnNlcmllcxgBIAMoCzIbLnN3aXRjaHlhcmQudjEuTWV0cmljU2VyaWVzImsKCEFydGlmYWN0EgwKBHBhdGgYASABKAkSEgoKc2l6ZV9ieXRlcxgCIAEoAxIsCghtb2RpZmllZBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHc3ltbGluaxgEIAEoCCIyChRMaXN0QXJ0aWZhY3RzUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBHRlYW0YAiABKAkiVwoVTGlzdEFydGlmYWN0c1Jlc3BvbnNlEioKCWFydGlmYWN0cxgBIAMoCzIXLnN3aXRjaHlhcmQudjEuQXJ0aWZhY3QSEgoKb3V0cHV0X2RpchgCIAEoCSI/ChNSZWFkQXJ0aWZhY3RSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCRIMCgRwYXRoGAMgASgJIisKDUFydGlmYWN0Q2h1bmsSDAoEZGF0YRgBIAEoDBIMCgRwYXRoGAIgASgJIhEKD0xpc3RHcHVzUmVxdWVzdCKXAQoDR3B1Eg0KBWluZGV4GAEgASgFEgwKBHV1aWQYAiABKAkSDAoEbmFtZRgDIAEoCRIRCgltZW1vcnlfbWIYBCABKAMSEQoJc2ltdWxhdGVkGAUgASgIEgsKA2pvYhgGIAEoCRIMCgR0ZWFtGAcgASgJEhYKDmdwdV9taWxsaV91c2VkGAggASgFEgwKBG5vZGUYCSABKAkiQgoQTGlzdEdwdXNSZXNwb25zZRIgCgRncHVzGAEgAygLMhIuc3dpdGNoeWFyZC52MS5HcHUSDAoEbm9kZRgCIAEoCSJSChVDb2xsZWN0R2FyYmFnZVJlcXVlc3QSDAoEdGVhbRgBIAEoCRIaChJvbGRlcl90aGFuX3NlY29uZHMYAiABKAMSDwoHZHJ5X3J1bhgDIAEoCCJ7CgxDb2xsZWN0ZWRKb2ISDAoEbmFtZRgBIAEoCRIMCgR0ZWFtGAIgASgJEgsKA3VpZBgDIAEoCRINCgVieXRlcxgEIAEoAxIzCg9jb21wbGV0aW9uX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkEKDVRlYW1EaXNrVXNhZ2USDAoEdGVhbRgBIAEoCRINCgVieXRlcxgCIAEoAxITCgtxdW90YV9ieXRlcxgDIAEoAyKWAQoWQ29sbGVjdEdhcmJhZ2VSZXNwb25zZRIpCgRqb2JzGAEgAygLMhsuc3dpdGNoeWFyZC52MS5Db2xsZWN0ZWRKb2ISEwoLZnJlZWRfYnl0ZXMYAiABKAMSKwoFdXNhZ2UYAyADKAsyHC5zd2l0Y2h5YXJkLnYxLlRlYW1EaXNrVXNhZ2USDwoHZHJ5X3J1bhgEIAEoCDKiDAoESm9icxJjCglTdWJtaXRKb2ISHy5zd2l0Y2h5YXJkLnYxLlN1Ym1pdEpvYlJlcXVlc3QaIC5zd2l0Y2h5YXJkLnYxLlN1Ym1pdEpvYlJlc3BvbnNlIhOC0+STAg06ASoiCC92MS9qb2JzEnUKC1ZhbGlkYXRlSm9iEiEuc3dpdGNoeWFyZC52MS5WYWxpZGF0ZUpvYlJlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLlZhbGlkYXRlSm9iUmVzcG9uc2UiH5ACAYLT5JMCFjoBKiIRL3YxL2pvYnM6dmFsaWRhdGUSVgoGR2V0Sm9iEhwuc3dpdGNoeWFyZC52MS5HZXRKb2JSZXF1ZXN0GhIuc3dpdGNoeWFyZC52MS5Kb2IiGpACAYLT5JMCERIPL3YxL2pvYnMve25hbWV9EmAKCExpc3RKb2JzEh4uc3dpdGNoeWFyZC52MS5MaXN0Sm9ic1JlcXVlc3QaHy5zd2l0Y2h5YXJkLnYxLkxpc3RKb2JzUmVzcG9uc2UiE5ACAYLT5JMCChIIL3YxL2pvYnMSdwoLRGVzY3JpYmVKb2ISIS5zd2l0Y2h5YXJkLnYxLkRlc2NyaWJlSm9iUmVxdWVzdBoiLnN3aXRjaHlhcmQudjEuRGVzY3JpYmVKb2JSZXNwb25zZSIhkAIBgtPkkwIYEhYvdjEvam9icy97bmFtZX0vZXZlbnRzEmYKCUNhbmNlbEpvYhIfLnN3aXRjaHlhcmQudjEuQ2FuY2VsSm9iUmVxdWVzdBoSLnN3aXRjaHlhcmQudjEuSm9iIiSQAgKC0+STAhs6ASoiFi92MS9qb2JzL3tuYW1lfTpjYW5jZWwSZwoJRGVsZXRlSm9iEh8uc3dpdGNoeWFyZC52MS5EZWxldGVKb2JSZXF1ZXN0GiAuc3dpdGNoeWFyZC52MS5EZWxldGVKb2JSZXNwb25zZSIXgtPkkwIRKg8vdjEvam9icy97bmFtZX0SbgoIUmVydW5Kb2ISHi5zd2l0Y2h5YXJkLnYxLlJlcnVuSm9iUmVxdWVzdBogLnN3aXRjaHlhcmQudjEuU3VibWl0Sm9iUmVzcG9uc2UiIILT5JMCGjoBKiIVL3YxL2pvYnMve25hbWV9OnJlcnVuEmQKB0dldExvZ3MSHS5zd2l0Y2h5YXJkLnYxLkdldExvZ3NSZXF1ZXN0Ghcuc3dpdGNoeWFyZC52MS5Mb2dDaHVuayIfkAIBgtPkkwIWEhQvdjEvam9icy97bmFtZX0vbG9nczABEnUKCkdldE1ldHJpY3MSIC5zd2l0Y2h5YXJkLnYxLkdldE1ldHJpY3NSZXF1ZXN0GiEuc3dpdGNoeWFyZC52MS5HZXRNZXRyaWNzUmVzcG9uc2UiIpACAYLT5JMCGRIXL3YxL2pvYnMve25hbWV9L21ldHJpY3MSgAEKDUxpc3RBcnRpZmFjdHMSIy5zd2l0Y2h5YXJkLnYxLkxpc3RBcnRpZmFjdHNSZXF1ZXN0GiQuc3dpdGNoeWFyZC52MS5MaXN0QXJ0aWZhY3RzUmVzcG9uc2UiJJACAYLT5JMCGxIZL3YxL2pvYnMve25hbWV9L2FydGlmYWN0cxKIAQoMUmVhZEFydGlmYWN0EiIuc3dpdGNoeWFyZC52MS5SZWFkQXJ0aWZhY3RSZXF1ZXN0Ghwuc3dpdGNoeWFyZC52MS5BcnRpZmFjdENodW5rIjSQAgGC0+STAitiBGRhdGESIy92MS9qb2JzL3tuYW1lfS9hcnRpZmFjdHMve3BhdGg9Kip9MAESfQoOQ29sbGVjdEdhcmJhZ2USJC5zd2l0Y2h5YXJkLnYxLkNvbGxlY3RHYXJiYWdlUmVxdWVzdBolLnN3aXRjaHlhcmQudjEuQ29sbGVjdEdhcmJhZ2VSZXNwb25zZSIekAICgtPkkwIVOgEqIhAvdjEvam9iczpjb2xsZWN0EmAKCExpc3RHcHVzEh4uc3dpdGNoeWFyZC52MS5MaXN0R3B1c1JlcXVlc3QaHy5zd2l0Y2h5YXJkLnYxLkxpc3RHcHVzUmVzcG9uc2UiE5ACAYLT5JMCChIIL3YxL2dwdXNiBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("Chhzd2l0Y2h5YXJkL3YxL2pvYnMucHJvdG8SDXN3aXRjaHlhcmQudjEi4QEKCk9iamVjdE1ldGESDAoEbmFtZRgBIAEoCRILCgN1aWQYAiABKAkSDAoEdGVhbRgDIAEoCRI2ChJjcmVhdGlvbl90aW1lc3RhbXAYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKBmxhYmVscxgFIAMoCzIlLnN3aXRjaHlhcmQudjEuT2JqZWN0TWV0YS5MYWJlbHNFbnRyeRIMCgR1c2VyGAYgASgJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiZAoJUmVzb3VyY2VzEgwKBGdwdXMYASABKAUSEQoJZ3B1X21pbGxpGAIgASgFEhEKCWNwdV9taWxsaRgDIAEoAxIRCgltZW1vcnlfbWIYBCABKAMSEAoIZ3B1X3R5cGUYBSABKAkiOAoLRGlzdHJpYnV0ZWQSEQoJZnJhbWV3b3JrGAEgASgJEhYKDm5wcm9jX3Blcl9ub2RlGAIgASgFIj0KDFNlY3JldEVudlJlZhIOCgZzZWNyZXQYASABKAkSCwoDa2V5GAIgASgJEhAKCG9wdGlvbmFsGAMgASgIIvoCCgtSZXBsaWNhUm9sZRIMCgRuYW1lGAEgASgJEhAKCHJlcGxpY2FzGAIgASgFEg8KB2NvbW1hbmQYAyADKAkSDAoEYXJncxgEIAMoCRIwCgNlbnYYBSADKAsyIy5zd2l0Y2h5YXJkLnYxLlJlcGxpY2FSb2xlLkVudkVudHJ5EhMKC3dvcmtpbmdfZGlyGAYgASgJEisKCXJlc291cmNlcxgHIAEoCzIYLnN3aXRjaHlhcmQudjEuUmVzb3VyY2VzEj0KCnNlY3JldF9lbnYYCCADKAsyKS5zd2l0Y2h5YXJkLnYxLlJlcGxpY2FSb2xlLlNlY3JldEVudkVudHJ5GioKCEVudkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaTQoOU2VjcmV0RW52RW50cnkSCwoDa2V5GAEgASgJEioKBXZhbHVlGAIgASgLMhsuc3dpdGNoeWFyZC52MS5TZWNyZXRFbnZSZWY6AjgBIvEECgdKb2JTcGVjEg0KBXF1ZXVlGAEgASgJEhAKCHByaW9yaXR5GAIgASgFEhAKCHJlcGxpY2FzGAMgASgFEisKCXJlc291cmNlcxgEIAEoCzIYLnN3aXRjaHlhcmQudjEuUmVzb3VyY2VzEg8KB2NvbW1hbmQYBSADKAkSDAoEYXJncxgGIAMoCRITCgt3b3JraW5nX2RpchgHIAEoCRIsCgNlbnYYCCADKAsyHy5zd2l0Y2h5YXJkLnYxLkpvYlNwZWMuRW52RW50cnkSFgoOcmVzdGFydF9wb2xpY3kYCSABKAkSFQoNYmFja29mZl9saW1pdBgKIAEoBRIfChdhY3RpdmVfZGVhZGxpbmVfc2Vjb25kcxgLIAEoAxIvCgtkaXN0cmlidXRlZBgMIAEoCzIaLnN3aXRjaHlhcmQudjEuRGlzdHJpYnV0ZWQSDQoFaW1hZ2UYDSABKAkSKQoFcm9sZXMYDiADKAsyGi5zd2l0Y2h5YXJkLnYxLlJlcGxpY2FSb2xlEiIKGnR0bF9zZWNvbmRzX2FmdGVyX2ZpbmlzaGVkGA8gASgDEg8KB3N1c3BlbmQYECABKAgSOQoKc2VjcmV0X2VudhgRIAMoCzIlLnN3aXRjaHlhcmQudjEuSm9iU3BlYy5TZWNyZXRFbnZFbnRyeRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGk0KDlNlY3JldEVudkVudHJ5EgsKA2tleRgBIAEoCRIqCgV2YWx1ZRgCIAEoCzIbLnN3aXRjaHlhcmQudjEuU2VjcmV0RW52UmVmOgI4ASLoAQoNUmVwbGljYVN0YXR1cxINCgVpbmRleBgBIAEoBRIMCgRyb2xlGAIgASgJEg0KBXN0YXRlGAMgASgJEgwKBGdwdXMYBCADKAUSFgoJZXhpdF9jb2RlGAUgASgFSACIAQESCwoDcGlkGAYgASgFEi4KCnN0YXJ0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRub2RlGAkgASgJQgwKCl9leGl0X2NvZGUiigIKCUpvYlN0YXR1cxINCgVwaGFzZRgBIAEoCRIOCgZyZWFzb24YAiABKAkSDwoHbWVzc2FnZRgDIAEoCRIuCgpzdGFydF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIzCg9jb21wbGV0aW9uX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCHJlcGxpY2FzGAYgAygLMhwuc3dpdGNoeWFyZC52MS5SZXBsaWNhU3RhdHVzEg8KB2F0dGVtcHQYByABKAUSFgoOd29ya2xvYWRfY2xhc3MYCCABKAkSDwoHam9iX2RpchgJIAEoCSKlAQoDSm9iEhMKC2FwaV92ZXJzaW9uGAEgASgJEgwKBGtpbmQYAiABKAkSKwoIbWV0YWRhdGEYAyABKAsyGS5zd2l0Y2h5YXJkLnYxLk9iamVjdE1ldGESJAoEc3BlYxgEIAEoCzIWLnN3aXRjaHlhcmQudjEuSm9iU3BlYxIoCgZzdGF0dXMYBSABKAsyGC5zd2l0Y2h5YXJkLnYxLkpvYlN0YXR1cyK6AQoQU3VibWl0Sm9iUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhAKCG1hbmlmZXN0GAIgASgJEhEKCWZpbGVfbmFtZRgDIAEoCRIVCg1nZW5lcmF0ZV9uYW1lGAQgASgIEhAKCGJhc2VfZGlyGAUgASgJEg8KB3JlcGxhY2UYBiABKAgSGwoTYWxsb3dfdW5zY2hlZHVsYWJsZRgHIAEoCBIWCg53b3JrbG9hZF9jbGFzcxgIIAEoCSJYChFTdWJtaXRKb2JSZXNwb25zZRIfCgNqb2IYASABKAsyEi5zd2l0Y2h5YXJkLnYxLkpvYhIQCgh3YXJuaW5ncxgCIAMoCRIQCghyZXBsYXllZBgDIAEoCCJLChJWYWxpZGF0ZUpvYlJlcXVlc3QSEAoIbWFuaWZlc3QYASABKAkSEQoJZmlsZV9uYW1lGAIgASgJEhAKCGJhc2VfZGlyGAMgASgJIoIBChNWYWxpZGF0ZUpvYlJlc3BvbnNlEiQKBHNwZWMYASABKAsyFi5zd2l0Y2h5YXJkLnYxLkpvYlNwZWMSDAoEbmFtZRgCIAEoCRIMCgR0ZWFtGAMgASgJEhAKCHdhcm5pbmdzGAQgAygJEhcKD25hdGl2ZV9tYW5pZmVzdBgFIAEoCSIrCg1HZXRKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCSJaCg9MaXN0Sm9ic1JlcXVlc3QSDQoFc3RhdGUYASABKAkSDAoEdGVhbRgCIAEoCRINCgVsaW1pdBgDIAEoBRINCgVxdWV1ZRgEIAEoCRIMCgR1c2VyGAUgASgJIjQKEExpc3RKb2JzUmVzcG9uc2USIAoEam9icxgBIAMoCzISLnN3aXRjaHlhcmQudjEuSm9iIlgKEVdhdGNoSm9ic1Jlc3BvbnNlEhAKCHNuYXBzaG90GAEgASgIEiAKBGpvYnMYAiADKAsyEi5zd2l0Y2h5YXJkLnYxLkpvYhIPCgdyZW1vdmVkGAMgAygJInUKCEpvYkV2ZW50EigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBHR5cGUYAiABKAkSDwoHbWVzc2FnZRgDIAEoCRIPCgdhdHRlbXB0GAQgASgFEg8KB3JlcGxpY2EYBSABKAUiMAoSRGVzY3JpYmVKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCSJfChNEZXNjcmliZUpvYlJlc3BvbnNlEh8KA2pvYhgBIAEoCzISLnN3aXRjaHlhcmQudjEuSm9iEicKBmV2ZW50cxgCIAMoCzIXLnN3aXRjaHlhcmQudjEuSm9iRXZlbnQiLgoQQ2FuY2VsSm9iUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBHRlYW0YAiABKAkiPQoQRGVsZXRlSm9iUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBHRlYW0YAiABKAkSDQoFcHVyZ2UYAyABKAgibQoRRGVsZXRlSm9iUmVzcG9uc2USHwoDam9iGAEgASgLMhIuc3dpdGNoeWFyZC52MS5Kb2ISDgoGcHVyZ2VkGAIgASgIEhMKC2ZyZWVkX2J5dGVzGAMgASgDEhIKCm91dHB1dF9kaXIYBCABKAkidQoPUmVydW5Kb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCRIVCg1nZW5lcmF0ZV9uYW1lGAMgASgIEhIKCnJlcXVlc3RfaWQYBCABKAkSGwoTYWxsb3dfdW5zY2hlZHVsYWJsZRgFIAEoCCJeCg5HZXRMb2dzUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBHRlYW0YAiABKAkSDwoHcmVwbGljYRgDIAEoBRIOCgZmb2xsb3cYBCABKAgSDwoHYXR0ZW1wdBgFIAEoBSI6CghMb2dDaHVuaxIMCgRkYXRhGAEgASgMEg8KB3JlcGxpY2EYAiABKAUSDwoHYXR0ZW1wdBgDIAEoBSKOAQoLTWV0cmljUG9pbnQSDAoEc3RlcBgBIAEoAxINCgV2YWx1ZRgCIAEoARIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdzdGVwX3RvGAQgASgDEgsKA21pbhgFIAEoARILCgNtYXgYBiABKAESDQoFY291bnQYByABKAMiiAEKDE1ldHJpY1NlcmllcxIMCgRuYW1lGAEgASgJEioKBnBvaW50cxgCIAMoCzIaLnN3aXRjaHlhcmQudjEuTWV0cmljUG9pbnQSDgoGbGF0ZXN0GAMgASgBEgsKA21pbhgEIAEoARILCgNtYXgYBSABKAESFAoMdG90YWxfcG9pbnRzGAYgASgDIlIKEUdldE1ldHJpY3NSZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCRINCgVuYW1lcxgDIAMoCRISCgptYXhfcG9pbnRzGAQgASgFIkEKEkdldE1ldHJpY3NSZXNwb25zZRIrCgZzZXJpZXMYASADKAsyGy5zd2l0Y2h5YXJkLnYxLk1ldHJpY1NlcmllcyJrCghBcnRpZmFjdBIMCgRwYXRoGAEgASgJEhIKCnNpemVfYnl0ZXMYAiABKAMSLAoIbW9kaWZpZWQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3N5bWxpbmsYBCABKAgiMgoUTGlzdEFydGlmYWN0c1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgR0ZWFtGAIgASgJIlcKFUxpc3RBcnRpZmFjdHNSZXNwb25zZRIqCglhcnRpZmFjdHMYASADKAsyFy5zd2l0Y2h5YXJkLnYxLkFydGlmYWN0EhIKCm91dHB1dF9kaXIYAiABKAkiPwoTUmVhZEFydGlmYWN0UmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBHRlYW0YAiABKAkSDAoEcGF0aBgDIAEoCSIrCg1BcnRpZmFjdENodW5rEgwKBGRhdGEYASABKAwSDAoEcGF0aBgCIAEoCSIRCg9MaXN0R3B1c1JlcXVlc3QilwEKA0dwdRINCgVpbmRleBgBIAEoBRIMCgR1dWlkGAIgASgJEgwKBG5hbWUYAyABKAkSEQoJbWVtb3J5X21iGAQgASgDEhEKCXNpbXVsYXRlZBgFIAEoCBILCgNqb2IYBiABKAkSDAoEdGVhbRgHIAEoCRIWCg5ncHVfbWlsbGlfdXNlZBgIIAEoBRIMCgRub2RlGAkgASgJIkIKEExpc3RHcHVzUmVzcG9uc2USIAoEZ3B1cxgBIAMoCzISLnN3aXRjaHlhcmQudjEuR3B1EgwKBG5vZGUYAiABKAkiUgoVQ29sbGVjdEdhcmJhZ2VSZXF1ZXN0EgwKBHRlYW0YASABKAkSGgoSb2xkZXJfdGhhbl9zZWNvbmRzGAIgASgDEg8KB2RyeV9ydW4YAyABKAgiewoMQ29sbGVjdGVkSm9iEgwKBG5hbWUYASABKAkSDAoEdGVhbRgCIAEoCRILCgN1aWQYAyABKAkSDQoFYnl0ZXMYBCABKAMSMwoPY29tcGxldGlvbl90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJBCg1UZWFtRGlza1VzYWdlEgwKBHRlYW0YASABKAkSDQoFYnl0ZXMYAiABKAMSEwoLcXVvdGFfYnl0ZXMYAyABKAMilgEKFkNvbGxlY3RHYXJiYWdlUmVzcG9uc2USKQoEam9icxgBIAMoCzIbLnN3aXRjaHlhcmQudjEuQ29sbGVjdGVkSm9iEhMKC2ZyZWVkX2J5dGVzGAIgASgDEisKBXVzYWdlGAMgAygLMhwuc3dpdGNoeWFyZC52MS5UZWFtRGlza1VzYWdlEg8KB2RyeV9ydW4YBCABKAgyjg0KBEpvYnMSYwoJU3VibWl0Sm9iEh8uc3dpdGNoeWFyZC52MS5TdWJtaXRKb2JSZXF1ZXN0GiAuc3dpdGNoeWFyZC52MS5TdWJtaXRKb2JSZXNwb25zZSITgtPkkwINOgEqIggvdjEvam9icxJ1CgtWYWxpZGF0ZUpvYhIhLnN3aXRjaHlhcmQudjEuVmFsaWRhdGVKb2JSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5WYWxpZGF0ZUpvYlJlc3BvbnNlIh+QAgGC0+STAhY6ASoiES92MS9qb2JzOnZhbGlkYXRlElYKBkdldEpvYhIcLnN3aXRjaHlhcmQudjEuR2V0Sm9iUmVxdWVzdBoSLnN3aXRjaHlhcmQudjEuSm9iIhqQAgGC0+STAhESDy92MS9qb2JzL3tuYW1lfRJgCghMaXN0Sm9icxIeLnN3aXRjaHlhcmQudjEuTGlzdEpvYnNSZXF1ZXN0Gh8uc3dpdGNoeWFyZC52MS5MaXN0Sm9ic1Jlc3BvbnNlIhOQAgGC0+STAgoSCC92MS9qb2JzEmoKCVdhdGNoSm9icxIeLnN3aXRjaHlhcmQudjEuTGlzdEpvYnNSZXF1ZXN0GiAuc3dpdGNoeWFyZC52MS5XYXRjaEpvYnNSZXNwb25zZSIZkAIBgtPkkwIQEg4vdjEvam9iczp3YXRjaDABEncKC0Rlc2NyaWJlSm9iEiEuc3dpdGNoeWFyZC52MS5EZXNjcmliZUpvYlJlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkRlc2NyaWJlSm9iUmVzcG9uc2UiIZACAYLT5JMCGBIWL3YxL2pvYnMve25hbWV9L2V2ZW50cxJmCglDYW5jZWxKb2ISHy5zd2l0Y2h5YXJkLnYxLkNhbmNlbEpvYlJlcXVlc3QaEi5zd2l0Y2h5YXJkLnYxLkpvYiIkkAICgtPkkwIbOgEqIhYvdjEvam9icy97bmFtZX06Y2FuY2VsEmcKCURlbGV0ZUpvYhIfLnN3aXRjaHlhcmQudjEuRGVsZXRlSm9iUmVxdWVzdBogLnN3aXRjaHlhcmQudjEuRGVsZXRlSm9iUmVzcG9uc2UiF4LT5JMCESoPL3YxL2pvYnMve25hbWV9Em4KCFJlcnVuSm9iEh4uc3dpdGNoeWFyZC52MS5SZXJ1bkpvYlJlcXVlc3QaIC5zd2l0Y2h5YXJkLnYxLlN1Ym1pdEpvYlJlc3BvbnNlIiCC0+STAho6ASoiFS92MS9qb2JzL3tuYW1lfTpyZXJ1bhJkCgdHZXRMb2dzEh0uc3dpdGNoeWFyZC52MS5HZXRMb2dzUmVxdWVzdBoXLnN3aXRjaHlhcmQudjEuTG9nQ2h1bmsiH5ACAYLT5JMCFhIUL3YxL2pvYnMve25hbWV9L2xvZ3MwARJ1CgpHZXRNZXRyaWNzEiAuc3dpdGNoeWFyZC52MS5HZXRNZXRyaWNzUmVxdWVzdBohLnN3aXRjaHlhcmQudjEuR2V0TWV0cmljc1Jlc3BvbnNlIiKQAgGC0+STAhkSFy92MS9qb2JzL3tuYW1lfS9tZXRyaWNzEoABCg1MaXN0QXJ0aWZhY3RzEiMuc3dpdGNoeWFyZC52MS5MaXN0QXJ0aWZhY3RzUmVxdWVzdBokLnN3aXRjaHlhcmQudjEuTGlzdEFydGlmYWN0c1Jlc3BvbnNlIiSQAgGC0+STAhsSGS92MS9qb2JzL3tuYW1lfS9hcnRpZmFjdHMSiAEKDFJlYWRBcnRpZmFjdBIiLnN3aXRjaHlhcmQudjEuUmVhZEFydGlmYWN0UmVxdWVzdBocLnN3aXRjaHlhcmQudjEuQXJ0aWZhY3RDaHVuayI0kAIBgtPkkwIrYgRkYXRhEiMvdjEvam9icy97bmFtZX0vYXJ0aWZhY3RzL3twYXRoPSoqfTABEn0KDkNvbGxlY3RHYXJiYWdlEiQuc3dpdGNoeWFyZC52MS5Db2xsZWN0R2FyYmFnZVJlcXVlc3QaJS5zd2l0Y2h5YXJkLnYxLkNvbGxlY3RHYXJiYWdlUmVzcG9uc2UiHpACAoLT5JMCFToBKiIQL3YxL2pvYnM6Y29sbGVjdBJgCghMaXN0R3B1cxIeLnN3aXRjaHlhcmQudjEuTGlzdEdwdXNSZXF1ZXN0Gh8uc3dpdGNoeWFyZC52MS5MaXN0R3B1c1Jlc3BvbnNlIhOQAgGC0+STAgoSCC92MS9ncHVzYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message switchyard.v1.ObjectMeta
@@ -43,6 +43,13 @@ export type ObjectMeta = Message<"switchyard.v1.ObjectMeta"> & {
    * @generated from field: map<string, string> labels = 5;
    */
   labels: { [key: string]: string };
+
+  /**
+   * Who submitted it (empty for a job the platform's own services submitted).
+   *
+   * @generated from field: string user = 6;
+   */
+  user: string;
 };
 
 /**
@@ -686,6 +693,20 @@ export type ListJobsRequest = Message<"switchyard.v1.ListJobsRequest"> & {
    * @generated from field: int32 limit = 3;
    */
   limit: number;
+
+  /**
+   * Only jobs in this queue.
+   *
+   * @generated from field: string queue = 4;
+   */
+  queue: string;
+
+  /**
+   * Only jobs this user submitted.
+   *
+   * @generated from field: string user = 5;
+   */
+  user: string;
 };
 
 /**
@@ -711,6 +732,39 @@ export type ListJobsResponse = Message<"switchyard.v1.ListJobsResponse"> & {
  */
 export const ListJobsResponseSchema: GenMessage<ListJobsResponse> = /*@__PURE__*/
   messageDesc(file_switchyard_v1_jobs, 15);
+
+/**
+ * @generated from message switchyard.v1.WatchJobsResponse
+ */
+export type WatchJobsResponse = Message<"switchyard.v1.WatchJobsResponse"> & {
+  /**
+   * The first message: every job the filter matches now. Later ones: only changes.
+   *
+   * @generated from field: bool snapshot = 1;
+   */
+  snapshot: boolean;
+
+  /**
+   * Jobs that are new or changed, as GetJob would answer them now.
+   *
+   * @generated from field: repeated switchyard.v1.Job jobs = 2;
+   */
+  jobs: Job[];
+
+  /**
+   * Uids of jobs that no longer match the filter (deleted, or moved to a phase other than the one asked for).
+   *
+   * @generated from field: repeated string removed = 3;
+   */
+  removed: string[];
+};
+
+/**
+ * Describes the message switchyard.v1.WatchJobsResponse.
+ * Use `create(WatchJobsResponseSchema)` to create a new message.
+ */
+export const WatchJobsResponseSchema: GenMessage<WatchJobsResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_jobs, 16);
 
 /**
  * @generated from message switchyard.v1.JobEvent
@@ -749,7 +803,7 @@ export type JobEvent = Message<"switchyard.v1.JobEvent"> & {
  * Use `create(JobEventSchema)` to create a new message.
  */
 export const JobEventSchema: GenMessage<JobEvent> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 16);
+  messageDesc(file_switchyard_v1_jobs, 17);
 
 /**
  * @generated from message switchyard.v1.DescribeJobRequest
@@ -771,7 +825,7 @@ export type DescribeJobRequest = Message<"switchyard.v1.DescribeJobRequest"> & {
  * Use `create(DescribeJobRequestSchema)` to create a new message.
  */
 export const DescribeJobRequestSchema: GenMessage<DescribeJobRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 17);
+  messageDesc(file_switchyard_v1_jobs, 18);
 
 /**
  * @generated from message switchyard.v1.DescribeJobResponse
@@ -793,7 +847,7 @@ export type DescribeJobResponse = Message<"switchyard.v1.DescribeJobResponse"> &
  * Use `create(DescribeJobResponseSchema)` to create a new message.
  */
 export const DescribeJobResponseSchema: GenMessage<DescribeJobResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 18);
+  messageDesc(file_switchyard_v1_jobs, 19);
 
 /**
  * @generated from message switchyard.v1.CancelJobRequest
@@ -815,7 +869,7 @@ export type CancelJobRequest = Message<"switchyard.v1.CancelJobRequest"> & {
  * Use `create(CancelJobRequestSchema)` to create a new message.
  */
 export const CancelJobRequestSchema: GenMessage<CancelJobRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 19);
+  messageDesc(file_switchyard_v1_jobs, 20);
 
 /**
  * @generated from message switchyard.v1.DeleteJobRequest
@@ -846,7 +900,7 @@ export type DeleteJobRequest = Message<"switchyard.v1.DeleteJobRequest"> & {
  * Use `create(DeleteJobRequestSchema)` to create a new message.
  */
 export const DeleteJobRequestSchema: GenMessage<DeleteJobRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 20);
+  messageDesc(file_switchyard_v1_jobs, 21);
 
 /**
  * @generated from message switchyard.v1.DeleteJobResponse
@@ -886,7 +940,7 @@ export type DeleteJobResponse = Message<"switchyard.v1.DeleteJobResponse"> & {
  * Use `create(DeleteJobResponseSchema)` to create a new message.
  */
 export const DeleteJobResponseSchema: GenMessage<DeleteJobResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 21);
+  messageDesc(file_switchyard_v1_jobs, 22);
 
 /**
  * @generated from message switchyard.v1.RerunJobRequest
@@ -931,7 +985,7 @@ export type RerunJobRequest = Message<"switchyard.v1.RerunJobRequest"> & {
  * Use `create(RerunJobRequestSchema)` to create a new message.
  */
 export const RerunJobRequestSchema: GenMessage<RerunJobRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 22);
+  messageDesc(file_switchyard_v1_jobs, 23);
 
 /**
  * @generated from message switchyard.v1.GetLogsRequest
@@ -970,7 +1024,7 @@ export type GetLogsRequest = Message<"switchyard.v1.GetLogsRequest"> & {
  * Use `create(GetLogsRequestSchema)` to create a new message.
  */
 export const GetLogsRequestSchema: GenMessage<GetLogsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 23);
+  messageDesc(file_switchyard_v1_jobs, 24);
 
 /**
  * @generated from message switchyard.v1.LogChunk
@@ -997,7 +1051,7 @@ export type LogChunk = Message<"switchyard.v1.LogChunk"> & {
  * Use `create(LogChunkSchema)` to create a new message.
  */
 export const LogChunkSchema: GenMessage<LogChunk> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 24);
+  messageDesc(file_switchyard_v1_jobs, 25);
 
 /**
  * One point, or a bucket of consecutive steps [step, step_to] once a series is downsampled (long series keep their
@@ -1053,7 +1107,7 @@ export type MetricPoint = Message<"switchyard.v1.MetricPoint"> & {
  * Use `create(MetricPointSchema)` to create a new message.
  */
 export const MetricPointSchema: GenMessage<MetricPoint> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 25);
+  messageDesc(file_switchyard_v1_jobs, 26);
 
 /**
  * @generated from message switchyard.v1.MetricSeries
@@ -1097,7 +1151,7 @@ export type MetricSeries = Message<"switchyard.v1.MetricSeries"> & {
  * Use `create(MetricSeriesSchema)` to create a new message.
  */
 export const MetricSeriesSchema: GenMessage<MetricSeries> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 26);
+  messageDesc(file_switchyard_v1_jobs, 27);
 
 /**
  * @generated from message switchyard.v1.GetMetricsRequest
@@ -1133,7 +1187,7 @@ export type GetMetricsRequest = Message<"switchyard.v1.GetMetricsRequest"> & {
  * Use `create(GetMetricsRequestSchema)` to create a new message.
  */
 export const GetMetricsRequestSchema: GenMessage<GetMetricsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 27);
+  messageDesc(file_switchyard_v1_jobs, 28);
 
 /**
  * @generated from message switchyard.v1.GetMetricsResponse
@@ -1150,7 +1204,7 @@ export type GetMetricsResponse = Message<"switchyard.v1.GetMetricsResponse"> & {
  * Use `create(GetMetricsResponseSchema)` to create a new message.
  */
 export const GetMetricsResponseSchema: GenMessage<GetMetricsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 28);
+  messageDesc(file_switchyard_v1_jobs, 29);
 
 /**
  * @generated from message switchyard.v1.Artifact
@@ -1185,7 +1239,7 @@ export type Artifact = Message<"switchyard.v1.Artifact"> & {
  * Use `create(ArtifactSchema)` to create a new message.
  */
 export const ArtifactSchema: GenMessage<Artifact> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 29);
+  messageDesc(file_switchyard_v1_jobs, 30);
 
 /**
  * @generated from message switchyard.v1.ListArtifactsRequest
@@ -1207,7 +1261,7 @@ export type ListArtifactsRequest = Message<"switchyard.v1.ListArtifactsRequest">
  * Use `create(ListArtifactsRequestSchema)` to create a new message.
  */
 export const ListArtifactsRequestSchema: GenMessage<ListArtifactsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 30);
+  messageDesc(file_switchyard_v1_jobs, 31);
 
 /**
  * @generated from message switchyard.v1.ListArtifactsResponse
@@ -1231,7 +1285,7 @@ export type ListArtifactsResponse = Message<"switchyard.v1.ListArtifactsResponse
  * Use `create(ListArtifactsResponseSchema)` to create a new message.
  */
 export const ListArtifactsResponseSchema: GenMessage<ListArtifactsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 31);
+  messageDesc(file_switchyard_v1_jobs, 32);
 
 /**
  * @generated from message switchyard.v1.ReadArtifactRequest
@@ -1258,7 +1312,7 @@ export type ReadArtifactRequest = Message<"switchyard.v1.ReadArtifactRequest"> &
  * Use `create(ReadArtifactRequestSchema)` to create a new message.
  */
 export const ReadArtifactRequestSchema: GenMessage<ReadArtifactRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 32);
+  messageDesc(file_switchyard_v1_jobs, 33);
 
 /**
  * @generated from message switchyard.v1.ArtifactChunk
@@ -1280,7 +1334,7 @@ export type ArtifactChunk = Message<"switchyard.v1.ArtifactChunk"> & {
  * Use `create(ArtifactChunkSchema)` to create a new message.
  */
 export const ArtifactChunkSchema: GenMessage<ArtifactChunk> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 33);
+  messageDesc(file_switchyard_v1_jobs, 34);
 
 /**
  * @generated from message switchyard.v1.ListGpusRequest
@@ -1293,7 +1347,7 @@ export type ListGpusRequest = Message<"switchyard.v1.ListGpusRequest"> & {
  * Use `create(ListGpusRequestSchema)` to create a new message.
  */
 export const ListGpusRequestSchema: GenMessage<ListGpusRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 34);
+  messageDesc(file_switchyard_v1_jobs, 35);
 
 /**
  * @generated from message switchyard.v1.Gpu
@@ -1354,7 +1408,7 @@ export type Gpu = Message<"switchyard.v1.Gpu"> & {
  * Use `create(GpuSchema)` to create a new message.
  */
 export const GpuSchema: GenMessage<Gpu> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 35);
+  messageDesc(file_switchyard_v1_jobs, 36);
 
 /**
  * @generated from message switchyard.v1.ListGpusResponse
@@ -1378,7 +1432,7 @@ export type ListGpusResponse = Message<"switchyard.v1.ListGpusResponse"> & {
  * Use `create(ListGpusResponseSchema)` to create a new message.
  */
 export const ListGpusResponseSchema: GenMessage<ListGpusResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 36);
+  messageDesc(file_switchyard_v1_jobs, 37);
 
 /**
  * @generated from message switchyard.v1.CollectGarbageRequest
@@ -1411,7 +1465,7 @@ export type CollectGarbageRequest = Message<"switchyard.v1.CollectGarbageRequest
  * Use `create(CollectGarbageRequestSchema)` to create a new message.
  */
 export const CollectGarbageRequestSchema: GenMessage<CollectGarbageRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 37);
+  messageDesc(file_switchyard_v1_jobs, 38);
 
 /**
  * @generated from message switchyard.v1.CollectedJob
@@ -1448,7 +1502,7 @@ export type CollectedJob = Message<"switchyard.v1.CollectedJob"> & {
  * Use `create(CollectedJobSchema)` to create a new message.
  */
 export const CollectedJobSchema: GenMessage<CollectedJob> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 38);
+  messageDesc(file_switchyard_v1_jobs, 39);
 
 /**
  * @generated from message switchyard.v1.TeamDiskUsage
@@ -1479,7 +1533,7 @@ export type TeamDiskUsage = Message<"switchyard.v1.TeamDiskUsage"> & {
  * Use `create(TeamDiskUsageSchema)` to create a new message.
  */
 export const TeamDiskUsageSchema: GenMessage<TeamDiskUsage> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 39);
+  messageDesc(file_switchyard_v1_jobs, 40);
 
 /**
  * @generated from message switchyard.v1.CollectGarbageResponse
@@ -1511,7 +1565,7 @@ export type CollectGarbageResponse = Message<"switchyard.v1.CollectGarbageRespon
  * Use `create(CollectGarbageResponseSchema)` to create a new message.
  */
 export const CollectGarbageResponseSchema: GenMessage<CollectGarbageResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_jobs, 40);
+  messageDesc(file_switchyard_v1_jobs, 41);
 
 /**
  * Training jobs: submission, state, logs, metrics and artifacts.
@@ -1559,6 +1613,19 @@ export const Jobs: GenService<{
     methodKind: "unary";
     input: typeof ListJobsRequestSchema;
     output: typeof ListJobsResponseSchema;
+  },
+  /**
+   * The jobs ListJobs would answer, then every change to them as it is stored: the first message holds them all
+   * (snapshot), each later one the jobs that changed (state, replicas, waiting reason) and the uids of those that
+   * left the filter (deleted, or in another phase than the one asked for). No polling: the stream idles until a
+   * change. A watcher that reads slowly gets each job's latest state once, never a backlog.
+   *
+   * @generated from rpc switchyard.v1.Jobs.WatchJobs
+   */
+  watchJobs: {
+    methodKind: "server_streaming";
+    input: typeof ListJobsRequestSchema;
+    output: typeof WatchJobsResponseSchema;
   },
   /**
    * The job with its events: queued, placed on which GPUs, started, exited with code, retried.
