@@ -209,10 +209,17 @@ export function registerJobCommands(program: Command): void {
     }),
   );
 
-  const list = program.command("list").alias("ls").description("list jobs").option("--state <phase>", "only jobs in this phase (Queued, Running, Succeeded, …)").option("-o, --output <format>", "table|json|yaml", "table");
+  const list = program
+    .command("list")
+    .alias("ls")
+    .description("list jobs")
+    .option("--state <phase>", "only jobs in this phase (Queued, Running, Succeeded, …)")
+    .option("--queue <name>", "only jobs in this queue")
+    .option("--user <name>", "only jobs this user submitted")
+    .option("-o, --output <format>", "table|json|yaml", "table");
   list.action(
-    withApi(list, async (api, g, o: { state?: string; output?: string }) => {
-      const res = await api.jobs.listJobs({ state: o.state ?? "", team: g.team ?? "" });
+    withApi(list, async (api, g, o: { state?: string; queue?: string; user?: string; output?: string }) => {
+      const res = await api.jobs.listJobs({ state: o.state ?? "", team: g.team ?? "", queue: o.queue ?? "", user: o.user ?? "" });
       const f = parseFormat(o.output);
       if (f !== "table") process.stdout.write((f === "json" ? JSON.stringify({ items: res.jobs.map(jobResource) }, null, 2) : stringify({ items: res.jobs.map(jobResource) })) + "\n");
       else process.stdout.write((res.jobs.length ? printJobs(res.jobs, "table") : "no jobs") + "\n");

@@ -127,4 +127,11 @@ describe("WatchJobs through the service", () => {
     assert.equal(phases.at(-1), "Succeeded");
     assert.equal(user, "", "submitted by a platform service: no user");
   });
+
+  it("filters ListJobs by queue and by submitter as WatchJobs does", async () => {
+    const names = async (req: { queue?: string; user?: string }) => (await jobs.client.listJobs(req)).jobs.map((j) => j.metadata?.name);
+    assert.deepEqual(await names({ queue: "default" }), ["watched"]);
+    assert.deepEqual(await names({ queue: "elsewhere" }), []);
+    assert.deepEqual(await names({ user: "alice" }), [], "the job has no user (a service submitted it)");
+  });
 });
