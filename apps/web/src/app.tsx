@@ -3,9 +3,10 @@
 // the route asked for after.
 import { lazy, Suspense, useEffect, useRef, type ReactNode } from "react";
 import { Link, Route, Switch, useLocation } from "wouter";
-import { JobsPage } from "./pages/jobs.js";
 import { LoginPage } from "./pages/login.js";
+import { JobsPage } from "./pages/jobs.js";
 import { NotFoundPage } from "./pages/not-found.js";
+import { PageBoundary } from "./page-boundary.js";
 import { useSessionState } from "./session.js";
 
 const JobPage = lazy(() => import("./pages/job.js").then((m) => ({ default: m.JobPage })));
@@ -42,21 +43,28 @@ export function App() {
         </span>
       </header>
       <Main>
-        <Suspense fallback={<p role="status">Loading…</p>}>
-          <Switch>
-            <Route path="/">{() => <JobsPage />}</Route>
-            <Route path="/jobs">{() => <JobsPage />}</Route>
-            <Route path="/jobs/:team/:name">{(p) => <JobPage team={decodeURIComponent(p.team)} name={decodeURIComponent(p.name)} />}</Route>
-            <Route path="/queues">{() => <QueuesPage />}</Route>
-            <Route path="/mesh">{() => <MeshPage />}</Route>
-            <Route path="/serving">{() => <ServingPage />}</Route>
-            <Route path="/experiments">{() => <ExperimentsPage />}</Route>
-            <Route>{() => <NotFoundPage what="page" />}</Route>
-          </Switch>
-        </Suspense>
+        <Boundary>
+          <Suspense fallback={<p role="status">Loading…</p>}>
+            <Switch>
+              <Route path="/">{() => <JobsPage />}</Route>
+              <Route path="/jobs">{() => <JobsPage />}</Route>
+              <Route path="/jobs/:team/:name">{(p) => <JobPage team={decodeURIComponent(p.team)} name={decodeURIComponent(p.name)} />}</Route>
+              <Route path="/queues">{() => <QueuesPage />}</Route>
+              <Route path="/mesh">{() => <MeshPage />}</Route>
+              <Route path="/serving">{() => <ServingPage />}</Route>
+              <Route path="/experiments">{() => <ExperimentsPage />}</Route>
+              <Route>{() => <NotFoundPage what="page" />}</Route>
+            </Switch>
+          </Suspense>
+        </Boundary>
       </Main>
     </>
   );
+}
+
+function Boundary({ children }: { children: ReactNode }) {
+  const [location] = useLocation();
+  return <PageBoundary resetKey={location}>{children}</PageBoundary>;
 }
 
 function Nav() {

@@ -18,6 +18,12 @@ function raw(url: string, method: string, path: string, headers: Record<string, 
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request({ host: u.hostname, port: u.port, method, path, headers: { ...headers, ...(body !== undefined ? { "content-length": String(Buffer.byteLength(body)) } : {}) } }, (res) => {
+      // A stream that was accepted (WatchJobs stays open until its caller leaves): its status is the answer.
+      if ((res.statusCode ?? 0) < 400 && String(res.headers["content-type"]).startsWith("text/event-stream")) {
+        resolve({ status: res.statusCode ?? 0, text: "" });
+        req.destroy();
+        return;
+      }
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (d: string) => (text += d));

@@ -114,7 +114,7 @@ describe("the dashboard's files at the gateway's one port", () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const r = await rawGet(url, "/");
     assert.equal(r.status, 404);
-    assert.match(r.body.toString(), /not built .*run `npm run build`/);
+    assert.match(JSON.parse(r.body.toString()).message, /not built .*run `npm run build`/, "as JSON, as every REST error");
     assert.equal((await rawGet(url, "/v1/jobs")).status, 418, "only / is answered so");
     server.close();
   });

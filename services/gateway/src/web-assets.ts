@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { extname, join } from "node:path";
 import { gzipSync } from "node:zlib";
-import type { Logger } from "@switchyard/core";
-import { closeUnread, hasBody, type EdgeRequest, type EdgeResponse } from "./edge-guard.js";
+import { Code, SwitchyardError, type Logger } from "@switchyard/core";
+import { closeUnread, hasBody, refuse, type EdgeRequest, type EdgeResponse } from "./edge-guard.js";
 
 // The dashboard's files (apps/web/dist, built by Vite), served by the gateway at / on its one port. Read once at start
 // into memory — a few hundred kB — so a request never touches the file system: no path is ever joined from a URL, so
@@ -134,11 +134,12 @@ function send(req: EdgeRequest, res: EdgeResponse, a: Asset): void {
   else res.end(body);
 }
 
-/** GET / without a built dashboard: say how to build it (REST clients and curl still have everything else). */
+/**
+ * GET / when the dashboard should be served but is not built: say how to build it, as the REST error every other
+ * unknown path gets (JSON {code, message, details}). A gateway given no dashboard leaves / to REST's 404.
+ */
 export function notBuilt(req: EdgeRequest, res: EdgeResponse, path: string, dir: string | undefined): boolean {
-  if (req.method !== "GET" || path !== "/") return false;
-  if (hasBody(req)) closeUnread(req, res);
-  res.writeHead(404, { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8" });
-  res.end(dir ? `The dashboard is not built (no ${dir}/index.html): run \`npm run build\`.\n` : "This gateway serves no dashboard (SWITCHYARD_WEB_DIR is not set).\n");
+  if (dir === undefined || req.method !== "GET" || path !== "/") return false;
+  refuse(req, res, "rest", new SwitchyardError(Code.NotFound, `the dashboard is not built (no ${dir}/index.html): run \`npm run build\``));
   return true;
 }
