@@ -155,7 +155,12 @@ describe("the dashboard", () => {
     const hidden = await mainText("/jobs/beta/beta-secret");
     await screenshot(h, other, "job-not-found");
     const missing = await mainText("/jobs/beta/does-not-exist");
+    // The same through alice's own team: there the platform answers NOT_FOUND, not PERMISSION_DENIED.
+    const hiddenInOwnTeam = await mainText("/jobs/default/beta-secret");
+    const missingInOwnTeam = await mainText("/jobs/default/does-not-exist");
     assert.equal(hidden, missing);
+    assert.equal(hiddenInOwnTeam, missing);
+    assert.equal(missingInOwnTeam, missing);
     assert.match(hidden, /^Not found/);
     assert.doesNotMatch(hidden, /beta-secret/);
   });
@@ -165,17 +170,17 @@ describe("the dashboard", () => {
       page.waitForFunction((want) => [...document.querySelectorAll<HTMLElement>("tr[data-job]")].map((r) => r.dataset.job).sort().join() === want, [...names].sort().join(), { timeout: WAIT_MS });
     await go(page, "/jobs", "Jobs");
     await shown(["beta-secret", "demo-train", "waits"]);
-    await page.getByLabel("Team").selectOption("beta");
+    await page.getByLabel("Team", { exact: true }).selectOption("beta");
     await shown(["beta-secret"]);
-    await page.getByLabel("Team").selectOption("");
-    await page.getByLabel("User").fill("admin");
+    await page.getByLabel("Team", { exact: true }).selectOption("");
+    await page.getByLabel("User", { exact: true }).fill("admin");
     await shown(["demo-train", "waits"]);
-    await page.getByLabel("State").selectOption("Cancelled");
+    await page.getByLabel("State", { exact: true }).selectOption("Cancelled");
     await shown(["waits"]);
     assert.match(page.url(), /state=Cancelled/);
     assert.match(page.url(), /user=admin/);
-    await page.getByLabel("User").fill("");
-    await page.getByLabel("State").selectOption("");
+    await page.getByLabel("User", { exact: true }).fill("");
+    await page.getByLabel("State", { exact: true }).selectOption("");
     await shown(["beta-secret", "demo-train", "waits"]);
   });
 

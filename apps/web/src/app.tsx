@@ -48,7 +48,7 @@ export function App() {
             <Switch>
               <Route path="/">{() => <JobsPage />}</Route>
               <Route path="/jobs">{() => <JobsPage />}</Route>
-              <Route path="/jobs/:team/:name">{(p) => <JobPage team={decodeURIComponent(p.team)} name={decodeURIComponent(p.name)} />}</Route>
+              <Route path="/jobs/:team/:name">{(p) => <JobPage team={decoded(p.team)} name={decoded(p.name)} />}</Route>
               <Route path="/queues">{() => <QueuesPage />}</Route>
               <Route path="/mesh">{() => <MeshPage />}</Route>
               <Route path="/serving">{() => <ServingPage />}</Route>
@@ -60,6 +60,15 @@ export function App() {
       </Main>
     </>
   );
+}
+
+/** A path segment as the job's name or team (wouter has run decodeURI; a bad escape is kept as typed, and not found). */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 function Boundary({ children }: { children: ReactNode }) {

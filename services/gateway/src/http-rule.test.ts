@@ -66,7 +66,7 @@ describe("the OpenAPI document", () => {
     const get = paths["/v1/jobs/{name}"]!["get"]!;
     assert.deepEqual(get.parameters.map((p) => `${p.in}:${p.name}`), ["path:name", "query:team"]);
     const list = paths["/v1/jobs"]!["get"]!;
-    assert.deepEqual(list.parameters.map((p) => p.name), ["state", "team", "limit", "queue", "user"]);
+    assert.deepEqual(list.parameters.map((p) => p.name), ["state", "team", "limit", "queue", "user", "name"]);
     assert.ok(paths["/v1/jobs"]!["post"]!.requestBody);
     assert.deepEqual(paths["/v1/secrets/{name}"]!["delete"]!.parameters.map((p) => `${p.in}:${p.name}`), ["path:name", "query:team"]);
     assert.deepEqual(paths["/v1/secrets"]!["get"]!.parameters.map((p) => `${p.in}:${p.name}`), ["query:team"]);

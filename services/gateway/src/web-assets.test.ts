@@ -66,6 +66,9 @@ describe("the dashboard's files at the gateway's one port", () => {
     assert.equal(gz.headers["content-encoding"], "gzip");
     assert.ok(gz.body.length < APP_JS.length / 10, `gzip ${gz.body.length} bytes`);
     assert.equal(gunzipSync(gz.body).toString(), APP_JS);
+    const refused = await rawGet(p.url, "/assets/index-abc123.js", { "accept-encoding": "gzip;q=0, identity" });
+    assert.equal(refused.headers["content-encoding"], undefined, "gzip;q=0 means not gzip");
+    assert.equal(refused.body.toString(), APP_JS);
     const again = await rawGet(p.url, "/assets/index-abc123.js", { "if-none-match": String(plain.headers.etag) });
     assert.equal(again.status, 304);
     assert.equal(again.body.length, 0);
@@ -107,6 +110,9 @@ describe("the dashboard's files at the gateway's one port", () => {
   it("says how to build the dashboard when it is not built, and loads nothing from a missing directory", async () => {
     const missing = join(dir, "missing");
     assert.equal(loadWebAssets(missing, noopLogger), undefined);
+    const linked = join(dir, "current");
+    symlinkSync(web, linked);
+    assert.ok(loadWebAssets(linked, noopLogger)?.paths.includes("/index.html"), "a link to the build directory is followed (only links inside it are not)");
     const server = createServer((req, res) => {
       if (!notBuilt(req, res, req.url ?? "/", missing)) res.writeHead(418).end();
     });

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { lstatSync, readdirSync, readFileSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import { extname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { Code, SwitchyardError, type Logger } from "@switchyard/core";
@@ -94,8 +94,10 @@ export function loadWebAssets(dir: string, logger: Logger): WebAssets | undefine
     }
   };
   try {
-    if (!lstatSync(dir).isDirectory()) return undefined;
-    walk(dir, "/", 0);
+    // The configured directory may itself be a link (a deployment's `current`); inside it, links are not followed.
+    const root = realpathSync(dir);
+    if (!lstatSync(root).isDirectory()) return undefined;
+    walk(root, "/", 0);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;
@@ -118,6 +120,17 @@ export function loadWebAssets(dir: string, logger: Logger): WebAssets | undefine
   };
 }
 
+/** Whether Accept-Encoding takes gzip (or *) with a non-zero weight. */
+function acceptsGzip(header: string): boolean {
+  for (const part of header.split(",")) {
+    const [coding, ...params] = part.trim().toLowerCase().split(";");
+    if (coding !== "gzip" && coding !== "*") continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+    return q === undefined || Number(q.slice(2)) > 0;
+  }
+  return false;
+}
+
 function send(req: EdgeRequest, res: EdgeResponse, a: Asset): void {
   const headers: Record<string, string | number> = { ...SECURITY_HEADERS, "content-type": a.type, "cache-control": a.cacheControl, etag: a.etag, vary: "accept-encoding" };
   if (req.headers["if-none-match"] === a.etag) {
@@ -125,7 +138,7 @@ function send(req: EdgeRequest, res: EdgeResponse, a: Asset): void {
     res.end();
     return;
   }
-  const gzip = a.gzip !== undefined && /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""));
+  const gzip = a.gzip !== undefined && acceptsGzip(String(req.headers["accept-encoding"] ?? ""));
   const body = gzip ? a.gzip! : a.body;
   if (gzip) headers["content-encoding"] = "gzip";
   headers["content-length"] = body.length;

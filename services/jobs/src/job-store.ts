@@ -66,6 +66,8 @@ export interface JobFilter {
   team?: string;
   queue?: string;
   user?: string;
+  /** A job's name or uid. */
+  name?: string;
 }
 
 export class JobStore {
@@ -97,7 +99,13 @@ export class JobStore {
 
   private changed(uids: readonly string[]): void {
     if (uids.length === 0) return;
-    for (const l of this.listeners) l(uids);
+    for (const l of this.listeners) {
+      try {
+        l(uids);
+      } catch {
+        // A listener's fault is its own: the write is committed and its callers must hear so.
+      }
+    }
   }
 
   // ---- jobs -------------------------------------------------------------------------------------------------------
@@ -153,6 +161,8 @@ export class JobStore {
     if (filter.team) q = q.where("team", "=", filter.team);
     if (filter.queue) q = q.where("queue", "=", filter.queue);
     if (filter.user) q = q.where("user", "=", filter.user);
+    const name = filter.name;
+    if (name) q = q.where((eb) => eb.or([eb("name", "=", name), eb("uid", "=", name)]));
     return (await q.orderBy("seq", "asc").limit(filter.limit && filter.limit > 0 ? filter.limit : 10_000).execute()).map(toJob);
   }
 

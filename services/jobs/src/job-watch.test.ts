@@ -7,7 +7,7 @@ import { parseJobManifest } from "@switchyard/specs";
 import type { Caller } from "./authz.js";
 import type { JobRow, NewJob } from "./job-rows.js";
 import type { JobStore } from "./job-store.js";
-import { watchJobs, type WatchRequest } from "./job-watch.js";
+import { gatherFor, watchJobs, type Watchers, type WatchRequest } from "./job-watch.js";
 import { openTestStore, Sandbox, shellJob, waitFor, type JobsProcess } from "./test-harness.js";
 
 const spec = parseJobManifest("apiVersion: switchyard/v1\nkind: Job\nmetadata: {name: a}\nspec:\n  command: [x]\n").spec;
@@ -18,20 +18,40 @@ const newJob = (uid: string, team: string, user = "ann", queue = "default"): New
 const member = (teams: string[]): Caller => ({ kind: "user", user: "ann", teams, role: "member", via: "gateway" });
 type Message = { snapshot: boolean; jobs: { name: string; phase: string }[]; removed: string[] };
 
+/** A `gather` the test opens by hand: changes made before `open()` are sent together. */
+function gate() {
+  let release: () => void = () => undefined;
+  let waiting = 0;
+  return {
+    gather: (signal: AbortSignal) =>
+      new Promise<void>((resolve) => {
+        waiting++;
+        release = resolve;
+        signal.addEventListener("abort", () => resolve(), { once: true });
+      }),
+    waiting: () => waiting,
+    open: () => release(),
+  };
+}
+
 /** Reads a watch into a list of messages as they come; `next(n)` waits until n have arrived. */
-function follow(store: JobStore, req: Partial<WatchRequest>, coalesceMs = 0) {
+function follow(store: JobStore, req: Partial<WatchRequest>, o: { gather?: (s: AbortSignal) => Promise<void>; watchers?: Watchers; maxWatchers?: number; lifetimeMs?: number } = {}) {
   const ac = new AbortController();
   const got: Message[] = [];
-  const watchers = { open: 0 };
+  const watchers = o.watchers ?? { open: 0, byCaller: new Map() };
   const toProtos = async (rows: readonly JobRow[]) => rows.map((r) => create(JobSchema, { metadata: { name: r.name, team: r.team, uid: r.uid }, status: { phase: r.phase } }));
+  const deps = { store, toProtos, watchers, maxWatchers: o.maxWatchers ?? 10, maxPerCaller: 2, lifetimeMs: o.lifetimeMs ?? 600_000, gather: o.gather ?? gatherFor(0) };
+  let ended = false;
   const done = (async () => {
-    for await (const m of watchJobs({ store, toProtos, watchers, maxWatchers: 2, coalesceMs }, { scope: "all", caller: { kind: "service", service: "gateway" }, limit: 0, ...req }, ac.signal)) {
+    for await (const m of watchJobs(deps, { scope: "all", caller: { kind: "service", service: "gateway" }, limit: 0, ...req }, ac.signal)) {
       got.push({ snapshot: m.snapshot ?? false, jobs: (m.jobs ?? []).map((j) => ({ name: j.metadata?.name ?? "", phase: j.status?.phase ?? "" })), removed: [...(m.removed ?? [])] });
     }
+    ended = true;
   })();
   return {
     got,
     watchers,
+    ended: () => ended,
     next: (n: number) => waitFor(`${n} watch messages`, async () => (got.length >= n ? got : undefined), 5000),
     async stop() {
       ac.abort();
@@ -77,25 +97,58 @@ describe("WatchJobs: the job list, then its changes as they are stored", () => {
   });
 
   it("gathers a burst of changes into one message with each job's latest state, never a backlog", async () => {
-    const w = follow(store, { team: "burst" }, 200);
+    const g = gate();
+    const w = follow(store, { team: "burst" }, { gather: g.gather });
     await w.next(1);
     await store.insertJob(newJob("b1", "burst"));
+    await waitFor("the watch to gather", async () => (g.waiting() === 1 ? true : undefined));
     for (const phase of ["Starting", "Running", "Succeeded"] as const) await store.commit("b1", { job: { phase } }, 5000);
+    g.open();
     const got = await w.next(2);
-    assert.deepEqual(got[1]!.jobs, [{ name: "b1", phase: "Succeeded" }]);
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(w.got.length, 2, "one message for the burst");
+    assert.deepEqual(got[1]!.jobs, [{ name: "b1", phase: "Succeeded" }], "four changes, one message, the latest state");
+    assert.equal(got.length, 2);
     await w.stop();
   });
 
-  it("refuses a watch over its cap as RESOURCE_EXHAUSTED, retryable", async () => {
-    const a = follow(store, {});
-    const b = follow(store, {});
+  it("refuses a watch over the cap, and over one caller's share, as RESOURCE_EXHAUSTED, retryable", async () => {
+    const watchers: Watchers = { open: 0, byCaller: new Map() };
+    const a = follow(store, {}, { watchers, maxWatchers: 3 });
+    const b = follow(store, {}, { watchers, maxWatchers: 3 });
     await Promise.all([a.next(1), b.next(1)]);
-    const toProtos = async () => [];
-    const third = watchJobs({ store, toProtos, watchers: a.watchers, maxWatchers: 1, coalesceMs: 0 }, { scope: "all", caller: member([]), limit: 0 }, new AbortController().signal);
-    await assert.rejects(third[Symbol.asyncIterator]().next(), (e: unknown) => e instanceof SwitchyardError && e.code === Code.ResourceExhausted && e.retryable);
-    await Promise.all([a.stop(), b.stop()]);
+    assert.equal(watchers.byCaller.get("service:gateway"), 2);
+    const exhausted = (e: unknown) => e instanceof SwitchyardError && e.code === Code.ResourceExhausted && e.retryable;
+    const over = (caller: Caller) => watchJobs({ store, toProtos: async () => [], watchers, maxWatchers: 3, maxPerCaller: 2, lifetimeMs: 60_000, gather: gatherFor(0) }, { scope: "all", caller, limit: 0 }, new AbortController().signal);
+    await assert.rejects(over({ kind: "service", service: "gateway" })[Symbol.asyncIterator]().next(), (e: unknown) => exhausted(e) && /you have 2 job watches open/.test((e as Error).message), "a third from the same caller");
+    const c = follow(store, { scope: ["vision"], caller: member(["vision"]) }, { watchers, maxWatchers: 3 });
+    await c.next(1);
+    await assert.rejects(over(member(["nlp"]))[Symbol.asyncIterator]().next(), (e: unknown) => exhausted(e) && /3 job watches are open/.test((e as Error).message), "any caller once all are taken");
+    await Promise.all([a.stop(), b.stop(), c.stop()]);
+    assert.deepEqual([watchers.open, watchers.byCaller.size], [0, 0]);
+  });
+
+  it("gives its slot back when aborted while nobody reads it, and ends cleanly when its lifetime is up", async () => {
+    const watchers: Watchers = { open: 0, byCaller: new Map() };
+    const ac = new AbortController();
+    const it = watchJobs({ store, toProtos: async () => [], watchers, maxWatchers: 5, maxPerCaller: 5, lifetimeMs: 600_000, gather: gatherFor(0) }, { scope: "all", caller: member(["vision"]), limit: 0 }, ac.signal)[Symbol.asyncIterator]();
+    await it.next();
+    assert.equal(watchers.open, 1);
+    ac.abort();
+    assert.deepEqual([watchers.open, watchers.byCaller.size], [0, 0], "released on abort, before any read");
+    const short = follow(store, {}, { watchers, lifetimeMs: 50 });
+    await waitFor("the stream to end", async () => (short.ended() ? true : undefined));
+    assert.equal(short.got[0]?.snapshot, true);
+    assert.equal(watchers.open, 0);
+  });
+
+  it("follows one job by its name", async () => {
+    await store.insertJob(newJob("n1", "named"));
+    await store.insertJob(newJob("n2", "named"));
+    const w = follow(store, { name: "n1" });
+    assert.deepEqual((await w.next(1))[0]!.jobs.map((j) => j.name), ["n1"]);
+    await store.commit("n2", { job: { phase: "Running" } }, 6000);
+    await store.commit("n1", { job: { phase: "Running" } }, 6000);
+    assert.deepEqual((await w.next(2))[1]!.jobs, [{ name: "n1", phase: "Running" }], "n2's change is not sent");
+    await w.stop();
   });
 });
 
@@ -129,9 +182,12 @@ describe("WatchJobs through the service", () => {
   });
 
   it("filters ListJobs by queue and by submitter as WatchJobs does", async () => {
-    const names = async (req: { queue?: string; user?: string }) => (await jobs.client.listJobs(req)).jobs.map((j) => j.metadata?.name);
+    const names = async (req: { queue?: string; user?: string; name?: string }) => (await jobs.client.listJobs(req)).jobs.map((j) => j.metadata?.name);
     assert.deepEqual(await names({ queue: "default" }), ["watched"]);
     assert.deepEqual(await names({ queue: "elsewhere" }), []);
     assert.deepEqual(await names({ user: "alice" }), [], "the job has no user (a service submitted it)");
+    const [watched] = (await jobs.client.listJobs({ name: "watched" })).jobs;
+    assert.deepEqual(await names({ name: watched!.metadata!.uid }), ["watched"], "one job, by uid");
+    assert.deepEqual(await names({ name: "nope" }), []);
   });
 });

@@ -14,7 +14,7 @@ import type { ManifestParser } from "./manifest-parser.js";
 import type { MetricsStore } from "./metrics-store.js";
 import type { JobRetention } from "./retention.js";
 import { streamLogs } from "./job-logs.js";
-import { watchJobs } from "./job-watch.js";
+import { gatherFor, watchJobs, type Watchers } from "./job-watch.js";
 import type { JobRow } from "./job-rows.js";
 import type { JobStore } from "./job-store.js";
 import { isFinal } from "./phases.js";
@@ -34,6 +34,8 @@ export interface JobsServiceDeps {
   maxWatchers?: number;
   /** How long WatchJobs gathers changes before sending them (default 50 ms). */
   watchCoalesceMs?: number;
+  /** How long one WatchJobs stream lives before it ends and the client opens another (default 10 minutes). */
+  watchLifetimeMs?: number;
 }
 
 const manifestOptions = (req: { fileName: string; baseDir: string }) => ({ ...(req.fileName ? { file: req.fileName } : {}), ...(req.baseDir ? { baseDir: req.baseDir } : {}) });
@@ -70,7 +72,7 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
     const replicas = await store.currentReplicas(rows);
     return rows.map((r) => jobToProto(r, replicas.get(r.uid) ?? []));
   }
-  const watchers = { open: 0 };
+  const watchers: Watchers = { open: 0, byCaller: new Map() };
 
   async function toProto(row: JobRow, caller?: Caller) {
     return jobToProto(row, row.attempt > 0 ? await store.replicas(row.uid, row.attempt) : [], caller?.kind === "service" || caller?.via === "serving" ? d.isolation.jobDir(row.uid) : "");
@@ -128,7 +130,7 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
       const caller = callerOf(ctx);
       const scope = readScope(caller, req.team);
       const perTeam = scope === "all" ? [req.team] : scope;
-      const rows = (await Promise.all(perTeam.map((team) => store.list({ phase: req.state, team, queue: req.queue, user: req.user, limit: req.limit })))).flat().filter((r) => serviceReaches(caller, r.spec.labels)).sort((a, b) => a.seq - b.seq);
+      const rows = (await Promise.all(perTeam.map((team) => store.list({ phase: req.state, team, queue: req.queue, user: req.user, name: req.name, limit: req.limit })))).flat().filter((r) => serviceReaches(caller, r.spec.labels)).sort((a, b) => a.seq - b.seq);
       if (perTeam.length > 1 && req.limit > 0) rows.length = Math.min(rows.length, req.limit);
       return { jobs: await listed(rows) };
     },
@@ -137,8 +139,8 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
       const caller = callerOf(ctx);
       const scope = readScope(caller, req.team);
       return watchJobs(
-        { store, toProtos: listed, watchers, maxWatchers: d.maxWatchers ?? 1000, coalesceMs: d.watchCoalesceMs ?? 50 },
-        { scope, caller, phase: req.state, team: req.team, queue: req.queue, user: req.user, limit: req.limit },
+        { store, toProtos: listed, watchers, maxWatchers: d.maxWatchers ?? 1000, maxPerCaller: 32, lifetimeMs: d.watchLifetimeMs ?? 600_000, gather: gatherFor(d.watchCoalesceMs ?? 50) },
+        { scope, caller, phase: req.state, team: req.team, queue: req.queue, user: req.user, name: req.name, limit: req.limit },
         ctx.signal,
       );
     },

@@ -6,7 +6,7 @@ import type { Job, ListJobsRequest, WatchJobsResponse } from "@switchyard/api";
 import { useEffect, useState } from "react";
 import { errorText, isAborted, type Api } from "../api.js";
 
-export type WatchFilter = Pick<ListJobsRequest, "state" | "team" | "queue" | "user">;
+export type WatchFilter = Pick<ListJobsRequest, "state" | "team" | "queue" | "user"> & { name?: string };
 
 export interface WatchHandlers {
   onMessage(msg: WatchJobsResponse): void;
@@ -100,7 +100,9 @@ export function useLiveJobs(api: Api, filter: WatchFilter): LiveJobs {
           }
           for (const uid of msg.removed) byUid.delete(uid);
           const jobs = [...byUid.values()].sort(newestFirst);
-          setState((s) => ({ jobs, problem: undefined, announcement: changes.length > 0 ? `${changes.join("; ")}.` : s.announcement }));
+          // A few changes are read out one by one; a busy cluster's many, as a count (not a stream of chatter).
+          const said = changes.length > 3 ? `${changes.length} jobs changed state.` : changes.length > 0 ? `${changes.join("; ")}.` : undefined;
+          setState((s) => ({ jobs, problem: undefined, announcement: said ?? s.announcement }));
         },
         onError(message, retryInMs) {
           const problem = retryInMs === undefined ? message : `Live updates interrupted (${message}); reconnecting in ${Math.ceil(retryInMs / 1000)} s.`;

@@ -7,6 +7,9 @@ import { bytesText, saveBlob } from "../components/download.js";
 import { shortTime, timestampMs } from "../components/job-text.js";
 import { useSession } from "../session.js";
 
+/** The largest artifact the page downloads (it is held in memory until saved). */
+const MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024;
+
 export function JobArtifacts({ job }: { job: Job }) {
   const { api } = useSession();
   const name = job.metadata?.name ?? "";
@@ -35,6 +38,8 @@ export function JobArtifacts({ job }: { job: Job }) {
     return () => ac.abort();
   }, [list, phase]);
 
+  // A download is assembled in the tab's memory (the stream needs the token, which a plain link cannot carry): files
+  // larger than this are left to the CLI, which writes them to disk as they come.
   async function download(a: Artifact) {
     setDownloading(a.path);
     setError(undefined);
@@ -83,6 +88,10 @@ export function JobArtifacts({ job }: { job: Job }) {
                   <td>
                     {a.symlink ? (
                       <span className="muted">a link: not served</span>
+                    ) : Number(a.sizeBytes) > MAX_DOWNLOAD_BYTES ? (
+                      <span className="muted">
+                        too large for the browser: <code>switchyard artifacts {name} --download DIR</code>
+                      </span>
                     ) : (
                       <button type="button" onClick={() => void download(a)} disabled={downloading !== undefined} aria-label={`${downloading === a.path ? "Downloading" : "Download"} ${a.path}`}>
                         {downloading === a.path ? "Downloading…" : "Download"}

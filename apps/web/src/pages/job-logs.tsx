@@ -9,6 +9,9 @@ import { useSession } from "../session.js";
 
 /** Lines kept in the page; older ones are dropped (and said so). */
 const MAX_LINES = 50_000;
+/** A line longer than this is cut (the rest is counted, not kept); what is kept in all is at most MAX_CHARS. */
+const MAX_LINE_CHARS = 4_096;
+const MAX_CHARS = 8 * 1024 * 1024;
 /** Lines rendered at once: the newest, or the newest that match the search. */
 const MAX_SHOWN = 2_000;
 
@@ -26,7 +29,7 @@ export function JobLogs({ job, onChunk }: { job: Job; onChunk(): void }) {
   const [stream, setStream] = useState<StreamState>({ kind: "streaming" });
   const [restarts, setRestarts] = useState(0);
   const [, setVersion] = useState(0);
-  const log = useRef({ lines: [] as string[], partial: "", dropped: 0 });
+  const log = useRef({ lines: [] as string[], partial: "", dropped: 0, chars: 0 });
   const view = useRef<HTMLPreElement>(null);
   const chunkSeen = useRef(onChunk);
   chunkSeen.current = onChunk;
@@ -34,19 +37,34 @@ export function JobLogs({ job, onChunk }: { job: Job; onChunk(): void }) {
   useEffect(() => {
     const ac = new AbortController();
     const decoder = new TextDecoder();
-    log.current = { lines: [], partial: "", dropped: 0 };
+    log.current = { lines: [], partial: "", dropped: 0, chars: 0 };
     setVersion((v) => v + 1);
     setStream({ kind: "streaming" });
     const append = (text: string, final = false) => {
       const l = log.current;
-      const parts = (l.partial + text).split(/\r?\n/);
+      // A lone \r (a progress bar redrawing its line) ends a line too; an endless line is cut every MAX_LINE_CHARS,
+      // so neither the buffer nor the re-split of the unfinished line grows without bound.
+      const parts = (l.partial + text).split(/\r?\n|\r/);
       l.partial = parts.pop()!;
+      while (l.partial.length > MAX_LINE_CHARS) {
+        parts.push(l.partial.slice(0, MAX_LINE_CHARS));
+        l.partial = l.partial.slice(MAX_LINE_CHARS);
+      }
       if (final && l.partial !== "") {
         parts.push(l.partial);
         l.partial = "";
       }
-      for (const p of parts) l.lines.push(p);
-      if (l.lines.length > MAX_LINES) l.dropped += l.lines.splice(0, l.lines.length - MAX_LINES).length;
+      for (const p of parts) {
+        const line = p.length > MAX_LINE_CHARS ? `${p.slice(0, MAX_LINE_CHARS)} … (${p.length - MAX_LINE_CHARS} more characters not kept here)` : p;
+        l.lines.push(line);
+        l.chars += line.length;
+      }
+      let drop = 0;
+      while ((l.lines.length - drop > MAX_LINES || l.chars > MAX_CHARS) && drop < l.lines.length - 1) l.chars -= l.lines[drop++]!.length;
+      if (drop > 0) {
+        l.lines.splice(0, drop);
+        l.dropped += drop;
+      }
       setVersion((v) => v + 1);
     };
     void (async () => {

@@ -70,7 +70,8 @@ function JobView({ team, name }: { team: string; name: string }) {
     const ac = new AbortController();
     void watchJobs(
       api,
-      { state: "", team: jobTeam, queue: "", user: "" },
+      // This job only (by uid): a job page holds one small stream, not its whole team's list.
+      { state: "", team: jobTeam, queue: "", user: "", name: uid },
       {
         onMessage(msg) {
           // The first snapshot repeats what was just described; a later one follows a reconnect and may hold news.
