@@ -6,7 +6,8 @@ import { Link, useSearchParams } from "wouter";
 import { useSession } from "../session.js";
 import { ExperimentDetail } from "./experiments-trials.js";
 import { STATE_CLASS, bestValue, numberText, objectiveOf, trialsText } from "./experiments-text.js";
-import { usePolling, updatedText } from "../use-polling.js";
+import { usePolling } from "../use-polling.js";
+import { PolledHeader } from "../components/polled-header.js";
 import "./dash.css";
 import "./experiments.css";
 
@@ -20,18 +21,7 @@ export function ExperimentsPage() {
   const selected = p.data?.find((e) => `${e.team}/${e.name}` === chosen);
   return (
     <>
-      <h1>Experiments</h1>
-      <div className="dash-toolbar">
-        <button type="button" onClick={p.refresh} disabled={p.loading}>
-          Refresh
-        </button>
-        <span className="help">{updatedText(p)}</span>
-      </div>
-      {p.error ? (
-        <p role="alert" className="error">
-          Could not load the experiments: {p.error}
-        </p>
-      ) : null}
+      <PolledHeader title="Experiments" what="the experiments" poll={p} />
       {p.data && p.data.length === 0 ? (
         <p className="dash-empty">
           No experiments yet. Create one from a Katib <code>Experiment</code> or a <code>switchyard/v1</code> one with <code>switchyard experiments create -f experiment.yaml</code>{" "}

@@ -9,7 +9,8 @@ import { CallGraph } from "./mesh-graph.js";
 import { parsePrometheusText } from "./mesh-metrics.js";
 import { MethodsSection } from "./mesh-methods.js";
 import { PoliciesSection } from "./mesh-policies.js";
-import { usePolling, updatedText } from "../use-polling.js";
+import { usePolling } from "../use-polling.js";
+import { PolledHeader } from "../components/polled-header.js";
 import { callEdges, methodStats, oneHotStates, type Scrape, type StateRow } from "./mesh-stats.js";
 import "./dash.css";
 import "./mesh.css";
@@ -55,22 +56,12 @@ function AdminMesh() {
   const services = d ? ["gateway", ...d.status.services.map((s) => s.service)] : [];
   return (
     <>
-      <h1>Mesh</h1>
-      <div className="dash-toolbar">
-        <button type="button" onClick={p.refresh} disabled={p.loading}>
-          Refresh
-        </button>
-        <span className="help">
-          {updatedText(p)}
-          {d?.before ? ` · rates over the last ${Math.round((d.scrape.atMs - d.before.atMs) / 1000)} s` : d ? " · rates after the next refresh" : ""}
-          {" · refreshes every 5 s while this tab is visible"}
-        </span>
-      </div>
-      {p.error ? (
-        <p role="alert" className="error">
-          Could not load the mesh: {p.error}
-        </p>
-      ) : null}
+      <PolledHeader
+        title="Mesh"
+        what="the mesh"
+        poll={p}
+        note={`${d?.before ? ` · rates over the last ${Math.round((d.scrape.atMs - d.before.atMs) / 1000)} s` : d ? " · rates after the next refresh" : ""} · refreshes every 5 s while this tab is visible`}
+      />
       {d ? (
         <>
           <Endpoints status={d.status} rows={oneHotStates(d.scrape.exposition, "switchyard_mesh_endpoint_state", "endpoint")} />

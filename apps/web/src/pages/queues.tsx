@@ -4,7 +4,8 @@ import type { Gpu, ListGpusResponse, ListQueuesResponse, QueueStatus, ResourceSt
 import { Link } from "wouter";
 import { timestampMs } from "../components/job-text.js";
 import { useSession } from "../session.js";
-import { usePolling, updatedText } from "../use-polling.js";
+import { usePolling } from "../use-polling.js";
+import { PolledHeader } from "../components/polled-header.js";
 import { amountText, agoText, resourceLabel, waitText } from "./queues-text.js";
 import { UsageSection } from "./queues-usage.js";
 import "./dash.css";
@@ -20,18 +21,7 @@ export function QueuesPage() {
   }, REFRESH_MS);
   return (
     <>
-      <h1>Queues and GPUs</h1>
-      <div className="dash-toolbar">
-        <button type="button" onClick={p.refresh} disabled={p.loading}>
-          Refresh
-        </button>
-        <span className="help">{updatedText(p)}</span>
-      </div>
-      {p.error ? (
-        <p role="alert" className="error">
-          Could not load the queues: {p.error}
-        </p>
-      ) : null}
+      <PolledHeader title="Queues and GPUs" what="the queues" poll={p} />
       {p.data ? <Queues res={p.data.queues} /> : null}
       {p.data ? <Gpus res={p.data.gpus} /> : null}
       <UsageSection />

@@ -8,7 +8,8 @@ import { timestampMs } from "../components/job-text.js";
 import { useSession } from "../session.js";
 import { latencyText } from "./mesh-methods.js";
 import { parsePrometheusText } from "./mesh-metrics.js";
-import { usePolling, updatedText } from "../use-polling.js";
+import { usePolling } from "../use-polling.js";
+import { PolledHeader } from "../components/polled-header.js";
 import type { Scrape } from "./mesh-stats.js";
 import { num } from "./queues-text.js";
 import { revisionLoads, type RevisionLoad } from "./serving-metrics.js";
@@ -49,18 +50,7 @@ export function ServingPage() {
   }, REFRESH_MS);
   return (
     <>
-      <h1>Serving</h1>
-      <div className="dash-toolbar">
-        <button type="button" onClick={p.refresh} disabled={p.loading}>
-          Refresh
-        </button>
-        <span className="help">{updatedText(p)}</span>
-      </div>
-      {p.error ? (
-        <p role="alert" className="error">
-          Could not load the deployments: {p.error}
-        </p>
-      ) : null}
+      <PolledHeader title="Serving" what="the deployments" poll={p} />
       {p.data && p.data.deployments.length === 0 ? (
         <p className="dash-empty">
           No deployments yet. Serve a model a job wrote with <code>switchyard serve NAME --model job://JOB/model.onnx</code> (or a registered one,{" "}
