@@ -3,7 +3,8 @@
 // after a growing, jittered pause, and the fresh snapshot replaces whatever was missed meanwhile.
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Job, ListJobsRequest, WatchJobsResponse } from "@switchyard/api";
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
+import { usePageVisible } from "../use-page-visible.js";
 import { errorText, isAborted, type Api } from "../api.js";
 
 export type WatchFilter = Pick<ListJobsRequest, "state" | "team" | "queue" | "user"> & { name?: string };
@@ -80,10 +81,17 @@ export interface LiveJobs {
 export function useLiveJobs(api: Api, filter: WatchFilter): LiveJobs {
   const [state, setState] = useState<LiveJobs>({ jobs: undefined, problem: undefined, announcement: "" });
   const { state: phase, team, queue, user } = filter;
+  // A tab in the background closes its stream (usePageVisible); back in front, the snapshot brings it up to date.
+  const visible = usePageVisible();
+  const shownFilter = useRef("");
   useEffect(() => {
+    if (!visible) return;
     const ac = new AbortController();
     const byUid = new Map<string, Job>();
-    setState({ jobs: undefined, problem: undefined, announcement: "" });
+    // A new filter starts from nothing; the same filter reopened (after the tab was hidden) keeps its rows meanwhile.
+    const key = [phase, team, queue, user].join("\u0000");
+    if (shownFilter.current !== key) setState({ jobs: undefined, problem: undefined, announcement: "" });
+    shownFilter.current = key;
     void watchJobs(
       api,
       { state: phase, team, queue, user },
@@ -112,7 +120,7 @@ export function useLiveJobs(api: Api, filter: WatchFilter): LiveJobs {
       ac.signal,
     );
     return () => ac.abort();
-  }, [api, phase, team, queue, user]);
+  }, [api, phase, team, queue, user, visible]);
   return state;
 }
 

@@ -6,6 +6,7 @@ import { Fragment, useEffect, useLayoutEffect, useRef, useState, type ReactNode 
 import { errorText, isAborted } from "../api.js";
 import { saveBlob } from "../components/download.js";
 import { useSession } from "../session.js";
+import { usePageVisible } from "../use-page-visible.js";
 
 /** Lines kept in the page; older ones are dropped (and said so). */
 const MAX_LINES = 50_000;
@@ -34,7 +35,10 @@ export function JobLogs({ job, onChunk }: { job: Job; onChunk(): void }) {
   const chunkSeen = useRef(onChunk);
   chunkSeen.current = onChunk;
 
+  // In a background tab the follow stream is closed (usePageVisible); back in front the log is read again.
+  const visible = usePageVisible();
   useEffect(() => {
+    if (!visible) return;
     const ac = new AbortController();
     const decoder = new TextDecoder();
     log.current = { lines: [], partial: "", dropped: 0, chars: 0 };
@@ -81,7 +85,7 @@ export function JobLogs({ job, onChunk }: { job: Job; onChunk(): void }) {
       }
     })();
     return () => ac.abort();
-  }, [api, name, team, replica, attempt, restarts]);
+  }, [api, name, team, replica, attempt, restarts, visible]);
 
   const { lines, partial, dropped } = log.current;
   const all = partial ? [...lines, partial] : lines;

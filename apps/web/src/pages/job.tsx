@@ -16,6 +16,7 @@ import { JobLogs } from "./job-logs.js";
 import { JobMetrics } from "./job-metrics.js";
 import { NotFoundPage } from "./not-found.js";
 import "./jobs.css";
+import { usePageVisible } from "../use-page-visible.js";
 
 type Loaded = { kind: "loading" } | { kind: "notFound" } | { kind: "error"; message: string } | { kind: "ok"; job: Job; events: JobEvent[] };
 
@@ -65,8 +66,9 @@ function JobView({ team, name }: { team: string; name: string }) {
 
   const uid = loaded.kind === "ok" ? loaded.job.metadata?.uid : undefined;
   const jobTeam = loaded.kind === "ok" ? loaded.job.metadata?.team : undefined;
+  const visible = usePageVisible();
   useEffect(() => {
-    if (!uid || !jobTeam) return;
+    if (!uid || !jobTeam || !visible) return;
     const ac = new AbortController();
     void watchJobs(
       api,
@@ -84,7 +86,7 @@ function JobView({ team, name }: { team: string; name: string }) {
       ac.signal,
     );
     return () => ac.abort();
-  }, [api, uid, jobTeam, describe]);
+  }, [api, uid, jobTeam, describe, visible]);
 
   if (loaded.kind === "notFound") return <NotFoundPage what="job" />;
   if (loaded.kind === "loading") return <p role="status">Loading job…</p>;
