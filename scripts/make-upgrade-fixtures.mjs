@@ -2,8 +2,9 @@
 // Writes each service's upgrade fixture for its current schema: services/<service>/fixtures/upgrade/<service>-<newest
 // migration>.db, a small SQLite file holding a few rows written through the service's own stores. Fixtures of earlier
 // schemas are never rewritten (they are what old installations hold); a service whose newest migration has its fixture
-// already is skipped. Each service's upgrade test (store-upgrade.test.ts) opens every fixture with the current
-// migrations and reads these rows back, so the rows here only ever grow: keep the ones already written, add new ones.
+// already is skipped. Each service's upgrade test (`describeUpgradeFixtures` in its store contract test) opens every
+// fixture with the current migrations and reads these rows back, so the rows here only ever grow: keep the ones already
+// written, add new ones.
 //
 //   npm run build && node scripts/make-upgrade-fixtures.mjs      then commit the new .db files
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";

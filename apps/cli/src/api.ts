@@ -1,7 +1,7 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { ConfigCenter, Experiments, Jobs, Platform, Queues, Secrets, Serving } from "@switchyard/api";
-import { errorText, type FieldViolation } from "@switchyard/core";
+import { ERROR_DETAILS_KEY, errorText, parseErrorDetails } from "@switchyard/core";
 import { readFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { readCliConfig } from "./cli-config.js";
@@ -107,16 +107,7 @@ export function explain(err: unknown, server?: string): CliExit {
   const tls = tlsFailure(err);
   if (tls !== undefined) return new CliExit(EXIT.unreachable, `the platform${server ? ` at ${server}` : ""} could not be reached: its TLS certificate is not trusted (${tls}); pass --ca-file with the gateway's certificate (\`switchyard up --tls\` prints its fingerprint to compare) or set SWITCHYARD_TLS_CA`);
   const ce = ConnectError.from(err);
-  const raw = ce.metadata.get("x-switchyard-error-details");
-  let details: FieldViolation[] = [];
-  if (raw) {
-    try {
-      details = JSON.parse(decodeURIComponent(raw)) as FieldViolation[];
-    } catch {
-      details = [];
-    }
-  }
-  const message = errorText(ce.rawMessage, details);
+  const message = errorText(ce.rawMessage, parseErrorDetails(ce.metadata.get(ERROR_DETAILS_KEY)));
   switch (ce.code) {
     case Code.InvalidArgument:
     case Code.AlreadyExists:

@@ -135,27 +135,34 @@ export async function restore(from: string, o: BackupOptions): Promise<BackupMan
   return manifest;
 }
 
+/** The platform a backup or restore is of: its data dir and database (a password in --db is refused: argv is public). */
+function onPlatform(cmd: Command): Command {
+  return cmd
+    .option("--data-dir <dir>", "the platform's data dir (default: SWITCHYARD_DATA_DIR or ~/.local/share/switchyard)")
+    .option("--db <url>", "the platform's database when it is not SQLite in the data dir (postgres://…; also SWITCHYARD_DB)")
+    .hook("preAction", (c) => {
+      const db = (c.opts() as BackupOptions).db;
+      if (db !== undefined) refusePasswordInArgv(db);
+    });
+}
+
 export function registerBackupCommands(program: Command): void {
-  program
-    .command("backup")
-    .description("snapshot every service's store and the data dir's keys into a new directory, while the platform runs")
-    .requiredOption("--out <dir>", "a new (or empty) directory for the backup; it is as secret as the data dir")
-    .option("--data-dir <dir>", "the platform's data dir (default: SWITCHYARD_DATA_DIR or ~/.local/share/switchyard)")
-    .option("--db <url>", "the platform's database when it is not SQLite in the data dir (postgres://…; also SWITCHYARD_DB)")
-    .action(async (o: BackupOptions & { out: string }) => {
-      if (o.db !== undefined) refusePasswordInArgv(o.db);
-      const m = await backup(resolve(o.out), o);
-      process.stdout.write(`backed up ${m.stores.map((s) => s.service).join(", ") || "no store"} (${m.driver}) and ${m.keys.length} key file(s) to ${resolve(o.out)}\n`);
-    });
-  program
-    .command("restore")
-    .description("put a backup's stores and keys back (the platform must be stopped); a store the backup lacks is left as it is")
-    .requiredOption("--from <dir>", "a directory written by `switchyard backup`")
-    .option("--data-dir <dir>", "the platform's data dir (default: SWITCHYARD_DATA_DIR or ~/.local/share/switchyard)")
-    .option("--db <url>", "the platform's database when it is not SQLite in the data dir (postgres://…; also SWITCHYARD_DB)")
-    .action(async (o: BackupOptions & { from: string }) => {
-      if (o.db !== undefined) refusePasswordInArgv(o.db);
-      const m = await restore(resolve(o.from), o);
-      process.stdout.write(`restored ${m.stores.map((s) => s.service).join(", ") || "no store"} (${m.driver}) and ${m.keys.length} key file(s) from ${resolve(o.from)}; start the platform with switchyard up\n`);
-    });
+  onPlatform(
+    program
+      .command("backup")
+      .description("snapshot every service's store and the data dir's keys into a new directory, while the platform runs")
+      .requiredOption("--out <dir>", "a new directory for the backup (it must not exist); it is as secret as the data dir"),
+  ).action(async (o: BackupOptions & { out: string }) => {
+    const m = await backup(resolve(o.out), o);
+    process.stdout.write(`backed up ${m.stores.map((s) => s.service).join(", ") || "no store"} (${m.driver}) and ${m.keys.length} key file(s) to ${resolve(o.out)}\n`);
+  });
+  onPlatform(
+    program
+      .command("restore")
+      .description("put a backup's stores and keys back (the platform must be stopped); a store the backup lacks is left as it is")
+      .requiredOption("--from <dir>", "a directory written by `switchyard backup`"),
+  ).action(async (o: BackupOptions & { from: string }) => {
+    const m = await restore(resolve(o.from), o);
+    process.stdout.write(`restored ${m.stores.map((s) => s.service).join(", ") || "no store"} (${m.driver}) and ${m.keys.length} key file(s) from ${resolve(o.from)}; start the platform with switchyard up\n`);
+  });
 }

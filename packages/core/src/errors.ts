@@ -36,6 +36,31 @@ export interface FieldViolation {
   column?: number;
 }
 
+/**
+ * The metadata key (a gRPC trailer, a Connect header) that carries an error's field violations across the wire, as
+ * URI-encoded JSON. Written by the mesh (status.ts) and the gateway (http-errors.ts); read back with parseErrorDetails.
+ */
+export const ERROR_DETAILS_KEY = "x-switchyard-error-details";
+
+/**
+ * The field violations in an ERROR_DETAILS_KEY value; [] for none, for a value that is not URI-encoded JSON, and
+ * without entries that are not violations (a field and a message). Pure: the dashboard imports it too
+ * (`@switchyard/core/errors`).
+ */
+export function parseErrorDetails(raw: string | null | undefined): FieldViolation[] {
+  if (!raw) return [];
+  try {
+    const parsed: unknown = JSON.parse(decodeURIComponent(raw));
+    return Array.isArray(parsed) ? parsed.filter(isFieldViolation) : [];
+  } catch {
+    return [];
+  }
+}
+
+function isFieldViolation(v: unknown): v is FieldViolation {
+  return typeof v === "object" && v !== null && typeof (v as FieldViolation).field === "string" && typeof (v as FieldViolation).message === "string";
+}
+
 export interface SwitchyardErrorOptions {
   details?: FieldViolation[];
   cause?: unknown;

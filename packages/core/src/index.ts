@@ -1,4 +1,4 @@
-export { Code, SwitchyardError, invalidArgument, notFound, formatViolations, errorText } from "./errors.js";
+export { Code, SwitchyardError, invalidArgument, notFound, formatViolations, errorText, ERROR_DETAILS_KEY, parseErrorDetails } from "./errors.js";
 export type { FieldViolation, SwitchyardErrorOptions } from "./errors.js";
 export { systemClock, FakeClock, sleep } from "./clock.js";
 export type { Clock, TimerHandle } from "./clock.js";

@@ -45,7 +45,7 @@ import { rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ReplicaLaunch } from "./executor.js";
 import type { LaunchPlan } from "./executor-local-sandbox.js";
-import { LOG_FILTER, LogFile, type LogLayout } from "./run-log.js";
+import { LOG_FILTER, LogFile, REAP_LOG_WRITER, type LogLayout } from "./run-log.js";
 import { integers, renderEnvScript, shellQuote } from "./run-status.js";
 
 export const RunFile = {
@@ -63,13 +63,6 @@ export const RunFile = {
   logCurrent: LogFile.current,
   status: "status",
 } as const;
-
-/**
- * How long the shim waits for the writer to drain the pipe after the job's group is gone: 500 × (10 ms + a fork), ~6 s.
- * The writer is gone once /proc shows it a zombie or not at all (dash reaps children while it waits for others); it is
- * killed only while /proc shows it alive as the shim's child and its group's leader, so a reused pid is never hit.
- */
-const WRITER_WAIT_TICKS = 500;
 
 /**
  * The shim, run as `/bin/sh shim.sh RUN_DIR` in a session of its own. It costs one dash process (~1.6 MB RSS, most of
@@ -109,14 +102,7 @@ exec 5>&-
 wait "$pid"
 code=$?
 kill -s KILL -- "-$pid" 2>/dev/null
-if [ -n "$writer" ]; then
-  n=0
-  while [ "$n" -lt ${WRITER_WAIT_TICKS} ] && read -r _ _ s _ 2>/dev/null < "/proc/$writer/stat" && [ "$s" != Z ]; do sleep 0.01; n=$((n + 1)); done
-  if read -r _ _ s pp pg _ 2>/dev/null < "/proc/$writer/stat" && [ "$s" != Z ] && [ "$pp" = $$ ] && [ "$pg" = "$writer" ]; then
-    kill -s KILL -- "-$writer"
-  fi
-  wait "$writer"
-fi
+${REAP_LOG_WRITER}
 ended=$(date +%s%3N)
 printf '%s %s %s\\n' "$code" "$started" "$ended" > "$dir/status.tmp" && mv -f "$dir/status.tmp" "$dir/status"
 `;

@@ -26,14 +26,11 @@
  * on its way out. A SIGKILL from Slurm (its time limit after KillWait, `scancel --signal=KILL`) ends the wrapper too:
  * that replica then has no status and reads `lost` with Slurm's state.
  */
-import { LOG_FILTER } from "./run-log.js";
+import { LOG_FILTER, REAP_LOG_WRITER } from "./run-log.js";
 import { renderEnvScript, shellQuote } from "./run-status.js";
 
 /** The PATH of the batch script and the wrappers: fixed, so a job's PATH cannot break them. */
 export const SLURM_SCRIPT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/** How long the wrapper waits for the log writer to drain after the command's group is gone (500 × 10 ms + forks). */
-const WRITER_WAIT_TICKS = 500;
 
 /**
  * The task wrapper: `sh -c WRAPPER switchyard-task TASKS_DIR RUN_0 … RUN_{N-1}`; task SLURM_PROCID runs RUN_i. No single
@@ -99,14 +96,7 @@ if [ "$code" -gt 128 ]; then wait "$pid" 2>/dev/null; c=$?; [ "$c" = 127 ] || co
 trap "" TERM
 [ -z "$killer" ] || kill "$killer" 2>/dev/null
 kill -s KILL -- "-$pid" 2>/dev/null
-if [ -n "$writer" ]; then
-  n=0
-  while [ "$n" -lt ${WRITER_WAIT_TICKS} ] && read -r _ _ s _ 2>/dev/null < "/proc/$writer/stat" && [ "$s" != Z ]; do sleep 0.01; n=$((n + 1)); done
-  if read -r _ _ s pp pg _ 2>/dev/null < "/proc/$writer/stat" && [ "$s" != Z ] && [ "$pp" = $$ ] && [ "$pg" = "$writer" ]; then
-    kill -s KILL -- "-$writer"
-  fi
-  wait "$writer"
-fi
+${REAP_LOG_WRITER}
 finish "$code"
 `;
 

@@ -52,6 +52,22 @@ export const LOG_FILTER =
   'if [ "$old" -ge "$sy_head" ]; then o=000000000000$old; rm -f "${FILE%.*}.${o#"${o%????????????}"}"; fi; ' +
   'ln -sfn "${FILE##*/}" "${FILE%.*}.current"; cat > "$FILE" || cat > /dev/null; exit 0';
 
+/**
+ * Shell, run by both engines' wrappers once the job's process group is gone: waits for the log writer (`$writer`, the
+ * pid of the `split` pipeline, leader of its own group) to drain the pipe, 500 × (10 ms + a fork), ~6 s. The writer is
+ * gone once /proc shows it a zombie or not at all (dash reaps children while it waits for others); it is killed only
+ * while /proc shows it alive as this shell's child and its group's leader, so a reused pid is never hit. No single
+ * quote: the Slurm wrapper holds it in a quoted here-document.
+ */
+export const REAP_LOG_WRITER = `if [ -n "$writer" ]; then
+  n=0
+  while [ "$n" -lt 500 ] && read -r _ _ s _ 2>/dev/null < "/proc/$writer/stat" && [ "$s" != Z ]; do sleep 0.01; n=$((n + 1)); done
+  if read -r _ _ s pp pg _ 2>/dev/null < "/proc/$writer/stat" && [ "$s" != Z ] && [ "$pp" = $$ ] && [ "$pg" = "$writer" ]; then
+    kill -s KILL -- "-$writer"
+  fi
+  wait "$writer"
+fi`;
+
 const MiB = 1 << 20;
 /** Per run: the first 8 MiB and the latest 56 MiB, so a run's log takes at most 64 MiB plus one chunk on disk. */
 export const DEFAULT_LOG_LIMITS: Readonly<LogLimits> = Object.freeze({ headBytes: 8 * MiB, tailBytes: 56 * MiB });

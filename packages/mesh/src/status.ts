@@ -1,7 +1,5 @@
 import { Metadata, status as GrpcStatus, type ServiceError, type StatusObject } from "@grpc/grpc-js";
-import { Code, SwitchyardError, type FieldViolation } from "@switchyard/core";
-
-const DETAILS_KEY = "x-switchyard-error-details";
+import { Code, ERROR_DETAILS_KEY, SwitchyardError, parseErrorDetails, type FieldViolation } from "@switchyard/core";
 /** gRPC's standard retry pushback trailer: the server asks callers to wait this long before trying again. */
 export const PUSHBACK_KEY = "grpc-retry-pushback-ms";
 /** Set by a server's admission control (bulkhead, rate limit, draining): the handler never ran, a retry is safe. */
@@ -80,7 +78,7 @@ export function toGrpcError(err: unknown): Partial<StatusObject> {
   const e = SwitchyardError.from(err);
   const metadata = new Metadata();
   const details = e.details.length > 0 ? boundedDetails(e.details) : undefined;
-  if (details !== undefined) metadata.set(DETAILS_KEY, details);
+  if (details !== undefined) metadata.set(ERROR_DETAILS_KEY, details);
   if (e.retryable) metadata.set("x-switchyard-retryable", "1");
   const r = rejections.get(e);
   if (r?.notExecuted) metadata.set(NOT_EXECUTED_KEY, "1");
@@ -92,16 +90,9 @@ export function toGrpcError(err: unknown): Partial<StatusObject> {
 export function fromGrpcError(err: ServiceError | Error): SwitchyardError {
   const se = err as Partial<ServiceError>;
   if (typeof se.code !== "number") return SwitchyardError.from(err);
-  let details: FieldViolation[] = [];
   const md = se.metadata;
-  const raw = md?.get(DETAILS_KEY)[0];
-  if (typeof raw === "string") {
-    try {
-      details = JSON.parse(decodeURIComponent(raw)) as FieldViolation[];
-    } catch {
-      details = [];
-    }
-  }
+  const raw = md?.get(ERROR_DETAILS_KEY)[0];
+  const details = typeof raw === "string" ? parseErrorDetails(raw) : [];
   const retryable = md?.get("x-switchyard-retryable")[0] === "1" ? true : undefined;
   // grpc-js appends where the call went (",remote_addr=unix:/…/data/run/jobs.sock", ",LB pick: …") to errors it makes
   // itself (deadlines, dropped connections): the caller's business is what failed, not the server's paths.

@@ -4,7 +4,10 @@
  * and never changed after). A service's upgrade test opens a copy of each with the current migrations and reads its
  * rows back through the store: a migration that loses or breaks old data fails it.
  */
+import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import Database from "better-sqlite3";
@@ -54,6 +57,29 @@ export async function openUpgradeFixture<DB>(fixture: string, migrations: Record
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * A service's upgrade test: its newest migration has a fixture in `fixturesDir` (`<service>-<migration>.db`), and each
+ * fixture there, migrated, has a fresh database's tables and columns and passes `readBack` (the rows it holds, read
+ * through the service's store; new writes after the upgrade).
+ */
+export function describeUpgradeFixtures<DB>(service: string, migrations: Record<string, Migration>, fixturesDir: URL, readBack: (store: OpenedStore<DB>) => Promise<void>): void {
+  const dir = fileURLToPath(fixturesDir);
+  describe(`${service}.db files of earlier versions`, () => {
+    const wanted = upgradeFixtureName(service, migrations);
+    it("has a fixture made with the newest migration (scripts/make-upgrade-fixtures.mjs writes it)", () => {
+      assert.ok(upgradeFixtures(dir).map((f) => basename(f)).includes(wanted), `add ${wanted}: npm run build && node scripts/make-upgrade-fixtures.mjs`);
+    });
+    for (const fixture of upgradeFixtures(dir)) {
+      it(`migrates ${basename(fixture)} to the current schema and reads its rows back`, async (t) => {
+        const up = await openUpgradeFixture<DB>(fixture, migrations);
+        t.after(() => up.dispose());
+        assert.deepEqual(up.columns.migrated, up.columns.fresh, "the same tables and columns as a new database");
+        await readBack(up.store);
+      });
+    }
+  });
 }
 
 /** Each table's columns as `name type [not null] [default …] [pk]`, in order. */

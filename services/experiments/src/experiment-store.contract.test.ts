@@ -1,9 +1,7 @@
-import { describe, it, type TestContext } from "node:test";
+import { it, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { basename } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { describeEachStoreBackend, openUpgradeFixture, upgradeFixtureName, upgradeFixtures, type TestStoreBackend } from "@switchyard/store/testing";
+import { describeEachStoreBackend, describeUpgradeFixtures, type TestStoreBackend } from "@switchyard/store/testing";
 import { ExperimentStore, type ExperimentRow, type TrialRow } from "./experiment-store.js";
 import { migrations, type ExperimentsDatabase } from "./schema.js";
 
@@ -56,26 +54,13 @@ describeEachStoreBackend("experiments store contract", (backend) => {
   });
 });
 
-describe("experiments.db files of earlier versions", () => {
-  const dir = fileURLToPath(new URL("../fixtures/upgrade/", import.meta.url));
-
-  it("has a fixture made with the newest migration (scripts/make-upgrade-fixtures.mjs writes it)", () => {
-    assert.ok(upgradeFixtures(dir).map((f) => basename(f)).includes(upgradeFixtureName("experiments", migrations)), `add ${upgradeFixtureName("experiments", migrations)}: npm run build && node scripts/make-upgrade-fixtures.mjs`);
-  });
-
-  for (const fixture of upgradeFixtures(dir)) {
-    it(`migrates ${basename(fixture)} to the current schema and reads its rows back`, async (t) => {
-      const up = await openUpgradeFixture<ExperimentsDatabase>(fixture, migrations);
-      t.after(() => up.dispose());
-      assert.deepEqual(up.columns.migrated, up.columns.fresh, "the same tables and columns as a new database");
-      const store = new ExperimentStore(up.store);
-      const e = (await store.experiment("vision", "lr-search"))!;
-      assert.deepEqual([e.uid, e.seed, e.condition, e.created_at, e.completed_at], ["fx-exp-1", 1_234_567, "Running", T, null]);
-      assert.deepEqual((await store.trials("fx-exp-1")).map((r) => [r.idx, r.state, r.budget, r.objective, r.completed_at, JSON.parse(r.assignment)]), [
-        [1, "Succeeded", 3.5, 0.875, T + 101, { lr: 0.01 }],
-        [2, "Running", null, null, null, { lr: 0.02 }],
-      ]);
-      assert.deepEqual((await store.active()).map((x) => x.uid), ["fx-exp-1"]);
-    });
-  }
+describeUpgradeFixtures<ExperimentsDatabase>("experiments", migrations, new URL("../fixtures/upgrade/", import.meta.url), async (opened) => {
+  const store = new ExperimentStore(opened);
+  const e = (await store.experiment("vision", "lr-search"))!;
+  assert.deepEqual([e.uid, e.seed, e.condition, e.created_at, e.completed_at], ["fx-exp-1", 1_234_567, "Running", T, null]);
+  assert.deepEqual((await store.trials("fx-exp-1")).map((r) => [r.idx, r.state, r.budget, r.objective, r.completed_at, JSON.parse(r.assignment)]), [
+    [1, "Succeeded", 3.5, 0.875, T + 101, { lr: 0.01 }],
+    [2, "Running", null, null, null, { lr: 0.02 }],
+  ]);
+  assert.deepEqual((await store.active()).map((x) => x.uid), ["fx-exp-1"]);
 });

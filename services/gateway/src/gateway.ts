@@ -194,7 +194,6 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
 
   // The dashboard's files: public (the app asks for a token before it calls anything), read once, here.
   const web = o.webDir ? loadWebAssets(o.webDir, logger) : undefined;
-  if (o.webDir && !web) logger.warn({ dir: o.webDir }, "the dashboard is not built: GET / says so; run `npm run build`");
 
   // Connect, gRPC and gRPC-Web methods by path; then the public routes and the dashboard's files; then the inference
   // protocol's /v2; then REST. Each authenticates before it reads.

@@ -1,5 +1,5 @@
 import { Code as ConnectCode, ConnectError } from "@connectrpc/connect";
-import { Code, SwitchyardError, nameSuffix, noopLogger, type FieldViolation, type Logger } from "@switchyard/core";
+import { Code, ERROR_DETAILS_KEY, SwitchyardError, nameSuffix, noopLogger, parseErrorDetails, type FieldViolation, type Logger } from "@switchyard/core";
 import { retryAfterMs } from "@switchyard/mesh";
 import { formatBytes } from "./edge-limits.js";
 
@@ -86,23 +86,13 @@ export interface ErrorBody {
   details: FieldViolation[];
 }
 
-const DETAILS_KEY = "x-switchyard-error-details";
 /** gRPC's retry pushback trailer (A6): how long the server asks the caller to wait. */
 const PUSHBACK_KEY = "grpc-retry-pushback-ms";
 
 /** Whatever was thrown, as a SwitchyardError (a ConnectError keeps its code and the details it carries in metadata). */
 export function toSwitchyardError(err: unknown): SwitchyardError {
   if (err instanceof ConnectError) {
-    let details: FieldViolation[] = [];
-    const raw = err.metadata.get(DETAILS_KEY);
-    if (raw) {
-      try {
-        details = JSON.parse(decodeURIComponent(raw)) as FieldViolation[];
-      } catch {
-        details = [];
-      }
-    }
-    return new SwitchyardError(err.code as number as Code, err.rawMessage, { details, cause: err });
+    return new SwitchyardError(err.code as number as Code, err.rawMessage, { details: parseErrorDetails(err.metadata.get(ERROR_DETAILS_KEY)), cause: err });
   }
   return SwitchyardError.from(err);
 }
@@ -132,7 +122,7 @@ export function toConnectError(err: unknown, log?: Logger, context?: Record<stri
   if (err instanceof ConnectError && err.code !== ConnectCode.Internal && err.code !== ConnectCode.Unknown) return err;
   const e = publicError(err, log, context);
   const metadata = new Headers();
-  if (e.details.length > 0) metadata.set(DETAILS_KEY, encodeURIComponent(JSON.stringify(e.details)));
+  if (e.details.length > 0) metadata.set(ERROR_DETAILS_KEY, encodeURIComponent(JSON.stringify(e.details)));
   const pushback = pushbackMsOf(e);
   if (pushback !== undefined) metadata.set(PUSHBACK_KEY, String(Math.max(0, Math.round(pushback))));
   return new ConnectError(e.message, e.code as number as ConnectCode, metadata, undefined, err);

@@ -1,8 +1,6 @@
-import { describe, it, type TestContext } from "node:test";
+import { it, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { basename } from "node:path";
-import { fileURLToPath } from "node:url";
-import { describeEachStoreBackend, openUpgradeFixture, upgradeFixtureName, upgradeFixtures, type TestStoreBackend } from "@switchyard/store/testing";
+import { describeEachStoreBackend, describeUpgradeFixtures, type TestStoreBackend } from "@switchyard/store/testing";
 import type { Kysely, OpenedStore } from "@switchyard/store";
 import { auditMigrations, AuditStore, type AuditDatabase, type NewAuditRow } from "./audit-store.js";
 import { migrations, TokenStore, type GatewayDatabase, type TokenRow } from "./token-store.js";
@@ -89,29 +87,16 @@ describeEachStoreBackend("gateway store contract", (backend) => {
   });
 });
 
-describe("gateway.db files of earlier versions", () => {
-  const dir = fileURLToPath(new URL("../fixtures/upgrade/", import.meta.url));
-
-  it("has a fixture made with the newest migration (scripts/make-upgrade-fixtures.mjs writes it)", () => {
-    assert.ok(upgradeFixtures(dir).map((f) => basename(f)).includes(upgradeFixtureName("gateway", all)), `add ${upgradeFixtureName("gateway", all)}: npm run build && node scripts/make-upgrade-fixtures.mjs`);
-  });
-
-  for (const fixture of upgradeFixtures(dir)) {
-    it(`migrates ${basename(fixture)} to the current schema and reads its rows back`, async (t) => {
-      const up = await openUpgradeFixture<Db>(fixture, all);
-      t.after(() => up.dispose());
-      assert.deepEqual(up.columns.migrated, up.columns.fresh, "the same tables and columns as a new database");
-      const tokens = new TokenStore(gatewayDb(up.store.db));
-      assert.deepEqual(await tokens.signingKey(), { kid: "fx-kid", secret: "fx-secret" });
-      assert.deepEqual(await tokens.users(), [
-        { name: "ann", role: "admin", teams: ["nlp", "vision"], createdAt: T + 1 },
-        { name: "bob", role: "member", teams: ["vision"], createdAt: T + 2 },
-      ]);
-      assert.deepEqual((await tokens.tokens({})).map((r) => [r.jti, r.issued_at, r.expires_at, r.revoked_at]), [["fx-jti-1", T + 3, T + 3 + 86_400_000, null], ["fx-jti-2", T + 4, T + 4 + 86_400_000, T + 5]]);
-      const rows = await new AuditStore(auditDb(up.store.db)).list({ sinceMs: 0, limit: 10 });
-      assert.deepEqual(rows.map((r) => [r.id, r.at, r.outcome, r.code]), [[3, T + 12, "failed", "INTERNAL"], [2, T + 11, "denied", "PERMISSION_DENIED"], [1, T + 10, "allowed", ""]]);
-      await new AuditStore(auditDb(up.store.db)).append([audit(99)]);
-      assert.equal((await new AuditStore(auditDb(up.store.db)).list({ sinceMs: 0, limit: 1 }))[0]?.id, 4, "ids go on after the upgrade");
-    });
-  }
+describeUpgradeFixtures<Db>("gateway", all, new URL("../fixtures/upgrade/", import.meta.url), async (opened) => {
+  const tokens = new TokenStore(gatewayDb(opened.db));
+  assert.deepEqual(await tokens.signingKey(), { kid: "fx-kid", secret: "fx-secret" });
+  assert.deepEqual(await tokens.users(), [
+    { name: "ann", role: "admin", teams: ["nlp", "vision"], createdAt: T + 1 },
+    { name: "bob", role: "member", teams: ["vision"], createdAt: T + 2 },
+  ]);
+  assert.deepEqual((await tokens.tokens({})).map((r) => [r.jti, r.issued_at, r.expires_at, r.revoked_at]), [["fx-jti-1", T + 3, T + 3 + 86_400_000, null], ["fx-jti-2", T + 4, T + 4 + 86_400_000, T + 5]]);
+  const rows = await new AuditStore(auditDb(opened.db)).list({ sinceMs: 0, limit: 10 });
+  assert.deepEqual(rows.map((r) => [r.id, r.at, r.outcome, r.code]), [[3, T + 12, "failed", "INTERNAL"], [2, T + 11, "denied", "PERMISSION_DENIED"], [1, T + 10, "allowed", ""]]);
+  await new AuditStore(auditDb(opened.db)).append([audit(99)]);
+  assert.equal((await new AuditStore(auditDb(opened.db)).list({ sinceMs: 0, limit: 1 }))[0]?.id, 4, "ids go on after the upgrade");
 });

@@ -99,12 +99,11 @@ export function loadWebAssets(dir: string, logger: Logger): WebAssets | undefine
     if (!lstatSync(root).isDirectory()) return undefined;
     walk(root, "/", 0);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
   const index = assets.get("/index.html");
   if (index === undefined) {
-    logger.warn({ dir }, "the dashboard's directory has no index.html: the dashboard is not served");
+    logger.warn({ dir }, "the dashboard is not built (no index.html): GET / says so; run `npm run build`");
     return undefined;
   }
   return {

@@ -1,10 +1,8 @@
-import { describe, it, type TestContext } from "node:test";
+import { it, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { basename } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Code, type SwitchyardError } from "@switchyard/core";
 import { parseJobManifest } from "@switchyard/specs";
-import { describeEachStoreBackend, openUpgradeFixture, upgradeFixtureName, upgradeFixtures, type TestStoreBackend } from "@switchyard/store/testing";
+import { describeEachStoreBackend, describeUpgradeFixtures, type TestStoreBackend } from "@switchyard/store/testing";
 import type { OpenedStore } from "@switchyard/store";
 import type { NewJob, NewReplica } from "./job-rows.js";
 import { JobStore } from "./job-store.js";
@@ -140,34 +138,21 @@ describeEachStoreBackend("jobs store contract", (backend) => {
   });
 });
 
-describe("jobs.db files of earlier versions", () => {
-  const dir = fileURLToPath(new URL("../fixtures/upgrade/", import.meta.url));
+describeUpgradeFixtures<JobsDatabase>("jobs", migrations, new URL("../fixtures/upgrade/", import.meta.url), async (opened) => {
   // A stand-in box: the fixture's sealed values are not opened, only names and times listed.
   const box = { seal: () => assert.fail("not sealed here"), open: () => assert.fail("not opened here") } as unknown as SecretBox;
-
-  it("has a fixture made with the newest migration (scripts/make-upgrade-fixtures.mjs writes it)", () => {
-    assert.ok(upgradeFixtures(dir).map((f) => basename(f)).includes(upgradeFixtureName("jobs", migrations)), `add ${upgradeFixtureName("jobs", migrations)}: npm run build && node scripts/make-upgrade-fixtures.mjs`);
-  });
-
-  for (const fixture of upgradeFixtures(dir)) {
-    it(`migrates ${basename(fixture)} to the current schema and reads its rows back`, async (t) => {
-      const up = await openUpgradeFixture<JobsDatabase>(fixture, migrations);
-      t.after(() => up.dispose());
-      assert.deepEqual(up.columns.migrated, up.columns.fresh, "the same tables and columns as a new database");
-      const store = new JobStore(up.store);
-      const job = (await store.byUid("fx-job-1"))!;
-      assert.deepEqual([job.name, job.team, job.phase, job.attempt, job.created_at, job.start_time, job.attained_gpu_ms, job.disk_bytes, job.request_id], ["train", "vision", "Running", 1, T, T + 10, 2_000, 5 * 2 ** 32, "fx-req-1"]);
-      assert.deepEqual([job.spec.command, job.spec.resources.gpus], [["python", "train.py"], 2]);
-      assert.deepEqual((await store.byUid("fx-job-2"))?.waiting, { kind: "resources", position: 1, text: "waiting for 2 GPUs" });
-      assert.deepEqual((await store.replicas("fx-job-1", 1)).map((r) => [r.run_id, r.gpus, r.memory_mb, r.metrics_offset]), [["fx-job-1.a1.r0", [0, 1], 16384, 123]]);
-      assert.deepEqual((await store.events("fx-job-1")).map((e) => e.type), ["Queued", "Started"]);
-      const [loss] = await new MetricsStore(up.store.db).read("fx-job-1", { maxPoints: 10 });
-      assert.deepEqual([loss?.name, loss?.points.map((p) => p.value)], ["loss", [0.5, 0.25]]);
-      assert.deepEqual(await new SecretStore(up.store.db, box).list(), [{ team: "vision", name: "wandb", keys: ["api-key"], createdAt: T + 40, updatedAt: T + 40, updatedBy: "ann" }]);
-      assert.deepEqual(await new QueueConfigStore(up.store.db).latest(), { version: 1, yaml: "queues: []\n", appliedAt: T + 50, appliedBy: "admin" });
-      // And it takes new writes after the upgrade.
-      await store.insertJob(newJob("after-upgrade", "later"));
-      assert.equal((await store.byUid("after-upgrade"))?.seq, 3);
-    });
-  }
+  const store = new JobStore(opened);
+  const job = (await store.byUid("fx-job-1"))!;
+  assert.deepEqual([job.name, job.team, job.phase, job.attempt, job.created_at, job.start_time, job.attained_gpu_ms, job.disk_bytes, job.request_id], ["train", "vision", "Running", 1, T, T + 10, 2_000, 5 * 2 ** 32, "fx-req-1"]);
+  assert.deepEqual([job.spec.command, job.spec.resources.gpus], [["python", "train.py"], 2]);
+  assert.deepEqual((await store.byUid("fx-job-2"))?.waiting, { kind: "resources", position: 1, text: "waiting for 2 GPUs" });
+  assert.deepEqual((await store.replicas("fx-job-1", 1)).map((r) => [r.run_id, r.gpus, r.memory_mb, r.metrics_offset]), [["fx-job-1.a1.r0", [0, 1], 16384, 123]]);
+  assert.deepEqual((await store.events("fx-job-1")).map((e) => e.type), ["Queued", "Started"]);
+  const [loss] = await new MetricsStore(opened.db).read("fx-job-1", { maxPoints: 10 });
+  assert.deepEqual([loss?.name, loss?.points.map((p) => p.value)], ["loss", [0.5, 0.25]]);
+  assert.deepEqual(await new SecretStore(opened.db, box).list(), [{ team: "vision", name: "wandb", keys: ["api-key"], createdAt: T + 40, updatedAt: T + 40, updatedBy: "ann" }]);
+  assert.deepEqual(await new QueueConfigStore(opened.db).latest(), { version: 1, yaml: "queues: []\n", appliedAt: T + 50, appliedBy: "admin" });
+  // And it takes new writes after the upgrade.
+  await store.insertJob(newJob("after-upgrade", "later"));
+  assert.equal((await store.byUid("after-upgrade"))?.seq, 3);
 });

@@ -104,9 +104,7 @@ export async function* watchJobs(d: WatchJobsDeps, req: WatchRequest, signal: Ab
       (!req.user || r.user === req.user) &&
       (!req.name || r.name === req.name || r.uid === req.name) &&
       serviceReaches(req.caller, r.spec.labels);
-    const teams = req.scope === "all" ? [req.team ?? ""] : req.scope;
-    const rows = (await Promise.all(teams.map((team) => d.store.list({ ...filterOf(req), team, limit: req.limit })))).flat().filter(matches).sort((a, b) => a.seq - b.seq);
-    if (teams.length > 1 && req.limit > 0) rows.length = Math.min(rows.length, req.limit);
+    const rows = await listVisible(d.store, req);
     const sent = new Set(rows.map((r) => r.uid));
     yield { snapshot: true, jobs: await d.toProtos(rows) };
     while (!released) {
@@ -139,6 +137,14 @@ export async function* watchJobs(d: WatchJobsDeps, req: WatchRequest, signal: Ab
   }
 }
 
-function filterOf(f: JobFilter): JobFilter {
-  return { ...(f.phase ? { phase: f.phase } : {}), ...(f.queue ? { queue: f.queue } : {}), ...(f.user ? { user: f.user } : {}), ...(f.name ? { name: f.name } : {}) };
+/**
+ * What ListJobs answers, and what a watch starts from: the jobs of each team in scope that the filter matches (in SQL),
+ * those a service caller's label reaches, in submission order, at most `limit` (0: the store's own cap).
+ */
+export async function listVisible(store: JobStore, req: WatchRequest): Promise<JobRow[]> {
+  const { scope, caller, limit, ...filter } = req;
+  const teams = scope === "all" ? [filter.team ?? ""] : scope;
+  const rows = (await Promise.all(teams.map((team) => store.list({ ...filter, team, limit })))).flat().filter((r) => serviceReaches(caller, r.spec.labels)).sort((a, b) => a.seq - b.seq);
+  if (teams.length > 1 && limit > 0) rows.length = Math.min(rows.length, limit);
+  return rows;
 }

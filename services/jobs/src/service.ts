@@ -1,6 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { ArtifactChunkSchema, Jobs, LogChunkSchema } from "@switchyard/api";
+import type { ArtifactChunkSchema, Jobs, ListJobsRequest, LogChunkSchema } from "@switchyard/api";
 import { Code, SwitchyardError, systemClock } from "@switchyard/core";
 import type { Executor, GpuDevice } from "@switchyard/executors";
 import type { CallContext, ServiceImpl } from "@switchyard/mesh";
@@ -14,7 +14,7 @@ import type { ManifestParser } from "./manifest-parser.js";
 import type { MetricsStore } from "./metrics-store.js";
 import type { JobRetention } from "./retention.js";
 import { streamLogs } from "./job-logs.js";
-import { gatherFor, watchJobs, type Watchers } from "./job-watch.js";
+import { gatherFor, listVisible, watchJobs, type Watchers, type WatchRequest } from "./job-watch.js";
 import type { JobRow } from "./job-rows.js";
 import type { JobStore } from "./job-store.js";
 import { isFinal } from "./phases.js";
@@ -65,6 +65,12 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
     if (row.collected_at !== null) {
       throw new SwitchyardError(Code.FailedPrecondition, `job "${row.name}" ended ${new Date(row.completion_time ?? row.collected_at).toISOString()} and its files were deleted ${new Date(row.collected_at).toISOString()} (its queue's retention, or switchyard gc): its ${what} are gone; its record, events and metrics remain`);
     }
+  }
+
+  /** A ListJobs or WatchJobs request as the caller may make it: their scope (a team of theirs, or refused), the filter. */
+  function listRequest(req: ListJobsRequest, ctx: CallContext): WatchRequest {
+    const caller = callerOf(ctx);
+    return { scope: readScope(caller, req.team), caller, phase: req.state, team: req.team, queue: req.queue, user: req.user, name: req.name, limit: req.limit };
   }
 
   /** Jobs as ListJobs and WatchJobs answer them: with their current attempt's replicas, no job directory. */
@@ -127,20 +133,13 @@ export function jobsService(d: JobsServiceDeps): ServiceImpl<typeof Jobs> {
     },
 
     async listJobs(req, ctx) {
-      const caller = callerOf(ctx);
-      const scope = readScope(caller, req.team);
-      const perTeam = scope === "all" ? [req.team] : scope;
-      const rows = (await Promise.all(perTeam.map((team) => store.list({ phase: req.state, team, queue: req.queue, user: req.user, name: req.name, limit: req.limit })))).flat().filter((r) => serviceReaches(caller, r.spec.labels)).sort((a, b) => a.seq - b.seq);
-      if (perTeam.length > 1 && req.limit > 0) rows.length = Math.min(rows.length, req.limit);
-      return { jobs: await listed(rows) };
+      return { jobs: await listed(await listVisible(store, listRequest(req, ctx))) };
     },
 
     watchJobs(req, ctx) {
-      const caller = callerOf(ctx);
-      const scope = readScope(caller, req.team);
       return watchJobs(
         { store, toProtos: listed, watchers, maxWatchers: d.maxWatchers ?? 1000, maxPerCaller: 32, lifetimeMs: d.watchLifetimeMs ?? 600_000, gather: gatherFor(d.watchCoalesceMs ?? 50) },
-        { scope, caller, phase: req.state, team: req.team, queue: req.queue, user: req.user, name: req.name, limit: req.limit },
+        listRequest(req, ctx),
         ctx.signal,
       );
     },

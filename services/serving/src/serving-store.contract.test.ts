@@ -1,9 +1,7 @@
-import { describe, it, type TestContext } from "node:test";
+import { it, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { basename } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Code, SwitchyardError } from "@switchyard/core";
-import { describeEachStoreBackend, openUpgradeFixture, upgradeFixtureName, upgradeFixtures, type TestStoreBackend } from "@switchyard/store/testing";
+import { describeEachStoreBackend, describeUpgradeFixtures, type TestStoreBackend } from "@switchyard/store/testing";
 import { migrations, type ServingDatabase } from "./schema.js";
 import { ServingStore, type DeploymentRow, type ModelRow, type ReplicaRow, type RevisionRow } from "./serving-store.js";
 
@@ -68,26 +66,13 @@ describeEachStoreBackend("serving store contract", (backend) => {
   });
 });
 
-describe("serving.db files of earlier versions", () => {
-  const dir = fileURLToPath(new URL("../fixtures/upgrade/", import.meta.url));
-
-  it("has a fixture made with the newest migration (scripts/make-upgrade-fixtures.mjs writes it)", () => {
-    assert.ok(upgradeFixtures(dir).map((f) => basename(f)).includes(upgradeFixtureName("serving", migrations)), `add ${upgradeFixtureName("serving", migrations)}: npm run build && node scripts/make-upgrade-fixtures.mjs`);
-  });
-
-  for (const fixture of upgradeFixtures(dir)) {
-    it(`migrates ${basename(fixture)} to the current schema and reads its rows back`, async (t) => {
-      const up = await openUpgradeFixture<ServingDatabase>(fixture, migrations);
-      t.after(() => up.dispose());
-      assert.deepEqual(up.columns.migrated, up.columns.fresh, "the same tables and columns as a new database");
-      const store = new ServingStore(up.store);
-      const d = (await store.deployment("resnet"))!;
-      assert.deepEqual([d.uid, d.team, d.created_at, d.last_active_at, d.deleting], ["fx-dep-1", "vision", T, T + 5, 0]);
-      assert.deepEqual((await store.revisions("fx-dep-1")).map((r) => [r.number, r.state, r.traffic, r.desired, r.model_uri]), [[1, "Active", 100, 2, "models://vision/resnet/1"]]);
-      assert.deepEqual((await store.replicas("fx-dep-1")).map((r) => [r.id, r.state, r.job_uid, r.created_at]), [["fx-rep-1", "Ready", "fx-job-9", T + 1]]);
-      const m = (await store.model("vision", "resnet", 1))!;
-      assert.deepEqual([m.size_bytes, JSON.parse(m.metrics), m.description], [3 * 2 ** 31, { loss: 0.25 }, "first"]);
-      assert.equal(await store.nextModelVersion("vision", "resnet"), 2);
-    });
-  }
+describeUpgradeFixtures<ServingDatabase>("serving", migrations, new URL("../fixtures/upgrade/", import.meta.url), async (opened) => {
+  const store = new ServingStore(opened);
+  const d = (await store.deployment("resnet"))!;
+  assert.deepEqual([d.uid, d.team, d.created_at, d.last_active_at, d.deleting], ["fx-dep-1", "vision", T, T + 5, 0]);
+  assert.deepEqual((await store.revisions("fx-dep-1")).map((r) => [r.number, r.state, r.traffic, r.desired, r.model_uri]), [[1, "Active", 100, 2, "models://vision/resnet/1"]]);
+  assert.deepEqual((await store.replicas("fx-dep-1")).map((r) => [r.id, r.state, r.job_uid, r.created_at]), [["fx-rep-1", "Ready", "fx-job-9", T + 1]]);
+  const m = (await store.model("vision", "resnet", 1))!;
+  assert.deepEqual([m.size_bytes, JSON.parse(m.metrics), m.description], [3 * 2 ** 31, { loss: 0.25 }, "first"]);
+  assert.equal(await store.nextModelVersion("vision", "resnet"), 2);
 });

@@ -99,5 +99,10 @@ export function durationText(fromMs: number | undefined, toMs: number | undefine
 
 /** Where a job's page is. */
 export function jobHref(job: Job): string {
-  return `/jobs/${encodeURIComponent(job.metadata?.team ?? "")}/${encodeURIComponent(job.metadata?.name ?? "")}`;
+  return jobPath(job.metadata?.team ?? "", job.metadata?.name ?? "");
+}
+
+/** The job page of a job known by its team and name (a queue's pending job, a GPU's holder, a trial, a replica). */
+export function jobPath(team: string, name: string): string {
+  return `/jobs/${encodeURIComponent(team)}/${encodeURIComponent(name)}`;
 }

@@ -3,44 +3,23 @@
 // the manifest it points at; when they were cut for size, the positions are read back from the message, which lists
 // each problem as `[file:]line:column: field: message` (core formatViolations).
 import { ConnectError } from "@connectrpc/connect";
+import { ERROR_DETAILS_KEY, parseErrorDetails, type FieldViolation } from "@switchyard/core/errors";
 
-/** As FieldViolation in packages/core errors.ts. */
-export interface Violation {
-  field: string;
-  message: string;
-  expected?: string;
-  got?: string;
-  hint?: string;
-  file?: string;
-  line?: number;
-  column?: number;
-}
+export type Violation = FieldViolation;
 
-const DETAILS_KEY = "x-switchyard-error-details";
 const POSITIONED = /^(?:[^\s:]+:)?(\d+):(\d+): ([^:]+): (.*)$/;
 
 /** The error's violations: from its metadata, else parsed from its message; [] when it has none. */
 export function violationsOf(err: unknown): Violation[] {
   const e = ConnectError.from(err);
-  const raw = e.metadata.get(DETAILS_KEY);
-  if (raw) {
-    try {
-      const parsed: unknown = JSON.parse(decodeURIComponent(raw));
-      if (Array.isArray(parsed)) return parsed.filter(isViolation);
-    } catch {
-      // fall through to the message
-    }
-  }
+  const sent = parseErrorDetails(e.metadata.get(ERROR_DETAILS_KEY));
+  if (sent.length > 0) return sent;
   const out: Violation[] = [];
   for (const line of e.rawMessage.split("\n")) {
     const m = POSITIONED.exec(line.trim());
     if (m) out.push({ line: Number(m[1]), column: Number(m[2]), field: m[3]!, message: m[4]! });
   }
   return out;
-}
-
-function isViolation(v: unknown): v is Violation {
-  return typeof v === "object" && v !== null && typeof (v as Violation).field === "string" && typeof (v as Violation).message === "string";
 }
 
 /** The first line of an error's message (the rest repeats the violations, which are shown on their own). */

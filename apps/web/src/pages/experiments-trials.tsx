@@ -3,7 +3,7 @@
 import type { Experiment, Trial } from "@switchyard/api";
 import { Link } from "wouter";
 import { LineChart } from "../components/chart.js";
-import { timestampMs } from "../components/job-text.js";
+import { jobPath, timestampMs } from "../components/job-text.js";
 import { useSession } from "../session.js";
 import { STATE_CLASS, numberText, numbered, objectiveOf, objectiveSeries } from "./experiments-text.js";
 import { usePolling } from "../use-polling.js";
@@ -132,7 +132,7 @@ function TrialTable({ e, trials, params }: { e: Experiment; trials: readonly { n
                     </td>
                   );
                 })}
-                <td>{t.job ? <Link href={`/jobs/${encodeURIComponent(e.team)}/${encodeURIComponent(t.job)}`}>{t.job}</Link> : "—"}</td>
+                <td>{t.job ? <Link href={jobPath(e.team, t.job)}>{t.job}</Link> : "—"}</td>
                 <td className="trial-why">{t.message}</td>
               </tr>
             );

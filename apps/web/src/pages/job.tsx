@@ -1,9 +1,10 @@
-// One job: its state and why, replicas and GPUs, events, live logs, metric charts and artifacts. Kept current by the
-// WatchJobs stream of its team (the job's own entry in it triggers a fresh DescribeJob for the events); no polling.
+// One job: its state and why, replicas and GPUs, events, live logs, metric charts and artifacts. Kept current by a
+// WatchJobs stream of this job alone (each change triggers a fresh DescribeJob for the events); no polling.
 // A job that does not exist and one the caller may not see get the same NotFoundPage, whatever the platform's answer:
 // NOT_FOUND, or PERMISSION_DENIED for a team the caller is not in (whose text names the team, never the job).
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Job, JobEvent } from "@switchyard/api";
+import { equals } from "@bufbuild/protobuf";
+import { JobSchema, type Job, type JobEvent } from "@switchyard/api";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useLocation } from "wouter";
 import { errorText, isNotFound } from "../api.js";
@@ -34,6 +35,8 @@ function JobView({ team, name }: { team: string; name: string }) {
 
   // One DescribeJob at a time; a change that arrives meanwhile asks for one more after it, not one each.
   const describing = useRef<{ running: boolean; again: boolean }>({ running: false, again: false });
+  /** The job as last described: a watch message holding the same job needs no new DescribeJob. */
+  const shown = useRef<Job | undefined>(undefined);
   const describe = useCallback(
     async (signal: AbortSignal) => {
       const d = describing.current;
@@ -44,7 +47,10 @@ function JobView({ team, name }: { team: string; name: string }) {
           d.again = false;
           try {
             const r = await api.jobs.describeJob({ name, team }, { signal });
-            if (r.job) setLoaded({ kind: "ok", job: r.job, events: r.events });
+            if (r.job) {
+              shown.current = r.job;
+              setLoaded({ kind: "ok", job: r.job, events: r.events });
+            }
           } catch (err) {
             if (signal.aborted) return;
             setLoaded(isNotFound(err) || ConnectError.from(err).code === Code.PermissionDenied ? { kind: "notFound" } : { kind: "error", message: errorText(err) });
@@ -76,8 +82,10 @@ function JobView({ team, name }: { team: string; name: string }) {
       { state: "", team: jobTeam, queue: "", user: "", name: uid },
       {
         onMessage(msg) {
-          // The first snapshot repeats what was just described; a later one follows a reconnect and may hold news.
-          if (msg.jobs.some((j) => j.metadata?.uid === uid) || msg.removed.includes(uid)) void describe(ac.signal);
+          // A snapshot (the stream's first message, or one after a reconnect) may repeat what was just described.
+          const job = msg.jobs.find((j) => j.metadata?.uid === uid);
+          const news = msg.removed.includes(uid) || (job !== undefined && (shown.current === undefined || !equals(JobSchema, job, shown.current)));
+          if (news) void describe(ac.signal);
         },
         onError() {
           // The stream reconnects by itself; the page keeps showing the last state meanwhile.

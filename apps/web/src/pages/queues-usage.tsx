@@ -8,7 +8,7 @@ import { hoursText } from "./queues-text.js";
 
 const WINDOWS = [
   { since: "1h", label: "Last hour" },
-  { since: "24h", label: "Last 24 h" },
+  { since: "1d", label: "Last 24 h" },
   { since: "7d", label: "Last 7 days" },
   { since: "30d", label: "Last 30 days" },
 ] as const;
@@ -37,7 +37,9 @@ function byTeam(res: GetUsageResponse): Map<string, TeamUsage> {
 export function UsageSection() {
   const { api } = useSession();
   const p = usePolling(async (signal) => {
-    const get = (since: string) => api.queues.getUsage({ since }, { signal }).then(byTeam);
+    // The windows and the days share `since` values (1d, 7d): each is asked for once.
+    const asked = new Map<string, Promise<Map<string, TeamUsage>>>();
+    const get = (since: string) => asked.get(since) ?? asked.set(since, api.queues.getUsage({ since }, { signal }).then(byTeam)).get(since)!;
     const [windows, days] = await Promise.all([Promise.all(WINDOWS.map((w) => get(w.since))), Promise.all(Array.from({ length: DAYS }, (_, k) => get(`${k + 1}d`)))]);
     return { windows, days };
   }, REFRESH_MS);

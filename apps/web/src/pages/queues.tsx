@@ -2,7 +2,7 @@
 // job holding it, and GPU-hours per team over time. Refreshed every 10 s while the tab is visible.
 import type { Gpu, ListGpusResponse, ListQueuesResponse, QueueStatus, ResourceStatus } from "@switchyard/api";
 import { Link } from "wouter";
-import { timestampMs } from "../components/job-text.js";
+import { jobPath, timestampMs } from "../components/job-text.js";
 import { useSession } from "../session.js";
 import { usePolling } from "../use-polling.js";
 import { PolledHeader } from "../components/polled-header.js";
@@ -146,7 +146,7 @@ function Pending({ q }: { q: QueueStatus }) {
           {q.pendingJobs.map((j, i) => (
             <tr key={j.uid || `${i}`}>
               <td>{j.position === 0 ? "not in line (suspended)" : j.position}</td>
-              <th scope="row">{j.uid ? <Link href={`/jobs/${encodeURIComponent(j.team)}/${encodeURIComponent(j.name)}`}>{j.name}</Link> : <span className="help">{j.name}</span>}</th>
+              <th scope="row">{j.uid ? <Link href={jobPath(j.team, j.name)}>{j.name}</Link> : <span className="help">{j.name}</span>}</th>
               <td>{j.user || "—"}</td>
               <td>{j.priority}</td>
               <td>{agoText(timestampMs(j.queuedTime), now)}</td>
@@ -212,7 +212,7 @@ function Holders({ gpu }: { gpu: Gpu }) {
       {jobs.map((j, i) => (
         <span key={`${i}-${j}`}>
           {i > 0 ? ", " : ""}
-          {j.startsWith("(") ? <span className="help">{j}</span> : <Link href={`/jobs/${encodeURIComponent(gpu.team)}/${encodeURIComponent(j)}`}>{j}</Link>}
+          {j.startsWith("(") ? <span className="help">{j}</span> : <Link href={jobPath(gpu.team, j)}>{j}</Link>}
         </span>
       ))}
     </>

@@ -37,6 +37,6 @@ describe("revisionLoads", () => {
     assert.equal(r1.requestsPerSec, 10);
     assert.equal(r1.windowed, true);
     assert.ok(Math.abs(r1.meanSec! - 0.0005) < 1e-12, "only the fast replica answered in the interval");
-    assert.ok(r1.p99Sec! <= 0.001);
+    assert.ok(Math.abs(r1.p99Sec! - 0.00099) < 1e-12, `p99 ${r1.p99Sec}: the interval's 20 calls were all under 1 ms (over both scrapes it would be the +Inf bucket: 0.001)`);
   });
 });

@@ -4,7 +4,7 @@
 import type { Deployment, Revision } from "@switchyard/api";
 import { useRef } from "react";
 import { Link } from "wouter";
-import { timestampMs } from "../components/job-text.js";
+import { jobPath, timestampMs } from "../components/job-text.js";
 import { useSession } from "../session.js";
 import { latencyText } from "./mesh-methods.js";
 import { parsePrometheusText } from "./mesh-metrics.js";
@@ -167,7 +167,7 @@ function Replicas({ d, r }: { d: Deployment; r: Revision }) {
         <ul className="serving-replicas">
           {r.replicas.map((x) => (
             <li key={x.job}>
-              <Link href={`/jobs/${encodeURIComponent(d.team)}/${encodeURIComponent(x.job)}`}>{x.job}</Link> {x.ready ? "ready" : "not ready"}
+              <Link href={jobPath(d.team, x.job)}>{x.job}</Link> {x.ready ? "ready" : "not ready"}
               {x.phase && x.phase !== "Ready" ? ` (job ${x.phase})` : ""}
               {x.inFlight > 0 ? `, ${x.inFlight} in flight` : ""}
             </li>
