@@ -29,6 +29,9 @@ describe("reading Slurm's command-line output", () => {
     assert.deepEqual(expandHostlist("gpu[07-09,12],login"), ["gpu07", "gpu08", "gpu09", "gpu12", "login"]);
     assert.deepEqual(expandHostlist("r[1-2]-n[1-2]"), ["r1-n1", "r1-n2", "r2-n1", "r2-n2"]);
     assert.deepEqual(expandHostlist("localhost"), ["localhost"]);
+    // A job's owner writes part of `scontrol show job`'s text: a range of a billion names costs a bounded list.
+    assert.equal(expandHostlist("n[0-999999999],m[0-999999999]").length, 65_536);
+    assert.deepEqual(expandHostlist("a[1-9],b", 3), ["a1", "a2", "a3"]);
   });
 
   it("reads GPU counts and types from GRES, and node states as one word", () => {

@@ -220,8 +220,14 @@ export function parseScontrolLine(line: string): Array<[string, string]> {
   return pairs;
 }
 
-/** Expands a Slurm host list (`node[01-03,7],gpu-a`, `r[1-2]-n[1-2]`) into names. */
-export function expandHostlist(list: string): string[] {
+/** Slurm's own bound on a host list's names: more is not a cluster, but text a job's owner wrote. */
+export const MAX_HOSTLIST_NAMES = 65_536;
+
+/**
+ * Expands a Slurm host list (`node[01-03,7],gpu-a`, `r[1-2]-n[1-2]`) into names, at most `maxNames` (the rest is
+ * dropped): `scontrol show job` prints text other users chose (a job's name), so `n[0-999999999]` must cost nothing.
+ */
+export function expandHostlist(list: string, maxNames = MAX_HOSTLIST_NAMES): string[] {
   const names: string[] = [];
   let depth = 0;
   let part = "";
@@ -230,21 +236,27 @@ export function expandHostlist(list: string): string[] {
     if (ch === "]") depth--;
     if (ch !== "," || depth > 0) part += ch;
     else if (part !== "") {
-      names.push(...expandPart(part));
+      names.push(...expandPart(part, maxNames - names.length));
       part = "";
     }
+    if (names.length >= maxNames) break;
   }
   return names;
 }
 
-function expandPart(part: string): string[] {
+function expandPart(part: string, max: number): string[] {
   const m = /^([^[]*)\[([^\]]*)\](.*)$/.exec(part);
-  if (m === null) return [part];
-  const rests = expandPart(m[3]!);
+  if (m === null) return max > 0 ? [part] : [];
+  const rests = expandPart(m[3]!, max);
   const out: string[] = [];
   for (const range of m[2]!.split(",")) {
     const [lo = "", hi = lo] = range.split("-");
-    for (let n = Number(lo); n <= Number(hi); n++) for (const rest of rests) out.push(`${m[1]}${String(n).padStart(lo.length, "0")}${rest}`);
+    for (let n = Number(lo); n <= Number(hi); n++) {
+      for (const rest of rests) {
+        if (out.length >= max) return out;
+        out.push(`${m[1]}${String(n).padStart(lo.length, "0")}${rest}`);
+      }
+    }
   }
   return out;
 }

@@ -433,6 +433,33 @@ describe("slurm executor on a real Slurm", () => {
     assert.match(end.kind === "lost" ? end.reason : "", /Slurm job \d+ ended [A-Z_]+.* before the replica recorded an exit status/);
   });
 
+  it("keeps to its own record of the allocation when the job rewrites its `started` file to name another job", async (t) => {
+    if (!f.needs(t)) return;
+    const ex = f.executor();
+    const dir = await f.jobDir("forged");
+    const other = (await f.slurm("sbatch", ["--parsable", `--job-name=other-${f.prefix}`, "--uid=65534", "--gid=65534", "--export=NONE", "--chdir=/tmp", "--output=/dev/null", "--cpus-per-task=1", "--mem=100M", "--wrap", "sleep 60"])).trim();
+    t.after(() => f.slurm("scancel", [other]));
+    await ex.launch({ runId: "forged", command: sh("sleep 60"), ...asNobody(dir) });
+    const s = await started(ex, "forged");
+    // The task directory is the job's account's: what it writes there, the job could have written. Here it names the
+    // other (running) job as its allocation, and its wrapper dies without a status.
+    const file = join(f.runsDir, "tasks", "forged", "started");
+    await writeFile(file, (await readFile(file, "utf8")).replace(/^(\d+ \d+ )\d+/, `$1${other}`));
+    process.kill(s.shimPid!, "SIGKILL");
+    t.after(() => {
+      for (const pgid of [s.pgid!, ...writerGroups(join(f.runsDir, "tasks", "forged"))]) {
+        try {
+          process.kill(-pgid, "SIGKILL");
+        } catch {
+          // gone
+        }
+      }
+    });
+    const end = await exitOf(ex, "forged", 20_000);
+    assert.equal(end.kind, "lost", `the run's own allocation ended; the other job still runs: ${JSON.stringify(end)}`);
+    assert.equal((await f.slurm("squeue", ["-h", "-j", other, "-o", "%T"])).trim(), "RUNNING");
+  });
+
   it("records the exit of a replica whose allocation was cancelled outside the platform (SIGTERM, then Slurm's KILL)", async (t) => {
     if (!f.needs(t)) return;
     const ex = f.executor();

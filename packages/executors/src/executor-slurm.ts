@@ -286,7 +286,8 @@ class SlurmExecutor implements Executor {
     if (status !== null) return status;
     const started = await this.records.started(runId);
     const gang = mayHeal ? await this.gangs.submitIfReady(rec.gang.id, false) : await this.gangs.status(rec.gang.id);
-    const jobId = started?.jobId ?? (gang.kind === "submitted" ? gang.jobId : null);
+    // The gang's record is root's; `started` is written by the wrapper, as the job's account: it only fills a gap.
+    const jobId = (gang.kind === "submitted" ? gang.jobId : null) ?? started?.jobId ?? null;
     const waiting: ReplicaState = { kind: "running", shimPid: null, pgid: null, startedAtMs: rec.launchedAtMs };
     if (jobId === null) {
       if (gang.kind === "refused") return this.lost(rec, `Slurm refused its gang's allocation: ${gang.reason}`);
